@@ -1,0 +1,1 @@
+//! Desktop side of dtp: datasets, training, checkpoints and the `dtp` CLI.

@@ -1,0 +1,1 @@
+//! Host-side integration tests live in `tests/`.
