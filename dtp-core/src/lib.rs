@@ -1,2 +1,76 @@
+//! # dtp-core — Difference Target Propagation without `std`, without allocation
+//!
+//! Difference Target Propagation (Lee, Zhang, Fischer & Bengio, ECML-PKDD 2015) trains a
+//! deep network without propagating derivatives through it: each hidden layer gets a
+//! *target*, computed top-down through learned approximate inverses, and learns from a
+//! purely local squared error towards it. Because no derivative flows through a layer,
+//! layers may be discrete (sign) or stochastic (Bernoulli-sampled) units.
+//!
+//! This crate is the shared core used by the desktop trainer (`dtp-std`) and by the
+//! Cortex-M firmware. It is `#![no_std]`, uses no allocator, and stores every matrix inline
+//! in fixed-size [`nalgebra`] types, so a small network can live in a `static` and a large one
+//! can be placed on the heap by zero-filling (see [`Trainer::init`]).
+//!
+//! ## The five steps (one minibatch)
+//! Each is a named method of [`Trainer`] whose documentation gives its equation:
+//! 1. [`Trainer::forward`] — `h_i = s_i(W_i h_{i-1} + b_i)`, keeping every activation;
+//! 2. [`Trainer::top_target`] — `ĥ_{M-1} = h_{M-1} − η̂ ∂L/∂h_{M-1}`;
+//! 3. [`Trainer::difference_targets`] — `ĥ_{i-1} = h_{i-1} + g_i(ĥ_i) − g_i(h_i)`;
+//! 4. [`Trainer::inverse_step`] — a step on `‖g_i(f_i(h+ε)) − (h+ε)‖²`, `ε ~ N(0, σ²)`;
+//! 5. [`Trainer::forward_step`] — a step on `‖f_i(h_{i-1}) − ĥ_i‖²` (on `L` for the output).
+//!
+//! [`Trainer::backprop_step`] trains the same network by ordinary backpropagation: the
+//! baseline every DTP result is compared with.
+//!
+//! ## Guarantees
+//! - no `std`, no `alloc`: builds for `thumbv7em-none-eabihf` with only `core`;
+//! - no allocation on any path (the default [`Portable`] kernel); the optional `std` feature
+//!   adds [`Blocked`], a cache-blocked GEMM for the desktop that does allocate packing buffers;
+//! - no panic on numeric input: NaN or infinity in inputs, targets, gradients or weights is
+//!   reported as an [`Error`] naming the stage and the layer; invalid hyper-parameters are
+//!   rejected with a [`ConfigError`] when the trainer is built.
 #![no_std]
-//! dtp-core
+#![deny(missing_docs)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod activation;
+pub mod config;
+pub mod dense;
+pub mod error;
+pub mod hidden;
+pub mod init;
+pub mod kernel;
+pub mod loss;
+pub mod net;
+pub mod noise;
+pub mod optim;
+pub mod quantise;
+pub mod trainer;
+
+mod backprop;
+mod dtp;
+
+pub use activation::Activation;
+pub use config::{Config, Gradient, Init, Output, Schedule, SigmaSchedule, Units};
+pub use dense::Dense;
+pub use error::{ConfigError, Error, Stage};
+pub use hidden::Hidden;
+#[cfg(feature = "std")]
+pub use kernel::Blocked;
+pub use kernel::{Kernel, Portable};
+pub use net::Net;
+pub use optim::{DenseState, Moments, NetState, Optimiser, OptimiserKind};
+pub use quantise::Quantiser;
+pub use trainer::{Batches, EpochStats, StepStats, Trainer};
+
+/// The matrix type of the whole crate: `R × C` `f32`, column-major, stored inline.
+///
+/// Activations of a minibatch are `units × batch`: column `b` is sample `b`.
+pub type Mat<const R: usize, const C: usize> = nalgebra::SMatrix<f32, R, C>;
+
+/// A `Mat` of zeros, usable in `const` contexts (for `static` networks on a microcontroller).
+pub const fn zeros<const R: usize, const C: usize>() -> Mat<R, C> {
+    Mat::from_array_storage(nalgebra::ArrayStorage([[0.0; R]; C]))
+}

@@ -1,1 +1,1 @@
-//! Host-side integration tests live in `tests/`.
+//! Host-side integration tests of the DTP core across crates live in `tests/`.

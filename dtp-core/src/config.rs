@@ -1,0 +1,246 @@
+//! Hyper-parameters and network wiring, with the reference settings of the paper.
+
+use crate::activation::Activation;
+use crate::error::ConfigError;
+use crate::optim::{Optimiser, OptimiserKind};
+use crate::quantise::Quantiser;
+
+/// The output layer and its loss `L` (averaged over the minibatch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum Output {
+    /// Softmax output, `L = −(1/B) Σ_b Σ_k t_kb log p_kb` (negative log-likelihood for one-hot `t`).
+    SoftmaxNll = 0,
+    /// Output `y = s(W h + b)` with `L = (1/B) Σ_b ‖y_b − t_b‖²`.
+    Mse(Activation) = 1,
+}
+
+/// What every layer computes and reads: the network's unit types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Units {
+    /// Continuous activation `s_i` of every hidden layer.
+    pub hidden: Activation,
+    /// Activation of every inverse `g_i(h) = s(V_i q(h) + c_i)` (tanh in the reference).
+    pub inverse: Activation,
+    /// What hidden layer `i ≥ 2` reads from layer `i − 1`.
+    pub between: Quantiser,
+    /// What the output layer reads from the last hidden layer.
+    pub into_output: Quantiser,
+    /// What an inverse `g_i` reads from layer `i`.
+    pub into_inverse: Quantiser,
+    /// The output layer and loss.
+    pub output: Output,
+}
+
+impl Units {
+    /// The continuous tanh network (784-240×7-10 in the paper).
+    pub const CONTINUOUS: Units = Units {
+        hidden: Activation::Tanh,
+        inverse: Activation::Tanh,
+        between: Quantiser::Identity,
+        into_output: Quantiser::Identity,
+        into_inverse: Quantiser::Identity,
+        output: Output::SoftmaxNll,
+    };
+
+    /// The discrete network (784-500-500-10): layer 2 reads `sign(h_1)`, `g_2` reads
+    /// `sign(h_2)`, the output layer reads `h_2`.
+    pub const DISCRETE: Units = Units {
+        hidden: Activation::Tanh,
+        inverse: Activation::Tanh,
+        between: Quantiser::Sign,
+        into_output: Quantiser::Identity,
+        into_inverse: Quantiser::Sign,
+        output: Output::SoftmaxNll,
+    };
+
+    /// The stochastic network (784-200-200-10): sigmoid units read as Bernoulli samples by
+    /// the next layer and by the output layer; the inverse reads the probabilities.
+    pub const STOCHASTIC: Units = Units {
+        hidden: Activation::Sigmoid,
+        inverse: Activation::Tanh,
+        between: Quantiser::Bernoulli,
+        into_output: Quantiser::Bernoulli,
+        into_inverse: Quantiser::Identity,
+        output: Output::SoftmaxNll,
+    };
+}
+
+/// The corruption level of inverse training: `σ_e = σ₀ / (1 + e/τ)` at (1-based) epoch `e`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SigmaSchedule {
+    /// `σ₀`.
+    pub sigma0: f32,
+    /// `τ` in epochs; `f32::INFINITY` keeps σ constant.
+    pub tau: f32,
+}
+
+impl SigmaSchedule {
+    /// A constant σ.
+    pub const fn constant(sigma: f32) -> Self {
+        SigmaSchedule {
+            sigma0: sigma,
+            tau: f32::INFINITY,
+        }
+    }
+
+    /// `σ_e = σ₀ / (1 + e/τ)` for the 1-based epoch `e`.
+    pub fn at(&self, epoch: u32) -> f32 {
+        self.sigma0 / (1.0 + epoch as f32 / self.tau)
+    }
+}
+
+/// When inverses and forward layers are updated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum Schedule {
+    /// Each epoch: a full pass updating only the inverses, then a full pass updating only the
+    /// forward layers (the reference code).
+    Alternating = 0,
+    /// Each minibatch: an inverse step, then a forward step.
+    Interleaved = 1,
+}
+
+/// How backprop treats a quantiser, whose true derivative is zero almost everywhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum Gradient {
+    /// The exact derivative: zero through sign and Bernoulli sampling.
+    Exact = 0,
+    /// The straight-through estimator: derivative one through every quantiser.
+    StraightThrough = 1,
+}
+
+/// Weight initialisation; biases always start at zero.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Init {
+    /// Random orthogonal: Gaussian, then Gram–Schmidt on the shorter side, so every singular
+    /// value is 1 (the reference for the continuous and discrete nets).
+    Orthogonal,
+    /// Uniform in `±√(6 / (fan_in + fan_out))` (the reference for the stochastic net).
+    Uniform,
+}
+
+/// Every hyper-parameter of DTP training.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Config {
+    /// The unit types and wiring.
+    pub units: Units,
+    /// η̂, the step of the top target `ĥ_{M-1} = h_{M-1} − η̂ ∂L/∂h_{M-1}`.
+    pub eta_hat: f32,
+    /// Optimiser of the forward layers (and of backprop).
+    pub forward: Optimiser,
+    /// Optimiser of the inverse layers.
+    pub inverse: Optimiser,
+    /// Corruption σ of inverse training.
+    pub sigma: SigmaSchedule,
+    /// Standard deviation of Gaussian noise added to the input in training (0.3 for the
+    /// stochastic net, else 0).
+    pub input_noise: f32,
+    /// When inverses and forward layers are updated.
+    pub schedule: Schedule,
+}
+
+impl Config {
+    /// Reference settings of the continuous 784-240×7-10 tanh net.
+    pub const CONTINUOUS: Config = Config {
+        units: Units::CONTINUOUS,
+        eta_hat: 0.327_736_33,
+        forward: Optimiser::rmsprop(0.014_889_349),
+        inverse: Optimiser::rmsprop(0.005_011_491),
+        sigma: SigmaSchedule::constant(0.359_829_57),
+        input_noise: 0.0,
+        schedule: Schedule::Alternating,
+    };
+
+    /// Reference settings of the discrete 784-500-500-10 net.
+    pub const DISCRETE: Config = Config {
+        units: Units::DISCRETE,
+        eta_hat: 27.965_483,
+        forward: Optimiser::rmsprop(0.000_660_055_35),
+        inverse: Optimiser::rmsprop(0.000_432_831_74),
+        sigma: SigmaSchedule {
+            sigma0: 0.5,
+            tau: 50.0,
+        },
+        input_noise: 0.0,
+        schedule: Schedule::Alternating,
+    };
+
+    /// Reference settings of the stochastic 784-200-200-10 net.
+    pub const STOCHASTIC: Config = Config {
+        units: Units::STOCHASTIC,
+        eta_hat: 58.438_515,
+        forward: Optimiser::rmsprop(0.003_087_400_2),
+        inverse: Optimiser::rmsprop(0.000_002_716_292_6),
+        sigma: SigmaSchedule {
+            sigma0: 0.5,
+            tau: 100.0,
+        },
+        input_noise: 0.3,
+        schedule: Schedule::Alternating,
+    };
+
+    /// Checks every hyper-parameter; the trainer calls this when it is built.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        nonneg("eta_hat", self.eta_hat)?;
+        nonneg("input_noise", self.input_noise)?;
+        nonneg("sigma.sigma0", self.sigma.sigma0)?;
+        if self.sigma.tau.is_nan() || self.sigma.tau <= 0.0 {
+            return Err(ConfigError::OutOfRange {
+                name: "sigma.tau",
+                value: self.sigma.tau,
+                allowed: "(0, ∞]",
+            });
+        }
+        validate_optimiser(&self.forward, ["forward.lr", "forward.momentum", "forward.rho", "forward.eps"])?;
+        validate_optimiser(&self.inverse, ["inverse.lr", "inverse.momentum", "inverse.rho", "inverse.eps"])
+    }
+}
+
+fn nonneg(name: &'static str, value: f32) -> Result<(), ConfigError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::Negative { name, value })
+    }
+}
+
+fn unit_interval(name: &'static str, value: f32) -> Result<(), ConfigError> {
+    if (0.0..1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::OutOfRange {
+            name,
+            value,
+            allowed: "[0, 1)",
+        })
+    }
+}
+
+fn validate_optimiser(opt: &Optimiser, names: [&'static str; 4]) -> Result<(), ConfigError> {
+    nonneg(names[0], opt.lr)?;
+    match opt.kind {
+        OptimiserKind::Sgd { momentum } => unit_interval(names[1], momentum),
+        OptimiserKind::RmsProp { rho, momentum, eps } => {
+            unit_interval(names[1], momentum)?;
+            unit_interval(names[2], rho)?;
+            if eps.is_finite() && eps > 0.0 {
+                Ok(())
+            } else {
+                Err(ConfigError::OutOfRange {
+                    name: names[3],
+                    value: eps,
+                    allowed: "(0, ∞)",
+                })
+            }
+        }
+    }
+}

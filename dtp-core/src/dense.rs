@@ -1,0 +1,81 @@
+//! A dense layer `y = s(W r + b)` and the gradient of its local squared-error loss.
+
+use crate::activation::Activation;
+use crate::kernel::Kernel;
+use crate::{Mat, zeros};
+
+/// A dense (fully connected) layer with `I` inputs and `O` outputs: weights `W` (`O × I`) and
+/// bias `b` (`O`). Used for forward layers `f_i` and inverse layers `g_i` alike.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense<const O: usize, const I: usize> {
+    /// Weights `W`, `O × I`.
+    pub w: Mat<O, I>,
+    /// Bias `b`, `O × 1`.
+    pub b: Mat<O, 1>,
+}
+
+impl<const O: usize, const I: usize> Dense<O, I> {
+    /// All-zero layer.
+    pub const ZERO: Self = Dense {
+        w: zeros(),
+        b: zeros(),
+    };
+
+    /// `out = s(W r + b)` for a minibatch `r` (`I × B`).
+    pub fn forward<K: Kernel, const B: usize>(
+        &self,
+        activation: Activation,
+        r: &Mat<I, B>,
+        out: &mut Mat<O, B>,
+    ) {
+        for mut column in out.column_iter_mut() {
+            column.copy_from(&self.b);
+        }
+        K::gemm(out, 1.0, &self.w, r, 1.0);
+        activation.apply_slice(out.as_mut_slice());
+    }
+
+    /// Gradient of the local loss `ℓ = (1/B) Σ_b ‖y_b − ŷ_b‖²` of `y = s(W r + b)` towards
+    /// targets `ŷ`, given the layer's output `y` for input `r`:
+    /// `δ = (2/B)(y − ŷ) ⊙ s'(y)`, `∂ℓ/∂W = δ rᵀ`, `∂ℓ/∂b = Σ_b δ_b`.
+    ///
+    /// `delta` receives `δ` (`O × B` scratch); returns `ℓ`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn local_gradient<K: Kernel, const B: usize>(
+        activation: Activation,
+        r: &Mat<I, B>,
+        y: &Mat<O, B>,
+        target: &Mat<O, B>,
+        delta: &mut Mat<O, B>,
+        grad: &mut Dense<O, I>,
+    ) -> f32 {
+        let scale = 2.0 / B as f32;
+        let mut loss = 0.0;
+        for ((d, &y), &t) in delta.iter_mut().zip(y.iter()).zip(target.iter()) {
+            let e = y - t;
+            loss += e * e;
+            *d = scale * e * activation.derivative_from_output(y);
+        }
+        Self::gradient_from_delta::<K, B>(r, delta, grad);
+        loss / B as f32
+    }
+
+    /// Parameter gradient from the pre-activation gradient `δ` (`O × B`) and the input `r`:
+    /// `∂/∂W = δ rᵀ`, `∂/∂b = Σ_b δ_b`.
+    pub fn gradient_from_delta<K: Kernel, const B: usize>(
+        r: &Mat<I, B>,
+        delta: &Mat<O, B>,
+        grad: &mut Dense<O, I>,
+    ) {
+        K::gemm_nt(&mut grad.w, 1.0, delta, r, 0.0);
+        grad.b.fill(0.0);
+        for column in delta.column_iter() {
+            grad.b += column;
+        }
+    }
+
+    /// Whether every weight and bias is finite.
+    pub fn is_finite(&self) -> bool {
+        self.w.iter().chain(self.b.iter()).all(|v| v.is_finite())
+    }
+}

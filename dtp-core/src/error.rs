@@ -1,0 +1,127 @@
+//! Errors: non-finite numbers met during a step, and invalid hyper-parameters.
+
+use core::fmt;
+
+/// Where in a training step a non-finite number was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Stage {
+    /// The input batch `x`.
+    Input,
+    /// The label / regression targets `t`.
+    Labels,
+    /// The forward pass (activations or the global loss).
+    Forward,
+    /// A layer target `ĥ_i`.
+    Target,
+    /// A gradient of a forward layer's loss (local loss, or `L` for the output layer).
+    ForwardGradient,
+    /// A gradient of an inverse layer's reconstruction loss.
+    InverseGradient,
+    /// A forward weight or bias after its update.
+    ForwardWeights,
+    /// An inverse weight or bias after its update.
+    InverseWeights,
+}
+
+/// A training step met a NaN or an infinity.
+///
+/// When the stage is a gradient, nothing was written: the parameters are those before the
+/// step. When the stage is `ForwardWeights`/`InverseWeights` the update itself overflowed and
+/// that layer holds non-finite values; restore from the last good checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Error {
+    /// A non-finite value at `stage` in `layer`: forward layers are numbered `1..=M` (the
+    /// output layer is `M`), inverse layers by the forward layer `i` they invert (`g_i`).
+    /// `layer` is 0 for the input batch and labels.
+    NonFinite {
+        /// The step stage that produced the value.
+        stage: Stage,
+        /// The layer, numbered as in the paper.
+        layer: u16,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::NonFinite { stage, layer } => {
+                let what = match stage {
+                    Stage::Input => "input batch",
+                    Stage::Labels => "label targets",
+                    Stage::Forward => "forward activations of layer",
+                    Stage::Target => "target of layer",
+                    Stage::ForwardGradient => "gradient of forward layer",
+                    Stage::InverseGradient => "gradient of inverse layer g_",
+                    Stage::ForwardWeights => "updated weights of forward layer",
+                    Stage::InverseWeights => "updated weights of inverse layer g_",
+                };
+                if matches!(stage, Stage::Input | Stage::Labels) {
+                    write!(f, "NaN or infinity in the {what}")
+                } else {
+                    write!(f, "NaN or infinity in the {what}{layer} (learning rate or η̂ too high?)")
+                }
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// A hyper-parameter that cannot be trained with; returned when the trainer is built.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ConfigError {
+    /// The minibatch size (the const parameter `B`) is zero.
+    ZeroBatch,
+    /// A network dimension (input, hidden or output width) is zero.
+    ZeroWidth,
+    /// A hyper-parameter that must be finite and `≥ 0` is negative, NaN or infinite.
+    Negative {
+        /// The field, e.g. `"forward.lr"`.
+        name: &'static str,
+        /// The rejected value.
+        value: f32,
+    },
+    /// A hyper-parameter outside its allowed range.
+    OutOfRange {
+        /// The field, e.g. `"forward.rho"`.
+        name: &'static str,
+        /// The rejected value.
+        value: f32,
+        /// Human-readable allowed range, e.g. `"[0, 1)"`.
+        allowed: &'static str,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ConfigError::ZeroBatch => write!(f, "the minibatch size must be at least 1"),
+            ConfigError::ZeroWidth => write!(f, "every layer width must be at least 1"),
+            ConfigError::Negative { name, value } => {
+                write!(f, "{name} = {value}: must be a finite number ≥ 0")
+            }
+            ConfigError::OutOfRange {
+                name,
+                value,
+                allowed,
+            } => write!(f, "{name} = {value}: must be in {allowed}"),
+        }
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+/// `Err(NonFinite)` unless every value of `data` is finite.
+pub(crate) fn check_finite(data: &[f32], stage: Stage, layer: usize) -> Result<(), Error> {
+    if data.iter().all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(Error::NonFinite {
+            stage,
+            layer: layer as u16,
+        })
+    }
+}

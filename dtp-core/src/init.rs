@@ -1,0 +1,68 @@
+//! Weight initialisation in place: random orthogonal and scaled uniform.
+//!
+//! Both work on the matrix where it lies, so a multi-megabyte layer on the heap or in a
+//! `static` is initialised without a copy on the stack.
+
+use crate::Mat;
+use crate::noise::{standard_normal, uniform};
+use rand_core::Rng;
+
+/// Fills `w` with a random orthogonal matrix: every singular value is 1.
+///
+/// Gaussian entries, then modified Gram–Schmidt (run twice, accumulating in `f64`) over the
+/// rows when `O ≤ I` or over the columns when `O > I`, so the shorter side is orthonormal.
+pub fn orthogonal<const O: usize, const I: usize, R: Rng + ?Sized>(w: &mut Mat<O, I>, rng: &mut R) {
+    for v in w.iter_mut() {
+        *v = standard_normal(rng);
+    }
+    let data = w.as_mut_slice();
+    if O <= I {
+        // Row r, element c lives at r + c·O.
+        orthonormalise(data, O, I, O, 1, rng);
+    } else {
+        // Column c, element r lives at r + c·O.
+        orthonormalise(data, I, O, 1, O, rng);
+    }
+}
+
+/// Fills `w` uniformly in `±√(6 / (I + O))`.
+pub fn uniform_scaled<const O: usize, const I: usize, R: Rng + ?Sized>(w: &mut Mat<O, I>, rng: &mut R) {
+    let range = libm::sqrtf(6.0 / (I + O) as f32);
+    for v in w.iter_mut() {
+        *v = (2.0 * uniform(rng) - 1.0) * range;
+    }
+}
+
+/// Orthonormalises `count` vectors of `len` elements stored in `data`, where element `e` of
+/// vector `v` is at `v·vec_stride + e·elem_stride`. A vector that collapses (probability zero
+/// for Gaussian input) is redrawn.
+fn orthonormalise<R: Rng + ?Sized>(
+    data: &mut [f32],
+    count: usize,
+    len: usize,
+    elem_stride: usize,
+    vec_stride: usize,
+    rng: &mut R,
+) {
+    let at = |v: usize, e: usize| v * vec_stride + e * elem_stride;
+    let mut v = 0;
+    while v < count {
+        for _pass in 0..2 {
+            for u in 0..v {
+                let dot: f64 = (0..len)
+                    .map(|e| data[at(v, e)] as f64 * data[at(u, e)] as f64)
+                    .sum();
+                for e in 0..len {
+                    data[at(v, e)] = (data[at(v, e)] as f64 - dot * data[at(u, e)] as f64) as f32;
+                }
+            }
+        }
+        let norm = libm::sqrt((0..len).map(|e| { let x = data[at(v, e)] as f64; x * x }).sum::<f64>());
+        if norm < 1e-6 {
+            (0..len).for_each(|e| data[at(v, e)] = standard_normal(rng));
+            continue;
+        }
+        (0..len).for_each(|e| data[at(v, e)] = (data[at(v, e)] as f64 / norm) as f32);
+        v += 1;
+    }
+}

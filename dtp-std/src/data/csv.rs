@@ -1,0 +1,278 @@
+//! Generic numeric CSV: each row `f1,…,fn,label`.
+//!
+//! No quoting; fields are trimmed; blank lines are skipped; `\r\n` is accepted.
+//! The first non-blank line is a header, and skipped, when none of its fields is
+//! a number. Every data row must have as many fields as the first one. The file
+//! may be gzipped (detected by content).
+
+use std::path::Path;
+
+use super::dataset::Dataset;
+use super::error::{DataError, Pos};
+use super::source::Source;
+
+/// How to interpret a CSV file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CsvOptions {
+    /// When set, every feature is divided by this value (e.g. `16.0` for the
+    /// UCI 8×8 digits, `255.0` for 8-bit pixels); it should be positive.
+    pub scale_max: Option<f32>,
+    /// Number of classes: a label `>= classes` is an error. When `None`, the
+    /// largest label + 1.
+    pub classes: Option<usize>,
+}
+
+/// Reads a CSV file (raw or gzipped). The dataset is named after the file stem.
+pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset, DataError> {
+    let mut src = Source::open(path)?;
+    let bytes = src.read_to_end()?;
+    let mut d = parse_csv(path, &bytes, opts)?;
+    d.name = csv_stem(path);
+    Ok(d)
+}
+
+/// The file name without `.gz` and `.csv`.
+fn csv_stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    name.strip_suffix(".csv").unwrap_or(name).to_string()
+}
+
+/// Reads CSV from memory (already decompressed); `file` only names the source
+/// in errors and in the dataset name.
+pub fn parse_csv(file: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset, DataError> {
+    let mut d = Dataset::empty(file.display().to_string(), 0, 0);
+    let mut expected = 0usize; // fields per row, set by the first data row
+    let mut max_label = 0u8;
+    let mut fields: Vec<&[u8]> = Vec::new();
+    let scale = opts.scale_max.map(|m| 1.0 / m);
+
+    for (i, raw_line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = i + 1;
+        let text = raw_line.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        fields.clear();
+        fields.extend(text.split(|&b| b == b',').map(<[u8]>::trim_ascii));
+
+        if expected == 0 {
+            if fields.iter().all(|f| parse_f32(f).is_none()) {
+                continue; // header
+            }
+            if fields.len() < 2 {
+                return Err(DataError::CsvEmpty {
+                    file: file.to_path_buf(),
+                    reason: "rows need at least one feature and a label",
+                });
+            }
+            expected = fields.len();
+            d.features = expected - 1;
+        }
+        if fields.len() != expected {
+            return Err(DataError::CsvRowLength {
+                file: file.to_path_buf(),
+                line,
+                found: fields.len(),
+                expected,
+            });
+        }
+        let not_number = |column: usize, expected: &'static str| DataError::CsvNotNumber {
+            file: file.to_path_buf(),
+            line,
+            column: column + 1,
+            field: String::from_utf8_lossy(fields[column])
+                .chars()
+                .take(40)
+                .collect(),
+            expected,
+        };
+        for (c, f) in fields[..expected - 1].iter().enumerate() {
+            let v = parse_f32(f).ok_or_else(|| not_number(c, "not a finite number"))?;
+            d.x.push(scale.map_or(v, |s| v * s));
+        }
+        let lc = expected - 1;
+        let label = parse_label(fields[lc])
+            .ok_or_else(|| not_number(lc, "label not a non-negative integer"))?;
+        let limit = opts.classes.unwrap_or(256);
+        if label >= limit as u64 || label > u64::from(u8::MAX) {
+            return Err(DataError::LabelOutOfRange {
+                file: file.to_path_buf(),
+                at: Pos::Line(line),
+                label,
+                classes: limit.min(256),
+            });
+        }
+        let label = label as u8;
+        max_label = max_label.max(label);
+        d.y.push(label);
+    }
+    if d.is_empty() {
+        return Err(DataError::CsvEmpty {
+            file: file.to_path_buf(),
+            reason: "no data rows",
+        });
+    }
+    d.classes = opts.classes.unwrap_or(usize::from(max_label) + 1);
+    Ok(d)
+}
+
+/// A finite `f32`, or `None` (also for `nan`/`inf`, which `str::parse` accepts).
+fn parse_f32(field: &[u8]) -> Option<f32> {
+    let v: f32 = std::str::from_utf8(field).ok()?.parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+/// A non-negative integer label; `"3.0"` is accepted as 3.
+fn parse_label(field: &[u8]) -> Option<u64> {
+    let s = std::str::from_utf8(field).ok()?;
+    if let Ok(v) = s.parse::<u64>() {
+        return Some(v);
+    }
+    let v: f64 = s.parse().ok()?;
+    (v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1e15).then_some(v as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn parse(text: &str, opts: &CsvOptions) -> Result<Dataset, DataError> {
+        parse_csv(Path::new("t.csv"), text.as_bytes(), opts)
+    }
+
+    #[test]
+    fn plain_header_scale_and_classes() {
+        let d = parse("1,2,0\n3,4,2\n", &CsvOptions::default()).unwrap();
+        assert_eq!((d.len(), d.features, d.classes), (2, 2, 3));
+        assert_eq!(d.x, vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(d.y, vec![0, 2]);
+
+        let opts = CsvOptions {
+            scale_max: Some(4.0),
+            classes: Some(10),
+        };
+        let d = parse("a, b ,label\r\n\r\n 1 , 2 , 1.0 \r\n4,0,9\r\n", &opts).unwrap();
+        assert_eq!((d.len(), d.features, d.classes), (2, 2, 10));
+        assert_eq!(d.x, vec![0.25, 0.5, 1.0, 0.0]);
+        assert_eq!(d.y, vec![1, 9]);
+    }
+
+    #[test]
+    fn short_and_long_rows() {
+        let e = parse("1,2,0\n3,4,1\n5,1\n", &CsvOptions::default()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::CsvRowLength {
+                    line: 3,
+                    found: 2,
+                    expected: 3,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "t.csv: line 3: row has 2 fields, expected 3 (short row)"
+        );
+        let e = parse("h1,h2,h3\n1,2,0\n1,2,3,4\n", &CsvOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("line 3") && e.to_string().contains("long row"));
+    }
+
+    #[test]
+    fn non_numeric_fields() {
+        let e = parse("1,2,0\n3,x7,1\n", &CsvOptions::default()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::CsvNotNumber {
+                    line: 2,
+                    column: 2,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("t.csv: line 2, column 2: not a finite number, found \"x7\"")
+        );
+        let e = parse("1,2,0\n3,nan,1\n", &CsvOptions::default()).unwrap_err();
+        assert!(matches!(e, DataError::CsvNotNumber { column: 2, .. }));
+        let e = parse("1,2,0\n3,4,1.5\n", &CsvOptions::default()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::CsvNotNumber {
+                    line: 2,
+                    column: 3,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let e = parse("1,2,-1\n", &CsvOptions::default()).unwrap_err();
+        assert!(
+            e.to_string().contains("label not a non-negative integer"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn labels_out_of_range_and_empty() {
+        let opts = CsvOptions {
+            classes: Some(3),
+            ..CsvOptions::default()
+        };
+        let e = parse("1,0\n1,3\n", &opts).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::LabelOutOfRange {
+                    at: Pos::Line(2),
+                    label: 3,
+                    classes: 3,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("t.csv: line 2: label 3 out of range")
+        );
+        let e = parse("1,256\n", &CsvOptions::default()).unwrap_err();
+        assert!(matches!(e, DataError::LabelOutOfRange { label: 256, .. }));
+        for text in ["", "\n\n", "a,b\n", "5\n"] {
+            let e = parse(text, &CsvOptions::default()).unwrap_err();
+            assert!(matches!(e, DataError::CsvEmpty { .. }), "{text:?}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn reads_raw_and_gzipped_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = b"f,g,y\n0,1,1\n2,3,0\n";
+        let raw = dir.path().join("small.csv");
+        std::fs::write(&raw, text).unwrap();
+        let gz = dir.path().join("small.csv.gz");
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(text).unwrap();
+        std::fs::write(&gz, e.finish().unwrap()).unwrap();
+        let a = read_csv(&raw, &CsvOptions::default()).unwrap();
+        let b = read_csv(&gz, &CsvOptions::default()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.name, "small");
+        assert_eq!(a.y, vec![1, 0]);
+
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(&bad, b"0,1,1\n2,3\n").unwrap();
+        let e = read_csv(&bad, &CsvOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("bad.csv: line 2"), "{e}");
+    }
+}

@@ -1,0 +1,63 @@
+//! Checks on the real MNIST / Fashion-MNIST files when `scripts/fetch-data.sh`
+//! has put them in `$DTP_DATA_DIR` (default `<repo>/datasets`); each test
+//! returns early with a note when its directory is absent.
+
+use std::path::PathBuf;
+
+use super::{MNIST_VALID, default_data_dir, load_fashion_mnist, load_mnist, missing_data_help};
+
+fn dir_or_skip(name: &str) -> Option<PathBuf> {
+    let dir = default_data_dir().join(name);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        println!(
+            "note: skipping the real-{name} check: {}",
+            missing_data_help(&dir, name)
+        );
+        None
+    }
+}
+
+#[test]
+fn full_mnist_sanity_figures() {
+    let Some(dir) = dir_or_skip("mnist") else {
+        return;
+    };
+    let s = load_mnist(&dir, 0).unwrap_or_else(|e| panic!("{e}"));
+    let (train, test) = (&s.train, &s.test);
+    assert_eq!((train.len(), test.len()), (60_000, 10_000));
+    assert_eq!((train.features, train.classes), (784, 10));
+    assert_eq!(
+        train.class_histogram(),
+        vec![5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    );
+    assert_eq!(
+        test.class_histogram(),
+        vec![980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    );
+    assert_eq!((train.y[0], test.y[0]), (5, 7));
+    let (mean, std) = train.mean_std();
+    assert!((mean - 0.1307).abs() < 1e-3, "mean {mean}");
+    assert!((std - 0.3081).abs() < 1e-3, "std {std}");
+    assert!(train.x.iter().all(|v| (0.0..=1.0).contains(v)));
+
+    // The reference split: the last 10k of the training file are the validation set.
+    let r = load_mnist(&dir, MNIST_VALID).unwrap();
+    assert_eq!(
+        (r.train.len(), r.valid.len(), r.test.len()),
+        (50_000, 10_000, 10_000)
+    );
+    assert_eq!(r.valid.sample(0), train.sample(50_000));
+}
+
+#[test]
+fn full_fashion_mnist_sanity_figures() {
+    let Some(dir) = dir_or_skip("fashion-mnist") else {
+        return;
+    };
+    let s = load_fashion_mnist(&dir, 0).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((s.train.len(), s.test.len()), (60_000, 10_000));
+    assert_eq!(s.train.class_histogram(), vec![6000; 10]);
+    assert_eq!(s.test.class_histogram(), vec![1000; 10]);
+}

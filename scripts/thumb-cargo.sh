@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Run cargo for thumbv7em-none-eabihf (Cortex-M4F), on any machine we use.
+#
+#   scripts/thumb-cargo.sh <cargo subcommand> [args...]
+#   scripts/thumb-cargo.sh build -p dtp-core --release
+#   scripts/thumb-cargo.sh build --manifest-path firmware/Cargo.toml --release
+#
+# Two ways to get a core library for the target:
+#   1. rustup: `rustup target add thumbv7em-none-eabihf` was done -> plain
+#      `cargo <args> --target thumbv7em-none-eabihf`.
+#   2. Debian (rustup cannot download targets here): rustc-web + rust-web-src
+#      give a rustc with the core sources, so core is built from source:
+#      RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 cargo <args> -Zbuild-std=core ...
+#      Artifacts go to <workspace>/target/thumb-debian so they never mix with
+#      rustup-rustc artifacts. Debian's rustc ships no rust-lld, so the one in
+#      the rustup toolchain is used as the linker (exported as RUST_LLD and
+#      CARGO_TARGET_THUMBV7EM_NONE_EABIHF_LINKER unless already set).
+# Neither available -> prints what to install and exits 2.
+#
+# Works from any directory. --manifest-path may be relative to the caller's
+# directory or to the repo root. When a --manifest-path is given, cargo runs
+# from that manifest's directory, so its .cargo/config.toml (runner, rustflags,
+# linker script) is honoured; cargo reads config from the cwd, not the manifest.
+set -euo pipefail
+
+TARGET=thumbv7em-none-eabihf
+DEBIAN_RUSTC=/usr/bin/rustc
+
+if [[ $# -eq 0 ]]; then
+    sed -n '2,6p' "$0" >&2
+    exit 2
+fi
+
+caller_dir=$(pwd)
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# --- Resolve --manifest-path and pick the directory cargo runs in. ---------
+args=("$@")
+run_dir=$repo_root
+for i in "${!args[@]}"; do
+    a=${args[$i]}
+    [[ $a == -- ]] && break
+    mp=
+    if [[ $a == --manifest-path ]]; then
+        mp=${args[$((i + 1))]:-}
+    elif [[ $a == --manifest-path=* ]]; then
+        mp=${a#--manifest-path=}
+    fi
+    [[ -z $mp ]] && continue
+    if [[ $mp != /* ]]; then
+        if [[ -f $caller_dir/$mp ]]; then mp=$caller_dir/$mp; else mp=$repo_root/$mp; fi
+    fi
+    if [[ ! -f $mp ]]; then
+        echo "thumb-cargo: manifest not found: $mp" >&2
+        exit 2
+    fi
+    mp=$(cd "$(dirname "$mp")" && pwd)/$(basename "$mp")
+    run_dir=$(dirname "$mp")
+    if [[ $a == --manifest-path ]]; then args[i + 1]=$mp; else args[i]=--manifest-path=$mp; fi
+done
+cd "$run_dir"
+
+# Insert extra cargo flags before a `--` (flags after it belong to the binary).
+run_cargo() {
+    local extra=("$@") before=() after=() seen=0 a
+    for a in "${args[@]}"; do
+        if [[ $seen -eq 0 && $a == -- ]]; then seen=1; fi
+        if [[ $seen -eq 0 ]]; then before+=("$a"); else after+=("$a"); fi
+    done
+    exec cargo "${before[@]}" "${extra[@]}" "${after[@]}"
+}
+
+# --- 1. rustup with the target installed. ----------------------------------
+if command -v rustup >/dev/null 2>&1 &&
+    rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
+    run_cargo --target "$TARGET"
+fi
+
+# --- 2. Debian rustc-web + rust-web-src, core built from source. -----------
+missing=()
+[[ -x $DEBIAN_RUSTC ]] || missing+=(rustc-web)
+if [[ -x $DEBIAN_RUSTC ]]; then
+    sysroot=$("$DEBIAN_RUSTC" --print sysroot)
+    [[ -d $sysroot/lib/rustlib/src/rust/library/core ]] || missing+=(rust-web-src)
+else
+    missing+=(rust-web-src)
+fi
+command -v cargo >/dev/null 2>&1 || missing+=(cargo)
+
+# rust-lld: from the rustup toolchain, else from PATH (Debian's rust-web-llvm).
+lld=${RUST_LLD:-}
+if [[ -z $lld ]] && command -v rustup >/dev/null 2>&1; then
+    rustup_rustc=$(rustup which rustc 2>/dev/null || true)
+    if [[ -n $rustup_rustc ]]; then
+        host=$("$rustup_rustc" -vV | sed -n 's/^host: //p')
+        cand=$("$rustup_rustc" --print sysroot)/lib/rustlib/$host/bin/rust-lld
+        [[ -x $cand ]] && lld=$cand
+    fi
+fi
+if [[ -z $lld ]]; then
+    lld=$(command -v rust-lld || command -v ld.lld || true)
+fi
+[[ -n $lld ]] || missing+=(rust-lld)
+
+if [[ ${#missing[@]} -gt 0 ]]; then
+    cat >&2 <<EOF
+thumb-cargo: no way to build for $TARGET on this machine (missing: ${missing[*]}).
+Install either
+  rustup target add $TARGET            (needs the rustup dist server)
+or, on Debian 12 (as root):
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y rustc-web rust-web-src
+plus a rust-lld: the rustup toolchain's (rustup + any stable toolchain), or
+  apt-get install -y rust-web-llvm      (gives /usr/bin/rust-lld)
+EOF
+    exit 2
+fi
+
+if [[ -n ${CARGO_TARGET_DIR:-} ]]; then
+    target_dir=$CARGO_TARGET_DIR/thumb-debian
+else
+    ws_manifest=$(cargo locate-project --workspace --message-format plain)
+    target_dir=$(dirname "$ws_manifest")/target/thumb-debian
+fi
+
+export RUSTC=$DEBIAN_RUSTC
+export RUSTC_BOOTSTRAP=1
+export CARGO_TARGET_DIR=$target_dir
+export RUST_LLD=$lld
+# The target's default linker flavour is gnu-lld; rust-lld or ld.lld both fit.
+export CARGO_TARGET_THUMBV7EM_NONE_EABIHF_LINKER=${CARGO_TARGET_THUMBV7EM_NONE_EABIHF_LINKER:-$lld}
+run_cargo -Zbuild-std=core --target "$TARGET"
