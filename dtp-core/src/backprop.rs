@@ -1,5 +1,6 @@
 //! Backpropagation through the same networks: the baseline DTP is compared with.
 
+use crate::Mat;
 use crate::config::Gradient;
 use crate::dense::Dense;
 use crate::dtp::apply;
@@ -7,7 +8,6 @@ use crate::error::Error;
 use crate::kernel::Kernel;
 use crate::quantise::Quantiser;
 use crate::trainer::{StepStats, Trainer};
-use crate::Mat;
 use rand_core::Rng;
 
 impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B: usize, K: Kernel>
@@ -21,7 +21,11 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
     /// the layers below a discrete one) or 1 ([`Gradient::StraightThrough`]). Each layer's
     /// error signal is passed down before that layer is updated, so every gradient is the
     /// exact gradient at the parameters the step started from.
-    pub fn backprop_step<G: Rng + ?Sized>(&mut self, gradient: Gradient, rng: &mut G) -> Result<StepStats, Error> {
+    pub fn backprop_step<G: Rng + ?Sized>(
+        &mut self,
+        gradient: Gradient,
+        rng: &mut G,
+    ) -> Result<StepStats, Error> {
         self.check_batch()?;
         let stats = self.forward(true, rng)?;
         let units = self.config.units;
@@ -39,7 +43,11 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
             Self::output_layer(),
         )?;
         for k in (0..=R).rev() {
-            let reads_through = if k == R { units.into_output } else { units.between };
+            let reads_through = if k == R {
+                units.into_output
+            } else {
+                units.between
+            };
             // s1 holds ∂L/∂q(h_k); turn it into δ_k = ∂L/∂z_k in place.
             through_quantiser(&mut ws.s1, reads_through, gradient);
             for (d, &h) in ws.s1.iter_mut().zip(ws.h[k].iter()) {
@@ -47,7 +55,13 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
             }
             if k == 0 {
                 Dense::gradient_from_delta::<K, B>(&ws.x, &ws.s1, &mut self.grad.first);
-                apply(&opt, &mut self.net.first, &self.grad.first, &mut self.forward_state.first, 1)?;
+                apply(
+                    &opt,
+                    &mut self.net.first,
+                    &self.grad.first,
+                    &mut self.forward_state.first,
+                    1,
+                )?;
             } else {
                 // s2 ← ∂L/∂q(h_{k-1}) = W_kᵀ δ_k, before W_k changes.
                 K::gemm_tn(&mut ws.s2, 1.0, &self.net.hidden[k - 1].w, &ws.s1, 0.0);
@@ -68,7 +82,11 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
 
 /// Multiplies `∂L/∂q(h)` by `q'(h)`: 1 for the identity and for straight-through, 0 for an
 /// exact gradient through sign or sampling.
-fn through_quantiser<const H: usize, const B: usize>(g: &mut Mat<H, B>, q: Quantiser, gradient: Gradient) {
+fn through_quantiser<const H: usize, const B: usize>(
+    g: &mut Mat<H, B>,
+    q: Quantiser,
+    gradient: Gradient,
+) {
     if !q.is_identity() && gradient == Gradient::Exact {
         g.fill(0.0);
     }

@@ -152,7 +152,7 @@ impl Config {
     /// Reference settings of the continuous 784-240×7-10 tanh net.
     pub const CONTINUOUS: Config = Config {
         units: Units::CONTINUOUS,
-        eta_hat: 0.327_736_33,
+        eta_hat: 0.327_736_32,
         forward: Optimiser::rmsprop(0.014_889_349),
         inverse: Optimiser::rmsprop(0.005_011_491),
         sigma: SigmaSchedule::constant(0.359_829_57),
@@ -164,8 +164,8 @@ impl Config {
     pub const DISCRETE: Config = Config {
         units: Units::DISCRETE,
         eta_hat: 27.965_483,
-        forward: Optimiser::rmsprop(0.000_660_055_35),
-        inverse: Optimiser::rmsprop(0.000_432_831_74),
+        forward: Optimiser::rmsprop(6.600_554e-4),
+        inverse: Optimiser::rmsprop(4.328_317_3e-4),
         sigma: SigmaSchedule {
             sigma0: 0.5,
             tau: 50.0,
@@ -177,9 +177,9 @@ impl Config {
     /// Reference settings of the stochastic 784-200-200-10 net.
     pub const STOCHASTIC: Config = Config {
         units: Units::STOCHASTIC,
-        eta_hat: 58.438_515,
-        forward: Optimiser::rmsprop(0.003_087_400_2),
-        inverse: Optimiser::rmsprop(0.000_002_716_292_6),
+        eta_hat: 58.438_52,
+        forward: Optimiser::rmsprop(3.087_400_2e-3),
+        inverse: Optimiser::rmsprop(2.716_292_6e-6),
         sigma: SigmaSchedule {
             sigma0: 0.5,
             tau: 100.0,
@@ -200,8 +200,24 @@ impl Config {
                 allowed: "(0, ∞]",
             });
         }
-        validate_optimiser(&self.forward, ["forward.lr", "forward.momentum", "forward.rho", "forward.eps"])?;
-        validate_optimiser(&self.inverse, ["inverse.lr", "inverse.momentum", "inverse.rho", "inverse.eps"])
+        validate_optimiser(
+            &self.forward,
+            [
+                "forward.lr",
+                "forward.momentum",
+                "forward.rho",
+                "forward.eps",
+            ],
+        )?;
+        validate_optimiser(
+            &self.inverse,
+            [
+                "inverse.lr",
+                "inverse.momentum",
+                "inverse.rho",
+                "inverse.eps",
+            ],
+        )
     }
 }
 

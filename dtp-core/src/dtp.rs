@@ -22,7 +22,11 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
     ///
     /// In training (`training = true`) Gaussian input noise of the configured σ is added to
     /// the input buffer in place. Bernoulli quantisers draw from `rng`.
-    pub fn forward<G: Rng + ?Sized>(&mut self, training: bool, rng: &mut G) -> Result<StepStats, Error> {
+    pub fn forward<G: Rng + ?Sized>(
+        &mut self,
+        training: bool,
+        rng: &mut G,
+    ) -> Result<StepStats, Error> {
         let units = self.config.units;
         let ws = &mut self.ws;
         if training {
@@ -43,9 +47,9 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
             .output
             .forward::<K, B>(crate::Activation::Linear, &ws.read[R], &mut ws.p);
         output_activation(units.output, &mut ws.p);
+        check_finite(ws.p.as_slice(), Stage::Forward, Self::output_layer())?;
         let loss = loss(units.output, &ws.p, &ws.t);
         if !loss.is_finite() {
-            check_finite(ws.p.as_slice(), Stage::Forward, Self::output_layer())?;
             return Err(Error::NonFinite {
                 stage: Stage::Forward,
                 layer: Self::output_layer() as u16,
@@ -69,7 +73,13 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         output_delta(self.config.units.output, &ws.p, &ws.t, &mut ws.delta_out);
         let target = &mut ws.target[R];
         target.copy_from(&ws.h[R]);
-        K::gemm_tn(target, -self.config.eta_hat, &self.net.output.w, &ws.delta_out, 1.0);
+        K::gemm_tn(
+            target,
+            -self.config.eta_hat,
+            &self.net.output.w,
+            &ws.delta_out,
+            1.0,
+        );
         check_finite(target.as_slice(), Stage::Target, R + 1)
     }
 
@@ -84,8 +94,14 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         for k in (1..=R).rev() {
             // Hidden index k is layer i = k + 1, inverted by inverse[k - 1].
             let (g_target, g_h) = (&mut ws.s1, &mut ws.s2);
-            self.net
-                .apply_inverse::<K, G, B>(&units, k - 1, &ws.target[k], &mut ws.s3, g_target, rng);
+            self.net.apply_inverse::<K, G, B>(
+                &units,
+                k - 1,
+                &ws.target[k],
+                &mut ws.s3,
+                g_target,
+                rng,
+            );
             self.net
                 .apply_inverse::<K, G, B>(&units, k - 1, &ws.h[k], &mut ws.s3, g_h, rng);
             let below = &mut ws.target[k - 1];
@@ -116,7 +132,9 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
             add_gaussian(corrupt.as_mut_slice(), sigma, rng);
             self.net
                 .apply_hidden::<K, G, B>(&units, k - 1, corrupt, read, f_out, rng);
-            units.into_inverse.apply(f_out.as_slice(), read.as_mut_slice(), rng);
+            units
+                .into_inverse
+                .apply(f_out.as_slice(), read.as_mut_slice(), rng);
             self.net.inverse[k - 1].forward::<K, B>(units.inverse, read, g_out);
             // g_out becomes δ in place of the next call's scratch: use f_out as δ.
             let delta = f_out;

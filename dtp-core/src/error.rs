@@ -60,7 +60,10 @@ impl fmt::Display for Error {
                 if matches!(stage, Stage::Input | Stage::Labels) {
                     write!(f, "NaN or infinity in the {what}")
                 } else {
-                    write!(f, "NaN or infinity in the {what}{layer} (learning rate or η̂ too high?)")
+                    write!(
+                        f,
+                        "NaN or infinity in the {what}{layer} (learning rate or η̂ too high?)"
+                    )
                 }
             }
         }

@@ -6,7 +6,7 @@ use core::ops::{Index, IndexMut};
 ///
 /// Index `k` is the paper's hidden layer `i = k + 1`. Stable Rust cannot write an array of
 /// length `R + 1` for a const `R`, so the first layer is stored on its own.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Hidden<T, const R: usize> {
     /// Hidden layer 1 (index 0).
@@ -39,7 +39,11 @@ impl<T, const R: usize> Index<usize> for Hidden<T, R> {
     type Output = T;
     #[inline]
     fn index(&self, k: usize) -> &T {
-        if k == 0 { &self.first } else { &self.rest[k - 1] }
+        if k == 0 {
+            &self.first
+        } else {
+            &self.rest[k - 1]
+        }
     }
 }
 

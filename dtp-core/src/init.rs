@@ -26,7 +26,10 @@ pub fn orthogonal<const O: usize, const I: usize, R: Rng + ?Sized>(w: &mut Mat<O
 }
 
 /// Fills `w` uniformly in `±√(6 / (I + O))`.
-pub fn uniform_scaled<const O: usize, const I: usize, R: Rng + ?Sized>(w: &mut Mat<O, I>, rng: &mut R) {
+pub fn uniform_scaled<const O: usize, const I: usize, R: Rng + ?Sized>(
+    w: &mut Mat<O, I>,
+    rng: &mut R,
+) {
     let range = libm::sqrtf(6.0 / (I + O) as f32);
     for v in w.iter_mut() {
         *v = (2.0 * uniform(rng) - 1.0) * range;
@@ -57,7 +60,14 @@ fn orthonormalise<R: Rng + ?Sized>(
                 }
             }
         }
-        let norm = libm::sqrt((0..len).map(|e| { let x = data[at(v, e)] as f64; x * x }).sum::<f64>());
+        let norm = libm::sqrt(
+            (0..len)
+                .map(|e| {
+                    let x = data[at(v, e)] as f64;
+                    x * x
+                })
+                .sum::<f64>(),
+        );
         if norm < 1e-6 {
             (0..len).for_each(|e| data[at(v, e)] = standard_normal(rng));
             continue;

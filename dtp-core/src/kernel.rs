@@ -118,8 +118,12 @@ mod blocked {
             if beta == 0.0 {
                 c.fill(0.0);
             }
-            c.view_mut((0, 0), (M, N))
-                .gemm(alpha, &a.view((0, 0), (M, K)), &b.view((0, 0), (K, N)), beta);
+            c.view_mut((0, 0), (M, N)).gemm(
+                alpha,
+                &a.view((0, 0), (M, K)),
+                &b.view((0, 0), (K, N)),
+                beta,
+            );
         }
 
         fn gemm_tn<const M: usize, const K: usize, const N: usize>(

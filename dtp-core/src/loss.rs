@@ -1,7 +1,7 @@
 //! The output layer's activation and the global loss `L`, averaged over the minibatch.
 
-use crate::config::Output;
 use crate::Mat;
+use crate::config::Output;
 
 /// Column-wise softmax in place, shifted by the column maximum so it never overflows.
 pub fn softmax_columns<const N: usize, const B: usize>(z: &mut Mat<N, B>) {
@@ -32,9 +32,13 @@ pub fn loss<const N: usize, const B: usize>(output: Output, p: &Mat<N, B>, t: &M
             .iter()
             .zip(t.iter())
             .filter(|&(_, &t)| t != 0.0)
-            .map(|(&p, &t)| -t * libm::logf(p.max(f32::MIN_POSITIVE)))
+            .map(|(&p, &t)| -t * libm::logf(clamp_positive(p)))
             .sum(),
-        Output::Mse(_) => p.iter().zip(t.iter()).map(|(&p, &t)| (p - t) * (p - t)).sum(),
+        Output::Mse(_) => p
+            .iter()
+            .zip(t.iter())
+            .map(|(&p, &t)| (p - t) * (p - t))
+            .sum(),
     };
     sum / B as f32
 }
@@ -51,7 +55,10 @@ pub fn output_delta<const N: usize, const B: usize>(
     let inv_b = 1.0 / B as f32;
     match output {
         Output::SoftmaxNll => {
-            for ((mut d, p), t) in delta.column_iter_mut().zip(p.column_iter()).zip(t.column_iter())
+            for ((mut d, p), t) in delta
+                .column_iter_mut()
+                .zip(p.column_iter())
+                .zip(t.column_iter())
             {
                 let mass = t.sum();
                 for ((d, &p), &t) in d.iter_mut().zip(p.iter()).zip(t.iter()) {
@@ -85,4 +92,13 @@ pub fn argmax<'a>(values: impl Iterator<Item = &'a f32>) -> usize {
         }
     }
     best.0
+}
+
+/// `p` raised to the smallest positive normal `f32` so `log` stays finite; NaN stays NaN.
+fn clamp_positive(p: f32) -> f32 {
+    if p < f32::MIN_POSITIVE {
+        f32::MIN_POSITIVE
+    } else {
+        p
+    }
 }

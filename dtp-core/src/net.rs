@@ -1,9 +1,9 @@
 //! The network's parameters: forward layers and their inverses.
 
+use crate::Mat;
 use crate::config::{Init, Units};
 use crate::dense::Dense;
 use crate::init::{orthogonal, uniform_scaled};
-use crate::Mat;
 use rand_core::Rng;
 
 /// A multilayer perceptron `IN → H → … → H → OUT` with `R + 1` hidden layers of width `H`,

@@ -50,8 +50,14 @@ pub struct Trainer<
 // SAFETY: every field is made of `f32`s, `u32`s, fieldless `#[repr(u8)]` enums whose
 // discriminant 0 exists, `#[repr(u8)]` enums whose variant 0 is fieldless, or `PhantomData`:
 // the all-zero bit pattern is a valid value of each.
-unsafe impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B: usize, K: Kernel>
-    bytemuck::Zeroable for Trainer<IN, H, OUT, R, B, K>
+unsafe impl<
+    const IN: usize,
+    const H: usize,
+    const OUT: usize,
+    const R: usize,
+    const B: usize,
+    K: Kernel,
+> bytemuck::Zeroable for Trainer<IN, H, OUT, R, B, K>
 {
 }
 
@@ -167,7 +173,11 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
     };
 
     /// Builds a trainer by value (on the stack: for small networks only; see [`Trainer::init`]).
-    pub fn new<G: Rng + ?Sized>(config: Config, init: Init, rng: &mut G) -> Result<Self, ConfigError> {
+    pub fn new<G: Rng + ?Sized>(
+        config: Config,
+        init: Init,
+        rng: &mut G,
+    ) -> Result<Self, ConfigError> {
         let mut trainer = Self::ZERO;
         trainer.init(config, init, rng)?;
         Ok(trainer)
@@ -178,7 +188,12 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
     ///
     /// Works on a zero-filled value anywhere in memory, so a large network never passes
     /// through the stack.
-    pub fn init<G: Rng + ?Sized>(&mut self, config: Config, init: Init, rng: &mut G) -> Result<(), ConfigError> {
+    pub fn init<G: Rng + ?Sized>(
+        &mut self,
+        config: Config,
+        init: Init,
+        rng: &mut G,
+    ) -> Result<(), ConfigError> {
         Self::check_shape()?;
         config.validate()?;
         self.config = config;

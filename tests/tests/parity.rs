@@ -15,7 +15,8 @@ const TOL: f32 = 1e-5;
 
 fn fixture() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/dtp_step.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture exists")).expect("valid JSON")
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture exists"))
+        .expect("valid JSON")
 }
 
 /// A fixture matrix (list of rows, or a flat list read as a column).
@@ -53,7 +54,10 @@ fn dense_state<const O: usize, const I: usize>(v: &Value, w: &str, b: &str) -> D
 fn close<const R: usize, const C: usize>(what: &str, ours: &Mat<R, C>, theirs: &Value) {
     let theirs: Mat<R, C> = mat(theirs);
     let diff = (ours - theirs).abs().max();
-    assert!(diff < TOL, "{what}: max |difference| {diff:e} ≥ {TOL:e}\nours {ours}\ntheirs {theirs}");
+    assert!(
+        diff < TOL,
+        "{what}: max |difference| {diff:e} ≥ {TOL:e}\nours {ours}\ntheirs {theirs}"
+    );
 }
 
 fn rng(f: &Value) -> Pcg32 {
@@ -121,7 +125,8 @@ fn noise_stream_matches_the_reference_port() {
     let mut r = rng(&f);
     for key in ["eps2", "eps3"] {
         let mut eps = Mat::<5, 3>::zeros();
-        eps.iter_mut().for_each(|v| *v = sigma * standard_normal(&mut r));
+        eps.iter_mut()
+            .for_each(|v| *v = sigma * standard_normal(&mut r));
         close(key, &eps, &f["noise"][key]);
     }
 }
@@ -141,7 +146,10 @@ fn one_dtp_step_matches_pytorch_autograd() {
 
     for (k, key) in ["loss2", "loss3"].iter().enumerate() {
         let theirs = f["inverse"][key].as_f64().unwrap() as f32;
-        assert!((t.inverse_loss[k] - theirs).abs() < TOL * theirs.max(1.0), "{key}");
+        assert!(
+            (t.inverse_loss[k] - theirs).abs() < TOL * theirs.max(1.0),
+            "{key}"
+        );
     }
     close("h3_hat", &t.targets()[2], &f["targets"]["h3_hat"]);
     close("h2_hat", &t.targets()[1], &f["targets"]["h2_hat"]);
@@ -166,22 +174,59 @@ fn one_dtp_step_matches_pytorch_autograd() {
     close("c3", &t.net.inverse[1].b, &p["c3"]);
 
     let s = &f["state_after"];
-    let check = |what: &str, ours: &DenseState<5, 5>, v: &Value, w: &str, b: &str| {
-        for (m, key) in [(&ours.w, w)] {
-            close(&format!("{what} {key}.a"), &m.a, &v[key]["a"]);
-            close(&format!("{what} {key}.s"), &m.s, &v[key]["s"]);
-            close(&format!("{what} {key}.v"), &m.v, &v[key]["v"]);
-        }
-        close(&format!("{what} {b}.a"), &ours.b.a, &v[b]["a"]);
-        close(&format!("{what} {b}.s"), &ours.b.s, &v[b]["s"]);
-        close(&format!("{what} {b}.v"), &ours.b.v, &v[b]["v"]);
-    };
-    check("forward", &t.forward_state.hidden[0], &s["forward"], "W2", "b2");
-    check("forward", &t.forward_state.hidden[1], &s["forward"], "W3", "b3");
-    check("inverse", &t.inverse_state.hidden[0], &s["inverse"], "V2", "c2");
-    check("inverse", &t.inverse_state.hidden[1], &s["inverse"], "V3", "c3");
-    close("forward W1.v", &t.forward_state.first.w.v, &s["forward"]["W1"]["v"]);
-    close("forward W1.s", &t.forward_state.first.w.s, &s["forward"]["W1"]["s"]);
-    close("forward W4.a", &t.forward_state.output.w.a, &s["forward"]["W4"]["a"]);
-    close("forward b4.v", &t.forward_state.output.b.v, &s["forward"]["b4"]["v"]);
+    close_state("forward", &t.forward_state.first, &s["forward"], "W1", "b1");
+    close_state(
+        "forward",
+        &t.forward_state.hidden[0],
+        &s["forward"],
+        "W2",
+        "b2",
+    );
+    close_state(
+        "forward",
+        &t.forward_state.hidden[1],
+        &s["forward"],
+        "W3",
+        "b3",
+    );
+    close_state(
+        "forward",
+        &t.forward_state.output,
+        &s["forward"],
+        "W4",
+        "b4",
+    );
+    close_state(
+        "inverse",
+        &t.inverse_state.hidden[0],
+        &s["inverse"],
+        "V2",
+        "c2",
+    );
+    close_state(
+        "inverse",
+        &t.inverse_state.hidden[1],
+        &s["inverse"],
+        "V3",
+        "c3",
+    );
+}
+
+#[track_caller]
+fn close_state<const O: usize, const I: usize>(
+    what: &str,
+    ours: &DenseState<O, I>,
+    v: &Value,
+    w: &str,
+    b: &str,
+) {
+    close_moments(&format!("{what} {w}"), &ours.w, &v[w]);
+    close_moments(&format!("{what} {b}"), &ours.b, &v[b]);
+}
+
+#[track_caller]
+fn close_moments<const R: usize, const C: usize>(what: &str, ours: &Moments<R, C>, v: &Value) {
+    close(&format!("{what}.a"), &ours.a, &v["a"]);
+    close(&format!("{what}.s"), &ours.s, &v["s"]);
+    close(&format!("{what}.v"), &ours.v, &v["v"]);
 }

