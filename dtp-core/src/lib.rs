@@ -36,6 +36,7 @@
 extern crate std;
 
 pub mod activation;
+pub mod blob;
 pub mod config;
 pub mod dense;
 pub mod error;
@@ -53,6 +54,7 @@ mod backprop;
 mod dtp;
 
 pub use activation::Activation;
+pub use blob::BlobError;
 pub use config::{Config, Gradient, Init, Output, Schedule, SigmaSchedule, Units};
 pub use dense::Dense;
 pub use error::{ConfigError, Error, Stage};

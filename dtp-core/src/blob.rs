@@ -1,0 +1,334 @@
+//! The weight blob: a network's parameters and wiring as versioned little-endian bytes with a
+//! CRC-32, written by `dtp export` and read by the firmware (at build time or from flash).
+//!
+//! Layout (all integers and floats little-endian):
+//!
+//! | offset | size | content |
+//! |---|---|---|
+//! | 0 | 4 | magic `DTPW` |
+//! | 4 | 4 | format version (`1`) |
+//! | 8 | 16 | `IN`, `H`, `OUT`, `R` as `u32` |
+//! | 24 | 8 | units: hidden activation, inverse activation, `between`, `into_output`, `into_inverse` quantisers, output kind (0 softmax, 1 MSE), MSE activation, 0 |
+//! | 32 | 4·P | `f32` parameters: `first.w`, `first.b`, each `hidden[k].w`, `.b`, `output.w`, `.b`, each `inverse[k].w`, `.b`; matrices column-major |
+//! | 32 + 4·P | 4 | CRC-32 (ISO-HDLC, as zlib) of every byte before it |
+
+use crate::activation::Activation;
+use crate::config::{Output, Units};
+use crate::net::Net;
+use crate::quantise::Quantiser;
+use core::fmt;
+
+/// The four magic bytes that open a blob.
+pub const MAGIC: [u8; 4] = *b"DTPW";
+/// The format version this crate writes and reads.
+pub const VERSION: u32 = 1;
+/// Bytes before the parameters.
+pub const HEADER_LEN: usize = 32;
+
+const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// CRC-32 (ISO-HDLC, the zlib/PNG polynomial) of `bytes`.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    CRC.checksum(bytes)
+}
+
+/// What a blob's header says: its shape and wiring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Header {
+    /// `[IN, H, OUT, R]`.
+    pub shape: [u32; 4],
+    /// The unit types and wiring.
+    pub units: Units,
+}
+
+/// Why a blob could not be read or written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum BlobError {
+    /// Fewer bytes than the header or the shape requires (or, writing, too small a buffer).
+    TooShort {
+        /// Bytes required.
+        needed: usize,
+        /// Bytes available.
+        got: usize,
+    },
+    /// More bytes than the shape requires.
+    TooLong {
+        /// Bytes expected.
+        expected: usize,
+        /// Bytes given.
+        got: usize,
+    },
+    /// The first four bytes are not `DTPW`.
+    BadMagic,
+    /// A format version this crate does not read.
+    UnsupportedVersion(u32),
+    /// The blob holds a network of another shape.
+    ShapeMismatch {
+        /// `[IN, H, OUT, R]` of the network being loaded.
+        expected: [u32; 4],
+        /// `[IN, H, OUT, R]` in the blob.
+        found: [u32; 4],
+    },
+    /// An unknown unit code at this byte offset.
+    BadUnits {
+        /// Byte offset of the bad code.
+        offset: usize,
+    },
+    /// The stored CRC does not match the contents.
+    BadCrc {
+        /// CRC stored in the blob.
+        stored: u32,
+        /// CRC computed over the contents.
+        computed: u32,
+    },
+    /// A parameter is NaN or infinite, at this byte offset.
+    NonFinite {
+        /// Byte offset of the value.
+        offset: usize,
+    },
+}
+
+impl fmt::Display for BlobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            BlobError::TooShort { needed, got } => {
+                write!(f, "truncated: {got} bytes, {needed} needed")
+            }
+            BlobError::TooLong { expected, got } => {
+                write!(
+                    f,
+                    "byte {expected}: {} unexpected trailing bytes",
+                    got - expected
+                )
+            }
+            BlobError::BadMagic => write!(f, "byte 0: not a dtp weight blob (magic is not DTPW)"),
+            BlobError::UnsupportedVersion(v) => {
+                write!(f, "byte 4: format version {v}, this build reads {VERSION}")
+            }
+            BlobError::ShapeMismatch { expected, found } => write!(
+                f,
+                "byte 8: network shape IN,H,OUT,R = {found:?}, expected {expected:?}"
+            ),
+            BlobError::BadUnits { offset } => write!(f, "byte {offset}: unknown unit code"),
+            BlobError::BadCrc { stored, computed } => write!(
+                f,
+                "CRC mismatch: stored {stored:#010x}, contents give {computed:#010x}"
+            ),
+            BlobError::NonFinite { offset } => {
+                write!(f, "byte {offset}: NaN or infinite parameter")
+            }
+        }
+    }
+}
+
+impl core::error::Error for BlobError {}
+
+fn u32_at(bytes: &[u8], offset: usize) -> u32 {
+    let mut word = [0; 4];
+    word.copy_from_slice(&bytes[offset..offset + 4]);
+    u32::from_le_bytes(word)
+}
+
+fn activation(code: u8, offset: usize) -> Result<Activation, BlobError> {
+    match code {
+        0 => Ok(Activation::Tanh),
+        1 => Ok(Activation::Sigmoid),
+        2 => Ok(Activation::Linear),
+        _ => Err(BlobError::BadUnits { offset }),
+    }
+}
+
+fn quantiser(code: u8, offset: usize) -> Result<Quantiser, BlobError> {
+    match code {
+        0 => Ok(Quantiser::Identity),
+        1 => Ok(Quantiser::Sign),
+        2 => Ok(Quantiser::Bernoulli),
+        _ => Err(BlobError::BadUnits { offset }),
+    }
+}
+
+fn encode_units(u: &Units) -> [u8; 8] {
+    let (kind, act) = match u.output {
+        Output::SoftmaxNll => (0, 0),
+        Output::Mse(a) => (1, a as u8),
+    };
+    [
+        u.hidden as u8,
+        u.inverse as u8,
+        u.between as u8,
+        u.into_output as u8,
+        u.into_inverse as u8,
+        kind,
+        act,
+        0,
+    ]
+}
+
+fn decode_units(b: &[u8]) -> Result<Units, BlobError> {
+    let at = |i: usize| 24 + i;
+    let output = match b[5] {
+        0 => Output::SoftmaxNll,
+        1 => Output::Mse(activation(b[6], at(6))?),
+        _ => return Err(BlobError::BadUnits { offset: at(5) }),
+    };
+    Ok(Units {
+        hidden: activation(b[0], at(0))?,
+        inverse: activation(b[1], at(1))?,
+        between: quantiser(b[2], at(2))?,
+        into_output: quantiser(b[3], at(3))?,
+        into_inverse: quantiser(b[4], at(4))?,
+        output,
+    })
+}
+
+/// Reads and checks a blob's header (magic, version, units) without its parameters.
+pub fn read_header(bytes: &[u8]) -> Result<Header, BlobError> {
+    if bytes.len() < HEADER_LEN {
+        return Err(BlobError::TooShort {
+            needed: HEADER_LEN,
+            got: bytes.len(),
+        });
+    }
+    if bytes[..4] != MAGIC {
+        return Err(BlobError::BadMagic);
+    }
+    let version = u32_at(bytes, 4);
+    if version != VERSION {
+        return Err(BlobError::UnsupportedVersion(version));
+    }
+    let shape = [
+        u32_at(bytes, 8),
+        u32_at(bytes, 12),
+        u32_at(bytes, 16),
+        u32_at(bytes, 20),
+    ];
+    Ok(Header {
+        shape,
+        units: decode_units(&bytes[24..32])?,
+    })
+}
+
+/// Total blob length of a network of shape `[IN, H, OUT, R]`, or `None` on overflow.
+pub fn blob_len(shape: [u32; 4]) -> Option<usize> {
+    let [i, h, o, r] = shape.map(|v| v as usize);
+    let first = h.checked_mul(i.checked_add(1)?)?;
+    let square = h.checked_mul(h.checked_add(1)?)?;
+    let hidden = r.checked_mul(square)?.checked_mul(2)?;
+    let output = o.checked_mul(h.checked_add(1)?)?;
+    let params = first.checked_add(hidden)?.checked_add(output)?;
+    params.checked_mul(4)?.checked_add(HEADER_LEN + 4)
+}
+
+impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Net<IN, H, OUT, R> {
+    /// Length in bytes of this network's blob.
+    pub const BLOB_LEN: usize = HEADER_LEN + 4 * (Self::FORWARD_PARAMS + Self::INVERSE_PARAMS) + 4;
+
+    const SHAPE: [u32; 4] = [IN as u32, H as u32, OUT as u32, R as u32];
+
+    /// Every parameter slice in blob order.
+    fn for_each_slice(&self, mut f: impl FnMut(&[f32])) {
+        f(self.first.w.as_slice());
+        f(self.first.b.as_slice());
+        for d in &self.hidden {
+            f(d.w.as_slice());
+            f(d.b.as_slice());
+        }
+        f(self.output.w.as_slice());
+        f(self.output.b.as_slice());
+        for d in &self.inverse {
+            f(d.w.as_slice());
+            f(d.b.as_slice());
+        }
+    }
+
+    /// Every parameter slice in blob order, mutably.
+    fn for_each_slice_mut(&mut self, mut f: impl FnMut(&mut [f32])) {
+        f(self.first.w.as_mut_slice());
+        f(self.first.b.as_mut_slice());
+        for d in &mut self.hidden {
+            f(d.w.as_mut_slice());
+            f(d.b.as_mut_slice());
+        }
+        f(self.output.w.as_mut_slice());
+        f(self.output.b.as_mut_slice());
+        for d in &mut self.inverse {
+            f(d.w.as_mut_slice());
+            f(d.b.as_mut_slice());
+        }
+    }
+
+    /// Writes the blob of this network with its wiring `units` into `out`; returns the number
+    /// of bytes written ([`Self::BLOB_LEN`]).
+    pub fn write_blob(&self, units: &Units, out: &mut [u8]) -> Result<usize, BlobError> {
+        let len = Self::BLOB_LEN;
+        if out.len() < len {
+            return Err(BlobError::TooShort {
+                needed: len,
+                got: out.len(),
+            });
+        }
+        out[..4].copy_from_slice(&MAGIC);
+        out[4..8].copy_from_slice(&VERSION.to_le_bytes());
+        for (i, v) in Self::SHAPE.iter().enumerate() {
+            out[8 + 4 * i..12 + 4 * i].copy_from_slice(&v.to_le_bytes());
+        }
+        out[24..32].copy_from_slice(&encode_units(units));
+        let mut at = HEADER_LEN;
+        self.for_each_slice(|s| {
+            for v in s {
+                out[at..at + 4].copy_from_slice(&v.to_le_bytes());
+                at += 4;
+            }
+        });
+        let crc = crc32(&out[..at]);
+        out[at..at + 4].copy_from_slice(&crc.to_le_bytes());
+        Ok(len)
+    }
+
+    /// Loads parameters from a blob, checking magic, version, shape, length, CRC and that every
+    /// value is finite before writing anything; returns the blob's wiring.
+    pub fn read_blob(&mut self, bytes: &[u8]) -> Result<Units, BlobError> {
+        let header = read_header(bytes)?;
+        if header.shape != Self::SHAPE {
+            return Err(BlobError::ShapeMismatch {
+                expected: Self::SHAPE,
+                found: header.shape,
+            });
+        }
+        let len = Self::BLOB_LEN;
+        if bytes.len() < len {
+            return Err(BlobError::TooShort {
+                needed: len,
+                got: bytes.len(),
+            });
+        }
+        if bytes.len() > len {
+            return Err(BlobError::TooLong {
+                expected: len,
+                got: bytes.len(),
+            });
+        }
+        let stored = u32_at(bytes, len - 4);
+        let computed = crc32(&bytes[..len - 4]);
+        if stored != computed {
+            return Err(BlobError::BadCrc { stored, computed });
+        }
+        let value = |at: usize| f32::from_bits(u32_at(bytes, at));
+        if let Some(offset) = (HEADER_LEN..len - 4)
+            .step_by(4)
+            .find(|&at| !value(at).is_finite())
+        {
+            return Err(BlobError::NonFinite { offset });
+        }
+        let mut at = HEADER_LEN;
+        self.for_each_slice_mut(|s| {
+            for v in s {
+                *v = value(at);
+                at += 4;
+            }
+        });
+        Ok(header.units)
+    }
+}
