@@ -1,1 +1,85 @@
-//! Host-side integration tests of the DTP core across crates live in `tests/`.
+//! Helpers shared by the host-side integration tests in `tests/tests/`: feeding a
+//! [`Dataset`] to the core as minibatches and measuring accuracy.
+
+use dtp_core::{Batches, Kernel, Mat, Trainer};
+use dtp_std::data::Dataset;
+use rand_core::Rng;
+use rand_pcg::Pcg32;
+
+/// Minibatches of a dataset in an order reshuffled every epoch (the last partial batch is
+/// dropped).
+pub struct Shuffled<'a> {
+    data: &'a Dataset,
+    order: Vec<usize>,
+    rng: Pcg32,
+    served: usize,
+}
+
+impl<'a> Shuffled<'a> {
+    /// Batches of `data`, shuffled by a generator seeded with `seed`.
+    pub fn new(data: &'a Dataset, seed: u64) -> Self {
+        Shuffled {
+            data,
+            order: (0..data.len()).collect(),
+            rng: Pcg32::new(seed, 7),
+            served: 0,
+        }
+    }
+}
+
+impl<const IN: usize, const OUT: usize, const B: usize> Batches<IN, OUT, B> for Shuffled<'_> {
+    fn batches(&self) -> usize {
+        self.data.len() / B
+    }
+
+    fn fill(&mut self, index: usize, x: &mut Mat<IN, B>, t: &mut Mat<OUT, B>) {
+        if index == 0 {
+            // Fisher–Yates at the start of each pass.
+            for i in (1..self.order.len()).rev() {
+                let j = (self.rng.next_u32() as usize) % (i + 1);
+                self.order.swap(i, j);
+            }
+        }
+        self.served += 1;
+        t.fill(0.0);
+        for b in 0..B {
+            let (pixels, label) = self.data.sample(self.order[index * B + b]);
+            x.column_mut(b).copy_from_slice(pixels);
+            t[(label as usize, b)] = 1.0;
+        }
+    }
+}
+
+/// Fraction of `data` classified correctly by a forward pass (no noise), batch by batch; the
+/// last partial batch is padded with copies of its first sample and the copies ignored.
+pub fn accuracy<
+    const IN: usize,
+    const H: usize,
+    const OUT: usize,
+    const R: usize,
+    const B: usize,
+    K: Kernel,
+>(
+    trainer: &mut Trainer<IN, H, OUT, R, B, K>,
+    data: &Dataset,
+) -> f32 {
+    let mut rng = Pcg32::new(0, 0);
+    let mut correct = 0;
+    for start in (0..data.len()).step_by(B) {
+        let n = B.min(data.len() - start);
+        let (x, t) = trainer.batch_mut();
+        t.fill(0.0);
+        for b in 0..B {
+            let (pixels, label) = data.sample(start + b.min(n - 1));
+            x.column_mut(b).copy_from_slice(pixels);
+            t[(label as usize, b)] = 1.0;
+        }
+        trainer.evaluate(&mut rng).expect("finite evaluation");
+        let p = trainer.output();
+        for b in 0..n {
+            let predicted = p.column(b).argmax().0;
+            correct += usize::from(predicted == data.sample(start + b).1 as usize);
+        }
+    }
+    correct as f32 / data.len() as f32
+}
