@@ -1,7 +1,7 @@
 //! Matrix-product kernels: the only place where the crate multiplies matrices.
 //!
 //! The core is written against [`Kernel`]; [`Portable`] is nalgebra's own fixed-size loops
-//! (no allocation, fine on a microcontroller), [`Blocked`] (feature `std`) hands the same
+//! (no allocation, fine on a microcontroller), `Blocked` (feature `std`) hands the same
 //! products to a cache-blocked GEMM for desktop minibatches.
 
 use crate::Mat;

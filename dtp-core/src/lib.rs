@@ -25,7 +25,7 @@
 //! ## Guarantees
 //! - no `std`, no `alloc`: builds for `thumbv7em-none-eabihf` with only `core`;
 //! - no allocation on any path (the default [`Portable`] kernel); the optional `std` feature
-//!   adds [`Blocked`], a cache-blocked GEMM for the desktop that does allocate packing buffers;
+//!   adds `Blocked`, a cache-blocked GEMM for the desktop that does allocate packing buffers;
 //! - no panic on numeric input: NaN or infinity in inputs, targets, gradients or weights is
 //!   reported as an [`Error`] naming the stage and the layer; invalid hyper-parameters are
 //!   rejected with a [`ConfigError`] when the trainer is built.
