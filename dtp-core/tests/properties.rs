@@ -32,7 +32,7 @@ fn random<const IN: usize, const H: usize, const OUT: usize, const R: usize, con
 ) -> Trainer<IN, H, OUT, R, B> {
     let mut r = Pcg32::new(seed, 3);
     let mut t = Trainer::<IN, H, OUT, R, B>::new(c, Init::Orthogonal, &mut r).unwrap();
-    let mut scale_all = |m: &mut [f32]| m.iter_mut().for_each(|v| *v *= scale);
+    let scale_all = |m: &mut [f32]| m.iter_mut().for_each(|v| *v *= scale);
     scale_all(t.net.first.w.as_mut_slice());
     t.net
         .hidden
