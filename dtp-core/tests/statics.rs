@@ -10,7 +10,8 @@ static TRAINER: Mutex<Trainer<8, 8, 3, 1, 1>> = Mutex::new(Trainer::ZERO);
 fn a_trainer_lives_in_a_static_and_trains_per_sample() {
     let mut t = TRAINER.lock().unwrap();
     let mut rng = Pcg32::new(1, 2);
-    t.init(Config::DISCRETE, Init::Orthogonal, &mut rng).unwrap();
+    t.init(Config::DISCRETE, Init::Orthogonal, &mut rng)
+        .unwrap();
     for step in 0..10 {
         let (x, labels) = t.batch_mut();
         x.fill(0.1 * step as f32);
