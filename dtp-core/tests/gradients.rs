@@ -257,3 +257,55 @@ fn backprop_through_sign_gives_zero_gradient_below_it() {
         .unwrap();
     assert_ne!(before.first, st.net.first);
 }
+
+#[test]
+fn mse_output_gradients() {
+    for act in [Activation::Sigmoid, Activation::Linear] {
+        let mut units = Units::CONTINUOUS;
+        units.output = Output::Mse(act);
+        let mut t = small(sgd_one(units), 13);
+        // Regression targets instead of one-hot labels.
+        let labels = t.labels_mut();
+        labels
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = 0.1 + 0.07 * i as f32);
+        let global = |t: &mut Small| t.evaluate(&mut rng(1)).unwrap().loss;
+        let numeric = finite_difference(&mut t, |t| &mut t.net.output.w, global);
+        let numeric_first = finite_difference(&mut t, |t| &mut t.net.first.w, global);
+        // The top target: h − ĥ = ∂L/∂h_{M-1} at η̂ = 1.
+        t.forward(true, &mut rng(1)).unwrap();
+        t.top_target().unwrap();
+        let mut top = t.activations()[2];
+        let analytic_top = top - t.targets()[2];
+        let target_copy = *t.labels_mut();
+        let mse_of_top = |m: &mut Mat<4, 3>| {
+            let mut z = Mat::<3, 3>::zeros();
+            t.net
+                .output
+                .forward::<Portable, 3>(Activation::Linear, m, &mut z);
+            output_activation(Output::Mse(act), &mut z);
+            loss(Output::Mse(act), &z, &target_copy)
+        };
+        let numeric_top = finite_difference(&mut top, |m| m, mse_of_top);
+        assert_close(
+            &format!("MSE {act:?} ∂L/∂h_{{M-1}}"),
+            &analytic_top,
+            &numeric_top,
+        );
+        let mut bp = small(sgd_one(units), 13);
+        *bp.labels_mut() = target_copy;
+        let before = bp.net.clone();
+        bp.backprop_step(Gradient::Exact, &mut rng(1)).unwrap();
+        assert_close(
+            &format!("MSE {act:?} ∂L/∂W_M"),
+            &(before.output.w - bp.net.output.w),
+            &numeric,
+        );
+        assert_close(
+            &format!("MSE {act:?} ∂L/∂W_1"),
+            &(before.first.w - bp.net.first.w),
+            &numeric_first,
+        );
+    }
+}
