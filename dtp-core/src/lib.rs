@@ -36,6 +36,7 @@
 extern crate std;
 
 pub mod activation;
+pub mod autoencoder;
 pub mod blob;
 pub mod config;
 pub mod dense;
@@ -54,6 +55,7 @@ mod backprop;
 mod dtp;
 
 pub use activation::Activation;
+pub use autoencoder::{Autoencoder, AutoencoderConfig};
 pub use blob::BlobError;
 pub use config::{Config, Gradient, Init, Output, Schedule, SigmaSchedule, Units};
 pub use dense::Dense;

@@ -1,0 +1,254 @@
+//! A denoising auto-encoder trained by difference target propagation, without backprop
+//! (section 4.4 of the paper): the encoder `f` and the decoder `g` are each other's
+//! approximate inverse, so the decoder's target (the clean input) is carried back to the
+//! hidden layer through `f`.
+
+use crate::activation::Activation;
+use crate::dense::Dense;
+use crate::error::{ConfigError, Error, Stage, check_finite};
+use crate::init::{orthogonal, uniform_scaled};
+use crate::kernel::{Kernel, Portable};
+use crate::noise::add_gaussian;
+use crate::optim::{DenseState, Optimiser};
+use crate::{Init, Mat, zeros};
+use core::marker::PhantomData;
+use rand_core::Rng;
+
+/// Hyper-parameters of [`Autoencoder`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct AutoencoderConfig {
+    /// Activation of the code `h = s(W x̃ + b)`.
+    pub encoder: Activation,
+    /// Activation of the reconstruction `x̂ = s(V h + c)` (sigmoid for pixels in [0, 1]).
+    pub decoder: Activation,
+    /// σ of the Gaussian input corruption `x̃ = x + ε`.
+    pub corruption: f32,
+    /// Optimiser of the encoder `(W, b)`.
+    pub encoder_opt: Optimiser,
+    /// Optimiser of the decoder `(V, c)`.
+    pub decoder_opt: Optimiser,
+}
+
+impl AutoencoderConfig {
+    /// Sigmoid code and reconstruction, σ = 0.3, RMSprop at 10⁻³ for both halves.
+    pub const DEFAULT: Self = AutoencoderConfig {
+        encoder: Activation::Sigmoid,
+        decoder: Activation::Sigmoid,
+        corruption: 0.3,
+        encoder_opt: Optimiser::rmsprop(1e-3),
+        decoder_opt: Optimiser::rmsprop(1e-3),
+    };
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut c = crate::Config::CONTINUOUS;
+        c.forward = self.encoder_opt;
+        c.inverse = self.decoder_opt;
+        c.input_noise = self.corruption;
+        c.validate()
+    }
+}
+
+/// An `IN → H → IN` denoising auto-encoder with minibatches of `B`, trained by DTP.
+pub struct Autoencoder<const IN: usize, const H: usize, const B: usize, K: Kernel = Portable> {
+    config: AutoencoderConfig,
+    /// The encoder `f(x) = s(W x + b)`.
+    pub encoder: Dense<H, IN>,
+    /// The decoder `g(h) = s(V h + c)`.
+    pub decoder: Dense<IN, H>,
+    /// Optimiser state of the encoder.
+    pub encoder_state: DenseState<H, IN>,
+    /// Optimiser state of the decoder.
+    pub decoder_state: DenseState<IN, H>,
+    /// Reconstruction loss `(1/B) Σ ‖g(h) − x‖²` of the last step.
+    pub reconstruction_loss: f32,
+    /// Local loss `(1/B) Σ ‖f(x̃) − ĥ‖²` of the encoder at the last step.
+    pub encoder_loss: f32,
+    x: Mat<IN, B>,
+    noisy: Mat<IN, B>,
+    reconstruction: Mat<IN, B>,
+    delta_x: Mat<IN, B>,
+    h: Mat<H, B>,
+    f_clean: Mat<H, B>,
+    f_reconstruction: Mat<H, B>,
+    target: Mat<H, B>,
+    delta_h: Mat<H, B>,
+    grad_encoder: Dense<H, IN>,
+    grad_decoder: Dense<IN, H>,
+    _kernel: PhantomData<K>,
+}
+
+// SAFETY: only `f32` matrices, `#[repr(u8)]` enums with a variant 0, and `PhantomData`.
+unsafe impl<const IN: usize, const H: usize, const B: usize, K: Kernel> bytemuck::Zeroable
+    for Autoencoder<IN, H, B, K>
+{
+}
+
+impl<const IN: usize, const H: usize, const B: usize, K: Kernel> Autoencoder<IN, H, B, K> {
+    /// An all-zero, unconfigured auto-encoder (for `static` storage); call [`Self::init`].
+    pub const ZERO: Self = Autoencoder {
+        config: AutoencoderConfig::DEFAULT,
+        encoder: Dense::ZERO,
+        decoder: Dense::ZERO,
+        encoder_state: DenseState::ZERO,
+        decoder_state: DenseState::ZERO,
+        reconstruction_loss: 0.0,
+        encoder_loss: 0.0,
+        x: zeros(),
+        noisy: zeros(),
+        reconstruction: zeros(),
+        delta_x: zeros(),
+        h: zeros(),
+        f_clean: zeros(),
+        f_reconstruction: zeros(),
+        target: zeros(),
+        delta_h: zeros(),
+        grad_encoder: Dense::ZERO,
+        grad_decoder: Dense::ZERO,
+        _kernel: PhantomData,
+    };
+
+    /// Validates `config`, initialises both weight matrices by `init` (biases zero) and
+    /// zeroes the optimiser state, in place.
+    pub fn init<G: Rng + ?Sized>(
+        &mut self,
+        config: AutoencoderConfig,
+        init: Init,
+        rng: &mut G,
+    ) -> Result<(), ConfigError> {
+        if B == 0 {
+            return Err(ConfigError::ZeroBatch);
+        }
+        if IN == 0 || H == 0 {
+            return Err(ConfigError::ZeroWidth);
+        }
+        config.validate()?;
+        self.config = config;
+        match init {
+            Init::Orthogonal => {
+                orthogonal(&mut self.encoder.w, rng);
+                orthogonal(&mut self.decoder.w, rng);
+            }
+            Init::Uniform => {
+                uniform_scaled(&mut self.encoder.w, rng);
+                uniform_scaled(&mut self.decoder.w, rng);
+            }
+        }
+        self.encoder.b.fill(0.0);
+        self.decoder.b.fill(0.0);
+        self.encoder_state.reset();
+        self.decoder_state.reset();
+        Ok(())
+    }
+
+    /// The hyper-parameters.
+    pub fn config(&self) -> &AutoencoderConfig {
+        &self.config
+    }
+
+    /// The input batch buffer (`IN × B`, one sample a column): write a batch here.
+    pub fn input_mut(&mut self) -> &mut Mat<IN, B> {
+        &mut self.x
+    }
+
+    /// The codes `h` of the last pass.
+    pub fn codes(&self) -> &Mat<H, B> {
+        &self.h
+    }
+
+    /// The reconstructions `x̂ = g(h)` of the last pass.
+    pub fn reconstruction(&self) -> &Mat<IN, B> {
+        &self.reconstruction
+    }
+
+    /// The hidden targets `ĥ` of the last step.
+    pub fn targets(&self) -> &Mat<H, B> {
+        &self.target
+    }
+
+    /// Encodes and decodes the batch without corruption or training; returns the
+    /// reconstruction loss.
+    pub fn evaluate(&mut self) -> Result<f32, Error> {
+        check_finite(self.x.as_slice(), Stage::Input, 0)?;
+        self.encoder
+            .forward::<K, B>(self.config.encoder, &self.x, &mut self.h);
+        self.decoder
+            .forward::<K, B>(self.config.decoder, &self.h, &mut self.reconstruction);
+        let loss = (self.reconstruction - self.x).norm_squared() / B as f32;
+        if loss.is_finite() {
+            Ok(loss)
+        } else {
+            Err(Error::NonFinite {
+                stage: Stage::Forward,
+                layer: 2,
+            })
+        }
+    }
+
+    /// One training step on the batch in the buffer:
+    /// 1. `x̃ = x + ε`, `ε ~ N(0, σ²)`; `h = f(x̃)`; `x̂ = g(h)`;
+    /// 2. target `ĥ = h + (f(x) − f(x̂))`: the decoder's target, the clean `x`, carried back
+    ///    through `f`, the approximate inverse of `g` (with an uncorrupted code,
+    ///    `f(x) = h` and `ĥ = 2h − f(g(h))`);
+    /// 3. the decoder steps on `(1/B) Σ ‖g(h) − x‖²` with `h` held constant;
+    /// 4. the encoder steps on `(1/B) Σ ‖f(x̃) − ĥ‖²` with `ĥ` held constant.
+    ///
+    /// Returns the reconstruction loss before the update.
+    pub fn step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<f32, Error> {
+        let c = self.config;
+        check_finite(self.x.as_slice(), Stage::Input, 0)?;
+        self.noisy.copy_from(&self.x);
+        add_gaussian(self.noisy.as_mut_slice(), c.corruption, rng);
+        self.encoder
+            .forward::<K, B>(c.encoder, &self.noisy, &mut self.h);
+        self.decoder
+            .forward::<K, B>(c.decoder, &self.h, &mut self.reconstruction);
+        check_finite(self.reconstruction.as_slice(), Stage::Forward, 2)?;
+
+        self.encoder
+            .forward::<K, B>(c.encoder, &self.x, &mut self.f_clean);
+        self.encoder
+            .forward::<K, B>(c.encoder, &self.reconstruction, &mut self.f_reconstruction);
+        for ((t, &h), (&fx, &fr)) in self
+            .target
+            .iter_mut()
+            .zip(self.h.iter())
+            .zip(self.f_clean.iter().zip(self.f_reconstruction.iter()))
+        {
+            *t = h + (fx - fr);
+        }
+        check_finite(self.target.as_slice(), Stage::Target, 1)?;
+
+        self.reconstruction_loss = Dense::local_gradient::<K, B>(
+            c.decoder,
+            &self.h,
+            &self.reconstruction,
+            &self.x,
+            &mut self.delta_x,
+            &mut self.grad_decoder,
+        );
+        self.encoder_loss = Dense::local_gradient::<K, B>(
+            c.encoder,
+            &self.noisy,
+            &self.h,
+            &self.target,
+            &mut self.delta_h,
+            &mut self.grad_encoder,
+        );
+        crate::dtp::apply(
+            &c.decoder_opt,
+            &mut self.decoder,
+            &self.grad_decoder,
+            &mut self.decoder_state,
+            2,
+        )?;
+        crate::dtp::apply(
+            &c.encoder_opt,
+            &mut self.encoder,
+            &self.grad_encoder,
+            &mut self.encoder_state,
+            1,
+        )?;
+        Ok(self.reconstruction_loss)
+    }
+}

@@ -1,0 +1,88 @@
+//! The DTP auto-encoder: its two local gradients against finite differences, and its target.
+
+mod common;
+use common::{finite_difference, rel_err, rng};
+use dtp_core::noise::uniform;
+use dtp_core::{Activation, Autoencoder, AutoencoderConfig, Dense, Init, Mat, Optimiser, Portable};
+
+type Ae = Autoencoder<6, 4, 3>;
+
+fn plain_sgd() -> AutoencoderConfig {
+    AutoencoderConfig {
+        encoder: Activation::Sigmoid,
+        decoder: Activation::Sigmoid,
+        corruption: 0.0,
+        encoder_opt: Optimiser::sgd(1.0, 0.0),
+        decoder_opt: Optimiser::sgd(1.0, 0.0),
+    }
+}
+
+fn ae(seed: u64) -> Ae {
+    let mut a = Ae::ZERO;
+    a.init(plain_sgd(), Init::Orthogonal, &mut rng(seed))
+        .unwrap();
+    let mut r = rng(seed + 1);
+    a.input_mut().iter_mut().for_each(|v| *v = uniform(&mut r));
+    a
+}
+
+fn sq<const R: usize, const C: usize>(
+    d: &Dense<R, C>,
+    act: Activation,
+    input: &Mat<C, 3>,
+    target: &Mat<R, 3>,
+) -> f32 {
+    let mut y = Mat::<R, 3>::zeros();
+    d.forward::<Portable, 3>(act, input, &mut y);
+    (y - target).norm_squared() / 3.0
+}
+
+#[test]
+fn both_halves_follow_their_local_losses() {
+    let mut a = ae(1);
+    a.evaluate().unwrap();
+    let x = *a.input_mut();
+    let h = *a.codes();
+    let mut probe = ae(1);
+    probe.step(&mut rng(2)).unwrap();
+    let target = *probe.targets();
+    // Target: ĥ = h + f(x) − f(g(h)).
+    let mut f_rec = Mat::<4, 3>::zeros();
+    a.encoder
+        .forward::<Portable, 3>(Activation::Sigmoid, a.reconstruction(), &mut f_rec);
+    let expected = h + (h - f_rec);
+    assert!(
+        (target - expected).abs().max() < 1e-6,
+        "σ = 0: f(x) = h, so ĥ = 2h − f(g(h))"
+    );
+
+    let mut dec = a.decoder.clone();
+    let numeric = finite_difference(
+        &mut dec,
+        |d| &mut d.w,
+        |d| sq(d, Activation::Sigmoid, &h, &x),
+    );
+    let analytic = a.decoder.w - probe.decoder.w;
+    assert!(rel_err(analytic.as_slice(), numeric.as_slice()) < 1e-3);
+    let mut enc = a.encoder.clone();
+    let numeric = finite_difference(
+        &mut enc,
+        |d| &mut d.w,
+        |d| sq(d, Activation::Sigmoid, &x, &target),
+    );
+    let analytic = a.encoder.w - probe.encoder.w;
+    assert!(numeric.norm() > 1e-4);
+    assert!(rel_err(analytic.as_slice(), numeric.as_slice()) < 1e-3);
+}
+
+#[test]
+fn invalid_settings_and_non_finite_input_are_errors() {
+    let mut a = Ae::ZERO;
+    let mut bad = AutoencoderConfig::DEFAULT;
+    bad.corruption = -1.0;
+    assert!(a.init(bad, Init::Orthogonal, &mut rng(0)).is_err());
+    let mut a = ae(3);
+    a.input_mut()[(0, 0)] = f32::NAN;
+    assert!(a.step(&mut rng(0)).is_err());
+    assert!(a.evaluate().is_err());
+}
