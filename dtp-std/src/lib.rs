@@ -1,3 +1,29 @@
 //! Desktop side of dtp: datasets, training, checkpoints and the `dtp` CLI.
+//!
+//! ## Modules
+//! - [`data`]: dataset readers (MNIST / Fashion-MNIST IDX, CIFAR-10, CSV, embedded digits);
+//! - [`model`]: [`Model`](model::Model), an object-safe face of every const-generic
+//!   `dtp_core::Trainer`;
+//! - [`presets`]: the reference experiments as concrete trainers;
+//! - [`config`]: hyper-parameters with TOML / flag overrides;
+//! - [`batches`]: shuffled training minibatches and padded evaluation batches;
+//! - [`train`]: the epoch loop of `dtp train`; [`commands`]: `eval`, `export`, `plot`, `info`;
+//! - [`checkpoint`]: safetensors checkpoints written atomically;
+//! - [`metrics`], [`progress`], [`plot`]: what a run reports;
+//! - [`cli`]: the clap definitions; [`failure`]: errors with their exit codes.
+#![deny(missing_docs)]
 
+pub mod batches;
+pub mod checkpoint;
+pub mod cli;
+pub mod commands;
+pub mod config;
 pub mod data;
+pub mod datasets;
+pub mod failure;
+pub mod metrics;
+pub mod model;
+pub mod plot;
+pub mod presets;
+pub mod progress;
+pub mod train;

@@ -1,0 +1,144 @@
+//! Minibatches from an in-memory [`Dataset`]: a seeded shuffle per epoch for training, and
+//! padded batches that cover every sample for evaluation.
+//!
+//! Training drops the last partial batch (`len % B` samples, a different subset each epoch
+//! since the order is reshuffled), as the reference code does; evaluation covers every
+//! sample, padding the last batch by repeating its last sample and ignoring the padding.
+
+use dtp_core::{Batches, Mat};
+use rand_core::Rng;
+
+use crate::data::Dataset;
+
+/// Uniform in `0..n` (`n > 0`) by rejection, so there is no modulo bias.
+pub fn below<G: Rng + ?Sized>(rng: &mut G, n: u64) -> u64 {
+    let zone = u64::MAX - u64::MAX % n;
+    loop {
+        let r = rng.next_u64();
+        if r < zone {
+            return r % n;
+        }
+    }
+}
+
+/// One epoch's minibatches: the samples of `data` in an order shuffled (Fisher–Yates) from
+/// the identity with the given generator, `B` at a time.
+///
+/// The order depends only on the generator's state, so a run resumed with the generator
+/// state from its checkpoint sees exactly the batches of an uninterrupted one.
+pub struct EpochBatches<'a> {
+    data: &'a Dataset,
+    order: Vec<u32>,
+    on_batch: &'a mut dyn FnMut(),
+}
+
+impl<'a> EpochBatches<'a> {
+    /// Shuffles `data`'s indices with `rng`; `on_batch` is called each time a batch is handed
+    /// to the trainer (twice per batch with the alternating schedule).
+    pub fn new<G: Rng + ?Sized>(
+        data: &'a Dataset,
+        rng: &mut G,
+        on_batch: &'a mut dyn FnMut(),
+    ) -> Self {
+        let mut order: Vec<u32> = (0..data.len() as u32).collect();
+        for i in (1..order.len()).rev() {
+            let j = below(rng, i as u64 + 1) as usize;
+            order.swap(i, j);
+        }
+        EpochBatches {
+            data,
+            order,
+            on_batch,
+        }
+    }
+
+    /// The dataset.
+    pub fn data(&self) -> &Dataset {
+        self.data
+    }
+
+    /// The sample order of this epoch.
+    pub fn order(&self) -> &[u32] {
+        &self.order
+    }
+}
+
+/// Writes sample `i` of `data` into column `col` of `x` and its one-hot label into `t`.
+pub fn put_sample<const IN: usize, const OUT: usize, const B: usize>(
+    data: &Dataset,
+    i: usize,
+    col: usize,
+    x: &mut Mat<IN, B>,
+    t: &mut Mat<OUT, B>,
+) {
+    let (features, label) = data.sample(i);
+    x.as_mut_slice()[col * IN..(col + 1) * IN].copy_from_slice(features);
+    let onehot = &mut t.as_mut_slice()[col * OUT..(col + 1) * OUT];
+    onehot.fill(0.0);
+    onehot[usize::from(label)] = 1.0;
+}
+
+impl<const IN: usize, const OUT: usize, const B: usize> Batches<IN, OUT, B> for EpochBatches<'_> {
+    fn batches(&self) -> usize {
+        self.order.len() / B
+    }
+
+    fn fill(&mut self, index: usize, x: &mut Mat<IN, B>, t: &mut Mat<OUT, B>) {
+        let rows = &self.order[index * B..(index + 1) * B];
+        for (col, &i) in rows.iter().enumerate() {
+            put_sample(self.data, i as usize, col, x, t);
+        }
+        (self.on_batch)();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_pcg::Pcg64;
+
+    fn ramp(n: usize) -> Dataset {
+        Dataset {
+            name: "ramp".into(),
+            features: 2,
+            classes: 3,
+            x: (0..n).flat_map(|i| [i as f32, -(i as f32)]).collect(),
+            y: (0..n).map(|i| (i % 3) as u8).collect(),
+        }
+    }
+
+    #[test]
+    fn shuffles_a_permutation_and_drops_the_partial_batch() {
+        let d = ramp(10);
+        let mut ticks = 0;
+        let mut tick = || ticks += 1;
+        let mut rng = Pcg64::new(1, 2);
+        let mut b = EpochBatches::new(&d, &mut rng, &mut tick);
+        let mut sorted = b.order().to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..10).collect::<Vec<_>>());
+        assert_ne!(b.order(), &sorted[..]);
+        assert_eq!(Batches::<2, 3, 4>::batches(&b), 2);
+        let (mut x, mut t) = (Mat::<2, 4>::zeros(), Mat::<3, 4>::zeros());
+        b.fill(1, &mut x, &mut t);
+        for col in 0..4 {
+            let i = b.order()[4 + col] as usize;
+            assert_eq!(x[(0, col)], i as f32);
+            assert_eq!(x[(1, col)], -(i as f32));
+            assert_eq!(t[(i % 3, col)], 1.0);
+            assert_eq!(t.column(col).sum(), 1.0);
+        }
+        drop(b);
+        assert_eq!(ticks, 1);
+        // Same generator state, same order.
+        let mut noop = || {};
+        let o1 = EpochBatches::new(&d, &mut Pcg64::new(1, 2), &mut noop)
+            .order()
+            .to_vec();
+        let mut noop = || {};
+        let o2 = EpochBatches::new(&d, &mut Pcg64::new(1, 2), &mut noop)
+            .order()
+            .to_vec();
+        assert_eq!(o1, o2);
+    }
+}

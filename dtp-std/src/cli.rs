@@ -1,0 +1,230 @@
+//! The `dtp` command line: argument definitions (clap derive; the `///` comments are the help
+//! text) and dispatch to [`crate::train`] and [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::builder::PossibleValuesParser;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{
+    Algo, BpGradient, HyperPatch, InitKind, OptimiserName, OptimiserPatch, ScheduleKind,
+};
+use crate::failure::Outcome;
+use crate::presets::PRESETS;
+
+/// Difference Target Propagation (Lee et al. 2015): train, evaluate, inspect and export nets.
+#[derive(Debug, Parser)]
+#[command(name = "dtp", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a preset (default: `digits`, seconds on the embedded UCI digits).
+    Train(TrainArgs),
+    /// Evaluate a checkpoint on its preset's train / valid / test sets.
+    Eval(EvalArgs),
+    /// Write a checkpoint's weights as the blob the firmware includes at build time.
+    Export(ExportArgs),
+    /// Draw a run directory's metrics as PNG curves (RUN_DIR/curves.png).
+    Plot(PlotArgs),
+    /// Describe a checkpoint: preset, shape, epoch, settings, tensors.
+    Info(InfoArgs),
+}
+
+fn preset_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(PRESETS.iter().map(|p| p.name))
+}
+
+/// `dtp train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Preset: network, dataset and reference settings [default: digits, or the checkpoint's
+    /// with --resume].
+    #[arg(long, value_parser = preset_names())]
+    pub preset: Option<String>,
+    /// Training algorithm.
+    #[arg(long, value_enum)]
+    pub algo: Option<Algo>,
+    /// Dataset location: a directory for MNIST / CIFAR-10 (holding the files, or mnist/,
+    /// cifar-10/), a CSV file (64 features then a label) for digits [default: $DTP_DATA_DIR or
+    /// <repo>/datasets; digits are embedded].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Total number of epochs.
+    #[arg(long)]
+    pub epochs: Option<u32>,
+    /// Seed of initialisation, shuffling and noise.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// TOML file overriding any setting (keys as in RUN_DIR/config.toml); flags win over it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Run directory for checkpoint, metrics, summary and curves [default: runs/PRESET].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --out from its checkpoint (bit-identical to an uninterrupted run).
+    #[arg(long)]
+    pub resume: bool,
+    /// η̂, the step of the top target.
+    #[arg(long)]
+    pub eta_hat: Option<f32>,
+    /// Learning rate of the forward layers (and of backprop).
+    #[arg(long)]
+    pub lr_forward: Option<f32>,
+    /// Learning rate of the inverses.
+    #[arg(long)]
+    pub lr_inverse: Option<f32>,
+    /// Optimiser of both passes.
+    #[arg(long, value_enum)]
+    pub optimiser: Option<OptimiserName>,
+    /// Momentum of both optimisers.
+    #[arg(long)]
+    pub momentum: Option<f32>,
+    /// σ₀ of the inverses' training noise.
+    #[arg(long)]
+    pub sigma: Option<f32>,
+    /// τ of σ_e = σ₀ / (1 + e/τ), in epochs (0 = constant σ).
+    #[arg(long)]
+    pub sigma_tau: Option<f32>,
+    /// Standard deviation of Gaussian noise added to training inputs.
+    #[arg(long)]
+    pub input_noise: Option<f32>,
+    /// DTP update schedule.
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleKind>,
+    /// Weight initialisation.
+    #[arg(long, value_enum)]
+    pub init: Option<InitKind>,
+    /// Backprop through sign / Bernoulli units (--algo bp).
+    #[arg(long, value_enum)]
+    pub bp_gradient: Option<BpGradient>,
+    /// Sampled passes averaged by the final evaluation.
+    #[arg(long)]
+    pub eval_passes: Option<u32>,
+    /// Write a checkpoint every N epochs (and after the last).
+    #[arg(long)]
+    pub checkpoint_every: Option<u32>,
+    /// GEMM threads (sets MATMUL_NUM_THREADS) [default: physical cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar and no per-epoch lines (the summary line is still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Do not draw RUN_DIR/curves.png at the end.
+    #[arg(long)]
+    pub no_plot: bool,
+    /// Testing aid: abort the process (as a crash would) after this many minibatches.
+    #[arg(long, hide = true)]
+    pub abort_after_batches: Option<u64>,
+}
+
+impl TrainArgs {
+    /// The settings given by flags.
+    pub fn patch(&self) -> HyperPatch {
+        let opt = |lr| {
+            let p = OptimiserPatch {
+                kind: self.optimiser,
+                lr,
+                momentum: self.momentum,
+                rho: None,
+                eps: None,
+            };
+            (p != OptimiserPatch::default()).then_some(p)
+        };
+        HyperPatch {
+            algo: self.algo,
+            epochs: self.epochs,
+            seed: self.seed,
+            eta_hat: self.eta_hat,
+            forward: opt(self.lr_forward),
+            inverse: opt(self.lr_inverse),
+            sigma: self.sigma,
+            sigma_tau: self.sigma_tau,
+            input_noise: self.input_noise,
+            schedule: self.schedule,
+            init: self.init,
+            bp_gradient: self.bp_gradient,
+            eval_passes: self.eval_passes,
+            checkpoint_every: self.checkpoint_every,
+        }
+    }
+}
+
+/// `dtp eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A checkpoint file (RUN_DIR/checkpoint.safetensors) or a run directory.
+    pub checkpoint: PathBuf,
+    /// Dataset location, as for `train`.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Sampled passes to average [default: the run's eval_passes].
+    #[arg(long)]
+    pub passes: Option<u32>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `dtp export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A checkpoint file or a run directory.
+    pub checkpoint: PathBuf,
+    /// Blob file to write (e.g. firmware/weights.bin).
+    #[arg(long)]
+    pub firmware: PathBuf,
+}
+
+/// `dtp plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A run directory (holding metrics.jsonl).
+    pub run_dir: PathBuf,
+    /// Output file [default: RUN_DIR/curves.png].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `dtp info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// A checkpoint file or a run directory.
+    pub checkpoint: PathBuf,
+}
+
+/// The whole `dtp` program: parses `std::env::args`, runs, prints any error to stderr and
+/// returns the exit code (see [`crate::failure`]; clap's usage errors exit with 2 too).
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if let Command::Train(a) = &cli.command {
+        if let Some(n) = a.threads {
+            // SAFETY: no other thread has been started yet; matrixmultiply reads the variable
+            // when it first multiplies.
+            unsafe { std::env::set_var("MATMUL_NUM_THREADS", n.to_string()) };
+        }
+    }
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {f}");
+            std::process::ExitCode::from(f.code)
+        }
+    }
+}
+
+/// Runs a parsed command line; the summary or report goes to stdout.
+pub fn run(cli: Cli) -> Outcome<()> {
+    match cli.command {
+        Command::Train(a) => crate::train::train(&a).map(|s| println!("{}", s.line())),
+        Command::Eval(a) => crate::commands::eval(&a),
+        Command::Export(a) => crate::commands::export(&a),
+        Command::Plot(a) => crate::commands::plot(&a),
+        Command::Info(a) => crate::commands::info(&a),
+    }
+}

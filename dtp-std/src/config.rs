@@ -1,0 +1,403 @@
+//! Hyper-parameters on the desktop: [`Hyper`], a serde mirror of [`dtp_core::Config`] plus the
+//! run settings (epochs, seed, algorithm, …), and [`HyperPatch`], the partial overrides read
+//! from a TOML file (`--config`) and from command-line flags.
+//!
+//! A preset supplies a complete [`Hyper`]; a TOML file, then the flags, patch it. Unknown
+//! keys are errors that name the key and the file.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use dtp_core::{Config, Gradient, Init, Optimiser, OptimiserKind, Schedule, SigmaSchedule, Units};
+use serde::{Deserialize, Serialize};
+
+/// The training algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Algo {
+    /// Difference Target Propagation.
+    Dtp,
+    /// Backpropagation through the same network (the baseline).
+    Bp,
+}
+
+impl std::fmt::Display for Algo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Algo::Dtp => "DTP",
+            Algo::Bp => "backprop",
+        })
+    }
+}
+
+/// When inverses and forward layers are updated (mirror of [`Schedule`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleKind {
+    /// Each epoch: a pass over the inverses, then a pass over the forward layers (reference).
+    Alternating,
+    /// Each minibatch: an inverse step, then a forward step.
+    Interleaved,
+}
+
+/// Weight initialisation (mirror of [`Init`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitKind {
+    /// Random orthogonal matrices.
+    Orthogonal,
+    /// Uniform in `±√(6 / (fan_in + fan_out))`.
+    Uniform,
+}
+
+/// How backprop treats sign and Bernoulli units (mirror of [`Gradient`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum BpGradient {
+    /// The exact derivative (zero through a quantiser).
+    Exact,
+    /// The straight-through estimator.
+    StraightThrough,
+}
+
+/// The update rule of an optimiser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimiserName {
+    /// Centred RMSprop with momentum (the reference).
+    Rmsprop,
+    /// SGD with momentum (`rho` and `eps` unused).
+    Sgd,
+}
+
+/// One optimiser's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimiserCfg {
+    /// The rule.
+    pub kind: OptimiserName,
+    /// Learning rate.
+    pub lr: f32,
+    /// Momentum μ in [0, 1).
+    pub momentum: f32,
+    /// RMSprop averaging coefficient ρ in [0, 1).
+    pub rho: f32,
+    /// RMSprop stabiliser ε > 0.
+    pub eps: f32,
+}
+
+impl OptimiserCfg {
+    /// The mirror of a core optimiser.
+    pub fn from_core(o: Optimiser) -> Self {
+        match o.kind {
+            OptimiserKind::RmsProp { rho, momentum, eps } => OptimiserCfg {
+                kind: OptimiserName::Rmsprop,
+                lr: o.lr,
+                momentum,
+                rho,
+                eps,
+            },
+            OptimiserKind::Sgd { momentum } => OptimiserCfg {
+                kind: OptimiserName::Sgd,
+                lr: o.lr,
+                momentum,
+                rho: 0.95,
+                eps: 0.001,
+            },
+        }
+    }
+
+    /// The core optimiser.
+    pub fn to_core(self) -> Optimiser {
+        Optimiser {
+            lr: self.lr,
+            kind: match self.kind {
+                OptimiserName::Rmsprop => OptimiserKind::RmsProp {
+                    rho: self.rho,
+                    momentum: self.momentum,
+                    eps: self.eps,
+                },
+                OptimiserName::Sgd => OptimiserKind::Sgd {
+                    momentum: self.momentum,
+                },
+            },
+        }
+    }
+
+    fn apply(&mut self, p: &OptimiserPatch) {
+        set(&mut self.kind, p.kind);
+        set(&mut self.lr, p.lr);
+        set(&mut self.momentum, p.momentum);
+        set(&mut self.rho, p.rho);
+        set(&mut self.eps, p.eps);
+    }
+}
+
+/// Every setting of a training run. Serialised into checkpoints, `config.toml` of a run
+/// directory and `summary.json`; a TOML file with any subset of these keys is a valid
+/// `--config`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hyper {
+    /// DTP or backprop.
+    pub algo: Algo,
+    /// Total number of epochs.
+    pub epochs: u32,
+    /// Seed of initialisation, shuffling and noise.
+    pub seed: u64,
+    /// η̂: step of the top target.
+    pub eta_hat: f32,
+    /// Optimiser of the forward layers (and of backprop).
+    pub forward: OptimiserCfg,
+    /// Optimiser of the inverses.
+    pub inverse: OptimiserCfg,
+    /// σ₀ of the inverse-training corruption.
+    pub sigma: f32,
+    /// τ of `σ_e = σ₀ / (1 + e/τ)` in epochs; 0 keeps σ constant.
+    pub sigma_tau: f32,
+    /// Standard deviation of Gaussian noise added to training inputs.
+    pub input_noise: f32,
+    /// Update schedule of DTP.
+    pub schedule: ScheduleKind,
+    /// Weight initialisation.
+    pub init: InitKind,
+    /// How backprop passes through quantisers (`--algo bp` only).
+    pub bp_gradient: BpGradient,
+    /// Sampled passes averaged by the final evaluation (stochastic nets; 1 otherwise).
+    /// Per-epoch metrics always use one pass.
+    pub eval_passes: u32,
+    /// Write a checkpoint every this many epochs (and always after the last).
+    pub checkpoint_every: u32,
+}
+
+impl Hyper {
+    /// Settings from a core config, with the run settings given.
+    pub fn from_core(c: &Config, epochs: u32, init: InitKind, eval_passes: u32) -> Self {
+        Hyper {
+            algo: Algo::Dtp,
+            epochs,
+            seed: 1,
+            eta_hat: c.eta_hat,
+            forward: OptimiserCfg::from_core(c.forward),
+            inverse: OptimiserCfg::from_core(c.inverse),
+            sigma: c.sigma.sigma0,
+            sigma_tau: if c.sigma.tau.is_finite() {
+                c.sigma.tau
+            } else {
+                0.0
+            },
+            input_noise: c.input_noise,
+            schedule: match c.schedule {
+                Schedule::Alternating => ScheduleKind::Alternating,
+                Schedule::Interleaved => ScheduleKind::Interleaved,
+            },
+            init,
+            bp_gradient: BpGradient::Exact,
+            eval_passes,
+            checkpoint_every: 1,
+        }
+    }
+
+    /// The core config for a network of `units`.
+    pub fn to_core(&self, units: Units) -> Config {
+        Config {
+            units,
+            eta_hat: self.eta_hat,
+            forward: self.forward.to_core(),
+            inverse: self.inverse.to_core(),
+            sigma: SigmaSchedule {
+                sigma0: self.sigma,
+                tau: if self.sigma_tau == 0.0 {
+                    f32::INFINITY
+                } else {
+                    self.sigma_tau
+                },
+            },
+            input_noise: self.input_noise,
+            schedule: match self.schedule {
+                ScheduleKind::Alternating => Schedule::Alternating,
+                ScheduleKind::Interleaved => Schedule::Interleaved,
+            },
+        }
+    }
+
+    /// The core initialisation.
+    pub fn init_core(&self) -> Init {
+        match self.init {
+            InitKind::Orthogonal => Init::Orthogonal,
+            InitKind::Uniform => Init::Uniform,
+        }
+    }
+
+    /// The core backprop gradient rule.
+    pub fn gradient_core(&self) -> Gradient {
+        match self.bp_gradient {
+            BpGradient::Exact => Gradient::Exact,
+            BpGradient::StraightThrough => Gradient::StraightThrough,
+        }
+    }
+
+    /// Checks what the core does not: the run settings.
+    pub fn validate_run(&self) -> Result<(), String> {
+        if self.eval_passes == 0 {
+            return Err("eval_passes = 0: must be at least 1".into());
+        }
+        if self.checkpoint_every == 0 {
+            return Err("checkpoint_every = 0: must be at least 1".into());
+        }
+        if !(self.sigma_tau.is_finite() && self.sigma_tau >= 0.0) {
+            return Err(format!(
+                "sigma_tau = {}: must be a finite number ≥ 0 (0 = constant σ)",
+                self.sigma_tau
+            ));
+        }
+        Ok(())
+    }
+
+    /// Applies every key present in `p`.
+    pub fn apply(&mut self, p: &HyperPatch) {
+        set(&mut self.algo, p.algo);
+        set(&mut self.epochs, p.epochs);
+        set(&mut self.seed, p.seed);
+        set(&mut self.eta_hat, p.eta_hat);
+        if let Some(f) = &p.forward {
+            self.forward.apply(f);
+        }
+        if let Some(i) = &p.inverse {
+            self.inverse.apply(i);
+        }
+        set(&mut self.sigma, p.sigma);
+        set(&mut self.sigma_tau, p.sigma_tau);
+        set(&mut self.input_noise, p.input_noise);
+        set(&mut self.schedule, p.schedule);
+        set(&mut self.init, p.init);
+        set(&mut self.bp_gradient, p.bp_gradient);
+        set(&mut self.eval_passes, p.eval_passes);
+        set(&mut self.checkpoint_every, p.checkpoint_every);
+    }
+
+    /// The settings as TOML (loadable again with `--config`).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+}
+
+fn set<T: Copy>(dst: &mut T, src: Option<T>) {
+    if let Some(v) = src {
+        *dst = v;
+    }
+}
+
+/// Partial [`OptimiserCfg`]: the keys of a `[forward]` or `[inverse]` table.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct OptimiserPatch {
+    pub kind: Option<OptimiserName>,
+    pub lr: Option<f32>,
+    pub momentum: Option<f32>,
+    pub rho: Option<f32>,
+    pub eps: Option<f32>,
+}
+
+/// Partial [`Hyper`]: what a `--config` TOML file or the flags set. Field meanings are those
+/// of [`Hyper`].
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct HyperPatch {
+    pub algo: Option<Algo>,
+    pub epochs: Option<u32>,
+    pub seed: Option<u64>,
+    pub eta_hat: Option<f32>,
+    pub forward: Option<OptimiserPatch>,
+    pub inverse: Option<OptimiserPatch>,
+    pub sigma: Option<f32>,
+    pub sigma_tau: Option<f32>,
+    pub input_noise: Option<f32>,
+    pub schedule: Option<ScheduleKind>,
+    pub init: Option<InitKind>,
+    pub bp_gradient: Option<BpGradient>,
+    pub eval_passes: Option<u32>,
+    pub checkpoint_every: Option<u32>,
+}
+
+impl HyperPatch {
+    /// Reads a TOML file; errors name the file, the line and the offending key.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+        let text = String::from_utf8(text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: byte {}: not UTF-8 text",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            )
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses TOML text read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or_else(String::new, |s| {
+                let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                format!("line {line}: ")
+            });
+            anyhow::anyhow!("{}: {at}{}", path.display(), e.message())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hyper() -> Hyper {
+        Hyper::from_core(&Config::CONTINUOUS, 10, InitKind::Orthogonal, 1)
+    }
+
+    #[test]
+    fn round_trips_the_core_config() {
+        for c in [Config::CONTINUOUS, Config::DISCRETE, Config::STOCHASTIC] {
+            let h = Hyper::from_core(&c, 1, InitKind::Orthogonal, 1);
+            assert_eq!(h.to_core(c.units), c);
+        }
+    }
+
+    #[test]
+    fn patch_overrides_only_given_keys() {
+        let p = HyperPatch::parse(
+            Path::new("x.toml"),
+            "epochs = 3\neta_hat = 0.5\n[forward]\nlr = 0.1\n",
+        )
+        .unwrap();
+        let mut h = hyper();
+        h.apply(&p);
+        assert_eq!((h.epochs, h.eta_hat, h.forward.lr), (3, 0.5, 0.1));
+        assert_eq!(h.inverse, hyper().inverse);
+    }
+
+    #[test]
+    fn unknown_key_names_key_file_and_line() {
+        let e = HyperPatch::parse(Path::new("bad.toml"), "epochs = 3\nlearning_rate = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bad.toml") && e.contains("learning_rate") && e.contains("line 2"),
+            "{e}"
+        );
+        let e = HyperPatch::parse(Path::new("b.toml"), "[forward]\nlrr = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lrr") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn full_settings_round_trip_through_toml() {
+        let h = hyper();
+        let p = HyperPatch::parse(Path::new("c.toml"), &h.to_toml()).unwrap();
+        let mut g = Hyper::from_core(&Config::DISCRETE, 99, InitKind::Uniform, 7);
+        g.apply(&p);
+        assert_eq!(g, h);
+    }
+}

@@ -1,0 +1,255 @@
+//! Per-epoch metrics (`metrics.jsonl` and `metrics.csv` of a run directory) and the final
+//! summary (`summary.json`).
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Hyper;
+
+/// File names inside a run directory.
+pub const JSONL: &str = "metrics.jsonl";
+/// CSV twin of [`JSONL`].
+pub const CSV: &str = "metrics.csv";
+/// The final summary.
+pub const SUMMARY: &str = "summary.json";
+
+/// One line of `metrics.jsonl`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: u32,
+    /// Training error measured during the epoch (with the weights changing, and noise).
+    pub train_error: f64,
+    /// Mean global loss `L` over the epoch's training batches.
+    pub train_loss: f64,
+    /// Validation error after the epoch (one pass).
+    pub valid_error: f64,
+    /// Validation loss after the epoch.
+    pub valid_loss: f64,
+    /// Test error after the epoch (one pass).
+    pub test_error: f64,
+    /// Test loss after the epoch.
+    pub test_loss: f64,
+    /// Local loss of each hidden layer `1 … M−1` at the epoch's last forward step (`null` in
+    /// JSON when not finite).
+    #[serde(with = "nullable")]
+    pub local_loss: Vec<f32>,
+    /// Reconstruction error of each inverse `g_2 … g_{M−1}` at the epoch's last inverse step.
+    #[serde(with = "nullable")]
+    pub inverse_loss: Vec<f32>,
+    /// σ of inverse training in this epoch.
+    pub sigma: f32,
+    /// Wall time of the epoch's training (seconds, evaluation excluded).
+    pub train_seconds: f64,
+    /// Wall time since the run (or its resumption) started.
+    pub wall_seconds: f64,
+    /// Training samples per second in this epoch.
+    pub samples_per_sec: f64,
+}
+
+/// JSON has no NaN or infinity: such values are written as `null` and read back as NaN.
+mod nullable {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[f32], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|x| x.is_finite().then_some(*x)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
+        let v: Vec<Option<f32>> = Vec::deserialize(d)?;
+        Ok(v.into_iter().map(|x| x.unwrap_or(f32::NAN)).collect())
+    }
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Preset name.
+    pub preset: String,
+    /// Layer widths.
+    pub widths: String,
+    /// Final test error (averaging `eval_passes` passes).
+    pub test_error: f64,
+    /// Final validation error.
+    pub valid_error: f64,
+    /// Final training error (a full evaluation pass over the training set).
+    pub train_error: f64,
+    /// Epochs completed.
+    pub epochs: u32,
+    /// Wall time of the whole command (seconds; of this invocation when resumed).
+    pub seconds: f64,
+    /// Training samples per second (training time only).
+    pub samples_per_sec: f64,
+    /// The settings of the run.
+    pub hyper: Hyper,
+}
+
+impl Summary {
+    /// The one-line human summary.
+    pub fn line(&self) -> String {
+        format!(
+            "{} {} {}: test error {:.2}% (valid {:.2}%, train {:.2}%) after {} epochs, \
+             {:.1} s, {:.0} samples/s",
+            self.preset,
+            self.widths,
+            self.hyper.algo,
+            100.0 * self.test_error,
+            100.0 * self.valid_error,
+            100.0 * self.train_error,
+            self.epochs,
+            self.seconds,
+            self.samples_per_sec
+        )
+    }
+}
+
+fn csv_header(r: &EpochRecord) -> String {
+    let mut h = String::from(
+        "epoch,train_error,train_loss,valid_error,valid_loss,test_error,test_loss,sigma,\
+         train_seconds,wall_seconds,samples_per_sec",
+    );
+    for i in 0..r.local_loss.len() {
+        h.push_str(&format!(",local_loss_{}", i + 1));
+    }
+    for i in 0..r.inverse_loss.len() {
+        h.push_str(&format!(",inverse_loss_g{}", i + 2));
+    }
+    h
+}
+
+fn csv_row(r: &EpochRecord) -> String {
+    let mut s = format!(
+        "{},{},{},{},{},{},{},{},{},{},{}",
+        r.epoch,
+        r.train_error,
+        r.train_loss,
+        r.valid_error,
+        r.valid_loss,
+        r.test_error,
+        r.test_loss,
+        r.sigma,
+        r.train_seconds,
+        r.wall_seconds,
+        r.samples_per_sec
+    );
+    for v in r.local_loss.iter().chain(&r.inverse_loss) {
+        s.push_str(&format!(",{v}"));
+    }
+    s
+}
+
+/// Appends one record to `metrics.jsonl` and `metrics.csv` in `dir` (writing the CSV header
+/// first when the file is new or empty).
+pub fn append(dir: &Path, r: &EpochRecord) -> Result<()> {
+    let open = |name: &str| {
+        let path = dir.join(name);
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("{}: cannot open for appending", path.display()))
+    };
+    let mut j = open(JSONL)?;
+    writeln!(j, "{}", serde_json::to_string(r)?)?;
+    let mut c = open(CSV)?;
+    if c.metadata()?.len() == 0 {
+        writeln!(c, "{}", csv_header(r))?;
+    }
+    writeln!(c, "{}", csv_row(r))?;
+    Ok(())
+}
+
+/// Removes both metrics files of `dir` (a fresh run).
+pub fn reset(dir: &Path) -> Result<()> {
+    for name in [JSONL, CSV] {
+        let p = dir.join(name);
+        if p.exists() {
+            fs::remove_file(&p).with_context(|| format!("{}: cannot remove", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads `metrics.jsonl` of `dir`; errors name the file and line.
+pub fn read(dir: &Path) -> Result<Vec<EpochRecord>> {
+    let path = dir.join(JSONL);
+    let text = fs::read_to_string(&path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| anyhow!("{}: line {}: {e}", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// Keeps only the records of epochs `≤ epoch` (resuming from a checkpoint of that epoch:
+/// epochs the interrupted run finished after its last checkpoint are run again).
+pub fn truncate(dir: &Path, epoch: u32) -> Result<()> {
+    let kept: Vec<EpochRecord> = if dir.join(JSONL).exists() {
+        read(dir)?
+            .into_iter()
+            .filter(|r| r.epoch <= epoch)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    reset(dir)?;
+    for r in &kept {
+        append(dir, r)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(epoch: u32) -> EpochRecord {
+        EpochRecord {
+            epoch,
+            train_error: 0.5,
+            train_loss: 1.0,
+            valid_error: 0.4,
+            valid_loss: 0.9,
+            test_error: 0.3,
+            test_loss: 0.8,
+            local_loss: vec![0.1, 0.2],
+            inverse_loss: vec![0.3],
+            sigma: 0.36,
+            train_seconds: 1.0,
+            wall_seconds: 2.0,
+            samples_per_sec: 100.0,
+        }
+    }
+
+    #[test]
+    fn append_read_truncate() {
+        let d = tempfile::tempdir().unwrap();
+        for e in 1..=4 {
+            append(d.path(), &rec(e)).unwrap();
+        }
+        assert_eq!(read(d.path()).unwrap().len(), 4);
+        truncate(d.path(), 2).unwrap();
+        assert_eq!(read(d.path()).unwrap(), vec![rec(1), rec(2)]);
+        let csv = fs::read_to_string(d.path().join(CSV)).unwrap();
+        let lines: Vec<_> = csv.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].ends_with("local_loss_1,local_loss_2,inverse_loss_g2"));
+        assert_eq!(lines[0].split(',').count(), lines[1].split(',').count());
+        fs::write(d.path().join(JSONL), "{}\n").unwrap();
+        let e = read(d.path()).unwrap_err().to_string();
+        assert!(e.contains("metrics.jsonl: line 1"), "{e}");
+        let mut r = rec(1);
+        r.local_loss[1] = f32::INFINITY;
+        fs::write(d.path().join(JSONL), serde_json::to_string(&r).unwrap()).unwrap();
+        assert!(read(d.path()).unwrap()[0].local_loss[1].is_nan());
+        fs::write(d.path().join(JSONL), "{}\n").unwrap();
+        let e = read(d.path()).unwrap_err().to_string();
+        assert!(e.contains("metrics.jsonl: line 1"), "{e}");
+    }
+}

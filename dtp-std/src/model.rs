@@ -1,0 +1,444 @@
+//! [`Model`]: an object-safe face of every `Trainer<IN, H, OUT, R, B, K>`, so that the CLI can
+//! hold any preset as a `Box<dyn Model>` without naming its const generics.
+
+use dtp_core::blob::BlobError;
+use dtp_core::{
+    Config, ConfigError, Dense, DenseState, EpochStats, Error, Gradient, Init, Kernel, Moments,
+    Trainer,
+};
+use rand_pcg::Pcg64;
+
+use crate::batches::{EpochBatches, put_sample};
+use crate::config::Algo;
+use crate::data::Dataset;
+
+/// The dimensions of a network and its minibatch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Shape {
+    /// Input width.
+    pub inputs: usize,
+    /// Width of every hidden layer.
+    pub hidden: usize,
+    /// Number of hidden layers (`R + 1`).
+    pub hidden_layers: usize,
+    /// Output width (classes).
+    pub outputs: usize,
+    /// Minibatch size `B`.
+    pub batch: usize,
+}
+
+impl Shape {
+    /// Layer widths, e.g. `784-240-240-10`.
+    pub fn widths(&self) -> String {
+        let mut s = self.inputs.to_string();
+        for _ in 0..self.hidden_layers {
+            s.push_str(&format!("-{}", self.hidden));
+        }
+        s + &format!("-{}", self.outputs)
+    }
+}
+
+/// Whether a tensor is a network parameter or optimiser state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TensorKind {
+    /// A weight or bias of the network.
+    Param,
+    /// Optimiser state (running averages, velocity).
+    State,
+}
+
+/// A named matrix of a model, as stored: column-major, `rows × cols` (`cols = 1` for a bias).
+#[derive(Debug)]
+pub struct Tensor<'a> {
+    /// E.g. `net.f1.weight` or `opt.forward.f1.weight.v`.
+    pub name: String,
+    /// Parameter or optimiser state.
+    pub kind: TensorKind,
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// The values, column-major.
+    pub data: &'a [f32],
+}
+
+/// [`Tensor`] with mutable data, for loading a checkpoint.
+#[derive(Debug)]
+pub struct TensorMut<'a> {
+    /// As in [`Tensor`].
+    pub name: String,
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// The values, column-major.
+    pub data: &'a mut [f32],
+}
+
+/// Result of evaluating a model on a dataset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Evaluation {
+    /// Fraction of samples misclassified, in [0, 1].
+    pub error: f64,
+    /// Mean negative log-likelihood of the (averaged) output probabilities.
+    pub loss: f64,
+    /// Number of samples.
+    pub samples: usize,
+}
+
+/// A trainable network of any preset. Implemented for every [`Trainer`].
+pub trait Model {
+    /// Dimensions.
+    fn shape(&self) -> Shape;
+    /// Number of forward parameters (weights and biases).
+    fn forward_params(&self) -> usize;
+    /// Number of inverse parameters.
+    fn inverse_params(&self) -> usize;
+    /// Validates `config` and initialises weights, optimiser state and the epoch counter.
+    fn init(&mut self, config: Config, init: Init, rng: &mut Pcg64) -> Result<(), ConfigError>;
+    /// The hyper-parameters.
+    fn config(&self) -> Config;
+    /// Replaces the hyper-parameters (validated), keeping weights and optimiser state.
+    fn set_config(&mut self, config: Config) -> Result<(), ConfigError>;
+    /// Completed epochs.
+    fn epoch(&self) -> u32;
+    /// Sets the completed-epoch counter (when loading a checkpoint).
+    fn set_epoch(&mut self, epoch: u32);
+    /// σ of inverse training in the coming epoch.
+    fn sigma(&self) -> f32;
+    /// One epoch of `algo` over `data`; advances the epoch counter.
+    fn train_epoch(
+        &mut self,
+        data: &mut EpochBatches<'_>,
+        algo: Algo,
+        gradient: Gradient,
+        rng: &mut Pcg64,
+    ) -> Result<EpochStats, Error>;
+    /// Classification error and loss over every sample of `data`, averaging the output
+    /// probabilities of `passes` forward passes (useful for stochastic units only).
+    fn evaluate(
+        &mut self,
+        data: &Dataset,
+        passes: u32,
+        rng: &mut Pcg64,
+    ) -> Result<Evaluation, Error>;
+    /// Local loss of each hidden layer at the last forward step of the last epoch.
+    fn local_loss(&self) -> Vec<f32>;
+    /// Reconstruction loss of each inverse `g_2 …` at the last inverse step.
+    fn inverse_loss(&self) -> Vec<f32>;
+    /// Every parameter and optimiser-state tensor.
+    fn tensors(&self) -> Vec<Tensor<'_>>;
+    /// Every tensor, mutable, in the order of [`tensors`](Model::tensors).
+    fn tensors_mut(&mut self) -> Vec<TensorMut<'_>>;
+    /// Whether every parameter is finite.
+    fn is_finite(&self) -> bool;
+    /// The network as a weight blob ([`dtp_core::blob`]), for the firmware.
+    fn blob(&self) -> Result<Vec<u8>, BlobError>;
+}
+
+/// Pushes the weight and bias of a layer.
+fn dense<'a, const O: usize, const I: usize>(
+    out: &mut Vec<Tensor<'a>>,
+    name: &str,
+    kind: TensorKind,
+    d: &'a Dense<O, I>,
+) {
+    out.push(Tensor {
+        name: format!("{name}.weight"),
+        kind,
+        rows: O,
+        cols: I,
+        data: d.w.as_slice(),
+    });
+    out.push(Tensor {
+        name: format!("{name}.bias"),
+        kind,
+        rows: O,
+        cols: 1,
+        data: d.b.as_slice(),
+    });
+}
+
+fn moments<'a, const O: usize, const I: usize>(
+    out: &mut Vec<Tensor<'a>>,
+    name: &str,
+    m: &'a Moments<O, I>,
+) {
+    for (k, v) in [("a", &m.a), ("s", &m.s), ("v", &m.v)] {
+        out.push(Tensor {
+            name: format!("{name}.{k}"),
+            kind: TensorKind::State,
+            rows: O,
+            cols: I,
+            data: v.as_slice(),
+        });
+    }
+}
+
+fn state<'a, const O: usize, const I: usize>(
+    out: &mut Vec<Tensor<'a>>,
+    name: &str,
+    s: &'a DenseState<O, I>,
+) {
+    moments(out, &format!("{name}.weight"), &s.w);
+    moments(out, &format!("{name}.bias"), &s.b);
+}
+
+fn dense_mut<'a, const O: usize, const I: usize>(
+    out: &mut Vec<TensorMut<'a>>,
+    name: &str,
+    d: &'a mut Dense<O, I>,
+) {
+    out.push(TensorMut {
+        name: format!("{name}.weight"),
+        rows: O,
+        cols: I,
+        data: d.w.as_mut_slice(),
+    });
+    out.push(TensorMut {
+        name: format!("{name}.bias"),
+        rows: O,
+        cols: 1,
+        data: d.b.as_mut_slice(),
+    });
+}
+
+fn moments_mut<'a, const O: usize, const I: usize>(
+    out: &mut Vec<TensorMut<'a>>,
+    name: &str,
+    m: &'a mut Moments<O, I>,
+) {
+    for (k, v) in [("a", &mut m.a), ("s", &mut m.s), ("v", &mut m.v)] {
+        out.push(TensorMut {
+            name: format!("{name}.{k}"),
+            rows: O,
+            cols: I,
+            data: v.as_mut_slice(),
+        });
+    }
+}
+
+fn state_mut<'a, const O: usize, const I: usize>(
+    out: &mut Vec<TensorMut<'a>>,
+    name: &str,
+    s: &'a mut DenseState<O, I>,
+) {
+    moments_mut(out, &format!("{name}.weight"), &mut s.w);
+    moments_mut(out, &format!("{name}.bias"), &mut s.b);
+}
+
+impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B: usize, K: Kernel>
+    Model for Trainer<IN, H, OUT, R, B, K>
+{
+    fn shape(&self) -> Shape {
+        Shape {
+            inputs: IN,
+            hidden: H,
+            hidden_layers: R + 1,
+            outputs: OUT,
+            batch: B,
+        }
+    }
+
+    fn forward_params(&self) -> usize {
+        dtp_core::Net::<IN, H, OUT, R>::FORWARD_PARAMS
+    }
+
+    fn inverse_params(&self) -> usize {
+        dtp_core::Net::<IN, H, OUT, R>::INVERSE_PARAMS
+    }
+
+    fn init(&mut self, config: Config, init: Init, rng: &mut Pcg64) -> Result<(), ConfigError> {
+        Trainer::init(self, config, init, rng)
+    }
+
+    fn config(&self) -> Config {
+        *Trainer::config(self)
+    }
+
+    fn set_config(&mut self, config: Config) -> Result<(), ConfigError> {
+        Trainer::set_config(self, config)
+    }
+
+    fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    fn set_epoch(&mut self, epoch: u32) {
+        self.epoch = epoch;
+    }
+
+    fn sigma(&self) -> f32 {
+        Trainer::sigma(self)
+    }
+
+    fn train_epoch(
+        &mut self,
+        data: &mut EpochBatches<'_>,
+        algo: Algo,
+        gradient: Gradient,
+        rng: &mut Pcg64,
+    ) -> Result<EpochStats, Error> {
+        match algo {
+            Algo::Dtp => Trainer::train_epoch(self, data, rng),
+            Algo::Bp => self.backprop_epoch(data, gradient, rng),
+        }
+    }
+
+    fn evaluate(
+        &mut self,
+        data: &Dataset,
+        passes: u32,
+        rng: &mut Pcg64,
+    ) -> Result<Evaluation, Error> {
+        let n = data.len();
+        let passes = passes.max(1);
+        let mut probs = vec![0f32; OUT * B];
+        let (mut wrong, mut nll) = (0usize, 0f64);
+        for start in (0..n).step_by(B) {
+            let count = B.min(n - start);
+            {
+                let (x, t) = self.batch_mut();
+                for col in 0..B {
+                    // Padding columns repeat the last real sample and are ignored below.
+                    put_sample(data, start + col.min(count - 1), col, x, t);
+                }
+            }
+            probs.fill(0.0);
+            for _ in 0..passes {
+                Trainer::evaluate(self, rng)?;
+                for (acc, &p) in probs.iter_mut().zip(self.output().as_slice()) {
+                    *acc += p;
+                }
+            }
+            for col in 0..count {
+                let p = &probs[col * OUT..(col + 1) * OUT];
+                let label = usize::from(data.sample(start + col).1);
+                let best = dtp_core::loss::argmax(p.iter());
+                wrong += usize::from(best != label);
+                let pl = f64::from(p[label]) / f64::from(passes);
+                nll -= pl.max(1e-30).ln();
+            }
+        }
+        Ok(Evaluation {
+            error: if n == 0 { 0.0 } else { wrong as f64 / n as f64 },
+            loss: if n == 0 { 0.0 } else { nll / n as f64 },
+            samples: n,
+        })
+    }
+
+    fn local_loss(&self) -> Vec<f32> {
+        self.local_loss.iter().copied().collect()
+    }
+
+    fn inverse_loss(&self) -> Vec<f32> {
+        self.inverse_loss.to_vec()
+    }
+
+    fn tensors(&self) -> Vec<Tensor<'_>> {
+        let m = R + 2;
+        let mut v = Vec::new();
+        let p = TensorKind::Param;
+        dense(&mut v, "net.f1", p, &self.net.first);
+        for (k, d) in self.net.hidden.iter().enumerate() {
+            dense(&mut v, &format!("net.f{}", k + 2), p, d);
+        }
+        dense(&mut v, &format!("net.f{m}"), p, &self.net.output);
+        for (k, d) in self.net.inverse.iter().enumerate() {
+            dense(&mut v, &format!("net.g{}", k + 2), p, d);
+        }
+        let fs = &self.forward_state;
+        state(&mut v, "opt.forward.f1", &fs.first);
+        for (k, s) in fs.hidden.iter().enumerate() {
+            state(&mut v, &format!("opt.forward.f{}", k + 2), s);
+        }
+        state(&mut v, &format!("opt.forward.f{m}"), &fs.output);
+        for (k, s) in self.inverse_state.hidden.iter().enumerate() {
+            state(&mut v, &format!("opt.inverse.g{}", k + 2), s);
+        }
+        v
+    }
+
+    fn tensors_mut(&mut self) -> Vec<TensorMut<'_>> {
+        let m = R + 2;
+        let mut v = Vec::new();
+        dense_mut(&mut v, "net.f1", &mut self.net.first);
+        for (k, d) in self.net.hidden.iter_mut().enumerate() {
+            dense_mut(&mut v, &format!("net.f{}", k + 2), d);
+        }
+        dense_mut(&mut v, &format!("net.f{m}"), &mut self.net.output);
+        for (k, d) in self.net.inverse.iter_mut().enumerate() {
+            dense_mut(&mut v, &format!("net.g{}", k + 2), d);
+        }
+        let fs = &mut self.forward_state;
+        state_mut(&mut v, "opt.forward.f1", &mut fs.first);
+        for (k, s) in fs.hidden.iter_mut().enumerate() {
+            state_mut(&mut v, &format!("opt.forward.f{}", k + 2), s);
+        }
+        state_mut(&mut v, &format!("opt.forward.f{m}"), &mut fs.output);
+        for (k, s) in self.inverse_state.hidden.iter_mut().enumerate() {
+            state_mut(&mut v, &format!("opt.inverse.g{}", k + 2), s);
+        }
+        v
+    }
+
+    fn is_finite(&self) -> bool {
+        self.net.is_finite()
+    }
+
+    fn blob(&self) -> Result<Vec<u8>, BlobError> {
+        let mut out = vec![0u8; dtp_core::Net::<IN, H, OUT, R>::BLOB_LEN];
+        let n = self
+            .net
+            .write_blob(&Trainer::config(self).units, &mut out)?;
+        out.truncate(n);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dtp_core::Portable;
+
+    type Tiny = Trainer<4, 3, 2, 1, 2, Portable>;
+
+    #[test]
+    fn tensor_lists_agree_and_cover_the_state() {
+        let mut t: Box<dyn Model> = bytemuck::zeroed_box::<Tiny>();
+        t.init(Config::CONTINUOUS, Init::Orthogonal, &mut Pcg64::new(1, 1))
+            .unwrap();
+        let names: Vec<_> = t.tensors().iter().map(|t| t.name.clone()).collect();
+        let names_mut: Vec<_> = t.tensors_mut().iter().map(|t| t.name.clone()).collect();
+        assert_eq!(names, names_mut);
+        let params: usize = t
+            .tensors()
+            .iter()
+            .filter(|t| t.kind == TensorKind::Param)
+            .map(|t| t.data.len())
+            .sum();
+        assert_eq!(params, t.forward_params() + t.inverse_params());
+        assert!(names.contains(&"net.f3.weight".to_string()));
+        assert!(names.contains(&"net.g2.bias".to_string()));
+        assert!(names.contains(&"opt.inverse.g2.weight.v".to_string()));
+        assert_eq!(t.shape().widths(), "4-3-3-2");
+    }
+
+    #[test]
+    fn evaluation_covers_every_sample() {
+        let mut t: Box<dyn Model> = bytemuck::zeroed_box::<Tiny>();
+        t.init(Config::CONTINUOUS, Init::Orthogonal, &mut Pcg64::new(1, 1))
+            .unwrap();
+        let d = Dataset {
+            name: "d".into(),
+            features: 4,
+            classes: 2,
+            x: (0..20).map(|i| (i % 7) as f32 / 7.0).collect(),
+            y: vec![0, 1, 1, 0, 1],
+        };
+        let e = t.evaluate(&d, 1, &mut Pcg64::new(0, 0)).unwrap();
+        assert_eq!(e.samples, 5);
+        assert!((e.error * 5.0 - (e.error * 5.0).round()).abs() < 1e-9);
+        assert!(e.loss.is_finite() && e.loss > 0.0);
+    }
+}

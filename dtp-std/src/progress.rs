@@ -1,0 +1,81 @@
+//! The training progress bar (indicatif): samples processed, samples/s and ETA, on stderr.
+//!
+//! Hidden when stderr is not a terminal or with `--quiet`; per-epoch lines are then printed
+//! plainly to stderr (unless quiet).
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Progress of a whole run, counted in training samples.
+pub struct Progress {
+    bar: ProgressBar,
+    quiet: bool,
+    /// Samples per batch handed to the trainer, over passes per epoch.
+    batch: u64,
+    passes: u64,
+    fills: u64,
+    base: u64,
+}
+
+impl Progress {
+    /// A bar for `total` training samples of which `done` are already done (resumed runs);
+    /// each batch of `batch` samples is handed over `passes` times per epoch (2 with the
+    /// alternating schedule).
+    pub fn new(total: u64, done: u64, batch: usize, passes: usize, quiet: bool) -> Self {
+        let target = if quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr_with_hz(4)
+        };
+        let bar = ProgressBar::with_draw_target(Some(total), target);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg:>12} [{bar:30.cyan/blue}] {human_pos}/{human_len} samples \
+                 {per_sec:>12} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_position(done);
+        bar.reset_eta();
+        bar.enable_steady_tick(Duration::from_millis(250));
+        Progress {
+            bar,
+            quiet,
+            batch: batch as u64,
+            passes: passes.max(1) as u64,
+            fills: 0,
+            base: done,
+        }
+    }
+
+    /// Called each time a batch is handed to the trainer.
+    pub fn batch_done(&mut self) {
+        self.fills += 1;
+        self.bar
+            .set_position(self.base + self.fills * self.batch / self.passes);
+    }
+
+    /// Shows which epoch is running.
+    pub fn set_epoch(&self, epoch: u32, epochs: u32) {
+        self.bar.set_message(format!("epoch {epoch}/{epochs}"));
+    }
+
+    /// Prints a line above the bar (or plainly when the bar is hidden), unless quiet.
+    pub fn println(&self, line: &str) {
+        if self.quiet {
+            return;
+        }
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

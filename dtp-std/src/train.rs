@@ -1,0 +1,396 @@
+//! `dtp train`: the epoch loop around the core's `train_epoch`, with evaluation, metrics,
+//! checkpoints, resumption and the final summary.
+//!
+//! Random streams (all `Pcg64`, seeded from `--seed`): initialisation, training noise and
+//! sampling, the per-epoch shuffle, and evaluation (re-seeded from the epoch, so evaluating
+//! never changes training). The training and shuffle generators are saved in every
+//! checkpoint, so a resumed run is bit-identical to an uninterrupted one.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::anyhow;
+use rand_pcg::Pcg64;
+
+use crate::batches::EpochBatches;
+use crate::checkpoint;
+use crate::cli::TrainArgs;
+use crate::config::{Hyper, HyperPatch, ScheduleKind};
+use crate::data::{Dataset, Splits};
+use crate::datasets;
+use crate::failure::{Classify, EXIT_NON_FINITE, Failure, Outcome};
+use crate::metrics::{self, EpochRecord, Summary};
+use crate::model::Model;
+use crate::plot;
+use crate::presets::{self, Preset};
+use crate::progress::Progress;
+
+/// PCG stream of weight initialisation.
+const STREAM_INIT: u128 = 1;
+/// PCG stream of training noise and sampling.
+const STREAM_TRAIN: u128 = 2;
+/// PCG stream of the shuffle.
+const STREAM_SHUFFLE: u128 = 3;
+/// PCG stream of evaluation (the state is the seed plus the epoch).
+const STREAM_EVAL: u128 = 4;
+
+/// A generator for `stream` seeded by `seed`.
+pub fn rng(seed: u64, stream: u128) -> Pcg64 {
+    Pcg64::new(
+        u128::from(seed) ^ 0x5851_f42d_4c95_7f2d_1405_7b7e_f767_814f,
+        stream,
+    )
+}
+
+/// The evaluation generator after `epoch` epochs.
+pub fn eval_rng(seed: u64, epoch: u32) -> Pcg64 {
+    rng(seed.wrapping_add(u64::from(epoch) << 32), STREAM_EVAL)
+}
+
+/// Checks that a dataset fits a model.
+pub fn check_fits(d: &Dataset, model: &dyn Model) -> Outcome<()> {
+    let s = model.shape();
+    if d.features != s.inputs || d.classes > s.outputs {
+        return Err(Failure::input(anyhow!(
+            "{}: {} features and {} classes, the {} network needs {} features and at most {} \
+             classes",
+            d.name,
+            d.features,
+            d.classes,
+            s.widths(),
+            s.inputs,
+            s.outputs
+        )));
+    }
+    Ok(())
+}
+
+/// The model of a preset, or exit 2 for one that is not implemented.
+pub fn build(preset: &Preset) -> Outcome<Box<dyn Model>> {
+    match preset.build {
+        Some(b) => Ok(b()),
+        None => Err(Failure::input(anyhow!(
+            "preset `{}` is not implemented yet: {}",
+            preset.name,
+            preset.about
+        ))),
+    }
+}
+
+/// The message of a training failure on a NaN or infinity.
+fn non_finite(epoch: u32, e: impl std::fmt::Display, ckpt: &Path, good: u32) -> Failure {
+    Failure {
+        code: EXIT_NON_FINITE,
+        error: anyhow!(
+            "epoch {epoch}: {e}\ntraining stopped; the last good checkpoint is kept: {} \
+             (epoch {good})",
+            ckpt.display()
+        ),
+    }
+}
+
+struct Run {
+    preset: &'static Preset,
+    hyper: Hyper,
+    model: Box<dyn Model>,
+    train_rng: Pcg64,
+    shuffle_rng: Pcg64,
+}
+
+/// Sets up a fresh run or loads the checkpoint of a resumed one, applying `patch`.
+fn start(args: &TrainArgs, out: &Path, patch: &HyperPatch) -> Outcome<(Run, u32)> {
+    let ckpt_path = out.join(checkpoint::FILE_NAME);
+    if args.resume {
+        let c = checkpoint::load(&ckpt_path).or_input()?;
+        if let Some(p) = &args.preset {
+            if p != c.preset.name {
+                return Err(Failure::input(anyhow!(
+                    "{}: holds a `{}` run, not `{p}`",
+                    ckpt_path.display(),
+                    c.preset.name
+                )));
+            }
+        }
+        let mut hyper = c.hyper.clone();
+        hyper.apply(patch);
+        hyper
+            .validate_run()
+            .map_err(|e| Failure::input(anyhow!(e)))?;
+        let mut model = c.model;
+        model.set_config(hyper.to_core(c.preset.units)).or_input()?;
+        let epoch = model.epoch();
+        Ok((
+            Run {
+                preset: c.preset,
+                hyper,
+                model,
+                train_rng: c.train_rng,
+                shuffle_rng: c.shuffle_rng,
+            },
+            epoch,
+        ))
+    } else {
+        let name = args.preset.as_deref().unwrap_or(presets::PRESETS[0].name);
+        let preset = presets::find(name)
+            .ok_or_else(|| Failure::input(anyhow!("unknown preset `{name}`")))?;
+        let mut model = build(preset)?;
+        let mut hyper = (preset.defaults)();
+        hyper.apply(patch);
+        hyper
+            .validate_run()
+            .map_err(|e| Failure::input(anyhow!(e)))?;
+        let config = hyper.to_core(preset.units);
+        model
+            .init(config, hyper.init_core(), &mut rng(hyper.seed, STREAM_INIT))
+            .map_err(|e| Failure::input(anyhow!("invalid setting: {e}")))?;
+        Ok((
+            Run {
+                preset,
+                train_rng: rng(hyper.seed, STREAM_TRAIN),
+                shuffle_rng: rng(hyper.seed, STREAM_SHUFFLE),
+                hyper,
+                model,
+            },
+            0,
+        ))
+    }
+}
+
+/// `dtp train`: trains, writing checkpoints, metrics, `summary.json`, `config.toml` and
+/// `curves.png` into the run directory; returns the summary.
+pub fn train(args: &TrainArgs) -> Outcome<Summary> {
+    let t0 = Instant::now();
+    let mut patch = match &args.config {
+        Some(path) => HyperPatch::from_file(path).or_input()?,
+        None => HyperPatch::default(),
+    };
+    merge(&mut patch, args.patch());
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("runs").join(args.preset.as_deref().unwrap_or(presets::PRESETS[0].name))
+    });
+    let (mut run, start_epoch) = start(args, &out, &patch)?;
+    let splits = datasets::load(run.preset.data, args.data.as_deref())?;
+    for d in [&splits.train, &splits.valid, &splits.test] {
+        check_fits(d, run.model.as_ref())?;
+    }
+    fs::create_dir_all(&out)
+        .map_err(|e| Failure::other(anyhow!("{}: cannot create: {e}", out.display())))?;
+    let ckpt_path = out.join(checkpoint::FILE_NAME);
+    let save = |run: &Run| {
+        checkpoint::save(
+            &ckpt_path,
+            run.preset,
+            &run.hyper,
+            run.model.as_ref(),
+            &run.train_rng,
+            &run.shuffle_rng,
+        )
+        .or_other()
+    };
+    if args.resume {
+        metrics::truncate(&out, start_epoch).or_other()?;
+    } else {
+        metrics::reset(&out).or_other()?;
+        save(&run)?;
+    }
+    checkpoint::write_atomic(&out.join("config.toml"), run.hyper.to_toml().as_bytes())
+        .map_err(|e| Failure::other(anyhow!("{}: {e}", out.display())))?;
+
+    let (train_secs, trained) = epochs(&mut run, &splits, start_epoch, args, &out, &save)?;
+
+    // Final evaluation, averaging `eval_passes` sampled passes.
+    let hyper = &run.hyper;
+    let mut erng = eval_rng(hyper.seed, u32::MAX);
+    let mut evaluate = |d: &Dataset| {
+        run.model
+            .evaluate(d, hyper.eval_passes, &mut erng)
+            .map_err(|e| non_finite(hyper.epochs, e, &ckpt_path, run.model.epoch()))
+    };
+    let test = evaluate(&splits.test)?;
+    let valid = evaluate(&splits.valid)?;
+    let train = evaluate(&splits.train)?;
+    let summary = Summary {
+        preset: run.preset.name.to_string(),
+        widths: run.model.shape().widths(),
+        test_error: test.error,
+        valid_error: valid.error,
+        train_error: train.error,
+        epochs: run.model.epoch(),
+        seconds: t0.elapsed().as_secs_f64(),
+        samples_per_sec: if train_secs > 0.0 {
+            trained as f64 / train_secs
+        } else {
+            0.0
+        },
+        hyper: run.hyper.clone(),
+    };
+    let json = serde_json::to_string_pretty(&summary).or_other()? + "\n";
+    checkpoint::write_atomic(&out.join(metrics::SUMMARY), json.as_bytes())
+        .map_err(|e| Failure::other(anyhow!("{}: {e}", out.display())))?;
+    if !args.no_plot {
+        if let Err(e) = metrics::read(&out)
+            .and_then(|r| plot::draw(&r, &title(&run), &out.join(plot::FILE_NAME)))
+        {
+            eprintln!("warning: no curves: {e:#}");
+        }
+    }
+    Ok(summary)
+}
+
+fn title(run: &Run) -> String {
+    format!(
+        "{} {} ({})",
+        run.preset.name,
+        run.model.shape().widths(),
+        run.hyper.algo
+    )
+}
+
+/// Flags win over the TOML file.
+fn merge(base: &mut HyperPatch, flags: HyperPatch) {
+    macro_rules! over {
+        ($($f:ident),*) => { $( if flags.$f.is_some() { base.$f = flags.$f; } )* };
+    }
+    over!(
+        algo,
+        epochs,
+        seed,
+        eta_hat,
+        sigma,
+        sigma_tau,
+        input_noise,
+        schedule,
+        init,
+        bp_gradient,
+        eval_passes,
+        checkpoint_every
+    );
+    for (b, f) in [
+        (&mut base.forward, flags.forward),
+        (&mut base.inverse, flags.inverse),
+    ] {
+        if let Some(f) = f {
+            let b = b.get_or_insert_with(Default::default);
+            macro_rules! over_opt {
+                ($($k:ident),*) => { $( if f.$k.is_some() { b.$k = f.$k; } )* };
+            }
+            over_opt!(kind, lr, momentum, rho, eps);
+        }
+    }
+}
+
+/// The epoch loop; returns the training seconds and samples trained in this invocation.
+fn epochs(
+    run: &mut Run,
+    splits: &Splits,
+    start_epoch: u32,
+    args: &TrainArgs,
+    out: &Path,
+    save: &dyn Fn(&Run) -> Outcome<()>,
+) -> Outcome<(f64, u64)> {
+    let t0 = Instant::now();
+    let shape = run.model.shape();
+    let per_epoch = (splits.train.len() / shape.batch * shape.batch) as u64;
+    let epochs = run.hyper.epochs;
+    let passes = match (run.hyper.algo, run.hyper.schedule) {
+        (crate::config::Algo::Dtp, ScheduleKind::Alternating) => 2,
+        _ => 1,
+    };
+    let mut progress = Progress::new(
+        per_epoch * u64::from(epochs),
+        per_epoch * u64::from(start_epoch.min(epochs)),
+        shape.batch,
+        passes,
+        args.quiet,
+    );
+    if !args.quiet {
+        progress.println(&format!(
+            "{} {} on {} ({} train / {} valid / {} test), {}, epochs {}..={epochs} -> {}",
+            run.preset.name,
+            shape.widths(),
+            splits.train.name,
+            splits.train.len(),
+            splits.valid.len(),
+            splits.test.len(),
+            run.hyper.algo,
+            start_epoch + 1,
+            out.display()
+        ));
+    }
+    let ckpt_path = out.join(checkpoint::FILE_NAME);
+    let mut good = start_epoch;
+    let (mut train_secs, mut trained) = (0.0, 0u64);
+    let mut fills = 0u64;
+    let abort_after = args.abort_after_batches;
+    for epoch in start_epoch + 1..=epochs {
+        progress.set_epoch(epoch, epochs);
+        let sigma = run.model.sigma();
+        let t = Instant::now();
+        let result = {
+            let mut on_batch = || {
+                progress.batch_done();
+                fills += 1;
+                if abort_after == Some(fills) {
+                    std::process::abort();
+                }
+            };
+            let mut batches = EpochBatches::new(&splits.train, &mut run.shuffle_rng, &mut on_batch);
+            run.model.train_epoch(
+                &mut batches,
+                run.hyper.algo,
+                run.hyper.gradient_core(),
+                &mut run.train_rng,
+            )
+        };
+        let stats = result.map_err(|e| {
+            progress.finish();
+            non_finite(epoch, e, &ckpt_path, good)
+        })?;
+        let secs = t.elapsed().as_secs_f64();
+        train_secs += secs;
+        trained += per_epoch;
+        if !run.model.is_finite() {
+            progress.finish();
+            return Err(non_finite(epoch, "non-finite weights", &ckpt_path, good));
+        }
+        let mut erng = eval_rng(run.hyper.seed, epoch);
+        let mut evaluate = |d: &Dataset| {
+            run.model
+                .evaluate(d, 1, &mut erng)
+                .map_err(|e| non_finite(epoch, e, &ckpt_path, good))
+        };
+        let valid = evaluate(&splits.valid)?;
+        let test = evaluate(&splits.test)?;
+        let record = EpochRecord {
+            epoch,
+            train_error: f64::from(stats.error),
+            train_loss: f64::from(stats.loss),
+            valid_error: valid.error,
+            valid_loss: valid.loss,
+            test_error: test.error,
+            test_loss: test.loss,
+            local_loss: run.model.local_loss(),
+            inverse_loss: run.model.inverse_loss(),
+            sigma,
+            train_seconds: secs,
+            wall_seconds: t0.elapsed().as_secs_f64(),
+            samples_per_sec: per_epoch as f64 / secs.max(1e-9),
+        };
+        progress.println(&format!(
+            "epoch {epoch:>4}: train {:6.2}%  valid {:6.2}%  test {:6.2}%  L {:.4}  {:.0} samples/s",
+            100.0 * record.train_error,
+            100.0 * record.valid_error,
+            100.0 * record.test_error,
+            record.train_loss,
+            record.samples_per_sec
+        ));
+        metrics::append(out, &record).or_other()?;
+        if epoch % run.hyper.checkpoint_every == 0 || epoch == epochs {
+            save(run)?;
+            good = epoch;
+        }
+    }
+    progress.finish();
+    Ok((train_secs, trained))
+}

@@ -1,0 +1,452 @@
+//! The `dtp` CLI run as a user runs it: a separate process, its exit code, its files.
+//!
+//! The binary is `dtp-cli`, built by this crate from dtp-std's own `src/bin/dtp.rs`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use dtp_core::blob;
+use dtp_std::checkpoint::{self, Checkpoint};
+use dtp_std::datasets;
+use dtp_std::metrics::{self, EpochRecord};
+use dtp_std::presets::{DataKind, DigitsTrainer, digits_config};
+use dtp_tests::accuracy;
+use rand_pcg::Pcg32;
+use tempfile::TempDir;
+
+fn dtp_cmd(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dtp-cli"));
+    c.args(args)
+        .env_remove("DTP_DATA_DIR")
+        .env("MATMUL_NUM_THREADS", "1")
+        .stdin(Stdio::null());
+    c
+}
+
+fn dtp(args: &[&str]) -> Output {
+    dtp_cmd(args).output().expect("run dtp-cli")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = dtp(args);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "dtp {args:?} failed: {err}");
+    out
+}
+
+/// Runs `args`, expects exit code 2 and every one of `needles` in stderr.
+fn bad_input(args: &[&str], needles: &[&str]) {
+    let o = dtp(args);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "dtp {args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "dtp {args:?}: {n:?} not in stderr:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn train_digits(out: &Path, epochs: u32, extra: &[&str]) -> String {
+    let e = epochs.to_string();
+    let mut args = vec!["train", "--out", s(out), "--epochs", &e, "--quiet"];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+fn load(dir: &Path) -> Checkpoint {
+    checkpoint::load(&dir.join(checkpoint::FILE_NAME)).unwrap()
+}
+
+/// The records without their wall-clock fields.
+fn records(dir: &Path) -> Vec<EpochRecord> {
+    let mut r = metrics::read(dir).unwrap();
+    for e in &mut r {
+        (e.train_seconds, e.wall_seconds, e.samples_per_sec) = (0.0, 0.0, 0.0);
+    }
+    r
+}
+
+fn assert_same_run(a: &Path, b: &Path) {
+    let (x, y) = (load(a), load(b));
+    assert_eq!(x.model.epoch(), y.model.epoch());
+    assert_eq!(x.train_rng, y.train_rng);
+    assert_eq!(x.shuffle_rng, y.shuffle_rng);
+    for (p, q) in x.model.tensors().iter().zip(y.model.tensors()) {
+        assert_eq!(p.name, q.name);
+        let bits = |d: &[f32]| d.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert!(bits(p.data) == bits(q.data), "tensor {} differs", p.name);
+    }
+    assert_eq!(records(a), records(b));
+    let summary = |d: &Path| -> serde_json::Value {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(d.join("summary.json")).unwrap()).unwrap();
+        v["seconds"] = 0.into();
+        v["samples_per_sec"] = 0.into();
+        v
+    };
+    assert_eq!(summary(a), summary(b));
+}
+
+#[test]
+fn train_on_digits_reaches_90_percent_and_writes_the_run() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("run");
+    let line = train_digits(&out, 10, &[]);
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.contains("digits 64-64-64-10 DTP: test error"),
+        "{line}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for key in [
+        "test_error",
+        "valid_error",
+        "train_error",
+        "epochs",
+        "seconds",
+        "samples_per_sec",
+    ] {
+        assert!(summary[key].is_number(), "{key} missing: {summary}");
+    }
+    let test_error = summary["test_error"].as_f64().unwrap();
+    assert!(test_error <= 0.10, "test accuracy {}", 1.0 - test_error);
+    assert_eq!(summary["epochs"], 10);
+    let r = metrics::read(&out).unwrap();
+    assert_eq!(r.len(), 10);
+    assert_eq!(r[9].local_loss.len(), 2);
+    assert_eq!(r[9].inverse_loss.len(), 1);
+    let csv = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 11);
+    assert!(csv.starts_with("epoch,train_error,"));
+    let png = fs::read(out.join("curves.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    assert_eq!(load(&out).model.epoch(), 10);
+
+    // eval, info and plot on the same run.
+    let e = ok(&["eval", s(&out), "--json"]);
+    let e: serde_json::Value = serde_json::from_str(&e).unwrap();
+    assert_eq!(e["test"]["error"], summary["test_error"]);
+    assert_eq!(e["test"]["samples"], 359);
+    let info = ok(&["info", s(&out.join(checkpoint::FILE_NAME))]);
+    assert!(
+        info.contains("64-64-64-10") && info.contains("net.f1.weight") && info.contains("[64, 64]"),
+        "{info}"
+    );
+    fs::remove_file(out.join("curves.png")).unwrap();
+    ok(&["plot", s(&out)]);
+    assert!(out.join("curves.png").is_file());
+}
+
+#[test]
+fn crash_and_resume_is_bit_identical() {
+    let dir = TempDir::new().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    train_digits(&a, 5, &["--seed", "3"]);
+    // 1293 training digits = 129 batches, handed over twice per epoch (alternating schedule):
+    // abort in the middle of epoch 3, after the checkpoint of epoch 2.
+    let o = dtp(&[
+        "train",
+        "--out",
+        s(&b),
+        "--epochs",
+        "5",
+        "--seed",
+        "3",
+        "--quiet",
+        "--abort-after-batches",
+        "600",
+    ]);
+    assert!(!o.status.success());
+    assert_eq!(load(&b).model.epoch(), 2);
+    assert!(!b.join("summary.json").exists());
+    ok(&["train", "--out", s(&b), "--resume", "--quiet"]);
+    assert_same_run(&a, &b);
+}
+
+#[test]
+fn killed_and_resumed_is_bit_identical() {
+    let dir = TempDir::new().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    train_digits(&a, 8, &["--seed", "5"]);
+    let mut child = dtp_cmd(&[
+        "train",
+        "--out",
+        s(&b),
+        "--epochs",
+        "8",
+        "--seed",
+        "5",
+        "--quiet",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    // SIGKILL once two epochs are recorded (or whenever the run ends first).
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(60) {
+        let lines = fs::read_to_string(b.join("metrics.jsonl")).map_or(0, |t| t.lines().count());
+        if lines >= 2 || child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    child.wait().unwrap();
+    ok(&["train", "--out", s(&b), "--resume", "--quiet"]);
+    assert_same_run(&a, &b);
+}
+
+#[test]
+fn nan_stops_with_exit_3_and_keeps_the_last_good_checkpoint() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("run");
+    train_digits(&out, 2, &[]);
+    let before = fs::read(out.join(checkpoint::FILE_NAME)).unwrap();
+    let o = dtp(&[
+        "train",
+        "--out",
+        s(&out),
+        "--resume",
+        "--epochs",
+        "4",
+        "--eta-hat",
+        "1e30",
+        "--quiet",
+    ]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("epoch 3: NaN or infinity"), "{err}");
+    assert!(err.contains("layer"), "{err}");
+    assert!(
+        err.contains("last good checkpoint") && err.contains("(epoch 2)"),
+        "{err}"
+    );
+    assert_eq!(fs::read(out.join(checkpoint::FILE_NAME)).unwrap(), before);
+    assert_eq!(load(&out).model.epoch(), 2);
+}
+
+#[test]
+fn export_loads_into_the_core_with_the_same_accuracy() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("run");
+    train_digits(&out, 6, &["--no-plot"]);
+    let blob_path = dir.path().join("fw/weights.bin");
+    let line = ok(&["export", s(&out), "--firmware", s(&blob_path)]);
+    assert!(line.contains("weights.bin"), "{line}");
+    let bytes = fs::read(&blob_path).unwrap();
+    assert_eq!(blob::read_header(&bytes).unwrap().shape, [64, 64, 10, 1]);
+
+    let mut t = bytemuck::zeroed_box::<DigitsTrainer>();
+    t.init(
+        digits_config(),
+        dtp_core::Init::Orthogonal,
+        &mut Pcg32::new(0, 0),
+    )
+    .unwrap();
+    let units = t.net.read_blob(&bytes).unwrap();
+    assert_eq!(units, digits_config().units);
+    let splits = datasets::load(DataKind::Digits, None).unwrap();
+    let acc = f64::from(accuracy(&mut *t, &splits.test));
+
+    let e = ok(&["eval", s(&out), "--json"]);
+    let e: serde_json::Value = serde_json::from_str(&e).unwrap();
+    let cli_acc = 1.0 - e["test"]["error"].as_f64().unwrap();
+    assert!(
+        (acc - cli_acc).abs() < 1e-6,
+        "blob {acc} vs checkpoint {cli_acc}"
+    );
+    assert!(acc >= 0.9, "{acc}");
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn idx_images(count: u32, rows: u32, cols: u32, pixels: usize) -> Vec<u8> {
+    let mut v = vec![0, 0, 8, 3];
+    for x in [count, rows, cols] {
+        v.extend_from_slice(&x.to_be_bytes());
+    }
+    v.resize(v.len() + pixels, 7);
+    v
+}
+
+fn idx_labels(labels: &[u8]) -> Vec<u8> {
+    let mut v = vec![0, 0, 8, 1];
+    v.extend_from_slice(&(labels.len() as u32).to_be_bytes());
+    v.extend_from_slice(labels);
+    v
+}
+
+#[test]
+fn broken_inputs_exit_2_naming_file_and_position() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let out = d.join("out");
+    let o = s(&out);
+
+    // Config files.
+    let cfg = write(
+        d,
+        "bad-key.toml",
+        b"epochs = 2\n[forward]\nlearning_rate = 1\n",
+    );
+    bad_input(
+        &["train", "--out", o, "--config", s(&cfg)],
+        &["bad-key.toml", "line 3", "learning_rate"],
+    );
+    let cfg = write(d, "syntax.toml", b"epochs = 2\neta_hat = = 3\n");
+    bad_input(
+        &["train", "--out", o, "--config", s(&cfg)],
+        &["syntax.toml", "line 2"],
+    );
+    let cfg = write(d, "range.toml", b"[forward]\nmomentum = 1.5\n");
+    bad_input(
+        &["train", "--out", o, "--config", s(&cfg)],
+        &["forward.momentum"],
+    );
+    bad_input(
+        &["train", "--out", o, "--config", s(&d.join("none.toml"))],
+        &["none.toml"],
+    );
+
+    // CSV digits.
+    let csv = write(
+        d,
+        "short.csv",
+        format!("{}\n1,2,3\n", vec!["0"; 65].join(",")).as_bytes(),
+    );
+    bad_input(
+        &["train", "--out", o, "--data", s(&csv)],
+        &["short.csv", "line 2", "short row"],
+    );
+    let csv = write(
+        d,
+        "nan.csv",
+        format!("{},x,3\n", vec!["0"; 63].join(",")).as_bytes(),
+    );
+    bad_input(
+        &["train", "--out", o, "--data", s(&csv)],
+        &["nan.csv", "line 1", "column 64"],
+    );
+    let csv = write(d, "narrow.csv", b"0.1,0.2,1\n0.3,0.4,0\n");
+    bad_input(
+        &["train", "--out", o, "--data", s(&csv)],
+        &["narrow.csv", "2 features", "64"],
+    );
+
+    // MNIST: missing, truncated, bad magic, bad label.
+    let m = d.join("mnist");
+    fs::create_dir(&m).unwrap();
+    bad_input(
+        &[
+            "train",
+            "--preset",
+            "mnist-7x240",
+            "--out",
+            o,
+            "--data",
+            s(&m),
+        ],
+        &[
+            s(&m),
+            "train-images-idx3-ubyte",
+            "t10k-labels-idx1-ubyte.gz",
+            "scripts/fetch-data.sh",
+        ],
+    );
+    write(&m, "train-labels-idx1-ubyte", &idx_labels(&[1, 2, 3]));
+    write(&m, "train-images-idx3-ubyte", &idx_images(3, 28, 28, 1000));
+    bad_input(
+        &[
+            "train",
+            "--preset",
+            "mnist-7x240",
+            "--out",
+            o,
+            "--data",
+            s(&m),
+        ],
+        &["train-images-idx3-ubyte", "byte 16", "truncated"],
+    );
+    let mut bad = idx_images(3, 28, 28, 3 * 784);
+    bad[3] = 9;
+    write(&m, "train-images-idx3-ubyte", &bad);
+    bad_input(
+        &[
+            "train",
+            "--preset",
+            "mnist-7x240",
+            "--out",
+            o,
+            "--data",
+            s(&m),
+        ],
+        &["train-images-idx3-ubyte", "byte 0", "magic"],
+    );
+    write(&m, "train-labels-idx1-ubyte", &idx_labels(&[1, 12, 3]));
+    bad_input(
+        &[
+            "train",
+            "--preset",
+            "mnist-7x240",
+            "--out",
+            o,
+            "--data",
+            s(&m),
+        ],
+        &["train-labels-idx1-ubyte", "byte 9", "label 12"],
+    );
+
+    // Checkpoints.
+    let ck = write(d, "short.safetensors", b"\x10\0\0");
+    for cmd in ["eval", "info", "export"] {
+        let mut args = vec![cmd, s(&ck)];
+        if cmd == "export" {
+            args.extend(["--firmware", "/nonexistent/x.bin"]);
+        }
+        bad_input(&args, &["short.safetensors", "byte 0", "truncated"]);
+    }
+    let ck = write(d, "json.safetensors", b"\x04\0\0\0\0\0\0\0{ x}");
+    bad_input(&["info", s(&ck)], &["json.safetensors", "byte 10", "JSON"]);
+    let ck = write(d, "long.safetensors", b"\xff\0\0\0\0\0\0\0{}");
+    bad_input(
+        &["info", s(&ck)],
+        &["long.safetensors", "byte 0", "header length"],
+    );
+    bad_input(
+        &["info", s(&d.join("missing.safetensors"))],
+        &["missing.safetensors"],
+    );
+    bad_input(
+        &["train", "--out", s(&d.join("empty")), "--resume"],
+        &["checkpoint.safetensors"],
+    );
+
+    // Flags and presets.
+    bad_input(&["train", "--preset", "nope"], &["nope", "digits"]);
+    bad_input(&["train", "--epochs", "many"], &["many"]);
+    bad_input(
+        &["train", "--out", o, "--preset", "mnist-ae"],
+        &["not implemented yet"],
+    );
+    bad_input(&["train", "--out", o, "--lr-forward=-1"], &["forward.lr"]);
+    let o2 = dtp(&["plot", s(&d.join("no-run"))]);
+    assert_eq!(o2.status.code(), Some(2));
+}
