@@ -37,6 +37,7 @@ extern crate std;
 
 pub mod activation;
 pub mod autoencoder;
+pub mod bits;
 pub mod blob;
 pub mod config;
 pub mod dense;
@@ -49,6 +50,8 @@ pub mod net;
 pub mod noise;
 pub mod optim;
 pub mod quantise;
+#[cfg(feature = "storage")]
+pub mod storage;
 pub mod trainer;
 
 mod backprop;

@@ -1,0 +1,14 @@
+//! On-device DTP with sign units on the UCI digits stream; exits 0 only if the held-out
+//! accuracy after training reaches [`BAR`] and the weights saved to flash survive a reset.
+#![no_std]
+#![no_main]
+
+use dtp_firmware::{demo, run};
+
+/// Required held-out accuracy (percent) after training.
+const BAR: f32 = 85.0;
+
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    run::learn(demo::Variant::Sign, BAR)
+}

@@ -1,0 +1,105 @@
+//! Measurements: stack high-water mark by painting, and a SysTick counter that turns into
+//! instructions under `qemu-system-arm -icount shift=0` (into cycles on a board).
+
+use core::sync::atomic::{AtomicU32, Ordering};
+use cortex_m::peripheral::{SCB, SYST, syst::SystClkSource};
+use cortex_m_rt::exception;
+
+const PAINT: u32 = 0x5AA5_C33C;
+
+unsafe extern "C" {
+    /// Top of the stack (cortex-m-rt).
+    static _stack_start: u32;
+    /// Lowest address the stack may reach: the end of `.bss`/`.uninit` (cortex-m-rt).
+    static _stack_end: u32;
+}
+
+fn stack_bounds() -> (usize, usize) {
+    (
+        &raw const _stack_end as usize,
+        &raw const _stack_start as usize,
+    )
+}
+
+/// Paints the free stack (from its lowest address to 64 bytes under the current stack
+/// pointer) with a pattern. Call first thing in `main`.
+pub fn paint_stack() {
+    let (bottom, _) = stack_bounds();
+    let sp = cortex_m::register::msp::read() as usize - 64;
+    let mut a = bottom;
+    while a < sp {
+        // SAFETY: between the end of static data and below the live stack: unused memory.
+        unsafe { (a as *mut u32).write_volatile(PAINT) };
+        a += 4;
+    }
+}
+
+/// Bytes of stack ever used since [`paint_stack`]: from the top down to the lowest word no
+/// longer holding the pattern.
+pub fn stack_high_water() -> usize {
+    let (bottom, top) = stack_bounds();
+    let mut a = bottom;
+    // SAFETY: reads of the stack region.
+    while a < top && unsafe { (a as *const u32).read_volatile() } == PAINT {
+        a += 4;
+    }
+    top - a
+}
+
+/// Bytes of RAM the stack may grow into.
+pub fn stack_size() -> usize {
+    let (bottom, top) = stack_bounds();
+    top - bottom
+}
+
+static WRAPS: AtomicU32 = AtomicU32::new(0);
+const RELOAD: u32 = 0x00FF_FFFF;
+
+/// Starts SysTick free-running from the core clock, counting wraps in its interrupt.
+pub fn start_ticks(mut syst: SYST) {
+    syst.set_clock_source(SystClkSource::Core);
+    syst.set_reload(RELOAD);
+    syst.clear_current();
+    syst.enable_interrupt();
+    syst.enable_counter();
+}
+
+/// Ticks since [`start_ticks`] (64-bit, from the 24-bit counter and the wrap count).
+pub fn ticks() -> u64 {
+    cortex_m::interrupt::free(|_| {
+        let mut wraps = WRAPS.load(Ordering::Relaxed);
+        let mut current = SYST::get_current();
+        if SCB::is_pendst_pending() {
+            // Wrapped after interrupts were masked: count that wrap, re-read past it.
+            wraps += 1;
+            current = SYST::get_current();
+        }
+        wraps as u64 * (RELOAD as u64 + 1) + (RELOAD - current) as u64
+    })
+}
+
+#[exception]
+fn SysTick() {
+    WRAPS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Instructions per SysTick tick, measured: a loop of exactly `2n` instructions
+/// (`subs`, `bne`) timed in ticks. Returns `(instructions, ticks)`. Under
+/// `-icount shift=0` QEMU advances virtual time 1 ns per instruction and clocks SysTick at
+/// the board's 25 MHz, so this is 40 instructions a tick; on silicon the ratio is
+/// cycles per tick (1).
+pub fn calibrate(n: u32) -> (u64, u64) {
+    let t0 = ticks();
+    // SAFETY: a register-only countdown loop.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "subs {0}, {0}, #1",
+            "bne 2b",
+            inout(reg) n => _,
+            options(nomem, nostack),
+        );
+    }
+    let t1 = ticks();
+    (2 * n as u64, t1 - t0)
+}

@@ -1,0 +1,134 @@
+//! Where training samples come from: [`SampleSource`], served from the digits table in flash
+//! ([`FlashDigits`], QEMU and any board) or by an I²C device through embedded-hal 1.0
+//! ([`I2cFrames`], a real sensor).
+
+use crate::digits::{self, PIXELS};
+
+/// A stream of labelled samples of `PIXELS` inputs in `[0, 1]`.
+pub trait SampleSource {
+    /// What can go wrong reading a sample.
+    type Error: defmt::Format;
+
+    /// Writes the next sample's inputs into `x` and returns its label.
+    fn next_sample(&mut self, x: &mut [f32; PIXELS]) -> Result<u8, Self::Error>;
+}
+
+/// A change of input distribution, for the adaptation demo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, defmt::Format)]
+pub enum Shift {
+    /// The digits as they are.
+    None,
+    /// Ink and paper swapped: `x ↦ 1 − x`.
+    Invert,
+    /// Moved right by one pixel (the new left column blank).
+    Right,
+}
+
+impl Shift {
+    /// Applies the shift to one 8×8 image in place.
+    pub fn apply(self, x: &mut [f32; PIXELS]) {
+        match self {
+            Shift::None => {}
+            Shift::Invert => x.iter_mut().for_each(|v| *v = 1.0 - *v),
+            Shift::Right => {
+                for row in x.chunks_exact_mut(8) {
+                    row.copy_within(0..7, 1);
+                    row[0] = 0.0;
+                }
+            }
+        }
+    }
+}
+
+/// The training part of the digits table as an endless stream: epoch `e` visits all 1438
+/// training samples in the order `j ↦ (j·s_e + 37e) mod 1438` (stride `s_e` coprime to 1438,
+/// a different order each epoch), through a [`Shift`].
+pub struct FlashDigits {
+    /// Completed passes over the training part.
+    pub epoch: u32,
+    position: usize,
+    /// The input shift applied to every sample.
+    pub shift: Shift,
+}
+
+/// Strides coprime to 1438 = 2·719.
+const STRIDES: [usize; 8] = [601, 577, 1031, 863, 997, 1151, 1213, 1301];
+
+impl FlashDigits {
+    /// A stream starting at epoch 0.
+    pub const fn new(shift: Shift) -> Self {
+        FlashDigits {
+            epoch: 0,
+            position: 0,
+            shift,
+        }
+    }
+
+    /// Samples already taken in the current epoch.
+    pub fn position(&self) -> usize {
+        self.position
+    }
+}
+
+impl SampleSource for FlashDigits {
+    type Error = core::convert::Infallible;
+
+    fn next_sample(&mut self, x: &mut [f32; PIXELS]) -> Result<u8, Self::Error> {
+        let e = self.epoch as usize;
+        let j = (self.position * STRIDES[e % STRIDES.len()] + 37 * e) % digits::TRAIN;
+        let label = digits::sample(digits::train_index(j), x);
+        self.shift.apply(x);
+        self.position += 1;
+        if self.position == digits::TRAIN {
+            self.position = 0;
+            self.epoch += 1;
+        }
+        Ok(label)
+    }
+}
+
+/// Samples read from an I²C device through embedded-hal 1.0: a write of register `0x00`, then
+/// a read of 65 bytes — 64 pixel intensities `0..=255` (row-major 8×8) and the label.
+///
+/// That is the frame a small labelling front end provides (an 8×8 sensor such as a Panasonic
+/// AMG8833 thermopile array behind a microcontroller with a "class" button); any I²C or SPI
+/// driver can sit behind [`SampleSource`] the same way.
+pub struct I2cFrames<I> {
+    i2c: I,
+    address: u8,
+}
+
+impl<I: embedded_hal::i2c::I2c> I2cFrames<I> {
+    /// A source reading frames from the device at 7-bit `address`.
+    pub fn new(i2c: I, address: u8) -> Self {
+        I2cFrames { i2c, address }
+    }
+}
+
+/// Why an I²C frame could not be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, defmt::Format)]
+pub enum FrameError {
+    /// The bus transfer failed (the driver's `ErrorKind`).
+    Bus(#[defmt(Debug2Format)] embedded_hal::i2c::ErrorKind),
+    /// A label outside `0..10`.
+    BadLabel(u8),
+}
+
+impl<I: embedded_hal::i2c::I2c> SampleSource for I2cFrames<I> {
+    type Error = FrameError;
+
+    fn next_sample(&mut self, x: &mut [f32; PIXELS]) -> Result<u8, FrameError> {
+        use embedded_hal::i2c::Error as _;
+        let mut frame = [0u8; PIXELS + 1];
+        self.i2c
+            .write_read(self.address, &[0x00], &mut frame)
+            .map_err(|e| FrameError::Bus(e.kind()))?;
+        for (v, &b) in x.iter_mut().zip(&frame[..PIXELS]) {
+            *v = b as f32 * (1.0 / 255.0);
+        }
+        match frame[PIXELS] {
+            label @ 0..=9 => Ok(label),
+            bad => Err(FrameError::BadLabel(bad)),
+        }
+    }
+}
