@@ -163,8 +163,8 @@ pub struct Hyper {
     pub init: InitKind,
     /// How backprop passes through quantisers (`--algo bp` only).
     pub bp_gradient: BpGradient,
-    /// Sampled passes averaged by the final evaluation (stochastic nets; 1 otherwise).
-    /// Per-epoch metrics always use one pass.
+    /// Sampled passes averaged by the final test and validation evaluation (stochastic nets;
+    /// 1 otherwise). Per-epoch metrics and the final training error use one pass.
     pub eval_passes: u32,
     /// Write a checkpoint every this many epochs (and always after the last).
     pub checkpoint_every: u32,

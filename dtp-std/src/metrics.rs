@@ -74,9 +74,9 @@ pub struct Summary {
     pub widths: String,
     /// Final test error (averaging `eval_passes` passes).
     pub test_error: f64,
-    /// Final validation error.
+    /// Final validation error (averaging `eval_passes` passes).
     pub valid_error: f64,
-    /// Final training error (a full evaluation pass over the training set).
+    /// Final training error (one evaluation pass over the whole training set).
     pub train_error: f64,
     /// Epochs completed.
     pub epochs: u32,

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// Progress of a whole run, counted in training samples.
 pub struct Progress {
@@ -32,9 +32,12 @@ impl Progress {
         bar.set_style(
             ProgressStyle::with_template(
                 "{msg:>12} [{bar:30.cyan/blue}] {human_pos}/{human_len} samples \
-                 {per_sec:>12} ETA {eta}",
+                 {rate:>16} ETA {eta}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} samples/s", s.per_sec());
+            })
             .progress_chars("=> "),
         );
         bar.set_position(done);

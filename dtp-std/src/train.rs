@@ -199,17 +199,18 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
 
     let (train_secs, trained) = epochs(&mut run, &splits, start_epoch, args, &out, &save)?;
 
-    // Final evaluation, averaging `eval_passes` sampled passes.
+    // Final evaluation: test and validation average `eval_passes` sampled passes.
     let hyper = &run.hyper;
     let mut erng = eval_rng(hyper.seed, u32::MAX);
-    let mut evaluate = |d: &Dataset| {
+    let mut evaluate = |d: &Dataset, passes: u32| {
         run.model
-            .evaluate(d, hyper.eval_passes, &mut erng)
+            .evaluate(d, passes, &mut erng)
             .map_err(|e| non_finite(hyper.epochs, e, &ckpt_path, run.model.epoch()))
     };
-    let test = evaluate(&splits.test)?;
-    let valid = evaluate(&splits.valid)?;
-    let train = evaluate(&splits.train)?;
+    let test = evaluate(&splits.test, hyper.eval_passes)?;
+    let valid = evaluate(&splits.valid, hyper.eval_passes)?;
+    // One pass over the (large) training set: an estimate, not the figure of merit.
+    let train = evaluate(&splits.train, 1)?;
     let summary = Summary {
         preset: run.preset.name.to_string(),
         widths: run.model.shape().widths(),
