@@ -168,11 +168,15 @@ fn encode_units(u: &Units) -> [u8; 8] {
 
 fn decode_units(b: &[u8]) -> Result<Units, BlobError> {
     let at = |i: usize| 24 + i;
-    let output = match b[5] {
-        0 => Output::SoftmaxNll,
-        1 => Output::Mse(activation(b[6], at(6))?),
+    let output = match (b[5], b[6]) {
+        (0, 0) => Output::SoftmaxNll,
+        (0, _) => return Err(BlobError::BadUnits { offset: at(6) }),
+        (1, act) => Output::Mse(activation(act, at(6))?),
         _ => return Err(BlobError::BadUnits { offset: at(5) }),
     };
+    if b[7] != 0 {
+        return Err(BlobError::BadUnits { offset: at(7) });
+    }
     Ok(Units {
         hidden: activation(b[0], at(0))?,
         inverse: activation(b[1], at(1))?,
@@ -208,6 +212,36 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, BlobError> {
         shape,
         units: decode_units(&bytes[24..32])?,
     })
+}
+
+// The byte loops below are deliberately out of line and run over slices of run-time length:
+// inlined into one function per network shape, with a byte offset carried across a dozen
+// loops of constant trip count, they made LLVM's loop analysis take minutes to compile.
+
+/// Writes `values` as little-endian `f32`s at the start of `out`; returns the bytes written.
+#[inline(never)]
+fn put_f32s(out: &mut [u8], values: &[f32]) -> usize {
+    for (chunk, v) in out.chunks_exact_mut(4).zip(values) {
+        chunk.copy_from_slice(&v.to_le_bytes());
+    }
+    4 * values.len()
+}
+
+/// Reads little-endian `f32`s from the start of `bytes` into `values`; returns the bytes read.
+#[inline(never)]
+fn get_f32s(bytes: &[u8], values: &mut [f32]) -> usize {
+    for (chunk, v) in bytes.chunks_exact(4).zip(values.iter_mut()) {
+        *v = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+    }
+    4 * values.len()
+}
+
+/// Index of the first little-endian `f32` in `bytes` that is NaN or infinite.
+#[inline(never)]
+fn first_non_finite(bytes: &[u8]) -> Option<usize> {
+    bytes
+        .chunks_exact(4)
+        .position(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite())
 }
 
 /// Total blob length of a network of shape `[IN, H, OUT, R]`, or `None` on overflow.
@@ -276,12 +310,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Net<IN, 
         }
         out[24..32].copy_from_slice(&encode_units(units));
         let mut at = HEADER_LEN;
-        self.for_each_slice(|s| {
-            for v in s {
-                out[at..at + 4].copy_from_slice(&v.to_le_bytes());
-                at += 4;
-            }
-        });
+        self.for_each_slice(|s| at += put_f32s(&mut out[at..], s));
         let crc = crc32(&out[..at]);
         out[at..at + 4].copy_from_slice(&crc.to_le_bytes());
         Ok(len)
@@ -315,20 +344,13 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Net<IN, 
         if stored != computed {
             return Err(BlobError::BadCrc { stored, computed });
         }
-        let value = |at: usize| f32::from_bits(u32_at(bytes, at));
-        if let Some(offset) = (HEADER_LEN..len - 4)
-            .step_by(4)
-            .find(|&at| !value(at).is_finite())
-        {
-            return Err(BlobError::NonFinite { offset });
+        if let Some(index) = first_non_finite(&bytes[HEADER_LEN..len - 4]) {
+            return Err(BlobError::NonFinite {
+                offset: HEADER_LEN + 4 * index,
+            });
         }
         let mut at = HEADER_LEN;
-        self.for_each_slice_mut(|s| {
-            for v in s {
-                *v = value(at);
-                at += 4;
-            }
-        });
+        self.for_each_slice_mut(|s| at += get_f32s(&bytes[at..], s));
         Ok(header.units)
     }
 }
