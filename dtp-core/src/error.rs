@@ -47,24 +47,20 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Error::NonFinite { stage, layer } => {
-                let what = match stage {
-                    Stage::Input => "input batch",
-                    Stage::Labels => "label targets",
-                    Stage::Forward => "forward activations of layer",
-                    Stage::Target => "target of layer",
-                    Stage::ForwardGradient => "gradient of forward layer",
-                    Stage::InverseGradient => "gradient of inverse layer g_",
-                    Stage::ForwardWeights => "updated weights of forward layer",
-                    Stage::InverseWeights => "updated weights of inverse layer g_",
+                let (what, prefix) = match stage {
+                    Stage::Input => return write!(f, "NaN or infinity in the input batch"),
+                    Stage::Labels => return write!(f, "NaN or infinity in the label targets"),
+                    Stage::Forward => ("forward activations of layer", " "),
+                    Stage::Target => ("target of layer", " "),
+                    Stage::ForwardGradient => ("gradient of forward layer", " "),
+                    Stage::InverseGradient => ("gradient of inverse layer", " g_"),
+                    Stage::ForwardWeights => ("updated weights of forward layer", " "),
+                    Stage::InverseWeights => ("updated weights of inverse layer", " g_"),
                 };
-                if matches!(stage, Stage::Input | Stage::Labels) {
-                    write!(f, "NaN or infinity in the {what}")
-                } else {
-                    write!(
-                        f,
-                        "NaN or infinity in the {what}{layer} (learning rate or η̂ too high?)"
-                    )
-                }
+                write!(
+                    f,
+                    "NaN or infinity in the {what}{prefix}{layer} (learning rate or η̂ too high?)"
+                )
             }
         }
     }
