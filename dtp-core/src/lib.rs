@@ -46,6 +46,7 @@ pub mod hidden;
 pub mod init;
 pub mod kernel;
 pub mod loss;
+pub mod math;
 pub mod net;
 pub mod noise;
 pub mod optim;

@@ -86,7 +86,7 @@ impl Optimiser {
                 for ((((p, &g), v), a), s) in p.zip(g).zip(v).zip(a).zip(s) {
                     *a = rho * *a + (1.0 - rho) * g;
                     *s = rho * *s + (1.0 - rho) * g * g;
-                    *v = momentum * *v - lr * g / libm::sqrtf(*s - *a * *a + eps);
+                    *v = momentum * *v - lr * g / crate::math::sqrt(*s - *a * *a + eps);
                     *p += *v;
                     finite &= p.is_finite();
                 }
