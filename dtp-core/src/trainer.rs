@@ -320,34 +320,16 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         G: Rng + ?Sized,
     {
         let sigma = self.sigma();
-        let n = data.batches();
-        let mut total = EpochStats {
-            sigma,
-            ..EpochStats::default()
-        };
-        let mut correct = 0u64;
         if self.config.schedule == Schedule::Alternating {
-            for index in 0..n {
-                data.fill(index, &mut self.ws.x, &mut self.ws.t);
-                self.inverse_only(rng)?;
-            }
+            self.pass(data, rng, |t, r| t.inverse_only(r))?;
         }
-        for index in 0..n {
-            data.fill(index, &mut self.ws.x, &mut self.ws.t);
-            let stats = match self.config.schedule {
-                Schedule::Alternating => self.forward_only(rng)?,
-                Schedule::Interleaved => self.step(rng)?,
-            };
-            total.loss += stats.loss;
-            correct += stats.correct as u64;
-        }
-        if n > 0 {
-            total.loss /= n as f32;
-            total.error = 1.0 - correct as f32 / (n * B) as f32;
-        }
-        total.batches = n as u32;
+        let mut stats = self.pass(data, rng, |t, r| match t.config.schedule {
+            Schedule::Alternating => t.forward_only(r),
+            Schedule::Interleaved => t.step(r),
+        })?;
+        stats.sigma = sigma;
         self.epoch += 1;
-        Ok(total)
+        Ok(stats)
     }
 
     /// One epoch of backprop over `data` (the baseline), then advances the epoch counter.
@@ -361,12 +343,29 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         D: Batches<IN, OUT, B> + ?Sized,
         G: Rng + ?Sized,
     {
+        let stats = self.pass(data, rng, |t, r| t.backprop_step(gradient, r))?;
+        self.epoch += 1;
+        Ok(stats)
+    }
+
+    /// One pass over `data`: fills each minibatch and runs `step` on it; returns the mean loss
+    /// and the error over the pass (σ left 0).
+    fn pass<D, G>(
+        &mut self,
+        data: &mut D,
+        rng: &mut G,
+        mut step: impl FnMut(&mut Self, &mut G) -> Result<StepStats, Error>,
+    ) -> Result<EpochStats, Error>
+    where
+        D: Batches<IN, OUT, B> + ?Sized,
+        G: Rng + ?Sized,
+    {
         let n = data.batches();
         let mut total = EpochStats::default();
         let mut correct = 0u64;
         for index in 0..n {
             data.fill(index, &mut self.ws.x, &mut self.ws.t);
-            let stats = self.backprop_step(gradient, rng)?;
+            let stats = step(self, rng)?;
             total.loss += stats.loss;
             correct += stats.correct as u64;
         }
@@ -375,7 +374,6 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
             total.error = 1.0 - correct as f32 / (n * B) as f32;
         }
         total.batches = n as u32;
-        self.epoch += 1;
         Ok(total)
     }
 }
