@@ -2,7 +2,9 @@
 
 use crate::activation::Activation;
 use crate::kernel::Kernel;
+use crate::quantise::Quantiser;
 use crate::{Mat, zeros};
+use rand_core::Rng;
 
 /// A dense (fully connected) layer with `I` inputs and `O` outputs: weights `W` (`O × I`) and
 /// bias `b` (`O`). Used for forward layers `f_i` and inverse layers `g_i` alike.
@@ -33,6 +35,21 @@ impl<const O: usize, const I: usize> Dense<O, I> {
         }
         K::gemm(out, 1.0, &self.w, r, 1.0);
         activation.apply_slice(out.as_mut_slice());
+    }
+
+    /// `out = s(W q(v) + b)`: reads `v` through the quantiser `q` into `read` (kept for the
+    /// layer's gradient), then applies the layer.
+    pub fn forward_read<K: Kernel, G: Rng + ?Sized, const B: usize>(
+        &self,
+        q: Quantiser,
+        activation: Activation,
+        v: &Mat<I, B>,
+        read: &mut Mat<I, B>,
+        out: &mut Mat<O, B>,
+        rng: &mut G,
+    ) {
+        q.apply(v.as_slice(), read.as_mut_slice(), rng);
+        self.forward::<K, B>(activation, read, out);
     }
 
     /// Gradient of the local loss `ℓ = (1/B) Σ_b ‖y_b − ŷ_b‖²` of `y = s(W r + b)` towards

@@ -37,8 +37,9 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
             .forward::<K, B>(units.hidden, &ws.x, &mut ws.h.first);
         for k in 0..R {
             let (below, above) = split_pair(&mut ws.h, k);
-            self.net
-                .apply_hidden::<K, G, B>(&units, k, below, &mut ws.read[k], above, rng);
+            let (q, act) = (units.between, units.hidden);
+            let layer = &self.net.hidden[k];
+            layer.forward_read::<K, G, B>(q, act, below, &mut ws.read[k], above, rng);
         }
         units
             .into_output
@@ -94,16 +95,10 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         for k in (1..=R).rev() {
             // Hidden index k is layer i = k + 1, inverted by inverse[k - 1].
             let (g_target, g_h) = (&mut ws.s1, &mut ws.s2);
-            self.net.apply_inverse::<K, G, B>(
-                &units,
-                k - 1,
-                &ws.target[k],
-                &mut ws.s3,
-                g_target,
-                rng,
-            );
-            self.net
-                .apply_inverse::<K, G, B>(&units, k - 1, &ws.h[k], &mut ws.s3, g_h, rng);
+            let g = &self.net.inverse[k - 1];
+            let (q, act) = (units.into_inverse, units.inverse);
+            g.forward_read::<K, G, B>(q, act, &ws.target[k], &mut ws.s3, g_target, rng);
+            g.forward_read::<K, G, B>(q, act, &ws.h[k], &mut ws.s3, g_h, rng);
             let below = &mut ws.target[k - 1];
             for ((t, &h), (&gt, &gh)) in below
                 .iter_mut()
@@ -130,12 +125,9 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
             let (corrupt, f_out, read, g_out) = (&mut ws.s1, &mut ws.s2, &mut ws.s3, &mut ws.s4);
             corrupt.copy_from(&ws.h[k - 1]);
             add_gaussian(corrupt.as_mut_slice(), sigma, rng);
-            self.net
-                .apply_hidden::<K, G, B>(&units, k - 1, corrupt, read, f_out, rng);
-            units
-                .into_inverse
-                .apply(f_out.as_slice(), read.as_mut_slice(), rng);
-            self.net.inverse[k - 1].forward::<K, B>(units.inverse, read, g_out);
+            let (f, g) = (&self.net.hidden[k - 1], &self.net.inverse[k - 1]);
+            f.forward_read::<K, G, B>(units.between, units.hidden, corrupt, read, f_out, rng);
+            g.forward_read::<K, G, B>(units.into_inverse, units.inverse, f_out, read, g_out, rng);
             // g_out becomes δ in place of the next call's scratch: use f_out as δ.
             let delta = f_out;
             self.inverse_loss[k - 1] = Dense::local_gradient::<K, B>(

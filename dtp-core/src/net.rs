@@ -1,7 +1,6 @@
 //! The network's parameters: forward layers and their inverses.
 
-use crate::Mat;
-use crate::config::{Init, Units};
+use crate::config::Init;
 use crate::dense::Dense;
 use crate::init::{orthogonal, uniform_scaled};
 use rand_core::Rng;
@@ -69,37 +68,5 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Net<IN, 
             && self.hidden.iter().all(Dense::is_finite)
             && self.output.is_finite()
             && self.inverse.iter().all(Dense::is_finite)
-    }
-
-    /// The inverse `g_i(v) = s(V q(v) + c)` of hidden layer `k + 2` (`inverse[k]`) applied to
-    /// `v`, with `read` as scratch for `q(v)`.
-    pub(crate) fn apply_inverse<K: crate::Kernel, G: Rng + ?Sized, const B: usize>(
-        &self,
-        units: &Units,
-        k: usize,
-        v: &Mat<H, B>,
-        read: &mut Mat<H, B>,
-        out: &mut Mat<H, B>,
-        rng: &mut G,
-    ) {
-        units
-            .into_inverse
-            .apply(v.as_slice(), read.as_mut_slice(), rng);
-        self.inverse[k].forward::<K, B>(units.inverse, read, out);
-    }
-
-    /// Forward layer `k + 2` (`hidden[k]`) applied to the continuous activation `v` of the
-    /// layer below: `s(W q(v) + b)`, with `read` receiving `q(v)`.
-    pub(crate) fn apply_hidden<K: crate::Kernel, G: Rng + ?Sized, const B: usize>(
-        &self,
-        units: &Units,
-        k: usize,
-        v: &Mat<H, B>,
-        read: &mut Mat<H, B>,
-        out: &mut Mat<H, B>,
-        rng: &mut G,
-    ) {
-        units.between.apply(v.as_slice(), read.as_mut_slice(), rng);
-        self.hidden[k].forward::<K, B>(units.hidden, read, out);
     }
 }

@@ -51,7 +51,7 @@ impl<const IN: usize, const OUT: usize, const B: usize> Batches<IN, OUT, B> for 
 }
 
 /// Fraction of `data` classified correctly by a forward pass (no noise), batch by batch; the
-/// last partial batch is padded with copies of its first sample and the copies ignored.
+/// last partial batch is padded with copies of its last sample and the copies ignored.
 pub fn accuracy<
     const IN: usize,
     const H: usize,
