@@ -146,6 +146,14 @@ impl<const IN: usize, const H: usize, const B: usize, K: Kernel> Autoencoder<IN,
         &self.config
     }
 
+    /// Replaces the hyper-parameters (validated), keeping weights and optimiser state (e.g.
+    /// after loading a checkpoint into a zeroed auto-encoder).
+    pub fn set_config(&mut self, config: AutoencoderConfig) -> Result<(), ConfigError> {
+        config.validate()?;
+        self.config = config;
+        Ok(())
+    }
+
     /// The input batch buffer (`IN × B`, one sample a column): write a batch here.
     pub fn input_mut(&mut self) -> &mut Mat<IN, B> {
         &mut self.x
@@ -196,14 +204,7 @@ impl<const IN: usize, const H: usize, const B: usize, K: Kernel> Autoencoder<IN,
     /// Returns the reconstruction loss before the update.
     pub fn step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<f32, Error> {
         let c = self.config;
-        check_finite(self.x.as_slice(), Stage::Input, 0)?;
-        self.noisy.copy_from(&self.x);
-        add_gaussian(self.noisy.as_mut_slice(), c.corruption, rng);
-        self.encoder
-            .forward::<K, B>(c.encoder, &self.noisy, &mut self.h);
-        self.decoder
-            .forward::<K, B>(c.decoder, &self.h, &mut self.reconstruction);
-        check_finite(self.reconstruction.as_slice(), Stage::Forward, 2)?;
+        self.corrupted_pass(rng)?;
 
         self.encoder
             .forward::<K, B>(c.encoder, &self.x, &mut self.f_clean);
@@ -235,6 +236,62 @@ impl<const IN: usize, const H: usize, const B: usize, K: Kernel> Autoencoder<IN,
             &mut self.delta_h,
             &mut self.grad_encoder,
         );
+        crate::dtp::apply(
+            &c.decoder_opt,
+            &mut self.decoder,
+            &self.grad_decoder,
+            &mut self.decoder_state,
+            2,
+        )?;
+        crate::dtp::apply(
+            &c.encoder_opt,
+            &mut self.encoder,
+            &self.grad_encoder,
+            &mut self.encoder_state,
+            1,
+        )?;
+        Ok(self.reconstruction_loss)
+    }
+
+    /// `x̃ = x + ε`, `ε ~ N(0, σ²)`; `h = f(x̃)`; `x̂ = g(h)` (the start of both training steps).
+    fn corrupted_pass<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
+        let c = self.config;
+        check_finite(self.x.as_slice(), Stage::Input, 0)?;
+        self.noisy.copy_from(&self.x);
+        add_gaussian(self.noisy.as_mut_slice(), c.corruption, rng);
+        self.encoder
+            .forward::<K, B>(c.encoder, &self.noisy, &mut self.h);
+        self.decoder
+            .forward::<K, B>(c.decoder, &self.h, &mut self.reconstruction);
+        check_finite(self.reconstruction.as_slice(), Stage::Forward, 2)
+    }
+
+    /// One step of ordinary backpropagation on the same denoising loss (the baseline the
+    /// paper compares the DTP auto-encoder with):
+    /// 1. `x̃ = x + ε`; `h = f(x̃)`; `x̂ = g(h)` (the same noise draws as [`Self::step`]);
+    /// 2. `ℓ = (1/B) Σ ‖g(f(x̃)) − x‖²`; the decoder's `δ_x = (2/B)(x̂ − x) ⊙ s'(x̂)`;
+    /// 3. the encoder's `δ_h = (Vᵀ δ_x) ⊙ s'(h)`: the exact gradient through the decoder;
+    /// 4. both halves step on `ℓ`.
+    ///
+    /// [`Self::encoder_loss`] is set to NaN (there is no hidden target). Returns `ℓ` before
+    /// the update.
+    pub fn backprop_step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<f32, Error> {
+        let c = self.config;
+        self.corrupted_pass(rng)?;
+        self.reconstruction_loss = Dense::local_gradient::<K, B>(
+            c.decoder,
+            &self.h,
+            &self.reconstruction,
+            &self.x,
+            &mut self.delta_x,
+            &mut self.grad_decoder,
+        );
+        K::gemm_tn(&mut self.delta_h, 1.0, &self.decoder.w, &self.delta_x, 0.0);
+        for (d, &h) in self.delta_h.iter_mut().zip(self.h.iter()) {
+            *d *= c.encoder.derivative_from_output(h);
+        }
+        Dense::gradient_from_delta::<K, B>(&self.noisy, &self.delta_h, &mut self.grad_encoder);
+        self.encoder_loss = f32::NAN;
         crate::dtp::apply(
             &c.decoder_opt,
             &mut self.decoder,

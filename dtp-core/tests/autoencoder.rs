@@ -86,3 +86,47 @@ fn invalid_settings_and_non_finite_input_are_errors() {
     assert!(a.step(&mut rng(0)).is_err());
     assert!(a.evaluate().is_err());
 }
+
+#[test]
+fn backprop_step_follows_the_whole_reconstruction_loss() {
+    let a = ae(4);
+    let x = *ae(4).input_mut();
+    // ℓ(W) = (1/B) Σ ‖g(f(x)) − x‖² with σ = 0, as a function of the encoder weights.
+    let decoder = a.decoder.clone();
+    let loss = |enc: &Dense<4, 6>| {
+        let mut h = Mat::<4, 3>::zeros();
+        enc.forward::<Portable, 3>(Activation::Sigmoid, &x, &mut h);
+        sq(&decoder, Activation::Sigmoid, &h, &x)
+    };
+    let mut enc = a.encoder.clone();
+    let numeric = finite_difference(&mut enc, |d| &mut d.w, |d| loss(d));
+    let mut stepped = ae(4);
+    let before = stepped.evaluate().unwrap();
+    let reported = stepped.backprop_step(&mut rng(9)).unwrap();
+    assert!((before - reported).abs() < 1e-6, "σ = 0: the step's loss is the clean one");
+    assert!(stepped.encoder_loss.is_nan(), "no hidden target under backprop");
+    // Plain SGD with lr 1: the weight change is minus the gradient.
+    let analytic = a.encoder.w - stepped.encoder.w;
+    assert!(numeric.norm() > 1e-4);
+    assert!(rel_err(analytic.as_slice(), numeric.as_slice()) < 1e-3);
+    // The decoder's gradient is the same local one as in the DTP step.
+    let mut dtp = ae(4);
+    dtp.step(&mut rng(9)).unwrap();
+    assert!((dtp.decoder.w - stepped.decoder.w).abs().max() < 1e-6);
+    // ... and the encoder's differs from DTP's (the target is not the gradient).
+    assert!((dtp.encoder.w - stepped.encoder.w).abs().max() > 1e-6);
+}
+
+#[test]
+fn set_config_validates_and_keeps_the_weights() {
+    let mut a = ae(5);
+    let w = a.encoder.w;
+    let mut c = plain_sgd();
+    c.corruption = 0.5;
+    a.set_config(c).unwrap();
+    assert_eq!(a.config().corruption, 0.5);
+    assert_eq!(a.encoder.w, w);
+    c.corruption = f32::NAN;
+    assert!(a.set_config(c).is_err());
+    assert_eq!(a.config().corruption, 0.5);
+}
