@@ -60,7 +60,8 @@ impl Optimiser {
     }
 
     /// Updates `param` in place from `grad`, advancing `state`. Returns `false` (having
-    /// written the update) if a resulting parameter is not finite.
+    /// written the update) if a resulting parameter, or RMSprop's running averages `a`, `s`,
+    /// is not finite.
     pub fn update<const R: usize, const C: usize>(
         &self,
         param: &mut Mat<R, C>,
@@ -86,9 +87,12 @@ impl Optimiser {
                 for ((((p, &g), v), a), s) in p.zip(g).zip(v).zip(a).zip(s) {
                     *a = rho * *a + (1.0 - rho) * g;
                     *s = rho * *s + (1.0 - rho) * g * g;
-                    *v = momentum * *v - lr * g / crate::math::sqrt(*s - *a * *a + eps);
+                    // Checked too: `s = ∞` (g² overflowed) would make this and every later
+                    // update 0 with the weights still finite, and leave an `∞` in the state.
+                    let d = *s - *a * *a + eps;
+                    *v = momentum * *v - lr * g / crate::math::sqrt(d);
                     *p += *v;
-                    finite &= p.is_finite();
+                    finite &= p.is_finite() & d.is_finite();
                 }
             }
         }
