@@ -1,6 +1,10 @@
 //! Continuous activation functions `s(a)` and their derivatives.
-
-use libm::{expf, tanhf};
+//!
+//! `tanh` is a branch-free rational approximation (see [`tanh`]) rather than `libm::tanhf`:
+//! the activations of a 7×240 minibatch step are ~1.3 million `tanh` calls, and libm's scalar
+//! `tanhf` (through `expm1f`) was 45 % of a desktop training epoch. The approximation runs
+//! in SIMD lanes on the host and in ~20 FPU instructions on a Cortex-M4F, on every target
+//! the same, so the host and the microcontroller compute the same network.
 
 /// The continuous part of a unit: `h = s(a)` with `a = W r + b`.
 ///
@@ -10,9 +14,9 @@ use libm::{expf, tanhf};
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum Activation {
-    /// `tanh(a)`, values in (−1, 1).
+    /// `tanh(a)`, values in [−1, 1].
     Tanh = 0,
-    /// `1 / (1 + e^{−a})`, values in (0, 1).
+    /// `1 / (1 + e^{−a})`, values in [0, 1].
     Sigmoid = 1,
     /// `a` (identity).
     Linear = 2,
@@ -23,7 +27,7 @@ impl Activation {
     #[inline]
     pub fn apply(self, a: f32) -> f32 {
         match self {
-            Activation::Tanh => tanhf(a),
+            Activation::Tanh => tanh(a),
             Activation::Sigmoid => sigmoid(a),
             Activation::Linear => a,
         }
@@ -39,21 +43,61 @@ impl Activation {
         }
     }
 
-    /// Applies `s` to every value in place.
+    /// Applies `s` to every value in place (one tight loop per activation, so that the
+    /// compiler vectorises it).
     pub fn apply_slice(self, values: &mut [f32]) {
-        if self != Activation::Linear {
-            values.iter_mut().for_each(|v| *v = self.apply(*v));
+        match self {
+            Activation::Tanh => values.iter_mut().for_each(|v| *v = tanh(*v)),
+            Activation::Sigmoid => values.iter_mut().for_each(|v| *v = sigmoid(*v)),
+            Activation::Linear => {}
         }
     }
 }
 
-/// The logistic function, computed without overflow for large `|a|`.
+/// Beyond `|a| ≥ TANH_CLAMP` the approximation is held at its value there (±1 in `f32`).
+const TANH_CLAMP: f32 = 7.905_311;
+
+/// `tanh(a)` by the [13/6] odd rational minimax approximation on [−7.905, 7.905] that Eigen
+/// uses for `float` (`generic_fast_tanh_float`): `tanh(a) ≈ a·P(a²)/Q(a²)` after clamping `a`,
+/// and `a` itself for `|a| < 4·10⁻⁴`.
+///
+/// Largest error against the correctly rounded value, over every `f32` in [−10, 10]:
+/// 4.95·10⁻⁷ absolute, 8 units in the last place (both at |a| ≈ 5.78; `libm::tanhf` is
+/// within 1 ulp); see the `tanh_accuracy` test. Odd exactly; NaN in, NaN out (so divergence
+/// is still detected downstream); ±∞ give ±1.
+#[inline]
+pub fn tanh(a: f32) -> f32 {
+    const A1: f32 = 4.893_524_6e-3;
+    const A3: f32 = 6.372_619_3e-4;
+    const A5: f32 = 1.485_722_4e-5;
+    const A7: f32 = 5.122_297e-8;
+    const A9: f32 = -8.604_672e-11;
+    const A11: f32 = 2.000_188e-13;
+    const A13: f32 = -2.760_768_5e-16;
+    const B0: f32 = 4.893_525_2e-3;
+    const B2: f32 = 2.268_434_6e-3;
+    const B4: f32 = 1.185_347e-4;
+    const B6: f32 = 1.198_258_4e-6;
+    // `clamp` keeps NaN (unlike `min`/`max`, which would replace it).
+    let x = a.clamp(-TANH_CLAMP, TANH_CLAMP);
+    let x2 = x * x;
+    let mut p = x2 * A13 + A11;
+    p = p * x2 + A9;
+    p = p * x2 + A7;
+    p = p * x2 + A5;
+    p = p * x2 + A3;
+    p = p * x2 + A1;
+    p *= x;
+    let mut q = x2 * B6 + B4;
+    q = q * x2 + B2;
+    q = q * x2 + B0;
+    let r = p / q;
+    if x.abs() < 4e-4 { x } else { r }
+}
+
+/// The logistic function `1 / (1 + e^{−a}) = (1 + tanh(a/2)) / 2`, through [`tanh`]: absolute
+/// error below 3·10⁻⁷, no overflow for any `a`, and values within [0, 1].
 #[inline]
 pub fn sigmoid(a: f32) -> f32 {
-    if a >= 0.0 {
-        1.0 / (1.0 + expf(-a))
-    } else {
-        let e = expf(a);
-        e / (1.0 + e)
-    }
+    0.5 * tanh(0.5 * a) + 0.5
 }

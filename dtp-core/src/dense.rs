@@ -67,14 +67,28 @@ impl<const O: usize, const I: usize> Dense<O, I> {
         grad: &mut Dense<O, I>,
     ) -> f32 {
         let scale = 2.0 / B as f32;
-        let mut loss = 0.0;
-        for ((d, &y), &t) in delta.iter_mut().zip(y.iter()).zip(target.iter()) {
+        // Eight partial sums (lanes the compiler vectorises) instead of one serial chain.
+        let mut partial = [0.0f32; 8];
+        let mut tail = 0.0f32;
+        let step = |d: &mut f32, y: f32, t: f32| {
             let e = y - t;
-            loss += e * e;
             *d = scale * e * activation.derivative_from_output(y);
+            e * e
+        };
+        let (d, y, t) = (delta.as_mut_slice(), y.as_slice(), target.as_slice());
+        let (mut dc, mut yc, mut tc) =
+            (d.chunks_exact_mut(8), y.chunks_exact(8), t.chunks_exact(8));
+        for ((d, y), t) in (&mut dc).zip(&mut yc).zip(&mut tc) {
+            for j in 0..8 {
+                partial[j] += step(&mut d[j], y[j], t[j]);
+            }
+        }
+        let (dr, yr, tr) = (dc.into_remainder(), yc.remainder(), tc.remainder());
+        for ((d, &y), &t) in dr.iter_mut().zip(yr).zip(tr) {
+            tail += step(d, y, t);
         }
         Self::gradient_from_delta::<K, B>(r, delta, grad);
-        loss / B as f32
+        (partial.iter().sum::<f32>() + tail) / B as f32
     }
 
     /// Parameter gradient from the pre-activation gradient `δ` (`O × B`) and the input `r`:

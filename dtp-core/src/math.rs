@@ -1,7 +1,9 @@
 //! Scalar maths that differs by target.
 
 /// `√x`, correctly rounded: the FPU's `vsqrt.f32` on hard-float Arm cores (Cortex-M4F/M7),
-/// where `libm::sqrtf` would be a software routine, and `libm::sqrtf` elsewhere.
+/// where `libm::sqrtf` would be a software routine; `f32::sqrt` with the `std` feature (an
+/// LLVM intrinsic the optimiser vectorises, e.g. in the RMSprop loop); `libm::sqrtf` elsewhere.
+/// All three are IEEE square roots, so results are bit-identical across them.
 #[inline]
 pub fn sqrt(x: f32) -> f32 {
     #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
@@ -25,7 +27,11 @@ pub fn sqrt(x: f32) -> f32 {
         }
         f32::from_bits(y_bits)
     }
-    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+    #[cfg(all(feature = "std", not(all(target_arch = "arm", target_abi = "eabihf"))))]
+    {
+        x.sqrt()
+    }
+    #[cfg(not(any(feature = "std", all(target_arch = "arm", target_abi = "eabihf"))))]
     {
         libm::sqrtf(x)
     }

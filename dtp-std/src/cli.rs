@@ -109,7 +109,7 @@ pub struct TrainArgs {
     /// Write a checkpoint every N epochs (and after the last).
     #[arg(long)]
     pub checkpoint_every: Option<u32>,
-    /// GEMM threads (sets MATMUL_NUM_THREADS) [default: physical cores].
+    /// Threads of the matrix products [default: $DTP_THREADS, else every available core].
     #[arg(long)]
     pub threads: Option<usize>,
     /// No progress bar and no per-epoch lines (the summary line is still printed).
@@ -203,11 +203,12 @@ pub struct InfoArgs {
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     if let Command::Train(a) = &cli.command {
-        if let Some(n) = a.threads {
-            // SAFETY: no other thread has been started yet; matrixmultiply reads the variable
-            // when it first multiplies.
-            unsafe { std::env::set_var("MATMUL_NUM_THREADS", n.to_string()) };
-        }
+        let threads = a
+            .threads
+            .or_else(|| std::env::var("DTP_THREADS").ok()?.parse().ok())
+            .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+            .unwrap_or(1);
+        dtp_core::kernel::set_threads(threads);
     }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -24,8 +24,9 @@ Conventions (must match the Rust core):
         v <- mom v - lr g / sqrt(s - a^2 + eps) ; theta <- theta + v
     (the NEW a, s are used in the denominator).
   * Inverse-step noise comes from a Python port of rand_pcg's Pcg32
-    (Lcg64Xsh32) + Box-Muller (cosine branch, one normal per two u32 draws),
-    so the Rust side can reproduce it bit-for-bit.
+    (Lcg64Xsh32) + Box-Muller (both branches: two normals per two u32 draws,
+    an odd last value from the cosine branch), as dtp_core::noise::add_gaussian
+    draws it, so the Rust side reproduces it (to f32 rounding).
 
 Usage:
     python3 tests/parity/dtp_step_torch.py --out tests/fixtures/dtp_step.json
@@ -82,14 +83,31 @@ class Pcg32:
         rot = old >> 59
         return ((xorshifted >> rot) | (xorshifted << ((32 - rot) & 31))) & 0xFFFFFFFF
 
-    def normal(self):
-        """Box-Muller, cosine branch only; consumes exactly two u32 draws.
+    def normal_pair(self):
+        """Box-Muller, both branches; consumes exactly two u32 draws.
 
         u1 in (0, 1] (so ln u1 is finite), u2 in [0, 1); both exact in f32.
+        Returns (r cos t, r sin t) as dtp_core::noise::normal_pair does.
         """
         u1 = ((self.next_u32() >> 8) + 1) * 2.0 ** -24
         u2 = (self.next_u32() >> 8) * 2.0 ** -24
-        return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+        r = math.sqrt(-2.0 * math.log(u1))
+        t = 2.0 * math.pi * u2
+        return r * math.cos(t), r * math.sin(t)
+
+    def normal(self):
+        """Box-Muller, cosine branch only (dtp_core::noise::standard_normal)."""
+        return self.normal_pair()[0]
+
+    def normals(self, n):
+        """n values in storage order as dtp_core::noise::add_gaussian draws them:
+        pairs from normal_pair, an odd last one from normal."""
+        out = []
+        for _ in range(n // 2):
+            out.extend(self.normal_pair())
+        if n % 2:
+            out.append(self.normal())
+        return out
 
 
 # Expected by a throwaway Rust program using rand_pcg 0.10 (cross-checked when
@@ -165,10 +183,12 @@ def make_noise():
     rng = Pcg32(PCG_STATE, PCG_STREAM)
     out = {}
     for i in (2, 3):
+        # One slice of N_H x BATCH values in column-major (storage) order.
+        z = rng.normals(N_H * BATCH)
         e = torch.zeros(N_H, BATCH)
         for b in range(BATCH):
             for k in range(N_H):
-                e[k, b] = SIGMA * rng.normal()
+                e[k, b] = SIGMA * z[b * N_H + k]
         out[f"eps{i}"] = e
     return out
 

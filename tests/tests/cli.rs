@@ -20,7 +20,7 @@ fn dtp_cmd(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dtp-cli"));
     c.args(args)
         .env_remove("DTP_DATA_DIR")
-        .env("MATMUL_NUM_THREADS", "1")
+        .env("DTP_THREADS", "1")
         .stdin(Stdio::null());
     c
 }

@@ -2,7 +2,7 @@
 //! `tests/fixtures/dtp_step.json`, written by the PyTorch autograd script
 //! `tests/parity/dtp_step_torch.py` (targets, inverse update, forward update, RMSprop state).
 
-use dtp_core::noise::standard_normal;
+use dtp_core::noise::{add_gaussian, normal_pair, standard_normal};
 use dtp_core::{
     Config, DenseState, Init, Mat, Moments, Optimiser, Schedule, SigmaSchedule, Trainer, Units,
 };
@@ -120,14 +120,19 @@ fn noise_stream_matches_the_reference_port() {
         .map(|v| v.as_u64().unwrap())
         .collect();
     assert_eq!(first, expected);
-    // ε_2 then ε_3, column by column, σ = 0.3.
+    // ε_2 then ε_3, each one 5 × 3 slice in storage order (odd length: seven Box–Muller
+    // pairs, then one cosine-branch value), σ = 0.3.
     let sigma = f["hyper"]["sigma"].as_f64().unwrap() as f32;
     let mut r = rng(&f);
     for key in ["eps2", "eps3"] {
         let mut eps = Mat::<5, 3>::zeros();
-        eps.iter_mut()
-            .for_each(|v| *v = sigma * standard_normal(&mut r));
+        add_gaussian(eps.as_mut_slice(), sigma, &mut r);
         close(key, &eps, &f["noise"][key]);
+    }
+    // The single-value draw is the cosine branch of the pair draw.
+    let (mut a, mut b) = (rng(&f), rng(&f));
+    for _ in 0..100 {
+        assert_eq!(standard_normal(&mut a), normal_pair(&mut b).0);
     }
 }
 
