@@ -91,6 +91,9 @@ pub struct TrainArgs {
     /// τ of σ_e = σ₀ / (1 + e/τ), in epochs (0 = constant σ).
     #[arg(long)]
     pub sigma_tau: Option<f32>,
+    /// τ of the forward learning rate's decay lr_e = lr₀ / (1 + e/τ), in epochs (0 = constant).
+    #[arg(long)]
+    pub lr_tau: Option<f32>,
     /// Standard deviation of Gaussian noise added to training inputs.
     #[arg(long)]
     pub input_noise: Option<f32>,
@@ -145,6 +148,7 @@ impl TrainArgs {
             inverse: opt(self.lr_inverse),
             sigma: self.sigma,
             sigma_tau: self.sigma_tau,
+            lr_tau: self.lr_tau,
             input_noise: self.input_noise,
             schedule: self.schedule,
             init: self.init,

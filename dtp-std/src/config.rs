@@ -155,6 +155,11 @@ pub struct Hyper {
     pub sigma: f32,
     /// τ of `σ_e = σ₀ / (1 + e/τ)` in epochs; 0 keeps σ constant.
     pub sigma_tau: f32,
+    /// τ of the forward learning rate's decay `lr_e = lr₀ / (1 + e/τ)` in epochs (`e` = epochs
+    /// completed before the one being trained); 0 keeps it constant. Absent from older
+    /// checkpoints and files, where it reads as 0.
+    #[serde(default)]
+    pub lr_tau: f32,
     /// Standard deviation of Gaussian noise added to training inputs.
     pub input_noise: f32,
     /// Update schedule of DTP.
@@ -186,6 +191,7 @@ impl Hyper {
             } else {
                 0.0
             },
+            lr_tau: 0.0,
             input_noise: c.input_noise,
             schedule: match c.schedule {
                 Schedule::Alternating => ScheduleKind::Alternating,
@@ -221,6 +227,18 @@ impl Hyper {
         }
     }
 
+    /// The core config for epoch `epoch` (0-based: `epoch` epochs completed): [`to_core`]
+    /// with the forward learning rate decayed by [`lr_tau`](Hyper::lr_tau).
+    ///
+    /// [`to_core`]: Hyper::to_core
+    pub fn config_at(&self, units: Units, epoch: u32) -> Config {
+        let mut c = self.to_core(units);
+        if self.lr_tau != 0.0 {
+            c.forward.lr = self.forward.lr / (1.0 + epoch as f32 / self.lr_tau);
+        }
+        c
+    }
+
     /// The core initialisation.
     pub fn init_core(&self) -> Init {
         match self.init {
@@ -251,6 +269,12 @@ impl Hyper {
                 self.sigma_tau
             ));
         }
+        if !(self.lr_tau.is_finite() && self.lr_tau >= 0.0) {
+            return Err(format!(
+                "lr_tau = {}: must be a finite number ≥ 0 (0 = constant learning rate)",
+                self.lr_tau
+            ));
+        }
         Ok(())
     }
 
@@ -268,6 +292,7 @@ impl Hyper {
         }
         set(&mut self.sigma, p.sigma);
         set(&mut self.sigma_tau, p.sigma_tau);
+        set(&mut self.lr_tau, p.lr_tau);
         set(&mut self.input_noise, p.input_noise);
         set(&mut self.schedule, p.schedule);
         set(&mut self.init, p.init);
@@ -314,6 +339,7 @@ pub struct HyperPatch {
     pub inverse: Option<OptimiserPatch>,
     pub sigma: Option<f32>,
     pub sigma_tau: Option<f32>,
+    pub lr_tau: Option<f32>,
     pub input_noise: Option<f32>,
     pub schedule: Option<ScheduleKind>,
     pub init: Option<InitKind>,
@@ -390,6 +416,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("lrr") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn lr_tau_decays_the_forward_rate_only_and_defaults_to_constant() {
+        let mut h = hyper();
+        h.forward.lr = 6e-4;
+        for e in [0, 3] {
+            assert_eq!(
+                h.config_at(Units::CONTINUOUS, e),
+                h.to_core(Units::CONTINUOUS)
+            );
+        }
+        h.lr_tau = 1.0;
+        let c = h.config_at(Units::CONTINUOUS, 3);
+        assert_eq!(c.forward.lr, 6e-4 / 4.0);
+        assert_eq!(c.inverse, h.to_core(Units::CONTINUOUS).inverse);
+        assert_eq!(
+            h.config_at(Units::CONTINUOUS, 0),
+            h.to_core(Units::CONTINUOUS)
+        );
+        h.lr_tau = -1.0;
+        assert!(h.validate_run().unwrap_err().contains("lr_tau"));
+        // Settings written before `lr_tau` existed still load, with a constant rate.
+        let mut old: toml::Table = toml::from_str(&hyper().to_toml()).unwrap();
+        old.remove("lr_tau").unwrap();
+        let back: Hyper = toml::from_str(&toml::to_string(&old).unwrap()).unwrap();
+        assert_eq!(back, hyper());
     }
 
     #[test]

@@ -32,6 +32,43 @@ pub fn split_three(all: &Dataset) -> Result<Splits, DataError> {
     Ok(Splits { train, valid, test })
 }
 
+/// `firmware/`'s 4-bit pixel: `x ∈ [0, 1]` stored as `q = round(15x)` and read back as
+/// `q · (1/15)` (`firmware/build.rs` stores digit pixel `v ∈ 0..=16` as `round(15v/16)`,
+/// `firmware/src/digits.rs` reads it so), bit for bit the value the device computes with.
+pub fn quantise_4bit(x: f32) -> f32 {
+    (15.0 * x).round().clamp(0.0, 15.0) * (1.0 / 15.0)
+}
+
+/// The digits as `firmware/` holds them: pixels through [`quantise_4bit`]; test = the
+/// firmware's held-out part (sample `i` with `i % 5 == 4`, 359 of the 1,797); the other 1,438
+/// (the device's training stream) split into train and a stratified validation part
+/// ([`DIGITS_VALID`]; the device has none).
+pub fn firmware_split(all: &Dataset) -> Result<Splits, DataError> {
+    let part = |held_out: bool| {
+        let mut d = Dataset {
+            name: String::new(),
+            features: all.features,
+            classes: all.classes,
+            x: Vec::new(),
+            y: Vec::new(),
+        };
+        for (i, (x, y)) in all.samples().enumerate() {
+            if (i % 5 == 4) == held_out {
+                d.x.extend(x.iter().map(|&v| quantise_4bit(v)));
+                d.y.push(y);
+            }
+        }
+        d
+    };
+    let mut test = part(true);
+    let (mut train, mut valid) =
+        part(false).stratified_split(DIGITS_VALID, DIGITS_SPLIT_SEED + 1)?;
+    train.name = format!("{}-4bit/train", all.name);
+    valid.name = format!("{}-4bit/valid", all.name);
+    test.name = format!("{}-4bit/held-out", all.name);
+    Ok(Splits { train, valid, test })
+}
+
 fn data_error(e: DataError, dir: &Path, name: &str) -> Failure {
     match e {
         DataError::NotFound { .. } => {
@@ -57,7 +94,7 @@ fn dataset_dir(data: Option<&Path>, sub: &str) -> PathBuf {
 /// directory for MNIST and CIFAR-10.
 pub fn load(kind: DataKind, data: Option<&Path>) -> Outcome<Splits> {
     match kind {
-        DataKind::Digits => {
+        DataKind::Digits | DataKind::FirmwareDigits => {
             let all = match data {
                 None => data::digits(),
                 Some(path) => {
@@ -78,7 +115,11 @@ pub fn load(kind: DataKind, data: Option<&Path>) -> Outcome<Splits> {
                     d
                 }
             };
-            split_three(&all).map_err(Failure::input)
+            if kind == DataKind::Digits {
+                split_three(&all).map_err(Failure::input)
+            } else {
+                firmware_split(&all).map_err(Failure::input)
+            }
         }
         DataKind::Mnist => {
             let dir = dataset_dir(data, "mnist");
@@ -101,6 +142,29 @@ mod tests {
         assert_eq!(s.train.len() + s.valid.len() + s.test.len(), 1797);
         assert!((350..370).contains(&s.test.len()), "{}", s.test.len());
         assert!((135..150).contains(&s.valid.len()), "{}", s.valid.len());
+    }
+
+    #[test]
+    fn firmware_digits_are_the_devices() {
+        // firmware/build.rs: pixel v in 0..=16 stored as (15v + 8) / 16, read as q * (1/15).
+        for v in 0..=16u32 {
+            let q = (v * 15 + 8) / 16;
+            assert_eq!(
+                quantise_4bit(v as f32 / 16.0).to_bits(),
+                (q as f32 * (1.0 / 15.0)).to_bits(),
+                "v = {v}"
+            );
+        }
+        let s = load(DataKind::FirmwareDigits, None).unwrap();
+        assert_eq!(s.test.len(), 359);
+        assert_eq!(s.train.len() + s.valid.len(), 1438);
+        let all = data::digits();
+        for j in [0, 100, 358] {
+            let (x, y) = all.sample(5 * j + 4);
+            let (q, l) = s.test.sample(j);
+            assert_eq!(l, y);
+            assert!(q.iter().zip(x).all(|(&q, &x)| q == quantise_4bit(x)));
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! reference hyper-parameters of its experiment, built as a `Box<dyn Model>`.
 
 use dtp_core::{
-    Blocked, Config, Kernel, Optimiser, Portable, Schedule, SigmaSchedule, Trainer, Units,
+    Blocked, Config, Kernel, Optimiser, Portable, Quantiser, Schedule, SigmaSchedule, Trainer,
+    Units,
 };
 
 use crate::config::{Hyper, InitKind};
@@ -13,6 +14,9 @@ use crate::model::Model;
 pub enum DataKind {
     /// The embedded UCI 8×8 digits (or a CSV file with 64 features and 10 classes).
     Digits,
+    /// The same digits as `firmware/` stores them: pixels at 4 bits, and the firmware's
+    /// held-out part (sample `i` with `i % 5 == 4`) as the test set.
+    FirmwareDigits,
     /// MNIST (IDX files).
     Mnist,
     /// CIFAR-10 (binary batches).
@@ -70,6 +74,38 @@ fn digits_defaults() -> Hyper {
     Hyper::from_core(&digits_config(), 20, InitKind::Orthogonal, 1)
 }
 
+/// The `digits-firmware` network: `firmware/`'s 64-32-32-10, one sample a step.
+pub type FirmwareTrainer = Trainer<64, 32, 10, 1, 1, Portable>;
+
+/// Units of `digits-firmware` (`firmware/src/demo.rs`'s `SIGN_UNITS`): tanh hidden units read
+/// as `sign(h)` by every layer above, the output layer included, and by the inverse.
+pub const FIRMWARE_UNITS: Units = Units {
+    into_output: Quantiser::Sign,
+    ..Units::DISCRETE
+};
+
+/// Settings of `digits-firmware`: those of the firmware's sign demo (`firmware/src/demo.rs`,
+/// `config(Variant::Sign)`): η̂ = 3, RMSprop with lr 6·10⁻⁴ (forward; divided by `1 + e` in
+/// epoch `e`, `lr_tau = 1`) and 10⁻⁴ (inverse), σ = 0.5, interleaved updates, 4 epochs.
+pub fn firmware_config() -> Config {
+    Config {
+        units: FIRMWARE_UNITS,
+        eta_hat: 3.0,
+        forward: Optimiser::rmsprop(6e-4),
+        inverse: Optimiser::rmsprop(1e-4),
+        sigma: SigmaSchedule::constant(0.5),
+        input_noise: 0.0,
+        schedule: Schedule::Interleaved,
+    }
+}
+
+fn firmware_defaults() -> Hyper {
+    Hyper {
+        lr_tau: 1.0,
+        ..Hyper::from_core(&firmware_config(), 4, InitKind::Orthogonal, 1)
+    }
+}
+
 /// Every preset, the default first.
 pub static PRESETS: &[Preset] = &[
     Preset {
@@ -79,6 +115,16 @@ pub static PRESETS: &[Preset] = &[
         units: Units::CONTINUOUS,
         defaults: digits_defaults,
         build: Some(boxed::<64, 64, 10, 1, 10, Portable>),
+    },
+    Preset {
+        name: "digits-firmware",
+        about: "firmware/'s 64-32-32-10 sign-unit network, one sample a step, on the digits at \
+                4 bits with the firmware's held-out split (its adaptation demo starts from \
+                these weights: dtp export --firmware)",
+        data: DataKind::FirmwareDigits,
+        units: FIRMWARE_UNITS,
+        defaults: firmware_defaults,
+        build: Some(boxed::<64, 32, 10, 1, 1, Portable>),
     },
     Preset {
         name: "mnist-7x240",
@@ -153,5 +199,8 @@ mod tests {
         assert_eq!(PRESETS[0].name, "digits");
         let m = (find("digits").unwrap().build.unwrap())();
         assert_eq!(m.shape().inputs, 64);
+        let p = find("digits-firmware").unwrap();
+        assert_eq!((p.defaults)().config_at(p.units, 0), firmware_config());
+        assert_eq!((p.build.unwrap())().shape().widths(), "64-32-32-10");
     }
 }

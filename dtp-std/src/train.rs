@@ -260,6 +260,7 @@ fn merge(base: &mut HyperPatch, flags: HyperPatch) {
         eta_hat,
         sigma,
         sigma_tau,
+        lr_tau,
         input_noise,
         schedule,
         init,
@@ -326,6 +327,10 @@ fn epochs(
     let abort_after = args.abort_after_batches;
     for epoch in start_epoch + 1..=epochs {
         progress.set_epoch(epoch, epochs);
+        if run.hyper.lr_tau != 0.0 {
+            let config = run.hyper.config_at(run.preset.units, epoch - 1);
+            run.model.set_config(config).or_input()?;
+        }
         let sigma = run.model.sigma();
         let t = Instant::now();
         let result = {

@@ -389,8 +389,9 @@ fn verify_after_reset(
     crate::exit(ok)
 }
 
-/// The host-trained starting weights of the adaptation demo (`dtp_core::blob`, written by
-/// `cargo run -p dtp-std --example export_firmware_weights`).
+/// The host-trained starting weights of the adaptation demo (`dtp_core::blob`): made by
+/// `firmware/make-weights.sh`, i.e. `dtp train --preset digits-firmware` then
+/// `dtp export runs/digits-firmware --firmware firmware/weights/digits-sign-64-32-32-10.dtpw`.
 static HOST_WEIGHTS: &[u8] = include_bytes!("../weights/digits-sign-64-32-32-10.dtpw");
 
 /// Adaptation: loads the host-trained sign network, shows its held-out accuracy on clean and
@@ -416,7 +417,7 @@ pub fn adapt(shift: Shift, epochs: u32, bar: f32, min_gain: f32) -> ! {
         Err(e) => defmt::panic!("host weights: {}", e),
     }
     info!(
-        "adaptation: host-trained 64-{=usize}-{=usize}-10 sign network ({=usize} B blob from `dtp export`-format), input shift {}",
+        "adaptation: host-trained 64-{=usize}-{=usize}-10 sign network ({=usize} B blob from `dtp export --firmware` of a `digits-firmware` checkpoint), input shift {}",
         demo::H,
         demo::H,
         HOST_WEIGHTS.len(),

@@ -11,7 +11,9 @@ use dtp_core::blob;
 use dtp_std::checkpoint::{self, Checkpoint};
 use dtp_std::datasets;
 use dtp_std::metrics::{self, EpochRecord};
-use dtp_std::presets::{DataKind, DigitsTrainer, digits_config};
+use dtp_std::presets::{
+    DataKind, DigitsTrainer, FIRMWARE_UNITS, FirmwareTrainer, digits_config, firmware_config,
+};
 use dtp_tests::accuracy;
 use rand_pcg::Pcg32;
 use tempfile::TempDir;
@@ -270,6 +272,59 @@ fn export_loads_into_the_core_with_the_same_accuracy() {
         "blob {acc} vs checkpoint {cli_acc}"
     );
     assert!(acc >= 0.9, "{acc}");
+}
+
+/// Accuracy on `data` of a `digits-firmware` blob loaded into the core (the firmware's
+/// trainer type but for the kernel), after checking it holds the firmware's units.
+fn firmware_blob_accuracy(bytes: &[u8], data: &dtp_std::data::Dataset) -> f64 {
+    assert_eq!(blob::read_header(bytes).unwrap().shape, [64, 32, 10, 1]);
+    let mut t = bytemuck::zeroed_box::<FirmwareTrainer>();
+    t.init(
+        firmware_config(),
+        dtp_core::Init::Orthogonal,
+        &mut Pcg32::new(0, 0),
+    )
+    .unwrap();
+    assert_eq!(t.net.read_blob(bytes).unwrap(), FIRMWARE_UNITS);
+    f64::from(accuracy(&mut *t, data))
+}
+
+/// `firmware/make-weights.sh`'s pipeline: `dtp train --preset digits-firmware`, then
+/// `dtp export --firmware`. The blob scores in the core exactly what the checkpoint scores, on
+/// the firmware's held-out digits (at its 4 bits a pixel); the blob committed for the
+/// firmware's adaptation demo loads the same way and scores well there too.
+#[test]
+fn firmware_preset_exports_the_blob_the_firmware_loads() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("run");
+    ok(&[
+        "train",
+        "--preset",
+        "digits-firmware",
+        "--out",
+        s(&out),
+        "--quiet",
+        "--no-plot",
+    ]);
+    let blob_path = dir.path().join("weights.dtpw");
+    ok(&["export", s(&out), "--firmware", s(&blob_path)]);
+    let splits = datasets::load(DataKind::FirmwareDigits, None).unwrap();
+    assert_eq!(splits.test.len(), 359);
+    let acc = firmware_blob_accuracy(&fs::read(&blob_path).unwrap(), &splits.test);
+
+    let e = ok(&["eval", s(&out), "--json"]);
+    let e: serde_json::Value = serde_json::from_str(&e).unwrap();
+    assert_eq!(e["widths"], "64-32-32-10");
+    let cli_acc = 1.0 - e["test"]["error"].as_f64().unwrap();
+    assert!(
+        (acc - cli_acc).abs() < 1e-6,
+        "blob {acc} vs checkpoint {cli_acc}"
+    );
+    assert!(acc >= 0.85, "{acc}");
+
+    let committed = include_bytes!("../../firmware/weights/digits-sign-64-32-32-10.dtpw");
+    let acc = firmware_blob_accuracy(committed, &splits.test);
+    assert!(acc >= 0.88, "committed firmware blob: {acc}");
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
