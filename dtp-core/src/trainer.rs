@@ -263,7 +263,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
 
     /// σ of inverse training for the current epoch (`epoch + 1`, 1-based).
     pub fn sigma(&self) -> f32 {
-        self.config.sigma.at(self.epoch + 1)
+        self.config.sigma.at(self.epoch.saturating_add(1))
     }
 
     /// Checks that the batch in the buffers is finite.
@@ -328,7 +328,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
             Schedule::Interleaved => t.step(r),
         })?;
         stats.sigma = sigma;
-        self.epoch += 1;
+        self.epoch = self.epoch.saturating_add(1);
         Ok(stats)
     }
 
@@ -344,7 +344,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         G: Rng + ?Sized,
     {
         let stats = self.pass(data, rng, |t, r| t.backprop_step(gradient, r))?;
-        self.epoch += 1;
+        self.epoch = self.epoch.saturating_add(1);
         Ok(stats)
     }
 
