@@ -316,7 +316,7 @@ fn epochs(
             splits.valid.len(),
             splits.test.len(),
             run.hyper.algo,
-            start_epoch + 1,
+            u64::from(start_epoch) + 1,
             out.display()
         ));
     }
@@ -325,7 +325,8 @@ fn epochs(
     let (mut train_secs, mut trained) = (0.0, 0u64);
     let mut fills = 0u64;
     let abort_after = args.abort_after_batches;
-    for epoch in start_epoch + 1..=epochs {
+    // Not `start_epoch + 1..=epochs`: a checkpoint may claim epoch u32::MAX.
+    for epoch in (start_epoch..epochs).map(|e| e + 1) {
         progress.set_epoch(epoch, epochs);
         if run.hyper.lr_tau != 0.0 {
             let config = run.hyper.config_at(run.preset.units, epoch - 1);
