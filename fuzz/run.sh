@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 secs=${1:-30}
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(blob idx cifar csv)
+[[ ${#targets[@]} -gt 0 ]] || targets=(blob idx cifar csv checkpoint config)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # Path-based readers get a fresh file per input: keep it in memory when possible.
 [[ -d /dev/shm && -w /dev/shm ]] && export TMPDIR=/dev/shm
