@@ -1,11 +1,15 @@
-//! A memory-mapped region with NOR flash semantics behind the `embedded-storage` traits.
+//! The flash holding the two weight slots of `dtp_core::storage`, behind the
+//! `embedded-storage` `NorFlash` traits: [`board`] gives each board's driver.
 //!
 //! Under QEMU the mps2-an386 has no flash controller: its "flash" is SSRAM that the ELF loader
 //! fills. [`RamNor`] gives a region of it NOR rules — erase sets a whole 4 KiB page to `0xFF`,
 //! a write can only clear bits (`old & new`) — so the two-slot logic of `dtp_core::storage`
 //! runs on the device exactly as on real flash. QEMU keeps that memory across a system reset
-//! (`SCB::sys_reset`), which is how the firmware shows weights surviving a reset. On an
-//! nRF52840 the HAL's NVMC driver implements the same `NorFlash` trait.
+//! (`SCB::sys_reset`), which is how the firmware shows weights surviving a reset.
+//!
+//! On the nRF52840-DK the slots are the 40 KiB its `memory.x` keeps out of the image, written
+//! through nrf52840-hal's NVMC driver (`Nvmc`: 4 KiB page erase, 32-bit word writes), wrapped in
+//! [`Kinds`] so that its errors can be logged through defmt.
 
 use embedded_storage::nor_flash::{
     ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash, check_erase, check_read,
@@ -17,11 +21,11 @@ pub const QEMU_SLOTS_ADDR: usize = 0x0010_0000;
 /// Erase page size.
 pub const PAGE: usize = 4096;
 
-/// Out-of-range or misaligned access.
+/// A flash error reduced to its kind (out of range, misaligned, …).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, defmt::Format)]
-pub struct RamNorError(#[defmt(Debug2Format)] pub NorFlashErrorKind);
+pub struct FlashError(#[defmt(Debug2Format)] pub NorFlashErrorKind);
 
-impl NorFlashError for RamNorError {
+impl NorFlashError for FlashError {
     fn kind(&self) -> NorFlashErrorKind {
         self.0
     }
@@ -45,14 +49,14 @@ impl RamNor {
 }
 
 impl ErrorType for RamNor {
-    type Error = RamNorError;
+    type Error = FlashError;
 }
 
 impl ReadNorFlash for RamNor {
     const READ_SIZE: usize = 1;
 
-    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), RamNorError> {
-        check_read(self, offset, bytes.len()).map_err(RamNorError)?;
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
+        check_read(self, offset, bytes.len()).map_err(FlashError)?;
         for (i, b) in bytes.iter_mut().enumerate() {
             // SAFETY: in range (checked above); the region is ours (see `new`).
             *b = unsafe { self.base.add(offset as usize + i).read_volatile() };
@@ -69,8 +73,8 @@ impl NorFlash for RamNor {
     const WRITE_SIZE: usize = 4;
     const ERASE_SIZE: usize = PAGE;
 
-    fn erase(&mut self, from: u32, to: u32) -> Result<(), RamNorError> {
-        check_erase(self, from, to).map_err(RamNorError)?;
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
+        check_erase(self, from, to).map_err(FlashError)?;
         for a in from as usize..to as usize {
             // SAFETY: in range (checked above).
             unsafe { self.base.add(a).write_volatile(0xFF) };
@@ -78,8 +82,8 @@ impl NorFlash for RamNor {
         Ok(())
     }
 
-    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), RamNorError> {
-        check_write(self, offset, bytes.len()).map_err(RamNorError)?;
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
+        check_write(self, offset, bytes.len()).map_err(FlashError)?;
         for (i, &b) in bytes.iter().enumerate() {
             // SAFETY: in range (checked above). NOR: a write only clears bits.
             unsafe {
@@ -89,4 +93,97 @@ impl NorFlash for RamNor {
         }
         Ok(())
     }
+}
+
+/// A `NorFlash` driver whose errors are reduced to their [`NorFlashErrorKind`], so that
+/// `dtp_core::storage`'s errors can be logged through defmt whatever the driver's error type.
+pub struct Kinds<F>(pub F);
+
+impl<F: ErrorType> ErrorType for Kinds<F> {
+    type Error = FlashError;
+}
+
+fn kind<E: NorFlashError>(e: E) -> FlashError {
+    FlashError(e.kind())
+}
+
+impl<F: ReadNorFlash> ReadNorFlash for Kinds<F> {
+    const READ_SIZE: usize = F::READ_SIZE;
+
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
+        self.0.read(offset, bytes).map_err(kind)
+    }
+
+    fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+}
+
+impl<F: NorFlash> NorFlash for Kinds<F> {
+    const WRITE_SIZE: usize = F::WRITE_SIZE;
+    const ERASE_SIZE: usize = F::ERASE_SIZE;
+
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
+        self.0.erase(from, to).map_err(kind)
+    }
+
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
+        self.0.write(offset, bytes).map_err(kind)
+    }
+}
+
+/// The board's flash for the weight slots.
+#[cfg(not(feature = "nrf52840-dk"))]
+pub type Board = RamNor;
+/// The board's flash for the weight slots: the NVMC over the region `memory.x` reserves.
+#[cfg(feature = "nrf52840-dk")]
+pub type Board = Kinds<nrf52840_hal::nvmc::Nvmc<nrf52840_hal::pac::NVMC>>;
+
+/// `len` bytes of the board's flash for the weight slots, at offset 0 of the returned driver;
+/// `None` where no flash driver is wired (a generic `rtt` build without a board feature).
+///
+/// Under QEMU: [`QEMU_SLOTS_ADDR`], SSRAM outside the 1 MiB image. Call it once.
+#[cfg(feature = "qemu")]
+pub fn board(len: usize) -> Option<Board> {
+    // SAFETY: the slot region is outside the image and RAM (memory.x); only this owns it.
+    Some(unsafe { RamNor::new(QEMU_SLOTS_ADDR, len) })
+}
+
+/// `len` bytes of the board's flash for the weight slots, at offset 0 of the returned driver;
+/// `None` if the region `memory.x` reserves (`__dtp_slots_start..__dtp_slots_end`) is smaller,
+/// or the nRF52840's peripherals were already taken.
+///
+/// Takes the PAC's peripherals for the NVMC (the demos use no other nRF peripheral). Call it
+/// once.
+#[cfg(feature = "nrf52840-dk")]
+pub fn board(len: usize) -> Option<Board> {
+    unsafe extern "C" {
+        /// First byte after the image's flash (boards/nrf52840-dk/memory.x).
+        static __dtp_slots_start: u8;
+        /// End of the slot region (the end of the nRF52840's flash).
+        static __dtp_slots_end: u8;
+    }
+    let start = &raw const __dtp_slots_start as usize;
+    let end = &raw const __dtp_slots_end as usize;
+    if end.saturating_sub(start) < len || start % PAGE != 0 || len % PAGE != 0 {
+        defmt::error!(
+            "flash: {=usize} B of slots wanted, memory.x reserves {=usize} B at {=usize:#x}",
+            len,
+            end.saturating_sub(start),
+            start
+        );
+        return None;
+    }
+    let nvmc = nrf52840_hal::pac::Peripherals::take()?.NVMC;
+    // SAFETY: `start..start + len` is flash outside the image (memory.x keeps it out of FLASH),
+    // page-aligned (checked); nothing else refers to it, and this is its only slice (the
+    // peripherals, taken above, can be taken once only).
+    let region = unsafe { core::slice::from_raw_parts_mut(start as *mut u8, len) };
+    Some(Kinds(nrf52840_hal::nvmc::Nvmc::new(nvmc, region)))
+}
+
+/// No flash driver on a build without a board feature.
+#[cfg(not(any(feature = "qemu", feature = "nrf52840-dk")))]
+pub fn board(_len: usize) -> Option<Board> {
+    None
 }

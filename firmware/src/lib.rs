@@ -6,7 +6,8 @@
 //! - [`source`]: where samples come from — our small [`source::SampleSource`] trait, served
 //!   from the digits table in flash ([`digits`]) or by an embedded-hal 1.0 I²C device;
 //! - [`demo`]: the network type, its hyper-parameters and the held-out evaluation;
-//! - [`flash`]: a NOR flash region for the two weight slots of `dtp_core::storage`;
+//! - [`flash`]: the flash for the two weight slots of `dtp_core::storage` (NOR rules on
+//!   SSRAM under QEMU, the NVMC on the nRF52840-DK);
 //! - [`measure`]: stack painting and a SysTick instruction/cycle counter;
 //! - [`run`]: the demos' main loops (stream → `Trainer::step` → log → flash);
 //! - [`cell`]: a take-once `static` for the trainer (all parameters, optimiser state and

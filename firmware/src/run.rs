@@ -4,7 +4,7 @@
 use crate::cell::Once;
 use crate::demo::{self, DigitsNet, DigitsTrainer, Variant};
 use crate::digits::{self, PIXELS};
-use crate::flash::{PAGE, QEMU_SLOTS_ADDR, RamNor};
+use crate::flash::{self, PAGE};
 use crate::measure;
 use crate::source::{FlashDigits, SampleSource, Shift};
 use defmt::{error, info, warn};
@@ -32,11 +32,6 @@ pub const EPOCHS: u32 = 4;
 /// Evaluate on the held-out part every this many samples of an epoch, and at its end.
 pub const EVAL_EVERY: usize = 360;
 const SEED: u64 = 1;
-
-fn flash() -> RamNor {
-    // SAFETY: the slot region is outside the image and RAM (memory.x); only this owns it.
-    unsafe { RamNor::new(QEMU_SLOTS_ADDR, 2 * SLOTS.slot_size as usize) }
-}
 
 fn rng() -> Pcg32 {
     Pcg32::new(SEED, 0x0a02_bdbf_7bb3_c0a7)
@@ -89,7 +84,7 @@ pub fn learn(variant: Variant, bar: f32) -> ! {
     measure::start_ticks(cp.SYST);
     let trainer = TRAINER.take().unwrap();
     let payload = PAYLOAD.take().unwrap();
-    let mut flash = flash();
+    let mut flash = flash::board(2 * SLOTS.slot_size as usize);
     let mut rng = rng();
     let config = demo::config(variant);
     if let Err(e) = trainer.init(config, init_for(variant), &mut rng) {
@@ -97,22 +92,19 @@ pub fn learn(variant: Variant, bar: f32) -> ! {
     }
 
     // --- After a reset: the newest save must reload with the accuracy it was saved with.
-    // (Under QEMU the slots are SSRAM with NOR rules; a board needs its NVMC/flash driver,
-    // which is not wired yet, so persistence is off there.)
-    let persist = cfg!(feature = "qemu");
+    // (Under QEMU the slots are SSRAM with NOR rules; on the nRF52840-DK, flash through its
+    // NVMC; a build without a board feature has no flash driver, so no persistence.)
+    let persist = flash.is_some();
     if !persist {
-        warn!("flash persistence needs the board's NorFlash driver: not wired on this board");
+        warn!("no NorFlash driver for the weight slots on this build: persistence off");
     }
-    let found = if persist {
-        match storage::load(&mut flash, &SLOTS, payload) {
-            Ok(found) => found,
-            Err(e) => {
-                warn!("flash: {}", e);
-                None
-            }
+    let found = match flash.as_mut().map(|f| storage::load(f, &SLOTS, payload)) {
+        Some(Ok(found)) => found,
+        Some(Err(e)) => {
+            warn!("flash: {}", e);
+            None
         }
-    } else {
-        None
+        None => None,
     };
     match found {
         Some(record) => verify_after_reset(trainer, payload, record, variant, bar),
@@ -142,7 +134,7 @@ pub fn learn(variant: Variant, bar: f32) -> ! {
         EPOCHS,
         variant,
         &mut rng,
-        persist.then_some((&mut flash, payload)),
+        flash.as_mut().map(|f| (f, payload)),
     );
     let (last, seen, step_ticks) = (run.last, run.seen, run.step_ticks);
     if variant == Variant::Sign {
@@ -211,7 +203,7 @@ pub fn train(
     epochs: u32,
     variant: Variant,
     rng: &mut Pcg32,
-    mut save_to: Option<(&mut RamNor, &mut [u8; PAYLOAD_LEN])>,
+    mut save_to: Option<(&mut flash::Board, &mut [u8; PAYLOAD_LEN])>,
 ) -> Run {
     let mut x = [0.0f32; PIXELS];
     let (mut seen, mut step_ticks, mut flips, mut correct, mut since) =
@@ -332,7 +324,7 @@ fn init_for(variant: Variant) -> Init {
 pub fn save(
     trainer: &DigitsTrainer,
     payload: &mut [u8; PAYLOAD_LEN],
-    flash: &mut RamNor,
+    flash: &mut flash::Board,
     seen: u32,
     correct: u32,
 ) {

@@ -132,3 +132,24 @@ impl<I: embedded_hal::i2c::I2c> SampleSource for I2cFrames<I> {
         }
     }
 }
+
+/// [`I2cFrames`] on the nRF52840-DK: its TWIM0 through nrf52840-hal's embedded-hal 1.0 `I2c`.
+#[cfg(feature = "nrf52840-dk")]
+pub type DkI2cFrames = I2cFrames<nrf52840_hal::twim::Twim<nrf52840_hal::pac::TWIM0>>;
+
+/// The frame source of an I²C device at 7-bit `address` on the nRF52840-DK's Arduino-header
+/// I²C pins (SDA P0.26, SCL P0.27), at 400 kHz. (Compiled for the board, not run on one here.)
+#[cfg(feature = "nrf52840-dk")]
+pub fn dk_i2c_frames(
+    twim0: nrf52840_hal::pac::TWIM0,
+    p0: nrf52840_hal::pac::P0,
+    address: u8,
+) -> DkI2cFrames {
+    use nrf52840_hal::{gpio::p0, twim};
+    let port = p0::Parts::new(p0);
+    let pins = twim::Pins {
+        scl: port.p0_27.into_floating_input().degrade(),
+        sda: port.p0_26.into_floating_input().degrade(),
+    };
+    I2cFrames::new(twim::Twim::new(twim0, pins, twim::Frequency::K400), address)
+}
