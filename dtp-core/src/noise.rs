@@ -30,25 +30,93 @@ pub fn bernoulli<R: Rng + ?Sized>(rng: &mut R, p: f32) -> f32 {
 /// returns `(r cos θ, r sin θ)`.
 #[inline]
 pub fn normal_pair<R: Rng + ?Sized>(rng: &mut R) -> (f32, f32) {
-    let u1 = ((rng.next_u32() >> 8) + 1) as f32 * (1.0 / 16_777_216.0);
-    let u2 = uniform(rng);
-    let r = libm::sqrtf(-2.0 * libm::logf(u1));
-    let (sin, cos) = libm::sincosf(core::f32::consts::TAU * u2);
+    box_muller(rng.next_u32(), rng.next_u32())
+}
+
+/// Box–Muller from two raw draws, branch-free so that loops over it vectorise:
+/// `r = √(−2 ln u₁)` with `ln` from [`ln_unit`], and `(cos θ, sin θ)` from [`cos_sin_turns`].
+#[inline]
+fn box_muller(w1: u32, w2: u32) -> (f32, f32) {
+    let u1 = ((w1 >> 8) + 1) as f32 * (1.0 / 16_777_216.0);
+    let r = crate::math::sqrt(-2.0 * ln_unit(u1));
+    let (cos, sin) = cos_sin_turns(w2 >> 8);
     (r * cos, r * sin)
+}
+
+/// `ln x` for `x ∈ [2⁻²⁴, 1]`: `x = 2ᵉ·m` with `m ∈ [√½, √2)`, then Cephes' `logf`
+/// polynomial for `ln m` (relative error ~1 ulp; see the `noise` tests against `libm::logf`).
+#[inline]
+fn ln_unit(x: f32) -> f32 {
+    let bits = x.to_bits();
+    // Exponent and mantissa, with m moved into [√½, √2) (0x3504F3 is √2's mantissa).
+    let big = ((bits & 0x007F_FFFF) > 0x0035_04F3) as u32;
+    let e = ((bits >> 23) as i32 - 127 + big as i32) as f32;
+    let m = f32::from_bits((bits & 0x007F_FFFF) | ((127 - big) << 23));
+    let f = m - 1.0;
+    let z = f * f;
+    let mut p = 7.037_683_6e-2;
+    p = p * f - 1.151_461e-1;
+    p = p * f + 1.167_699_9e-1;
+    p = p * f - 1.242_014_1e-1;
+    p = p * f + 1.424_932_3e-1;
+    p = p * f - 1.666_805_8e-1;
+    p = p * f + 2.000_071_4e-1;
+    p = p * f - 2.499_999_4e-1;
+    p = p * f + 3.333_333_1e-1;
+    let y = f * z * p - 2.121_944_4e-4 * e - 0.5 * z;
+    f + y + 0.693_359_4 * e
+}
+
+/// `(cos 2πt, sin 2πt)` for `t = k · 2⁻²⁴`, `k < 2²⁴`: exact reduction to the nearest quarter
+/// turn `q` and a remainder `a ∈ [−π/4, π/4]`, Cephes' `sinf`/`cosf` polynomials there, then
+/// the quadrant's rotation (error ~1 ulp; see the `noise` tests against `libm::sincosf`).
+#[inline]
+fn cos_sin_turns(k: u32) -> (f32, f32) {
+    // k / 2^22 quarter turns, rounded: q ∈ 0..=4, remainder in [−2^21, 2^21) of 2^-24 turns.
+    let q = (k + (1 << 21)) >> 22;
+    let rem = k as i32 - (q << 22) as i32;
+    let a = rem as f32 * (core::f32::consts::TAU / 16_777_216.0);
+    let a2 = a * a;
+    let mut sp = -1.951_529_6e-4;
+    sp = sp * a2 + 8.332_161e-3;
+    sp = sp * a2 - 1.666_665_5e-1;
+    let sin = a + a * a2 * sp;
+    let mut cp = 2.443_315_7e-5;
+    cp = cp * a2 - 1.388_731_6e-3;
+    cp = cp * a2 + 4.166_664_6e-2;
+    let cos = 1.0 - 0.5 * a2 + a2 * a2 * cp;
+    // Rotate by q quarter turns: (c, s) → (−s, c) each time.
+    let (c, s) = if q & 1 == 1 { (-sin, cos) } else { (cos, sin) };
+    if q & 2 == 2 { (-c, -s) } else { (c, s) }
 }
 
 /// Adds `σ·ε`, `ε ~ N(0, 1)`, to every value, in storage order: values `2m` and `2m + 1` get
 /// the two halves of one [`normal_pair`]; an odd last value gets a [`standard_normal`].
+///
+/// The raw draws are taken block by block into a small buffer first, so that the
+/// transcendental part runs as one vectorised loop.
 pub fn add_gaussian<R: Rng + ?Sized>(values: &mut [f32], sigma: f32, rng: &mut R) {
-    if sigma > 0.0 {
-        let mut pairs = values.chunks_exact_mut(2);
-        for pair in &mut pairs {
-            let (z0, z1) = normal_pair(rng);
+    const PAIRS: usize = 64;
+    if sigma <= 0.0 {
+        return;
+    }
+    let mut draws = [0u32; 2 * PAIRS];
+    let mut blocks = values.chunks_exact_mut(2 * PAIRS);
+    for block in &mut blocks {
+        draws.iter_mut().for_each(|w| *w = rng.next_u32());
+        for (pair, w) in block.chunks_exact_mut(2).zip(draws.chunks_exact(2)) {
+            let (z0, z1) = box_muller(w[0], w[1]);
             pair[0] += sigma * z0;
             pair[1] += sigma * z1;
         }
-        if let [last] = pairs.into_remainder() {
-            *last += sigma * standard_normal(rng);
-        }
+    }
+    let mut pairs = blocks.into_remainder().chunks_exact_mut(2);
+    for pair in &mut pairs {
+        let (z0, z1) = normal_pair(rng);
+        pair[0] += sigma * z0;
+        pair[1] += sigma * z1;
+    }
+    if let [last] = pairs.into_remainder() {
+        *last += sigma * standard_normal(rng);
     }
 }
