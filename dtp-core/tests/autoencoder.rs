@@ -103,8 +103,14 @@ fn backprop_step_follows_the_whole_reconstruction_loss() {
     let mut stepped = ae(4);
     let before = stepped.evaluate().unwrap();
     let reported = stepped.backprop_step(&mut rng(9)).unwrap();
-    assert!((before - reported).abs() < 1e-6, "σ = 0: the step's loss is the clean one");
-    assert!(stepped.encoder_loss.is_nan(), "no hidden target under backprop");
+    assert!(
+        (before - reported).abs() < 1e-6,
+        "σ = 0: the step's loss is the clean one"
+    );
+    assert!(
+        stepped.encoder_loss.is_nan(),
+        "no hidden target under backprop"
+    );
     // Plain SGD with lr 1: the weight change is minus the gradient.
     let analytic = a.encoder.w - stepped.encoder.w;
     assert!(numeric.norm() > 1e-4);

@@ -11,10 +11,12 @@
 //! | `epoch` | completed epochs |
 //! | `hyper` | every setting, as JSON ([`Hyper`]) |
 //! | `train_rng`, `shuffle_rng` | the generators' state, as JSON (`rand_pcg::Pcg64`) |
+//! | `probe` | `mnist-ae` only, once training has finished: the final linear probe's report (JSON) |
 //!
 //! Tensor names: `net.f{i}.weight|bias` for forward layer `i = 1 … M`, `net.g{i}.…` for the
 //! inverse of layer `i`, `opt.forward.f{i}.{weight|bias}.{a|s|v}` and `opt.inverse.g{i}.…` for
-//! the optimiser state. From Python: `safetensors.numpy.load_file(path)["net.f1.weight"]`.
+//! the optimiser state; `mnist-ae` has `net.f1` (encoder), `net.g1` (decoder), `probe.online.*`,
+//! `probe.final.*` and `opt.probe.online.*`. From Python: `safetensors.numpy.load_file(path)["net.f1.weight"]`.
 //!
 //! Files are written atomically: a temporary file in the same directory, `fsync`, rename,
 //! `fsync` of the directory. A crash leaves either the old or the new checkpoint.
@@ -137,6 +139,8 @@ pub fn to_bytes(
         "dtp_std_version".to_string(),
         env!("CARGO_PKG_VERSION").to_string(),
     );
+    // Model-specific entries (the auto-encoder's probe report).
+    meta.extend(model.metadata());
     Ok(safetensors::serialize(
         tensors.iter().map(|(n, o)| (n.as_str(), o)),
         Some(meta),
@@ -252,6 +256,9 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Checkpoint> {
         .validate_run()
         .map_err(|e| anyhow!("{p}: header: metadata `hyper`: {e}"))?;
     model.set_epoch(epoch);
+    model
+        .set_metadata(meta)
+        .map_err(|e| anyhow!("{p}: header: {e}"))?;
     let widths = model.shape().widths();
     for t in model.tensors_mut() {
         let info = metadata.info(&t.name).ok_or_else(|| {

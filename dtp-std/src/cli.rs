@@ -118,7 +118,7 @@ pub struct TrainArgs {
     /// No progress bar and no per-epoch lines (the summary line is still printed).
     #[arg(long, short)]
     pub quiet: bool,
-    /// Do not draw RUN_DIR/curves.png at the end.
+    /// Do not draw RUN_DIR/curves.png (nor an auto-encoder's RUN_DIR/filters.png) at the end.
     #[arg(long)]
     pub no_plot: bool,
     /// Testing aid: abort the process (as a crash would) after this many minibatches.

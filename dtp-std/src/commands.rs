@@ -10,7 +10,7 @@ use crate::cli::{EvalArgs, ExportArgs, InfoArgs, PlotArgs};
 use crate::datasets;
 use crate::failure::{Classify, Failure, Outcome};
 use crate::metrics;
-use crate::model::{Evaluation, TensorKind};
+use crate::model::{Evaluation, ModelKind, TensorKind};
 use crate::plot;
 use crate::train::{check_fits, eval_rng};
 
@@ -29,6 +29,12 @@ fn load(p: &Path) -> Outcome<Checkpoint> {
 
 #[derive(Serialize)]
 struct EvalReport {
+    #[serde(skip_serializing_if = "ModelKind::is_classifier")]
+    kind: ModelKind,
+    /// Auto-encoder: which linear probe gave `error` (`final`: fitted on these weights at the
+    /// end of training; `online`: the one trained alongside).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probe: Option<&'static str>,
     preset: String,
     widths: String,
     epoch: u32,
@@ -38,7 +44,8 @@ struct EvalReport {
     test: Evaluation,
 }
 
-/// `dtp eval`: errors on the preset's three sets.
+/// `dtp eval`: errors on the preset's three sets (for the auto-encoder: reconstruction
+/// error as `loss`, and the linear probe's classification error).
 pub fn eval(a: &EvalArgs) -> Outcome<()> {
     let mut c = load(&a.checkpoint)?;
     let splits = datasets::load(c.preset.data, a.data.as_deref())?;
@@ -53,7 +60,18 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
             .map_err(|e| Failure::input(anyhow!("{e}")))
     };
     let (test, valid, train) = (run(&splits.test)?, run(&splits.valid)?, run(&splits.train)?);
+    let kind = c.model.kind();
+    let epoch = c.model.epoch();
+    let probe = (kind == ModelKind::Autoencoder).then(|| {
+        if c.model.finished().is_some_and(|f| f.epoch == epoch) {
+            "final"
+        } else {
+            "online"
+        }
+    });
     let r = EvalReport {
+        kind,
+        probe,
         preset: c.preset.name.into(),
         widths: c.model.shape().widths(),
         epoch: c.model.epoch(),
@@ -64,6 +82,27 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
     };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r).or_other()?);
+    } else if let Some(probe) = r.probe {
+        for (name, e) in [("train", r.train), ("valid", r.valid), ("test", r.test)] {
+            println!(
+                "{name:<5} reconstruction error {:8.4}  linear probe error {:6.2}%  ({} samples)",
+                e.loss,
+                100.0 * e.error,
+                e.samples
+            );
+        }
+        println!(
+            "{} {} at epoch {}; reconstruction = |g(f(x)) - x|² summed over pixels, mean over \
+             images; {probe} linear probe on the codes{}",
+            r.preset,
+            r.widths,
+            r.epoch,
+            if probe == "final" {
+                " (fitted at the end of training, picked by validation error)"
+            } else {
+                " (trained alongside; the final probe is fitted when training finishes)"
+            }
+        );
     } else {
         for (name, e) in [("train", r.train), ("valid", r.valid), ("test", r.test)] {
             println!(
@@ -85,6 +124,14 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
 /// `dtp export`: the firmware weight blob.
 pub fn export(a: &ExportArgs) -> Outcome<()> {
     let c = load(&a.checkpoint)?;
+    if c.model.kind() != ModelKind::Classifier {
+        return Err(Failure::input(anyhow!(
+            "{}: a `{}` checkpoint: the firmware blob holds classifiers only (the \
+             auto-encoder's weights are the safetensors tensors net.f1.* and net.g1.*)",
+            checkpoint_path(&a.checkpoint).display(),
+            c.preset.name
+        )));
+    }
     let blob = c
         .model
         .blob()
@@ -126,6 +173,18 @@ pub fn plot(a: &PlotArgs) -> Outcome<()> {
         .map_or_else(|| "dtp".into(), |n| n.to_string_lossy().into_owned());
     plot::draw(&records, &title, &out).or_other()?;
     println!("wrote {} ({} epochs)", out.display(), records.len());
+    // An auto-encoder run also gets its first-layer filters redrawn from the checkpoint.
+    let ckpt = a.run_dir.join(checkpoint::FILE_NAME);
+    if records[0].kind == ModelKind::Autoencoder && ckpt.is_file() {
+        let c = load(&ckpt)?;
+        let filters = out.with_file_name(plot::FILTERS);
+        plot::draw_filters(c.model.as_ref(), &filters).or_other()?;
+        println!(
+            "wrote {} (first-layer filters at epoch {})",
+            filters.display(),
+            c.model.epoch()
+        );
+    }
     Ok(())
 }
 
@@ -144,11 +203,21 @@ pub fn info(a: &InfoArgs) -> Outcome<()> {
         s.hidden_layers,
         s.batch
     );
-    println!(
-        "parameters  {} forward + {} inverse",
-        m.forward_params(),
-        m.inverse_params()
-    );
+    match m.kind() {
+        ModelKind::Classifier => println!(
+            "parameters  {} forward + {} inverse",
+            m.forward_params(),
+            m.inverse_params()
+        ),
+        ModelKind::Autoencoder => println!(
+            "parameters  {} encoder (net.f1) + {} decoder (net.g1)",
+            m.forward_params(),
+            m.inverse_params()
+        ),
+    }
+    for line in m.info_lines() {
+        println!("            {line}");
+    }
     println!("epoch       {} of {}", m.epoch(), c.hyper.epochs);
     println!("settings (TOML, usable with --config):");
     for line in c.hyper.to_toml().lines() {

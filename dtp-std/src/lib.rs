@@ -5,6 +5,8 @@
 //! - [`model`]: [`Model`](model::Model), an object-safe face of every const-generic
 //!   `dtp_core::Trainer`;
 //! - [`presets`]: the reference experiments as concrete trainers;
+//! - [`autoencoder`]: the `mnist-ae` preset's model (the core's DTP auto-encoder with linear
+//!   probes on its codes);
 //! - [`config`]: hyper-parameters with TOML / flag overrides;
 //! - [`batches`]: shuffled training minibatches and padded evaluation batches;
 //! - [`train`]: the epoch loop of `dtp train`; [`commands`]: `eval`, `export`, `plot`, `info`;
@@ -13,6 +15,7 @@
 //! - [`cli`]: the clap definitions; [`failure`]: errors with their exit codes.
 #![deny(missing_docs)]
 
+pub mod autoencoder;
 pub mod batches;
 pub mod checkpoint;
 pub mod cli;

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Hyper;
+use crate::model::{ModelKind, ProbeFit};
 
 /// File names inside a run directory.
 pub const JSONL: &str = "metrics.jsonl";
@@ -18,8 +19,20 @@ pub const CSV: &str = "metrics.csv";
 pub const SUMMARY: &str = "summary.json";
 
 /// One line of `metrics.jsonl`.
+///
+/// For the auto-encoder (`"kind": "autoencoder"`, absent for classifiers) the fields read:
+/// `*_error` is the classification error of the online linear probe on the codes (train:
+/// during the epoch, on the codes of the corrupted inputs); `train_loss` the mean denoising
+/// reconstruction error `‖g(f(x̃)) − x‖²` over the epoch's batches, `valid_loss` and
+/// `test_loss` the reconstruction error `‖g(f(x)) − x‖²` of the clean images (both summed over
+/// pixels, averaged over images); `local_loss` the epoch means of the encoder's local loss
+/// `‖f(x̃) − ĥ‖²` (`null` under backprop) and of the decoder's loss; `inverse_loss` is empty;
+/// `sigma` is the corruption σ.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
+    /// Classifier (the default, not written) or auto-encoder.
+    #[serde(default, skip_serializing_if = "ModelKind::is_classifier")]
+    pub kind: ModelKind,
     /// 1-based epoch.
     pub epoch: u32,
     /// Training error measured during the epoch (with the weights changing, and noise).
@@ -65,7 +78,21 @@ mod nullable {
     }
 }
 
-/// `summary.json`.
+/// Reconstruction error `‖g(f(x)) − x‖²` of the clean images (summed over pixels, averaged
+/// over images) on the three sets.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reconstruction {
+    /// Training set.
+    pub train: f64,
+    /// Validation set.
+    pub valid: f64,
+    /// Test set.
+    pub test: f64,
+}
+
+/// `summary.json`. For the auto-encoder, `test_error`, `valid_error` and `train_error` are
+/// those of the linear probe fitted on the final codes (`probe`), and `reconstruction` and
+/// `pixel_probe` are added.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Preset name.
@@ -86,11 +113,42 @@ pub struct Summary {
     pub samples_per_sec: f64,
     /// The settings of the run.
     pub hyper: Hyper,
+    /// Auto-encoder: reconstruction errors of the final weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconstruction: Option<Reconstruction>,
+    /// Auto-encoder: the linear probe on the final codes (its errors are the ones above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeFit>,
+    /// Auto-encoder: the same probe on raw pixels (the baseline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pixel_probe: Option<ProbeFit>,
 }
 
 impl Summary {
     /// The one-line human summary.
     pub fn line(&self) -> String {
+        if let (Some(r), Some(p)) = (&self.reconstruction, &self.probe) {
+            let pixels = self.pixel_probe.as_ref().map_or_else(String::new, |q| {
+                format!(" (raw-pixel probe {:.2}%)", 100.0 * q.test_error)
+            });
+            return format!(
+                "{} {} {}: reconstruction error test {:.3} (valid {:.3}, train {:.3}); linear \
+                 probe on the codes: test error {:.2}% (valid {:.2}%, train {:.2}%){pixels}; \
+                 after {} epochs, {:.1} s, {:.0} samples/s",
+                self.preset,
+                self.widths,
+                self.hyper.algo,
+                r.test,
+                r.valid,
+                r.train,
+                100.0 * p.test_error,
+                100.0 * p.valid_error,
+                100.0 * p.train_error,
+                self.epochs,
+                self.seconds,
+                self.samples_per_sec
+            );
+        }
         format!(
             "{} {} {}: test error {:.2}% (valid {:.2}%, train {:.2}%) after {} epochs, \
              {:.1} s, {:.0} samples/s",
@@ -113,7 +171,11 @@ fn csv_header(r: &EpochRecord) -> String {
          train_seconds,wall_seconds,samples_per_sec",
     );
     for i in 0..r.local_loss.len() {
-        h.push_str(&format!(",local_loss_{}", i + 1));
+        match (r.kind, i) {
+            (ModelKind::Autoencoder, 0) => h.push_str(",encoder_loss"),
+            (ModelKind::Autoencoder, 1) => h.push_str(",decoder_loss"),
+            _ => h.push_str(&format!(",local_loss_{}", i + 1)),
+        }
     }
     for i in 0..r.inverse_loss.len() {
         h.push_str(&format!(",inverse_loss_g{}", i + 2));
@@ -211,6 +273,7 @@ mod tests {
 
     fn rec(epoch: u32) -> EpochRecord {
         EpochRecord {
+            kind: ModelKind::Classifier,
             epoch,
             train_error: 0.5,
             train_loss: 1.0,
@@ -251,5 +314,12 @@ mod tests {
         fs::write(d.path().join(JSONL), "{}\n").unwrap();
         let e = read(d.path()).unwrap_err().to_string();
         assert!(e.contains("metrics.jsonl: line 1"), "{e}");
+        // Classifier records do not name their kind; auto-encoder ones do and read back.
+        assert!(!serde_json::to_string(&rec(1)).unwrap().contains("kind"));
+        let mut r = rec(1);
+        r.kind = ModelKind::Autoencoder;
+        let j = serde_json::to_string(&r).unwrap();
+        assert!(j.starts_with(r#"{"kind":"autoencoder","#), "{j}");
+        assert_eq!(serde_json::from_str::<EpochRecord>(&j).unwrap(), r);
     }
 }

@@ -1,16 +1,73 @@
 //! [`Model`]: an object-safe face of every `Trainer<IN, H, OUT, R, B, K>`, so that the CLI can
 //! hold any preset as a `Box<dyn Model>` without naming its const generics.
 
+use std::collections::HashMap;
+
 use dtp_core::blob::BlobError;
 use dtp_core::{
     Config, ConfigError, Dense, DenseState, EpochStats, Error, Gradient, Init, Kernel, Moments,
-    Trainer,
+    Schedule, Trainer,
 };
 use rand_pcg::Pcg64;
 
 use crate::batches::{EpochBatches, put_sample};
 use crate::config::Algo;
-use crate::data::Dataset;
+use crate::data::{Dataset, Splits};
+
+/// What a model learns, which decides how its figures read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// A classifier (every preset but `mnist-ae`): `error` is its classification error,
+    /// `loss` its negative log-likelihood.
+    #[default]
+    Classifier,
+    /// The denoising auto-encoder (`mnist-ae`): `loss` is the reconstruction error
+    /// `‖g(f(x)) − x‖²` per image, `error` the classification error of a linear probe on the
+    /// codes `f(x)`.
+    Autoencoder,
+}
+
+impl ModelKind {
+    /// Whether this is [`ModelKind::Classifier`] (serde's `skip_serializing_if`).
+    pub fn is_classifier(&self) -> bool {
+        *self == ModelKind::Classifier
+    }
+}
+
+/// What a linear probe reached: a softmax-regression classifier trained on fixed features
+/// (the auto-encoder's codes, or raw pixels as the baseline), the epoch picked by
+/// validation error.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProbeFit {
+    /// `codes` (the encoder's `f(x)` on clean images) or `pixels`.
+    pub features: String,
+    /// Feature width.
+    pub width: usize,
+    /// Probe epochs run (early stopping included).
+    pub epochs: u32,
+    /// The epoch of the best validation error, whose weights are kept.
+    pub best_epoch: u32,
+    /// Learning rate of the probe's RMSprop.
+    pub lr: f32,
+    /// Training error of the kept weights.
+    pub train_error: f64,
+    /// Validation error of the kept weights.
+    pub valid_error: f64,
+    /// Test error of the kept weights.
+    pub test_error: f64,
+}
+
+/// What [`Model::finish`] fitted after the last epoch.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Finish {
+    /// The epoch whose weights the fits were made on.
+    pub epoch: u32,
+    /// The linear probe on the model's codes (kept in the model for evaluation).
+    pub probe: ProbeFit,
+    /// The same probe on raw pixels, for comparison.
+    pub pixel_probe: ProbeFit,
+}
 
 /// The dimensions of a network and its minibatch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -134,10 +191,58 @@ pub trait Model {
     fn is_finite(&self) -> bool;
     /// The network as a weight blob ([`dtp_core::blob`]), for the firmware.
     fn blob(&self) -> Result<Vec<u8>, BlobError>;
+
+    /// Classifier or auto-encoder.
+    fn kind(&self) -> ModelKind {
+        ModelKind::Classifier
+    }
+
+    /// Number of classes the model labels (the output width of a classifier).
+    fn classes(&self) -> usize {
+        self.shape().outputs
+    }
+
+    /// How many times each training batch is handed over in one epoch of `algo` (2 for DTP
+    /// with the alternating schedule), for the progress bar.
+    fn passes_per_epoch(&self, algo: Algo) -> usize {
+        match (algo, self.config().schedule) {
+            (Algo::Dtp, Schedule::Alternating) => 2,
+            _ => 1,
+        }
+    }
+
+    /// Runs once after the last epoch, on the final weights: the auto-encoder fits its linear
+    /// probes here (deterministically, from `rng`). Classifiers have nothing to fit.
+    fn finish(&mut self, splits: &Splits, rng: &mut Pcg64) -> Result<Option<Finish>, Error> {
+        let _ = (splits, rng);
+        Ok(None)
+    }
+
+    /// What [`finish`](Model::finish) fitted last (it may predate the current weights: see
+    /// [`Finish::epoch`]).
+    fn finished(&self) -> Option<&Finish> {
+        None
+    }
+
+    /// Model-specific string entries for the checkpoint's `__metadata__`.
+    fn metadata(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Restores what [`metadata`](Model::metadata) wrote (the whole `__metadata__` map).
+    fn set_metadata(&mut self, metadata: &HashMap<String, String>) -> Result<(), String> {
+        let _ = metadata;
+        Ok(())
+    }
+
+    /// Extra lines for `dtp info`.
+    fn info_lines(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Pushes the weight and bias of a layer.
-fn dense<'a, const O: usize, const I: usize>(
+pub(crate) fn dense<'a, const O: usize, const I: usize>(
     out: &mut Vec<Tensor<'a>>,
     name: &str,
     kind: TensorKind,
@@ -159,7 +264,7 @@ fn dense<'a, const O: usize, const I: usize>(
     });
 }
 
-fn moments<'a, const O: usize, const I: usize>(
+pub(crate) fn moments<'a, const O: usize, const I: usize>(
     out: &mut Vec<Tensor<'a>>,
     name: &str,
     m: &'a Moments<O, I>,
@@ -175,7 +280,7 @@ fn moments<'a, const O: usize, const I: usize>(
     }
 }
 
-fn state<'a, const O: usize, const I: usize>(
+pub(crate) fn state<'a, const O: usize, const I: usize>(
     out: &mut Vec<Tensor<'a>>,
     name: &str,
     s: &'a DenseState<O, I>,
@@ -184,7 +289,7 @@ fn state<'a, const O: usize, const I: usize>(
     moments(out, &format!("{name}.bias"), &s.b);
 }
 
-fn dense_mut<'a, const O: usize, const I: usize>(
+pub(crate) fn dense_mut<'a, const O: usize, const I: usize>(
     out: &mut Vec<TensorMut<'a>>,
     name: &str,
     d: &'a mut Dense<O, I>,
@@ -203,7 +308,7 @@ fn dense_mut<'a, const O: usize, const I: usize>(
     });
 }
 
-fn moments_mut<'a, const O: usize, const I: usize>(
+pub(crate) fn moments_mut<'a, const O: usize, const I: usize>(
     out: &mut Vec<TensorMut<'a>>,
     name: &str,
     m: &'a mut Moments<O, I>,
@@ -218,7 +323,7 @@ fn moments_mut<'a, const O: usize, const I: usize>(
     }
 }
 
-fn state_mut<'a, const O: usize, const I: usize>(
+pub(crate) fn state_mut<'a, const O: usize, const I: usize>(
     out: &mut Vec<TensorMut<'a>>,
     name: &str,
     s: &'a mut DenseState<O, I>,

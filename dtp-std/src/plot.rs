@@ -9,9 +9,12 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use crate::metrics::EpochRecord;
+use crate::model::{Model, ModelKind};
 
 /// File name of the curves inside a run directory.
 pub const FILE_NAME: &str = "curves.png";
+/// File name of the auto-encoder's first-layer filters inside a run directory.
+pub const FILTERS: &str = "filters.png";
 
 const FONT: &str = "sans-serif";
 
@@ -28,7 +31,9 @@ fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
 
 /// Draws error and loss curves of `records` into the PNG file `out` (1200 × 500):
 /// left, train/valid/test error (%) per epoch; right, the global training loss, each layer's
-/// local loss and each inverse's reconstruction error (log scale).
+/// local loss and each inverse's reconstruction error (log scale). For an auto-encoder's
+/// records: left, the online linear probe's error; right, the reconstruction error of the
+/// training (corrupted), validation and test images and the encoder's local loss.
 pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
     if records.is_empty() {
         return Err(anyhow!("no epochs to plot"));
@@ -47,8 +52,16 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
         .flat_map(|r| [r.train_error, r.valid_error, r.test_error])
         .fold(0.0f64, f64::max)
         * 100.0;
+    let ae = records[0].kind == ModelKind::Autoencoder;
     let mut chart = ChartBuilder::on(&left)
-        .caption("classification error (%)", (FONT, 18))
+        .caption(
+            if ae {
+                "online linear probe on the codes: error (%)"
+            } else {
+                "classification error (%)"
+            },
+            (FONT, 18),
+        )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(55)
@@ -85,14 +98,28 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
         .map_err(err)?;
 
     // --- loss curves (log scale)
-    let mut lines: Vec<(String, Vec<(u32, f64)>)> = vec![(
-        "global loss L".into(),
-        records.iter().map(|r| (r.epoch, r.train_loss)).collect(),
-    )];
-    let layers = records[0].local_loss.len();
+    let curve = |f: fn(&EpochRecord) -> f64| records.iter().map(|r| (r.epoch, f(r))).collect();
+    let mut lines: Vec<(String, Vec<(u32, f64)>)> = if ae {
+        vec![
+            (
+                "reconstruction, train (corrupted input)".into(),
+                curve(|r| r.train_loss),
+            ),
+            ("reconstruction, valid".into(), curve(|r| r.valid_loss)),
+            ("reconstruction, test".into(), curve(|r| r.test_loss)),
+        ]
+    } else {
+        vec![("global loss L".into(), curve(|r| r.train_loss))]
+    };
+    // The auto-encoder's second local loss is the decoder's, the training reconstruction.
+    let layers = if ae { 1 } else { records[0].local_loss.len() };
     for k in 0..layers {
         lines.push((
-            format!("local loss h{}", k + 1),
+            if ae {
+                "encoder local loss (to the DTP target)".into()
+            } else {
+                format!("local loss h{}", k + 1)
+            },
             records
                 .iter()
                 .filter_map(|r| r.local_loss.get(k).map(|&v| (r.epoch, f64::from(v))))
@@ -119,7 +146,14 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
         (1e-3, 1.0)
     };
     let mut chart = ChartBuilder::on(&right)
-        .caption("losses (log scale)", (FONT, 18))
+        .caption(
+            if ae {
+                "reconstruction error per image (log scale)"
+            } else {
+                "losses (log scale)"
+            },
+            (FONT, 18),
+        )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(65)
@@ -134,7 +168,7 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
         .map_err(err)?;
     for (i, (name, points)) in lines.into_iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        let width = if i == 0 { 3 } else { 1 };
+        let width = if i == 0 || (ae && i < 3) { 3 } else { 1 };
         chart
             .draw_series(LineSeries::new(
                 points.into_iter().filter(|p| p.1 > 0.0),
@@ -155,4 +189,53 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
     root.present()
         .map_err(|e| anyhow!("{}: cannot write: {e}", out.display()))?;
     Ok(())
+}
+
+/// Draws the first (up to) 100 rows of the first layer's weights `net.f1.weight` of `model`,
+/// each reshaped to a square image (28 × 28 for MNIST), scaled to its own [min, max] (black
+/// to white) and enlarged 2×, in a 10-column grid on a dark grey background, into the
+/// 8-bit grayscale PNG file `out` (written atomically).
+pub fn draw_filters(model: &dyn Model, out: &Path) -> Result<()> {
+    let tensors = model.tensors();
+    let w = tensors
+        .iter()
+        .find(|t| t.name == "net.f1.weight")
+        .ok_or_else(|| anyhow!("no tensor net.f1.weight"))?;
+    let side = (w.cols as f64).sqrt().round() as usize;
+    if side * side != w.cols {
+        return Err(anyhow!("{} inputs are not a square image", w.cols));
+    }
+    let count = w.rows.min(100);
+    let (grid, scale, gap) = (10usize, 2usize, 2usize);
+    let cell = side * scale + gap;
+    let (width, height) = (grid * cell + gap, count.div_ceil(grid) * cell + gap);
+    let mut pixels = vec![40u8; width * height];
+    for k in 0..count {
+        // Row k of the column-major `[rows, cols]` weight matrix.
+        let row: Vec<f32> = (0..w.cols).map(|c| w.data[k + c * w.rows]).collect();
+        let (lo, hi) = row
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let (x0, y0) = (gap + (k % grid) * cell, gap + (k / grid) * cell);
+        for (p, &v) in row.iter().enumerate() {
+            let g = (255.0 * (v - lo) / span).round().clamp(0.0, 255.0) as u8;
+            for dy in 0..scale {
+                let y = y0 + (p / side) * scale + dy;
+                let x = x0 + (p % side) * scale;
+                pixels[y * width + x..y * width + x + scale].fill(g);
+            }
+        }
+    }
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut bytes, width as u32, height as u32);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::Best);
+        let mut writer = enc.write_header().map_err(err)?;
+        writer.write_image_data(&pixels).map_err(err)?;
+    }
+    crate::checkpoint::write_atomic(out, &bytes)
+        .map_err(|e| anyhow!("{}: cannot write: {e}", out.display()))
 }

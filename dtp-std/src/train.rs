@@ -16,12 +16,12 @@ use rand_pcg::Pcg64;
 use crate::batches::EpochBatches;
 use crate::checkpoint;
 use crate::cli::TrainArgs;
-use crate::config::{Hyper, HyperPatch, ScheduleKind};
+use crate::config::{Hyper, HyperPatch};
 use crate::data::{Dataset, Splits};
 use crate::datasets;
 use crate::failure::{Classify, EXIT_NON_FINITE, Failure, Outcome};
-use crate::metrics::{self, EpochRecord, Summary};
-use crate::model::Model;
+use crate::metrics::{self, EpochRecord, Reconstruction, Summary};
+use crate::model::{Model, ModelKind};
 use crate::plot;
 use crate::presets::{self, Preset};
 use crate::progress::Progress;
@@ -34,6 +34,8 @@ const STREAM_TRAIN: u128 = 2;
 const STREAM_SHUFFLE: u128 = 3;
 /// PCG stream of evaluation (the state is the seed plus the epoch).
 const STREAM_EVAL: u128 = 4;
+/// PCG stream of the shuffles of the auto-encoder's final linear probes.
+const STREAM_PROBE: u128 = 5;
 
 /// A generator for `stream` seeded by `seed`.
 pub fn rng(seed: u64, stream: u128) -> Pcg64 {
@@ -51,7 +53,7 @@ pub fn eval_rng(seed: u64, epoch: u32) -> Pcg64 {
 /// Checks that a dataset fits a model.
 pub fn check_fits(d: &Dataset, model: &dyn Model) -> Outcome<()> {
     let s = model.shape();
-    if d.features != s.inputs || d.classes > s.outputs {
+    if d.features != s.inputs || d.classes > model.classes() {
         return Err(Failure::input(anyhow!(
             "{}: {} features and {} classes, the {} network needs {} features and at most {} \
              classes",
@@ -60,7 +62,7 @@ pub fn check_fits(d: &Dataset, model: &dyn Model) -> Outcome<()> {
             d.classes,
             s.widths(),
             s.inputs,
-            s.outputs
+            model.classes()
         )));
     }
     Ok(())
@@ -199,6 +201,18 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
 
     let (train_secs, trained) = epochs(&mut run, &splits, start_epoch, args, &out, &save)?;
 
+    // The auto-encoder fits its linear probes on the final codes (kept in the checkpoint).
+    let finish = run
+        .model
+        .finish(&splits, &mut rng(run.hyper.seed, STREAM_PROBE))
+        .map_err(|e| {
+            let epoch = run.model.epoch();
+            non_finite(epoch, format!("linear probe: {e}"), &ckpt_path, epoch)
+        })?;
+    if finish.is_some() {
+        save(&run)?;
+    }
+
     // Final evaluation: test and validation average `eval_passes` sampled passes.
     let hyper = &run.hyper;
     let mut erng = eval_rng(hyper.seed, u32::MAX);
@@ -225,6 +239,13 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
             0.0
         },
         hyper: run.hyper.clone(),
+        reconstruction: (run.model.kind() == ModelKind::Autoencoder).then_some(Reconstruction {
+            train: train.loss,
+            valid: valid.loss,
+            test: test.loss,
+        }),
+        probe: finish.as_ref().map(|f| f.probe.clone()),
+        pixel_probe: finish.map(|f| f.pixel_probe),
     };
     let json = serde_json::to_string_pretty(&summary).or_other()? + "\n";
     checkpoint::write_atomic(&out.join(metrics::SUMMARY), json.as_bytes())
@@ -234,6 +255,11 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
             .and_then(|r| plot::draw(&r, &title(&run), &out.join(plot::FILE_NAME)))
         {
             eprintln!("warning: no curves: {e:#}");
+        }
+        if run.model.kind() == ModelKind::Autoencoder {
+            if let Err(e) = plot::draw_filters(run.model.as_ref(), &out.join(plot::FILTERS)) {
+                eprintln!("warning: no filters image: {e:#}");
+            }
         }
     }
     Ok(summary)
@@ -295,10 +321,7 @@ fn epochs(
     let shape = run.model.shape();
     let per_epoch = (splits.train.len() / shape.batch * shape.batch) as u64;
     let epochs = run.hyper.epochs;
-    let passes = match (run.hyper.algo, run.hyper.schedule) {
-        (crate::config::Algo::Dtp, ScheduleKind::Alternating) => 2,
-        _ => 1,
-    };
+    let passes = run.model.passes_per_epoch(run.hyper.algo);
     let mut progress = Progress::new(
         per_epoch * u64::from(epochs),
         per_epoch * u64::from(start_epoch.min(epochs)),
@@ -370,6 +393,7 @@ fn epochs(
         let valid = evaluate(&splits.valid)?;
         let test = evaluate(&splits.test)?;
         let record = EpochRecord {
+            kind: run.model.kind(),
             epoch,
             train_error: f64::from(stats.error),
             train_loss: f64::from(stats.loss),
@@ -384,14 +408,27 @@ fn epochs(
             wall_seconds: t0.elapsed().as_secs_f64(),
             samples_per_sec: per_epoch as f64 / secs.max(1e-9),
         };
-        progress.println(&format!(
-            "epoch {epoch:>4}: train {:6.2}%  valid {:6.2}%  test {:6.2}%  L {:.4}  {:.0} samples/s",
-            100.0 * record.train_error,
-            100.0 * record.valid_error,
-            100.0 * record.test_error,
-            record.train_loss,
-            record.samples_per_sec
-        ));
+        progress.println(&match record.kind {
+            ModelKind::Classifier => format!(
+                "epoch {epoch:>4}: train {:6.2}%  valid {:6.2}%  test {:6.2}%  L {:.4}  {:.0} \
+                 samples/s",
+                100.0 * record.train_error,
+                100.0 * record.valid_error,
+                100.0 * record.test_error,
+                record.train_loss,
+                record.samples_per_sec
+            ),
+            ModelKind::Autoencoder => format!(
+                "epoch {epoch:>4}: reconstruction train {:.3}  valid {:.3}  test {:.3}  \
+                 online probe valid {:5.2}%  test {:5.2}%  {:.0} samples/s",
+                record.train_loss,
+                record.valid_loss,
+                record.test_loss,
+                100.0 * record.valid_error,
+                100.0 * record.test_error,
+                record.samples_per_sec
+            ),
+        });
         metrics::append(out, &record).or_other()?;
         if epoch % run.hyper.checkpoint_every == 0 || epoch == epochs {
             save(run)?;

@@ -497,9 +497,19 @@ fn broken_inputs_exit_2_naming_file_and_position() {
     // Flags and presets.
     bad_input(&["train", "--preset", "nope"], &["nope", "digits"]);
     bad_input(&["train", "--epochs", "many"], &["many"]);
+    let empty = d.join("empty-mnist");
+    fs::create_dir(&empty).unwrap();
     bad_input(
-        &["train", "--out", o, "--preset", "mnist-ae"],
-        &["not implemented yet"],
+        &[
+            "train",
+            "--out",
+            o,
+            "--preset",
+            "mnist-ae",
+            "--data",
+            s(&empty),
+        ],
+        &["train-images-idx3-ubyte", "scripts/fetch-data.sh"],
     );
     bad_input(&["train", "--out", o, "--lr-forward=-1"], &["forward.lr"]);
     let o2 = dtp(&["plot", s(&d.join("no-run"))]);

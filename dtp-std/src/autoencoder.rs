@@ -1,0 +1,657 @@
+//! The `mnist-ae` preset's model: the core's denoising [`Autoencoder`] (784-1000-784, trained
+//! by DTP without backprop, or by backprop as the baseline) behind the [`Model`] trait, with
+//! linear probes that measure how useful its codes are for classification.
+//!
+//! - **Online probe**: a softmax regression `p = softmax(P h + c)` on the codes `h = f(x̃)` of
+//!   each training batch, one RMSprop step per batch, reading the codes only (nothing flows
+//!   back into the encoder, and it draws no random numbers, so the auto-encoder trains
+//!   exactly as without it). Its errors are the per-epoch `*_error` figures of
+//!   `metrics.jsonl`.
+//! - **Final probe** ([`Model::finish`], after the last epoch): a fresh softmax regression
+//!   trained on the fixed codes `f(x)` of the clean training images, up to
+//!   [`PROBE_MAX_EPOCHS`] epochs, keeping the weights of the epoch with the lowest
+//!   validation error (early stopping after [`PROBE_PATIENCE`] epochs without improvement).
+//!   The same fit on raw pixels is the baseline. Evaluation uses the final probe when it was
+//!   fitted on the current weights, else the online one.
+//!
+//! Both probes use the core's dense layer, softmax, NLL gradient and RMSprop.
+
+use std::collections::HashMap;
+
+use dtp_core::blob::BlobError;
+use dtp_core::loss::{self, argmax};
+use dtp_core::{
+    Activation, Autoencoder, AutoencoderConfig, Batches, Config, ConfigError, Dense, DenseState,
+    EpochStats, Error, Gradient, Init, Kernel, Mat, Optimiser, Output, Stage,
+};
+use rand_pcg::Pcg64;
+
+use crate::batches::{EpochBatches, put_sample};
+use crate::config::Algo;
+use crate::data::{Dataset, Splits};
+use crate::model::{
+    Evaluation, Finish, Model, ModelKind, ProbeFit, Shape, Tensor, TensorKind, TensorMut,
+};
+
+/// Learning rate of both probes' RMSprop (the reference's centred RMSprop, ρ 0.95, μ 0.9).
+pub const PROBE_LR: f32 = 1e-3;
+/// Most epochs of the final probe fit.
+pub const PROBE_MAX_EPOCHS: u32 = 100;
+/// The final probe fit stops after this many epochs without a lower validation error.
+pub const PROBE_PATIENCE: u32 = 10;
+/// Layer number of the probe in error messages (1 = encoder, 2 = decoder).
+const PROBE_LAYER: u16 = 3;
+/// Metadata key of the final probe's report in checkpoints.
+const META_PROBE: &str = "probe";
+
+/// The auto-encoder's settings from the CLI's [`Config`]: sigmoid code and reconstruction,
+/// corruption σ = `input_noise`, encoder optimiser = `forward`, decoder optimiser =
+/// `inverse`. `eta_hat`, `sigma` and `schedule` have no role in the auto-encoder.
+pub fn ae_config(c: &Config) -> AutoencoderConfig {
+    AutoencoderConfig {
+        encoder: Activation::Sigmoid,
+        decoder: Activation::Sigmoid,
+        corruption: c.input_noise,
+        encoder_opt: c.forward,
+        decoder_opt: c.inverse,
+    }
+}
+
+/// A softmax-regression classifier on `F` features with minibatches of `B`, and its
+/// buffers (on the heap: `F × B` floats).
+pub struct Probe<const F: usize, const C: usize, const B: usize, K: Kernel> {
+    /// `P` (`C × F`) and `c`.
+    pub layer: Dense<C, F>,
+    /// RMSprop state.
+    pub state: DenseState<C, F>,
+    x: Mat<F, B>,
+    t: Mat<C, B>,
+    p: Mat<C, B>,
+    delta: Mat<C, B>,
+    grad: Dense<C, F>,
+    _kernel: std::marker::PhantomData<K>,
+}
+
+// SAFETY: only `f32` matrices and `PhantomData`.
+unsafe impl<const F: usize, const C: usize, const B: usize, K: Kernel> bytemuck::Zeroable
+    for Probe<F, C, B, K>
+{
+}
+
+impl<const F: usize, const C: usize, const B: usize, K: Kernel> Probe<F, C, B, K> {
+    /// A zeroed probe on the heap.
+    pub fn boxed() -> Box<Self> {
+        bytemuck::zeroed_box()
+    }
+
+    /// Zero weights (softmax regression needs no random start) and optimiser state.
+    pub fn reset(&mut self) {
+        self.layer.w.fill(0.0);
+        self.layer.b.fill(0.0);
+        self.state.w.reset();
+        self.state.b.reset();
+    }
+
+    /// `p = softmax(P x + c)` for the batch in the buffer.
+    fn forward(&mut self) {
+        self.layer
+            .forward::<K, B>(Activation::Linear, &self.x, &mut self.p);
+        loss::softmax_columns(&mut self.p);
+    }
+
+    /// One RMSprop step on the mean NLL of the batch in the buffers; returns the samples
+    /// classified correctly before the step.
+    fn step(&mut self) -> Result<u32, Error> {
+        self.forward();
+        let correct = loss::correct(&self.p, &self.t);
+        loss::output_delta(Output::SoftmaxNll, &self.p, &self.t, &mut self.delta);
+        Dense::gradient_from_delta::<K, B>(&self.x, &self.delta, &mut self.grad);
+        let finite = |d: &Dense<C, F>| d.is_finite();
+        if !finite(&self.grad) {
+            return Err(Error::NonFinite {
+                stage: Stage::ForwardGradient,
+                layer: PROBE_LAYER,
+            });
+        }
+        if !Optimiser::rmsprop(PROBE_LR).update_dense(&mut self.layer, &self.grad, &mut self.state)
+        {
+            return Err(Error::NonFinite {
+                stage: Stage::ForwardWeights,
+                layer: PROBE_LAYER,
+            });
+        }
+        Ok(correct)
+    }
+
+    /// Classification error and mean NLL over every sample of `data` (features `F`).
+    pub fn evaluate(&mut self, data: &Dataset) -> Evaluation {
+        let n = data.len();
+        let (mut wrong, mut nll) = (0usize, 0f64);
+        for start in (0..n).step_by(B) {
+            let count = B.min(n - start);
+            for col in 0..B {
+                put_sample(
+                    data,
+                    start + col.min(count - 1),
+                    col,
+                    &mut self.x,
+                    &mut self.t,
+                );
+            }
+            self.forward();
+            for col in 0..count {
+                let label = usize::from(data.sample(start + col).1);
+                let p = self.p.column(col);
+                wrong += usize::from(argmax(p.iter()) != label);
+                nll -= f64::from(p[label]).max(1e-30).ln();
+            }
+        }
+        Evaluation {
+            error: if n == 0 { 0.0 } else { wrong as f64 / n as f64 },
+            loss: if n == 0 { 0.0 } else { nll / n as f64 },
+            samples: n,
+        }
+    }
+
+    /// Trains from zero on `train` (shuffled by `rng` every epoch, the last partial batch
+    /// dropped) and keeps the weights of the epoch with the lowest validation error (the
+    /// earliest on ties), stopping after [`PROBE_PATIENCE`] epochs without a lower one.
+    pub fn fit(
+        &mut self,
+        features: &str,
+        train: &Dataset,
+        valid: &Dataset,
+        test: &Dataset,
+        rng: &mut Pcg64,
+    ) -> Result<ProbeFit, Error> {
+        self.reset();
+        let mut best = Box::new((self.layer.clone(), f64::INFINITY, 0u32));
+        let mut epochs = 0;
+        for epoch in 1..=PROBE_MAX_EPOCHS {
+            let mut noop = || {};
+            let mut batches = EpochBatches::new(train, rng, &mut noop);
+            for i in 0..Batches::<F, C, B>::batches(&batches) {
+                batches.fill(i, &mut self.x, &mut self.t);
+                self.step()?;
+            }
+            epochs = epoch;
+            let v = self.evaluate(valid);
+            if v.error < best.1 {
+                *best = (self.layer.clone(), v.error, epoch);
+            } else if epoch - best.2 >= PROBE_PATIENCE {
+                break;
+            }
+        }
+        self.layer = best.0.clone();
+        Ok(ProbeFit {
+            features: features.into(),
+            width: F,
+            epochs,
+            best_epoch: best.2,
+            lr: PROBE_LR,
+            train_error: self.evaluate(train).error,
+            valid_error: self.evaluate(valid).error,
+            test_error: self.evaluate(test).error,
+        })
+    }
+}
+
+/// The `IN → H → IN` denoising auto-encoder with minibatches of `B` and `C`-class linear
+/// probes on its codes, as a [`Model`].
+pub struct AeModel<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel> {
+    config: Config,
+    epoch: u32,
+    /// The auto-encoder (encoder `f`, decoder `g`, both optimiser states).
+    pub ae: Box<Autoencoder<IN, H, B, K>>,
+    /// The probe trained alongside, one step per training batch.
+    pub online: Box<Probe<H, C, B, K>>,
+    /// The probe fitted on the final codes by [`Model::finish`].
+    pub final_probe: Box<Probe<H, C, B, K>>,
+    /// What [`Model::finish`] fitted, and on which epoch's weights.
+    pub finished: Option<Finish>,
+    /// Epoch means of the encoder's local loss and the decoder's loss (NaN before training;
+    /// the encoder's is NaN under backprop, which has no hidden target).
+    means: [f32; 2],
+}
+
+impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel + 'static>
+    AeModel<IN, H, C, B, K>
+{
+    /// An all-zero, unconfigured model on the heap (no large value on the stack).
+    pub fn boxed() -> Box<dyn Model> {
+        Box::new(AeModel::<IN, H, C, B, K> {
+            config: Config::CONTINUOUS,
+            epoch: 0,
+            ae: bytemuck::zeroed_box(),
+            online: Probe::boxed(),
+            final_probe: Probe::boxed(),
+            finished: None,
+            means: [f32::NAN; 2],
+        })
+    }
+}
+
+impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel>
+    AeModel<IN, H, C, B, K>
+{
+    /// The codes `f(x)` of the clean images of `data`, as a dataset of `H` features with the
+    /// same labels.
+    pub fn codes(&mut self, data: &Dataset) -> Result<Dataset, Error> {
+        let n = data.len();
+        let mut x = Vec::with_capacity(n * H);
+        for start in (0..n).step_by(B) {
+            let count = B.min(n - start);
+            self.fill(data, start, count);
+            self.ae.evaluate()?;
+            x.extend_from_slice(&self.ae.codes().as_slice()[..count * H]);
+        }
+        Ok(Dataset {
+            name: format!("{} (codes)", data.name),
+            features: H,
+            classes: data.classes,
+            x,
+            y: data.y.clone(),
+        })
+    }
+
+    /// Samples `start..start + count` of `data` into the auto-encoder's input and the online
+    /// probe's labels; padding columns repeat the last sample.
+    fn fill(&mut self, data: &Dataset, start: usize, count: usize) {
+        for col in 0..B {
+            put_sample(
+                data,
+                start + col.min(count - 1),
+                col,
+                self.ae.input_mut(),
+                &mut self.online.t,
+            );
+        }
+    }
+
+    /// Whether the final probe was fitted on the current weights.
+    fn final_is_current(&self) -> bool {
+        self.finished
+            .as_ref()
+            .is_some_and(|f| f.epoch == self.epoch)
+    }
+}
+
+fn probe_tensors<'a, const F: usize, const C: usize, const B: usize, K: Kernel>(
+    out: &mut Vec<Tensor<'a>>,
+    name: &str,
+    p: &'a Probe<F, C, B, K>,
+) {
+    out.push(Tensor {
+        name: format!("{name}.weight"),
+        kind: TensorKind::Param,
+        rows: C,
+        cols: F,
+        data: p.layer.w.as_slice(),
+    });
+    out.push(Tensor {
+        name: format!("{name}.bias"),
+        kind: TensorKind::Param,
+        rows: C,
+        cols: 1,
+        data: p.layer.b.as_slice(),
+    });
+}
+
+impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel> Model
+    for AeModel<IN, H, C, B, K>
+{
+    fn shape(&self) -> Shape {
+        Shape {
+            inputs: IN,
+            hidden: H,
+            hidden_layers: 1,
+            outputs: IN,
+            batch: B,
+        }
+    }
+
+    fn forward_params(&self) -> usize {
+        H * IN + H
+    }
+
+    fn inverse_params(&self) -> usize {
+        IN * H + IN
+    }
+
+    fn init(&mut self, config: Config, init: Init, rng: &mut Pcg64) -> Result<(), ConfigError> {
+        self.ae.init(ae_config(&config), init, rng)?;
+        self.online.reset();
+        self.final_probe.reset();
+        self.config = config;
+        self.epoch = 0;
+        self.finished = None;
+        self.means = [f32::NAN; 2];
+        Ok(())
+    }
+
+    fn config(&self) -> Config {
+        self.config
+    }
+
+    fn set_config(&mut self, config: Config) -> Result<(), ConfigError> {
+        self.ae.set_config(ae_config(&config))?;
+        self.config = config;
+        Ok(())
+    }
+
+    fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    fn set_epoch(&mut self, epoch: u32) {
+        self.epoch = epoch;
+    }
+
+    /// The corruption σ (the auto-encoder has no inverse-training noise).
+    fn sigma(&self) -> f32 {
+        self.config.input_noise
+    }
+
+    fn train_epoch(
+        &mut self,
+        data: &mut EpochBatches<'_>,
+        algo: Algo,
+        _gradient: Gradient,
+        rng: &mut Pcg64,
+    ) -> Result<EpochStats, Error> {
+        let batches = Batches::<IN, C, B>::batches(data);
+        let (mut rec, mut enc, mut correct) = (0f64, 0f64, 0u64);
+        for i in 0..batches {
+            data.fill(i, self.ae.input_mut(), &mut self.online.t);
+            rec += f64::from(match algo {
+                Algo::Dtp => self.ae.step(rng)?,
+                Algo::Bp => self.ae.backprop_step(rng)?,
+            });
+            enc += f64::from(self.ae.encoder_loss);
+            self.online.x.copy_from(self.ae.codes());
+            correct += u64::from(self.online.step()?);
+        }
+        let n = batches.max(1) as f64;
+        self.means = [(enc / n) as f32, (rec / n) as f32];
+        self.epoch += 1;
+        Ok(EpochStats {
+            loss: (rec / n) as f32,
+            error: if batches == 0 {
+                0.0
+            } else {
+                1.0 - correct as f32 / (batches * B) as f32
+            },
+            batches: batches as u32,
+            sigma: self.config.input_noise,
+        })
+    }
+
+    /// `error`: the probe's classification error (the final probe when it was fitted on
+    /// these weights, else the online one); `loss`: the mean reconstruction error
+    /// `‖g(f(x)) − x‖²` of the clean images (summed over pixels).
+    fn evaluate(
+        &mut self,
+        data: &Dataset,
+        _passes: u32,
+        _rng: &mut Pcg64,
+    ) -> Result<Evaluation, Error> {
+        let n = data.len();
+        let use_final = self.final_is_current();
+        let (mut wrong, mut rec) = (0usize, 0f64);
+        for start in (0..n).step_by(B) {
+            let count = B.min(n - start);
+            self.fill(data, start, count);
+            self.ae.evaluate()?;
+            let r = &self.ae.reconstruction().as_slice()[..count * IN];
+            let x = &data.x[start * IN..(start + count) * IN];
+            rec += r
+                .iter()
+                .zip(x)
+                .map(|(&r, &x)| f64::from(r - x) * f64::from(r - x))
+                .sum::<f64>();
+            let probe = if use_final {
+                &mut self.final_probe
+            } else {
+                &mut self.online
+            };
+            probe.x.copy_from(self.ae.codes());
+            probe.forward();
+            for col in 0..count {
+                let label = usize::from(data.sample(start + col).1);
+                wrong += usize::from(argmax(probe.p.column(col).iter()) != label);
+            }
+        }
+        if !rec.is_finite() {
+            return Err(Error::NonFinite {
+                stage: Stage::Forward,
+                layer: 2,
+            });
+        }
+        Ok(Evaluation {
+            error: if n == 0 { 0.0 } else { wrong as f64 / n as f64 },
+            loss: if n == 0 { 0.0 } else { rec / n as f64 },
+            samples: n,
+        })
+    }
+
+    /// `[encoder ‖f(x̃) − ĥ‖², decoder ‖g(h) − x‖²]`, means over the last epoch's batches.
+    fn local_loss(&self) -> Vec<f32> {
+        self.means.to_vec()
+    }
+
+    /// None: the decoder's loss is the second entry of [`local_loss`](Model::local_loss).
+    fn inverse_loss(&self) -> Vec<f32> {
+        Vec::new()
+    }
+
+    fn tensors(&self) -> Vec<Tensor<'_>> {
+        let mut v = Vec::new();
+        crate::model::dense(&mut v, "net.f1", TensorKind::Param, &self.ae.encoder);
+        crate::model::dense(&mut v, "net.g1", TensorKind::Param, &self.ae.decoder);
+        probe_tensors(&mut v, "probe.online", &self.online);
+        probe_tensors(&mut v, "probe.final", &self.final_probe);
+        crate::model::state(&mut v, "opt.forward.f1", &self.ae.encoder_state);
+        crate::model::state(&mut v, "opt.inverse.g1", &self.ae.decoder_state);
+        crate::model::state(&mut v, "opt.probe.online", &self.online.state);
+        v
+    }
+
+    fn tensors_mut(&mut self) -> Vec<TensorMut<'_>> {
+        let mut v = Vec::new();
+        crate::model::dense_mut(&mut v, "net.f1", &mut self.ae.encoder);
+        crate::model::dense_mut(&mut v, "net.g1", &mut self.ae.decoder);
+        crate::model::dense_mut(&mut v, "probe.online", &mut self.online.layer);
+        crate::model::dense_mut(&mut v, "probe.final", &mut self.final_probe.layer);
+        crate::model::state_mut(&mut v, "opt.forward.f1", &mut self.ae.encoder_state);
+        crate::model::state_mut(&mut v, "opt.inverse.g1", &mut self.ae.decoder_state);
+        crate::model::state_mut(&mut v, "opt.probe.online", &mut self.online.state);
+        v
+    }
+
+    fn is_finite(&self) -> bool {
+        self.ae.encoder.is_finite() && self.ae.decoder.is_finite() && self.online.layer.is_finite()
+    }
+
+    /// The firmware blob holds classifiers only; `dtp export` refuses auto-encoders before
+    /// calling this.
+    fn blob(&self) -> Result<Vec<u8>, BlobError> {
+        Err(BlobError::ShapeMismatch {
+            expected: [IN as u32, H as u32, C as u32, 0],
+            found: [0; 4],
+        })
+    }
+
+    fn kind(&self) -> ModelKind {
+        ModelKind::Autoencoder
+    }
+
+    fn classes(&self) -> usize {
+        C
+    }
+
+    fn passes_per_epoch(&self, _algo: Algo) -> usize {
+        1
+    }
+
+    /// Fits the final probe on the codes of the clean images, then the same probe on raw
+    /// pixels (the baseline); both from zero, shuffled by `rng`.
+    fn finish(&mut self, splits: &Splits, rng: &mut Pcg64) -> Result<Option<Finish>, Error> {
+        let train = self.codes(&splits.train)?;
+        let valid = self.codes(&splits.valid)?;
+        let test = self.codes(&splits.test)?;
+        let probe = self.final_probe.fit("codes", &train, &valid, &test, rng)?;
+        drop((train, valid, test));
+        let mut pixels = Probe::<IN, C, B, K>::boxed();
+        let pixel_probe = pixels.fit("pixels", &splits.train, &splits.valid, &splits.test, rng)?;
+        let f = Finish {
+            epoch: self.epoch,
+            probe,
+            pixel_probe,
+        };
+        self.finished = Some(f.clone());
+        Ok(Some(f))
+    }
+
+    fn finished(&self) -> Option<&Finish> {
+        self.finished.as_ref()
+    }
+
+    fn metadata(&self) -> Vec<(String, String)> {
+        self.finished
+            .iter()
+            .filter_map(|f| serde_json::to_string(f).ok())
+            .map(|j| (META_PROBE.to_string(), j))
+            .collect()
+    }
+
+    fn set_metadata(&mut self, metadata: &HashMap<String, String>) -> Result<(), String> {
+        self.finished = match metadata.get(META_PROBE) {
+            Some(j) => {
+                Some(serde_json::from_str(j).map_err(|e| format!("metadata `{META_PROBE}`: {e}"))?)
+            }
+            None => None,
+        };
+        Ok(())
+    }
+
+    fn info_lines(&self) -> Vec<String> {
+        let mut v = vec![format!(
+            "linear probes {} online + {} final ({C} classes on the {H} codes)",
+            C * H + C,
+            C * H + C
+        )];
+        match &self.finished {
+            Some(f) => v.push(format!(
+                "final probe fitted on the weights of epoch {}{}: test error {:.2}% (valid \
+                 {:.2}%, train {:.2}%; best valid at probe epoch {} of {}); the same probe on \
+                 raw pixels: test error {:.2}% (valid {:.2}%)",
+                f.epoch,
+                if f.epoch == self.epoch {
+                    ""
+                } else {
+                    " (older than these weights)"
+                },
+                100.0 * f.probe.test_error,
+                100.0 * f.probe.valid_error,
+                100.0 * f.probe.train_error,
+                f.probe.best_epoch,
+                f.probe.epochs,
+                100.0 * f.pixel_probe.test_error,
+                100.0 * f.pixel_probe.valid_error
+            )),
+            None => v.push("final probe not fitted yet (training has not finished)".into()),
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dtp_core::Portable;
+
+    type Tiny = AeModel<6, 5, 3, 4, Portable>;
+
+    fn data(n: usize, seed: u32) -> Dataset {
+        // Three classes, each a fixed pattern of two bright pixels, plus a little noise.
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..n {
+            let c = (i * 7 + seed as usize) % 3;
+            for f in 0..6 {
+                let on = f == 2 * c || f == 2 * c + 1;
+                let jitter = ((i * 31 + f * 17 + seed as usize) % 10) as f32 / 50.0;
+                x.push(if on { 0.9 - jitter } else { jitter });
+            }
+            y.push(c as u8);
+        }
+        Dataset {
+            name: "tiny".into(),
+            features: 6,
+            classes: 3,
+            x,
+            y,
+        }
+    }
+
+    fn model() -> Box<dyn Model> {
+        let mut m = Tiny::boxed();
+        let mut c = Config::CONTINUOUS;
+        c.forward = Optimiser::rmsprop(1e-2);
+        c.inverse = Optimiser::rmsprop(1e-2);
+        c.input_noise = 0.1;
+        m.init(c, Init::Orthogonal, &mut Pcg64::new(1, 1)).unwrap();
+        m
+    }
+
+    #[test]
+    fn tensor_lists_agree() {
+        let m = model();
+        let names: Vec<_> = m.tensors().iter().map(|t| t.name.clone()).collect();
+        let mut m = m;
+        let names_mut: Vec<_> = m.tensors_mut().iter().map(|t| t.name.clone()).collect();
+        assert_eq!(names, names_mut);
+        assert_eq!(m.shape().widths(), "6-5-6");
+        let enc_dec: usize = m
+            .tensors()
+            .iter()
+            .filter(|t| t.name.starts_with("net."))
+            .map(|t| t.data.len())
+            .sum();
+        assert_eq!(enc_dec, m.forward_params() + m.inverse_params());
+    }
+
+    #[test]
+    fn learns_and_probes() {
+        let splits = Splits {
+            train: data(200, 0),
+            valid: data(40, 1),
+            test: data(40, 2),
+        };
+        let mut m = model();
+        let mut erng = Pcg64::new(0, 0);
+        let before = m.evaluate(&splits.valid, 1, &mut erng).unwrap();
+        let (mut shuffle, mut noise) = (Pcg64::new(2, 2), Pcg64::new(3, 3));
+        for _ in 0..30 {
+            let mut noop = || {};
+            let mut b = EpochBatches::new(&splits.train, &mut shuffle, &mut noop);
+            m.train_epoch(&mut b, Algo::Dtp, Gradient::Exact, &mut noise)
+                .unwrap();
+        }
+        let after = m.evaluate(&splits.valid, 1, &mut erng).unwrap();
+        assert!(after.loss < 0.5 * before.loss, "{before:?} → {after:?}");
+        let f = m
+            .finish(&splits, &mut Pcg64::new(4, 4))
+            .unwrap()
+            .expect("probe fitted");
+        assert!(f.probe.test_error < 0.2, "{f:?}");
+        assert_eq!(f.epoch, 30);
+        let fin = m.evaluate(&splits.test, 1, &mut erng).unwrap();
+        assert_eq!(fin.error, f.probe.test_error);
+        // The report survives a metadata round trip.
+        let meta: HashMap<_, _> = m.metadata().into_iter().collect();
+        let mut other = model();
+        other.set_metadata(&meta).unwrap();
+        assert_eq!(other.metadata(), m.metadata());
+    }
+}

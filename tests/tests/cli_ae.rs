@@ -1,0 +1,325 @@
+//! The `mnist-ae` preset through the `dtp` CLI, on a small generated IDX dataset: the
+//! 784-1000-784 denoising auto-encoder trains by DTP, its reconstruction error falls, the
+//! linear probe on its codes beats chance by far, the run resumes bit-identically, and the
+//! run directory holds the filters image.
+//!
+//! The MNIST split keeps the last 10,000 training images for validation, so the generated
+//! training file holds 10,000 + 1,000 images: 10 minibatches of 100 per epoch.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use dtp_std::checkpoint::{self, Checkpoint};
+use dtp_std::metrics::{self, EpochRecord};
+use dtp_std::model::ModelKind;
+use tempfile::TempDir;
+
+const TRAIN: usize = 1_000;
+const VALID: usize = 10_000;
+const TEST: usize = 500;
+
+fn dtp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dtp-cli"))
+        .args(args)
+        .env_remove("DTP_DATA_DIR")
+        .env("MATMUL_NUM_THREADS", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run dtp-cli")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = dtp(args);
+    assert!(
+        o.status.success(),
+        "dtp {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A small deterministic generator (64-bit LCG, high bits).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) as u32
+    }
+}
+
+/// `count` 28×28 images of 10 classes: class `c` is a horizontal bar at row `4 + 2c` and a
+/// vertical bar at column `23 − 2c` (both 2 pixels thick), shifted by up to one pixel, with
+/// uniform noise; labels cycle through the classes in a shuffled order.
+fn images(count: usize, rng: &mut Lcg) -> (Vec<u8>, Vec<u8>) {
+    let mut img = vec![0, 0, 8, 3];
+    for x in [count as u32, 28, 28] {
+        img.extend_from_slice(&x.to_be_bytes());
+    }
+    let mut lab = vec![0, 0, 8, 1];
+    lab.extend_from_slice(&(count as u32).to_be_bytes());
+    for _ in 0..count {
+        let c = (rng.next() % 10) as usize;
+        let (dr, dc) = (rng.next() % 3, rng.next() % 3);
+        let row = 3 + 2 * c + dr as usize;
+        let col = 22 - 2 * c + dc as usize;
+        for r in 0..28 {
+            for k in 0..28 {
+                let on = (r == row || r == row + 1) && (4..24).contains(&k)
+                    || (k == col || k == col + 1) && (4..24).contains(&r);
+                let noise = (rng.next() % 60) as u8;
+                img.push(if on { 195 + noise } else { noise });
+            }
+        }
+        lab.push(c as u8);
+    }
+    (img, lab)
+}
+
+/// A generated MNIST directory: `TRAIN + VALID` training images, `TEST` test images.
+fn dataset(dir: &Path) {
+    let mut rng = Lcg(7);
+    let (img, lab) = images(TRAIN + VALID, &mut rng);
+    fs::write(dir.join("train-images-idx3-ubyte"), img).unwrap();
+    fs::write(dir.join("train-labels-idx1-ubyte"), lab).unwrap();
+    let (img, lab) = images(TEST, &mut rng);
+    fs::write(dir.join("t10k-images-idx3-ubyte"), img).unwrap();
+    fs::write(dir.join("t10k-labels-idx1-ubyte"), lab).unwrap();
+}
+
+fn train(data: &Path, out: &Path, epochs: u32, extra: &[&str]) -> String {
+    let e = epochs.to_string();
+    let mut args = vec![
+        "train",
+        "--preset",
+        "mnist-ae",
+        "--data",
+        s(data),
+        "--out",
+        s(out),
+        "--epochs",
+        &e,
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+fn load(dir: &Path) -> Checkpoint {
+    checkpoint::load(&dir.join(checkpoint::FILE_NAME)).unwrap()
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+/// Width and height of a PNG file, and whether it is 8-bit grayscale.
+fn png_header(path: &Path) -> (u32, u32, bool) {
+    let b = fs::read(path).unwrap();
+    assert!(
+        b.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "{} is no PNG",
+        path.display()
+    );
+    let be = |i: usize| u32::from_be_bytes(b[i..i + 4].try_into().unwrap());
+    (be(16), be(20), b[24] == 8 && b[25] == 0)
+}
+
+#[test]
+fn mnist_ae_trains_probes_reports_and_has_a_backprop_baseline() {
+    let dir = TempDir::new().unwrap();
+    let (data, out) = (dir.path().join("mnist"), dir.path().join("run"));
+    fs::create_dir(&data).unwrap();
+    dataset(&data);
+    let line = train(&data, &out, 4, &[]);
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.contains("mnist-ae 784-1000-784 DTP: reconstruction error test"),
+        "{line}"
+    );
+
+    // Per-epoch metrics: the reconstruction error of held-out images falls.
+    let r = metrics::read(&out).unwrap();
+    assert_eq!(r.len(), 4);
+    assert!(r.iter().all(|e| e.kind == ModelKind::Autoencoder));
+    let rec: Vec<f64> = r.iter().map(|e| e.valid_loss).collect();
+    println!("valid reconstruction per epoch: {rec:?}");
+    assert!(rec[3] < 0.8 * rec[0], "{rec:?}");
+    assert!(r[3].test_loss < r[0].test_loss);
+    assert_eq!(r[3].local_loss.len(), 2, "encoder and decoder losses");
+    assert!(r[3].local_loss.iter().all(|v| v.is_finite() && *v > 0.0));
+    let csv = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with("encoder_loss,decoder_loss")
+    );
+    assert_eq!(csv.lines().count(), 5);
+
+    // The summary: the final linear probe on the codes beats chance (90 % error) by far.
+    let sm = summary(&out);
+    let test_error = sm["test_error"].as_f64().unwrap();
+    println!(
+        "probe on codes {test_error}, on pixels {}",
+        sm["pixel_probe"]["test_error"]
+    );
+    assert!(test_error < 0.3, "probe test error {test_error}");
+    assert_eq!(sm["probe"]["test_error"], sm["test_error"]);
+    assert_eq!(sm["probe"]["width"], 1000);
+    assert_eq!(sm["pixel_probe"]["width"], 784);
+    let rec_test = sm["reconstruction"]["test"].as_f64().unwrap();
+    assert!(rec_test > 0.0 && rec_test < r[0].test_loss, "{sm}");
+    assert_eq!(sm["epochs"], 4);
+
+    // Files: checkpoint with the final probe, filters (10 × 10 grid of 28×28 at 2×), curves.
+    assert_eq!(png_header(&out.join("filters.png")), (582, 582, true));
+    png_header(&out.join("curves.png"));
+    let c = load(&out);
+    assert_eq!(c.model.epoch(), 4);
+    assert_eq!(c.model.finished().map(|f| f.epoch), Some(4));
+
+    // eval agrees with the summary; info, plot and export behave.
+    let e: serde_json::Value =
+        serde_json::from_str(&ok(&["eval", s(&out), "--data", s(&data), "--json"])).unwrap();
+    assert_eq!(e["kind"], "autoencoder");
+    assert_eq!(e["probe"], "final");
+    assert_eq!(e["test"]["error"], sm["test_error"]);
+    assert_eq!(e["test"]["loss"], sm["reconstruction"]["test"]);
+    assert_eq!(e["test"]["samples"], TEST);
+    let text = ok(&["eval", s(&out), "--data", s(&data)]);
+    assert!(text.contains("reconstruction error") && text.contains("final linear probe"));
+    let info = ok(&["info", s(&out)]);
+    for needle in [
+        "784-1000-784",
+        "net.f1.weight",
+        "[1000, 784]",
+        "net.g1.weight",
+        "[784, 1000]",
+        "probe.final.weight",
+        "final probe fitted on the weights of epoch 4",
+    ] {
+        assert!(info.contains(needle), "{needle:?} not in:\n{info}");
+    }
+    fs::remove_file(out.join("filters.png")).unwrap();
+    fs::remove_file(out.join("curves.png")).unwrap();
+    let p = ok(&["plot", s(&out)]);
+    assert!(p.contains("filters.png"), "{p}");
+    assert!(out.join("filters.png").is_file() && out.join("curves.png").is_file());
+    let o = dtp(&[
+        "export",
+        s(&out),
+        "--firmware",
+        s(&dir.path().join("x.bin")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("classifiers only"));
+
+    // A NaN (an overflowing learning rate) stops with exit 3 and keeps the checkpoint.
+    let before = fs::read(out.join(checkpoint::FILE_NAME)).unwrap();
+    let o = dtp(&[
+        "train",
+        "--out",
+        s(&out),
+        "--data",
+        s(&data),
+        "--resume",
+        "--epochs",
+        "5",
+        "--lr-forward",
+        "1e38",
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("epoch 5: NaN or infinity") && err.contains("(epoch 4)"),
+        "{err}"
+    );
+    assert_eq!(fs::read(out.join(checkpoint::FILE_NAME)).unwrap(), before);
+    // The backprop baseline of the same shape trains too (no hidden target: null encoder
+    // loss in the metrics).
+    let c = dir.path().join("bp");
+    train(&data, &c, 2, &["--algo", "bp", "--no-plot"]);
+    let r = metrics::read(&c).unwrap();
+    assert!(r[1].local_loss[0].is_nan() && r[1].local_loss[1].is_finite());
+    assert!(r[1].valid_loss < r[0].valid_loss);
+    assert!(summary(&c)["test_error"].as_f64().unwrap() < 0.5);
+}
+
+/// The records without their wall-clock fields.
+fn records(dir: &Path) -> Vec<EpochRecord> {
+    let mut r = metrics::read(dir).unwrap();
+    for e in &mut r {
+        (e.train_seconds, e.wall_seconds, e.samples_per_sec) = (0.0, 0.0, 0.0);
+    }
+    r
+}
+
+#[test]
+fn mnist_ae_resume_is_bit_identical() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("mnist");
+    fs::create_dir(&data).unwrap();
+    dataset(&data);
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    train(&data, &a, 3, &["--seed", "4", "--no-plot"]);
+    // 10 batches an epoch: abort in epoch 2, after the checkpoint of epoch 1.
+    let o = dtp(&[
+        "train",
+        "--preset",
+        "mnist-ae",
+        "--data",
+        s(&data),
+        "--out",
+        s(&b),
+        "--epochs",
+        "3",
+        "--seed",
+        "4",
+        "--quiet",
+        "--no-plot",
+        "--abort-after-batches",
+        "15",
+    ]);
+    assert!(!o.status.success());
+    assert_eq!(load(&b).model.epoch(), 1);
+    assert!(load(&b).model.finished().is_none());
+    ok(&[
+        "train",
+        "--out",
+        s(&b),
+        "--data",
+        s(&data),
+        "--resume",
+        "--quiet",
+        "--no-plot",
+    ]);
+    let (x, y) = (load(&a), load(&b));
+    assert_eq!(x.train_rng, y.train_rng);
+    assert_eq!(x.shuffle_rng, y.shuffle_rng);
+    assert_eq!(x.model.finished(), y.model.finished());
+    let bits = |d: &[f32]| d.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let (tx, ty) = (x.model.tensors(), y.model.tensors());
+    assert_eq!(tx.len(), ty.len());
+    for (p, q) in tx.iter().zip(&ty) {
+        assert_eq!(p.name, q.name);
+        assert!(bits(p.data) == bits(q.data), "tensor {} differs", p.name);
+    }
+    assert_eq!(records(&a), records(&b));
+    let strip = |d: &Path| {
+        let mut v = summary(d);
+        v["seconds"] = 0.into();
+        v["samples_per_sec"] = 0.into();
+        v
+    };
+    assert_eq!(strip(&a), strip(&b));
+}
