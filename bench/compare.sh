@@ -11,6 +11,9 @@
 #   --epochs N    epochs per run (default 1)
 #   --data DIR    MNIST IDX files (default datasets/mnist; scripts/fetch-data.sh fetches them)
 #   --out DIR     keep every run's output here (default: a temporary directory)
+#   --native      build ours with RUSTFLAGS="-C target-cpu=native" (into target/native):
+#                 the element-wise loops (tanh, noise, RMSprop) then use AVX-512/AVX2 too;
+#                 the GEMM picks its SIMD kernel at run time either way
 #   PYTHON=/path/to/python  use this interpreter (must have torch and numpy) instead of
 #                 bench/.venv, which is otherwise created with `pip install torch numpy`
 #                 (~2-3 GB with the CUDA wheels; PIP_ARGS="--index-url
@@ -28,7 +31,7 @@ die() { echo "compare: error: $*" >&2; exit 1; }
 note() { echo "compare: $*" >&2; }
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-reps=3 threads=2 epochs=1 data="$root/datasets/mnist" out=""
+reps=3 threads=2 epochs=1 data="$root/datasets/mnist" out="" native=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --reps) reps="$2"; shift 2 ;;
@@ -36,7 +39,8 @@ while [ $# -gt 0 ]; do
         --epochs) epochs="$2"; shift 2 ;;
         --data) data="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
-        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --native) native=1; shift ;;
+        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
@@ -64,10 +68,17 @@ else
 fi
 
 # ---- our CLI -------------------------------------------------------------------------
-note "building the dtp CLI (release)"
-(cd "$root" && cargo build --quiet --release -p dtp-std --bin dtp) || die "cargo build failed"
 target_dir="$(cd "$root" && cargo metadata --format-version 1 --no-deps \
     | "$py" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+if [ "$native" = 1 ]; then
+    note "building the dtp CLI (release, -C target-cpu=native)"
+    target_dir="$target_dir/native"
+    (cd "$root" && RUSTFLAGS="${RUSTFLAGS:-} -C target-cpu=native" CARGO_TARGET_DIR="$target_dir" \
+        cargo build --quiet --release -p dtp-std --bin dtp) || die "cargo build failed"
+else
+    note "building the dtp CLI (release)"
+    (cd "$root" && cargo build --quiet --release -p dtp-std --bin dtp) || die "cargo build failed"
+fi
 dtp="$target_dir/release/dtp"
 [ -x "$dtp" ] || die "no binary at $dtp"
 
@@ -86,7 +97,7 @@ run_torch() {  # rep
     echo "  pytorch rep $1: $(tail -n 1 "$out/torch-$1.log")"
 }
 
-echo "dtp vs PyTorch: $reps rep(s), $epochs epoch(s), $threads thread(s), data $data, runs in $out"
+echo "dtp vs PyTorch: $reps rep(s), $epochs epoch(s), $threads thread(s), native=$native, data $data, runs in $out"
 echo "load before: $(uptime)"
 echo "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-<unset>} nice=$(nice)"
 load1="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)"
