@@ -188,9 +188,10 @@ pub struct ExportArgs {
 /// `dtp plot`.
 #[derive(Debug, Args)]
 pub struct PlotArgs {
-    /// A run directory (holding metrics.jsonl).
-    pub run_dir: PathBuf,
-    /// Output file [default: RUN_DIR/curves.png].
+    /// A run directory (holding metrics.jsonl); with several, their error curves on one plot.
+    #[arg(required = true, num_args = 1..)]
+    pub run_dirs: Vec<PathBuf>,
+    /// Output file [default: RUN_DIR/curves.png for one run, runs.png for several].
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

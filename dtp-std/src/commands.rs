@@ -154,36 +154,46 @@ pub fn export(a: &ExportArgs) -> Outcome<()> {
     Ok(())
 }
 
-/// `dtp plot`: RUN_DIR/curves.png from RUN_DIR/metrics.jsonl.
+/// `dtp plot`: RUN_DIR/curves.png from RUN_DIR/metrics.jsonl (and an auto-encoder's
+/// filters.png); with several run directories, their error curves on one PNG.
 pub fn plot(a: &PlotArgs) -> Outcome<()> {
-    let records = metrics::read(&a.run_dir).or_input()?;
-    if records.is_empty() {
-        return Err(Failure::input(anyhow!(
-            "{}: no epochs recorded",
-            a.run_dir.join(metrics::JSONL).display()
-        )));
+    let mut runs = Vec::with_capacity(a.run_dirs.len());
+    for dir in &a.run_dirs {
+        let records = metrics::read(dir).or_input()?;
+        if records.is_empty() {
+            return Err(Failure::input(anyhow!(
+                "{}: no epochs recorded",
+                dir.join(metrics::JSONL).display()
+            )));
+        }
+        let name = dir
+            .file_name()
+            .map_or_else(|| "dtp".into(), |n| n.to_string_lossy().into_owned());
+        runs.push((name, records));
     }
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| a.run_dir.join(plot::FILE_NAME));
-    let title = a
-        .run_dir
-        .file_name()
-        .map_or_else(|| "dtp".into(), |n| n.to_string_lossy().into_owned());
-    plot::draw(&records, &title, &out).or_other()?;
-    println!("wrote {} ({} epochs)", out.display(), records.len());
-    // An auto-encoder run also gets its first-layer filters redrawn from the checkpoint.
-    let ckpt = a.run_dir.join(checkpoint::FILE_NAME);
-    if records[0].kind == ModelKind::Autoencoder && ckpt.is_file() {
-        let c = load(&ckpt)?;
-        let filters = out.with_file_name(plot::FILTERS);
-        plot::draw_filters(c.model.as_ref(), &filters).or_other()?;
-        println!(
-            "wrote {} (first-layer filters at epoch {})",
-            filters.display(),
-            c.model.epoch()
-        );
+    if let [(title, records)] = runs.as_slice() {
+        let out = a
+            .out
+            .clone()
+            .unwrap_or_else(|| a.run_dirs[0].join(plot::FILE_NAME));
+        plot::draw(records, title, &out).or_other()?;
+        println!("wrote {} ({} epochs)", out.display(), records.len());
+        // An auto-encoder run also gets its first-layer filters redrawn from the checkpoint.
+        let ckpt = a.run_dirs[0].join(checkpoint::FILE_NAME);
+        if records[0].kind == ModelKind::Autoencoder && ckpt.is_file() {
+            let c = load(&ckpt)?;
+            let filters = out.with_file_name(plot::FILTERS);
+            plot::draw_filters(c.model.as_ref(), &filters).or_other()?;
+            println!(
+                "wrote {} (first-layer filters at epoch {})",
+                filters.display(),
+                c.model.epoch()
+            );
+        }
+    } else {
+        let out = a.out.clone().unwrap_or_else(|| "runs.png".into());
+        crate::plot_runs::draw_runs(&runs, "error per epoch", &out).or_other()?;
+        println!("wrote {} ({} runs)", out.display(), runs.len());
     }
     Ok(())
 }

@@ -27,6 +27,7 @@ pub mod failure;
 pub mod metrics;
 pub mod model;
 pub mod plot;
+pub mod plot_runs;
 pub mod presets;
 pub mod progress;
 pub mod train;

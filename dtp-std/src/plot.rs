@@ -16,16 +16,19 @@ pub const FILE_NAME: &str = "curves.png";
 /// File name of the auto-encoder's first-layer filters inside a run directory.
 pub const FILTERS: &str = "filters.png";
 
-const FONT: &str = "sans-serif";
+/// Family name the embedded DejaVu Sans is registered under.
+pub(crate) const FONT: &str = "sans-serif";
 
-fn register_font() {
+/// Registers the embedded font (once per process).
+pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
     });
 }
 
-fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
+/// A plotters error as an `anyhow` one.
+pub(crate) fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("plotting: {e}")
 }
 

@@ -150,6 +150,11 @@ fn train_on_digits_reaches_90_percent_and_writes_the_run() {
     fs::remove_file(out.join("curves.png")).unwrap();
     ok(&["plot", s(&out)]);
     assert!(out.join("curves.png").is_file());
+    // Two runs on one plot (the same run twice is enough to exercise the path).
+    let both = dir.path().join("both.png");
+    let said = ok(&["plot", s(&out), s(&out), "--out", s(&both)]);
+    assert!(said.contains("2 runs"), "{said}");
+    assert!(fs::read(&both).unwrap().starts_with(b"\x89PNG"));
 }
 
 #[test]

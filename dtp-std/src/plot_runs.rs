@@ -1,0 +1,81 @@
+//! Several runs' error curves on one PNG (`dtp plot RUN_DIR RUN_DIR …`): e.g. DTP and
+//! backprop, or the seeds of one preset, side by side.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+
+use crate::metrics::EpochRecord;
+use crate::plot::{FONT, err, register_font};
+
+/// Draws, for every `(label, records)` run, its test error (thick) and its training error
+/// during the epoch (thin) per epoch, one colour per run, into the PNG file `out`
+/// (1000 × 600). The error axis stops at 1.1 × the largest test error after epoch 3, so the
+/// end of the curves stays readable.
+pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -> Result<()> {
+    if runs.iter().all(|(_, r)| r.is_empty()) {
+        return Err(anyhow!("no epochs to plot"));
+    }
+    register_font();
+    let last = runs
+        .iter()
+        .filter_map(|(_, r)| r.last().map(|r| r.epoch))
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    let top = runs
+        .iter()
+        .flat_map(|(_, r)| r.iter().filter(|r| r.epoch >= 3.min(last)))
+        .map(|r| 100.0 * r.test_error)
+        .fold(0.0f64, f64::max)
+        * 1.1;
+    let root = BitMapBackend::new(out, (1000, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.titled(title, (FONT, 22).into_font()).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "error (%): test (thick), training during the epoch (thin)",
+            (FONT, 16),
+        )
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(55)
+        .build_cartesian_2d(1..last, 0.0..top.max(0.5))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(err)?;
+    for (i, (label, records)) in runs.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let clip = |v: f64| (100.0 * v).min(top);
+        chart
+            .draw_series(LineSeries::new(
+                records.iter().map(|r| (r.epoch, clip(r.test_error))),
+                color.stroke_width(3),
+            ))
+            .map_err(err)?
+            .label(label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        chart
+            .draw_series(LineSeries::new(
+                records.iter().map(|r| (r.epoch, clip(r.train_error))),
+                color.stroke_width(1),
+            ))
+            .map_err(err)?;
+    }
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 13))
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present()
+        .map_err(|e| anyhow!("{}: cannot write: {e}", out.display()))?;
+    Ok(())
+}
