@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Summarise runs' metrics for RESULTS.md: final and best-valid errors, mean ± std over seeds.
+
+    python3 results/summarise.py GROUP=RUN_OR_JSONL[,RUN_OR_JSONL...] [GROUP=...]
+
+Each argument names a group (e.g. one preset and algorithm) and its seeds, each a run
+directory (holding metrics.jsonl) or a metrics.jsonl file. Prints one Markdown row per group:
+epochs reached, test error after the last epoch (mean ± sample std over seeds, and each seed),
+the test error at the epoch of best validation error, and the median training seconds per
+epoch. Standard library only.
+"""
+import json
+import os
+import statistics as st
+import sys
+
+
+def records(path):
+    if os.path.isdir(path):
+        path = os.path.join(path, "metrics.jsonl")
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def pm(values):
+    if len(values) == 1:
+        return f"{values[0]:.2f} %"
+    return f"{st.mean(values):.2f} ± {st.stdev(values):.2f} %"
+
+
+def main(argv):
+    if not argv or any("=" not in a for a in argv):
+        sys.exit(__doc__)
+    print("| group | seeds | epochs | test error, last epoch | each seed | test at best valid "
+          "| s/epoch (median) |")
+    print("|---|---|---|---|---|---|---|")
+    for arg in argv:
+        name, paths = arg.split("=", 1)
+        runs = [records(p) for p in paths.split(",")]
+        last = [100 * r[-1]["test_error"] for r in runs]
+        best = [100 * min(r, key=lambda e: (e["valid_error"], e["epoch"]))["test_error"]
+                for r in runs]
+        epochs = sorted({r[-1]["epoch"] for r in runs})
+        secs = st.median(e["train_seconds"] for r in runs for e in r)
+        print(f"| {name} | {len(runs)} | {'/'.join(map(str, epochs))} | {pm(last)} | "
+              f"{', '.join(f'{v:.2f}' for v in last)} | {pm(best)} | {secs:.1f} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
