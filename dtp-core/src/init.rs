@@ -48,31 +48,41 @@ fn orthonormalise<R: Rng + ?Sized>(
     rng: &mut R,
 ) {
     let at = |v: usize, e: usize| v * vec_stride + e * elem_stride;
+    // Every index is in range by construction; reading and writing through `get` keeps the
+    // function free of panic paths (bounds checks the optimiser cannot remove), which the
+    // firmware's no-panic link check requires.
+    let ld = |data: &[f32], i: usize| data.get(i).copied().unwrap_or(0.0);
+    let st = |data: &mut [f32], i: usize, x: f32| {
+        if let Some(d) = data.get_mut(i) {
+            *d = x;
+        }
+    };
     let mut v = 0;
     while v < count {
         for _pass in 0..2 {
             for u in 0..v {
                 let dot: f64 = (0..len)
-                    .map(|e| data[at(v, e)] as f64 * data[at(u, e)] as f64)
+                    .map(|e| ld(data, at(v, e)) as f64 * ld(data, at(u, e)) as f64)
                     .sum();
                 for e in 0..len {
-                    data[at(v, e)] = (data[at(v, e)] as f64 - dot * data[at(u, e)] as f64) as f32;
+                    let x = (ld(data, at(v, e)) as f64 - dot * ld(data, at(u, e)) as f64) as f32;
+                    st(data, at(v, e), x);
                 }
             }
         }
         let norm = libm::sqrt(
             (0..len)
                 .map(|e| {
-                    let x = data[at(v, e)] as f64;
+                    let x = ld(data, at(v, e)) as f64;
                     x * x
                 })
                 .sum::<f64>(),
         );
         if norm < 1e-6 {
-            (0..len).for_each(|e| data[at(v, e)] = standard_normal(rng));
+            (0..len).for_each(|e| st(data, at(v, e), standard_normal(rng)));
             continue;
         }
-        (0..len).for_each(|e| data[at(v, e)] = (data[at(v, e)] as f64 / norm) as f32);
+        (0..len).for_each(|e| st(data, at(v, e), (ld(data, at(v, e)) as f64 / norm) as f32));
         v += 1;
     }
 }

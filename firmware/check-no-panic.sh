@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Link-time proof that the on-device training step and loop (dtp-core, as the firmware runs
+# it) contain no panic path. See firmware/no-panic/src/main.rs for what is covered.
+#
+#   firmware/check-no-panic.sh
+#
+# Builds firmware/no-panic for thumbv7em-none-eabihf in the firmware's release profile (fat
+# LTO, opt-level 3, panic = "abort") through scripts/thumb-cargo.sh. Its panic handler calls
+# `__dtp_training_loop_can_panic`, which is defined nowhere, and the linker's --gc-sections
+# keeps only what the program can reach: the link succeeds only if no panic survives.
+#   1. negative control: `--features canary` adds one bounds check the optimiser cannot
+#      remove; that link must fail naming the symbol (so a passing check means something);
+#   2. the proof: the build without it must link.
+# If the proof fails, the program is rebuilt with a panic handler that links and, when
+# llvm-objdump and llvm-addr2line are available, every surviving panic call is listed with
+# its inlined source chain. Exit 0 only if both steps behave.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+manifest=$here/no-panic/Cargo.toml
+symbol=__dtp_training_loop_can_panic
+[[ -d $HOME/.cargo/bin ]] && export PATH=$HOME/.cargo/bin:$PATH
+# The firmware's .cargo/config.toml (a parent directory) adds cortex-m-rt/defmt linker
+# scripts this program does not use: RUSTFLAGS replaces config rustflags.
+export RUSTFLAGS="-C link-arg=--entry=_start"
+
+build() {
+    "$repo/scripts/thumb-cargo.sh" build --manifest-path "$manifest" --release "$@"
+}
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+echo "check-no-panic: negative control (a deliberate bounds check must fail the link) ..."
+if build --features canary >"$log" 2>&1; then
+    tail -n 20 "$log"
+    echo "check-no-panic: FAILED: the canary linked, so the check cannot detect a panic path" >&2
+    exit 1
+fi
+if ! grep -q "undefined symbol: $symbol" "$log"; then
+    tail -n 40 "$log"
+    echo "check-no-panic: FAILED: the canary build failed for another reason" >&2
+    exit 1
+fi
+echo "check-no-panic: canary rejected (undefined symbol: $symbol), as it must be"
+
+echo "check-no-panic: building the training loop with an undefined panic handler ..."
+if build >"$log" 2>&1; then
+    echo "check-no-panic: PASS: no panic path in the DTP step, init, evaluation, blob and" \
+        "flash save/load (any Config, any data)"
+    exit 0
+fi
+grep -q "undefined symbol: $symbol" "$log" || {
+    tail -n 40 "$log"
+    echo "check-no-panic: FAILED: build error" >&2
+    exit 1
+}
+echo "check-no-panic: FAILED: a panic path survives; locating it ..." >&2
+objdump=$(command -v llvm-objdump || compgen -c llvm-objdump- | sort -V | tail -n 1 || true)
+addr2line=$(command -v llvm-addr2line || compgen -c llvm-addr2line- | sort -V | tail -n 1 || true)
+CARGO_PROFILE_RELEASE_DEBUG=2 build --features locate >"$log" 2>&1 || {
+    tail -n 40 "$log"
+    exit 1
+}
+if [[ -z $objdump || -z $addr2line ]]; then
+    echo "check-no-panic: install llvm (llvm-objdump, llvm-addr2line) to list the panic sites" >&2
+    exit 1
+fi
+target_dir=${CARGO_TARGET_DIR:-$here/no-panic/target}
+elf=
+for d in "$target_dir/thumb-debian/thumbv7em-none-eabihf/release" \
+    "$target_dir/thumbv7em-none-eabihf/release"; do
+    [[ -f $d/dtp-no-panic ]] && elf=$d/dtp-no-panic && break
+done
+[[ -n $elf ]] || { echo "check-no-panic: ELF not found" >&2; exit 1; }
+pat='panicking|slice_index_fail|unwrap_failed|expect_failed|assert_failed|panic_bounds|str_index_overflow_fail|slice_end_index|slice_start_index|panic_const'
+"$objdump" -d --no-show-raw-insn "$elf" | awk -v pat="$pat" '
+    /^[0-9a-f]+ </ { inpanic = ($0 ~ pat); next }
+    !inpanic && $0 ~ ("<[^>]*(" pat ")") { sub(":", "", $1); print $1 }' |
+    while read -r addr; do
+        echo "panic call at 0x$addr, inlined from:"
+        "$addr2line" -e "$elf" -f -i -C "0x$addr" | paste - - | grep -v '/library/core/' |
+            awk -F'\t' '{ printf "    %s  (%s)\n", $2, $1 }'
+    done >&2
+exit 1
