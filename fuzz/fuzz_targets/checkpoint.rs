@@ -11,7 +11,12 @@ fuzz_target!(|data: &[u8]| {
     let path = file::as_file(data, checkpoint::FILE_NAME);
     if let Ok(c) = checkpoint::load(&path) {
         let m = c.model.as_ref();
-        let _ = (m.shape().widths(), m.epoch(), c.hyper.to_toml());
+        let _ = (
+            m.shape().widths(),
+            m.epoch(),
+            c.hyper.to_toml(),
+            m.info_lines(),
+        );
         for t in m.tensors() {
             assert_eq!(t.data.len(), t.rows * t.cols);
             assert!(t.data.iter().all(|v| v.is_finite()), "{}", t.name);

@@ -82,7 +82,11 @@ fn checkpoint_fuzz_seeds_load_or_name_the_missing_tensor() {
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/checkpoint");
     let c = checkpoint::load(&seeds.join("digits-epoch1.safetensors")).unwrap();
     assert_eq!((c.preset.name, c.model.epoch()), ("digits", 1));
-    for f in ["meta-only.safetensors", "one-tensor.safetensors"] {
+    for f in [
+        "meta-only.safetensors",
+        "one-tensor.safetensors",
+        "mnist-ae-meta-only.safetensors",
+    ] {
         let e = format!("{:#}", checkpoint::load(&seeds.join(f)).err().unwrap());
         assert!(e.contains(f) && e.contains("no tensor"), "{e}");
     }
