@@ -62,6 +62,75 @@ fn resuming_a_checkpoint_at_the_last_representable_epoch_does_not_overflow() {
     assert!(dtp(&["info", s(&path)]).status.success());
 }
 
+/// Divergence never loses the run: for η̂ from sane to absurd, `dtp train` either finishes
+/// with a checkpoint that loads, or stops with exit 3 naming the stage and the layer and
+/// leaves the last good checkpoint byte for byte. Regression: with η̂ = 2e21 RMSprop's running
+/// mean square overflowed to ∞ while the weights stayed finite, training "succeeded" (exit 0)
+/// and wrote a checkpoint that `info`, `eval` and `--resume` refused (`… holds inf`).
+#[test]
+fn divergence_stops_naming_the_layer_and_never_leaves_an_unloadable_checkpoint() {
+    let dir = TempDir::new().unwrap();
+    let mut stopped = 0;
+    for (k, eta_hat) in ["0.5", "1e18", "1e20", "2e21", "4e21", "1e24", "1e30"]
+        .iter()
+        .enumerate()
+    {
+        let out = dir.path().join(format!("run{k}"));
+        let first = dtp(&[
+            "train",
+            "--out",
+            s(&out),
+            "--epochs",
+            "1",
+            "--quiet",
+            "--no-plot",
+        ]);
+        assert!(first.status.success());
+        let path = out.join(checkpoint::FILE_NAME);
+        let before = fs::read(&path).unwrap();
+        let o = dtp(&[
+            "train",
+            "--out",
+            s(&out),
+            "--resume",
+            "--epochs",
+            "3",
+            "--eta-hat",
+            eta_hat,
+            "--quiet",
+            "--no-plot",
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "η̂ {eta_hat}: {err}");
+        match o.status.code() {
+            Some(0) => {
+                let c = checkpoint::load(&path)
+                    .unwrap_or_else(|e| panic!("η̂ {eta_hat}: exit 0 but {e:#}"));
+                assert_eq!(c.model.epoch(), 3);
+            }
+            Some(3) => {
+                stopped += 1;
+                // "epoch 2: NaN or infinity in the <stage> of <forward|inverse> layer [g_]N".
+                let layer = err
+                    .split("layer ")
+                    .nth(1)
+                    .map(|r| r.trim_start_matches("g_"))
+                    .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                    .and_then(|n| n.parse::<u32>().ok());
+                assert!(
+                    err.contains("epoch 2: NaN or infinity in the") && layer.is_some(),
+                    "η̂ {eta_hat}: {err}"
+                );
+                assert!(err.contains("last good checkpoint") && err.contains("(epoch 1)"));
+                assert_eq!(fs::read(&path).unwrap(), before, "η̂ {eta_hat}");
+                assert_eq!(checkpoint::load(&path).unwrap().model.epoch(), 1);
+            }
+            other => panic!("η̂ {eta_hat}: exit {other:?}: {err}"),
+        }
+    }
+    assert!(stopped >= 3, "only {stopped} runs diverged");
+}
+
 /// The config files the fuzzer's seeds start from parse (the seeds stay meaningful).
 #[test]
 fn config_fuzz_seeds_parse() {
