@@ -112,7 +112,8 @@ pub struct TrainArgs {
     /// Write a checkpoint every N epochs (and after the last).
     #[arg(long)]
     pub checkpoint_every: Option<u32>,
-    /// Threads of the matrix products [default: $DTP_THREADS, else every available core].
+    /// Threads of the matrix products [default: $DTP_THREADS, else 1: at the presets' sizes a
+    /// second thread inside each product costs more than it saves, see BENCHMARKS.md].
     #[arg(long)]
     pub threads: Option<usize>,
     /// No progress bar and no per-epoch lines (the summary line is still printed).
@@ -211,7 +212,6 @@ pub fn main() -> std::process::ExitCode {
         let threads = a
             .threads
             .or_else(|| std::env::var("DTP_THREADS").ok()?.parse().ok())
-            .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
             .unwrap_or(1);
         dtp_core::kernel::set_threads(threads);
     }
