@@ -2,7 +2,10 @@
 # Link-time proof that the on-device training step and loop (dtp-core, as the firmware runs
 # it) contain no panic path. See firmware/no-panic/src/main.rs for what is covered.
 #
-#   firmware/check-no-panic.sh
+#   firmware/check-no-panic.sh                  # the proof (CI runs this)
+#   firmware/check-no-panic.sh --list-firmware  # not a proof: lists the panic calls left in
+#                                               # the real firmware ELFs (needs llvm-objdump
+#                                               # and llvm-addr2line)
 #
 # Builds firmware/no-panic for thumbv7em-none-eabihf in the firmware's release profile (fat
 # LTO, opt-level 3, panic = "abort") through scripts/thumb-cargo.sh. Its panic handler calls
@@ -28,6 +31,39 @@ export RUSTFLAGS="-C link-arg=--entry=_start"
 build() {
     "$repo/scripts/thumb-cargo.sh" build --manifest-path "$manifest" --release "$@"
 }
+
+# Every call or branch into a panic entry point of ELF, with its inlined source chain.
+list_sites() {
+    local elf=$1 addr
+    local pat='panicking|slice_index_fail|unwrap_failed|expect_failed|assert_failed|panic_bounds|str_index_overflow_fail|slice_end_index|slice_start_index|panic_const'
+    "$objdump" -d --no-show-raw-insn "$elf" | awk -v pat="$pat" '
+        /^[0-9a-f]+ </ { inpanic = ($0 ~ pat); next }
+        !inpanic && $0 ~ ("<[^>]*(" pat ")") { sub(":", "", $1); print $1 }' |
+        while read -r addr; do
+            echo "panic call at 0x$addr, inlined from:"
+            "$addr2line" -e "$elf" -f -i -C "0x$addr" | paste - - | grep -v '/library/core/' |
+                awk -F'\t' '{ printf "    %s  (%s)\n", $2, $1 }' || true
+        done
+}
+objdump=$(command -v llvm-objdump || compgen -c llvm-objdump- | sort -V | tail -n 1 || true)
+addr2line=$(command -v llvm-addr2line || compgen -c llvm-addr2line- | sort -V | tail -n 1 || true)
+
+if [[ ${1:-} == --list-firmware ]]; then
+    [[ -n $objdump && -n $addr2line ]] || { echo "needs llvm-objdump and llvm-addr2line" >&2; exit 2; }
+    unset RUSTFLAGS
+    "$repo/scripts/thumb-cargo.sh" build --manifest-path "$here/Cargo.toml" --release --bins >&2
+    for d in "${CARGO_TARGET_DIR:-$here/target}/thumb-debian/thumbv7em-none-eabihf/release" \
+        "${CARGO_TARGET_DIR:-$here/target}/thumbv7em-none-eabihf/release"; do
+        [[ -f $d/learn_digits ]] || continue
+        for elf in "$d"/learn_digits "$d"/learn_digits_bernoulli "$d"/adapt_digits; do
+            echo "=== $(basename "$elf")"
+            list_sites "$elf"
+        done
+        exit 0
+    done
+    echo "no firmware ELF found" >&2
+    exit 2
+fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -57,8 +93,6 @@ grep -q "undefined symbol: $symbol" "$log" || {
     exit 1
 }
 echo "check-no-panic: FAILED: a panic path survives; locating it ..." >&2
-objdump=$(command -v llvm-objdump || compgen -c llvm-objdump- | sort -V | tail -n 1 || true)
-addr2line=$(command -v llvm-addr2line || compgen -c llvm-addr2line- | sort -V | tail -n 1 || true)
 CARGO_PROFILE_RELEASE_DEBUG=2 build --features locate >"$log" 2>&1 || {
     tail -n 40 "$log"
     exit 1
@@ -74,13 +108,5 @@ for d in "$target_dir/thumb-debian/thumbv7em-none-eabihf/release" \
     [[ -f $d/dtp-no-panic ]] && elf=$d/dtp-no-panic && break
 done
 [[ -n $elf ]] || { echo "check-no-panic: ELF not found" >&2; exit 1; }
-pat='panicking|slice_index_fail|unwrap_failed|expect_failed|assert_failed|panic_bounds|str_index_overflow_fail|slice_end_index|slice_start_index|panic_const'
-"$objdump" -d --no-show-raw-insn "$elf" | awk -v pat="$pat" '
-    /^[0-9a-f]+ </ { inpanic = ($0 ~ pat); next }
-    !inpanic && $0 ~ ("<[^>]*(" pat ")") { sub(":", "", $1); print $1 }' |
-    while read -r addr; do
-        echo "panic call at 0x$addr, inlined from:"
-        "$addr2line" -e "$elf" -f -i -C "0x$addr" | paste - - | grep -v '/library/core/' |
-            awk -F'\t' '{ printf "    %s  (%s)\n", $2, $1 }'
-    done >&2
+list_sites "$elf" >&2
 exit 1
