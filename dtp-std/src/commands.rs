@@ -178,11 +178,19 @@ pub fn plot(a: &PlotArgs) -> Outcome<()> {
             .unwrap_or_else(|| a.run_dirs[0].join(plot::FILE_NAME));
         plot::draw(records, title, &out).or_other()?;
         println!("wrote {} ({} epochs)", out.display(), records.len());
-        // An auto-encoder run also gets its first-layer filters redrawn from the checkpoint.
+        // An auto-encoder run also gets its first-layer filters redrawn from the checkpoint:
+        // RUN_DIR/filters.png, or OUT_STEM-filters.png next to --out.
         let ckpt = a.run_dirs[0].join(checkpoint::FILE_NAME);
         if records[0].kind == ModelKind::Autoencoder && ckpt.is_file() {
             let c = load(&ckpt)?;
-            let filters = out.with_file_name(plot::FILTERS);
+            let filters = match &a.out {
+                None => a.run_dirs[0].join(plot::FILTERS),
+                Some(o) => o.with_file_name(format!(
+                    "{}-filters.png",
+                    o.file_stem()
+                        .map_or_else(|| "run".into(), |s| s.to_string_lossy())
+                )),
+            };
             plot::draw_filters(c.model.as_ref(), &filters).or_other()?;
             println!(
                 "wrote {} (first-layer filters at epoch {})",

@@ -7,17 +7,29 @@ use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
 use crate::metrics::EpochRecord;
+use crate::model::ModelKind;
 use crate::plot::{FONT, err, register_font};
 
 /// Draws, for every `(label, records)` run, its test error (thick) and its training error
 /// during the epoch (thin) per epoch, one colour per run, into the PNG file `out`
 /// (1000 × 600). The error axis stops at 1.1 × the largest test error after epoch 3, so the
-/// end of the curves stays readable.
+/// end of the curves stays readable. When every run is an auto-encoder, the curves are its
+/// reconstruction errors instead: test (thick) and training, of the corrupted inputs during
+/// the epoch (thin).
 pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -> Result<()> {
     if runs.iter().all(|(_, r)| r.is_empty()) {
         return Err(anyhow!("no epochs to plot"));
     }
     register_font();
+    let ae = runs
+        .iter()
+        .all(|(_, r)| r.first().is_some_and(|e| e.kind == ModelKind::Autoencoder));
+    type Value = fn(&EpochRecord) -> f64;
+    let (test, train): (Value, Value) = if ae {
+        (|r| r.test_loss, |r| r.train_loss)
+    } else {
+        (|r| 100.0 * r.test_error, |r| 100.0 * r.train_error)
+    };
     let last = runs
         .iter()
         .filter_map(|(_, r)| r.last().map(|r| r.epoch))
@@ -27,7 +39,7 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
     let top = runs
         .iter()
         .flat_map(|(_, r)| r.iter().filter(|r| r.epoch >= 3.min(last)))
-        .map(|r| 100.0 * r.test_error)
+        .map(test)
         .fold(0.0f64, f64::max)
         * 1.1;
     let root = BitMapBackend::new(out, (1000, 600)).into_drawing_area();
@@ -35,7 +47,12 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
     let root = root.titled(title, (FONT, 22).into_font()).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "error (%): test (thick), training during the epoch (thin)",
+            if ae {
+                "reconstruction error per image: test (thick), training (corrupted input) \
+                 during the epoch (thin)"
+            } else {
+                "error (%): test (thick), training during the epoch (thin)"
+            },
             (FONT, 16),
         )
         .margin(14)
@@ -51,10 +68,10 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
         .map_err(err)?;
     for (i, (label, records)) in runs.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        let clip = |v: f64| (100.0 * v).min(top);
+        let clip = |v: f64| v.min(top);
         chart
             .draw_series(LineSeries::new(
-                records.iter().map(|r| (r.epoch, clip(r.test_error))),
+                records.iter().map(|r| (r.epoch, clip(test(r)))),
                 color.stroke_width(3),
             ))
             .map_err(err)?
@@ -62,7 +79,7 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
         chart
             .draw_series(LineSeries::new(
-                records.iter().map(|r| (r.epoch, clip(r.train_error))),
+                records.iter().map(|r| (r.epoch, clip(train(r)))),
                 color.stroke_width(1),
             ))
             .map_err(err)?;

@@ -253,6 +253,14 @@ fn mnist_ae_trains_probes_reports_and_has_a_backprop_baseline() {
     assert!(r[1].local_loss[0].is_nan() && r[1].local_loss[1].is_finite());
     assert!(r[1].valid_loss < r[0].valid_loss);
     assert!(summary(&c)["test_error"].as_f64().unwrap() < 0.5);
+
+    // `--out` elsewhere: the filters go next to it; several runs: reconstruction curves.
+    let single = dir.path().join("dtp.png");
+    ok(&["plot", s(&out), "--out", s(&single)]);
+    assert!(png_header(&dir.path().join("dtp-filters.png")).2);
+    let both = dir.path().join("both.png");
+    ok(&["plot", s(&out), s(&c), "--out", s(&both)]);
+    png_header(&both);
 }
 
 /// The records without their wall-clock fields.
