@@ -80,6 +80,18 @@ pub fn build(preset: &Preset) -> Outcome<Box<dyn Model>> {
     }
 }
 
+/// A setting out of range (exit 2), naming the `--config` file when one was given: the value
+/// came from it or from a flag.
+fn invalid_setting(args: &TrainArgs, e: impl std::fmt::Display) -> Failure {
+    Failure::input(match &args.config {
+        Some(path) => anyhow!(
+            "{}: invalid setting (from this file or a flag): {e}",
+            path.display()
+        ),
+        None => anyhow!("invalid setting: {e}"),
+    })
+}
+
 /// The message of a training failure on a NaN or infinity.
 fn non_finite(epoch: u32, e: impl std::fmt::Display, ckpt: &Path, good: u32) -> Failure {
     Failure {
@@ -116,11 +128,11 @@ fn start(args: &TrainArgs, out: &Path, patch: &HyperPatch) -> Outcome<(Run, u32)
         }
         let mut hyper = c.hyper.clone();
         hyper.apply(patch);
-        hyper
-            .validate_run()
-            .map_err(|e| Failure::input(anyhow!(e)))?;
+        hyper.validate_run().map_err(|e| invalid_setting(args, e))?;
         let mut model = c.model;
-        model.set_config(hyper.to_core(c.preset.units)).or_input()?;
+        model
+            .set_config(hyper.to_core(c.preset.units))
+            .map_err(|e| invalid_setting(args, e))?;
         let epoch = model.epoch();
         Ok((
             Run {
@@ -139,13 +151,11 @@ fn start(args: &TrainArgs, out: &Path, patch: &HyperPatch) -> Outcome<(Run, u32)
         let mut model = build(preset)?;
         let mut hyper = (preset.defaults)();
         hyper.apply(patch);
-        hyper
-            .validate_run()
-            .map_err(|e| Failure::input(anyhow!(e)))?;
+        hyper.validate_run().map_err(|e| invalid_setting(args, e))?;
         let config = hyper.to_core(preset.units);
         model
             .init(config, hyper.init_core(), &mut rng(hyper.seed, STREAM_INIT))
-            .map_err(|e| Failure::input(anyhow!("invalid setting: {e}")))?;
+            .map_err(|e| invalid_setting(args, e))?;
         Ok((
             Run {
                 preset,

@@ -131,6 +131,34 @@ fn divergence_stops_naming_the_layer_and_never_leaves_an_unloadable_checkpoint()
     assert!(stopped >= 3, "only {stopped} runs diverged");
 }
 
+/// A value out of range in a `--config` file is rejected with exit 2 naming the file and the
+/// key (found by running the fuzzer's config corpus through `dtp train`: the message named the
+/// key but not the file).
+#[test]
+fn out_of_range_config_values_name_the_file_and_key() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("run");
+    for (name, text, key) in [
+        ("every.toml", "checkpoint_every = 0\n", "checkpoint_every"),
+        ("passes.toml", "eval_passes = 0\n", "eval_passes"),
+        (
+            "momentum.toml",
+            "[forward]\nmomentum = 1.5\n",
+            "forward.momentum",
+        ),
+        ("lr.toml", "[inverse]\nlr = -1e-3\n", "inverse.lr"),
+        ("nan.toml", "sigma = nan\n", "sigma"),
+    ] {
+        let cfg = dir.path().join(name);
+        fs::write(&cfg, text).unwrap();
+        let o = dtp(&["train", "--out", s(&out), "--config", s(&cfg), "--quiet"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(name) && err.contains(key), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
 /// The config files the fuzzer's seeds start from parse (the seeds stay meaningful).
 #[test]
 fn config_fuzz_seeds_parse() {
