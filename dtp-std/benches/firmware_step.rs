@@ -1,5 +1,5 @@
 //! The firmware's training step on the host: one DTP step of the 64-32-32-10 sign network
-//! (`Trainer<64, 32, 10, 1, 1>`, Portable kernel, the hyper-parameters of
+//! (`Trainer<64, 32, 10, 1, 1>`, Portable kernel, `presets::firmware_config()`: the hyper-parameters of
 //! `firmware/src/demo.rs`) on one UCI digit, next to the firmware's instruction count for the
 //! same step under QEMU (README, "On a microcontroller").
 //!
@@ -9,26 +9,11 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dtp_core::bits;
-use dtp_core::{Config, Init, Mat, Optimiser, Quantiser, Schedule, SigmaSchedule, Trainer, Units};
+use dtp_core::{Init, Mat, Trainer};
 use rand_pcg::Pcg32;
 use std::hint::black_box;
 
 type Net = Trainer<64, 32, 10, 1, 1>;
-
-fn config() -> Config {
-    Config {
-        units: Units {
-            into_output: Quantiser::Sign,
-            ..Units::DISCRETE
-        },
-        eta_hat: 3.0,
-        forward: Optimiser::rmsprop(6e-4),
-        inverse: Optimiser::rmsprop(1e-4),
-        sigma: SigmaSchedule::constant(0.5),
-        input_noise: 0.0,
-        schedule: Schedule::Interleaved,
-    }
-}
 
 fn bench(c: &mut Criterion) {
     let digits = dtp_std::data::digits();
@@ -36,8 +21,12 @@ fn bench(c: &mut Criterion) {
     let x: [f32; 64] = x.try_into().expect("64 pixels");
     let mut rng = Pcg32::new(1, 0x0a02_bdbf_7bb3_c0a7);
     let mut t: Box<Net> = bytemuck::zeroed_box();
-    t.init(config(), Init::Orthogonal, &mut rng)
-        .expect("config");
+    t.init(
+        dtp_std::presets::firmware_config(),
+        Init::Orthogonal,
+        &mut rng,
+    )
+    .expect("config");
     let load = |t: &mut Net| {
         let (bx, bt) = t.batch_mut();
         bx.as_mut_slice().copy_from_slice(&x);
