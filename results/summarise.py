@@ -7,7 +7,7 @@ Each argument names a group (e.g. one preset and algorithm) and its seeds, each 
 directory (holding metrics.jsonl) or a metrics.jsonl file. Prints one Markdown row per group:
 epochs reached, test error after the last epoch (mean ± sample std over seeds, and each seed),
 the test error at the epoch of best validation error, and the median training seconds per
-epoch. Standard library only.
+epoch and training samples per second. Standard library only.
 """
 import json
 import os
@@ -32,8 +32,8 @@ def main(argv):
     if not argv or any("=" not in a for a in argv):
         sys.exit(__doc__)
     print("| group | seeds | epochs | test error, last epoch | each seed | test at best valid "
-          "| s/epoch (median) |")
-    print("|---|---|---|---|---|---|---|")
+          "| s/epoch (median) | samples/s (median) |")
+    print("|---|---|---|---|---|---|---|---|")
     for arg in argv:
         name, paths = arg.split("=", 1)
         runs = [records(p) for p in paths.split(",")]
@@ -42,8 +42,9 @@ def main(argv):
                 for r in runs]
         epochs = sorted({r[-1]["epoch"] for r in runs})
         secs = st.median(e["train_seconds"] for r in runs for e in r)
+        rate = st.median(e["samples_per_sec"] for r in runs for e in r)
         print(f"| {name} | {len(runs)} | {'/'.join(map(str, epochs))} | {pm(last)} | "
-              f"{', '.join(f'{v:.2f}' for v in last)} | {pm(best)} | {secs:.1f} |")
+              f"{', '.join(f'{v:.2f}' for v in last)} | {pm(best)} | {secs:.1f} | {rate:,.0f} |")
 
 
 if __name__ == "__main__":

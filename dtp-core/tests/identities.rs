@@ -190,6 +190,36 @@ fn orthogonal_init_has_unit_singular_values() {
     check::<240, 240>(5);
 }
 
+/// A layer of `BLOCKED_MIN` entries or more takes the blocked path: its rows are still
+/// orthonormal (`W Wᵀ = I`), and it draws a different matrix for a different seed.
+#[test]
+fn orthogonal_init_of_a_large_layer_has_orthonormal_rows() {
+    const O: usize = 500;
+    const I: usize = 784;
+    const { assert!(O * I >= dtp_core::init::BLOCKED_MIN) };
+    // A 1.6 MB matrix: built on a thread with room for it on the stack.
+    let draw = |seed| {
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(move || {
+                let mut w = Box::new(Mat::<O, I>::zeros());
+                orthogonal(&mut *w, &mut rng(seed));
+                nalgebra::DMatrix::from_column_slice(O, I, w.as_slice())
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+    };
+    let w = draw(6);
+    let gram = &w * w.transpose();
+    let worst = (0..O)
+        .flat_map(|r| (0..O).map(move |c| (r, c)))
+        .map(|(r, c)| (gram[(r, c)] - if r == c { 1.0 } else { 0.0 }).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-5, "|W Wᵀ − I| up to {worst}");
+    assert_ne!(w, draw(7));
+}
+
 #[test]
 fn same_seed_gives_bit_identical_weights() {
     let run = |seed: u64| {

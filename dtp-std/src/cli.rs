@@ -7,7 +7,7 @@ use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    Algo, BpGradient, HyperPatch, InitKind, OptimiserName, OptimiserPatch, ScheduleKind,
+    Algo, BpGradient, HyperPatch, InitKind, OptimiserName, OptimiserPatch, ScheduleKind, UnitsName,
 };
 use crate::failure::Outcome;
 use crate::presets::PRESETS;
@@ -171,6 +171,10 @@ pub struct EvalArgs {
     /// Sampled passes to average [default: the run's eval_passes].
     #[arg(long)]
     pub passes: Option<u32>,
+    /// Evaluate the trained weights under these units instead of the preset's (e.g. a
+    /// network trained continuous, tested with sign units: `--units discrete`).
+    #[arg(long, value_enum)]
+    pub units: Option<UnitsName>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::cli::{EvalArgs, ExportArgs, InfoArgs, PlotArgs};
+use crate::config::UnitsName;
 use crate::datasets;
 use crate::failure::{Classify, Failure, Outcome};
 use crate::metrics;
@@ -37,6 +38,9 @@ struct EvalReport {
     probe: Option<&'static str>,
     preset: String,
     widths: String,
+    /// The units of this evaluation when `--units` replaced the preset's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    units: Option<UnitsName>,
     epoch: u32,
     passes: u32,
     train: Evaluation,
@@ -51,6 +55,23 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
     let splits = datasets::load(c.preset.data, a.data.as_deref())?;
     for d in [&splits.train, &splits.valid, &splits.test] {
         check_fits(d, c.model.as_ref())?;
+    }
+    if let Some(u) = a.units {
+        if c.model.kind() != ModelKind::Classifier {
+            return Err(Failure::input(anyhow!(
+                "{}: --units applies to classifiers; `{}` is an auto-encoder",
+                checkpoint_path(&a.checkpoint).display(),
+                c.preset.name
+            )));
+        }
+        c.model
+            .set_config(c.hyper.to_core(u.units()))
+            .map_err(|e| {
+                Failure::input(anyhow!(
+                    "{}: --units {u:?}: {e}",
+                    checkpoint_path(&a.checkpoint).display()
+                ))
+            })?;
     }
     let passes = a.passes.unwrap_or(c.hyper.eval_passes).max(1);
     let mut rng = eval_rng(c.hyper.seed, u32::MAX);
@@ -74,6 +95,7 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
         probe,
         preset: c.preset.name.into(),
         widths: c.model.shape().widths(),
+        units: a.units,
         epoch: c.model.epoch(),
         passes,
         train,
@@ -113,8 +135,12 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
                 e.samples
             );
         }
+        let units = match r.units {
+            Some(u) => format!(", evaluated with {} units", format!("{u:?}").to_lowercase()),
+            None => String::new(),
+        };
         println!(
-            "{} {} at epoch {}, {passes} pass(es)",
+            "{} {} at epoch {}, {passes} pass(es){units}",
             r.preset, r.widths, r.epoch
         );
     }

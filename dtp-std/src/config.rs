@@ -30,6 +30,30 @@ impl std::fmt::Display for Algo {
     }
 }
 
+/// A unit type of the paper's experiments (one of the [`Units`] constants), for evaluating a
+/// network under units other than those it was trained with (`dtp eval --units`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnitsName {
+    /// tanh units read as they are ([`Units::CONTINUOUS`]).
+    Continuous,
+    /// Layer 2 reads `sign(h_1)` ([`Units::DISCRETE`]).
+    Discrete,
+    /// Sigmoid units read as Bernoulli samples ([`Units::STOCHASTIC`]).
+    Stochastic,
+}
+
+impl UnitsName {
+    /// The core unit set.
+    pub fn units(self) -> Units {
+        match self {
+            UnitsName::Continuous => Units::CONTINUOUS,
+            UnitsName::Discrete => Units::DISCRETE,
+            UnitsName::Stochastic => Units::STOCHASTIC,
+        }
+    }
+}
+
 /// When inverses and forward layers are updated (mirror of [`Schedule`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]

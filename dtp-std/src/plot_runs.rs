@@ -10,12 +10,12 @@ use crate::metrics::EpochRecord;
 use crate::model::ModelKind;
 use crate::plot::{FONT, err, register_font};
 
-/// Draws, for every `(label, records)` run, its test error (thick) and its training error
-/// during the epoch (thin) per epoch, one colour per run, into the PNG file `out`
+/// Draws, for every `(label, records)` run, its test error (thick), its validation error
+/// (dashed) and its training error during the epoch (thin) per epoch, one colour per run, into the PNG file `out`
 /// (1000 × 600). The error axis stops at 1.1 × the largest test error after epoch 3, so the
 /// end of the curves stays readable. When every run is an auto-encoder, the curves are its
-/// reconstruction errors instead: test (thick) and training, of the corrupted inputs during
-/// the epoch (thin).
+/// reconstruction errors instead: test (thick), validation (dashed) and training, of the
+/// corrupted inputs during the epoch (thin).
 pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -> Result<()> {
     if runs.iter().all(|(_, r)| r.is_empty()) {
         return Err(anyhow!("no epochs to plot"));
@@ -25,10 +25,14 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
         .iter()
         .all(|(_, r)| r.first().is_some_and(|e| e.kind == ModelKind::Autoencoder));
     type Value = fn(&EpochRecord) -> f64;
-    let (test, train): (Value, Value) = if ae {
-        (|r| r.test_loss, |r| r.train_loss)
+    let (test, valid, train): (Value, Value, Value) = if ae {
+        (|r| r.test_loss, |r| r.valid_loss, |r| r.train_loss)
     } else {
-        (|r| 100.0 * r.test_error, |r| 100.0 * r.train_error)
+        (
+            |r| 100.0 * r.test_error,
+            |r| 100.0 * r.valid_error,
+            |r| 100.0 * r.train_error,
+        )
     };
     let last = runs
         .iter()
@@ -48,10 +52,10 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
     let mut chart = ChartBuilder::on(&root)
         .caption(
             if ae {
-                "reconstruction error per image: test (thick), training (corrupted input) \
-                 during the epoch (thin)"
+                "reconstruction error per image: test (thick), validation (dashed), training \
+                 (corrupted input) during the epoch (thin)"
             } else {
-                "error (%): test (thick), training during the epoch (thin)"
+                "error (%): test (thick), validation (dashed), training during the epoch (thin)"
             },
             (FONT, 16),
         )
@@ -77,6 +81,14 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
             .map_err(err)?
             .label(label.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        chart
+            .draw_series(DashedLineSeries::new(
+                records.iter().map(|r| (r.epoch, clip(valid(r)))),
+                6,
+                4,
+                color.stroke_width(1),
+            ))
+            .map_err(err)?;
         chart
             .draw_series(LineSeries::new(
                 records.iter().map(|r| (r.epoch, clip(train(r)))),

@@ -160,6 +160,16 @@ pub static PRESETS: &[Preset] = &[
         build: Some(boxed::<784, 500, 10, 1, 100, Blocked>),
     },
     Preset {
+        name: "mnist-discrete-tanh",
+        about: "784-500-500-10 tanh on MNIST: the discrete net with its sign units read as tanh \
+                (baseline of the discrete row: train with --algo bp, test with \
+                `dtp eval --units discrete`), reference discrete settings, 100 epochs",
+        data: DataKind::Mnist,
+        units: Units::CONTINUOUS,
+        defaults: || Hyper::from_core(&Config::DISCRETE, 100, InitKind::Orthogonal, 1),
+        build: Some(boxed::<784, 500, 10, 1, 100, Blocked>),
+    },
+    Preset {
         name: "mnist-stochastic",
         about: "784-200-200-10 Bernoulli units on MNIST, reference stochastic settings, \
                 1000 epochs, test = mean of 100 sampled passes",

@@ -279,6 +279,57 @@ fn export_loads_into_the_core_with_the_same_accuracy() {
     assert!(acc >= 0.9, "{acc}");
 }
 
+#[test]
+fn eval_with_other_units_matches_the_core_under_those_units() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("run");
+    train_digits(&out, 6, &["--no-plot"]);
+    let blob_path = dir.path().join("weights.bin");
+    ok(&["export", s(&out), "--firmware", s(&blob_path)]);
+    let bytes = fs::read(&blob_path).unwrap();
+    let splits = datasets::load(DataKind::Digits, None).unwrap();
+    let core_acc = |units: dtp_core::Units| {
+        let mut t = bytemuck::zeroed_box::<DigitsTrainer>();
+        let config = dtp_core::Config {
+            units,
+            ..digits_config()
+        };
+        t.init(config, dtp_core::Init::Orthogonal, &mut Pcg32::new(0, 0))
+            .unwrap();
+        t.net.read_blob(&bytes).unwrap();
+        t.set_config(config).unwrap();
+        f64::from(accuracy(&mut *t, &splits.test))
+    };
+    // (accuracy, loss) on the test set.
+    let cli = |extra: &[&str]| {
+        let mut args = vec!["eval", s(&out), "--json"];
+        args.extend_from_slice(extra);
+        let e: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
+        let t = &e["test"];
+        (
+            1.0 - t["error"].as_f64().unwrap(),
+            t["loss"].as_f64().unwrap(),
+        )
+    };
+    let plain = cli(&[]);
+    assert_eq!(cli(&["--units", "continuous"]), plain);
+    assert!((plain.0 - core_acc(dtp_core::Units::CONTINUOUS)).abs() < 1e-6);
+    let sign = cli(&["--units", "discrete"]);
+    let want = core_acc(dtp_core::Units::DISCRETE);
+    assert!(
+        (sign.0 - want).abs() < 1e-6,
+        "cli {} vs core {want}",
+        sign.0
+    );
+    // Sign units are a different network: the same weights give another loss.
+    assert!(
+        (sign.1 - plain.1).abs() > 1e-3,
+        "sign {sign:?} vs tanh {plain:?}"
+    );
+    let text = ok(&["eval", s(&out), "--units", "discrete"]);
+    assert!(text.contains("evaluated with discrete units"), "{text}");
+}
+
 /// Accuracy on `data` of a `digits-firmware` blob loaded into the core (the firmware's
 /// trainer type but for the kernel), after checking it holds the firmware's units.
 fn firmware_blob_accuracy(bytes: &[u8], data: &dtp_std::data::Dataset) -> f64 {
@@ -519,4 +570,72 @@ fn broken_inputs_exit_2_naming_file_and_position() {
     bad_input(&["train", "--out", o, "--lr-forward=-1"], &["forward.lr"]);
     let o2 = dtp(&["plot", s(&d.join("no-run"))]);
     assert_eq!(o2.status.code(), Some(2));
+}
+
+/// CIFAR-10 in the binary layout (`cifar-10-batches-bin/data_batch_{1..5}.bin`,
+/// `test_batch.bin`): `train` records in order over the five batches, then `test` more in
+/// the test batch. Record `k` has label `k % 10`; each byte is half its class's fixed
+/// pseudo-random pattern, half the record's own noise.
+fn generated_cifar(dir: &Path, train: usize, test: usize) {
+    fn hash(x: usize) -> usize {
+        let mut x = (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x ^= x >> 29;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        (x ^ (x >> 32)) as usize
+    }
+    let sub = dir.join("cifar-10-batches-bin");
+    fs::create_dir_all(&sub).unwrap();
+    let record = |k: usize| {
+        let label = k % 10;
+        let mut r = vec![label as u8];
+        r.extend(
+            (0..3072)
+                .map(|p| (hash(label << 12 | p) % 128 + hash(k << 12 | p | 1 << 40) % 128) as u8),
+        );
+        r
+    };
+    let per = train / 5;
+    for b in 0..5 {
+        let bytes: Vec<u8> = (b * per..(b + 1) * per).flat_map(record).collect();
+        write(&sub, &format!("data_batch_{}.bin", b + 1), &bytes);
+    }
+    let bytes: Vec<u8> = (train..train + test).flat_map(record).collect();
+    write(&sub, "test_batch.bin", &bytes);
+}
+
+#[test]
+fn cifar_preset_trains_on_generated_batches() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("cifar-10");
+    // 5,000 records go to validation (the preset's split), 400 are trained on.
+    generated_cifar(&data, 5_400, 200);
+    let out = dir.path().join("run");
+    let line = ok(&[
+        "train",
+        "--preset",
+        "cifar-3x1000",
+        "--data",
+        s(&data),
+        "--epochs",
+        "2",
+        "--quiet",
+        "--no-plot",
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        line.contains("cifar-3x1000 3072-1000-1000-1000-10 DTP"),
+        "{line}"
+    );
+    let e: serde_json::Value =
+        serde_json::from_str(&ok(&["eval", s(&out), "--data", s(&data), "--json"])).unwrap();
+    assert_eq!(e["train"]["samples"], 400);
+    assert_eq!(e["valid"]["samples"], 5_000);
+    assert_eq!(e["test"]["samples"], 200);
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(e["test"]["error"], summary["test_error"]);
+    // Eight DTP steps take this separable set far from chance (90 % error).
+    let test_error = summary["test_error"].as_f64().unwrap();
+    assert!(test_error < 0.5, "test error {test_error}");
 }
