@@ -211,6 +211,7 @@ pub struct InfoArgs {
 /// The whole `dtp` program: parses `std::env::args`, runs, prints any error to stderr and
 /// returns the exit code (see [`crate::failure`]; clap's usage errors exit with 2 too).
 pub fn main() -> std::process::ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     if let Command::Train(a) = &cli.command {
         let threads = a
@@ -225,6 +226,18 @@ pub fn main() -> std::process::ExitCode {
             eprintln!("error: {f}");
             std::process::ExitCode::from(f.code)
         }
+    }
+}
+
+/// Rust starts programs with SIGPIPE ignored, so printing into a closed pipe (`dtp info RUN |
+/// head`) is an error, and `println!` panics on it. Like other Unix tools, `dtp` instead ends
+/// on SIGPIPE: a checkpoint being written then is left whole (they are written atomically).
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread exists; SIG_DFL is a
+    // valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -330,6 +330,42 @@ fn eval_with_other_units_matches_the_core_under_those_units() {
     assert!(text.contains("evaluated with discrete units"), "{text}");
 }
 
+#[test]
+fn output_into_a_closed_pipe_ends_without_a_panic() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("run");
+    train_digits(&out, 1, &["--no-plot"]);
+    for args in [vec!["info", s(&out)], vec!["eval", s(&out)]] {
+        // A pipe whose reader is gone before the command starts.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let child = dtp_cmd(&args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        let (_, err) = text(&o);
+        assert!(!err.contains("panicked"), "dtp {args:?}: {err}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(
+                o.status.signal(),
+                Some(libc_sigpipe()),
+                "dtp {args:?}: {:?} {err}",
+                o.status
+            );
+        }
+    }
+}
+
+/// SIGPIPE's number on Linux and the BSDs.
+#[cfg(unix)]
+fn libc_sigpipe() -> i32 {
+    13
+}
+
 /// Accuracy on `data` of a `digits-firmware` blob loaded into the core (the firmware's
 /// trainer type but for the kernel), after checking it holds the firmware's units.
 fn firmware_blob_accuracy(bytes: &[u8], data: &dtp_std::data::Dataset) -> f64 {
