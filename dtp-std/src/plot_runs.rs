@@ -10,6 +10,20 @@ use crate::metrics::EpochRecord;
 use crate::model::ModelKind;
 use crate::plot::{FONT, err, register_font};
 
+/// Run colours: the Tableau 10 palette (distinct, all readable on white).
+const COLORS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
 /// Draws, for every `(label, records)` run, its test error (thick), its validation error
 /// (dashed) and its training error during the epoch (thin) per epoch, one colour per run, into the PNG file `out`
 /// (1000 × 600). The error axis stops at 1.1 × the largest test error after epoch 3, so the
@@ -71,7 +85,7 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
         .draw()
         .map_err(err)?;
     for (i, (label, records)) in runs.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = COLORS[i % COLORS.len()].to_rgba();
         let clip = |v: f64| v.min(top);
         chart
             .draw_series(LineSeries::new(
