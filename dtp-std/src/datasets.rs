@@ -78,7 +78,7 @@ fn data_error(e: DataError, dir: &Path, name: &str) -> Failure {
     }
 }
 
-/// The directory of dataset `sub` (`mnist`, `cifar-10`): `data` itself when it holds the files
+/// The directory of dataset `sub` (`mnist`, `fashion-mnist`, `cifar-10`): `data` itself when it holds the files
 /// or has no `sub` folder, else `data/sub`; `<default data dir>/sub` without `--data`.
 fn dataset_dir(data: Option<&Path>, sub: &str) -> PathBuf {
     match data {
@@ -124,6 +124,11 @@ pub fn load(kind: DataKind, data: Option<&Path>) -> Outcome<Splits> {
         DataKind::Mnist => {
             let dir = dataset_dir(data, "mnist");
             data::load_mnist(&dir, MNIST_VALID).map_err(|e| data_error(e, &dir, "mnist"))
+        }
+        DataKind::FashionMnist => {
+            let dir = dataset_dir(data, "fashion-mnist");
+            data::load_fashion_mnist(&dir, MNIST_VALID)
+                .map_err(|e| data_error(e, &dir, "fashion-mnist"))
         }
         DataKind::Cifar10 => {
             let dir = dataset_dir(data, "cifar-10");
@@ -176,5 +181,46 @@ mod tests {
         assert!(m.contains("train-images-idx3-ubyte.gz"), "{m}");
         assert!(m.contains("scripts/fetch-data.sh"), "{m}");
         assert!(m.contains(&d.path().display().to_string()), "{m}");
+    }
+
+    /// IDX files of `n` 28×28 images (pixel value = label) and their labels `0, 1, …, 9, 0, …`.
+    fn write_idx(dir: &Path, prefix: &str, n: u32) {
+        std::fs::create_dir_all(dir).unwrap();
+        let mut images = vec![0, 0, 8, 3];
+        for x in [n, 28, 28] {
+            images.extend_from_slice(&x.to_be_bytes());
+        }
+        let mut labels = vec![0, 0, 8, 1];
+        labels.extend_from_slice(&n.to_be_bytes());
+        for k in 0..n {
+            images.extend(std::iter::repeat_n((k % 10) as u8, 784));
+            labels.push((k % 10) as u8);
+        }
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), images).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), labels).unwrap();
+    }
+
+    #[test]
+    fn fashion_mnist_is_read_from_its_own_folder() {
+        let d = tempfile::tempdir().unwrap();
+        let fashion = d.path().join("fashion-mnist");
+        // The split keeps 10,000 training images for validation.
+        write_idx(&fashion, "train", 10_030);
+        write_idx(&fashion, "t10k", 7);
+        // Another set beside it must not be picked up.
+        write_idx(&d.path().join("mnist"), "train", 10_040);
+        let mut s = |data: &Path| {
+            let s = load(DataKind::FashionMnist, Some(data)).unwrap();
+            (
+                s.train.len() + s.valid.len(),
+                s.test.len(),
+                s.train.name.clone(),
+            )
+        };
+        let want = (10_030, 7, "fashion-mnist/train".to_string());
+        assert_eq!(s(d.path()), want);
+        assert_eq!(s(&fashion), want);
+        let e = load(DataKind::FashionMnist, Some(&d.path().join("mnist"))).unwrap_err();
+        assert!(e.to_string().contains("t10k"), "{e}");
     }
 }
