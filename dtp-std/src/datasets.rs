@@ -209,7 +209,7 @@ mod tests {
         write_idx(&fashion, "t10k", 7);
         // Another set beside it must not be picked up.
         write_idx(&d.path().join("mnist"), "train", 10_040);
-        let mut s = |data: &Path| {
+        let s = |data: &Path| {
             let s = load(DataKind::FashionMnist, Some(data)).unwrap();
             (
                 s.train.len() + s.valid.len(),
