@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Refreshes results/ from finished (or running) runs: copies each run's metrics.jsonl (and
+# summary.json) under its RESULTS.md name, redraws the comparison plots, prints the summary rows.
+#
+#   bash results/update.sh [RUNS_DIR]      # default: runs/, named as in RESULTS.md's commands
+#
+# Runs that are missing are skipped (a plot is drawn from the runs that exist). Needs the dtp
+# binary: $DTP, else target/release/dtp (cargo build --release -p dtp-std --bin dtp).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-runs}
+dtp=${DTP:-target/release/dtp}
+[ -x "$dtp" ] || { echo "no dtp binary at $dtp: cargo build --release -p dtp-std --bin dtp" >&2; exit 2; }
+
+have() { [ -f "$runs/$1/metrics.jsonl" ]; }
+
+copy() {
+    for n in "$@"; do
+        have "$n" || continue
+        cp "$runs/$n/metrics.jsonl" "results/$n.metrics.jsonl"
+        if [ -f "$runs/$n/summary.json" ]; then cp "$runs/$n/summary.json" "results/$n.summary.json"; fi
+    done
+}
+
+plot() { # OUT.png RUN...
+    local out=$1; shift
+    local dirs=()
+    for n in "$@"; do if have "$n"; then dirs+=("$runs/$n"); fi; done
+    if [ ${#dirs[@]} -gt 0 ]; then "$dtp" plot "${dirs[@]}" --out "results/$out"; fi
+}
+
+group() { # NAME RUN... -> NAME=runs/a,runs/b for summarise.py
+    local name=$1; shift
+    local list=()
+    for n in "$@"; do if have "$n"; then list+=("$runs/$n"); fi; done
+    if [ ${#list[@]} -gt 0 ]; then (IFS=,; echo "$name=${list[*]}"); fi
+}
+
+s=(s1 s2 s3)
+continuous_dtp=("${s[@]/#/mnist-7x240-dtp-}")
+continuous_bp=("${s[@]/#/mnist-7x240-bp-lr1e-3-}")
+discrete_dtp=("${s[@]/#/mnist-discrete-dtp-}")
+discrete_bp=(mnist-discrete-bp-ste-s1 mnist-discrete-bp-exact-s1 mnist-discrete-tanh-bp-s1)
+stochastic=(mnist-stochastic-dtp-s1 mnist-stochastic-bp-ste-s1)
+fashion_dtp=("${s[@]/#/fashion-7x240-dtp-}")
+fashion_bp=("${s[@]/#/fashion-7x240-bp-lr1e-3-}")
+fashion_search=(fashion-search-lrf1.49e-2 fashion-search-lrf5e-3 fashion-search-lrf1.5e-3)
+ae=(mnist-ae-dtp-s1 mnist-ae-bp-s1)
+
+copy "${continuous_dtp[@]}" "${continuous_bp[@]}" "${discrete_dtp[@]}" "${discrete_bp[@]}" \
+    "${stochastic[@]}" "${fashion_dtp[@]}" "${fashion_bp[@]}" "${fashion_search[@]}" "${ae[@]}"
+plot mnist-7x240.png "${continuous_dtp[@]}" "${continuous_bp[@]}"
+plot mnist-discrete.png "${discrete_dtp[@]}" "${discrete_bp[@]}"
+plot mnist-stochastic.png "${stochastic[@]}"
+plot fashion-7x240.png "${fashion_dtp[@]}" "${fashion_bp[@]}"
+plot fashion-search.png "${fashion_search[@]}"
+plot mnist-ae.png "${ae[@]}"
+
+args=()
+for g in "continuous DTP=${continuous_dtp[*]}" "continuous BP=${continuous_bp[*]}" \
+    "discrete DTP=${discrete_dtp[*]}" "discrete BP straight-through=mnist-discrete-bp-ste-s1" \
+    "discrete BP exact=mnist-discrete-bp-exact-s1" "discrete-tanh BP=mnist-discrete-tanh-bp-s1" \
+    "stochastic DTP=mnist-stochastic-dtp-s1" "stochastic BP straight-through=mnist-stochastic-bp-ste-s1" \
+    "Fashion DTP=${fashion_dtp[*]}" "Fashion BP=${fashion_bp[*]}"; do
+    # shellcheck disable=SC2086
+    line=$(group "${g%%=*}" ${g#*=})
+    if [ -n "$line" ]; then args+=("$line"); fi
+done
+python3 results/summarise.py "${args[@]}"
