@@ -6,8 +6,9 @@
 Each argument names a group (e.g. one preset and algorithm) and its seeds, each a run
 directory (holding metrics.jsonl) or a metrics.jsonl file. Prints one Markdown row per group:
 epochs reached, test error after the last epoch (mean ± sample std over seeds, and each seed),
-the test error at the epoch of best validation error, and the median training seconds per
-epoch and training samples per second. Standard library only.
+the test error at the epoch of best validation error, the final evaluation of the finished
+runs (their summary.json: for stochastic nets the mean of eval_passes sampled passes), and the
+median training seconds per epoch and training samples per second. Standard library only.
 """
 import json
 import os
@@ -22,6 +23,19 @@ def records(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def summary(path):
+    """The run's summary.json (beside metrics.jsonl, or NAME.summary.json beside
+    NAME.metrics.jsonl), or None while the run is unfinished."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "summary.json")
+    else:
+        path = path.replace("metrics.jsonl", "summary.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 def pm(values):
     if len(values) == 1:
         return f"{values[0]:.2f} %"
@@ -32,11 +46,18 @@ def main(argv):
     if not argv or any("=" not in a for a in argv):
         sys.exit(__doc__)
     print("| group | seeds | epochs | test error, last epoch | each seed | test at best valid "
-          "| s/epoch (median) | samples/s (median) |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| final test (passes) | s/epoch (median) | samples/s (median) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for arg in argv:
         name, paths = arg.split("=", 1)
         runs = [records(p) for p in paths.split(",")]
+        sums = [summary(p) for p in paths.split(",")]
+        done = [x for x in sums if x is not None]
+        final = "—"
+        if done:
+            passes = sorted({x["hyper"]["eval_passes"] for x in done})
+            final = (f"{pm([100 * x['test_error'] for x in done])} "
+                     f"({'/'.join(map(str, passes))}; {len(done)} run{'s' * (len(done) > 1)})")
         last = [100 * r[-1]["test_error"] for r in runs]
         best = [100 * min(r, key=lambda e: (e["valid_error"], e["epoch"]))["test_error"]
                 for r in runs]
@@ -44,7 +65,7 @@ def main(argv):
         secs = st.median(e["train_seconds"] for r in runs for e in r)
         rate = st.median(e["samples_per_sec"] for r in runs for e in r)
         print(f"| {name} | {len(runs)} | {'/'.join(map(str, epochs))} | {pm(last)} | "
-              f"{', '.join(f'{v:.2f}' for v in last)} | {pm(best)} | {secs:.1f} | {rate:,.0f} |")
+              f"{', '.join(f'{v:.2f}' for v in last)} | {pm(best)} | {final} | {secs:.1f} | {rate:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,10 @@ s=(s1 s2 s3)
 continuous_dtp=("${s[@]/#/mnist-7x240-dtp-}")
 continuous_bp=("${s[@]/#/mnist-7x240-bp-lr1e-3-}")
 discrete_dtp=("${s[@]/#/mnist-discrete-dtp-}")
-discrete_bp=(mnist-discrete-bp-ste-s1 mnist-discrete-bp-exact-s1 mnist-discrete-tanh-bp-s1)
+discrete_ste=("${s[@]/#/mnist-discrete-bp-ste-}")
+discrete_exact=("${s[@]/#/mnist-discrete-bp-exact-}")
+discrete_tanh=("${s[@]/#/mnist-discrete-tanh-bp-}")
+discrete_bp=("${discrete_ste[@]}" "${discrete_exact[@]}" "${discrete_tanh[@]}")
 stochastic=(mnist-stochastic-dtp-s1 mnist-stochastic-bp-ste-s1)
 fashion_dtp=("${s[@]/#/fashion-7x240-dtp-}")
 fashion_bp=("${s[@]/#/fashion-7x240-bp-lr1e-3-}")
@@ -49,8 +52,16 @@ ae=(mnist-ae-dtp-s1 mnist-ae-bp-s1)
 
 copy "${continuous_dtp[@]}" "${continuous_bp[@]}" "${discrete_dtp[@]}" "${discrete_bp[@]}" \
     "${stochastic[@]}" "${fashion_dtp[@]}" "${fashion_bp[@]}" "${fashion_search[@]}" "${ae[@]}"
+# The discrete row's continuous baseline, tested with sign units (needs the MNIST files: see
+# scripts/fetch-data.sh, or DTP_DATA_DIR).
+for n in "${discrete_tanh[@]}"; do
+    if [ -f "$runs/$n/summary.json" ]; then
+        "$dtp" eval "$runs/$n" --units discrete --json > "results/$n.eval-sign.json"
+    fi
+done
 plot mnist-7x240.png "${continuous_dtp[@]}" "${continuous_bp[@]}"
-plot mnist-discrete.png "${discrete_dtp[@]}" "${discrete_bp[@]}"
+plot mnist-discrete.png "${discrete_dtp[@]}" mnist-discrete-bp-ste-s1 mnist-discrete-bp-exact-s1 \
+    mnist-discrete-tanh-bp-s1
 plot mnist-stochastic.png "${stochastic[@]}"
 plot fashion-7x240.png "${fashion_dtp[@]}" "${fashion_bp[@]}"
 plot fashion-search.png "${fashion_search[@]}"
@@ -58,8 +69,8 @@ plot mnist-ae.png "${ae[@]}"
 
 args=()
 for g in "continuous DTP=${continuous_dtp[*]}" "continuous BP=${continuous_bp[*]}" \
-    "discrete DTP=${discrete_dtp[*]}" "discrete BP straight-through=mnist-discrete-bp-ste-s1" \
-    "discrete BP exact=mnist-discrete-bp-exact-s1" "discrete-tanh BP=mnist-discrete-tanh-bp-s1" \
+    "discrete DTP=${discrete_dtp[*]}" "discrete BP straight-through=${discrete_ste[*]}" \
+    "discrete BP exact=${discrete_exact[*]}" "discrete-tanh BP (tanh)=${discrete_tanh[*]}" \
     "stochastic DTP=mnist-stochastic-dtp-s1" "stochastic BP straight-through=mnist-stochastic-bp-ste-s1" \
     "Fashion DTP=${fashion_dtp[*]}" "Fashion BP=${fashion_bp[*]}"; do
     # shellcheck disable=SC2086
@@ -67,3 +78,13 @@ for g in "continuous DTP=${continuous_dtp[*]}" "continuous BP=${continuous_bp[*]
     if [ -n "$line" ]; then args+=("$line"); fi
 done
 python3 results/summarise.py "${args[@]}"
+# The tanh nets tested with sign units (the last row's weights, evaluated by dtp eval --units).
+python3 - "${discrete_tanh[@]}" <<'PY'
+import json, os, statistics as st, sys
+errs = [100 * json.load(open(f"results/{n}.eval-sign.json"))["test"]["error"]
+        for n in sys.argv[1:] if os.path.exists(f"results/{n}.eval-sign.json")]
+if errs:
+    spread = f" ± {st.stdev(errs):.2f}" if len(errs) > 1 else ""
+    print(f"discrete-tanh BP tested with sign: {st.mean(errs):.2f}{spread} % test "
+          f"({', '.join(f'{e:.2f}' for e in errs)})")
+PY
