@@ -32,6 +32,35 @@ pub fn orthogonal<const O: usize, const I: usize, R: Rng + ?Sized>(w: &mut Mat<O
     }
 }
 
+/// Scales the vector whose element `e` is `data[at(e)]` (`len` elements) to unit length and
+/// returns `true`; a vector that collapsed (norm below 10⁻⁶, probability zero for Gaussian
+/// input) is redrawn instead and `false` returned, so the caller orthogonalises it again.
+fn normalise_or_redraw<R: Rng + ?Sized>(
+    data: &mut [f32],
+    len: usize,
+    at: impl Fn(usize) -> usize,
+    rng: &mut R,
+) -> bool {
+    let norm = libm::sqrt(
+        (0..len)
+            .map(|e| {
+                let x = f64::from(data.get(at(e)).copied().unwrap_or(0.0));
+                x * x
+            })
+            .sum::<f64>(),
+    );
+    for e in 0..len {
+        if let Some(slot) = data.get_mut(at(e)) {
+            *slot = if norm < 1e-6 {
+                standard_normal(rng)
+            } else {
+                (f64::from(*slot) / norm) as f32
+            };
+        }
+    }
+    norm >= 1e-6
+}
+
 /// Entries from which [`orthogonal`] orthonormalises rows in blocks (the smaller matrices
 /// keep the bits of the one-at-a-time version).
 pub const BLOCKED_MIN: usize = 1 << 18;
@@ -83,28 +112,9 @@ fn orthonormalise_rows_blocked<R: Rng + ?Sized>(
                 c0 += n;
             }
         }
-        let norm = libm::sqrt(
-            (0..len)
-                .map(|e| {
-                    let x = f64::from(ld(data, v + e * count));
-                    x * x
-                })
-                .sum::<f64>(),
-        );
-        if norm < 1e-6 {
-            for e in 0..len {
-                if let Some(slot) = data.get_mut(v + e * count) {
-                    *slot = standard_normal(rng);
-                }
-            }
-            continue;
+        if normalise_or_redraw(data, len, |e| v + e * count, rng) {
+            v += 1;
         }
-        for e in 0..len {
-            if let Some(slot) = data.get_mut(v + e * count) {
-                *slot = (f64::from(*slot) / norm) as f32;
-            }
-        }
-        v += 1;
     }
 }
 
@@ -153,19 +163,8 @@ fn orthonormalise<R: Rng + ?Sized>(
                 }
             }
         }
-        let norm = libm::sqrt(
-            (0..len)
-                .map(|e| {
-                    let x = ld(data, at(v, e)) as f64;
-                    x * x
-                })
-                .sum::<f64>(),
-        );
-        if norm < 1e-6 {
-            (0..len).for_each(|e| st(data, at(v, e), standard_normal(rng)));
-            continue;
+        if normalise_or_redraw(data, len, |e| at(v, e), rng) {
+            v += 1;
         }
-        (0..len).for_each(|e| st(data, at(v, e), (ld(data, at(v, e)) as f64 / norm) as f32));
-        v += 1;
     }
 }

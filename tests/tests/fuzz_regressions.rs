@@ -25,20 +25,25 @@ fn s(p: &Path) -> &str {
 
 /// A checkpoint claiming epoch u32::MAX (of u32::MAX epochs) made `dtp train --resume`
 /// overflow `start_epoch + 1` (a panic with overflow checks, a near-endless run without).
-#[test]
-fn resuming_a_checkpoint_at_the_last_representable_epoch_does_not_overflow() {
-    let dir = TempDir::new().unwrap();
-    let out = dir.path().join("run");
+/// One epoch of the default preset into run directory `out`.
+fn train_one_epoch(out: &Path) {
     let o = dtp(&[
         "train",
         "--out",
-        s(&out),
+        s(out),
         "--epochs",
         "1",
         "--quiet",
         "--no-plot",
     ]);
-    assert!(o.status.success());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn resuming_a_checkpoint_at_the_last_representable_epoch_does_not_overflow() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("run");
+    train_one_epoch(&out);
     let path = out.join(checkpoint::FILE_NAME);
     let mut c = checkpoint::load(&path).unwrap();
     c.hyper.epochs = u32::MAX;
@@ -76,16 +81,7 @@ fn divergence_stops_naming_the_layer_and_never_leaves_an_unloadable_checkpoint()
         .enumerate()
     {
         let out = dir.path().join(format!("run{k}"));
-        let first = dtp(&[
-            "train",
-            "--out",
-            s(&out),
-            "--epochs",
-            "1",
-            "--quiet",
-            "--no-plot",
-        ]);
-        assert!(first.status.success());
+        train_one_epoch(&out);
         let path = out.join(checkpoint::FILE_NAME);
         let before = fs::read(&path).unwrap();
         let o = dtp(&[
