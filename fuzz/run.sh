@@ -12,7 +12,12 @@ targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(blob idx cifar csv checkpoint config)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # Path-based readers get a fresh file per input: keep it in memory when possible.
-[[ -d /dev/shm && -w /dev/shm ]] && export TMPDIR=/dev/shm
+# Only with room to spare (a container's /dev/shm may be 64 MB): the C++ part of libfuzzer-sys
+# also puts its assembler files in TMPDIR.
+shm_free_kb=$(df --output=avail -k /dev/shm 2>/dev/null | tail -1 | tr -d ' ' || true)
+if [[ -w /dev/shm && ${shm_free_kb:-0} =~ ^[0-9]+$ && ${shm_free_kb:-0} -gt 1048576 ]]; then
+    export TMPDIR=/dev/shm
+fi
 
 status=0
 for t in "${targets[@]}"; do
