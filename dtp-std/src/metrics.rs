@@ -109,8 +109,12 @@ pub struct Summary {
     pub epochs: u32,
     /// Wall time of the whole command (seconds; of this invocation when resumed).
     pub seconds: f64,
-    /// Training samples per second (training time only).
+    /// Training samples per second (training time only; of this invocation when resumed).
     pub samples_per_sec: f64,
+    /// Training time of every epoch on record (the sum of `metrics.jsonl`'s `train_seconds`):
+    /// of the whole run, across the invocations of a resumed one.
+    #[serde(default)]
+    pub train_seconds_total: f64,
     /// The settings of the run.
     pub hyper: Hyper,
     /// Auto-encoder: reconstruction errors of the final weights.

@@ -248,6 +248,11 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
         } else {
             0.0
         },
+        train_seconds_total: metrics::read(&out)
+            .or_other()?
+            .iter()
+            .map(|r| r.train_seconds)
+            .sum(),
         hyper: run.hyper.clone(),
         reconstruction: (run.model.kind() == ModelKind::Autoencoder).then_some(Reconstruction {
             train: train.loss,

@@ -94,8 +94,21 @@ fn assert_same_run(a: &Path, b: &Path) {
     let summary = |d: &Path| -> serde_json::Value {
         let mut v: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(d.join("summary.json")).unwrap()).unwrap();
+        // A resumed run's total training time still covers every epoch on record.
+        let epochs: f64 = metrics::read(d)
+            .unwrap()
+            .iter()
+            .map(|r| r.train_seconds)
+            .sum();
+        let total = v["train_seconds_total"].as_f64().unwrap();
+        assert!(
+            epochs > 0.0 && (total - epochs).abs() <= 1e-9 * epochs,
+            "{}: train_seconds_total {total} vs the epochs' {epochs}",
+            d.display()
+        );
         v["seconds"] = 0.into();
         v["samples_per_sec"] = 0.into();
+        v["train_seconds_total"] = 0.into();
         v
     };
     assert_eq!(summary(a), summary(b));
