@@ -109,6 +109,10 @@ pub struct TrainArgs {
     /// Sampled passes averaged by the final evaluation.
     #[arg(long)]
     pub eval_passes: Option<u32>,
+    /// Every N epochs, also evaluate test and validation with --eval-passes passes (recorded
+    /// as test_error_passes / valid_error_passes) [default: the preset's; 0 = never].
+    #[arg(long)]
+    pub eval_every: Option<u32>,
     /// Write a checkpoint every N epochs (and after the last).
     #[arg(long)]
     pub checkpoint_every: Option<u32>,
@@ -155,6 +159,7 @@ impl TrainArgs {
             init: self.init,
             bp_gradient: self.bp_gradient,
             eval_passes: self.eval_passes,
+            eval_every: self.eval_every,
             checkpoint_every: self.checkpoint_every,
         }
     }

@@ -195,6 +195,11 @@ pub struct Hyper {
     /// Sampled passes averaged by the final test and validation evaluation (stochastic nets;
     /// 1 otherwise). Per-epoch metrics and the final training error use one pass.
     pub eval_passes: u32,
+    /// Every this many epochs, also evaluate test and validation sets averaging
+    /// `eval_passes` passes, as the final evaluation does (`*_error_passes` in the metrics);
+    /// 0 never. Absent from older checkpoints and files, where it reads as 0.
+    #[serde(default)]
+    pub eval_every: u32,
     /// Write a checkpoint every this many epochs (and always after the last).
     pub checkpoint_every: u32,
 }
@@ -224,6 +229,7 @@ impl Hyper {
             init,
             bp_gradient: BpGradient::Exact,
             eval_passes,
+            eval_every: 0,
             checkpoint_every: 1,
         }
     }
@@ -322,6 +328,7 @@ impl Hyper {
         set(&mut self.init, p.init);
         set(&mut self.bp_gradient, p.bp_gradient);
         set(&mut self.eval_passes, p.eval_passes);
+        set(&mut self.eval_every, p.eval_every);
         set(&mut self.checkpoint_every, p.checkpoint_every);
     }
 
@@ -369,6 +376,7 @@ pub struct HyperPatch {
     pub init: Option<InitKind>,
     pub bp_gradient: Option<BpGradient>,
     pub eval_passes: Option<u32>,
+    pub eval_every: Option<u32>,
     pub checkpoint_every: Option<u32>,
 }
 

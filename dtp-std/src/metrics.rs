@@ -47,6 +47,13 @@ pub struct EpochRecord {
     pub test_error: f64,
     /// Test loss after the epoch.
     pub test_loss: f64,
+    /// Validation error averaging `eval_passes` sampled passes, every `eval_every` epochs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_error_passes: Option<f64>,
+    /// Test error averaging `eval_passes` sampled passes, every `eval_every` epochs (the
+    /// final evaluation's figure, at this epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_error_passes: Option<f64>,
     /// Local loss of each hidden layer `1 … M−1` at the epoch's last forward step (`null` in
     /// JSON when not finite).
     #[serde(with = "nullable")]
@@ -172,7 +179,7 @@ impl Summary {
 fn csv_header(r: &EpochRecord) -> String {
     let mut h = String::from(
         "epoch,train_error,train_loss,valid_error,valid_loss,test_error,test_loss,sigma,\
-         train_seconds,wall_seconds,samples_per_sec",
+         train_seconds,wall_seconds,samples_per_sec,valid_error_passes,test_error_passes",
     );
     for i in 0..r.local_loss.len() {
         match (r.kind, i) {
@@ -188,8 +195,9 @@ fn csv_header(r: &EpochRecord) -> String {
 }
 
 fn csv_row(r: &EpochRecord) -> String {
+    let opt = |v: Option<f64>| v.map_or_else(String::new, |x| x.to_string());
     let mut s = format!(
-        "{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{}",
         r.epoch,
         r.train_error,
         r.train_loss,
@@ -200,7 +208,9 @@ fn csv_row(r: &EpochRecord) -> String {
         r.sigma,
         r.train_seconds,
         r.wall_seconds,
-        r.samples_per_sec
+        r.samples_per_sec,
+        opt(r.valid_error_passes),
+        opt(r.test_error_passes)
     );
     for v in r.local_loss.iter().chain(&r.inverse_loss) {
         s.push_str(&format!(",{v}"));
@@ -285,6 +295,8 @@ mod tests {
             valid_loss: 0.9,
             test_error: 0.3,
             test_loss: 0.8,
+            valid_error_passes: (epoch % 2 == 0).then_some(0.25),
+            test_error_passes: (epoch % 2 == 0).then_some(0.2),
             local_loss: vec![0.1, 0.2],
             inverse_loss: vec![0.3],
             sigma: 0.36,
@@ -308,6 +320,13 @@ mod tests {
         assert_eq!(lines.len(), 3);
         assert!(lines[0].ends_with("local_loss_1,local_loss_2,inverse_loss_g2"));
         assert_eq!(lines[0].split(',').count(), lines[1].split(',').count());
+        assert_eq!(lines[0].split(',').count(), lines[2].split(',').count());
+        // Multi-pass figures only on the epochs that have them (empty CSV cells otherwise).
+        assert!(
+            lines[1].contains(",,") && lines[2].contains(",0.25,0.2,"),
+            "{csv}"
+        );
+        assert!(!serde_json::to_string(&rec(1)).unwrap().contains("passes"));
         fs::write(d.path().join(JSONL), "{}\n").unwrap();
         let e = read(d.path()).unwrap_err().to_string();
         assert!(e.contains("metrics.jsonl: line 1"), "{e}");

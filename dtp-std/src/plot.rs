@@ -92,6 +92,30 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
     }
+    // Multi-pass evaluations (`--eval-every`), where the run has them: lines through dots.
+    type Passes = (&'static str, RGBColor, fn(&EpochRecord) -> Option<f64>);
+    let passes: [Passes; 2] = [
+        ("valid (multi-pass)", RGBColor(0, 100, 0), |r| {
+            r.valid_error_passes
+        }),
+        ("test (multi-pass)", RGBColor(140, 0, 0), |r| {
+            r.test_error_passes
+        }),
+    ];
+    for (name, color, f) in passes {
+        let points: Vec<(u32, f64)> = records
+            .iter()
+            .filter_map(|r| f(r).map(|v| (r.epoch, 100.0 * v)))
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)).point_size(3))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    }
     chart
         .configure_series_labels()
         .label_font((FONT, 14))

@@ -25,8 +25,9 @@ const COLORS: [RGBColor; 10] = [
 ];
 
 /// Draws, for every `(label, records)` run, its test error (thick), its validation error
-/// (dashed) and its training error during the epoch (thin) per epoch, one colour per run, into the PNG file `out`
-/// (1000 × 600). The error axis stops at 1.1 × the largest test error after epoch 3, so the
+/// (dashed) and its training error during the epoch (thin) per epoch, one colour per run,
+/// with the multi-pass test (dots) and validation (rings) errors of runs that have them
+/// (`--eval-every`), into the PNG file `out` (1000 × 600). The error axis stops at 1.1 × the largest test error after epoch 3, so the
 /// end of the curves stays readable. When every run is an auto-encoder, the curves are its
 /// reconstruction errors instead: test (thick), validation (dashed) and training, of the
 /// corrupted inputs during the epoch (thin).
@@ -60,6 +61,9 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
         .map(test)
         .fold(0.0f64, f64::max)
         * 1.1;
+    let multi_pass = runs
+        .iter()
+        .any(|(_, r)| r.iter().any(|e| e.test_error_passes.is_some()));
     let root = BitMapBackend::new(out, (1000, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let root = root.titled(title, (FONT, 22).into_font()).map_err(err)?;
@@ -69,7 +73,12 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
                 "reconstruction error per image: test (thick), validation (dashed), training \
                  (corrupted input) during the epoch (thin)"
             } else {
-                "error (%): test (thick), validation (dashed), training during the epoch (thin)"
+                if multi_pass {
+                    "error (%): test (thick), validation (dashed), training during the epoch \
+                     (thin); averaging sampled passes: test (dots), validation (rings)"
+                } else {
+                    "error (%): test (thick), validation (dashed), training during the epoch (thin)"
+                }
             },
             (FONT, 16),
         )
@@ -109,6 +118,22 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
                 color.stroke_width(1),
             ))
             .map_err(err)?;
+        // Multi-pass evaluations (`--eval-every`): test as dots, validation as rings.
+        if !ae {
+            let dots = |f: fn(&EpochRecord) -> Option<f64>| {
+                records
+                    .iter()
+                    .filter_map(move |r| f(r).map(|v| (r.epoch, clip(100.0 * v))))
+            };
+            chart
+                .draw_series(
+                    dots(|r| r.test_error_passes).map(|p| Circle::new(p, 3, color.filled())),
+                )
+                .map_err(err)?;
+            chart
+                .draw_series(dots(|r| r.valid_error_passes).map(|p| Circle::new(p, 3, color)))
+                .map_err(err)?;
+        }
     }
     chart
         .configure_series_labels()

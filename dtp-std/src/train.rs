@@ -21,7 +21,7 @@ use crate::data::{Dataset, Splits};
 use crate::datasets;
 use crate::failure::{Classify, EXIT_NON_FINITE, Failure, Outcome};
 use crate::metrics::{self, EpochRecord, Reconstruction, Summary};
-use crate::model::{Model, ModelKind};
+use crate::model::{Evaluation, Model, ModelKind};
 use crate::plot;
 use crate::presets::{self, Preset};
 use crate::progress::Progress;
@@ -48,6 +48,21 @@ pub fn rng(seed: u64, stream: u128) -> Pcg64 {
 /// The evaluation generator after `epoch` epochs.
 pub fn eval_rng(seed: u64, epoch: u32) -> Pcg64 {
     rng(seed.wrapping_add(u64::from(epoch) << 32), STREAM_EVAL)
+}
+
+/// The final evaluation of a run: test, then validation, each averaging `eval_passes`
+/// sampled passes drawn from `rng`, which starts as `eval_rng(seed, u32::MAX)` — the same
+/// draws whenever it runs, so `--eval-every`'s figure at the last epoch is the summary's,
+/// and `dtp eval` of a checkpoint gives the figure of its epoch.
+pub fn final_evaluation(
+    model: &mut dyn Model,
+    hyper: &Hyper,
+    splits: &Splits,
+    rng: &mut Pcg64,
+) -> Result<(Evaluation, Evaluation), dtp_core::Error> {
+    let test = model.evaluate(&splits.test, hyper.eval_passes, rng)?;
+    let valid = model.evaluate(&splits.valid, hyper.eval_passes, rng)?;
+    Ok((test, valid))
 }
 
 /// Checks that a dataset fits a model.
@@ -223,18 +238,16 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
         save(&run)?;
     }
 
-    // Final evaluation: test and validation average `eval_passes` sampled passes.
     let hyper = &run.hyper;
+    let epoch = run.model.epoch();
     let mut erng = eval_rng(hyper.seed, u32::MAX);
-    let mut evaluate = |d: &Dataset, passes: u32| {
-        run.model
-            .evaluate(d, passes, &mut erng)
-            .map_err(|e| non_finite(hyper.epochs, e, &ckpt_path, run.model.epoch()))
-    };
-    let test = evaluate(&splits.test, hyper.eval_passes)?;
-    let valid = evaluate(&splits.valid, hyper.eval_passes)?;
+    let (test, valid) = final_evaluation(run.model.as_mut(), hyper, &splits, &mut erng)
+        .map_err(|e| non_finite(hyper.epochs, e, &ckpt_path, epoch))?;
     // One pass over the (large) training set: an estimate, not the figure of merit.
-    let train = evaluate(&splits.train, 1)?;
+    let train = run
+        .model
+        .evaluate(&splits.train, 1, &mut erng)
+        .map_err(|e| non_finite(hyper.epochs, e, &ckpt_path, epoch))?;
     let summary = Summary {
         preset: run.preset.name.to_string(),
         widths: run.model.shape().widths(),
@@ -307,6 +320,7 @@ fn merge(base: &mut HyperPatch, flags: HyperPatch) {
         init,
         bp_gradient,
         eval_passes,
+        eval_every,
         checkpoint_every
     );
     for (b, f) in [
@@ -407,6 +421,15 @@ fn epochs(
         };
         let valid = evaluate(&splits.valid)?;
         let test = evaluate(&splits.test)?;
+        let every = run.hyper.eval_every;
+        let (test_passes, valid_passes) = if every > 0 && epoch % every == 0 {
+            let mut rng = eval_rng(run.hyper.seed, u32::MAX);
+            let (t, v) = final_evaluation(run.model.as_mut(), &run.hyper, splits, &mut rng)
+                .map_err(|e| non_finite(epoch, e, &ckpt_path, good))?;
+            (Some(t.error), Some(v.error))
+        } else {
+            (None, None)
+        };
         let record = EpochRecord {
             kind: run.model.kind(),
             epoch,
@@ -416,6 +439,8 @@ fn epochs(
             valid_loss: valid.loss,
             test_error: test.error,
             test_loss: test.loss,
+            valid_error_passes: valid_passes,
+            test_error_passes: test_passes,
             local_loss: run.model.local_loss(),
             inverse_loss: run.model.inverse_loss(),
             sigma,
@@ -423,10 +448,19 @@ fn epochs(
             wall_seconds: t0.elapsed().as_secs_f64(),
             samples_per_sec: per_epoch as f64 / secs.max(1e-9),
         };
+        let passes = match (record.valid_error_passes, record.test_error_passes) {
+            (Some(v), Some(t)) => format!(
+                "  [{} passes: valid {:.2}%  test {:.2}%]",
+                run.hyper.eval_passes,
+                100.0 * v,
+                100.0 * t
+            ),
+            _ => String::new(),
+        };
         progress.println(&match record.kind {
             ModelKind::Classifier => format!(
                 "epoch {epoch:>4}: train {:6.2}%  valid {:6.2}%  test {:6.2}%  L {:.4}  {:.0} \
-                 samples/s",
+                 samples/s{passes}",
                 100.0 * record.train_error,
                 100.0 * record.valid_error,
                 100.0 * record.test_error,

@@ -432,6 +432,76 @@ fn firmware_preset_exports_the_blob_the_firmware_loads() {
     assert!(acc >= 0.88, "committed firmware blob: {acc}");
 }
 
+/// `--eval-every`: the multi-pass figures recorded during training are the final
+/// evaluation applied at their epoch — at the last epoch the summary's own, at an earlier
+/// one the summary of the same run stopped there — and only every N-th epoch has them.
+#[test]
+fn periodic_multi_pass_evaluation_is_the_final_one_at_its_epoch() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("mnist");
+    fs::create_dir_all(&data).unwrap();
+    // MNIST-format files with varied pixels; the split keeps 10,000 training images for
+    // validation, so 200 remain for training (two minibatches).
+    let set = |prefix: &str, n: u32| {
+        let mut images = idx_images(n, 28, 28, 0);
+        images.extend((0..n as usize * 784).map(|i| ((i * 37 + i / 784 * 101) % 256) as u8));
+        let labels: Vec<u8> = (0..n).map(|i| ((i * 7 + i / 3) % 10) as u8).collect();
+        write(&data, &format!("{prefix}-images-idx3-ubyte"), &images);
+        write(
+            &data,
+            &format!("{prefix}-labels-idx1-ubyte"),
+            &idx_labels(&labels),
+        );
+    };
+    set("train", 10_200);
+    set("t10k", 300);
+    let train = |name: &str, epochs: &str| {
+        let out = dir.path().join(name);
+        let args = [
+            "train",
+            "--preset",
+            "mnist-stochastic",
+            "--data",
+            s(&data),
+            "--epochs",
+            epochs,
+            "--eval-every",
+            "2",
+            "--eval-passes",
+            "4",
+            "--quiet",
+            "--no-plot",
+            "--out",
+            s(&out),
+        ];
+        ok(&args);
+        let summary: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+        let figures = |k: &str| summary[k].as_f64().unwrap();
+        (
+            metrics::read(&out).unwrap(),
+            (figures("valid_error"), figures("test_error")),
+        )
+    };
+    let (long, long_final) = train("four", "4");
+    let (_, short_final) = train("two", "2");
+    let passes = |r: &EpochRecord| r.valid_error_passes.zip(r.test_error_passes);
+    let recorded: Vec<_> = long.iter().map(passes).collect();
+    assert!(
+        recorded[0].is_none() && recorded[2].is_none(),
+        "{recorded:?}"
+    );
+    assert_eq!(recorded[1], Some(short_final));
+    assert_eq!(recorded[3], Some(long_final));
+    let csv = fs::read_to_string(dir.path().join("four/metrics.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .contains(",valid_error_passes,test_error_passes")
+    );
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
     fs::write(&p, bytes).unwrap();
