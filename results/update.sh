@@ -44,14 +44,20 @@ discrete_ste=("${s[@]/#/mnist-discrete-bp-ste-}")
 discrete_exact=("${s[@]/#/mnist-discrete-bp-exact-}")
 discrete_tanh=("${s[@]/#/mnist-discrete-tanh-bp-}")
 discrete_bp=("${discrete_ste[@]}" "${discrete_exact[@]}" "${discrete_tanh[@]}")
-stochastic=(mnist-stochastic-dtp-s1 mnist-stochastic-bp-ste-s1)
+stochastic_dtp=("${s[@]/#/mnist-stochastic-dtp-}")
+stochastic_ste=("${s[@]/#/mnist-stochastic-bp-ste-}")
+stochastic=("${stochastic_dtp[@]}" "${stochastic_ste[@]}")
+# 200-epoch search on seed 3 beside seed 3's first 200 epochs (a copy of its epoch-200
+# checkpoint and metrics, evaluated with 100 passes below).
+stochastic_search=(mnist-stochastic-dtp-s3-at200 mnist-stochastic-search-lrf6.17e-3-s3
+    mnist-stochastic-search-eta116.9-s3 mnist-stochastic-search-lrinv2.7e-5-s3)
 fashion_dtp=("${s[@]/#/fashion-7x240-dtp-}")
 fashion_bp=("${s[@]/#/fashion-7x240-bp-lr1e-3-}")
 fashion_search=(fashion-search-lrf1.49e-2 fashion-search-lrf5e-3 fashion-search-lrf1.5e-3)
 ae=(mnist-ae-dtp-s1 mnist-ae-bp-s1)
 
 copy "${continuous_dtp[@]}" "${continuous_bp[@]}" "${discrete_dtp[@]}" "${discrete_bp[@]}" \
-    "${stochastic[@]}" "${fashion_dtp[@]}" "${fashion_bp[@]}" "${fashion_search[@]}" "${ae[@]}"
+    "${stochastic[@]}" "${stochastic_search[@]}" "${fashion_dtp[@]}" "${fashion_bp[@]}" "${fashion_search[@]}" "${ae[@]}"
 # The discrete row's continuous baseline, tested with sign units (needs the MNIST files: see
 # scripts/fetch-data.sh, or DTP_DATA_DIR).
 for n in "${discrete_tanh[@]}"; do
@@ -62,7 +68,12 @@ done
 plot mnist-7x240.png "${continuous_dtp[@]}" "${continuous_bp[@]}"
 plot mnist-discrete.png "${discrete_dtp[@]}" mnist-discrete-bp-ste-s1 mnist-discrete-bp-exact-s1 \
     mnist-discrete-tanh-bp-s1
+n=mnist-stochastic-dtp-s3-at200
+if [ -f "$runs/$n/checkpoint.safetensors" ]; then
+    "$dtp" eval "$runs/$n" --passes 100 --json > "results/$n.eval100.json"
+fi
 plot mnist-stochastic.png "${stochastic[@]}"
+plot mnist-stochastic-search.png "${stochastic_search[@]}"
 plot fashion-7x240.png "${fashion_dtp[@]}" "${fashion_bp[@]}"
 plot fashion-search.png "${fashion_search[@]}"
 plot mnist-ae.png "${ae[@]}"
@@ -71,7 +82,7 @@ args=()
 for g in "continuous DTP=${continuous_dtp[*]}" "continuous BP=${continuous_bp[*]}" \
     "discrete DTP=${discrete_dtp[*]}" "discrete BP straight-through=${discrete_ste[*]}" \
     "discrete BP exact=${discrete_exact[*]}" "discrete-tanh BP (tanh)=${discrete_tanh[*]}" \
-    "stochastic DTP=mnist-stochastic-dtp-s1" "stochastic BP straight-through=mnist-stochastic-bp-ste-s1" \
+    "stochastic DTP=${stochastic_dtp[*]}" "stochastic BP straight-through=${stochastic_ste[*]}" \
     "Fashion DTP=${fashion_dtp[*]}" "Fashion BP=${fashion_bp[*]}"; do
     # shellcheck disable=SC2086
     line=$(group "${g%%=*}" ${g#*=})

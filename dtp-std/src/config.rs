@@ -193,7 +193,8 @@ pub struct Hyper {
     /// How backprop passes through quantisers (`--algo bp` only).
     pub bp_gradient: BpGradient,
     /// Sampled passes averaged by the final test and validation evaluation (stochastic nets;
-    /// 1 otherwise). Per-epoch metrics and the final training error use one pass.
+    /// 1 otherwise). Per-epoch metrics (except `eval_every`'s) and the final training error use
+    /// one pass.
     pub eval_passes: u32,
     /// Every this many epochs, also evaluate test and validation sets averaging
     /// `eval_passes` passes, as the final evaluation does (`*_error_passes` in the metrics);
