@@ -83,3 +83,37 @@ pub fn accuracy<
     }
     correct as f32 / data.len() as f32
 }
+
+/// A run directory's `metrics.jsonl` with the timing fields zeroed: what two runs that trained
+/// the same must agree on.
+pub fn timeless_records(dir: &std::path::Path) -> Vec<dtp_std::metrics::EpochRecord> {
+    let mut r = dtp_std::metrics::read(dir).unwrap();
+    for e in &mut r {
+        (e.train_seconds, e.wall_seconds, e.samples_per_sec) = (0.0, 0.0, 0.0);
+    }
+    r
+}
+
+/// A run directory's `summary.json` with the timing fields zeroed, after checking that its
+/// `train_seconds_total` is the sum of the epochs' training seconds in `metrics.jsonl` (so a
+/// resumed run's total still covers the whole run).
+pub fn timeless_summary(dir: &std::path::Path) -> serde_json::Value {
+    let path = dir.join(dtp_std::metrics::SUMMARY);
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let epochs: f64 = dtp_std::metrics::read(dir)
+        .unwrap()
+        .iter()
+        .map(|r| r.train_seconds)
+        .sum();
+    let total = v["train_seconds_total"].as_f64().unwrap();
+    assert!(
+        epochs > 0.0 && (total - epochs).abs() <= 1e-9 * epochs,
+        "{}: train_seconds_total {total} vs the epochs' {epochs}",
+        path.display()
+    );
+    for k in ["seconds", "samples_per_sec", "train_seconds_total"] {
+        v[k] = 0.into();
+    }
+    v
+}

@@ -11,8 +11,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use dtp_std::checkpoint::{self, Checkpoint};
-use dtp_std::metrics::{self, EpochRecord};
+use dtp_std::metrics;
 use dtp_std::model::ModelKind;
+use dtp_tests::{timeless_records, timeless_summary};
 use tempfile::TempDir;
 
 const TRAIN: usize = 1_000;
@@ -264,14 +265,6 @@ fn mnist_ae_trains_probes_reports_and_has_a_backprop_baseline() {
 }
 
 /// The records without their wall-clock fields.
-fn records(dir: &Path) -> Vec<EpochRecord> {
-    let mut r = metrics::read(dir).unwrap();
-    for e in &mut r {
-        (e.train_seconds, e.wall_seconds, e.samples_per_sec) = (0.0, 0.0, 0.0);
-    }
-    r
-}
-
 #[test]
 fn mnist_ae_resume_is_bit_identical() {
     let dir = TempDir::new().unwrap();
@@ -322,12 +315,6 @@ fn mnist_ae_resume_is_bit_identical() {
         assert_eq!(p.name, q.name);
         assert!(bits(p.data) == bits(q.data), "tensor {} differs", p.name);
     }
-    assert_eq!(records(&a), records(&b));
-    let strip = |d: &Path| {
-        let mut v = summary(d);
-        v["seconds"] = 0.into();
-        v["samples_per_sec"] = 0.into();
-        v
-    };
-    assert_eq!(strip(&a), strip(&b));
+    assert_eq!(timeless_records(&a), timeless_records(&b));
+    assert_eq!(timeless_summary(&a), timeless_summary(&b));
 }
