@@ -54,7 +54,9 @@ stochastic_search=(mnist-stochastic-dtp-s3-at200 mnist-stochastic-search-lrf6.17
 fashion_dtp=("${s[@]/#/fashion-7x240-dtp-}")
 fashion_bp=("${s[@]/#/fashion-7x240-bp-lr1e-3-}")
 fashion_search=(fashion-search-lrf1.49e-2 fashion-search-lrf5e-3 fashion-search-lrf1.5e-3)
-ae=(mnist-ae-dtp-s1 mnist-ae-bp-s1)
+ae_dtp=("${s[@]/#/mnist-ae-dtp-}")
+ae_bp=("${s[@]/#/mnist-ae-bp-}")
+ae=("${ae_dtp[@]}" "${ae_bp[@]}")
 
 copy "${continuous_dtp[@]}" "${continuous_bp[@]}" "${discrete_dtp[@]}" "${discrete_bp[@]}" \
     "${stochastic[@]}" "${stochastic_search[@]}" "${fashion_dtp[@]}" "${fashion_bp[@]}" "${fashion_search[@]}" "${ae[@]}"
@@ -98,4 +100,23 @@ if errs:
     spread = f" ± {st.stdev(errs):.2f}" if len(errs) > 1 else ""
     print(f"discrete-tanh BP tested with sign: {st.mean(errs):.2f}{spread} % test "
           f"({', '.join(f'{e:.2f}' for e in errs)})")
+PY
+# The auto-encoder's figures of merit (summary.json): reconstruction error and the linear probes.
+python3 - "${ae_dtp[@]}" -- "${ae_bp[@]}" <<'PY'
+import json, os, statistics as st, sys
+args = sys.argv[1:]
+cut = args.index("--")
+def pm(v, unit=""):
+    return f"{st.mean(v):.2f}{f' ± {st.stdev(v):.2f}' if len(v) > 1 else ''}{unit}"
+for name, runs in (("auto-encoder DTP", args[:cut]), ("auto-encoder BP", args[cut + 1:])):
+    s = [json.load(open(f"results/{n}.summary.json")) for n in runs
+         if os.path.exists(f"results/{n}.summary.json")]
+    if not s:
+        continue
+    rec = [x["reconstruction"]["test"] for x in s]
+    probe = [100 * x["test_error"] for x in s]
+    pixels = [100 * x["pixel_probe"]["test_error"] for x in s]
+    print(f"{name} ({len(s)} seeds): reconstruction (test) {pm(rec)} "
+          f"({', '.join(f'{v:.2f}' for v in rec)}); probe on the codes {pm(probe, ' %')} "
+          f"({', '.join(f'{v:.2f}' for v in probe)}); raw-pixel probe {pm(pixels, ' %')}")
 PY
