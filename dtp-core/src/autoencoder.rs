@@ -10,8 +10,10 @@ use crate::init::{orthogonal, uniform_scaled};
 use crate::kernel::{Kernel, Portable};
 use crate::noise::add_gaussian;
 use crate::optim::{DenseState, Optimiser};
-use crate::{Init, Mat, zeros};
+use crate::{Init, OMat, zeros};
 use core::marker::PhantomData;
+use nalgebra::allocator::Allocator;
+use nalgebra::{Const, DefaultAllocator, Dim};
 use rand_core::Rng;
 
 /// Hyper-parameters of [`Autoencoder`].
@@ -49,8 +51,28 @@ impl AutoencoderConfig {
     }
 }
 
-/// An `IN → H → IN` denoising auto-encoder with minibatches of `B`, trained by DTP.
-pub struct Autoencoder<const IN: usize, const H: usize, const B: usize, K: Kernel = Portable> {
+/// The allocator bounds of an `I → H → I` auto-encoder with minibatches of `B`.
+pub trait AeAlloc<I: Dim, H: Dim, B: Dim>:
+    Allocator<H, I> + Allocator<I, H> + Allocator<H> + Allocator<I> + Allocator<I, B> + Allocator<H, B>
+{
+}
+
+impl<I: Dim, H: Dim, B: Dim, A> AeAlloc<I, H, B> for A where
+    A: Allocator<H, I>
+        + Allocator<I, H>
+        + Allocator<H>
+        + Allocator<I>
+        + Allocator<I, B>
+        + Allocator<H, B>
+{
+}
+
+/// An `IN → H → IN` denoising auto-encoder with minibatches of `B`, trained by DTP. The
+/// dimensions are nalgebra's: `Const<N>` (fixed, see [`FixedAutoencoder`]) or `Dyn`.
+pub struct Autoencoder<IN: Dim, H: Dim, B: Dim, K: Kernel = Portable>
+where
+    DefaultAllocator: AeAlloc<IN, H, B>,
+{
     config: AutoencoderConfig,
     /// The encoder `f(x) = s(W x + b)`.
     pub encoder: Dense<H, IN>,
@@ -64,27 +86,31 @@ pub struct Autoencoder<const IN: usize, const H: usize, const B: usize, K: Kerne
     pub reconstruction_loss: f32,
     /// Local loss `(1/B) Σ ‖f(x̃) − ĥ‖²` of the encoder at the last step.
     pub encoder_loss: f32,
-    x: Mat<IN, B>,
-    noisy: Mat<IN, B>,
-    reconstruction: Mat<IN, B>,
-    delta_x: Mat<IN, B>,
-    h: Mat<H, B>,
-    f_clean: Mat<H, B>,
-    f_reconstruction: Mat<H, B>,
-    target: Mat<H, B>,
-    delta_h: Mat<H, B>,
+    x: OMat<IN, B>,
+    noisy: OMat<IN, B>,
+    reconstruction: OMat<IN, B>,
+    delta_x: OMat<IN, B>,
+    h: OMat<H, B>,
+    f_clean: OMat<H, B>,
+    f_reconstruction: OMat<H, B>,
+    target: OMat<H, B>,
+    delta_h: OMat<H, B>,
     grad_encoder: Dense<H, IN>,
     grad_decoder: Dense<IN, H>,
     _kernel: PhantomData<K>,
 }
 
-// SAFETY: only `f32` matrices, `#[repr(u8)]` enums with a variant 0, and `PhantomData`.
+/// An auto-encoder whose sizes are fixed at compile time (allocation-free, `static`-able).
+pub type FixedAutoencoder<const IN: usize, const H: usize, const B: usize, K = Portable> =
+    Autoencoder<Const<IN>, Const<H>, Const<B>, K>;
+
+// SAFETY: only inline `f32` matrices, `#[repr(u8)]` enums with a variant 0, and `PhantomData`.
 unsafe impl<const IN: usize, const H: usize, const B: usize, K: Kernel> bytemuck::Zeroable
-    for Autoencoder<IN, H, B, K>
+    for FixedAutoencoder<IN, H, B, K>
 {
 }
 
-impl<const IN: usize, const H: usize, const B: usize, K: Kernel> Autoencoder<IN, H, B, K> {
+impl<const IN: usize, const H: usize, const B: usize, K: Kernel> FixedAutoencoder<IN, H, B, K> {
     /// An all-zero, unconfigured auto-encoder (for `static` storage); call [`Self::init`].
     pub const ZERO: Self = Autoencoder {
         config: AutoencoderConfig::DEFAULT,
@@ -107,7 +133,43 @@ impl<const IN: usize, const H: usize, const B: usize, K: Kernel> Autoencoder<IN,
         grad_decoder: Dense::ZERO,
         _kernel: PhantomData,
     };
+}
 
+#[cfg(feature = "alloc")]
+impl<K: Kernel> Autoencoder<nalgebra::Dyn, nalgebra::Dyn, nalgebra::Dyn, K> {
+    /// An all-zero, unconfigured `inputs → hidden → inputs` auto-encoder with minibatches of
+    /// `batch`, sized at run time; call [`Self::init`].
+    pub fn with_widths(inputs: usize, hidden: usize, batch: usize) -> Self {
+        use nalgebra::Dyn;
+        let (i, h, b) = (Dyn(inputs), Dyn(hidden), Dyn(batch));
+        Autoencoder {
+            config: AutoencoderConfig::DEFAULT,
+            encoder: Dense::zeros_generic(h, i),
+            decoder: Dense::zeros_generic(i, h),
+            encoder_state: DenseState::zeros_generic_shape(h, i),
+            decoder_state: DenseState::zeros_generic_shape(i, h),
+            reconstruction_loss: 0.0,
+            encoder_loss: 0.0,
+            x: OMat::zeros_generic(i, b),
+            noisy: OMat::zeros_generic(i, b),
+            reconstruction: OMat::zeros_generic(i, b),
+            delta_x: OMat::zeros_generic(i, b),
+            h: OMat::zeros_generic(h, b),
+            f_clean: OMat::zeros_generic(h, b),
+            f_reconstruction: OMat::zeros_generic(h, b),
+            target: OMat::zeros_generic(h, b),
+            delta_h: OMat::zeros_generic(h, b),
+            grad_encoder: Dense::zeros_generic(h, i),
+            grad_decoder: Dense::zeros_generic(i, h),
+            _kernel: PhantomData,
+        }
+    }
+}
+
+impl<IN: Dim, H: Dim, B: Dim, K: Kernel> Autoencoder<IN, H, B, K>
+where
+    DefaultAllocator: AeAlloc<IN, H, B>,
+{
     /// Validates `config`, initialises both weight matrices by `init` (biases zero) and
     /// zeroes the optimiser state, in place.
     pub fn init<G: Rng + ?Sized>(
@@ -116,10 +178,10 @@ impl<const IN: usize, const H: usize, const B: usize, K: Kernel> Autoencoder<IN,
         init: Init,
         rng: &mut G,
     ) -> Result<(), ConfigError> {
-        if B == 0 {
+        if self.x.ncols() == 0 {
             return Err(ConfigError::ZeroBatch);
         }
-        if IN == 0 || H == 0 {
+        if self.x.nrows() == 0 || self.h.nrows() == 0 {
             return Err(ConfigError::ZeroWidth);
         }
         config.validate()?;
@@ -155,22 +217,22 @@ impl<const IN: usize, const H: usize, const B: usize, K: Kernel> Autoencoder<IN,
     }
 
     /// The input batch buffer (`IN × B`, one sample a column): write a batch here.
-    pub fn input_mut(&mut self) -> &mut Mat<IN, B> {
+    pub fn input_mut(&mut self) -> &mut OMat<IN, B> {
         &mut self.x
     }
 
     /// The codes `h` of the last pass.
-    pub fn codes(&self) -> &Mat<H, B> {
+    pub fn codes(&self) -> &OMat<H, B> {
         &self.h
     }
 
     /// The reconstructions `x̂ = g(h)` of the last pass.
-    pub fn reconstruction(&self) -> &Mat<IN, B> {
+    pub fn reconstruction(&self) -> &OMat<IN, B> {
         &self.reconstruction
     }
 
     /// The hidden targets `ĥ` of the last step.
-    pub fn targets(&self) -> &Mat<H, B> {
+    pub fn targets(&self) -> &OMat<H, B> {
         &self.target
     }
 
@@ -182,7 +244,7 @@ impl<const IN: usize, const H: usize, const B: usize, K: Kernel> Autoencoder<IN,
             .forward::<K, B>(self.config.encoder, &self.x, &mut self.h);
         self.decoder
             .forward::<K, B>(self.config.decoder, &self.h, &mut self.reconstruction);
-        let loss = (self.reconstruction - self.x).norm_squared() / B as f32;
+        let loss = (&self.reconstruction - &self.x).norm_squared() / self.x.ncols() as f32;
         if loss.is_finite() {
             Ok(loss)
         } else {

@@ -1,17 +1,21 @@
 //! Backpropagation through the same networks: the baseline DTP is compared with.
 
-use crate::Mat;
+use crate::OMat;
 use crate::config::Gradient;
 use crate::dense::Dense;
 use crate::dtp::apply;
 use crate::error::Error;
 use crate::kernel::Kernel;
+use crate::layout::{Alloc, Layout, Width};
 use crate::quantise::Quantiser;
 use crate::trainer::{StepStats, Trainer};
+use nalgebra::allocator::Allocator;
+use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 
-impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B: usize, K: Kernel>
-    Trainer<IN, H, OUT, R, B, K>
+impl<L: Layout, B: Dim, K: Kernel> Trainer<L, B, K>
+where
+    DefaultAllocator: Alloc<L, B>,
 {
     /// One backprop step on the batch in the buffers, with the forward optimiser:
     /// `δ_M = ∂L/∂z_M`, then downward `∂L/∂q(h_{i}) = W_{i+1}ᵀ δ_{i+1}`,
@@ -30,20 +34,23 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         let stats = self.forward(true, rng)?;
         let units = self.config.units;
         let opt = self.config.forward;
+        let r = self.net.depth();
         let ws = &mut self.ws;
         crate::loss::output_delta(units.output, &ws.p, &ws.t, &mut ws.delta_out);
         // s1 ← ∂L/∂q(h_{M-1}), before W_M changes.
+        let shape = ws.h[r].shape_generic();
+        L::Hidden::fit(&mut ws.s1, shape.0, shape.1);
         K::gemm_tn(&mut ws.s1, 1.0, &self.net.output.w, &ws.delta_out, 0.0);
-        Dense::gradient_from_delta::<K, B>(&ws.read[R], &ws.delta_out, &mut self.grad.output);
+        Dense::gradient_from_delta::<K, B>(&ws.read[r], &ws.delta_out, &mut self.grad.output);
         apply(
             &opt,
             &mut self.net.output,
             &self.grad.output,
             &mut self.forward_state.output,
-            Self::output_layer(),
+            r + 2,
         )?;
-        for k in (0..=R).rev() {
-            let reads_through = if k == R {
+        for k in (0..=r).rev() {
+            let reads_through = if k == r {
                 units.into_output
             } else {
                 units.between
@@ -64,13 +71,17 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
                 )?;
             } else {
                 // s2 ← ∂L/∂q(h_{k-1}) = W_kᵀ δ_k, before W_k changes.
-                K::gemm_tn(&mut ws.s2, 1.0, &self.net.hidden[k - 1].w, &ws.s1, 0.0);
-                Dense::gradient_from_delta::<K, B>(&ws.read[k - 1], &ws.s1, &mut self.grad.hidden);
+                let below = ws.h[k - 1].shape_generic();
+                L::Hidden::fit(&mut ws.s2, below.0, below.1);
+                let layer = &mut self.net.hidden.as_mut()[k - 1];
+                K::gemm_tn(&mut ws.s2, 1.0, &layer.w, &ws.s1, 0.0);
+                let g = self.grad.fit_hidden(layer);
+                Dense::gradient_from_delta::<K, B>(&ws.read[k - 1], &ws.s1, g);
                 apply(
                     &opt,
-                    &mut self.net.hidden[k - 1],
-                    &self.grad.hidden,
-                    &mut self.forward_state.hidden[k - 1],
+                    layer,
+                    g,
+                    &mut self.forward_state.hidden.as_mut()[k - 1],
                     k + 1,
                 )?;
                 core::mem::swap(&mut ws.s1, &mut ws.s2);
@@ -82,11 +93,10 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
 
 /// Multiplies `∂L/∂q(h)` by `q'(h)`: 1 for the identity and for straight-through, 0 for an
 /// exact gradient through sign or sampling.
-fn through_quantiser<const H: usize, const B: usize>(
-    g: &mut Mat<H, B>,
-    q: Quantiser,
-    gradient: Gradient,
-) {
+fn through_quantiser<H: Dim, B: Dim>(g: &mut OMat<H, B>, q: Quantiser, gradient: Gradient)
+where
+    DefaultAllocator: Allocator<H, B>,
+{
     if !q.is_identity() && gradient == Gradient::Exact {
         g.fill(0.0);
     }

@@ -12,7 +12,6 @@
 //! `N` units take `W = ⌈N/32⌉` words: a 32× smaller activation buffer than `f32`.
 
 use crate::Mat;
-use crate::dense::Dense;
 
 /// Number of `u32` words holding `n` binary units.
 pub const fn words(n: usize) -> usize {
@@ -139,7 +138,7 @@ impl<const O: usize, const I: usize, const W: usize> XnorDense<O, I, W> {
     };
 
     /// Binarises a float layer in place of `self`.
-    pub fn binarise(&mut self, dense: &Dense<O, I>) {
+    pub fn binarise(&mut self, dense: &crate::FixedDense<O, I>) {
         const { assert!(32 * W >= I, "too few words for the input units") };
         for r in 0..O {
             let mut row = Bits::ZERO;
@@ -191,7 +190,7 @@ pub fn predict_packed<
     const R: usize,
     const W: usize,
 >(
-    net: &crate::Net<IN, H, OUT, R>,
+    net: &crate::FixedNet<IN, H, OUT, R>,
     units: &crate::Units,
     x: &Mat<IN, 1>,
     scratch: &mut [f32; H],

@@ -14,9 +14,11 @@
 
 use crate::activation::Activation;
 use crate::config::{Output, Units};
+use crate::layout::{Fixed, Layout, NetAlloc};
 use crate::net::Net;
 use crate::quantise::Quantiser;
 use core::fmt;
+use nalgebra::DefaultAllocator;
 
 /// The four magic bytes that open a blob.
 pub const MAGIC: [u8; 4] = *b"DTPW";
@@ -88,6 +90,9 @@ pub enum BlobError {
         /// Byte offset of the value.
         offset: usize,
     },
+    /// The network's hidden layers differ in width: the blob (and the firmware) hold
+    /// `IN → H (×(R+1)) → OUT` networks only.
+    UnequalHidden,
 }
 
 impl fmt::Display for BlobError {
@@ -119,6 +124,10 @@ impl fmt::Display for BlobError {
             BlobError::NonFinite { offset } => {
                 write!(f, "byte {offset}: NaN or infinite parameter")
             }
+            BlobError::UnequalHidden => write!(
+                f,
+                "the hidden layers differ in width; a weight blob holds IN-H-…-H-OUT networks"
+            ),
         }
     }
 }
@@ -255,48 +264,40 @@ pub fn blob_len(shape: [u32; 4]) -> Option<usize> {
     params.checked_mul(4)?.checked_add(HEADER_LEN + 4)
 }
 
-impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Net<IN, H, OUT, R> {
+impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Net<Fixed<IN, H, OUT, R>> {
     /// Length in bytes of this network's blob.
     pub const BLOB_LEN: usize = HEADER_LEN + 4 * (Self::FORWARD_PARAMS + Self::INVERSE_PARAMS) + 4;
+}
 
-    const SHAPE: [u32; 4] = [IN as u32, H as u32, OUT as u32, R as u32];
-
-    /// Every parameter slice in blob order.
-    fn for_each_slice(&self, mut f: impl FnMut(&[f32])) {
-        f(self.first.w.as_slice());
-        f(self.first.b.as_slice());
-        for d in &self.hidden {
-            f(d.w.as_slice());
-            f(d.b.as_slice());
+impl<L: Layout> Net<L>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    /// `[IN, H, OUT, R]` of this network, or `None` if its hidden layers differ in width or a
+    /// width does not fit in a `u32`.
+    pub fn blob_shape(&self) -> Option<[u32; 4]> {
+        if !self.uniform_hidden() {
+            return None;
         }
-        f(self.output.w.as_slice());
-        f(self.output.b.as_slice());
-        for d in &self.inverse {
-            f(d.w.as_slice());
-            f(d.b.as_slice());
-        }
+        let w = |v: usize| u32::try_from(v).ok();
+        Some([
+            w(self.inputs())?,
+            w(self.first.outputs())?,
+            w(self.outputs())?,
+            w(self.depth())?,
+        ])
     }
 
-    /// Every parameter slice in blob order, mutably.
-    fn for_each_slice_mut(&mut self, mut f: impl FnMut(&mut [f32])) {
-        f(self.first.w.as_mut_slice());
-        f(self.first.b.as_mut_slice());
-        for d in &mut self.hidden {
-            f(d.w.as_mut_slice());
-            f(d.b.as_mut_slice());
-        }
-        f(self.output.w.as_mut_slice());
-        f(self.output.b.as_mut_slice());
-        for d in &mut self.inverse {
-            f(d.w.as_mut_slice());
-            f(d.b.as_mut_slice());
-        }
+    /// Length in bytes of this network's blob.
+    pub fn blob_len(&self) -> usize {
+        HEADER_LEN + 4 * (self.forward_params() + self.inverse_params()) + 4
     }
 
     /// Writes the blob of this network with its wiring `units` into `out`; returns the number
-    /// of bytes written ([`Self::BLOB_LEN`]).
+    /// of bytes written ([`blob_len`](Self::blob_len)).
     pub fn write_blob(&self, units: &Units, out: &mut [u8]) -> Result<usize, BlobError> {
-        let len = Self::BLOB_LEN;
+        let shape = self.blob_shape().ok_or(BlobError::UnequalHidden)?;
+        let len = self.blob_len();
         if out.len() < len {
             return Err(BlobError::TooShort {
                 needed: len,
@@ -305,7 +306,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Net<IN, 
         }
         out[..4].copy_from_slice(&MAGIC);
         out[4..8].copy_from_slice(&VERSION.to_le_bytes());
-        for (i, v) in Self::SHAPE.iter().enumerate() {
+        for (i, v) in shape.iter().enumerate() {
             out[8 + 4 * i..12 + 4 * i].copy_from_slice(&v.to_le_bytes());
         }
         out[24..32].copy_from_slice(&encode_units(units));
@@ -323,13 +324,14 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Net<IN, 
     /// value is finite before writing anything; returns the blob's wiring.
     pub fn read_blob(&mut self, bytes: &[u8]) -> Result<Units, BlobError> {
         let header = read_header(bytes)?;
-        if header.shape != Self::SHAPE {
+        let expected = self.blob_shape().ok_or(BlobError::UnequalHidden)?;
+        if header.shape != expected {
             return Err(BlobError::ShapeMismatch {
-                expected: Self::SHAPE,
+                expected,
                 found: header.shape,
             });
         }
-        let len = Self::BLOB_LEN;
+        let len = self.blob_len();
         if bytes.len() < len {
             return Err(BlobError::TooShort {
                 needed: len,

@@ -56,6 +56,13 @@ impl Units {
         output: Output::SoftmaxNll,
     };
 
+    /// The binary network of the firmware: tanh units read as `sign(h)` by every layer
+    /// above, by the output layer and by the inverses.
+    pub const SIGN: Units = Units {
+        into_output: Quantiser::Sign,
+        ..Units::DISCRETE
+    };
+
     /// The stochastic network (784-200-200-10): sigmoid units read as Bernoulli samples by
     /// the next layer and by the output layer; the inverse reads the probabilities.
     pub const STOCHASTIC: Units = Units {

@@ -3,33 +3,74 @@
 use crate::activation::Activation;
 use crate::kernel::Kernel;
 use crate::quantise::Quantiser;
-use crate::{Mat, zeros};
+use crate::{OMat, zeros};
+use nalgebra::allocator::Allocator;
+use nalgebra::{Const, DefaultAllocator, Dim, U1};
 use rand_core::Rng;
 
 /// A dense (fully connected) layer with `I` inputs and `O` outputs: weights `W` (`O × I`) and
 /// bias `b` (`O`). Used for forward layers `f_i` and inverse layers `g_i` alike.
+///
+/// `O` and `I` are nalgebra dimensions: [`Const<N>`] for a layer whose shape is fixed at
+/// compile time (stored inline), `Dyn` for one sized at run time.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Dense<const O: usize, const I: usize> {
+pub struct Dense<O: Dim, I: Dim>
+where
+    DefaultAllocator: Allocator<O, I> + Allocator<O>,
+{
     /// Weights `W`, `O × I`.
-    pub w: Mat<O, I>,
+    pub w: OMat<O, I>,
     /// Bias `b`, `O × 1`.
-    pub b: Mat<O, 1>,
+    pub b: OMat<O, U1>,
 }
 
-impl<const O: usize, const I: usize> Dense<O, I> {
+/// A dense layer of compile-time shape.
+pub type FixedDense<const O: usize, const I: usize> = Dense<Const<O>, Const<I>>;
+
+impl<const O: usize, const I: usize> Dense<Const<O>, Const<I>> {
     /// All-zero layer.
     pub const ZERO: Self = Dense {
         w: zeros(),
         b: zeros(),
     };
+}
+
+impl<O: Dim, I: Dim> Dense<O, I>
+where
+    DefaultAllocator: Allocator<O, I> + Allocator<O>,
+{
+    /// A zero layer of `outputs × inputs` (allocates for `Dyn` dimensions).
+    pub fn zeros_generic(outputs: O, inputs: I) -> Self {
+        Dense {
+            w: OMat::zeros_generic(outputs, inputs),
+            b: OMat::zeros_generic(outputs, U1),
+        }
+    }
+
+    /// Number of outputs.
+    pub fn outputs(&self) -> usize {
+        self.w.nrows()
+    }
+
+    /// Number of inputs.
+    pub fn inputs(&self) -> usize {
+        self.w.ncols()
+    }
+
+    /// Number of parameters, `O·(I + 1)`.
+    pub fn params(&self) -> usize {
+        self.w.len() + self.b.len()
+    }
 
     /// `out = s(W r + b)` for a minibatch `r` (`I × B`).
-    pub fn forward<K: Kernel, const B: usize>(
+    pub fn forward<K: Kernel, B: Dim>(
         &self,
         activation: Activation,
-        r: &Mat<I, B>,
-        out: &mut Mat<O, B>,
-    ) {
+        r: &OMat<I, B>,
+        out: &mut OMat<O, B>,
+    ) where
+        DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
+    {
         for mut column in out.column_iter_mut() {
             column.copy_from(&self.b);
         }
@@ -39,15 +80,17 @@ impl<const O: usize, const I: usize> Dense<O, I> {
 
     /// `out = s(W q(v) + b)`: reads `v` through the quantiser `q` into `read` (kept for the
     /// layer's gradient), then applies the layer.
-    pub fn forward_read<K: Kernel, G: Rng + ?Sized, const B: usize>(
+    pub fn forward_read<K: Kernel, G: Rng + ?Sized, B: Dim>(
         &self,
         q: Quantiser,
         activation: Activation,
-        v: &Mat<I, B>,
-        read: &mut Mat<I, B>,
-        out: &mut Mat<O, B>,
+        v: &OMat<I, B>,
+        read: &mut OMat<I, B>,
+        out: &mut OMat<O, B>,
         rng: &mut G,
-    ) {
+    ) where
+        DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
+    {
         q.apply(v.as_slice(), read.as_mut_slice(), rng);
         self.forward::<K, B>(activation, read, out);
     }
@@ -58,15 +101,19 @@ impl<const O: usize, const I: usize> Dense<O, I> {
     ///
     /// `delta` receives `δ` (`O × B` scratch); returns `ℓ`.
     #[allow(clippy::too_many_arguments)]
-    pub fn local_gradient<K: Kernel, const B: usize>(
+    pub fn local_gradient<K: Kernel, B: Dim>(
         activation: Activation,
-        r: &Mat<I, B>,
-        y: &Mat<O, B>,
-        target: &Mat<O, B>,
-        delta: &mut Mat<O, B>,
+        r: &OMat<I, B>,
+        y: &OMat<O, B>,
+        target: &OMat<O, B>,
+        delta: &mut OMat<O, B>,
         grad: &mut Dense<O, I>,
-    ) -> f32 {
-        let scale = 2.0 / B as f32;
+    ) -> f32
+    where
+        DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
+    {
+        let batch = y.ncols() as f32;
+        let scale = 2.0 / batch;
         // Eight partial sums (lanes the compiler vectorises) instead of one serial chain.
         let mut partial = [0.0f32; 8];
         let mut tail = 0.0f32;
@@ -88,16 +135,18 @@ impl<const O: usize, const I: usize> Dense<O, I> {
             tail += step(d, y, t);
         }
         Self::gradient_from_delta::<K, B>(r, delta, grad);
-        (partial.iter().sum::<f32>() + tail) / B as f32
+        (partial.iter().sum::<f32>() + tail) / batch
     }
 
     /// Parameter gradient from the pre-activation gradient `δ` (`O × B`) and the input `r`:
     /// `∂/∂W = δ rᵀ`, `∂/∂b = Σ_b δ_b`.
-    pub fn gradient_from_delta<K: Kernel, const B: usize>(
-        r: &Mat<I, B>,
-        delta: &Mat<O, B>,
+    pub fn gradient_from_delta<K: Kernel, B: Dim>(
+        r: &OMat<I, B>,
+        delta: &OMat<O, B>,
         grad: &mut Dense<O, I>,
-    ) {
+    ) where
+        DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
+    {
         K::gemm_nt(&mut grad.w, 1.0, delta, r, 0.0);
         grad.b.fill(0.0);
         for column in delta.column_iter() {

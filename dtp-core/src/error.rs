@@ -76,6 +76,12 @@ pub enum ConfigError {
     ZeroBatch,
     /// A network dimension (input, hidden or output width) is zero.
     ZeroWidth,
+    /// A layout without a hidden layer: `layers` widths given, at least 3 needed (input,
+    /// one hidden layer, output).
+    TooShallow {
+        /// Number of widths given.
+        layers: usize,
+    },
     /// A hyper-parameter that must be finite and `≥ 0` is negative, NaN or infinite.
     Negative {
         /// The field, e.g. `"forward.lr"`.
@@ -99,6 +105,11 @@ impl fmt::Display for ConfigError {
         match *self {
             ConfigError::ZeroBatch => write!(f, "the minibatch size must be at least 1"),
             ConfigError::ZeroWidth => write!(f, "every layer width must be at least 1"),
+            ConfigError::TooShallow { layers } => write!(
+                f,
+                "{layers} layer widths: a network needs an input, at least one hidden layer and \
+                 an output (e.g. 64-32-10); difference targets need two hidden layers"
+            ),
             ConfigError::Negative { name, value } => {
                 write!(f, "{name} = {value}: must be a finite number ≥ 0")
             }

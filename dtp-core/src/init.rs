@@ -3,8 +3,10 @@
 //! Both work on the matrix where it lies, so a multi-megabyte layer on the heap or in a
 //! `static` is initialised without a copy on the stack.
 
-use crate::Mat;
+use crate::OMat;
 use crate::noise::{standard_normal, uniform};
+use nalgebra::allocator::Allocator;
+use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 
 /// Fills `w` with a random orthogonal matrix: every singular value is 1.
@@ -16,19 +18,23 @@ use rand_core::Rng;
 /// are computed together (classical Gram–Schmidt per block): the rows of a column-major
 /// matrix are strided, and the one-at-a-time version spent 31 s initialising `cifar-3x1000`
 /// (9 s blocked).
-pub fn orthogonal<const O: usize, const I: usize, R: Rng + ?Sized>(w: &mut Mat<O, I>, rng: &mut R) {
+pub fn orthogonal<O: Dim, I: Dim, R: Rng + ?Sized>(w: &mut OMat<O, I>, rng: &mut R)
+where
+    DefaultAllocator: Allocator<O, I>,
+{
+    let (o, i) = w.shape();
     for v in w.iter_mut() {
         *v = standard_normal(rng);
     }
     let data = w.as_mut_slice();
-    if O <= I && O * I >= BLOCKED_MIN {
-        orthonormalise_rows_blocked(data, O, I, rng);
-    } else if O <= I {
-        // Row r, element c lives at r + c·O.
-        orthonormalise(data, O, I, O, 1, rng);
+    if o <= i && o * i >= BLOCKED_MIN {
+        orthonormalise_rows_blocked(data, o, i, rng);
+    } else if o <= i {
+        // Row r, element c lives at r + c·o.
+        orthonormalise(data, o, i, o, 1, rng);
     } else {
-        // Column c, element r lives at r + c·O.
-        orthonormalise(data, I, O, 1, O, rng);
+        // Column c, element r lives at r + c·o.
+        orthonormalise(data, i, o, 1, o, rng);
     }
 }
 
@@ -119,11 +125,11 @@ fn orthonormalise_rows_blocked<R: Rng + ?Sized>(
 }
 
 /// Fills `w` uniformly in `±√(6 / (I + O))`.
-pub fn uniform_scaled<const O: usize, const I: usize, R: Rng + ?Sized>(
-    w: &mut Mat<O, I>,
-    rng: &mut R,
-) {
-    let range = libm::sqrtf(6.0 / (I + O) as f32);
+pub fn uniform_scaled<O: Dim, I: Dim, R: Rng + ?Sized>(w: &mut OMat<O, I>, rng: &mut R)
+where
+    DefaultAllocator: Allocator<O, I>,
+{
+    let range = libm::sqrtf(6.0 / (w.nrows() + w.ncols()) as f32);
     for v in w.iter_mut() {
         *v = (2.0 * uniform(rng) - 1.0) * range;
     }

@@ -1,89 +1,107 @@
 //! Matrix-product kernels: the only place where the crate multiplies matrices.
 //!
-//! The core is written against [`Kernel`]; [`Portable`] is nalgebra's own fixed-size loops
-//! (no allocation, fine on a microcontroller), `Blocked` (feature `std`) hands the same
+//! The core is written against [`Kernel`]; [`Portable`] is nalgebra's own column-by-column
+//! loops (no allocation, fine on a microcontroller), `Blocked` (feature `std`) hands the same
 //! products to the `gemm` crate's cache-blocked, run-time-dispatched SIMD GEMM for desktop
-//! minibatches.
+//! minibatches. Both take fixed (`Const`) and run-time (`Dyn`) dimensions alike.
 
-use crate::Mat;
+use crate::OMat;
+use nalgebra::allocator::Allocator;
+use nalgebra::{DefaultAllocator, Dim};
 
 /// The three products DTP and backprop need, all accumulating in place: `C ← α·op + β·C`.
 ///
-/// With `β = 0`, `C` is overwritten (any NaN it held is discarded).
+/// With `β = 0`, `C` is overwritten (any NaN it held is discarded). Shapes must agree (they
+/// do by construction in the core; with `Const` dimensions the types enforce it).
 pub trait Kernel {
     /// `C ← α·A·B + β·C`.
-    fn gemm<const M: usize, const K: usize, const N: usize>(
-        c: &mut Mat<M, N>,
+    fn gemm<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
         alpha: f32,
-        a: &Mat<M, K>,
-        b: &Mat<K, N>,
+        a: &OMat<M, K>,
+        b: &OMat<K, N>,
         beta: f32,
-    );
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<K, N>;
 
     /// `C ← α·Aᵀ·B + β·C`.
-    fn gemm_tn<const M: usize, const K: usize, const N: usize>(
-        c: &mut Mat<M, N>,
+    fn gemm_tn<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
         alpha: f32,
-        a: &Mat<K, M>,
-        b: &Mat<K, N>,
+        a: &OMat<K, M>,
+        b: &OMat<K, N>,
         beta: f32,
-    );
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<K, M> + Allocator<K, N>;
 
     /// `C ← α·A·Bᵀ + β·C`.
-    fn gemm_nt<const M: usize, const K: usize, const N: usize>(
-        c: &mut Mat<M, N>,
+    fn gemm_nt<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
         alpha: f32,
-        a: &Mat<M, K>,
-        b: &Mat<N, K>,
+        a: &OMat<M, K>,
+        b: &OMat<N, K>,
         beta: f32,
-    );
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<N, K>;
 }
 
-/// nalgebra's fixed-size products: no allocation, no `std`, no temporaries on the stack.
+/// nalgebra's column-by-column products: no allocation, no `std`, no temporaries on the stack.
+///
+/// `gemm` is one `gemv` per column of `C`, which is what nalgebra's own `gemm` does for
+/// fixed-size matrices; calling `gemv` directly keeps the same arithmetic (the same bits) for
+/// run-time sizes, where nalgebra's `gemm` would switch to `matrixmultiply` under `std`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Portable;
 
 impl Kernel for Portable {
-    fn gemm<const M: usize, const K: usize, const N: usize>(
-        c: &mut Mat<M, N>,
+    fn gemm<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
         alpha: f32,
-        a: &Mat<M, K>,
-        b: &Mat<K, N>,
+        a: &OMat<M, K>,
+        b: &OMat<K, N>,
         beta: f32,
-    ) {
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<K, N>,
+    {
         if beta == 0.0 {
             c.fill(0.0);
         }
-        c.gemm(alpha, a, b, beta);
+        for j in 0..c.ncols() {
+            c.column_mut(j).gemv(alpha, a, &b.column(j), beta);
+        }
     }
 
-    fn gemm_tn<const M: usize, const K: usize, const N: usize>(
-        c: &mut Mat<M, N>,
+    fn gemm_tn<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
         alpha: f32,
-        a: &Mat<K, M>,
-        b: &Mat<K, N>,
+        a: &OMat<K, M>,
+        b: &OMat<K, N>,
         beta: f32,
-    ) {
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<K, M> + Allocator<K, N>,
+    {
         if beta == 0.0 {
             c.fill(0.0);
         }
         c.gemm_tr(alpha, a, b, beta);
     }
 
-    fn gemm_nt<const M: usize, const K: usize, const N: usize>(
-        c: &mut Mat<M, N>,
+    fn gemm_nt<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
         alpha: f32,
-        a: &Mat<M, K>,
-        b: &Mat<N, K>,
+        a: &OMat<M, K>,
+        b: &OMat<N, K>,
         beta: f32,
-    ) {
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<N, K>,
+    {
         // A·Bᵀ = Σ_k a_k b_kᵀ: one rank-1 update per shared column.
         if beta == 0.0 {
             c.fill(0.0);
         } else if beta != 1.0 {
             *c *= beta;
         }
-        for k in 0..K {
+        for k in 0..a.ncols() {
             c.ger(alpha, &a.column(k), &b.column(k), 1.0);
         }
     }
@@ -112,46 +130,72 @@ pub fn threads() -> usize {
     THREADS.load(core::sync::atomic::Ordering::Relaxed)
 }
 
+/// Products of at least this many multiply-adds go to [`Blocked`]'s GEMM under [`Auto`];
+/// smaller ones to [`Portable`]'s loops. Between the largest product of the 64-wide digits
+/// nets (40,960) and the smallest of the MNIST presets (10 × 200 × 100 = 200,000), so every
+/// preset runs the kernel it ran when kernels were chosen per preset.
+#[cfg(feature = "std")]
+pub const AUTO_BLOCKED_MIN: usize = 100_000;
+
+/// Picks per product: [`Portable`] below [`AUTO_BLOCKED_MIN`] multiply-adds (where packing
+/// costs more than it saves), [`Blocked`] from there on. The desktop's kernel for networks
+/// whose sizes are known only at run time.
+#[cfg(feature = "std")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Auto;
+
 #[cfg(feature = "std")]
 mod blocked {
-    use super::{Blocked, Kernel};
-    use crate::Mat;
+    use super::{AUTO_BLOCKED_MIN, Auto, Blocked, Kernel, Portable};
+    use crate::OMat;
+    use nalgebra::allocator::Allocator;
+    use nalgebra::{DefaultAllocator, Dim};
 
     /// A column-major operand: pointer, column stride, row stride.
     type Operand = (*const f32, isize, isize);
 
-    /// Plain storage of a column-major `R × C` matrix.
-    fn plain<const R: usize, const C: usize>(a: &Mat<R, C>) -> Operand {
-        (a.as_slice().as_ptr(), R as isize, 1)
+    /// Plain storage of a column-major matrix.
+    fn plain<R: Dim, C: Dim>(a: &OMat<R, C>) -> Operand
+    where
+        DefaultAllocator: Allocator<R, C>,
+    {
+        (a.as_slice().as_ptr(), a.nrows() as isize, 1)
     }
 
     /// `Aᵀ` of a column-major `R × C` matrix, as a `C × R` operand (strides swapped).
-    fn transposed<const R: usize, const C: usize>(a: &Mat<R, C>) -> Operand {
-        (a.as_slice().as_ptr(), 1, R as isize)
+    fn transposed<R: Dim, C: Dim>(a: &OMat<R, C>) -> Operand
+    where
+        DefaultAllocator: Allocator<R, C>,
+    {
+        (a.as_slice().as_ptr(), 1, a.nrows() as isize)
     }
 
-    /// `C ← α·op(A)·op(B) + β·C` for an `M × N` result with inner dimension `K`.
-    fn product<const M: usize, const K: usize, const N: usize>(
-        c: &mut Mat<M, N>,
+    /// `C ← α·op(A)·op(B) + β·C` for an `M × N` result with inner dimension `k`.
+    fn product<M: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
+        k: usize,
         alpha: f32,
         a: Operand,
         b: Operand,
         beta: f32,
-    ) {
+    ) where
+        DefaultAllocator: Allocator<M, N>,
+    {
+        let (m, n) = c.shape();
         let parallelism = match super::threads() {
             1 => gemm::Parallelism::None,
-            n => gemm::Parallelism::Rayon(n),
+            t => gemm::Parallelism::Rayon(t),
         };
-        // SAFETY: the operands point at matrices of exactly the shapes and strides described
-        // (const generics fix them), `c` is borrowed mutably so it aliases neither input.
+        // SAFETY: the callers pass operands of exactly the shapes and strides described
+        // (asserted there), `c` is borrowed mutably so it aliases neither input.
         // `gemm` computes dst ← alpha·dst + beta·lhs·rhs, reading dst only if asked.
         unsafe {
             gemm::gemm(
-                M,
-                N,
-                K,
+                m,
+                n,
+                k,
                 c.as_mut_slice().as_mut_ptr(),
-                M as isize,
+                m as isize,
                 1,
                 beta != 0.0,
                 a.0,
@@ -171,34 +215,98 @@ mod blocked {
     }
 
     impl Kernel for Blocked {
-        fn gemm<const M: usize, const K: usize, const N: usize>(
-            c: &mut Mat<M, N>,
+        fn gemm<M: Dim, K: Dim, N: Dim>(
+            c: &mut OMat<M, N>,
             alpha: f32,
-            a: &Mat<M, K>,
-            b: &Mat<K, N>,
+            a: &OMat<M, K>,
+            b: &OMat<K, N>,
             beta: f32,
-        ) {
-            product::<M, K, N>(c, alpha, plain(a), plain(b), beta);
+        ) where
+            DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<K, N>,
+        {
+            assert!(a.nrows() == c.nrows() && b.ncols() == c.ncols() && a.ncols() == b.nrows());
+            product(c, a.ncols(), alpha, plain(a), plain(b), beta);
         }
 
-        fn gemm_tn<const M: usize, const K: usize, const N: usize>(
-            c: &mut Mat<M, N>,
+        fn gemm_tn<M: Dim, K: Dim, N: Dim>(
+            c: &mut OMat<M, N>,
             alpha: f32,
-            a: &Mat<K, M>,
-            b: &Mat<K, N>,
+            a: &OMat<K, M>,
+            b: &OMat<K, N>,
             beta: f32,
-        ) {
-            product::<M, K, N>(c, alpha, transposed(a), plain(b), beta);
+        ) where
+            DefaultAllocator: Allocator<M, N> + Allocator<K, M> + Allocator<K, N>,
+        {
+            assert!(a.ncols() == c.nrows() && b.ncols() == c.ncols() && a.nrows() == b.nrows());
+            product(c, a.nrows(), alpha, transposed(a), plain(b), beta);
         }
 
-        fn gemm_nt<const M: usize, const K: usize, const N: usize>(
-            c: &mut Mat<M, N>,
+        fn gemm_nt<M: Dim, K: Dim, N: Dim>(
+            c: &mut OMat<M, N>,
             alpha: f32,
-            a: &Mat<M, K>,
-            b: &Mat<N, K>,
+            a: &OMat<M, K>,
+            b: &OMat<N, K>,
             beta: f32,
-        ) {
-            product::<M, K, N>(c, alpha, plain(a), transposed(b), beta);
+        ) where
+            DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<N, K>,
+        {
+            assert!(a.nrows() == c.nrows() && b.nrows() == c.ncols() && a.ncols() == b.ncols());
+            product(c, a.ncols(), alpha, plain(a), transposed(b), beta);
+        }
+    }
+
+    /// Multiply-adds of an `m × n` result with inner dimension `k`.
+    fn large(m: usize, n: usize, k: usize) -> bool {
+        m.saturating_mul(n).saturating_mul(k) >= AUTO_BLOCKED_MIN
+    }
+
+    impl Kernel for Auto {
+        fn gemm<M: Dim, K: Dim, N: Dim>(
+            c: &mut OMat<M, N>,
+            alpha: f32,
+            a: &OMat<M, K>,
+            b: &OMat<K, N>,
+            beta: f32,
+        ) where
+            DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<K, N>,
+        {
+            if large(c.nrows(), c.ncols(), a.ncols()) {
+                Blocked::gemm(c, alpha, a, b, beta)
+            } else {
+                Portable::gemm(c, alpha, a, b, beta)
+            }
+        }
+
+        fn gemm_tn<M: Dim, K: Dim, N: Dim>(
+            c: &mut OMat<M, N>,
+            alpha: f32,
+            a: &OMat<K, M>,
+            b: &OMat<K, N>,
+            beta: f32,
+        ) where
+            DefaultAllocator: Allocator<M, N> + Allocator<K, M> + Allocator<K, N>,
+        {
+            if large(c.nrows(), c.ncols(), a.nrows()) {
+                Blocked::gemm_tn(c, alpha, a, b, beta)
+            } else {
+                Portable::gemm_tn(c, alpha, a, b, beta)
+            }
+        }
+
+        fn gemm_nt<M: Dim, K: Dim, N: Dim>(
+            c: &mut OMat<M, N>,
+            alpha: f32,
+            a: &OMat<M, K>,
+            b: &OMat<N, K>,
+            beta: f32,
+        ) where
+            DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<N, K>,
+        {
+            if large(c.nrows(), c.ncols(), a.ncols()) {
+                Blocked::gemm_nt(c, alpha, a, b, beta)
+            } else {
+                Portable::gemm_nt(c, alpha, a, b, beta)
+            }
         }
     }
 }

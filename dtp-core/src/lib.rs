@@ -32,6 +32,8 @@
 #![no_std]
 #![deny(missing_docs)]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
@@ -45,6 +47,7 @@ pub mod error;
 pub mod hidden;
 pub mod init;
 pub mod kernel;
+pub mod layout;
 pub mod loss;
 pub mod math;
 pub mod net;
@@ -59,23 +62,35 @@ mod backprop;
 mod dtp;
 
 pub use activation::Activation;
-pub use autoencoder::{Autoencoder, AutoencoderConfig};
+pub use autoencoder::{Autoencoder, AutoencoderConfig, FixedAutoencoder};
 pub use blob::BlobError;
 pub use config::{Config, Gradient, Init, Output, Schedule, SigmaSchedule, Units};
-pub use dense::Dense;
+pub use dense::{Dense, FixedDense};
 pub use error::{ConfigError, Error, Stage};
 pub use hidden::Hidden;
 #[cfg(feature = "std")]
-pub use kernel::Blocked;
+pub use kernel::{Auto, Blocked};
 pub use kernel::{Kernel, Portable};
-pub use net::Net;
-pub use optim::{DenseState, Moments, NetState, Optimiser, OptimiserKind};
+#[cfg(feature = "alloc")]
+pub use layout::Dynamic;
+pub use layout::{Alloc, Fixed, Layout, NetAlloc, Width};
+pub use nalgebra::{Const, Dyn};
+pub use net::{FixedNet, Net};
+pub use optim::{
+    DenseState, FixedNetState, InverseState, Moments, NetState, Optimiser, OptimiserKind,
+};
 pub use quantise::Quantiser;
-pub use trainer::{Batches, EpochStats, StepStats, Trainer};
+#[cfg(feature = "alloc")]
+pub use trainer::DynTrainer;
+pub use trainer::{Batches, EpochStats, FixedTrainer, StepStats, Trainer};
 
-/// The matrix type of the whole crate: `R × C` `f32`, column-major, stored inline.
+/// The matrix type of the whole crate: `R × C` `f32`, column-major, over nalgebra dimensions
+/// (`Const<N>`: stored inline; `Dyn`: on the heap, feature `alloc`).
 ///
 /// Activations of a minibatch are `units × batch`: column `b` is sample `b`.
+pub type OMat<R, C> = nalgebra::OMatrix<f32, R, C>;
+
+/// [`OMat`] of compile-time shape, stored inline.
 pub type Mat<const R: usize, const C: usize> = nalgebra::SMatrix<f32, R, C>;
 
 /// A `Mat` of zeros, usable in `const` contexts (for `static` networks on a microcontroller).

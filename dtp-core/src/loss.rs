@@ -1,10 +1,15 @@
 //! The output layer's activation and the global loss `L`, averaged over the minibatch.
 
-use crate::Mat;
+use crate::OMat;
 use crate::config::Output;
+use nalgebra::allocator::Allocator;
+use nalgebra::{DefaultAllocator, Dim};
 
 /// Column-wise softmax in place, shifted by the column maximum so it never overflows.
-pub fn softmax_columns<const N: usize, const B: usize>(z: &mut Mat<N, B>) {
+pub fn softmax_columns<N: Dim, B: Dim>(z: &mut OMat<N, B>)
+where
+    DefaultAllocator: Allocator<N, B>,
+{
     for mut column in z.column_iter_mut() {
         let max = column.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
@@ -17,7 +22,10 @@ pub fn softmax_columns<const N: usize, const B: usize>(z: &mut Mat<N, B>) {
 }
 
 /// Turns the output pre-activation `z` into the output `p` in place (softmax, or `s(z)`).
-pub fn output_activation<const N: usize, const B: usize>(output: Output, z: &mut Mat<N, B>) {
+pub fn output_activation<N: Dim, B: Dim>(output: Output, z: &mut OMat<N, B>)
+where
+    DefaultAllocator: Allocator<N, B>,
+{
     match output {
         Output::SoftmaxNll => softmax_columns(z),
         Output::Mse(activation) => activation.apply_slice(z.as_mut_slice()),
@@ -26,7 +34,10 @@ pub fn output_activation<const N: usize, const B: usize>(output: Output, z: &mut
 
 /// The global loss `L` of outputs `p` against targets `t`, averaged over the batch:
 /// `−(1/B) Σ t log p` for softmax, `(1/B) Σ ‖p − t‖²` for MSE.
-pub fn loss<const N: usize, const B: usize>(output: Output, p: &Mat<N, B>, t: &Mat<N, B>) -> f32 {
+pub fn loss<N: Dim, B: Dim>(output: Output, p: &OMat<N, B>, t: &OMat<N, B>) -> f32
+where
+    DefaultAllocator: Allocator<N, B>,
+{
     let sum: f32 = match output {
         Output::SoftmaxNll => p
             .iter()
@@ -40,19 +51,21 @@ pub fn loss<const N: usize, const B: usize>(output: Output, p: &Mat<N, B>, t: &M
             .map(|(&p, &t)| (p - t) * (p - t))
             .sum(),
     };
-    sum / B as f32
+    sum / p.ncols() as f32
 }
 
 /// `∂L/∂z` for the output pre-activation `z`, written into `delta`:
 /// `(p Σ_k t_k − t)/B` for softmax + NLL (`(p − t)/B` for one-hot `t`),
 /// `(2/B)(p − t) ⊙ s'(p)` for MSE.
-pub fn output_delta<const N: usize, const B: usize>(
+pub fn output_delta<N: Dim, B: Dim>(
     output: Output,
-    p: &Mat<N, B>,
-    t: &Mat<N, B>,
-    delta: &mut Mat<N, B>,
-) {
-    let inv_b = 1.0 / B as f32;
+    p: &OMat<N, B>,
+    t: &OMat<N, B>,
+    delta: &mut OMat<N, B>,
+) where
+    DefaultAllocator: Allocator<N, B>,
+{
+    let inv_b = 1.0 / p.ncols() as f32;
     match output {
         Output::SoftmaxNll => {
             for ((mut d, p), t) in delta
@@ -76,7 +89,10 @@ pub fn output_delta<const N: usize, const B: usize>(
 
 /// The number of columns whose largest output is at the same row as the largest target
 /// (classification accuracy for one-hot targets). NaN outputs never count as correct.
-pub fn correct<const N: usize, const B: usize>(p: &Mat<N, B>, t: &Mat<N, B>) -> u32 {
+pub fn correct<N: Dim, B: Dim>(p: &OMat<N, B>, t: &OMat<N, B>) -> u32
+where
+    DefaultAllocator: Allocator<N, B>,
+{
     p.column_iter()
         .zip(t.column_iter())
         .filter(|(p, t)| argmax(p.iter()) == argmax(t.iter()) && p.iter().all(|v| v.is_finite()))

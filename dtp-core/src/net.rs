@@ -3,29 +3,79 @@
 use crate::config::Init;
 use crate::dense::Dense;
 use crate::init::{orthogonal, uniform_scaled};
+use crate::layout::{Fixed, Layout, NetAlloc};
+use nalgebra::allocator::Allocator;
+use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 
-/// A multilayer perceptron `IN → H → … → H → OUT` with `R + 1` hidden layers of width `H`,
-/// and an inverse `g_i` for each hidden layer `i ≥ 2`.
+/// A multilayer perceptron `f_1 … f_M` with an inverse `g_i` for each hidden layer `i ≥ 2`.
 ///
-/// Layer numbering follows the paper: forward layers `f_1 … f_M` with `M = R + 2`;
-/// `first` is `f_1`, `hidden[k]` is `f_{k+2}`, `output` is `f_M`; `inverse[k]` is
-/// `g_{k+2}`, mapping layer `k + 2` back to layer `k + 1`.
-///
-/// 784-240×7-10 is `Net<784, 240, 10, 6>`; 784-500-500-10 is `Net<784, 500, 10, 1>`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Net<const IN: usize, const H: usize, const OUT: usize, const R: usize> {
+/// Layer numbering follows the paper: forward layers `f_1 … f_M`; `first` is `f_1`,
+/// `hidden[k]` is `f_{k+2}`, `output` is `f_M`; `inverse[k]` is `g_{k+2}`, mapping hidden
+/// layer `k + 2` back to hidden layer `k + 1`. The layout `L` decides the widths: with
+/// [`Fixed<IN, H, OUT, R>`](Fixed) the network is `IN → H → … → H → OUT` with `R + 1` hidden
+/// layers, fixed at compile time (784-240×7-10 is [`FixedNet<784, 240, 10, 6>`](FixedNet));
+/// with `Dynamic` (feature `alloc`) every width is chosen at run time
+/// ([`Net::with_widths`]).
+pub struct Net<L: Layout>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
     /// `f_1`: input → first hidden layer.
-    pub first: Dense<H, IN>,
+    pub first: Dense<L::Hidden, L::In>,
     /// `f_2 … f_{M-1}`: hidden → hidden.
-    pub hidden: [Dense<H, H>; R],
+    pub hidden: L::Seq<Dense<L::Hidden, L::Hidden>>,
     /// `f_M`: last hidden layer → output.
-    pub output: Dense<OUT, H>,
+    pub output: Dense<L::Out, L::Hidden>,
     /// `g_2 … g_{M-1}`: `inverse[k]` inverts `hidden[k]`.
-    pub inverse: [Dense<H, H>; R],
+    pub inverse: L::Seq<Dense<L::Hidden, L::Hidden>>,
 }
 
-impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Net<IN, H, OUT, R> {
+/// A network whose widths are fixed at compile time: `IN → H (×(R+1)) → OUT`.
+pub type FixedNet<const IN: usize, const H: usize, const OUT: usize, const R: usize> =
+    Net<Fixed<IN, H, OUT, R>>;
+
+impl<L: Layout> Clone for Net<L>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    fn clone(&self) -> Self {
+        Net {
+            first: self.first.clone(),
+            hidden: self.hidden.clone(),
+            output: self.output.clone(),
+            inverse: self.inverse.clone(),
+        }
+    }
+}
+
+impl<L: Layout> core::fmt::Debug for Net<L>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Net")
+            .field("first", &self.first)
+            .field("hidden", &self.hidden)
+            .field("output", &self.output)
+            .field("inverse", &self.inverse)
+            .finish()
+    }
+}
+
+impl<L: Layout> PartialEq for Net<L>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.first == other.first
+            && self.hidden == other.hidden
+            && self.output == other.output
+            && self.inverse == other.inverse
+    }
+}
+
+impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Net<Fixed<IN, H, OUT, R>> {
     /// Number of forward layers `M`.
     pub const LAYERS: usize = R + 2;
 
@@ -42,14 +92,102 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Net<IN, 
 
     /// Number of trainable inverse parameters.
     pub const INVERSE_PARAMS: usize = R * H * (H + 1);
+}
+
+#[cfg(feature = "alloc")]
+impl Net<crate::layout::Dynamic> {
+    /// An all-zero network of layer widths `widths = [w_0, w_1, …, w_M]` (input, hidden
+    /// layers, output), e.g. `[784, 500, 250, 10]`. Needs at least one hidden layer and no
+    /// zero width.
+    pub fn with_widths(widths: &[usize]) -> Result<Self, crate::ConfigError> {
+        use nalgebra::Dyn;
+        check_widths(widths)?;
+        let m = widths.len() - 1;
+        let dense = |o: usize, i: usize| Dense::zeros_generic(Dyn(o), Dyn(i));
+        Ok(Net {
+            first: dense(widths[1], widths[0]),
+            hidden: (2..m).map(|i| dense(widths[i], widths[i - 1])).collect(),
+            output: dense(widths[m], widths[m - 1]),
+            inverse: (2..m).map(|i| dense(widths[i - 1], widths[i])).collect(),
+        })
+    }
+}
+
+/// Checks a list of layer widths: input, at least one hidden layer, output; none zero.
+pub fn check_widths(widths: &[usize]) -> Result<(), crate::ConfigError> {
+    if widths.len() < 3 {
+        Err(crate::ConfigError::TooShallow {
+            layers: widths.len(),
+        })
+    } else if widths.contains(&0) {
+        Err(crate::ConfigError::ZeroWidth)
+    } else {
+        Ok(())
+    }
+}
+
+impl<L: Layout> Net<L>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    /// Number of hidden-to-hidden layers `R = M − 2` (and of inverses).
+    pub fn depth(&self) -> usize {
+        self.hidden.as_ref().len()
+    }
+
+    /// Number of forward layers `M`.
+    pub fn layers(&self) -> usize {
+        self.depth() + 2
+    }
+
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        self.first.inputs()
+    }
+
+    /// Output width.
+    pub fn outputs(&self) -> usize {
+        self.output.outputs()
+    }
+
+    /// Width of every layer, input to output: `w_0, w_1, …, w_M`.
+    pub fn widths(&self) -> impl Iterator<Item = usize> + '_ {
+        core::iter::once(self.first.inputs())
+            .chain(core::iter::once(self.first.outputs()))
+            .chain(self.hidden.as_ref().iter().map(Dense::outputs))
+            .chain(core::iter::once(self.output.outputs()))
+    }
+
+    /// Whether every hidden layer has the same width (what a [`Fixed`] layout and the
+    /// firmware's weight blob can hold).
+    pub fn uniform_hidden(&self) -> bool {
+        let h = self.first.outputs();
+        self.hidden.as_ref().iter().all(|d| d.outputs() == h)
+    }
+
+    /// Number of trainable forward parameters.
+    pub fn forward_params(&self) -> usize {
+        self.first.params()
+            + self
+                .hidden
+                .as_ref()
+                .iter()
+                .map(Dense::params)
+                .sum::<usize>()
+            + self.output.params()
+    }
+
+    /// Number of trainable inverse parameters.
+    pub fn inverse_params(&self) -> usize {
+        self.inverse.as_ref().iter().map(Dense::params).sum()
+    }
 
     /// Initialises every weight in place by `init` and zeroes every bias.
     pub fn initialise<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
-        fn layer<const O: usize, const I: usize, G: Rng + ?Sized>(
-            d: &mut Dense<O, I>,
-            init: Init,
-            rng: &mut G,
-        ) {
+        fn layer<O: Dim, I: Dim, G: Rng + ?Sized>(d: &mut Dense<O, I>, init: Init, rng: &mut G)
+        where
+            DefaultAllocator: Allocator<O, I> + Allocator<O>,
+        {
             match init {
                 Init::Orthogonal => orthogonal(&mut d.w, rng),
                 Init::Uniform => uniform_scaled(&mut d.w, rng),
@@ -57,16 +195,55 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Net<IN, 
             d.b.fill(0.0);
         }
         layer(&mut self.first, init, rng);
-        self.hidden.iter_mut().for_each(|d| layer(d, init, rng));
+        self.hidden
+            .as_mut()
+            .iter_mut()
+            .for_each(|d| layer(d, init, rng));
         layer(&mut self.output, init, rng);
-        self.inverse.iter_mut().for_each(|d| layer(d, init, rng));
+        self.inverse
+            .as_mut()
+            .iter_mut()
+            .for_each(|d| layer(d, init, rng));
     }
 
     /// Whether every parameter is finite.
     pub fn is_finite(&self) -> bool {
         self.first.is_finite()
-            && self.hidden.iter().all(Dense::is_finite)
+            && self.hidden.as_ref().iter().all(Dense::is_finite)
             && self.output.is_finite()
-            && self.inverse.iter().all(Dense::is_finite)
+            && self.inverse.as_ref().iter().all(Dense::is_finite)
+    }
+
+    /// Every parameter slice in the blob and checkpoint order: `f_1` (weight, bias), `f_2 …
+    /// f_{M-1}`, `f_M`, then `g_2 … g_{M-1}`; weights column-major.
+    pub fn for_each_slice(&self, mut f: impl FnMut(&[f32])) {
+        f(self.first.w.as_slice());
+        f(self.first.b.as_slice());
+        for d in self.hidden.as_ref() {
+            f(d.w.as_slice());
+            f(d.b.as_slice());
+        }
+        f(self.output.w.as_slice());
+        f(self.output.b.as_slice());
+        for d in self.inverse.as_ref() {
+            f(d.w.as_slice());
+            f(d.b.as_slice());
+        }
+    }
+
+    /// [`for_each_slice`](Self::for_each_slice), mutably.
+    pub fn for_each_slice_mut(&mut self, mut f: impl FnMut(&mut [f32])) {
+        f(self.first.w.as_mut_slice());
+        f(self.first.b.as_mut_slice());
+        for d in self.hidden.as_mut() {
+            f(d.w.as_mut_slice());
+            f(d.b.as_mut_slice());
+        }
+        f(self.output.w.as_mut_slice());
+        f(self.output.b.as_mut_slice());
+        for d in self.inverse.as_mut() {
+            f(d.w.as_mut_slice());
+            f(d.b.as_mut_slice());
+        }
     }
 }

@@ -4,7 +4,10 @@
 //! the forward layers and a separate one for the inverses, as the reference code does.
 
 use crate::dense::Dense;
-use crate::{Mat, zeros};
+use crate::layout::{Layout, NetAlloc};
+use crate::{OMat, zeros};
+use nalgebra::allocator::Allocator;
+use nalgebra::{Const, DefaultAllocator, Dim};
 
 /// Which update rule, with its constants.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -62,12 +65,15 @@ impl Optimiser {
     /// Updates `param` in place from `grad`, advancing `state`. Returns `false` (having
     /// written the update) if a resulting parameter, or RMSprop's running averages `a`, `s`,
     /// is not finite.
-    pub fn update<const R: usize, const C: usize>(
+    pub fn update<R: Dim, C: Dim>(
         &self,
-        param: &mut Mat<R, C>,
-        grad: &Mat<R, C>,
+        param: &mut OMat<R, C>,
+        grad: &OMat<R, C>,
         state: &mut Moments<R, C>,
-    ) -> bool {
+    ) -> bool
+    where
+        DefaultAllocator: Allocator<R, C>,
+    {
         let lr = self.lr;
         let mut finite = true;
         let p = param.as_mut_slice().iter_mut();
@@ -100,12 +106,15 @@ impl Optimiser {
     }
 
     /// Updates a dense layer's weights and bias. Returns `false` if a result is not finite.
-    pub fn update_dense<const O: usize, const I: usize>(
+    pub fn update_dense<O: Dim, I: Dim>(
         &self,
         layer: &mut Dense<O, I>,
         grad: &Dense<O, I>,
         state: &mut DenseState<O, I>,
-    ) -> bool {
+    ) -> bool
+    where
+        DefaultAllocator: Allocator<O, I> + Allocator<O>,
+    {
         let w = self.update(&mut layer.w, &grad.w, &mut state.w);
         let b = self.update(&mut layer.b, &grad.b, &mut state.b);
         w & b
@@ -115,22 +124,39 @@ impl Optimiser {
 /// Optimiser state of one parameter tensor: running mean `a`, running mean square `s`
 /// (RMSprop only) and velocity `v`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Moments<const R: usize, const C: usize> {
+pub struct Moments<R: Dim, C: Dim>
+where
+    DefaultAllocator: Allocator<R, C>,
+{
     /// Running average of the gradient (RMSprop).
-    pub a: Mat<R, C>,
+    pub a: OMat<R, C>,
     /// Running average of the squared gradient (RMSprop).
-    pub s: Mat<R, C>,
+    pub s: OMat<R, C>,
     /// Velocity (momentum buffer).
-    pub v: Mat<R, C>,
+    pub v: OMat<R, C>,
 }
 
-impl<const R: usize, const C: usize> Moments<R, C> {
+impl<const R: usize, const C: usize> Moments<Const<R>, Const<C>> {
     /// All-zero state.
     pub const ZERO: Self = Moments {
         a: zeros(),
         s: zeros(),
         v: zeros(),
     };
+}
+
+impl<R: Dim, C: Dim> Moments<R, C>
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    /// All-zero state of `rows × cols` (allocates for `Dyn` dimensions).
+    pub fn zeros_generic(rows: R, cols: C) -> Self {
+        Moments {
+            a: OMat::zeros_generic(rows, cols),
+            s: OMat::zeros_generic(rows, cols),
+            v: OMat::zeros_generic(rows, cols),
+        }
+    }
 
     /// Resets to zero in place.
     pub fn reset(&mut self) {
@@ -142,19 +168,41 @@ impl<const R: usize, const C: usize> Moments<R, C> {
 
 /// Optimiser state of a dense layer.
 #[derive(Clone, Debug, PartialEq)]
-pub struct DenseState<const O: usize, const I: usize> {
+pub struct DenseState<O: Dim, I: Dim>
+where
+    DefaultAllocator: Allocator<O, I> + Allocator<O>,
+{
     /// State of the weights.
     pub w: Moments<O, I>,
     /// State of the bias.
-    pub b: Moments<O, 1>,
+    pub b: Moments<O, nalgebra::U1>,
 }
 
-impl<const O: usize, const I: usize> DenseState<O, I> {
+impl<const O: usize, const I: usize> DenseState<Const<O>, Const<I>> {
     /// All-zero state.
     pub const ZERO: Self = DenseState {
         w: Moments::ZERO,
         b: Moments::ZERO,
     };
+}
+
+impl<O: Dim, I: Dim> DenseState<O, I>
+where
+    DefaultAllocator: Allocator<O, I> + Allocator<O>,
+{
+    /// The all-zero state of a layer shaped like `layer`.
+    pub fn zeros_like(layer: &Dense<O, I>) -> Self {
+        let (o, i) = layer.w.shape_generic();
+        Self::zeros_generic_shape(o, i)
+    }
+
+    /// The all-zero state of an `outputs × inputs` layer.
+    pub fn zeros_generic_shape(outputs: O, inputs: I) -> Self {
+        DenseState {
+            w: Moments::zeros_generic(outputs, inputs),
+            b: Moments::zeros_generic(outputs, nalgebra::U1),
+        }
+    }
 
     /// Resets to zero in place.
     pub fn reset(&mut self) {
@@ -163,29 +211,99 @@ impl<const O: usize, const I: usize> DenseState<O, I> {
     }
 }
 
-/// Optimiser state of every layer of a network, or of its inverses.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NetState<const IN: usize, const H: usize, const OUT: usize, const R: usize> {
-    /// Forward layer 1 (unused in the inverse state).
-    pub first: DenseState<H, IN>,
-    /// Forward layers 2..=R+1, or inverses g_2..g_{R+1}.
-    pub hidden: [DenseState<H, H>; R],
-    /// The output layer (unused in the inverse state).
-    pub output: DenseState<OUT, H>,
+/// Optimiser state of the forward layers of a network (see [`InverseState`] for the
+/// inverses).
+pub struct NetState<L: Layout>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    /// Forward layer 1.
+    pub first: DenseState<L::Hidden, L::In>,
+    /// Forward layers 2..=M-1.
+    pub hidden: L::Seq<DenseState<L::Hidden, L::Hidden>>,
+    /// The output layer.
+    pub output: DenseState<L::Out, L::Hidden>,
 }
 
-impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> NetState<IN, H, OUT, R> {
+/// Optimiser state of the inverses `g_2 … g_{M-1}` (`[k]` belongs to `g_{k+2}`).
+pub type InverseState<L> =
+    <L as Layout>::Seq<DenseState<<L as Layout>::Hidden, <L as Layout>::Hidden>>;
+
+impl<L: Layout> Clone for NetState<L>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    fn clone(&self) -> Self {
+        NetState {
+            first: self.first.clone(),
+            hidden: self.hidden.clone(),
+            output: self.output.clone(),
+        }
+    }
+}
+
+impl<L: Layout> core::fmt::Debug for NetState<L>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NetState")
+            .field("first", &self.first)
+            .field("hidden", &self.hidden)
+            .field("output", &self.output)
+            .finish()
+    }
+}
+
+impl<L: Layout> PartialEq for NetState<L>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.first == other.first && self.hidden == other.hidden && self.output == other.output
+    }
+}
+
+/// The forward optimiser state of a fixed-size network.
+pub type FixedNetState<const IN: usize, const H: usize, const OUT: usize, const R: usize> =
+    NetState<crate::Fixed<IN, H, OUT, R>>;
+
+impl<const IN: usize, const H: usize, const OUT: usize, const R: usize>
+    NetState<crate::Fixed<IN, H, OUT, R>>
+{
     /// All-zero state.
     pub const ZERO: Self = NetState {
         first: DenseState::ZERO,
         hidden: [DenseState::ZERO; R],
         output: DenseState::ZERO,
     };
+}
+
+impl<L: Layout> NetState<L>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    /// The all-zero state of the forward layers of `net`.
+    pub fn zeros_like(net: &crate::Net<L>) -> Self
+    where
+        L::Seq<DenseState<L::Hidden, L::Hidden>>: FromIterator<DenseState<L::Hidden, L::Hidden>>,
+    {
+        NetState {
+            first: DenseState::zeros_like(&net.first),
+            hidden: net
+                .hidden
+                .as_ref()
+                .iter()
+                .map(DenseState::zeros_like)
+                .collect(),
+            output: DenseState::zeros_like(&net.output),
+        }
+    }
 
     /// Resets to zero in place.
     pub fn reset(&mut self) {
         self.first.reset();
-        self.hidden.iter_mut().for_each(DenseState::reset);
+        self.hidden.as_mut().iter_mut().for_each(DenseState::reset);
         self.output.reset();
     }
 }

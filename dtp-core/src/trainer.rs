@@ -5,51 +5,69 @@ use crate::dense::Dense;
 use crate::error::{ConfigError, Error, Stage, check_finite};
 use crate::hidden::Hidden;
 use crate::kernel::{Kernel, Portable};
+use crate::layout::{Alloc, Fixed, Layout, Width};
 use crate::net::Net;
-use crate::optim::NetState;
-use crate::{Mat, zeros};
+use crate::optim::{DenseState, InverseState, NetState};
+use crate::{OMat, zeros};
 use core::marker::PhantomData;
+use nalgebra::allocator::Allocator;
+use nalgebra::{Const, DefaultAllocator, Dim};
 use rand_core::Rng;
 
-/// Everything needed to train a [`Net`] with minibatches of `B` samples by DTP or backprop:
-/// parameters, separate forward and inverse optimiser state, and every buffer a step uses.
+/// Everything needed to train a [`Net`] of layout `L` with minibatches of `B` samples by DTP
+/// or backprop: parameters, separate forward and inverse optimiser state, and every buffer a
+/// step uses.
 ///
-/// Per-sample training (a microcontroller) is `B = 1`. `K` selects the matrix kernel
-/// ([`Portable`] by default).
+/// Two worlds, one algorithm (see [`layout`](crate::layout)):
+/// - [`FixedTrainer<IN, H, OUT, R, B>`](FixedTrainer): sizes fixed at compile time, nothing
+///   allocated. Per-sample training (a microcontroller) is `B = 1`. A small trainer can be
+///   built on the stack with [`Trainer::new`] or live in a `static` initialised from
+///   [`Trainer::ZERO`]; a large one is zero-filled on the heap by the caller
+///   (`bytemuck::zeroed_box()`), then set up in place by [`Trainer::init`].
+/// - `DynTrainer` (feature `alloc`): any widths, depth and batch chosen at run time,
+///   built by `Trainer::with_widths`.
 ///
-/// Nothing here allocates. A small trainer can be built on the stack with [`Trainer::new`]
-/// or live in a `static` initialised from [`Trainer::ZERO`]; a large one (the paper's
-/// 784-240×7-10 with `B = 100` is about 20 MB) is zero-filled on the heap by the caller,
-/// e.g. `bytemuck::zeroed_box()`, then set up in place by [`Trainer::init`].
-pub struct Trainer<
+/// `K` selects the matrix kernel ([`Portable`] by default).
+pub struct Trainer<L: Layout, B: Dim, K: Kernel = Portable>
+where
+    DefaultAllocator: Alloc<L, B>,
+{
+    pub(crate) config: Config,
+    /// Forward and inverse parameters.
+    pub net: Net<L>,
+    /// Optimiser state of the forward layers (also used by backprop).
+    pub forward_state: NetState<L>,
+    /// Optimiser state of the inverses (`[k]` belongs to `g_{k+2}`).
+    pub inverse_state: InverseState<L>,
+    /// Completed epochs; σ of inverse training uses epoch `epoch + 1`.
+    pub epoch: u32,
+    pub(crate) ws: Workspace<L, B>,
+    pub(crate) grad: Grads<L>,
+    /// Local loss of each hidden layer at the last forward step.
+    pub local_loss: Hidden<f32, L>,
+    /// Reconstruction loss of each inverse at the last inverse step (`[k]` is `g_{k+2}`).
+    pub inverse_loss: L::Seq<f32>,
+    _kernel: PhantomData<K>,
+}
+
+/// A trainer whose sizes are fixed at compile time: `IN → H (×(R+1)) → OUT`, minibatches of
+/// `B`. Allocation-free; `static`-able.
+pub type FixedTrainer<
     const IN: usize,
     const H: usize,
     const OUT: usize,
     const R: usize,
     const B: usize,
-    K: Kernel = Portable,
-> {
-    pub(crate) config: Config,
-    /// Forward and inverse parameters.
-    pub net: Net<IN, H, OUT, R>,
-    /// Optimiser state of the forward layers (also used by backprop).
-    pub forward_state: NetState<IN, H, OUT, R>,
-    /// Optimiser state of the inverses (`hidden[k]` belongs to `g_{k+2}`).
-    pub inverse_state: NetState<IN, H, OUT, R>,
-    /// Completed epochs; σ of inverse training uses epoch `epoch + 1`.
-    pub epoch: u32,
-    pub(crate) ws: Workspace<IN, H, OUT, R, B>,
-    pub(crate) grad: Grads<IN, H, OUT>,
-    /// Local loss of each hidden layer at the last forward step.
-    pub local_loss: Hidden<f32, R>,
-    /// Reconstruction loss of each inverse at the last inverse step (`[k]` is `g_{k+2}`).
-    pub inverse_loss: [f32; R],
-    _kernel: PhantomData<K>,
-}
+    K = Portable,
+> = Trainer<Fixed<IN, H, OUT, R>, Const<B>, K>;
+
+/// A trainer whose widths, depth and batch are chosen at run time (feature `alloc`).
+#[cfg(feature = "alloc")]
+pub type DynTrainer<K = Portable> = Trainer<crate::layout::Dynamic, nalgebra::Dyn, K>;
 
 // SAFETY: every field is made of `f32`s, `u32`s, fieldless `#[repr(u8)]` enums whose
-// discriminant 0 exists, `#[repr(u8)]` enums whose variant 0 is fieldless, or `PhantomData`:
-// the all-zero bit pattern is a valid value of each.
+// discriminant 0 exists, `#[repr(u8)]` enums whose variant 0 is fieldless, or `PhantomData`,
+// all stored inline (fixed sizes): the all-zero bit pattern is a valid value of each.
 unsafe impl<
     const IN: usize,
     const H: usize,
@@ -57,44 +75,60 @@ unsafe impl<
     const R: usize,
     const B: usize,
     K: Kernel,
-> bytemuck::Zeroable for Trainer<IN, H, OUT, R, B, K>
+> bytemuck::Zeroable for FixedTrainer<IN, H, OUT, R, B, K>
 {
 }
 
 /// Minibatch buffers: inputs, activations, targets and scratch, all `units × B`.
-pub(crate) struct Workspace<
-    const IN: usize,
-    const H: usize,
-    const OUT: usize,
-    const R: usize,
-    const B: usize,
-> {
+pub(crate) struct Workspace<L: Layout, B: Dim>
+where
+    DefaultAllocator: Alloc<L, B>,
+{
     /// The input batch `x = h_0` (with input noise added in training).
-    pub x: Mat<IN, B>,
+    pub x: OMat<L::In, B>,
     /// Label targets `t` (one-hot for classification).
-    pub t: Mat<OUT, B>,
+    pub t: OMat<L::Out, B>,
     /// Continuous activations `h_1 … h_{M-1}`.
-    pub h: Hidden<Mat<H, B>, R>,
+    pub h: Hidden<OMat<L::Hidden, B>, L>,
     /// What the layer above read: `read[k] = q(h[k])` (the output layer reads `read[R]`).
-    pub read: Hidden<Mat<H, B>, R>,
+    pub read: Hidden<OMat<L::Hidden, B>, L>,
     /// Output `p = f_M(…)`.
-    pub p: Mat<OUT, B>,
+    pub p: OMat<L::Out, B>,
     /// `∂L/∂z_M`, the output pre-activation gradient.
-    pub delta_out: Mat<OUT, B>,
+    pub delta_out: OMat<L::Out, B>,
     /// Targets `ĥ_1 … ĥ_{M-1}`.
-    pub target: Hidden<Mat<H, B>, R>,
-    /// Scratch.
-    pub s1: Mat<H, B>,
-    pub s2: Mat<H, B>,
-    pub s3: Mat<H, B>,
-    pub s4: Mat<H, B>,
+    pub target: Hidden<OMat<L::Hidden, B>, L>,
+    /// Scratch, shared by layers ([`Width::fit`] sizes it to the layer at hand).
+    pub s1: OMat<L::Hidden, B>,
+    pub s2: OMat<L::Hidden, B>,
+    pub s3: OMat<L::Hidden, B>,
+    pub s4: OMat<L::Hidden, B>,
 }
 
 /// One gradient buffer per layer shape (a layer's gradient is applied before the next).
-pub(crate) struct Grads<const IN: usize, const H: usize, const OUT: usize> {
-    pub first: Dense<H, IN>,
-    pub hidden: Dense<H, H>,
-    pub output: Dense<OUT, H>,
+pub(crate) struct Grads<L: Layout>
+where
+    DefaultAllocator: crate::layout::NetAlloc<L>,
+{
+    pub first: Dense<L::Hidden, L::In>,
+    pub hidden: Dense<L::Hidden, L::Hidden>,
+    pub output: Dense<L::Out, L::Hidden>,
+}
+
+impl<L: Layout> Grads<L>
+where
+    DefaultAllocator: crate::layout::NetAlloc<L>,
+{
+    /// Sizes the shared hidden-layer gradient like `layer` (a no-op for fixed widths).
+    pub(crate) fn fit_hidden(
+        &mut self,
+        layer: &Dense<L::Hidden, L::Hidden>,
+    ) -> &mut Dense<L::Hidden, L::Hidden> {
+        let (o, i) = layer.w.shape_generic();
+        L::Hidden::fit_square(&mut self.hidden.w, o, i);
+        L::Hidden::fit(&mut self.hidden.b, o, nalgebra::U1);
+        &mut self.hidden
+    }
 }
 
 /// What one training step measured on its minibatch.
@@ -122,23 +156,29 @@ pub struct EpochStats {
 }
 
 /// A source of minibatches for [`Trainer::train_epoch`].
-pub trait Batches<const IN: usize, const OUT: usize, const B: usize> {
+///
+/// `I`, `O` and `B` are the input width, output width and batch dimensions of the trainer
+/// (nalgebra dimensions: `Const<N>` or `Dyn`).
+pub trait Batches<I: Dim, O: Dim, B: Dim>
+where
+    DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
+{
     /// Number of minibatches in one epoch.
     fn batches(&self) -> usize;
-    /// Writes minibatch `index` (`0..batches()`): inputs `x` (`IN × B`, one sample a column)
-    /// and targets `t` (`OUT × B`, one-hot for classification).
-    fn fill(&mut self, index: usize, x: &mut Mat<IN, B>, t: &mut Mat<OUT, B>);
+    /// Writes minibatch `index` (`0..batches()`): inputs `x` (`I × B`, one sample a column)
+    /// and targets `t` (`O × B`, one-hot for classification).
+    fn fill(&mut self, index: usize, x: &mut OMat<I, B>, t: &mut OMat<O, B>);
 }
 
 impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B: usize, K: Kernel>
-    Trainer<IN, H, OUT, R, B, K>
+    FixedTrainer<IN, H, OUT, R, B, K>
 {
     /// An all-zero, unconfigured trainer, for `static` storage; call [`Trainer::init`].
     pub const ZERO: Self = Trainer {
         config: Config::CONTINUOUS,
         net: Net::ZERO,
         forward_state: NetState::ZERO,
-        inverse_state: NetState::ZERO,
+        inverse_state: [DenseState::ZERO; R],
         epoch: 0,
         ws: Workspace {
             x: zeros(),
@@ -182,7 +222,69 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         trainer.init(config, init, rng)?;
         Ok(trainer)
     }
+}
 
+#[cfg(feature = "alloc")]
+impl<K: Kernel> Trainer<crate::layout::Dynamic, nalgebra::Dyn, K> {
+    /// An all-zero, unconfigured trainer of layer widths `widths` (`[w_0, …, w_M]`: input,
+    /// hidden layers, output) and minibatches of `batch`; call [`Trainer::init`].
+    pub fn with_widths(widths: &[usize], batch: usize) -> Result<Self, ConfigError> {
+        use alloc::vec::Vec;
+        use nalgebra::{Dyn, U1};
+        if batch == 0 {
+            return Err(ConfigError::ZeroBatch);
+        }
+        let net = Net::with_widths(widths)?;
+        let m = widths.len() - 1;
+        let b = Dyn(batch);
+        let col = |w: usize| OMat::zeros_generic(Dyn(w), b);
+        let hidden = || Hidden {
+            first: col(widths[1]),
+            rest: (2..m).map(|i| col(widths[i])).collect::<Vec<_>>(),
+        };
+        let widest = widths[1..m].iter().copied().max().unwrap_or(0);
+        let dense = |o: usize, i: usize| Dense::zeros_generic(Dyn(o), Dyn(i));
+        Ok(Trainer {
+            config: Config::CONTINUOUS,
+            forward_state: NetState::zeros_like(&net),
+            inverse_state: net.inverse.iter().map(DenseState::zeros_like).collect(),
+            epoch: 0,
+            ws: Workspace {
+                x: col(widths[0]),
+                t: col(widths[m]),
+                h: hidden(),
+                read: hidden(),
+                p: col(widths[m]),
+                delta_out: col(widths[m]),
+                target: hidden(),
+                s1: col(widest),
+                s2: col(widest),
+                s3: col(widest),
+                s4: col(widest),
+            },
+            grad: Grads {
+                first: dense(widths[1], widths[0]),
+                hidden: Dense {
+                    w: OMat::zeros_generic(Dyn(0), Dyn(0)),
+                    b: OMat::zeros_generic(Dyn(0), U1),
+                },
+                output: dense(widths[m], widths[m - 1]),
+            },
+            local_loss: Hidden {
+                first: 0.0,
+                rest: alloc::vec![0.0; m - 2],
+            },
+            inverse_loss: alloc::vec![0.0; m - 2],
+            net,
+            _kernel: PhantomData,
+        })
+    }
+}
+
+impl<L: Layout, B: Dim, K: Kernel> Trainer<L, B, K>
+where
+    DefaultAllocator: Alloc<L, B>,
+{
     /// Configures a trainer in place: validates `config`, initialises the weights by `init`
     /// (biases zero), zeroes both optimiser states and the epoch counter.
     ///
@@ -194,24 +296,32 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         init: Init,
         rng: &mut G,
     ) -> Result<(), ConfigError> {
-        Self::check_shape()?;
+        self.check_shape()?;
         config.validate()?;
         self.config = config;
         self.net.initialise(init, rng);
         self.forward_state.reset();
-        self.inverse_state.reset();
+        self.inverse_state
+            .as_mut()
+            .iter_mut()
+            .for_each(DenseState::reset);
         self.epoch = 0;
         Ok(())
     }
 
-    fn check_shape() -> Result<(), ConfigError> {
-        if B == 0 {
+    fn check_shape(&self) -> Result<(), ConfigError> {
+        if self.batch() == 0 {
             Err(ConfigError::ZeroBatch)
-        } else if IN == 0 || H == 0 || OUT == 0 {
+        } else if self.net.widths().any(|w| w == 0) {
             Err(ConfigError::ZeroWidth)
         } else {
             Ok(())
         }
+    }
+
+    /// The minibatch size `B`.
+    pub fn batch(&self) -> usize {
+        self.ws.x.ncols()
     }
 
     /// The hyper-parameters.
@@ -227,37 +337,38 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
     }
 
     /// The input batch buffer `x` (`IN × B`): write a minibatch here before a step.
-    pub fn input_mut(&mut self) -> &mut Mat<IN, B> {
+    pub fn input_mut(&mut self) -> &mut OMat<L::In, B> {
         &mut self.ws.x
     }
 
     /// The label-target buffer `t` (`OUT × B`): write a minibatch here before a step.
-    pub fn labels_mut(&mut self) -> &mut Mat<OUT, B> {
+    pub fn labels_mut(&mut self) -> &mut OMat<L::Out, B> {
         &mut self.ws.t
     }
 
     /// Both batch buffers at once.
-    pub fn batch_mut(&mut self) -> (&mut Mat<IN, B>, &mut Mat<OUT, B>) {
+    #[allow(clippy::type_complexity)]
+    pub fn batch_mut(&mut self) -> (&mut OMat<L::In, B>, &mut OMat<L::Out, B>) {
         (&mut self.ws.x, &mut self.ws.t)
     }
 
     /// The output `p` of the last forward pass (`OUT × B`).
-    pub fn output(&self) -> &Mat<OUT, B> {
+    pub fn output(&self) -> &OMat<L::Out, B> {
         &self.ws.p
     }
 
     /// The continuous activations `h_1 … h_{M-1}` of the last forward pass.
-    pub fn activations(&self) -> &Hidden<Mat<H, B>, R> {
+    pub fn activations(&self) -> &Hidden<OMat<L::Hidden, B>, L> {
         &self.ws.h
     }
 
     /// The targets `ĥ_1 … ĥ_{M-1}` of the last target computation.
-    pub fn targets(&self) -> &Hidden<Mat<H, B>, R> {
+    pub fn targets(&self) -> &Hidden<OMat<L::Hidden, B>, L> {
         &self.ws.target
     }
 
     /// Mutable targets, for experiments that set a target by hand.
-    pub fn targets_mut(&mut self) -> &mut Hidden<Mat<H, B>, R> {
+    pub fn targets_mut(&mut self) -> &mut Hidden<OMat<L::Hidden, B>, L> {
         &mut self.ws.target
     }
 
@@ -316,7 +427,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
     /// epoch counter. Stops at the first error, leaving the epoch counter unchanged.
     pub fn train_epoch<D, G>(&mut self, data: &mut D, rng: &mut G) -> Result<EpochStats, Error>
     where
-        D: Batches<IN, OUT, B> + ?Sized,
+        D: Batches<L::In, L::Out, B> + ?Sized,
         G: Rng + ?Sized,
     {
         let sigma = self.sigma();
@@ -340,7 +451,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         rng: &mut G,
     ) -> Result<EpochStats, Error>
     where
-        D: Batches<IN, OUT, B> + ?Sized,
+        D: Batches<L::In, L::Out, B> + ?Sized,
         G: Rng + ?Sized,
     {
         let stats = self.pass(data, rng, |t, r| t.backprop_step(gradient, r))?;
@@ -357,7 +468,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         mut step: impl FnMut(&mut Self, &mut G) -> Result<StepStats, Error>,
     ) -> Result<EpochStats, Error>
     where
-        D: Batches<IN, OUT, B> + ?Sized,
+        D: Batches<L::In, L::Out, B> + ?Sized,
         G: Rng + ?Sized,
     {
         let n = data.batches();
@@ -371,7 +482,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         }
         if n > 0 {
             total.loss /= n as f32;
-            total.error = 1.0 - correct as f32 / (n * B) as f32;
+            total.error = 1.0 - correct as f32 / (n * self.batch()) as f32;
         }
         total.batches = n as u32;
         Ok(total)

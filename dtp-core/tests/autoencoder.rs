@@ -3,9 +3,12 @@
 mod common;
 use common::{finite_difference, rel_err, rng};
 use dtp_core::noise::uniform;
-use dtp_core::{Activation, Autoencoder, AutoencoderConfig, Dense, Init, Mat, Optimiser, Portable};
+use dtp_core::{
+    Activation, AutoencoderConfig, Const, FixedAutoencoder, FixedDense, Init, Mat, Optimiser,
+    Portable,
+};
 
-type Ae = Autoencoder<6, 4, 3>;
+type Ae = FixedAutoencoder<6, 4, 3>;
 
 fn plain_sgd() -> AutoencoderConfig {
     AutoencoderConfig {
@@ -27,13 +30,13 @@ fn ae(seed: u64) -> Ae {
 }
 
 fn sq<const R: usize, const C: usize>(
-    d: &Dense<R, C>,
+    d: &FixedDense<R, C>,
     act: Activation,
     input: &Mat<C, 3>,
     target: &Mat<R, 3>,
 ) -> f32 {
     let mut y = Mat::<R, 3>::zeros();
-    d.forward::<Portable, 3>(act, input, &mut y);
+    d.forward::<Portable, Const<3>>(act, input, &mut y);
     (y - target).norm_squared() / 3.0
 }
 
@@ -49,7 +52,7 @@ fn both_halves_follow_their_local_losses() {
     // Target: ĥ = h + f(x) − f(g(h)).
     let mut f_rec = Mat::<4, 3>::zeros();
     a.encoder
-        .forward::<Portable, 3>(Activation::Sigmoid, a.reconstruction(), &mut f_rec);
+        .forward::<Portable, Const<3>>(Activation::Sigmoid, a.reconstruction(), &mut f_rec);
     let expected = h + (h - f_rec);
     assert!(
         (target - expected).abs().max() < 1e-6,
@@ -93,9 +96,9 @@ fn backprop_step_follows_the_whole_reconstruction_loss() {
     let x = *ae(4).input_mut();
     // ℓ(W) = (1/B) Σ ‖g(f(x)) − x‖² with σ = 0, as a function of the encoder weights.
     let decoder = a.decoder.clone();
-    let loss = |enc: &Dense<4, 6>| {
+    let loss = |enc: &FixedDense<4, 6>| {
         let mut h = Mat::<4, 3>::zeros();
-        enc.forward::<Portable, 3>(Activation::Sigmoid, &x, &mut h);
+        enc.forward::<Portable, Const<3>>(Activation::Sigmoid, &x, &mut h);
         sq(&decoder, Activation::Sigmoid, &h, &x)
     };
     let mut enc = a.encoder.clone();

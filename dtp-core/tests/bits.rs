@@ -3,7 +3,7 @@
 
 use dtp_core::bits::{self, Bits, XnorDense};
 use dtp_core::noise::standard_normal;
-use dtp_core::{Config, Dense, Init, Mat, Quantiser, Trainer, Units};
+use dtp_core::{Config, FixedDense, FixedTrainer, Init, Mat, Quantiser, Trainer, Units};
 use rand_pcg::Pcg32;
 
 fn rng(seed: u64) -> Pcg32 {
@@ -65,7 +65,7 @@ fn gemv_signs_equals_a_float_product() {
 #[test]
 fn xnor_layer_equals_alpha_times_sign_product() {
     let mut g = rng(4);
-    let mut d = Dense::<5, 40>::ZERO;
+    let mut d = FixedDense::<5, 40>::ZERO;
     d.w.iter_mut().for_each(|v| *v = standard_normal(&mut g));
     d.b.iter_mut().for_each(|v| *v = standard_normal(&mut g));
     let mut x = XnorDense::<5, 40, 2>::ZERO;
@@ -99,7 +99,7 @@ fn packed_classifier_agrees_with_the_trainer() {
             ..Config::DISCRETE
         };
         let mut g = rng(5);
-        let mut t: Trainer<20, 40, 6, 2, 1> =
+        let mut t: FixedTrainer<20, 40, 6, 2, 1> =
             Trainer::new(config, Init::Orthogonal, &mut g).unwrap();
         let mut agree = 0;
         for _ in 0..200 {

@@ -3,9 +3,9 @@
 mod common;
 use common::*;
 use dtp_core::blob::{self, BlobError, read_header};
-use dtp_core::{Config, Net, Units};
+use dtp_core::{Config, FixedNet, Units};
 
-type N = Net<5, 4, 3, 2>;
+type N = FixedNet<5, 4, 3, 2>;
 
 fn blob_of(t: &Small, units: &Units) -> Vec<u8> {
     let mut out = vec![0u8; N::BLOB_LEN];
@@ -59,7 +59,7 @@ fn truncation_trailing_bytes_and_shape_are_named() {
         net.read_blob(&long),
         Err(BlobError::TooLong { .. })
     ));
-    let mut other = Net::<5, 4, 3, 1>::ZERO;
+    let mut other = FixedNet::<5, 4, 3, 1>::ZERO;
     assert_eq!(
         other.read_blob(&bytes),
         Err(BlobError::ShapeMismatch {

@@ -7,7 +7,9 @@ mod common;
 use common::*;
 use dtp_core::loss::{loss, output_activation};
 use dtp_core::noise::standard_normal;
-use dtp_core::{Activation, Dense, Gradient, Mat, Output, Portable, Quantiser, Units};
+use dtp_core::{
+    Activation, Const, Dense, FixedDense, Gradient, Mat, Output, Portable, Quantiser, Units,
+};
 
 const TOL: f32 = 1e-3;
 
@@ -31,13 +33,13 @@ fn assert_close<const R: usize, const C: usize>(
 
 /// `(1/B) Σ ‖s(W r + b) − t‖²` computed from the layer's forward pass.
 fn local_loss<const O: usize, const I: usize, const B: usize>(
-    d: &Dense<O, I>,
+    d: &FixedDense<O, I>,
     act: Activation,
     r: &Mat<I, B>,
     t: &Mat<O, B>,
 ) -> f32 {
     let mut y = Mat::<O, B>::zeros();
-    d.forward::<Portable, B>(act, r, &mut y);
+    d.forward::<Portable, Const<B>>(act, r, &mut y);
     (y - t).norm_squared() / B as f32
 }
 
@@ -46,16 +48,17 @@ fn local_forward_loss_gradient() {
     for act in [Activation::Tanh, Activation::Sigmoid, Activation::Linear] {
         let mut r = rng(7);
         let mut g = || standard_normal(&mut r);
-        let mut d = Dense::<4, 6>::ZERO;
+        let mut d = FixedDense::<4, 6>::ZERO;
         d.w.iter_mut().for_each(|v| *v = 0.5 * g());
         d.b.iter_mut().for_each(|v| *v = 0.2 * g());
         let input = Mat::<6, 5>::from_fn(|_, _| g());
         let target = Mat::<4, 5>::from_fn(|_, _| 0.5 * g());
         let mut y = Mat::<4, 5>::zeros();
-        d.forward::<Portable, 5>(act, &input, &mut y);
-        let (mut delta, mut grad) = (Mat::<4, 5>::zeros(), Dense::<4, 6>::ZERO);
-        let l =
-            Dense::local_gradient::<Portable, 5>(act, &input, &y, &target, &mut delta, &mut grad);
+        d.forward::<Portable, Const<5>>(act, &input, &mut y);
+        let (mut delta, mut grad) = (Mat::<4, 5>::zeros(), FixedDense::<4, 6>::ZERO);
+        let l = Dense::local_gradient::<Portable, Const<5>>(
+            act, &input, &y, &target, &mut delta, &mut grad,
+        );
         assert!((l - local_loss(&d, act, &input, &target)).abs() < 1e-5);
         let fw = finite_difference(
             &mut d,
@@ -84,10 +87,10 @@ fn inverse_loss(t: &Small, k: usize, h_below: &Mat<4, 3>) -> f32 {
     );
     u.between
         .apply(h_below.as_slice(), read.as_mut_slice(), &mut r);
-    t.net.hidden[k].forward::<Portable, 3>(u.hidden, &read, &mut f);
+    t.net.hidden[k].forward::<Portable, Const<3>>(u.hidden, &read, &mut f);
     u.into_inverse
         .apply(f.as_slice(), read.as_mut_slice(), &mut r);
-    t.net.inverse[k].forward::<Portable, 3>(u.inverse, &read, &mut g);
+    t.net.inverse[k].forward::<Portable, Const<3>>(u.inverse, &read, &mut g);
     (g - h_below).norm_squared() / 3.0
 }
 
@@ -126,7 +129,7 @@ fn nll_of_top(t: &Small, top: &Mat<4, 3>) -> f32 {
     let mut z = Mat::<3, 3>::zeros();
     t.net
         .output
-        .forward::<Portable, 3>(Activation::Linear, top, &mut z);
+        .forward::<Portable, Const<3>>(Activation::Linear, top, &mut z);
     output_activation(Output::SoftmaxNll, &mut z);
     let mut labels = Mat::<3, 3>::zeros();
     for b in 0..3 {
@@ -283,7 +286,7 @@ fn mse_output_gradients() {
             let mut z = Mat::<3, 3>::zeros();
             t.net
                 .output
-                .forward::<Portable, 3>(Activation::Linear, m, &mut z);
+                .forward::<Portable, Const<3>>(Activation::Linear, m, &mut z);
             output_activation(Output::Mse(act), &mut z);
             loss(Output::Mse(act), &z, &target_copy)
         };

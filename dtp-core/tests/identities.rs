@@ -7,8 +7,8 @@ use common::*;
 use dtp_core::init::orthogonal;
 use dtp_core::noise::standard_normal;
 use dtp_core::{
-    Activation, Config, ConfigError, Error, Init, Mat, Optimiser, Output, Quantiser, Stage,
-    Trainer, Units,
+    Activation, Config, ConfigError, Error, FixedTrainer, Init, Mat, Optimiser, Output, Quantiser,
+    Stage, Units,
 };
 
 #[test]
@@ -47,7 +47,7 @@ fn equal_top_target_gives_equal_targets_exactly() {
 }
 
 /// Linear layers with exact inverses `g = f⁻¹`: a trainer of width 4, batch 1.
-type Lin = Trainer<4, 4, 3, 2, 1>;
+type Lin = FixedTrainer<4, 4, 3, 2, 1>;
 
 fn linear_with_exact_inverses(seed: u64, orthogonal_weights: bool, eta_hat: f32) -> Lin {
     let units = Units {
@@ -137,7 +137,8 @@ fn inverse_training_lowers_reconstruction_error() {
     for units in [Units::CONTINUOUS, Units::DISCRETE] {
         let mut config = sgd_one(units);
         config.inverse = Optimiser::rmsprop(3e-3);
-        let mut t = Trainer::<8, 16, 3, 2, 32>::new(config, Init::Orthogonal, &mut rng(3)).unwrap();
+        let mut t =
+            FixedTrainer::<8, 16, 3, 2, 32>::new(config, Init::Orthogonal, &mut rng(3)).unwrap();
         let mut r = rng(4);
         let mut first = None;
         let mut last = [0.0; 2];
@@ -226,7 +227,7 @@ fn same_seed_gives_bit_identical_weights() {
         let mut config = Config::STOCHASTIC;
         config.schedule = dtp_core::Schedule::Interleaved;
         let mut r = rng(seed);
-        let mut t = Trainer::<6, 8, 3, 1, 4>::new(config, Init::Uniform, &mut r).unwrap();
+        let mut t = FixedTrainer::<6, 8, 3, 1, 4>::new(config, Init::Uniform, &mut r).unwrap();
         for step in 0..50 {
             let x = t.input_mut();
             x.iter_mut()
@@ -241,7 +242,7 @@ fn same_seed_gives_bit_identical_weights() {
         t.net
     };
     let (a, b, c) = (run(1), run(1), run(2));
-    let bits = |n: &dtp_core::Net<6, 8, 3, 1>| {
+    let bits = |n: &dtp_core::FixedNet<6, 8, 3, 1>| {
         n.first
             .w
             .iter()
@@ -308,7 +309,8 @@ fn invalid_hyper_parameters_are_rejected_when_building() {
         })
     ));
     assert_eq!(
-        Trainer::<4, 4, 2, 0, 0>::new(Config::CONTINUOUS, Init::Orthogonal, &mut r).map(|_| ()),
+        FixedTrainer::<4, 4, 2, 0, 0>::new(Config::CONTINUOUS, Init::Orthogonal, &mut r)
+            .map(|_| ()),
         Err(ConfigError::ZeroBatch)
     );
     // set_config validates too and keeps the old config on error.

@@ -3,7 +3,7 @@
 //! samples equals one sample, and resuming from saved state equals continuing.
 
 use dtp_core::noise::standard_normal;
-use dtp_core::{Config, Init, Mat, Optimiser, Schedule, SigmaSchedule, Trainer, Units};
+use dtp_core::{Config, FixedTrainer, Init, Mat, Optimiser, Schedule, SigmaSchedule, Units};
 use proptest::prelude::*;
 use rand_pcg::Pcg32;
 
@@ -29,9 +29,9 @@ fn random<const IN: usize, const H: usize, const OUT: usize, const R: usize, con
     seed: u64,
     scale: f32,
     input: f32,
-) -> Trainer<IN, H, OUT, R, B> {
+) -> FixedTrainer<IN, H, OUT, R, B> {
     let mut r = Pcg32::new(seed, 3);
-    let mut t = Trainer::<IN, H, OUT, R, B>::new(c, Init::Orthogonal, &mut r).unwrap();
+    let mut t = FixedTrainer::<IN, H, OUT, R, B>::new(c, Init::Orthogonal, &mut r).unwrap();
     let scale_all = |m: &mut [f32]| m.iter_mut().for_each(|v| *v *= scale);
     scale_all(t.net.first.w.as_mut_slice());
     t.net
@@ -136,7 +136,7 @@ proptest! {
         c.inverse = Optimiser::sgd(0.05, 0.5);
         let mut one = random::<6, 5, 3, 2, 1>(c, seed, 1.0, 1.0);
         let c4 = Config { eta_hat: 4.0 * c.eta_hat, ..c };
-        let mut four = Trainer::<6, 5, 3, 2, 4>::new(c4, Init::Orthogonal, &mut Pcg32::new(0, 0)).unwrap();
+        let mut four = FixedTrainer::<6, 5, 3, 2, 4>::new(c4, Init::Orthogonal, &mut Pcg32::new(0, 0)).unwrap();
         four.net = one.net.clone();
         let (x1, t1) = (*one.batch_mut().0, *one.batch_mut().1);
         let (x4, t4) = four.batch_mut();
@@ -174,7 +174,7 @@ proptest! {
             straight.step(&mut rng).unwrap();
         }
         let (net, fs, is, epoch, mut rng2) = saved.unwrap();
-        let mut resumed = Trainer::<8, 6, 3, 1, 2>::new(c, Init::Uniform, &mut Pcg32::new(0, 0)).unwrap();
+        let mut resumed = FixedTrainer::<8, 6, 3, 1, 2>::new(c, Init::Uniform, &mut Pcg32::new(0, 0)).unwrap();
         resumed.net = net;
         resumed.forward_state = fs;
         resumed.inverse_state = is;

@@ -1,10 +1,10 @@
 //! A small trainer lives in a `static` (as on a microcontroller) and trains per sample.
 
-use dtp_core::{Config, Init, Trainer};
+use dtp_core::{Config, FixedTrainer, Init, Trainer};
 use rand_pcg::Pcg32;
 use std::sync::Mutex;
 
-static TRAINER: Mutex<Trainer<8, 8, 3, 1, 1>> = Mutex::new(Trainer::ZERO);
+static TRAINER: Mutex<FixedTrainer<8, 8, 3, 1, 1>> = Mutex::new(Trainer::ZERO);
 
 #[test]
 fn a_trainer_lives_in_a_static_and_trains_per_sample() {
@@ -20,5 +20,8 @@ fn a_trainer_lives_in_a_static_and_trains_per_sample() {
         t.step(&mut rng).unwrap();
     }
     assert!(t.net.is_finite());
-    assert_ne!(t.net.first.w, Trainer::<8, 8, 3, 1, 1>::ZERO.net.first.w);
+    assert_ne!(
+        t.net.first.w,
+        FixedTrainer::<8, 8, 3, 1, 1>::ZERO.net.first.w
+    );
 }

@@ -33,13 +33,9 @@ fn synthetic() -> Dataset {
 fn epoch(c: &mut Criterion) {
     let preset = presets::find("mnist-7x240").unwrap();
     let hyper = (preset.defaults)();
-    let mut model = (preset.build.unwrap())();
+    let mut model = dtp_std::model::build(&hyper, &hyper.layers.resolve(784, 10), 10).unwrap();
     model
-        .init(
-            hyper.to_core(preset.units),
-            hyper.init_core(),
-            &mut Pcg64::new(1, 1),
-        )
+        .init(hyper.to_core(), hyper.init_core(), &mut Pcg64::new(1, 1))
         .unwrap();
     let data = synthetic();
     let mut rng = Pcg64::new(2, 2);
@@ -49,7 +45,7 @@ fn epoch(c: &mut Criterion) {
     g.bench_function("mnist-7x240, 2000 synthetic samples", |b| {
         b.iter(|| {
             let mut noop = || {};
-            let mut batches = EpochBatches::new(&data, &mut Pcg64::new(3, 3), &mut noop);
+            let mut batches = EpochBatches::new(&data, 100, &mut Pcg64::new(3, 3), &mut noop);
             model
                 .train_epoch(&mut batches, Algo::Dtp, hyper.gradient_core(), &mut rng)
                 .unwrap()

@@ -1,5 +1,5 @@
 //! The firmware's training step on the host: one DTP step of the 64-32-32-10 sign network
-//! (`Trainer<64, 32, 10, 1, 1>`, Portable kernel, `presets::firmware_config()`: the hyper-parameters of
+//! (`FixedTrainer<64, 32, 10, 1, 1>`, Portable kernel, `presets::firmware_config()`: the hyper-parameters of
 //! `firmware/src/demo.rs`) on one UCI digit, next to the firmware's instruction count for the
 //! same step under QEMU (README, "On a microcontroller").
 //!
@@ -9,11 +9,11 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dtp_core::bits;
-use dtp_core::{Init, Mat, Trainer};
+use dtp_core::{FixedTrainer, Init, Mat};
 use rand_pcg::Pcg32;
 use std::hint::black_box;
 
-type Net = Trainer<64, 32, 10, 1, 1>;
+type Net = FixedTrainer<64, 32, 10, 1, 1>;
 
 fn bench(c: &mut Criterion) {
     let digits = dtp_std::data::digits();

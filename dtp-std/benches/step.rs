@@ -13,12 +13,12 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dtp_core::kernel::{self, Blocked};
-use dtp_core::{Config, Gradient, Init, Optimiser, Trainer};
+use dtp_core::{Config, FixedTrainer, Gradient, Init, Optimiser};
 use rand_core::Rng;
 use rand_pcg::Pcg64;
 use std::hint::black_box;
 
-type Paper = Trainer<784, 240, 10, 6, 100, Blocked>;
+type Paper = FixedTrainer<784, 240, 10, 6, 100, Blocked>;
 
 fn trainer() -> Box<Paper> {
     let mut t: Box<Paper> = bytemuck::zeroed_box();

@@ -11,9 +11,11 @@
 //! pixels), so no data files are needed. Times are wall-clock on this machine: run it idle.
 
 use dtp_core::kernel::{self, Blocked, Kernel};
-use dtp_core::{Config, Init, Mat, Trainer};
+use dtp_core::{Config, FixedTrainer, Init, OMat};
 use dtp_std::batches::EpochBatches;
 use dtp_std::data::Dataset;
+use nalgebra::allocator::Allocator;
+use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 use rand_pcg::Pcg64;
 use std::cell::RefCell;
@@ -40,38 +42,50 @@ fn record(m: usize, k: usize, n: usize, kind: &'static str, seconds: f64) {
 }
 
 impl Kernel for Timed {
-    fn gemm<const M: usize, const K: usize, const N: usize>(
-        c: &mut Mat<M, N>,
+    fn gemm<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
         alpha: f32,
-        a: &Mat<M, K>,
-        b: &Mat<K, N>,
+        a: &OMat<M, K>,
+        b: &OMat<K, N>,
         beta: f32,
-    ) {
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<K, N>,
+    {
+        let (m, n) = c.shape();
+        let k = a.ncols();
         let t = Instant::now();
         Blocked::gemm(c, alpha, a, b, beta);
-        record(M, K, N, "A·B", t.elapsed().as_secs_f64());
+        record(m, k, n, "A·B", t.elapsed().as_secs_f64());
     }
-    fn gemm_tn<const M: usize, const K: usize, const N: usize>(
-        c: &mut Mat<M, N>,
+    fn gemm_tn<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
         alpha: f32,
-        a: &Mat<K, M>,
-        b: &Mat<K, N>,
+        a: &OMat<K, M>,
+        b: &OMat<K, N>,
         beta: f32,
-    ) {
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<K, M> + Allocator<K, N>,
+    {
+        let (m, n) = c.shape();
+        let k = a.nrows();
         let t = Instant::now();
         Blocked::gemm_tn(c, alpha, a, b, beta);
-        record(M, K, N, "Aᵀ·B", t.elapsed().as_secs_f64());
+        record(m, k, n, "Aᵀ·B", t.elapsed().as_secs_f64());
     }
-    fn gemm_nt<const M: usize, const K: usize, const N: usize>(
-        c: &mut Mat<M, N>,
+    fn gemm_nt<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
         alpha: f32,
-        a: &Mat<M, K>,
-        b: &Mat<N, K>,
+        a: &OMat<M, K>,
+        b: &OMat<N, K>,
         beta: f32,
-    ) {
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<N, K>,
+    {
+        let (m, n) = c.shape();
+        let k = a.ncols();
         let t = Instant::now();
         Blocked::gemm_nt(c, alpha, a, b, beta);
-        record(M, K, N, "A·Bᵀ", t.elapsed().as_secs_f64());
+        record(m, k, n, "A·Bᵀ", t.elapsed().as_secs_f64());
     }
 }
 
@@ -90,13 +104,13 @@ fn synthetic(samples: usize) -> Dataset {
 /// Seconds of one DTP epoch (both passes) of a 784-H×7-10 net on `data`; the first epoch is
 /// a warm-up and is not counted.
 fn epoch_seconds<const H: usize, K: Kernel>(data: &Dataset, epochs: usize) -> f64 {
-    let mut t: Box<Trainer<784, H, 10, 6, 100, K>> = bytemuck::zeroed_box();
+    let mut t: Box<FixedTrainer<784, H, 10, 6, 100, K>> = bytemuck::zeroed_box();
     t.init(Config::CONTINUOUS, Init::Orthogonal, &mut Pcg64::new(1, 1))
         .expect("reference config");
     let mut rng = Pcg64::new(2, 2);
-    let mut run = |t: &mut Trainer<784, H, 10, 6, 100, K>| {
+    let mut run = |t: &mut FixedTrainer<784, H, 10, 6, 100, K>| {
         let mut noop = || {};
-        let mut batches = EpochBatches::new(data, &mut Pcg64::new(3, 3), &mut noop);
+        let mut batches = EpochBatches::new(data, 100, &mut Pcg64::new(3, 3), &mut noop);
         t.train_epoch(&mut batches, &mut rng).expect("finite");
     };
     run(&mut t);

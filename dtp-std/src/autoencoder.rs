@@ -18,19 +18,19 @@
 
 use std::collections::HashMap;
 
-use dtp_core::blob::BlobError;
 use dtp_core::loss::{self, argmax};
 use dtp_core::{
-    Activation, Autoencoder, AutoencoderConfig, Batches, Config, ConfigError, Dense, DenseState,
-    EpochStats, Error, Gradient, Init, Kernel, Mat, Optimiser, Output, Stage,
+    Activation, Auto, Autoencoder, AutoencoderConfig, Batches, Config, ConfigError, DenseState,
+    EpochStats, Error, Gradient, Init, Optimiser, Output, Stage,
 };
+use nalgebra::{DMatrix, Dyn};
 use rand_pcg::Pcg64;
 
 use crate::batches::{EpochBatches, put_sample};
 use crate::config::Algo;
 use crate::data::{Dataset, Splits};
 use crate::model::{
-    Evaluation, Finish, Model, ModelKind, ProbeFit, Shape, Tensor, TensorKind, TensorMut,
+    DynDense, Evaluation, Finish, Model, ModelKind, ProbeFit, Shape, Tensor, TensorKind, TensorMut,
 };
 
 /// Learning rate of both probes' RMSprop (the reference's centred RMSprop, ρ 0.95, μ 0.9).
@@ -57,31 +57,37 @@ pub fn ae_config(c: &Config) -> AutoencoderConfig {
     }
 }
 
-/// A softmax-regression classifier on `F` features with minibatches of `B`, and its
-/// buffers (on the heap: `F × B` floats).
-pub struct Probe<const F: usize, const C: usize, const B: usize, K: Kernel> {
-    /// `P` (`C × F`) and `c`.
-    pub layer: Dense<C, F>,
+/// A softmax-regression classifier on `features` inputs with `classes` outputs and
+/// minibatches of `batch`, and its buffers.
+pub struct Probe {
+    /// `P` (`classes × features`) and `c`.
+    pub layer: DynDense,
     /// RMSprop state.
-    pub state: DenseState<C, F>,
-    x: Mat<F, B>,
-    t: Mat<C, B>,
-    p: Mat<C, B>,
-    delta: Mat<C, B>,
-    grad: Dense<C, F>,
-    _kernel: std::marker::PhantomData<K>,
+    pub state: DenseState<Dyn, Dyn>,
+    x: DMatrix<f32>,
+    t: DMatrix<f32>,
+    p: DMatrix<f32>,
+    delta: DMatrix<f32>,
+    grad: DynDense,
 }
 
-// SAFETY: only `f32` matrices and `PhantomData`.
-unsafe impl<const F: usize, const C: usize, const B: usize, K: Kernel> bytemuck::Zeroable
-    for Probe<F, C, B, K>
-{
-}
+impl Probe {
+    /// A zero probe.
+    pub fn new(features: usize, classes: usize, batch: usize) -> Self {
+        let (f, c) = (Dyn(features), Dyn(classes));
+        Probe {
+            layer: DynDense::zeros_generic(c, f),
+            state: DenseState::zeros_generic_shape(c, f),
+            x: DMatrix::zeros(features, batch),
+            t: DMatrix::zeros(classes, batch),
+            p: DMatrix::zeros(classes, batch),
+            delta: DMatrix::zeros(classes, batch),
+            grad: DynDense::zeros_generic(c, f),
+        }
+    }
 
-impl<const F: usize, const C: usize, const B: usize, K: Kernel> Probe<F, C, B, K> {
-    /// A zeroed probe on the heap.
-    pub fn boxed() -> Box<Self> {
-        bytemuck::zeroed_box()
+    fn batch(&self) -> usize {
+        self.x.ncols()
     }
 
     /// Zero weights (softmax regression needs no random start) and optimiser state.
@@ -95,7 +101,7 @@ impl<const F: usize, const C: usize, const B: usize, K: Kernel> Probe<F, C, B, K
     /// `p = softmax(P x + c)` for the batch in the buffer.
     fn forward(&mut self) {
         self.layer
-            .forward::<K, B>(Activation::Linear, &self.x, &mut self.p);
+            .forward::<Auto, Dyn>(Activation::Linear, &self.x, &mut self.p);
         loss::softmax_columns(&mut self.p);
     }
 
@@ -105,8 +111,8 @@ impl<const F: usize, const C: usize, const B: usize, K: Kernel> Probe<F, C, B, K
         self.forward();
         let correct = loss::correct(&self.p, &self.t);
         loss::output_delta(Output::SoftmaxNll, &self.p, &self.t, &mut self.delta);
-        Dense::gradient_from_delta::<K, B>(&self.x, &self.delta, &mut self.grad);
-        let finite = |d: &Dense<C, F>| d.is_finite();
+        DynDense::gradient_from_delta::<Auto, Dyn>(&self.x, &self.delta, &mut self.grad);
+        let finite = |d: &DynDense| d.is_finite();
         if !finite(&self.grad) {
             return Err(Error::NonFinite {
                 stage: Stage::ForwardGradient,
@@ -126,10 +132,11 @@ impl<const F: usize, const C: usize, const B: usize, K: Kernel> Probe<F, C, B, K
     /// Classification error and mean NLL over every sample of `data` (features `F`).
     pub fn evaluate(&mut self, data: &Dataset) -> Evaluation {
         let n = data.len();
+        let b = self.batch();
         let (mut wrong, mut nll) = (0usize, 0f64);
-        for start in (0..n).step_by(B) {
-            let count = B.min(n - start);
-            for col in 0..B {
+        for start in (0..n).step_by(b) {
+            let count = b.min(n - start);
+            for col in 0..b {
                 put_sample(
                     data,
                     start + col.min(count - 1),
@@ -169,8 +176,8 @@ impl<const F: usize, const C: usize, const B: usize, K: Kernel> Probe<F, C, B, K
         let mut epochs = 0;
         for epoch in 1..=PROBE_MAX_EPOCHS {
             let mut noop = || {};
-            let mut batches = EpochBatches::new(train, rng, &mut noop);
-            for i in 0..Batches::<F, C, B>::batches(&batches) {
+            let mut batches = EpochBatches::new(train, self.batch(), rng, &mut noop);
+            for i in 0..batches.count(self.batch()) {
                 batches.fill(i, &mut self.x, &mut self.t);
                 self.step()?;
             }
@@ -185,7 +192,7 @@ impl<const F: usize, const C: usize, const B: usize, K: Kernel> Probe<F, C, B, K
         self.layer = best.0.clone();
         Ok(ProbeFit {
             features: features.into(),
-            width: F,
+            width: self.layer.inputs(),
             epochs,
             best_epoch: best.2,
             lr: PROBE_LR,
@@ -196,58 +203,70 @@ impl<const F: usize, const C: usize, const B: usize, K: Kernel> Probe<F, C, B, K
     }
 }
 
-/// The `IN → H → IN` denoising auto-encoder with minibatches of `B` and `C`-class linear
-/// probes on its codes, as a [`Model`].
-pub struct AeModel<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel> {
+/// The `inputs → hidden → inputs` denoising auto-encoder with minibatches of `batch` and
+/// linear probes on its codes, as a [`Model`].
+pub struct AeModel {
     config: Config,
     epoch: u32,
     /// The auto-encoder (encoder `f`, decoder `g`, both optimiser states).
-    pub ae: Box<Autoencoder<IN, H, B, K>>,
+    pub ae: Autoencoder<Dyn, Dyn, Dyn, Auto>,
     /// The probe trained alongside, one step per training batch.
-    pub online: Box<Probe<H, C, B, K>>,
-    /// The probe fitted on the final codes by [`Model::finish`].
-    pub final_probe: Box<Probe<H, C, B, K>>,
-    /// What [`Model::finish`] fitted, and on which epoch's weights.
+    pub online: Probe,
+    /// The probe fitted on the final codes by [`AeModel::finish`].
+    pub final_probe: Probe,
+    /// What [`AeModel::finish`] fitted, and on which epoch's weights.
     pub finished: Option<Finish>,
     /// Epoch means of the encoder's local loss and the decoder's loss (NaN before training;
     /// the encoder's is NaN under backprop, which has no hidden target).
     means: [f32; 2],
 }
 
-impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel + 'static>
-    AeModel<IN, H, C, B, K>
-{
-    /// An all-zero, unconfigured model on the heap (no large value on the stack).
-    pub fn boxed() -> Box<dyn Model> {
-        Box::new(AeModel::<IN, H, C, B, K> {
+impl AeModel {
+    /// An all-zero, unconfigured `inputs → hidden → inputs` auto-encoder with probes of
+    /// `classes` classes; call [`Model::init`].
+    pub fn new(inputs: usize, hidden: usize, classes: usize, batch: usize) -> Self {
+        AeModel {
             config: Config::CONTINUOUS,
             epoch: 0,
-            ae: bytemuck::zeroed_box(),
-            online: Probe::boxed(),
-            final_probe: Probe::boxed(),
+            ae: Autoencoder::with_widths(inputs, hidden, batch),
+            online: Probe::new(hidden, classes, batch),
+            final_probe: Probe::new(hidden, classes, batch),
             finished: None,
             means: [f32::NAN; 2],
-        })
+        }
     }
-}
 
-impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel>
-    AeModel<IN, H, C, B, K>
-{
+    fn inputs(&self) -> usize {
+        self.ae.encoder.inputs()
+    }
+
+    fn hidden(&self) -> usize {
+        self.ae.encoder.outputs()
+    }
+
+    fn batch(&self) -> usize {
+        self.online.batch()
+    }
+
+    fn classes(&self) -> usize {
+        self.online.layer.outputs()
+    }
+
     /// The codes `f(x)` of the clean images of `data`, as a dataset of `H` features with the
     /// same labels.
     pub fn codes(&mut self, data: &Dataset) -> Result<Dataset, Error> {
         let n = data.len();
-        let mut x = Vec::with_capacity(n * H);
-        for start in (0..n).step_by(B) {
-            let count = B.min(n - start);
+        let (h, b) = (self.hidden(), self.batch());
+        let mut x = Vec::with_capacity(n * h);
+        for start in (0..n).step_by(b) {
+            let count = b.min(n - start);
             self.fill(data, start, count);
             self.ae.evaluate()?;
-            x.extend_from_slice(&self.ae.codes().as_slice()[..count * H]);
+            x.extend_from_slice(&self.ae.codes().as_slice()[..count * h]);
         }
         Ok(Dataset {
             name: format!("{} (codes)", data.name),
-            features: H,
+            features: h,
             classes: data.classes,
             x,
             y: data.y.clone(),
@@ -257,7 +276,7 @@ impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel>
     /// Samples `start..start + count` of `data` into the auto-encoder's input and the online
     /// probe's labels; padding columns repeat the last sample.
     fn fill(&mut self, data: &Dataset, start: usize, count: usize) {
-        for col in 0..B {
+        for col in 0..self.batch() {
             put_sample(
                 data,
                 start + col.min(count - 1),
@@ -276,46 +295,24 @@ impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel>
     }
 }
 
-fn probe_tensors<'a, const F: usize, const C: usize, const B: usize, K: Kernel>(
-    out: &mut Vec<Tensor<'a>>,
-    name: &str,
-    p: &'a Probe<F, C, B, K>,
-) {
-    out.push(Tensor {
-        name: format!("{name}.weight"),
-        kind: TensorKind::Param,
-        rows: C,
-        cols: F,
-        data: p.layer.w.as_slice(),
-    });
-    out.push(Tensor {
-        name: format!("{name}.bias"),
-        kind: TensorKind::Param,
-        rows: C,
-        cols: 1,
-        data: p.layer.b.as_slice(),
-    });
+fn probe_tensors<'a>(out: &mut Vec<Tensor<'a>>, name: &str, p: &'a Probe) {
+    crate::model::dense(out, name, TensorKind::Param, &p.layer);
 }
 
-impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel> Model
-    for AeModel<IN, H, C, B, K>
-{
+impl Model for AeModel {
     fn shape(&self) -> Shape {
         Shape {
-            inputs: IN,
-            hidden: H,
-            hidden_layers: 1,
-            outputs: IN,
-            batch: B,
+            layers: vec![self.inputs(), self.hidden(), self.inputs()],
+            batch: self.batch(),
         }
     }
 
     fn forward_params(&self) -> usize {
-        H * IN + H
+        self.ae.encoder.params()
     }
 
     fn inverse_params(&self) -> usize {
-        IN * H + IN
+        self.ae.decoder.params()
     }
 
     fn init(&mut self, config: Config, init: Init, rng: &mut Pcg64) -> Result<(), ConfigError> {
@@ -359,7 +356,8 @@ impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel>
         _gradient: Gradient,
         rng: &mut Pcg64,
     ) -> Result<EpochStats, Error> {
-        let batches = Batches::<IN, C, B>::batches(data);
+        let b = self.batch();
+        let batches = data.count(b);
         let (mut rec, mut enc, mut correct) = (0f64, 0f64, 0u64);
         for i in 0..batches {
             data.fill(i, self.ae.input_mut(), &mut self.online.t);
@@ -379,7 +377,7 @@ impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel>
             error: if batches == 0 {
                 0.0
             } else {
-                1.0 - correct as f32 / (batches * B) as f32
+                1.0 - correct as f32 / (batches * b) as f32
             },
             batches: batches as u32,
             sigma: self.config.input_noise,
@@ -397,13 +395,14 @@ impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel>
     ) -> Result<Evaluation, Error> {
         let n = data.len();
         let use_final = self.final_is_current();
+        let (inputs, b) = (self.inputs(), self.batch());
         let (mut wrong, mut rec) = (0usize, 0f64);
-        for start in (0..n).step_by(B) {
-            let count = B.min(n - start);
+        for start in (0..n).step_by(b) {
+            let count = b.min(n - start);
             self.fill(data, start, count);
             self.ae.evaluate()?;
-            let r = &self.ae.reconstruction().as_slice()[..count * IN];
-            let x = &data.x[start * IN..(start + count) * IN];
+            let r = &self.ae.reconstruction().as_slice()[..count * inputs];
+            let x = &data.x[start * inputs..(start + count) * inputs];
             rec += r
                 .iter()
                 .zip(x)
@@ -472,36 +471,38 @@ impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel>
         self.ae.encoder.is_finite() && self.ae.decoder.is_finite() && self.online.layer.is_finite()
     }
 
-    /// The firmware blob holds classifiers only; `dtp export` refuses auto-encoders before
-    /// calling this.
-    fn blob(&self) -> Result<Vec<u8>, BlobError> {
-        Err(BlobError::ShapeMismatch {
-            expected: [IN as u32, H as u32, C as u32, 0],
-            found: [0; 4],
-        })
-    }
-
     fn kind(&self) -> ModelKind {
         ModelKind::Autoencoder
     }
 
     fn classes(&self) -> usize {
-        C
+        AeModel::classes(self)
     }
 
     fn passes_per_epoch(&self, _algo: Algo) -> usize {
         1
     }
 
-    /// Fits the final probe on the codes of the clean images, then the same probe on raw
-    /// pixels (the baseline); both from zero, shuffled by `rng`.
-    fn finish(&mut self, splits: &Splits, rng: &mut Pcg64) -> Result<Option<Finish>, Error> {
+    fn as_autoencoder(&self) -> Option<&AeModel> {
+        Some(self)
+    }
+
+    fn as_autoencoder_mut(&mut self) -> Option<&mut AeModel> {
+        Some(self)
+    }
+}
+
+impl AeModel {
+    /// Runs once after the last epoch, on the final weights: fits the final probe on the
+    /// codes of the clean images, then the same probe on raw pixels (the baseline); both from
+    /// zero, shuffled by `rng` (deterministic).
+    pub fn finish(&mut self, splits: &Splits, rng: &mut Pcg64) -> Result<Finish, Error> {
         let train = self.codes(&splits.train)?;
         let valid = self.codes(&splits.valid)?;
         let test = self.codes(&splits.test)?;
         let probe = self.final_probe.fit("codes", &train, &valid, &test, rng)?;
         drop((train, valid, test));
-        let mut pixels = Probe::<IN, C, B, K>::boxed();
+        let mut pixels = Probe::new(self.inputs(), self.classes(), self.batch());
         let pixel_probe = pixels.fit("pixels", &splits.train, &splits.valid, &splits.test, rng)?;
         let f = Finish {
             epoch: self.epoch,
@@ -509,14 +510,17 @@ impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel>
             pixel_probe,
         };
         self.finished = Some(f.clone());
-        Ok(Some(f))
+        Ok(f)
     }
 
-    fn finished(&self) -> Option<&Finish> {
+    /// What [`finish`](Self::finish) fitted last (it may predate the current weights: see
+    /// [`Finish::epoch`]).
+    pub fn finished(&self) -> Option<&Finish> {
         self.finished.as_ref()
     }
 
-    fn metadata(&self) -> Vec<(String, String)> {
+    /// Entries for the checkpoint's `__metadata__` (the final probe's report).
+    pub fn metadata(&self) -> Vec<(String, String)> {
         self.finished
             .iter()
             .filter_map(|f| serde_json::to_string(f).ok())
@@ -524,7 +528,8 @@ impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel>
             .collect()
     }
 
-    fn set_metadata(&mut self, metadata: &HashMap<String, String>) -> Result<(), String> {
+    /// Restores what [`metadata`](Self::metadata) wrote (the whole `__metadata__` map).
+    pub fn set_metadata(&mut self, metadata: &HashMap<String, String>) -> Result<(), String> {
         self.finished = match metadata.get(META_PROBE) {
             Some(j) => {
                 Some(serde_json::from_str(j).map_err(|e| format!("metadata `{META_PROBE}`: {e}"))?)
@@ -534,11 +539,13 @@ impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel>
         Ok(())
     }
 
-    fn info_lines(&self) -> Vec<String> {
+    /// Extra lines for `dtp info`.
+    pub fn info_lines(&self) -> Vec<String> {
+        let (c, h) = (self.classes(), self.hidden());
         let mut v = vec![format!(
-            "linear probes {} online + {} final ({C} classes on the {H} codes)",
-            C * H + C,
-            C * H + C
+            "linear probes {} online + {} final ({c} classes on the {h} codes)",
+            c * h + c,
+            c * h + c
         )];
         match &self.finished {
             Some(f) => v.push(format!(
@@ -568,9 +575,6 @@ impl<const IN: usize, const H: usize, const C: usize, const B: usize, K: Kernel>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dtp_core::Portable;
-
-    type Tiny = AeModel<6, 5, 3, 4, Portable>;
 
     fn data(n: usize, seed: u32) -> Dataset {
         // Three classes, each a fixed pattern of two bright pixels, plus a little noise.
@@ -594,8 +598,8 @@ mod tests {
         }
     }
 
-    fn model() -> Box<dyn Model> {
-        let mut m = Tiny::boxed();
+    fn model() -> AeModel {
+        let mut m = AeModel::new(6, 5, 3, 4);
         let mut c = Config::CONTINUOUS;
         c.forward = Optimiser::rmsprop(1e-2);
         c.inverse = Optimiser::rmsprop(1e-2);
@@ -634,16 +638,13 @@ mod tests {
         let (mut shuffle, mut noise) = (Pcg64::new(2, 2), Pcg64::new(3, 3));
         for _ in 0..30 {
             let mut noop = || {};
-            let mut b = EpochBatches::new(&splits.train, &mut shuffle, &mut noop);
+            let mut b = EpochBatches::new(&splits.train, 4, &mut shuffle, &mut noop);
             m.train_epoch(&mut b, Algo::Dtp, Gradient::Exact, &mut noise)
                 .unwrap();
         }
         let after = m.evaluate(&splits.valid, 1, &mut erng).unwrap();
         assert!(after.loss < 0.5 * before.loss, "{before:?} → {after:?}");
-        let f = m
-            .finish(&splits, &mut Pcg64::new(4, 4))
-            .unwrap()
-            .expect("probe fitted");
+        let f = m.finish(&splits, &mut Pcg64::new(4, 4)).unwrap();
         assert!(f.probe.test_error < 0.2, "{f:?}");
         assert_eq!(f.epoch, 30);
         let fin = m.evaluate(&splits.test, 1, &mut erng).unwrap();

@@ -5,7 +5,9 @@
 //! since the order is reshuffled), as the reference code does; evaluation covers every
 //! sample, padding the last batch by repeating its last sample and ignoring the padding.
 
-use dtp_core::{Batches, Mat};
+use dtp_core::{Batches, OMat};
+use nalgebra::allocator::Allocator;
+use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 
 use crate::data::Dataset;
@@ -29,14 +31,17 @@ pub fn below<G: Rng + ?Sized>(rng: &mut G, n: u64) -> u64 {
 pub struct EpochBatches<'a> {
     data: &'a Dataset,
     order: Vec<u32>,
+    batch: usize,
     on_batch: &'a mut dyn FnMut(),
 }
 
 impl<'a> EpochBatches<'a> {
-    /// Shuffles `data`'s indices with `rng`; `on_batch` is called each time a batch is handed
-    /// to the trainer (twice per batch with the alternating schedule).
+    /// Shuffles `data`'s indices with `rng` for minibatches of `batch`; `on_batch` is called
+    /// each time a batch is handed to the trainer (twice per batch with the alternating
+    /// schedule).
     pub fn new<G: Rng + ?Sized>(
         data: &'a Dataset,
+        batch: usize,
         rng: &mut G,
         on_batch: &'a mut dyn FnMut(),
     ) -> Self {
@@ -48,6 +53,7 @@ impl<'a> EpochBatches<'a> {
         EpochBatches {
             data,
             order,
+            batch,
             on_batch,
         }
     }
@@ -64,27 +70,43 @@ impl<'a> EpochBatches<'a> {
 }
 
 /// Writes sample `i` of `data` into column `col` of `x` and its one-hot label into `t`.
-pub fn put_sample<const IN: usize, const OUT: usize, const B: usize>(
+pub fn put_sample<I: Dim, O: Dim, B: Dim>(
     data: &Dataset,
     i: usize,
     col: usize,
-    x: &mut Mat<IN, B>,
-    t: &mut Mat<OUT, B>,
-) {
+    x: &mut OMat<I, B>,
+    t: &mut OMat<O, B>,
+) where
+    DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
+{
     let (features, label) = data.sample(i);
-    x.as_mut_slice()[col * IN..(col + 1) * IN].copy_from_slice(features);
-    let onehot = &mut t.as_mut_slice()[col * OUT..(col + 1) * OUT];
+    let (inputs, outputs) = (x.nrows(), t.nrows());
+    x.as_mut_slice()[col * inputs..(col + 1) * inputs].copy_from_slice(features);
+    let onehot = &mut t.as_mut_slice()[col * outputs..(col + 1) * outputs];
     onehot.fill(0.0);
     onehot[usize::from(label)] = 1.0;
 }
 
-impl<const IN: usize, const OUT: usize, const B: usize> Batches<IN, OUT, B> for EpochBatches<'_> {
+impl EpochBatches<'_> {
+    /// Number of whole minibatches of `batch` samples in the epoch.
+    pub fn count(&self, batch: usize) -> usize {
+        self.order.len() / batch
+    }
+}
+
+impl<I: Dim, O: Dim, B: Dim> Batches<I, O, B> for EpochBatches<'_>
+where
+    DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
+{
+    /// Whole minibatches of the batch size given to [`EpochBatches::new`] (which must be the
+    /// trainer's).
     fn batches(&self) -> usize {
-        self.order.len() / B
+        self.order.len() / self.batch.max(1)
     }
 
-    fn fill(&mut self, index: usize, x: &mut Mat<IN, B>, t: &mut Mat<OUT, B>) {
-        let rows = &self.order[index * B..(index + 1) * B];
+    fn fill(&mut self, index: usize, x: &mut OMat<I, B>, t: &mut OMat<O, B>) {
+        let b = x.ncols();
+        let rows = &self.order[index * b..(index + 1) * b];
         for (col, &i) in rows.iter().enumerate() {
             put_sample(self.data, i as usize, col, x, t);
         }
@@ -113,13 +135,16 @@ mod tests {
         let mut ticks = 0;
         let mut tick = || ticks += 1;
         let mut rng = Pcg64::new(1, 2);
-        let mut b = EpochBatches::new(&d, &mut rng, &mut tick);
+        let mut b = EpochBatches::new(&d, 4, &mut rng, &mut tick);
         let mut sorted = b.order().to_vec();
         sorted.sort_unstable();
         assert_eq!(sorted, (0..10).collect::<Vec<_>>());
         assert_ne!(b.order(), &sorted[..]);
-        assert_eq!(Batches::<2, 3, 4>::batches(&b), 2);
-        let (mut x, mut t) = (Mat::<2, 4>::zeros(), Mat::<3, 4>::zeros());
+        assert_eq!(b.count(4), 2);
+        let (mut x, mut t) = (
+            dtp_core::Mat::<2, 4>::zeros(),
+            dtp_core::Mat::<3, 4>::zeros(),
+        );
         b.fill(1, &mut x, &mut t);
         for col in 0..4 {
             let i = b.order()[4 + col] as usize;
@@ -132,11 +157,11 @@ mod tests {
         assert_eq!(ticks, 1);
         // Same generator state, same order.
         let mut noop = || {};
-        let o1 = EpochBatches::new(&d, &mut Pcg64::new(1, 2), &mut noop)
+        let o1 = EpochBatches::new(&d, 4, &mut Pcg64::new(1, 2), &mut noop)
             .order()
             .to_vec();
         let mut noop = || {};
-        let o2 = EpochBatches::new(&d, &mut Pcg64::new(1, 2), &mut noop)
+        let o2 = EpochBatches::new(&d, 4, &mut Pcg64::new(1, 2), &mut noop)
             .order()
             .to_vec();
         assert_eq!(o1, o2);

@@ -5,11 +5,12 @@
 //!
 //! | key | value |
 //! |---|---|
-//! | `format` | `dtp-checkpoint/1` |
-//! | `preset` | preset name, e.g. `digits` |
-//! | `widths` | layer widths, e.g. `64-64-64-10` |
+//! | `format` | `dtp-checkpoint/2` |
+//! | `preset` | the preset the run started from, e.g. `digits` (informational) |
+//! | `widths` | layer widths, e.g. `64-48-24-10` (the layout with `auto` resolved) |
+//! | `classes` | classes of the data the model labels |
 //! | `epoch` | completed epochs |
-//! | `hyper` | every setting, as JSON ([`Hyper`]) |
+//! | `hyper` | every setting, as JSON ([`Hyper`]): dataset, model kind, layout, batch, units, training settings |
 //! | `train_rng`, `shuffle_rng` | the generators' state, as JSON (`rand_pcg::Pcg64`) |
 //! | `probe` | `mnist-ae` only, once training has finished: the final linear probe's report (JSON) |
 //!
@@ -17,6 +18,11 @@
 //! inverse of layer `i`, `opt.forward.f{i}.{weight|bias}.{a|s|v}` and `opt.inverse.g{i}.…` for
 //! the optimiser state; `mnist-ae` has `net.f1` (encoder), `net.g1` (decoder), `probe.online.*`,
 //! `probe.final.*` and `opt.probe.online.*`. From Python: `safetensors.numpy.load_file(path)["net.f1.weight"]`.
+//!
+//! A checkpoint describes its own network: the model is rebuilt from `hyper`, `widths` and
+//! `classes`, not from a preset. Checkpoints of format `dtp-checkpoint/1` (written before
+//! networks had run-time layouts) still load: their network is their preset's, their
+//! settings the preset's patched by their `hyper`.
 //!
 //! Files are written atomically: a temporary file in the same directory, `fsync`, rename,
 //! `fsync` of the directory. A crash leaves either the old or the new checkpoint.
@@ -31,12 +37,15 @@ use anyhow::{Result, anyhow, bail};
 use rand_pcg::Pcg64;
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, View};
 
-use crate::config::Hyper;
-use crate::model::Model;
+use crate::config::{Hyper, HyperPatch};
+use crate::model::{self, Model};
 use crate::presets::{self, Preset};
 
 /// Value of the `format` metadata key.
-pub const FORMAT: &str = "dtp-checkpoint/1";
+pub const FORMAT: &str = "dtp-checkpoint/2";
+
+/// The format written before networks had run-time layouts (still read).
+pub const FORMAT_V1: &str = "dtp-checkpoint/1";
 
 /// File name of the checkpoint inside a run directory.
 pub const FILE_NAME: &str = "checkpoint.safetensors";
@@ -128,6 +137,7 @@ pub fn to_bytes(
     meta.insert("format".to_string(), FORMAT.to_string());
     meta.insert("preset".to_string(), preset.name.to_string());
     meta.insert("widths".to_string(), model.shape().widths());
+    meta.insert("classes".to_string(), model.classes().to_string());
     meta.insert("epoch".to_string(), model.epoch().to_string());
     meta.insert("hyper".to_string(), serde_json::to_string(hyper)?);
     meta.insert("train_rng".to_string(), serde_json::to_string(train_rng)?);
@@ -140,7 +150,9 @@ pub fn to_bytes(
         env!("CARGO_PKG_VERSION").to_string(),
     );
     // Model-specific entries (the auto-encoder's probe report).
-    meta.extend(model.metadata());
+    if let Some(ae) = model.as_autoencoder() {
+        meta.extend(ae.metadata());
+    }
     Ok(safetensors::serialize(
         tensors.iter().map(|(n, o)| (n.as_str(), o)),
         Some(meta),
@@ -158,6 +170,18 @@ pub fn save(
 ) -> Result<()> {
     let bytes = to_bytes(preset, hyper, model, train_rng, shuffle_rng)?;
     write_atomic(path, &bytes).map_err(|e| anyhow!("{}: cannot write: {e}", path.display()))
+}
+
+/// `64-48-24-10` → `[64, 48, 24, 10]`.
+fn parse_widths(s: &str) -> Result<Vec<usize>> {
+    let w = s
+        .split('-')
+        .map(|v| v.parse::<usize>().map_err(|e| anyhow!("`{s}`: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    if w.len() < 3 || w.contains(&0) {
+        bail!("`{s}`: not a layout (at least three widths, none zero)");
+    }
+    Ok(w)
 }
 
 /// Where in the file a safetensors header error lies, for the message.
@@ -223,8 +247,11 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Checkpoint> {
         })
     };
     let format = get("format")?;
-    if format != FORMAT {
-        bail!("{p}: bytes 8..{data_start} (header): format `{format}`, expected `{FORMAT}`");
+    if format != FORMAT && format != FORMAT_V1 {
+        bail!(
+            "{p}: bytes 8..{data_start} (header): format `{format}`, expected `{FORMAT}` (or \
+             `{FORMAT_V1}`)"
+        );
     }
     let name = get("preset")?;
     let preset = presets::find(name).ok_or_else(|| {
@@ -233,13 +260,19 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Checkpoint> {
             presets::names()
         )
     })?;
-    let build = preset
-        .build
-        .ok_or_else(|| anyhow!("{p}: preset `{name}` is not implemented yet"))?;
     // Parsed straight from the text: a detour through `serde_json::Value` would turn the
     // generators' u128 state into lossy floats.
-    let hyper: Hyper = serde_json::from_str(get("hyper")?)
-        .map_err(|e| anyhow!("{p}: header: metadata `hyper`: {e}"))?;
+    let hyper: Hyper = if format == FORMAT {
+        serde_json::from_str(get("hyper")?)
+            .map_err(|e| anyhow!("{p}: header: metadata `hyper`: {e}"))?
+    } else {
+        // Format 1: the settings without the network, which was the preset's.
+        let patch: HyperPatch = serde_json::from_str(get("hyper")?)
+            .map_err(|e| anyhow!("{p}: header: metadata `hyper`: {e}"))?;
+        let mut h = (preset.defaults)();
+        h.apply(&patch);
+        h
+    };
     let rng = |key: &str| -> Result<Pcg64> {
         serde_json::from_str(get(key)?).map_err(|e| anyhow!("{p}: header: metadata `{key}`: {e}"))
     };
@@ -247,26 +280,41 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Checkpoint> {
     let epoch: u32 = get("epoch")?
         .parse()
         .map_err(|e| anyhow!("{p}: header: metadata `epoch`: {e}"))?;
-
-    let mut model = build();
-    model
-        .set_config(hyper.to_core(preset.units))
-        .map_err(|e| anyhow!("{p}: header: metadata `hyper`: {e}"))?;
+    let widths =
+        parse_widths(get("widths")?).map_err(|e| anyhow!("{p}: header: metadata `widths`: {e}"))?;
+    let resolved = hyper.layers.resolve(widths[0], widths[widths.len() - 1]);
+    if resolved != widths {
+        bail!(
+            "{p}: header: metadata `widths` {} does not fit the layout `{}` of its settings",
+            crate::layers::widths_string(&widths),
+            hyper.layers
+        );
+    }
+    let classes: usize = match meta.get("classes") {
+        Some(c) => c
+            .parse()
+            .map_err(|e| anyhow!("{p}: header: metadata `classes`: {e}"))?,
+        // Format 1: every preset labels 10 classes.
+        None => 10,
+    };
     hyper
         .validate_run()
         .map_err(|e| anyhow!("{p}: header: metadata `hyper`: {e}"))?;
-    model.set_epoch(epoch);
+    let mut model = model::build(&hyper, &widths, classes)
+        .map_err(|e| anyhow!("{p}: header: metadata `widths`/`hyper`: {e}"))?;
     model
-        .set_metadata(meta)
-        .map_err(|e| anyhow!("{p}: header: {e}"))?;
+        .set_config(hyper.to_core())
+        .map_err(|e| anyhow!("{p}: header: metadata `hyper`: {e}"))?;
+    model.set_epoch(epoch);
+    if let Some(ae) = model.as_autoencoder_mut() {
+        ae.set_metadata(meta)
+            .map_err(|e| anyhow!("{p}: header: {e}"))?;
+    }
     let widths = model.shape().widths();
     for t in model.tensors_mut() {
-        let info = metadata.info(&t.name).ok_or_else(|| {
-            anyhow!(
-                "{p}: no tensor `{}` (a {widths} `{name}` network needs it)",
-                t.name
-            )
-        })?;
+        let info = metadata
+            .info(&t.name)
+            .ok_or_else(|| anyhow!("{p}: no tensor `{}` (a {widths} network needs it)", t.name))?;
         let at = data_start + info.data_offsets.0;
         let want: Vec<usize> = if t.cols == 1 {
             vec![t.rows]
@@ -317,13 +365,9 @@ mod tests {
     fn digits() -> (&'static Preset, Hyper, Box<dyn Model>) {
         let preset = presets::find("digits").unwrap();
         let hyper = (preset.defaults)();
-        let mut m = (preset.build.unwrap())();
-        m.init(
-            hyper.to_core(preset.units),
-            Init::Orthogonal,
-            &mut Pcg64::new(3, 4),
-        )
-        .unwrap();
+        let mut m = model::build(&hyper, &hyper.layers.resolve(64, 10), 10).unwrap();
+        m.init(hyper.to_core(), Init::Orthogonal, &mut Pcg64::new(3, 4))
+            .unwrap();
         m.set_epoch(7);
         (preset, hyper, m)
     }

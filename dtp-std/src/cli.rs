@@ -7,9 +7,11 @@ use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    Algo, BpGradient, HyperPatch, InitKind, OptimiserName, OptimiserPatch, ScheduleKind, UnitsName,
+    Algo, BpGradient, HyperPatch, InitKind, Layers, OptimiserName, OptimiserPatch, ScheduleKind,
+    UnitsName,
 };
 use crate::failure::Outcome;
+use crate::presets::DataKind;
 use crate::presets::PRESETS;
 
 /// Difference Target Propagation (Lee et al. 2015): train, evaluate, inspect and export nets.
@@ -25,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a preset (default: `digits`, seconds on the embedded UCI digits).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Evaluate a checkpoint on its preset's train / valid / test sets.
     Eval(EvalArgs),
     /// Write a checkpoint's weights as the blob the firmware includes at build time.
@@ -47,12 +49,28 @@ pub struct TrainArgs {
     /// with --resume].
     #[arg(long, value_parser = preset_names())]
     pub preset: Option<String>,
+    /// Layer widths input-hidden…-output, e.g. 784-500-250-10; the input and output may be
+    /// `auto` (from the data: its features; its classes, or its features for an
+    /// auto-encoder) [default: the preset's]. One hidden layer trains it on the top target
+    /// (a rescaled gradient step); DTP's difference targets, through learned inverses, need
+    /// two hidden layers or more.
+    #[arg(long, value_name = "W0-W1-…-WM")]
+    pub layers: Option<Layers>,
+    /// Minibatch size [default: the preset's].
+    #[arg(long)]
+    pub batch: Option<u32>,
+    /// Unit types of the network [default: the preset's].
+    #[arg(long, value_enum)]
+    pub units: Option<UnitsName>,
+    /// Dataset kind [default: the preset's] (--data says where its files are).
+    #[arg(long, value_enum)]
+    pub dataset: Option<DataKind>,
     /// Training algorithm.
     #[arg(long, value_enum)]
     pub algo: Option<Algo>,
     /// Dataset location: a directory for MNIST / CIFAR-10 (holding the files, or mnist/,
-    /// cifar-10/), a CSV file (64 features then a label) for digits [default: $DTP_DATA_DIR or
-    /// <repo>/datasets; digits are embedded].
+    /// cifar-10/), or a CSV file (any number of features, then a label 0..K-1) [default:
+    /// $DTP_DATA_DIR or <repo>/datasets; digits are embedded].
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Total number of epochs.
@@ -145,6 +163,11 @@ impl TrainArgs {
             (p != OptimiserPatch::default()).then_some(p)
         };
         HyperPatch {
+            dataset: self.dataset,
+            model: None,
+            layers: self.layers.clone(),
+            batch: self.batch,
+            units: self.units,
             algo: self.algo,
             epochs: self.epochs,
             seed: self.seed,

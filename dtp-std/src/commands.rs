@@ -52,7 +52,7 @@ struct EvalReport {
 /// error as `loss`, and the linear probe's classification error).
 pub fn eval(a: &EvalArgs) -> Outcome<()> {
     let mut c = load(&a.checkpoint)?;
-    let splits = datasets::load(c.preset.data, a.data.as_deref())?;
+    let splits = datasets::load(c.hyper.dataset, a.data.as_deref())?;
     for d in [&splits.train, &splits.valid, &splits.test] {
         check_fits(d, c.model.as_ref())?;
     }
@@ -65,7 +65,7 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
             )));
         }
         c.model
-            .set_config(c.hyper.to_core(u.units()))
+            .set_config(c.hyper.to_core_with(u.units()))
             .map_err(|e| {
                 Failure::input(anyhow!(
                     "{}: --units {u:?}: {e}",
@@ -84,7 +84,11 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
     let kind = c.model.kind();
     let epoch = c.model.epoch();
     let probe = (kind == ModelKind::Autoencoder).then(|| {
-        if c.model.finished().is_some_and(|f| f.epoch == epoch) {
+        if c.model
+            .as_autoencoder()
+            .and_then(|ae| ae.finished())
+            .is_some_and(|f| f.epoch == epoch)
+        {
             "final"
         } else {
             "online"
@@ -150,18 +154,20 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
 /// `dtp export`: the firmware weight blob.
 pub fn export(a: &ExportArgs) -> Outcome<()> {
     let c = load(&a.checkpoint)?;
-    if c.model.kind() != ModelKind::Classifier {
+    let Some(classifier) = c.model.as_classifier() else {
         return Err(Failure::input(anyhow!(
             "{}: a `{}` checkpoint: the firmware blob holds classifiers only (the \
              auto-encoder's weights are the safetensors tensors net.f1.* and net.g1.*)",
             checkpoint_path(&a.checkpoint).display(),
             c.preset.name
         )));
-    }
-    let blob = c
-        .model
-        .blob()
-        .map_err(|e| Failure::other(anyhow!("cannot encode the blob: {e:?}")))?;
+    };
+    let blob = classifier.blob().map_err(|e| {
+        Failure::input(anyhow!(
+            "{}: cannot encode the blob: {e}",
+            checkpoint_path(&a.checkpoint).display()
+        ))
+    })?;
     if let Some(dir) = a.firmware.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| Failure::other(anyhow!("{}: {e}", dir.display())))?;
@@ -242,9 +248,10 @@ pub fn info(a: &InfoArgs) -> Outcome<()> {
     println!("checkpoint  {} ({bytes} bytes)", path.display());
     println!("preset      {} — {}", c.preset.name, c.preset.about);
     println!(
-        "network     {} ({} hidden layers), minibatch {}",
+        "network     {} ({} hidden layers, {} units), minibatch {}",
         s.widths(),
-        s.hidden_layers,
+        s.layers.len() - 2,
+        c.hyper.units.name(),
         s.batch
     );
     match m.kind() {
@@ -259,8 +266,10 @@ pub fn info(a: &InfoArgs) -> Outcome<()> {
             m.inverse_params()
         ),
     }
-    for line in m.info_lines() {
-        println!("            {line}");
+    if let Some(ae) = m.as_autoencoder() {
+        for line in ae.info_lines() {
+            println!("            {line}");
+        }
     }
     println!("epoch       {} of {}", m.epoch(), c.hyper.epochs);
     println!("settings (TOML, usable with --config):");

@@ -11,6 +11,26 @@ use anyhow::{Context, Result};
 use dtp_core::{Config, Gradient, Init, Optimiser, OptimiserKind, Schedule, SigmaSchedule, Units};
 use serde::{Deserialize, Serialize};
 
+pub use crate::layers::Layers;
+use crate::model::ModelKind;
+use crate::presets::DataKind;
+
+/// What a preset's network is: dataset, kind, layout, batch and units (the rest of a
+/// [`Hyper`] is training settings).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    /// The dataset.
+    pub dataset: DataKind,
+    /// Classifier or auto-encoder.
+    pub model: ModelKind,
+    /// Layer widths.
+    pub layers: Layers,
+    /// Minibatch size.
+    pub batch: u32,
+    /// Unit types.
+    pub units: UnitsName,
+}
+
 /// The training algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -30,17 +50,22 @@ impl std::fmt::Display for Algo {
     }
 }
 
-/// A unit type of the paper's experiments (one of the [`Units`] constants), for evaluating a
-/// network under units other than those it was trained with (`dtp eval --units`).
+/// The unit types of a network, by name (one of the core's [`Units`] constants): what every
+/// layer computes and how the next layer reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum UnitsName {
-    /// tanh units read as they are ([`Units::CONTINUOUS`]).
+    /// tanh units read as they are (the paper's continuous net).
     Continuous,
-    /// Layer 2 reads `sign(h_1)` ([`Units::DISCRETE`]).
+    /// tanh units; hidden layers after the first read sign(h), as do the inverses; the
+    /// output reads h (the paper's discrete net).
     Discrete,
-    /// Sigmoid units read as Bernoulli samples ([`Units::STOCHASTIC`]).
+    /// Sigmoid units read as Bernoulli samples by the next layer and the output (the paper's
+    /// stochastic net).
     Stochastic,
+    /// tanh units read as sign(h) by every layer above, the output and the inverses (the
+    /// firmware's binary net).
+    Sign,
 }
 
 impl UnitsName {
@@ -50,6 +75,17 @@ impl UnitsName {
             UnitsName::Continuous => Units::CONTINUOUS,
             UnitsName::Discrete => Units::DISCRETE,
             UnitsName::Stochastic => Units::STOCHASTIC,
+            UnitsName::Sign => Units::SIGN,
+        }
+    }
+
+    /// The lowercase name, as on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            UnitsName::Continuous => "continuous",
+            UnitsName::Discrete => "discrete",
+            UnitsName::Stochastic => "stochastic",
+            UnitsName::Sign => "sign",
         }
     }
 }
@@ -163,6 +199,17 @@ impl OptimiserCfg {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hyper {
+    /// The dataset the run trains on.
+    pub dataset: DataKind,
+    /// A classifier, or a denoising auto-encoder.
+    #[serde(default)]
+    pub model: ModelKind,
+    /// Layer widths, input to output (`auto` ends are taken from the data).
+    pub layers: Layers,
+    /// Minibatch size.
+    pub batch: u32,
+    /// Unit types.
+    pub units: UnitsName,
     /// DTP or backprop.
     pub algo: Algo,
     /// Total number of epochs.
@@ -206,9 +253,21 @@ pub struct Hyper {
 }
 
 impl Hyper {
-    /// Settings from a core config, with the run settings given.
-    pub fn from_core(c: &Config, epochs: u32, init: InitKind, eval_passes: u32) -> Self {
+    /// Settings from a core config, with the network and run settings given (`units` must
+    /// name `c.units`).
+    pub fn from_core(
+        net: Network,
+        c: &Config,
+        epochs: u32,
+        init: InitKind,
+        eval_passes: u32,
+    ) -> Self {
         Hyper {
+            dataset: net.dataset,
+            model: net.model,
+            layers: net.layers,
+            batch: net.batch,
+            units: net.units,
             algo: Algo::Dtp,
             epochs,
             seed: 1,
@@ -235,8 +294,13 @@ impl Hyper {
         }
     }
 
-    /// The core config for a network of `units`.
-    pub fn to_core(&self, units: Units) -> Config {
+    /// The core config of these settings.
+    pub fn to_core(&self) -> Config {
+        self.to_core_with(self.units.units())
+    }
+
+    /// The core config with other `units` (`dtp eval --units`).
+    pub fn to_core_with(&self, units: Units) -> Config {
         Config {
             units,
             eta_hat: self.eta_hat,
@@ -262,8 +326,8 @@ impl Hyper {
     /// with the forward learning rate decayed by [`lr_tau`](Hyper::lr_tau).
     ///
     /// [`to_core`]: Hyper::to_core
-    pub fn config_at(&self, units: Units, epoch: u32) -> Config {
-        let mut c = self.to_core(units);
+    pub fn config_at(&self, epoch: u32) -> Config {
+        let mut c = self.to_core();
         if self.lr_tau != 0.0 {
             c.forward.lr = self.forward.lr / (1.0 + epoch as f32 / self.lr_tau);
         }
@@ -286,8 +350,11 @@ impl Hyper {
         }
     }
 
-    /// Checks what the core does not: the run settings.
+    /// Checks what the core does not: the network and run settings.
     pub fn validate_run(&self) -> Result<(), String> {
+        if self.batch == 0 {
+            return Err("batch = 0: must be at least 1".into());
+        }
         if self.eval_passes == 0 {
             return Err("eval_passes = 0: must be at least 1".into());
         }
@@ -311,6 +378,13 @@ impl Hyper {
 
     /// Applies every key present in `p`.
     pub fn apply(&mut self, p: &HyperPatch) {
+        set(&mut self.dataset, p.dataset);
+        set(&mut self.model, p.model);
+        if let Some(l) = &p.layers {
+            self.layers = l.clone();
+        }
+        set(&mut self.batch, p.batch);
+        set(&mut self.units, p.units);
         set(&mut self.algo, p.algo);
         set(&mut self.epochs, p.epochs);
         set(&mut self.seed, p.seed);
@@ -363,6 +437,11 @@ pub struct OptimiserPatch {
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct HyperPatch {
+    pub dataset: Option<DataKind>,
+    pub model: Option<ModelKind>,
+    pub layers: Option<Layers>,
+    pub batch: Option<u32>,
+    pub units: Option<UnitsName>,
     pub algo: Option<Algo>,
     pub epochs: Option<u32>,
     pub seed: Option<u64>,
@@ -411,15 +490,35 @@ impl HyperPatch {
 mod tests {
     use super::*;
 
+    fn net(units: UnitsName) -> Network {
+        Network {
+            dataset: DataKind::Digits,
+            model: ModelKind::Classifier,
+            layers: Layers::fixed(&[64, 32, 32, 10]),
+            batch: 10,
+            units,
+        }
+    }
+
     fn hyper() -> Hyper {
-        Hyper::from_core(&Config::CONTINUOUS, 10, InitKind::Orthogonal, 1)
+        Hyper::from_core(
+            net(UnitsName::Continuous),
+            &Config::CONTINUOUS,
+            10,
+            InitKind::Orthogonal,
+            1,
+        )
     }
 
     #[test]
     fn round_trips_the_core_config() {
-        for c in [Config::CONTINUOUS, Config::DISCRETE, Config::STOCHASTIC] {
-            let h = Hyper::from_core(&c, 1, InitKind::Orthogonal, 1);
-            assert_eq!(h.to_core(c.units), c);
+        for (u, c) in [
+            (UnitsName::Continuous, Config::CONTINUOUS),
+            (UnitsName::Discrete, Config::DISCRETE),
+            (UnitsName::Stochastic, Config::STOCHASTIC),
+        ] {
+            let h = Hyper::from_core(net(u), &c, 1, InitKind::Orthogonal, 1);
+            assert_eq!(h.to_core(), c);
         }
     }
 
@@ -456,19 +555,13 @@ mod tests {
         let mut h = hyper();
         h.forward.lr = 6e-4;
         for e in [0, 3] {
-            assert_eq!(
-                h.config_at(Units::CONTINUOUS, e),
-                h.to_core(Units::CONTINUOUS)
-            );
+            assert_eq!(h.config_at(e), h.to_core());
         }
         h.lr_tau = 1.0;
-        let c = h.config_at(Units::CONTINUOUS, 3);
+        let c = h.config_at(3);
         assert_eq!(c.forward.lr, 6e-4 / 4.0);
-        assert_eq!(c.inverse, h.to_core(Units::CONTINUOUS).inverse);
-        assert_eq!(
-            h.config_at(Units::CONTINUOUS, 0),
-            h.to_core(Units::CONTINUOUS)
-        );
+        assert_eq!(c.inverse, h.to_core().inverse);
+        assert_eq!(h.config_at(0), h.to_core());
         h.lr_tau = -1.0;
         assert!(h.validate_run().unwrap_err().contains("lr_tau"));
         // Settings written before `lr_tau` existed still load, with a constant rate.
@@ -482,7 +575,13 @@ mod tests {
     fn full_settings_round_trip_through_toml() {
         let h = hyper();
         let p = HyperPatch::parse(Path::new("c.toml"), &h.to_toml()).unwrap();
-        let mut g = Hyper::from_core(&Config::DISCRETE, 99, InitKind::Uniform, 7);
+        let mut g = Hyper::from_core(
+            net(UnitsName::Discrete),
+            &Config::DISCRETE,
+            99,
+            InitKind::Uniform,
+            7,
+        );
         g.apply(&p);
         assert_eq!(g, h);
     }

@@ -24,6 +24,7 @@ pub mod config;
 pub mod data;
 pub mod datasets;
 pub mod failure;
+pub mod layers;
 pub mod metrics;
 pub mod model;
 pub mod plot;

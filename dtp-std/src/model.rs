@@ -1,18 +1,26 @@
-//! [`Model`]: an object-safe face of every `Trainer<IN, H, OUT, R, B, K>`, so that the CLI can
-//! hold any preset as a `Box<dyn Model>` without naming its const generics.
-
-use std::collections::HashMap;
+//! [`Model`]: what training, evaluation and checkpoints need of a network, whatever it is: a
+//! [`Classifier`] (the core's run-time-shaped DTP trainer) or the denoising auto-encoder
+//! ([`AeModel`](crate::autoencoder::AeModel)). What only one of them has (a classifier's
+//! firmware blob; the auto-encoder's linear probes) is on that type, reached through
+//! [`Model::as_classifier`] / [`Model::as_autoencoder`].
 
 use dtp_core::blob::BlobError;
 use dtp_core::{
-    Config, ConfigError, Dense, DenseState, EpochStats, Error, Gradient, Init, Kernel, Moments,
-    Schedule, Trainer,
+    Auto, Config, ConfigError, Dense, DenseState, DynTrainer, EpochStats, Error, Gradient, Init,
+    Moments, Schedule,
 };
+use nalgebra::allocator::Allocator;
+use nalgebra::{DefaultAllocator, Dim, Dyn};
 use rand_pcg::Pcg64;
 
 use crate::batches::{EpochBatches, put_sample};
 use crate::config::Algo;
-use crate::data::{Dataset, Splits};
+use crate::data::Dataset;
+
+/// A dense layer of run-time shape.
+pub type DynDense = Dense<Dyn, Dyn>;
+/// Its optimiser state.
+pub type DynDenseState = DenseState<Dyn, Dyn>;
 
 /// What a model learns, which decides how its figures read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -69,29 +77,30 @@ pub struct Finish {
     pub pixel_probe: ProbeFit,
 }
 
-/// The dimensions of a network and its minibatch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+/// The layer widths of a network and its minibatch size.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Shape {
-    /// Input width.
-    pub inputs: usize,
-    /// Width of every hidden layer.
-    pub hidden: usize,
-    /// Number of hidden layers (`R + 1`).
-    pub hidden_layers: usize,
-    /// Output width (classes).
-    pub outputs: usize,
+    /// Widths `w_0 … w_M`: input, hidden layers, output (for the auto-encoder: input, code,
+    /// reconstruction).
+    pub layers: Vec<usize>,
     /// Minibatch size `B`.
     pub batch: usize,
 }
 
 impl Shape {
-    /// Layer widths, e.g. `784-240-240-10`.
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        self.layers.first().copied().unwrap_or(0)
+    }
+
+    /// Output width.
+    pub fn outputs(&self) -> usize {
+        self.layers.last().copied().unwrap_or(0)
+    }
+
+    /// Layer widths, e.g. `784-500-250-10`.
     pub fn widths(&self) -> String {
-        let mut s = self.inputs.to_string();
-        for _ in 0..self.hidden_layers {
-            s.push_str(&format!("-{}", self.hidden));
-        }
-        s + &format!("-{}", self.outputs)
+        crate::layers::widths_string(&self.layers)
     }
 }
 
@@ -143,7 +152,7 @@ pub struct Evaluation {
     pub samples: usize,
 }
 
-/// A trainable network of any preset. Implemented for every [`Trainer`].
+/// A trainable network of any preset: [`Classifier`] or the auto-encoder.
 pub trait Model {
     /// Dimensions.
     fn shape(&self) -> Shape;
@@ -189,8 +198,6 @@ pub trait Model {
     fn tensors_mut(&mut self) -> Vec<TensorMut<'_>>;
     /// Whether every parameter is finite.
     fn is_finite(&self) -> bool;
-    /// The network as a weight blob ([`dtp_core::blob`]), for the firmware.
-    fn blob(&self) -> Result<Vec<u8>, BlobError>;
 
     /// Classifier or auto-encoder.
     fn kind(&self) -> ModelKind {
@@ -199,7 +206,7 @@ pub trait Model {
 
     /// Number of classes the model labels (the output width of a classifier).
     fn classes(&self) -> usize {
-        self.shape().outputs
+        self.shape().outputs()
     }
 
     /// How many times each training batch is handed over in one epoch of `algo` (2 for DTP
@@ -211,170 +218,187 @@ pub trait Model {
         }
     }
 
-    /// Runs once after the last epoch, on the final weights: the auto-encoder fits its linear
-    /// probes here (deterministically, from `rng`). Classifiers have nothing to fit.
-    fn finish(&mut self, splits: &Splits, rng: &mut Pcg64) -> Result<Option<Finish>, Error> {
-        let _ = (splits, rng);
-        Ok(None)
-    }
-
-    /// What [`finish`](Model::finish) fitted last (it may predate the current weights: see
-    /// [`Finish::epoch`]).
-    fn finished(&self) -> Option<&Finish> {
+    /// The classifier behind this model, if it is one (its weight blob, its units).
+    fn as_classifier(&self) -> Option<&Classifier> {
         None
     }
 
-    /// Model-specific string entries for the checkpoint's `__metadata__`.
-    fn metadata(&self) -> Vec<(String, String)> {
-        Vec::new()
+    /// The auto-encoder behind this model, if it is one (its probes).
+    fn as_autoencoder(&self) -> Option<&crate::autoencoder::AeModel> {
+        None
     }
 
-    /// Restores what [`metadata`](Model::metadata) wrote (the whole `__metadata__` map).
-    fn set_metadata(&mut self, metadata: &HashMap<String, String>) -> Result<(), String> {
-        let _ = metadata;
-        Ok(())
-    }
-
-    /// Extra lines for `dtp info`.
-    fn info_lines(&self) -> Vec<String> {
-        Vec::new()
+    /// [`as_autoencoder`](Model::as_autoencoder), mutably.
+    fn as_autoencoder_mut(&mut self) -> Option<&mut crate::autoencoder::AeModel> {
+        None
     }
 }
 
 /// Pushes the weight and bias of a layer.
-pub(crate) fn dense<'a, const O: usize, const I: usize>(
-    out: &mut Vec<Tensor<'a>>,
-    name: &str,
-    kind: TensorKind,
-    d: &'a Dense<O, I>,
-) {
+pub(crate) fn dense<'a>(out: &mut Vec<Tensor<'a>>, name: &str, kind: TensorKind, d: &'a DynDense) {
     out.push(Tensor {
         name: format!("{name}.weight"),
         kind,
-        rows: O,
-        cols: I,
+        rows: d.w.nrows(),
+        cols: d.w.ncols(),
         data: d.w.as_slice(),
     });
     out.push(Tensor {
         name: format!("{name}.bias"),
         kind,
-        rows: O,
+        rows: d.b.nrows(),
         cols: 1,
         data: d.b.as_slice(),
     });
 }
 
-pub(crate) fn moments<'a, const O: usize, const I: usize>(
-    out: &mut Vec<Tensor<'a>>,
-    name: &str,
-    m: &'a Moments<O, I>,
-) {
+pub(crate) fn moments<'a, C: Dim>(out: &mut Vec<Tensor<'a>>, name: &str, m: &'a Moments<Dyn, C>)
+where
+    DefaultAllocator: Allocator<Dyn, C>,
+{
     for (k, v) in [("a", &m.a), ("s", &m.s), ("v", &m.v)] {
         out.push(Tensor {
             name: format!("{name}.{k}"),
             kind: TensorKind::State,
-            rows: O,
-            cols: I,
+            rows: v.nrows(),
+            cols: v.ncols(),
             data: v.as_slice(),
         });
     }
 }
 
-pub(crate) fn state<'a, const O: usize, const I: usize>(
-    out: &mut Vec<Tensor<'a>>,
-    name: &str,
-    s: &'a DenseState<O, I>,
-) {
+pub(crate) fn state<'a>(out: &mut Vec<Tensor<'a>>, name: &str, s: &'a DynDenseState) {
     moments(out, &format!("{name}.weight"), &s.w);
     moments(out, &format!("{name}.bias"), &s.b);
 }
 
-pub(crate) fn dense_mut<'a, const O: usize, const I: usize>(
-    out: &mut Vec<TensorMut<'a>>,
-    name: &str,
-    d: &'a mut Dense<O, I>,
-) {
+pub(crate) fn dense_mut<'a>(out: &mut Vec<TensorMut<'a>>, name: &str, d: &'a mut DynDense) {
+    let (rows, cols) = d.w.shape();
     out.push(TensorMut {
         name: format!("{name}.weight"),
-        rows: O,
-        cols: I,
+        rows,
+        cols,
         data: d.w.as_mut_slice(),
     });
     out.push(TensorMut {
         name: format!("{name}.bias"),
-        rows: O,
+        rows,
         cols: 1,
         data: d.b.as_mut_slice(),
     });
 }
 
-pub(crate) fn moments_mut<'a, const O: usize, const I: usize>(
+pub(crate) fn moments_mut<'a, C: Dim>(
     out: &mut Vec<TensorMut<'a>>,
     name: &str,
-    m: &'a mut Moments<O, I>,
-) {
+    m: &'a mut Moments<Dyn, C>,
+) where
+    DefaultAllocator: Allocator<Dyn, C>,
+{
     for (k, v) in [("a", &mut m.a), ("s", &mut m.s), ("v", &mut m.v)] {
+        let (rows, cols) = v.shape();
         out.push(TensorMut {
             name: format!("{name}.{k}"),
-            rows: O,
-            cols: I,
+            rows,
+            cols,
             data: v.as_mut_slice(),
         });
     }
 }
 
-pub(crate) fn state_mut<'a, const O: usize, const I: usize>(
-    out: &mut Vec<TensorMut<'a>>,
-    name: &str,
-    s: &'a mut DenseState<O, I>,
-) {
+pub(crate) fn state_mut<'a>(out: &mut Vec<TensorMut<'a>>, name: &str, s: &'a mut DynDenseState) {
     moments_mut(out, &format!("{name}.weight"), &mut s.w);
     moments_mut(out, &format!("{name}.bias"), &mut s.b);
 }
 
-impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B: usize, K: Kernel>
-    Model for Trainer<IN, H, OUT, R, B, K>
-{
+/// The model of `hyper` (its kind, batch) with layer widths `widths` (its layout resolved
+/// against the data) labelling `classes` classes: all-zero, unconfigured; call
+/// [`Model::init`] or load weights into it.
+pub fn build(
+    hyper: &crate::config::Hyper,
+    widths: &[usize],
+    classes: usize,
+) -> Result<Box<dyn Model>, String> {
+    let batch = hyper.batch as usize;
+    match hyper.model {
+        ModelKind::Classifier => Classifier::new(widths, batch)
+            .map(|c| Box::new(c) as Box<dyn Model>)
+            .map_err(|e| e.to_string()),
+        ModelKind::Autoencoder => match widths {
+            &[i, h, o] if i == o && i > 0 && h > 0 && batch > 0 => Ok(Box::new(
+                crate::autoencoder::AeModel::new(i, h, classes, batch),
+            )),
+            _ => Err(format!(
+                "an auto-encoder's layout is inputs-code-inputs (e.g. 784-1000-784), not {}",
+                crate::layers::widths_string(widths)
+            )),
+        },
+    }
+}
+
+/// A classifier of any layout: the core's run-time-shaped trainer (products by the
+/// [`Auto`] kernel: the portable loops for small ones, the blocked GEMM for large ones).
+pub struct Classifier {
+    /// The trainer: network, optimiser states, buffers.
+    pub t: DynTrainer<Auto>,
+}
+
+impl Classifier {
+    /// An all-zero, unconfigured classifier of layer widths `layers` and minibatch `batch`;
+    /// call [`Model::init`].
+    pub fn new(layers: &[usize], batch: usize) -> Result<Self, ConfigError> {
+        Ok(Classifier {
+            t: DynTrainer::with_widths(layers, batch)?,
+        })
+    }
+
+    /// The network as a weight blob ([`dtp_core::blob`]), for the firmware.
+    pub fn blob(&self) -> Result<Vec<u8>, BlobError> {
+        let mut out = vec![0u8; self.t.net.blob_len()];
+        let n = self.t.net.write_blob(&self.t.config().units, &mut out)?;
+        out.truncate(n);
+        Ok(out)
+    }
+}
+
+impl Model for Classifier {
     fn shape(&self) -> Shape {
         Shape {
-            inputs: IN,
-            hidden: H,
-            hidden_layers: R + 1,
-            outputs: OUT,
-            batch: B,
+            layers: self.t.net.widths().collect(),
+            batch: self.t.batch(),
         }
     }
 
     fn forward_params(&self) -> usize {
-        dtp_core::Net::<IN, H, OUT, R>::FORWARD_PARAMS
+        self.t.net.forward_params()
     }
 
     fn inverse_params(&self) -> usize {
-        dtp_core::Net::<IN, H, OUT, R>::INVERSE_PARAMS
+        self.t.net.inverse_params()
     }
 
     fn init(&mut self, config: Config, init: Init, rng: &mut Pcg64) -> Result<(), ConfigError> {
-        Trainer::init(self, config, init, rng)
+        self.t.init(config, init, rng)
     }
 
     fn config(&self) -> Config {
-        *Trainer::config(self)
+        *self.t.config()
     }
 
     fn set_config(&mut self, config: Config) -> Result<(), ConfigError> {
-        Trainer::set_config(self, config)
+        self.t.set_config(config)
     }
 
     fn epoch(&self) -> u32 {
-        self.epoch
+        self.t.epoch
     }
 
     fn set_epoch(&mut self, epoch: u32) {
-        self.epoch = epoch;
+        self.t.epoch = epoch;
     }
 
     fn sigma(&self) -> f32 {
-        Trainer::sigma(self)
+        self.t.sigma()
     }
 
     fn train_epoch(
@@ -385,8 +409,8 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         rng: &mut Pcg64,
     ) -> Result<EpochStats, Error> {
         match algo {
-            Algo::Dtp => Trainer::train_epoch(self, data, rng),
-            Algo::Bp => self.backprop_epoch(data, gradient, rng),
+            Algo::Dtp => self.t.train_epoch(data, rng),
+            Algo::Bp => self.t.backprop_epoch(data, gradient, rng),
         }
     }
 
@@ -398,26 +422,27 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
     ) -> Result<Evaluation, Error> {
         let n = data.len();
         let passes = passes.max(1);
-        let mut probs = vec![0f32; OUT * B];
+        let (out, b) = (self.t.net.outputs(), self.t.batch());
+        let mut probs = vec![0f32; out * b];
         let (mut wrong, mut nll) = (0usize, 0f64);
-        for start in (0..n).step_by(B) {
-            let count = B.min(n - start);
+        for start in (0..n).step_by(b) {
+            let count = b.min(n - start);
             {
-                let (x, t) = self.batch_mut();
-                for col in 0..B {
+                let (x, t) = self.t.batch_mut();
+                for col in 0..b {
                     // Padding columns repeat the last real sample and are ignored below.
                     put_sample(data, start + col.min(count - 1), col, x, t);
                 }
             }
             probs.fill(0.0);
             for _ in 0..passes {
-                Trainer::evaluate(self, rng)?;
-                for (acc, &p) in probs.iter_mut().zip(self.output().as_slice()) {
+                self.t.evaluate(rng)?;
+                for (acc, &p) in probs.iter_mut().zip(self.t.output().as_slice()) {
                     *acc += p;
                 }
             }
             for col in 0..count {
-                let p = &probs[col * OUT..(col + 1) * OUT];
+                let p = &probs[col * out..(col + 1) * out];
                 let label = usize::from(data.sample(start + col).1);
                 let best = dtp_core::loss::argmax(p.iter());
                 wrong += usize::from(best != label);
@@ -433,86 +458,86 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
     }
 
     fn local_loss(&self) -> Vec<f32> {
-        self.local_loss.iter().copied().collect()
+        self.t.local_loss.iter().copied().collect()
     }
 
     fn inverse_loss(&self) -> Vec<f32> {
-        self.inverse_loss.to_vec()
+        self.t.inverse_loss.clone()
     }
 
     fn tensors(&self) -> Vec<Tensor<'_>> {
-        let m = R + 2;
+        let t = &self.t;
+        let m = t.net.layers();
         let mut v = Vec::new();
         let p = TensorKind::Param;
-        dense(&mut v, "net.f1", p, &self.net.first);
-        for (k, d) in self.net.hidden.iter().enumerate() {
+        dense(&mut v, "net.f1", p, &t.net.first);
+        for (k, d) in t.net.hidden.iter().enumerate() {
             dense(&mut v, &format!("net.f{}", k + 2), p, d);
         }
-        dense(&mut v, &format!("net.f{m}"), p, &self.net.output);
-        for (k, d) in self.net.inverse.iter().enumerate() {
+        dense(&mut v, &format!("net.f{m}"), p, &t.net.output);
+        for (k, d) in t.net.inverse.iter().enumerate() {
             dense(&mut v, &format!("net.g{}", k + 2), p, d);
         }
-        let fs = &self.forward_state;
+        let fs = &t.forward_state;
         state(&mut v, "opt.forward.f1", &fs.first);
         for (k, s) in fs.hidden.iter().enumerate() {
             state(&mut v, &format!("opt.forward.f{}", k + 2), s);
         }
         state(&mut v, &format!("opt.forward.f{m}"), &fs.output);
-        for (k, s) in self.inverse_state.hidden.iter().enumerate() {
+        for (k, s) in t.inverse_state.iter().enumerate() {
             state(&mut v, &format!("opt.inverse.g{}", k + 2), s);
         }
         v
     }
 
     fn tensors_mut(&mut self) -> Vec<TensorMut<'_>> {
-        let m = R + 2;
+        let t = &mut self.t;
+        let m = t.net.layers();
         let mut v = Vec::new();
-        dense_mut(&mut v, "net.f1", &mut self.net.first);
-        for (k, d) in self.net.hidden.iter_mut().enumerate() {
+        dense_mut(&mut v, "net.f1", &mut t.net.first);
+        for (k, d) in t.net.hidden.iter_mut().enumerate() {
             dense_mut(&mut v, &format!("net.f{}", k + 2), d);
         }
-        dense_mut(&mut v, &format!("net.f{m}"), &mut self.net.output);
-        for (k, d) in self.net.inverse.iter_mut().enumerate() {
+        dense_mut(&mut v, &format!("net.f{m}"), &mut t.net.output);
+        for (k, d) in t.net.inverse.iter_mut().enumerate() {
             dense_mut(&mut v, &format!("net.g{}", k + 2), d);
         }
-        let fs = &mut self.forward_state;
+        let fs = &mut t.forward_state;
         state_mut(&mut v, "opt.forward.f1", &mut fs.first);
         for (k, s) in fs.hidden.iter_mut().enumerate() {
             state_mut(&mut v, &format!("opt.forward.f{}", k + 2), s);
         }
         state_mut(&mut v, &format!("opt.forward.f{m}"), &mut fs.output);
-        for (k, s) in self.inverse_state.hidden.iter_mut().enumerate() {
+        for (k, s) in t.inverse_state.iter_mut().enumerate() {
             state_mut(&mut v, &format!("opt.inverse.g{}", k + 2), s);
         }
         v
     }
 
     fn is_finite(&self) -> bool {
-        self.net.is_finite()
+        self.t.net.is_finite()
     }
 
-    fn blob(&self) -> Result<Vec<u8>, BlobError> {
-        let mut out = vec![0u8; dtp_core::Net::<IN, H, OUT, R>::BLOB_LEN];
-        let n = self
-            .net
-            .write_blob(&Trainer::config(self).units, &mut out)?;
-        out.truncate(n);
-        Ok(out)
+    fn as_classifier(&self) -> Option<&Classifier> {
+        Some(self)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dtp_core::Portable;
+    use rand_pcg::Pcg64;
 
-    type Tiny = Trainer<4, 3, 2, 1, 2, Portable>;
+    fn tiny() -> Box<dyn Model> {
+        let mut t: Box<dyn Model> = Box::new(Classifier::new(&[4, 3, 3, 2], 2).unwrap());
+        t.init(Config::CONTINUOUS, Init::Orthogonal, &mut Pcg64::new(1, 1))
+            .unwrap();
+        t
+    }
 
     #[test]
     fn tensor_lists_agree_and_cover_the_state() {
-        let mut t: Box<dyn Model> = bytemuck::zeroed_box::<Tiny>();
-        t.init(Config::CONTINUOUS, Init::Orthogonal, &mut Pcg64::new(1, 1))
-            .unwrap();
+        let mut t = tiny();
         let names: Vec<_> = t.tensors().iter().map(|t| t.name.clone()).collect();
         let names_mut: Vec<_> = t.tensors_mut().iter().map(|t| t.name.clone()).collect();
         assert_eq!(names, names_mut);
@@ -531,9 +556,7 @@ mod tests {
 
     #[test]
     fn evaluation_covers_every_sample() {
-        let mut t: Box<dyn Model> = bytemuck::zeroed_box::<Tiny>();
-        t.init(Config::CONTINUOUS, Init::Orthogonal, &mut Pcg64::new(1, 1))
-            .unwrap();
+        let mut t = tiny();
         let d = Dataset {
             name: "d".into(),
             features: 4,

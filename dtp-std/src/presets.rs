@@ -1,19 +1,21 @@
-//! The preset table: each preset is a concrete `Trainer<IN, H, OUT, R, B, K>` with the
-//! reference hyper-parameters of its experiment, built as a `Box<dyn Model>`.
+//! The preset table: each preset is a row of data — dataset, network kind, layout, batch,
+//! units and the reference settings of its experiment — as one complete [`Hyper`].
+//!
+//! `dtp train --preset P` starts from P's row; `--config` and the flags patch any key of it
+//! (`--layers 784-500-500-10` keeps P's settings and changes its layout).
 
-use dtp_core::{
-    Blocked, Config, Kernel, Optimiser, Portable, Quantiser, Schedule, SigmaSchedule, Trainer,
-    Units,
-};
+use dtp_core::{Config, Optimiser, Schedule, SigmaSchedule, Units};
 
-use crate::autoencoder::AeModel;
-use crate::config::{Hyper, InitKind};
-use crate::model::Model;
+use crate::config::{Hyper, InitKind, Layers, Network, UnitsName};
+use crate::model::ModelKind;
 
-/// The dataset a preset trains on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The dataset a run trains on.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum DataKind {
-    /// The embedded UCI 8×8 digits (or a CSV file with 64 features and 10 classes).
+    /// The embedded UCI 8×8 digits (or any CSV file given with `--data`).
     Digits,
     /// The same digits as `firmware/` stores them: pixels at 4 bits, and the firmware's
     /// held-out part (sample `i` with `i % 5 == 4`) as the test set.
@@ -26,38 +28,32 @@ pub enum DataKind {
     Cifar10,
 }
 
-/// A named network + dataset + reference settings.
+/// A named row of settings.
 pub struct Preset {
     /// Name on the command line.
     pub name: &'static str,
     /// One line for `--help` and `info`.
     pub about: &'static str,
-    /// The dataset.
-    pub data: DataKind,
-    /// Unit types (not overridable: they are the experiment).
-    pub units: Units,
-    /// Reference hyper-parameters.
+    /// The complete settings: dataset, network and training.
     pub defaults: fn() -> Hyper,
-    /// An all-zero, unconfigured model on the heap, or `None` when the preset is not
-    /// implemented yet.
-    pub build: Option<fn() -> Box<dyn Model>>,
 }
 
-/// An all-zero trainer allocated directly on the heap (a big one never touches the stack).
-fn boxed<
-    const IN: usize,
-    const H: usize,
-    const OUT: usize,
-    const R: usize,
-    const B: usize,
-    K: Kernel + 'static,
->() -> Box<dyn Model> {
-    bytemuck::zeroed_box::<Trainer<IN, H, OUT, R, B, K>>()
+impl Preset {
+    /// The dataset of the preset's row.
+    pub fn data(&self) -> DataKind {
+        (self.defaults)().dataset
+    }
 }
 
-/// The digits preset's network: 64-64-64-10 tanh, minibatch 10, the portable kernel (these
-/// matrices are too small for the blocked GEMM to pay).
-pub type DigitsTrainer = Trainer<64, 64, 10, 1, 10, Portable>;
+fn net(dataset: DataKind, widths: &[usize], batch: u32, units: UnitsName) -> Network {
+    Network {
+        dataset,
+        model: ModelKind::Classifier,
+        layers: Layers::fixed(widths),
+        batch,
+        units,
+    }
+}
 
 /// Settings of the digits preset (the paper has none for this set): η̂ = 0.5, RMSprop with
 /// lr 10⁻³ for both passes, σ = 0.3, the reference alternating schedule, 20 epochs.
@@ -74,18 +70,26 @@ pub fn digits_config() -> Config {
 }
 
 fn digits_defaults() -> Hyper {
-    Hyper::from_core(&digits_config(), 20, InitKind::Orthogonal, 1)
+    let n = net(
+        DataKind::Digits,
+        &[64, 64, 64, 10],
+        10,
+        UnitsName::Continuous,
+    );
+    Hyper::from_core(n, &digits_config(), 20, InitKind::Orthogonal, 1)
 }
 
-/// The `digits-firmware` network: `firmware/`'s 64-32-32-10, one sample a step.
-pub type FirmwareTrainer = Trainer<64, 32, 10, 1, 1, Portable>;
+/// The digits preset's network at compile-time size (the CLI trains it at run-time size; the
+/// tests check that both take the same steps): 64-64-64-10 tanh, minibatch 10.
+pub type DigitsTrainer = dtp_core::FixedTrainer<64, 64, 10, 1, 10, dtp_core::Portable>;
+
+/// `digits-firmware`'s network at compile-time size: `firmware/`'s 64-32-32-10, one sample a
+/// step.
+pub type FirmwareTrainer = dtp_core::FixedTrainer<64, 32, 10, 1, 1, dtp_core::Portable>;
 
 /// Units of `digits-firmware` (`firmware/src/demo.rs`'s `SIGN_UNITS`): tanh hidden units read
 /// as `sign(h)` by every layer above, the output layer included, and by the inverse.
-pub const FIRMWARE_UNITS: Units = Units {
-    into_output: Quantiser::Sign,
-    ..Units::DISCRETE
-};
+pub const FIRMWARE_UNITS: Units = Units::SIGN;
 
 /// Settings of `digits-firmware`: those of the firmware's sign demo (`firmware/src/demo.rs`,
 /// `config(Variant::Sign)`): η̂ = 3, RMSprop with lr 6·10⁻⁴ (forward; divided by `1 + e` in
@@ -103,9 +107,15 @@ pub fn firmware_config() -> Config {
 }
 
 fn firmware_defaults() -> Hyper {
+    let n = net(
+        DataKind::FirmwareDigits,
+        &[64, 32, 32, 10],
+        1,
+        UnitsName::Sign,
+    );
     Hyper {
         lr_tau: 1.0,
-        ..Hyper::from_core(&firmware_config(), 4, InitKind::Orthogonal, 1)
+        ..Hyper::from_core(n, &firmware_config(), 4, InitKind::Orthogonal, 1)
     }
 }
 
@@ -125,91 +135,120 @@ pub fn autoencoder_config() -> Config {
     }
 }
 
+fn mnist_7x240() -> Network {
+    let widths = [784, 240, 240, 240, 240, 240, 240, 240, 10];
+    net(DataKind::Mnist, &widths, 100, UnitsName::Continuous)
+}
+
 /// Every preset, the default first.
 pub static PRESETS: &[Preset] = &[
     Preset {
         name: "digits",
         about: "64-64-64-10 tanh on the embedded UCI 8x8 digits (seconds; the default)",
-        data: DataKind::Digits,
-        units: Units::CONTINUOUS,
         defaults: digits_defaults,
-        build: Some(boxed::<64, 64, 10, 1, 10, Portable>),
     },
     Preset {
         name: "digits-firmware",
         about: "firmware/'s 64-32-32-10 sign-unit network, one sample a step, on the digits at \
                 4 bits with the firmware's held-out split (its adaptation demo starts from \
                 these weights: dtp export --firmware)",
-        data: DataKind::FirmwareDigits,
-        units: FIRMWARE_UNITS,
         defaults: firmware_defaults,
-        build: Some(boxed::<64, 32, 10, 1, 1, Portable>),
     },
     Preset {
         name: "mnist-7x240",
         about: "784-240x7-10 tanh on MNIST, reference continuous settings, 100 epochs",
-        data: DataKind::Mnist,
-        units: Units::CONTINUOUS,
-        defaults: || Hyper::from_core(&Config::CONTINUOUS, 100, InitKind::Orthogonal, 1),
-        build: Some(boxed::<784, 240, 10, 6, 100, Blocked>),
+        defaults: || {
+            Hyper::from_core(
+                mnist_7x240(),
+                &Config::CONTINUOUS,
+                100,
+                InitKind::Orthogonal,
+                1,
+            )
+        },
     },
     Preset {
         name: "fashion-7x240",
         about: "784-240x7-10 tanh on Fashion-MNIST: the continuous settings with the forward lr \
                 searched for this set (0.005; MNIST's 0.0149 diverges after epoch 5), 100 epochs",
-        data: DataKind::FashionMnist,
-        units: Units::CONTINUOUS,
         defaults: fashion_defaults,
-        build: Some(boxed::<784, 240, 10, 6, 100, Blocked>),
     },
     Preset {
         name: "mnist-discrete",
         about: "784-500-500-10 with sign units on MNIST, reference discrete settings, 500 epochs",
-        data: DataKind::Mnist,
-        units: Units::DISCRETE,
-        defaults: || Hyper::from_core(&Config::DISCRETE, 500, InitKind::Orthogonal, 1),
-        build: Some(boxed::<784, 500, 10, 1, 100, Blocked>),
+        defaults: || {
+            let n = net(
+                DataKind::Mnist,
+                &[784, 500, 500, 10],
+                100,
+                UnitsName::Discrete,
+            );
+            Hyper::from_core(n, &Config::DISCRETE, 500, InitKind::Orthogonal, 1)
+        },
     },
     Preset {
         name: "mnist-discrete-tanh",
         about: "784-500-500-10 tanh on MNIST: the discrete net with its sign units read as tanh \
                 (baseline of the discrete row: train with --algo bp, test with \
                 `dtp eval --units discrete`), reference discrete settings, 100 epochs",
-        data: DataKind::Mnist,
-        units: Units::CONTINUOUS,
-        defaults: || Hyper::from_core(&Config::DISCRETE, 100, InitKind::Orthogonal, 1),
-        build: Some(boxed::<784, 500, 10, 1, 100, Blocked>),
+        defaults: || {
+            let n = net(
+                DataKind::Mnist,
+                &[784, 500, 500, 10],
+                100,
+                UnitsName::Continuous,
+            );
+            let c = Config {
+                units: Units::CONTINUOUS,
+                ..Config::DISCRETE
+            };
+            Hyper::from_core(n, &c, 100, InitKind::Orthogonal, 1)
+        },
     },
     Preset {
         name: "mnist-stochastic",
         about: "784-200-200-10 Bernoulli units on MNIST, reference stochastic settings, \
                 1000 epochs, test = mean of 100 sampled passes (every 10 epochs and at the end)",
-        data: DataKind::Mnist,
-        units: Units::STOCHASTIC,
         // The reference code's monitoring: 100-pass test and validation every 10 epochs.
-        defaults: || Hyper {
-            eval_every: 10,
-            ..Hyper::from_core(&Config::STOCHASTIC, 1000, InitKind::Uniform, 100)
+        defaults: || {
+            let n = net(
+                DataKind::Mnist,
+                &[784, 200, 200, 10],
+                100,
+                UnitsName::Stochastic,
+            );
+            Hyper {
+                eval_every: 10,
+                ..Hyper::from_core(n, &Config::STOCHASTIC, 1000, InitKind::Uniform, 100)
+            }
         },
-        build: Some(boxed::<784, 200, 10, 1, 100, Blocked>),
     },
     Preset {
         name: "mnist-ae",
         about: "784-1000-784 sigmoid denoising auto-encoder on MNIST trained without backprop \
                 (hidden target h + f(x) - f(g(h))), linear probe on the codes",
-        data: DataKind::Mnist,
-        units: Units::CONTINUOUS,
-        defaults: || Hyper::from_core(&autoencoder_config(), 100, InitKind::Orthogonal, 1),
-        build: Some(AeModel::<784, 1000, 10, 100, Blocked>::boxed),
+        defaults: || {
+            let n = Network {
+                model: ModelKind::Autoencoder,
+                ..net(
+                    DataKind::Mnist,
+                    &[784, 1000, 784],
+                    100,
+                    UnitsName::Continuous,
+                )
+            };
+            Hyper::from_core(n, &autoencoder_config(), 100, InitKind::Orthogonal, 1)
+        },
     },
     Preset {
         name: "cifar-3x1000",
         about: "3072-1000x3-10 tanh on CIFAR-10 (continuous reference settings; the paper \
                 gives none for CIFAR)",
-        data: DataKind::Cifar10,
-        units: Units::CONTINUOUS,
-        defaults: || Hyper::from_core(&Config::CONTINUOUS, 100, InitKind::Orthogonal, 1),
-        build: Some(boxed::<3072, 1000, 10, 2, 100, Blocked>),
+        defaults: || {
+            let widths = [3072, 1000, 1000, 1000, 10];
+            let n = net(DataKind::Cifar10, &widths, 100, UnitsName::Continuous);
+            Hyper::from_core(n, &Config::CONTINUOUS, 100, InitKind::Orthogonal, 1)
+        },
     },
 ];
 
@@ -219,7 +258,11 @@ pub const FASHION_LR_FORWARD: f32 = 0.005;
 
 /// Settings of `fashion-7x240`: [`Config::CONTINUOUS`] but the forward learning rate.
 fn fashion_defaults() -> Hyper {
-    let mut h = Hyper::from_core(&Config::CONTINUOUS, 100, InitKind::Orthogonal, 1);
+    let n = Network {
+        dataset: DataKind::FashionMnist,
+        ..mnist_7x240()
+    };
+    let mut h = Hyper::from_core(n, &Config::CONTINUOUS, 100, InitKind::Orthogonal, 1);
     h.forward.lr = FASHION_LR_FORWARD;
     h
 }
@@ -246,15 +289,13 @@ mod tests {
     fn every_preset_is_valid() {
         for p in PRESETS {
             let h = (p.defaults)();
-            h.to_core(p.units).validate().unwrap();
+            h.to_core().validate().unwrap();
             h.validate_run().unwrap();
             assert!(find(p.name).is_some());
         }
         assert_eq!(PRESETS[0].name, "digits");
-        let m = (find("digits").unwrap().build.unwrap())();
-        assert_eq!(m.shape().inputs, 64);
         let p = find("digits-firmware").unwrap();
-        assert_eq!((p.defaults)().config_at(p.units, 0), firmware_config());
-        assert_eq!((p.build.unwrap())().shape().widths(), "64-32-32-10");
+        assert_eq!((p.defaults)().config_at(0), firmware_config());
+        assert_eq!((p.defaults)().layers.to_string(), "64-32-32-10");
     }
 }

@@ -21,7 +21,7 @@ use crate::data::{Dataset, Splits};
 use crate::datasets;
 use crate::failure::{Classify, EXIT_NON_FINITE, Failure, Outcome};
 use crate::metrics::{self, EpochRecord, Reconstruction, Summary};
-use crate::model::{Evaluation, Model, ModelKind};
+use crate::model::{self, Evaluation, Model, ModelKind};
 use crate::plot;
 use crate::presets::{self, Preset};
 use crate::progress::Progress;
@@ -65,34 +65,43 @@ pub fn final_evaluation(
     Ok((test, valid))
 }
 
-/// Checks that a dataset fits a model.
+/// Checks that a dataset fits a model: its features are the network's input width and its
+/// labels are among the classes the model tells apart (exit 2 naming both numbers).
 pub fn check_fits(d: &Dataset, model: &dyn Model) -> Outcome<()> {
     let s = model.shape();
-    if d.features != s.inputs || d.classes > model.classes() {
+    if d.features != s.inputs() {
         return Err(Failure::input(anyhow!(
-            "{}: {} features and {} classes, the {} network needs {} features and at most {} \
-             classes",
+            "{}: {} features per sample, but the network {} has an input width of {} (use \
+             --layers {}-… or `auto` for the input)",
             d.name,
             d.features,
+            s.widths(),
+            s.inputs(),
+            d.features
+        )));
+    }
+    if d.classes > model.classes() {
+        return Err(Failure::input(anyhow!(
+            "{}: labels of {} classes, but the network {} tells {} classes apart (use an output \
+             width of {} or `auto`)",
+            d.name,
             d.classes,
             s.widths(),
-            s.inputs,
-            model.classes()
+            model.classes(),
+            d.classes
         )));
     }
     Ok(())
 }
 
-/// The model of a preset, or exit 2 for one that is not implemented.
-pub fn build(preset: &Preset) -> Outcome<Box<dyn Model>> {
-    match preset.build {
-        Some(b) => Ok(b()),
-        None => Err(Failure::input(anyhow!(
-            "preset `{}` is not implemented yet: {}",
-            preset.name,
-            preset.about
-        ))),
-    }
+/// The layer widths of `hyper`'s layout on `data` (`auto` ends resolved), checked for zero
+/// widths.
+pub fn resolve_layers(hyper: &Hyper, data: &Dataset) -> Vec<usize> {
+    let outputs = match hyper.model {
+        ModelKind::Classifier => data.classes,
+        ModelKind::Autoencoder => data.features,
+    };
+    hyper.layers.resolve(data.features, outputs)
 }
 
 /// A setting out of range (exit 2), naming the `--config` file when one was given: the value
@@ -127,8 +136,9 @@ struct Run {
     shuffle_rng: Pcg64,
 }
 
-/// Sets up a fresh run or loads the checkpoint of a resumed one, applying `patch`.
-fn start(args: &TrainArgs, out: &Path, patch: &HyperPatch) -> Outcome<(Run, u32)> {
+/// Sets up a fresh run or loads the checkpoint of a resumed one, applying `patch`; loads the
+/// data (before any model is built) and checks that it fits the network.
+fn start(args: &TrainArgs, out: &Path, patch: &HyperPatch) -> Outcome<(Run, u32, Splits)> {
     let ckpt_path = out.join(checkpoint::FILE_NAME);
     if args.resume {
         let c = checkpoint::load(&ckpt_path).or_input()?;
@@ -144,10 +154,33 @@ fn start(args: &TrainArgs, out: &Path, patch: &HyperPatch) -> Outcome<(Run, u32)
         let mut hyper = c.hyper.clone();
         hyper.apply(patch);
         hyper.validate_run().map_err(|e| invalid_setting(args, e))?;
+        if (
+            hyper.dataset,
+            hyper.model,
+            &hyper.layers,
+            hyper.batch,
+            hyper.units,
+        ) != (
+            c.hyper.dataset,
+            c.hyper.model,
+            &c.hyper.layers,
+            c.hyper.batch,
+            c.hyper.units,
+        ) {
+            return Err(Failure::input(anyhow!(
+                "{}: a resumed run keeps its network: dataset, model, layers, batch and units \
+                 cannot change (start a new run with another --out)",
+                ckpt_path.display()
+            )));
+        }
         let mut model = c.model;
         model
-            .set_config(hyper.to_core(c.preset.units))
+            .set_config(hyper.to_core())
             .map_err(|e| invalid_setting(args, e))?;
+        let splits = datasets::load(hyper.dataset, args.data.as_deref())?;
+        for d in [&splits.train, &splits.valid, &splits.test] {
+            check_fits(d, model.as_ref())?;
+        }
         let epoch = model.epoch();
         Ok((
             Run {
@@ -158,16 +191,24 @@ fn start(args: &TrainArgs, out: &Path, patch: &HyperPatch) -> Outcome<(Run, u32)
                 shuffle_rng: c.shuffle_rng,
             },
             epoch,
+            splits,
         ))
     } else {
         let name = args.preset.as_deref().unwrap_or(presets::PRESETS[0].name);
         let preset = presets::find(name)
             .ok_or_else(|| Failure::input(anyhow!("unknown preset `{name}`")))?;
-        let mut model = build(preset)?;
         let mut hyper = (preset.defaults)();
         hyper.apply(patch);
         hyper.validate_run().map_err(|e| invalid_setting(args, e))?;
-        let config = hyper.to_core(preset.units);
+        let config = hyper.to_core();
+        config.validate().map_err(|e| invalid_setting(args, e))?;
+        let splits = datasets::load(hyper.dataset, args.data.as_deref())?;
+        let widths = resolve_layers(&hyper, &splits.train);
+        let mut model = model::build(&hyper, &widths, splits.train.classes)
+            .map_err(|e| invalid_setting(args, e))?;
+        for d in [&splits.train, &splits.valid, &splits.test] {
+            check_fits(d, model.as_ref())?;
+        }
         model
             .init(config, hyper.init_core(), &mut rng(hyper.seed, STREAM_INIT))
             .map_err(|e| invalid_setting(args, e))?;
@@ -180,6 +221,7 @@ fn start(args: &TrainArgs, out: &Path, patch: &HyperPatch) -> Outcome<(Run, u32)
                 model,
             },
             0,
+            splits,
         ))
     }
 }
@@ -196,11 +238,7 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs").join(args.preset.as_deref().unwrap_or(presets::PRESETS[0].name))
     });
-    let (mut run, start_epoch) = start(args, &out, &patch)?;
-    let splits = datasets::load(run.preset.data, args.data.as_deref())?;
-    for d in [&splits.train, &splits.valid, &splits.test] {
-        check_fits(d, run.model.as_ref())?;
-    }
+    let (mut run, start_epoch, splits) = start(args, &out, &patch)?;
     fs::create_dir_all(&out)
         .map_err(|e| Failure::other(anyhow!("{}: cannot create: {e}", out.display())))?;
     let ckpt_path = out.join(checkpoint::FILE_NAME);
@@ -227,13 +265,14 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
     let (train_secs, trained) = epochs(&mut run, &splits, start_epoch, args, &out, &save)?;
 
     // The auto-encoder fits its linear probes on the final codes (kept in the checkpoint).
-    let finish = run
-        .model
-        .finish(&splits, &mut rng(run.hyper.seed, STREAM_PROBE))
-        .map_err(|e| {
-            let epoch = run.model.epoch();
-            non_finite(epoch, format!("linear probe: {e}"), &ckpt_path, epoch)
-        })?;
+    let epoch = run.model.epoch();
+    let finish = match run.model.as_autoencoder_mut() {
+        Some(ae) => Some(
+            ae.finish(&splits, &mut rng(run.hyper.seed, STREAM_PROBE))
+                .map_err(|e| non_finite(epoch, format!("linear probe: {e}"), &ckpt_path, epoch))?,
+        ),
+        None => None,
+    };
     if finish.is_some() {
         save(&run)?;
     }
@@ -307,7 +346,14 @@ fn merge(base: &mut HyperPatch, flags: HyperPatch) {
     macro_rules! over {
         ($($f:ident),*) => { $( if flags.$f.is_some() { base.$f = flags.$f; } )* };
     }
+    if flags.layers.is_some() {
+        base.layers = flags.layers;
+    }
     over!(
+        dataset,
+        model,
+        batch,
+        units,
         algo,
         epochs,
         seed,
@@ -381,7 +427,7 @@ fn epochs(
     for epoch in (start_epoch..epochs).map(|e| e + 1) {
         progress.set_epoch(epoch, epochs);
         if run.hyper.lr_tau != 0.0 {
-            let config = run.hyper.config_at(run.preset.units, epoch - 1);
+            let config = run.hyper.config_at(epoch - 1);
             run.model.set_config(config).or_input()?;
         }
         let sigma = run.model.sigma();
@@ -394,7 +440,12 @@ fn epochs(
                     std::process::abort();
                 }
             };
-            let mut batches = EpochBatches::new(&splits.train, &mut run.shuffle_rng, &mut on_batch);
+            let mut batches = EpochBatches::new(
+                &splits.train,
+                shape.batch,
+                &mut run.shuffle_rng,
+                &mut on_batch,
+            );
             run.model.train_epoch(
                 &mut batches,
                 run.hyper.algo,

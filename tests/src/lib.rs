@@ -1,7 +1,7 @@
 //! Helpers shared by the host-side integration tests in `tests/tests/`: feeding a
 //! [`Dataset`] to the core as minibatches and measuring accuracy.
 
-use dtp_core::{Batches, Kernel, Mat, Trainer};
+use dtp_core::{Batches, Const, FixedTrainer, Kernel, Mat};
 use dtp_std::data::Dataset;
 use rand_core::Rng;
 use rand_pcg::Pcg32;
@@ -27,7 +27,9 @@ impl<'a> Shuffled<'a> {
     }
 }
 
-impl<const IN: usize, const OUT: usize, const B: usize> Batches<IN, OUT, B> for Shuffled<'_> {
+impl<const IN: usize, const OUT: usize, const B: usize> Batches<Const<IN>, Const<OUT>, Const<B>>
+    for Shuffled<'_>
+{
     fn batches(&self) -> usize {
         self.data.len() / B
     }
@@ -60,7 +62,7 @@ pub fn accuracy<
     const B: usize,
     K: Kernel,
 >(
-    trainer: &mut Trainer<IN, H, OUT, R, B, K>,
+    trainer: &mut FixedTrainer<IN, H, OUT, R, B, K>,
     data: &Dataset,
 ) -> f32 {
     let mut rng = Pcg32::new(0, 0);

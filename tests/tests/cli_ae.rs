@@ -186,7 +186,14 @@ fn mnist_ae_trains_probes_reports_and_has_a_backprop_baseline() {
     png_header(&out.join("curves.png"));
     let c = load(&out);
     assert_eq!(c.model.epoch(), 4);
-    assert_eq!(c.model.finished().map(|f| f.epoch), Some(4));
+    assert_eq!(
+        c.model
+            .as_autoencoder()
+            .unwrap()
+            .finished()
+            .map(|f| f.epoch),
+        Some(4)
+    );
 
     // eval agrees with the summary; info, plot and export behave.
     let e: serde_json::Value =
@@ -293,7 +300,14 @@ fn mnist_ae_resume_is_bit_identical() {
     ]);
     assert!(!o.status.success());
     assert_eq!(load(&b).model.epoch(), 1);
-    assert!(load(&b).model.finished().is_none());
+    assert!(
+        load(&b)
+            .model
+            .as_autoencoder()
+            .unwrap()
+            .finished()
+            .is_none()
+    );
     ok(&[
         "train",
         "--out",
@@ -307,7 +321,10 @@ fn mnist_ae_resume_is_bit_identical() {
     let (x, y) = (load(&a), load(&b));
     assert_eq!(x.train_rng, y.train_rng);
     assert_eq!(x.shuffle_rng, y.shuffle_rng);
-    assert_eq!(x.model.finished(), y.model.finished());
+    assert_eq!(
+        x.model.as_autoencoder().unwrap().finished(),
+        y.model.as_autoencoder().unwrap().finished()
+    );
     let bits = |d: &[f32]| d.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     let (tx, ty) = (x.model.tensors(), y.model.tensors());
     assert_eq!(tx.len(), ty.len());

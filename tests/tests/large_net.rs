@@ -3,10 +3,10 @@
 //! GEMM computes the same step as the portable kernel.
 
 use dtp_core::noise::uniform;
-use dtp_core::{Blocked, Config, Init, Kernel, Portable, Trainer};
+use dtp_core::{Blocked, Config, FixedTrainer, Init, Kernel, Portable};
 use rand_pcg::Pcg32;
 
-type Paper<K> = Trainer<784, 240, 10, 6, 100, K>;
+type Paper<K> = FixedTrainer<784, 240, 10, 6, 100, K>;
 
 /// Runs in a thread with a 256 KiB stack: the trainer itself is ~80× larger, so any copy of
 /// it through the stack would overflow.
@@ -35,7 +35,8 @@ fn boxed<K: Kernel>(seed: u64) -> Box<Paper<K>> {
 
 #[test]
 fn paper_net_lives_on_the_heap_and_steps() {
-    assert!(size_of::<Paper<Portable>>() > 20_000_000);
+    // About 17 MB (weights, both optimiser states, minibatch buffers): never on a stack.
+    assert!(size_of::<Paper<Portable>>() > 15_000_000);
     let (loss, finite) = on_small_stack(|| {
         let mut t = boxed::<Blocked>(3);
         let stats = t.step(&mut Pcg32::new(9, 9)).unwrap();

@@ -2,14 +2,15 @@
 //! sign units learns with DTP where backprop through sign cannot.
 
 use dtp_core::{
-    AutoencoderConfig, Config, Gradient, Init, Optimiser, Schedule, SigmaSchedule, Trainer, Units,
+    AutoencoderConfig, Config, FixedTrainer, Gradient, Init, Optimiser, Schedule, SigmaSchedule,
+    Units,
 };
 use dtp_std::data::digits_split;
 use dtp_tests::{Shuffled, accuracy};
 use rand_pcg::Pcg32;
 
 /// 64-64-64-10, minibatches of 10.
-type Digits = Trainer<64, 64, 10, 1, 10>;
+type Digits = FixedTrainer<64, 64, 10, 1, 10>;
 
 fn config(units: Units) -> Config {
     Config {
@@ -71,14 +72,14 @@ fn sign_units_learn_with_dtp_but_not_with_backprop_through_sign() {
 /// Held-out reconstruction error of a 64-32-64 DTP auto-encoder after 10 epochs, at
 /// initialisation and after training; `encoder_lr = 0` freezes the encoder.
 fn autoencoder_run(encoder_lr: f32) -> (f32, f32) {
-    use dtp_core::{Autoencoder, AutoencoderConfig};
+    use dtp_core::{AutoencoderConfig, FixedAutoencoder};
     let (train, test) = digits_split(0.25, 1).unwrap();
-    let mut ae: Box<Autoencoder<64, 32, 10>> = bytemuck::zeroed_box();
+    let mut ae: Box<FixedAutoencoder<64, 32, 10>> = bytemuck::zeroed_box();
     let mut rng = Pcg32::new(5, 0);
     let mut config = AutoencoderConfig::DEFAULT;
     config.encoder_opt.lr = encoder_lr;
     ae.init(config, Init::Orthogonal, &mut rng).unwrap();
-    let test_loss = |ae: &mut Autoencoder<64, 32, 10>| {
+    let test_loss = |ae: &mut FixedAutoencoder<64, 32, 10>| {
         let mut total = 0.0;
         let n = test.len() / 10;
         for k in 0..n {

@@ -3,7 +3,7 @@
 //! thread allocates meanwhile).
 
 use dtp_core::noise::uniform;
-use dtp_core::{Config, Gradient, Init, Mat, Trainer};
+use dtp_core::{Config, FixedTrainer, Gradient, Init, Mat};
 use rand_pcg::Pcg32;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,8 +34,8 @@ static GLOBAL: Counting = Counting;
 
 struct Synthetic(Pcg32);
 
-impl<const IN: usize, const OUT: usize, const B: usize> dtp_core::Batches<IN, OUT, B>
-    for Synthetic
+impl<const IN: usize, const OUT: usize, const B: usize>
+    dtp_core::Batches<dtp_core::Const<IN>, dtp_core::Const<OUT>, dtp_core::Const<B>> for Synthetic
 {
     fn batches(&self) -> usize {
         5
@@ -50,7 +50,7 @@ impl<const IN: usize, const OUT: usize, const B: usize> dtp_core::Batches<IN, OU
 }
 
 fn exercise<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B: usize>(
-    trainer: &mut Trainer<IN, H, OUT, R, B>,
+    trainer: &mut FixedTrainer<IN, H, OUT, R, B>,
     rng: &mut Pcg32,
 ) {
     let mut data = Synthetic(Pcg32::new(5, 5));
@@ -73,13 +73,13 @@ fn training_never_allocates() {
     let mut rng = Pcg32::new(1, 1);
     // Built (and boxed) before counting starts.
     let mut per_sample = Box::new(
-        Trainer::<16, 12, 4, 1, 1>::new(Config::DISCRETE, Init::Orthogonal, &mut rng).unwrap(),
+        FixedTrainer::<16, 12, 4, 1, 1>::new(Config::DISCRETE, Init::Orthogonal, &mut rng).unwrap(),
     );
-    let mut minibatch: Box<Trainer<16, 12, 4, 2, 8>> = bytemuck::zeroed_box();
+    let mut minibatch: Box<FixedTrainer<16, 12, 4, 2, 8>> = bytemuck::zeroed_box();
     minibatch
         .init(Config::STOCHASTIC, Init::Uniform, &mut rng)
         .unwrap();
-    let mut continuous: Box<Trainer<16, 12, 4, 2, 8>> = bytemuck::zeroed_box();
+    let mut continuous: Box<FixedTrainer<16, 12, 4, 2, 8>> = bytemuck::zeroed_box();
     continuous
         .init(Config::CONTINUOUS, Init::Orthogonal, &mut rng)
         .unwrap();

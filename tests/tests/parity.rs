@@ -4,13 +4,14 @@
 
 use dtp_core::noise::{add_gaussian, normal_pair, standard_normal};
 use dtp_core::{
-    Config, DenseState, Init, Mat, Moments, Optimiser, Schedule, SigmaSchedule, Trainer, Units,
+    Config, Const, DenseState, FixedTrainer, Init, Mat, Moments, Optimiser, Schedule,
+    SigmaSchedule, Units,
 };
 use rand_core::Rng;
 use rand_pcg::Pcg32;
 use serde_json::Value;
 
-type Step = Trainer<6, 5, 4, 2, 3>;
+type Step = FixedTrainer<6, 5, 4, 2, 3>;
 const TOL: f32 = 1e-5;
 
 fn fixture() -> Value {
@@ -35,7 +36,7 @@ fn mat<const R: usize, const C: usize>(v: &Value) -> Mat<R, C> {
     })
 }
 
-fn moments<const R: usize, const C: usize>(v: &Value) -> Moments<R, C> {
+fn moments<const R: usize, const C: usize>(v: &Value) -> Moments<Const<R>, Const<C>> {
     Moments {
         a: mat(&v["a"]),
         s: mat(&v["s"]),
@@ -43,7 +44,11 @@ fn moments<const R: usize, const C: usize>(v: &Value) -> Moments<R, C> {
     }
 }
 
-fn dense_state<const O: usize, const I: usize>(v: &Value, w: &str, b: &str) -> DenseState<O, I> {
+fn dense_state<const O: usize, const I: usize>(
+    v: &Value,
+    w: &str,
+    b: &str,
+) -> DenseState<Const<O>, Const<I>> {
     DenseState {
         w: moments(&v[w]),
         b: moments(&v[b]),
@@ -97,8 +102,8 @@ fn build(f: &Value) -> Step {
     t.forward_state.hidden[0] = dense_state(&s["forward"], "W2", "b2");
     t.forward_state.hidden[1] = dense_state(&s["forward"], "W3", "b3");
     t.forward_state.output = dense_state(&s["forward"], "W4", "b4");
-    t.inverse_state.hidden[0] = dense_state(&s["inverse"], "V2", "c2");
-    t.inverse_state.hidden[1] = dense_state(&s["inverse"], "V3", "c3");
+    t.inverse_state[0] = dense_state(&s["inverse"], "V2", "c2");
+    t.inverse_state[1] = dense_state(&s["inverse"], "V3", "c3");
     let (x, labels) = t.batch_mut();
     *x = mat(&f["x"]);
     labels.fill(0.0);
@@ -201,26 +206,14 @@ fn one_dtp_step_matches_pytorch_autograd() {
         "W4",
         "b4",
     );
-    close_state(
-        "inverse",
-        &t.inverse_state.hidden[0],
-        &s["inverse"],
-        "V2",
-        "c2",
-    );
-    close_state(
-        "inverse",
-        &t.inverse_state.hidden[1],
-        &s["inverse"],
-        "V3",
-        "c3",
-    );
+    close_state("inverse", &t.inverse_state[0], &s["inverse"], "V2", "c2");
+    close_state("inverse", &t.inverse_state[1], &s["inverse"], "V3", "c3");
 }
 
 #[track_caller]
 fn close_state<const O: usize, const I: usize>(
     what: &str,
-    ours: &DenseState<O, I>,
+    ours: &DenseState<Const<O>, Const<I>>,
     v: &Value,
     w: &str,
     b: &str,
@@ -230,7 +223,11 @@ fn close_state<const O: usize, const I: usize>(
 }
 
 #[track_caller]
-fn close_moments<const R: usize, const C: usize>(what: &str, ours: &Moments<R, C>, v: &Value) {
+fn close_moments<const R: usize, const C: usize>(
+    what: &str,
+    ours: &Moments<Const<R>, Const<C>>,
+    v: &Value,
+) {
     close(&format!("{what}.a"), &ours.a, &v["a"]);
     close(&format!("{what}.s"), &ours.s, &v["s"]);
     close(&format!("{what}.v"), &ours.v, &v["v"]);

@@ -226,18 +226,18 @@ fn corrupt_newest_payload_falls_back_to_the_older_save() {
 
 #[test]
 fn a_weight_blob_round_trips_through_the_slots() {
-    use dtp_core::{Config, Init, Net, Trainer};
+    use dtp_core::{Config, FixedNet, FixedTrainer, Init, Trainer};
     let mut rng = rand_pcg::Pcg32::new(3, 5);
-    let t: Trainer<16, 8, 4, 1, 1> =
+    let t: FixedTrainer<16, 8, 4, 1, 1> =
         Trainer::new(Config::DISCRETE, Init::Orthogonal, &mut rng).unwrap();
-    let mut blob = vec![0u8; Net::<16, 8, 4, 1>::BLOB_LEN];
+    let mut blob = vec![0u8; FixedNet::<16, 8, 4, 1>::BLOB_LEN];
     t.net
         .write_blob(&Config::DISCRETE.units, &mut blob)
         .unwrap();
     let mut mem = vec![0xFFu8; SIZE];
     save(&mut mem, &blob, None).0.unwrap();
     let (_, bytes) = load(&mem).unwrap();
-    let mut net = Net::<16, 8, 4, 1>::ZERO;
+    let mut net = FixedNet::<16, 8, 4, 1>::ZERO;
     assert_eq!(net.read_blob(&bytes), Ok(Config::DISCRETE.units));
     assert_eq!(net, t.net);
 }

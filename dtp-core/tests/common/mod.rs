@@ -2,11 +2,11 @@
 #![allow(dead_code)]
 
 use dtp_core::noise::{standard_normal, uniform};
-use dtp_core::{Config, Init, Mat, Optimiser, Schedule, SigmaSchedule, Trainer, Units};
+use dtp_core::{Config, FixedTrainer, Init, Mat, Optimiser, Schedule, SigmaSchedule, Units};
 use rand_pcg::Pcg32;
 
 /// 5 inputs, hidden width 4, 3 classes, 3 hidden layers (R = 2), batch 3.
-pub type Small = Trainer<5, 4, 3, 2, 3>;
+pub type Small = FixedTrainer<5, 4, 3, 2, 3>;
 
 pub fn rng(seed: u64) -> Pcg32 {
     Pcg32::new(seed, 0x0a02_bdbf_7bb3_c0a7)
