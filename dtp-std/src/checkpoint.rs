@@ -12,6 +12,7 @@
 //! | `hyper` | every setting, as JSON ([`Hyper`]) |
 //! | `train_rng`, `shuffle_rng` | the generators' state, as JSON (`rand_pcg::Pcg64`) |
 //! | `probe` | `mnist-ae` only, once training has finished: the final linear probe's report (JSON) |
+//! | `data` | where the data came from and how its features were scaled (JSON, [`DataRecord`]); absent in older checkpoints |
 //!
 //! Tensor names: `net.f{i}.weight|bias` for forward layer `i = 1 … M`, `net.g{i}.…` for the
 //! inverse of layer `i`, `opt.forward.f{i}.{weight|bias}.{a|s|v}` and `opt.inverse.g{i}.…` for
@@ -34,6 +35,7 @@ use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, View};
 use crate::config::Hyper;
 use crate::model::Model;
 use crate::presets::{self, Preset};
+use crate::rundir::{DATA_KEY, DataRecord};
 
 /// Value of the `format` metadata key.
 pub const FORMAT: &str = "dtp-checkpoint/1";
@@ -53,6 +55,9 @@ pub struct Checkpoint {
     pub shuffle_rng: Pcg64,
     /// The model, configured, at its completed epoch.
     pub model: Box<dyn Model>,
+    /// The run's data source and feature scaling (`None` in checkpoints older than the
+    /// record).
+    pub data: Option<DataRecord>,
 }
 
 /// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
@@ -108,6 +113,18 @@ pub fn to_bytes(
     train_rng: &Pcg64,
     shuffle_rng: &Pcg64,
 ) -> Result<Vec<u8>> {
+    to_bytes_with(preset, hyper, model, train_rng, shuffle_rng, None)
+}
+
+/// [`to_bytes`] with the run's [`DataRecord`].
+pub fn to_bytes_with(
+    preset: &Preset,
+    hyper: &Hyper,
+    model: &dyn Model,
+    train_rng: &Pcg64,
+    shuffle_rng: &Pcg64,
+    data: Option<&DataRecord>,
+) -> Result<Vec<u8>> {
     let tensors: Vec<(String, Owned)> = model
         .tensors()
         .into_iter()
@@ -142,6 +159,9 @@ pub fn to_bytes(
         "dtp_std_version".to_string(),
         env!("CARGO_PKG_VERSION").to_string(),
     );
+    if let Some(d) = data {
+        meta.insert(DATA_KEY.to_string(), d.to_json());
+    }
     // Model-specific entries (the auto-encoder's probe report).
     meta.extend(model.metadata());
     Ok(safetensors::serialize(
@@ -159,7 +179,20 @@ pub fn save(
     train_rng: &Pcg64,
     shuffle_rng: &Pcg64,
 ) -> Result<()> {
-    let bytes = to_bytes(preset, hyper, model, train_rng, shuffle_rng)?;
+    save_with(path, preset, hyper, model, train_rng, shuffle_rng, None)
+}
+
+/// [`save`] with the run's [`DataRecord`].
+pub fn save_with(
+    path: &Path,
+    preset: &Preset,
+    hyper: &Hyper,
+    model: &dyn Model,
+    train_rng: &Pcg64,
+    shuffle_rng: &Pcg64,
+    data: Option<&DataRecord>,
+) -> Result<()> {
+    let bytes = to_bytes_with(preset, hyper, model, train_rng, shuffle_rng, data)?;
     write_atomic(path, &bytes).map_err(|e| anyhow!("{}: cannot write: {e}", path.display()))
 }
 
@@ -303,12 +336,18 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Checkpoint> {
             }
         }
     }
+    let data = meta
+        .get(DATA_KEY)
+        .map(|s| DataRecord::from_json(s))
+        .transpose()
+        .map_err(|e| anyhow!("{p}: header: {e}"))?;
     Ok(Checkpoint {
         preset,
         hyper,
         train_rng,
         shuffle_rng,
         model,
+        data,
     })
 }
 

@@ -28,6 +28,23 @@ fn load(p: &Path) -> Outcome<Checkpoint> {
     checkpoint::load(&checkpoint_path(p)).or_input()
 }
 
+/// The data of a checkpoint's run: `--data` if given, else the recorded source; scaled as
+/// the run recorded (older checkpoints: unscaled).
+fn recorded_data(c: &Checkpoint, data: Option<&Path>) -> Outcome<crate::data::Splits> {
+    let source = match (data, &c.data) {
+        (Some(d), _) => Some(d.to_path_buf()),
+        (None, Some(r)) => r.source.clone(),
+        (None, None) => None,
+    };
+    let scaling = c
+        .data
+        .as_ref()
+        .map(|r| r.scaling.clone())
+        .unwrap_or_default();
+    let request = datasets::ScaleRequest::Use(scaling);
+    datasets::load_scaled(c.preset.data, source.as_deref(), &request).map(|(s, _)| s)
+}
+
 #[derive(Serialize)]
 struct EvalReport {
     #[serde(skip_serializing_if = "ModelKind::is_classifier")]
@@ -52,7 +69,7 @@ struct EvalReport {
 /// error as `loss`, and the linear probe's classification error).
 pub fn eval(a: &EvalArgs) -> Outcome<()> {
     let mut c = load(&a.checkpoint)?;
-    let splits = datasets::load(c.preset.data, a.data.as_deref())?;
+    let splits = recorded_data(&c, a.data.as_deref())?;
     for d in [&splits.train, &splits.valid, &splits.test] {
         check_fits(d, c.model.as_ref())?;
     }
