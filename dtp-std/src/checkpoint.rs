@@ -227,6 +227,11 @@ fn header_error(path: &Path, bytes: &[u8], e: SafeTensorError) -> anyhow::Error 
                 8 + j.column().saturating_sub(1)
             )
         }
+        SafeTensorError::MetadataIncompleteBuffer => anyhow!(
+            "{p}: bytes 8..{}: truncated (or bytes added): the header's tensors do not \
+             match the file's {len} bytes",
+            8 + declared.unwrap_or(0)
+        ),
         other => anyhow!(
             "{p}: bytes 8..{}: invalid header: {other}",
             8 + declared.unwrap_or(0)

@@ -26,7 +26,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Train a preset (default: `digits`, seconds on the embedded UCI digits).
+    /// Train a preset (default: digits, seconds on the embedded UCI digits).
     Train(TrainArgs),
     /// Evaluate a checkpoint on its preset's train / valid / test sets.
     Eval(EvalArgs),
@@ -74,7 +74,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub resume: bool,
     /// Start over in an --out that already holds a run, deleting its metrics and overwriting
-    /// its checkpoint (without it, `train` refuses to touch an existing run).
+    /// its checkpoint (without it, train refuses to touch an existing run).
     #[arg(long, conflicts_with = "resume")]
     pub force: bool,
     /// With --resume: continue on the --data given although the run was trained on other data.
@@ -185,14 +185,14 @@ impl TrainArgs {
 pub struct EvalArgs {
     /// A checkpoint file (RUN_DIR/checkpoint.safetensors) or a run directory.
     pub checkpoint: PathBuf,
-    /// Dataset location, as for `train`.
+    /// Dataset location, as for train [default: the one the run was trained on].
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Sampled passes to average, at least 1 [default: the run's eval_passes].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub passes: Option<u32>,
     /// Evaluate the trained weights under these units instead of the preset's (e.g. a
-    /// network trained continuous, tested with sign units: `--units discrete`).
+    /// network trained continuous, tested with sign units: --units discrete).
     #[arg(long, value_enum)]
     pub units: Option<UnitsName>,
     /// Print JSON instead of text.

@@ -35,11 +35,11 @@ impl std::fmt::Display for Algo {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum UnitsName {
-    /// tanh units read as they are ([`Units::CONTINUOUS`]).
+    /// tanh units read as they are (the core's Units::CONTINUOUS).
     Continuous,
-    /// Layer 2 reads `sign(h_1)` ([`Units::DISCRETE`]).
+    /// Layer 2 reads sign(h_1) (the core's Units::DISCRETE).
     Discrete,
-    /// Sigmoid units read as Bernoulli samples ([`Units::STOCHASTIC`]).
+    /// Sigmoid units read as Bernoulli samples (the core's Units::STOCHASTIC).
     Stochastic,
 }
 
@@ -70,7 +70,7 @@ pub enum ScheduleKind {
 pub enum InitKind {
     /// Random orthogonal matrices.
     Orthogonal,
-    /// Uniform in `±√(6 / (fan_in + fan_out))`.
+    /// Uniform in ±√(6 / (fan_in + fan_out)).
     Uniform,
 }
 
@@ -90,7 +90,7 @@ pub enum BpGradient {
 pub enum OptimiserName {
     /// Centred RMSprop with momentum (the reference).
     Rmsprop,
-    /// SGD with momentum (`rho` and `eps` unused).
+    /// SGD with momentum (rho and eps unused).
     Sgd,
 }
 

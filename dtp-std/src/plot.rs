@@ -27,6 +27,30 @@ pub(crate) fn register_font() {
     });
 }
 
+/// Fails, with one readable line, when the PNG file `out` cannot be written (its folder
+/// missing, or `out` a directory): checked before drawing, as the drawing backend would report
+/// it as a debug dump of its nested error types.
+pub(crate) fn check_writable(out: &Path) -> Result<()> {
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(anyhow!(
+            "{}: cannot write: {} is not an existing directory",
+            out.display(),
+            dir.display()
+        ));
+    }
+    if out.is_dir() {
+        return Err(anyhow!(
+            "{}: cannot write: it is a directory",
+            out.display()
+        ));
+    }
+    Ok(())
+}
+
 /// A plotters error as an `anyhow` one.
 pub(crate) fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("plotting: {e}")
@@ -41,6 +65,7 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
     if records.is_empty() {
         return Err(anyhow!("no epochs to plot"));
     }
+    check_writable(out)?;
     register_font();
     let root = BitMapBackend::new(out, (1200, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;

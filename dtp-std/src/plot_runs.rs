@@ -32,6 +32,7 @@ const COLORS: [RGBColor; 10] = [
 /// reconstruction errors instead: test (thick), validation (dashed) and training, of the
 /// corrupted inputs during the epoch (thin).
 pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -> Result<()> {
+    crate::plot::check_writable(out)?;
     if runs.iter().all(|(_, r)| r.is_empty()) {
         return Err(anyhow!("no epochs to plot"));
     }

@@ -317,7 +317,16 @@ fn resume_continues_on_the_recorded_data() {
     assert_eq!(load(&part).model.epoch(), 4);
     // From now on the run's data is the new file: resuming without --data reads it.
     bad_input(
-        &["train", "--out", s(&part), "--epochs", "5", "--resume", "--data", s(&csv)],
+        &[
+            "train",
+            "--out",
+            s(&part),
+            "--epochs",
+            "5",
+            "--resume",
+            "--data",
+            s(&csv),
+        ],
         &["digits.csv.gz"],
     );
 }
@@ -459,4 +468,101 @@ fn missing_data_is_reported_before_the_model_is_built() {
     );
     let secs = t.elapsed().as_secs_f64();
     assert!(secs < 3.0, "{secs:.1} s to report missing data");
+}
+
+/// Item 6: messages say what is wrong once, in words: no doubled I/O error; a folder where a
+/// file is expected is called a directory; the fetch suggestion for a missing directory names
+/// that directory; a truncated checkpoint says "truncated"; a plot that cannot be written is
+/// one line; the default data directory prints without `..`.
+#[test]
+fn messages_say_what_is_wrong_once_and_in_words() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("run");
+    let err = bad_input(&["train", "--out", s(&out), "--data", s(tmp.path())], &[]);
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+
+    let mn = tmp.path().join("mn");
+    for n in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"] {
+        fs::create_dir_all(mn.join(n)).unwrap();
+    }
+    let err = bad_input(
+        &[
+            "train",
+            "--preset",
+            "mnist-7x240",
+            "--data",
+            s(&mn),
+            "--out",
+            s(&out),
+        ],
+        &["train-images-idx3-ubyte: a directory"],
+    );
+    assert!(!err.contains("no train images found"), "{err}");
+
+    let missing = "/nonexistent-dtp-test-dir";
+    let err = bad_input(
+        &[
+            "train",
+            "--preset",
+            "mnist-7x240",
+            "--data",
+            missing,
+            "--out",
+            s(&out),
+        ],
+        &[
+            "does not exist",
+            "scripts/fetch-data.sh /nonexistent-dtp-test-dir\n",
+        ],
+    );
+    assert!(
+        !err.contains("fetch-data.sh /\n") && !err.contains("//"),
+        "{err}"
+    );
+
+    let err = bad_input(
+        &["train", "--preset", "cifar-3x1000", "--out", s(&out)],
+        &["cifar-10"],
+    );
+    assert!(!err.contains("/../"), "{err}");
+
+    let run = tmp.path().join("r");
+    ok(&[
+        "train",
+        "--out",
+        s(&run),
+        "--epochs",
+        "1",
+        "--quiet",
+        "--no-plot",
+    ]);
+    let bytes = ckpt_bytes(&run);
+    let cut = tmp.path().join("cut.safetensors");
+    fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    bad_input(&["info", s(&cut)], &["cut.safetensors", "truncated"]);
+
+    let png = tmp.path().join("no-such-dir/curves.png");
+    let o = dtp(&["plot", s(&run), "--out", s(&png)]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot write") && !err.contains("Os {"),
+        "{err}"
+    );
+}
+
+/// Item 11 (part): `--help` shows no raw doc markup (rustdoc links, backticks).
+#[test]
+fn help_has_no_doc_markup() {
+    for cmd in ["train", "eval", "export", "plot", "info"] {
+        let o = ok(&[cmd, "--help"]);
+        let help = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            !help.contains('`') && !help.contains("[`"),
+            "dtp {cmd} --help:\n{help}"
+        );
+    }
+    let o = ok(&["--help"]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains('`'));
 }

@@ -23,10 +23,10 @@ use super::dataset::Dataset;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScaleKind {
-    /// One range for all features, `[min, max]` over the training split, mapped to `[0, 1]`.
+    /// One range for all features, [min, max] over the training split, mapped to [0, 1].
     #[default]
     Range,
-    /// Each feature's own training-split range mapped to `[0, 1]`.
+    /// Each feature's own training-split range mapped to [0, 1].
     FeatureRange,
     /// The values as written in the file.
     None,
