@@ -243,8 +243,9 @@ pub fn plot(a: &PlotArgs) -> Outcome<()> {
         }
     } else {
         let out = a.out.clone().unwrap_or_else(|| "runs.png".into());
-        crate::plot_runs::draw_runs(&runs, "error per epoch", &out).or_other()?;
-        println!("wrote {} ({} runs)", out.display(), runs.len());
+        let note = crate::plot_runs::draw_runs(&runs, "error per epoch", &out).or_other()?;
+        let note = note.map(|n| format!("; {n}")).unwrap_or_default();
+        println!("wrote {} ({} runs{note})", out.display(), runs.len());
     }
     Ok(())
 }

@@ -73,6 +73,8 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
     let (left, right) = root.split_horizontally(600);
     let last = records.last().map_or(1, |r| r.epoch).max(2);
     let first = records.first().map_or(1, |r| r.epoch).min(last - 1);
+    // A line through one or two epochs is hardly visible (through one, nothing): dots too.
+    let dots = if records.len() <= 2 { 4 } else { 0 };
 
     // --- error curves
     let max_err = records
@@ -109,10 +111,13 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
     ];
     for (name, color, f) in series {
         chart
-            .draw_series(LineSeries::new(
-                records.iter().map(|r| (r.epoch, 100.0 * f(r))),
-                color.stroke_width(2),
-            ))
+            .draw_series(
+                LineSeries::new(
+                    records.iter().map(|r| (r.epoch, 100.0 * f(r))),
+                    color.stroke_width(2),
+                )
+                .point_size(dots),
+            )
             .map_err(err)?
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
@@ -222,10 +227,13 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
         let color = Palette99::pick(i).to_rgba();
         let width = if i == 0 || (ae && i < 3) { 3 } else { 1 };
         chart
-            .draw_series(LineSeries::new(
-                points.into_iter().filter(|p| p.1 > 0.0),
-                color.stroke_width(width),
-            ))
+            .draw_series(
+                LineSeries::new(
+                    points.into_iter().filter(|p| p.1 > 0.0),
+                    color.stroke_width(width),
+                )
+                .point_size(dots),
+            )
             .map_err(err)?
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));

@@ -566,3 +566,75 @@ fn help_has_no_doc_markup() {
     let o = ok(&["--help"]);
     assert!(!String::from_utf8_lossy(&o.stdout).contains('`'));
 }
+
+/// Pixels of `png` (RGB or RGBA) in the left half of the image with exactly colour `rgb`.
+fn left_half_pixels(png_path: &Path, rgb: [u8; 3]) -> usize {
+    let decoder = png::Decoder::new(fs::File::open(png_path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut n = 0;
+    for y in 0..h {
+        for x in 0..w / 2 {
+            let k = (y * w + x) * channels;
+            n += usize::from(buf[k..k + 3] == rgb);
+        }
+    }
+    n
+}
+
+/// Item 9: a 1-epoch run's curves show its points (a line through one point draws nothing),
+/// and `dtp plot A B` says when the first epochs are clipped off the top of the axis.
+#[test]
+fn plots_show_one_epoch_and_say_what_they_clip() {
+    let tmp = TempDir::new().unwrap();
+    let one = tmp.path().join("one");
+    ok(&["train", "--out", s(&one), "--epochs", "1", "--quiet"]);
+    let png = one.join("curves.png");
+    for (name, rgb) in [
+        ("train", [0, 0, 255]),
+        ("valid", [0, 255, 0]),
+        ("test", [255, 0, 0]),
+    ] {
+        // The legend's sample line alone is 21 pixels long and 1 pixel wide.
+        let n = left_half_pixels(&png, rgb);
+        assert!(
+            n > 40,
+            "{name}: {n} pixels of its colour in the error chart"
+        );
+    }
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for (d, seed) in [(&a, "1"), (&b, "2")] {
+        ok(&[
+            "train",
+            "--out",
+            s(d),
+            "--epochs",
+            "6",
+            "--seed",
+            seed,
+            "--quiet",
+            "--no-plot",
+        ]);
+    }
+    let first = metrics::read(&a).unwrap()[0].test_error;
+    let later = metrics::read(&a).unwrap()[2..]
+        .iter()
+        .chain(&metrics::read(&b).unwrap()[2..])
+        .map(|r| r.test_error)
+        .fold(0.0, f64::max);
+    let both = tmp.path().join("both.png");
+    let o = ok(&["plot", s(&a), s(&b), "--out", s(&both)]);
+    let line = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        line.contains("clipped"),
+        first > 1.1 * later,
+        "epoch 1 {first}, later at most {later}: {line}"
+    );
+    assert!(
+        first > 1.1 * later,
+        "the case this test is for: {first} vs {later}"
+    );
+}
