@@ -164,6 +164,21 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
     Ok(())
 }
 
+/// How a checkpoint's network differs from the one `firmware/` runs (the `digits-firmware`
+/// preset's shape and units), if it does.
+fn firmware_mismatch(c: &Checkpoint) -> Option<String> {
+    let fw = crate::presets::find("digits-firmware")?;
+    let widths = fw.build.map(|b| b().shape().widths())?;
+    let ours = c.model.shape().widths();
+    (ours != widths || c.preset.units != fw.units).then(|| {
+        format!(
+            "a {ours} `{}` network; firmware/ runs {widths} with sign units (the digits-firmware \
+             preset), so this blob is for the host (Net::read_blob), not for the device",
+            c.preset.name
+        )
+    })
+}
+
 /// `dtp export`: the firmware weight blob.
 pub fn export(a: &ExportArgs) -> Outcome<()> {
     let c = load(&a.checkpoint)?;
@@ -179,9 +194,15 @@ pub fn export(a: &ExportArgs) -> Outcome<()> {
         .model
         .blob()
         .map_err(|e| Failure::other(anyhow!("cannot encode the blob: {e:?}")))?;
+    if let Some(w) = firmware_mismatch(&c) {
+        eprintln!("warning: {}: {w}", checkpoint_path(&a.checkpoint).display());
+    }
     if let Some(dir) = a.firmware.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::other(anyhow!("{}: {e}", dir.display())))?;
+        if !dir.is_dir() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Failure::input(anyhow!("{}: cannot create: {e}", dir.display())))?;
+            eprintln!("created directory {}", dir.display());
+        }
     }
     checkpoint::write_atomic(&a.firmware, &blob)
         .map_err(|e| Failure::other(anyhow!("{}: cannot write: {e}", a.firmware.display())))?;

@@ -638,3 +638,47 @@ fn plots_show_one_epoch_and_say_what_they_clip() {
         "the case this test is for: {first} vs {later}"
     );
 }
+
+/// Item 7 (part): `dtp export --firmware` of a network the firmware does not run names both
+/// shapes, and says when it creates the blob's directory.
+#[test]
+fn export_names_a_shape_the_firmware_does_not_run() {
+    let tmp = TempDir::new().unwrap();
+    let run = tmp.path().join("run");
+    ok(&[
+        "train",
+        "--out",
+        s(&run),
+        "--epochs",
+        "1",
+        "--quiet",
+        "--no-plot",
+    ]);
+    let blob = tmp.path().join("new-dir/w.dtpw");
+    let o = ok(&["export", s(&run), "--firmware", s(&blob)]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("64-64-64-10") && err.contains("64-32-32-10"),
+        "{err}"
+    );
+    assert!(err.contains("created directory"), "{err}");
+    let fw = tmp.path().join("fw");
+    ok(&[
+        "train",
+        "--preset",
+        "digits-firmware",
+        "--out",
+        s(&fw),
+        "--epochs",
+        "1",
+        "--quiet",
+        "--no-plot",
+    ]);
+    let o = ok(&[
+        "export",
+        s(&fw),
+        "--firmware",
+        s(&tmp.path().join("fw.dtpw")),
+    ]);
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}
