@@ -522,7 +522,7 @@ fn epochs(
         progress.println(&match record.kind {
             ModelKind::Classifier => format!(
                 "epoch {epoch:>4}: train {:6.2}%  valid {:6.2}%  test {:6.2}%  L {:.4}  {:.0} \
-                 samples/s{passes}",
+                 samples/s training{passes}",
                 100.0 * record.train_error,
                 100.0 * record.valid_error,
                 100.0 * record.test_error,
@@ -531,7 +531,7 @@ fn epochs(
             ),
             ModelKind::Autoencoder => format!(
                 "epoch {epoch:>4}: reconstruction train {:.3}  valid {:.3}  test {:.3}  \
-                 online probe valid {:5.2}%  test {:5.2}%  {:.0} samples/s",
+                 online probe valid {:5.2}%  test {:5.2}%  {:.0} samples/s training",
                 record.train_loss,
                 record.valid_loss,
                 record.test_loss,

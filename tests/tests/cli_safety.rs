@@ -682,3 +682,15 @@ fn export_names_a_shape_the_firmware_does_not_run() {
     ]);
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
+
+/// Item 11 (part): the epoch line says its samples/s counts training time only (the progress
+/// bar's, wall clock, says "wall").
+#[test]
+fn epoch_lines_say_what_their_rate_counts() {
+    let tmp = TempDir::new().unwrap();
+    let run = tmp.path().join("run");
+    let o = ok(&["train", "--out", s(&run), "--epochs", "1", "--no-plot"]);
+    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    let line = all.lines().find(|l| l.contains("epoch    1:")).unwrap();
+    assert!(line.contains("samples/s training"), "{line}");
+}
