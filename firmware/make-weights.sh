@@ -8,7 +8,7 @@
 #                                       # to the committed blob (byte for byte)
 #
 # It runs exactly:
-#   dtp train --preset digits-firmware --out runs/digits-firmware --no-plot
+#   dtp train --preset digits-firmware --out runs/digits-firmware --no-plot --force
 #   dtp export runs/digits-firmware --firmware firmware/weights/digits-sign-64-32-32-10.dtpw
 # (dtp = cargo run --release -p dtp-std --bin dtp --). The preset is the firmware's network,
 # units and settings (64-32-32-10 sign units, one sample a step, 4 epochs, seed 1) on the
@@ -29,7 +29,7 @@ esac
 
 cd "$repo"
 dtp() { cargo run --quiet --release -p dtp-std --bin dtp -- "$@"; }
-dtp train --preset digits-firmware --out "$run" --no-plot
+dtp train --preset digits-firmware --out "$run" --no-plot --force
 if [[ $check -eq 1 ]]; then
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT

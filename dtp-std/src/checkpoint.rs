@@ -13,6 +13,7 @@
 //! | `hyper` | every setting, as JSON ([`Hyper`]): dataset, model kind, layout, batch, units, training settings |
 //! | `train_rng`, `shuffle_rng` | the generators' state, as JSON (`rand_pcg::Pcg64`) |
 //! | `probe` | `mnist-ae` only, once training has finished: the final linear probe's report (JSON) |
+//! | `data` | where the data came from and how its features were scaled (JSON, [`DataRecord`]); absent in older checkpoints |
 //!
 //! Tensor names: `net.f{i}.weight|bias` for forward layer `i = 1 … M`, `net.g{i}.…` for the
 //! inverse of layer `i`, `opt.forward.f{i}.{weight|bias}.{a|s|v}` and `opt.inverse.g{i}.…` for
@@ -40,6 +41,7 @@ use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, View};
 use crate::config::{Hyper, HyperPatch};
 use crate::model::{self, Model};
 use crate::presets::{self, Preset};
+use crate::rundir::{DATA_KEY, DataRecord};
 
 /// Value of the `format` metadata key.
 pub const FORMAT: &str = "dtp-checkpoint/2";
@@ -62,19 +64,25 @@ pub struct Checkpoint {
     pub shuffle_rng: Pcg64,
     /// The model, configured, at its completed epoch.
     pub model: Box<dyn Model>,
+    /// The run's data source and feature scaling (`None` in checkpoints older than the
+    /// record).
+    pub data: Option<DataRecord>,
 }
 
 /// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
+/// On failure the temporary file is removed and `path` is as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+    let written = File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| fs::rename(&tmp, path));
+    if let Err(e) = written {
+        // Disk full, quota, I/O error: leave nothing behind (the old file is untouched).
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
-    fs::rename(&tmp, path)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -114,6 +122,18 @@ pub fn to_bytes(
     train_rng: &Pcg64,
     shuffle_rng: &Pcg64,
 ) -> Result<Vec<u8>> {
+    to_bytes_with(preset, hyper, model, train_rng, shuffle_rng, None)
+}
+
+/// [`to_bytes`] with the run's [`DataRecord`].
+pub fn to_bytes_with(
+    preset: &Preset,
+    hyper: &Hyper,
+    model: &dyn Model,
+    train_rng: &Pcg64,
+    shuffle_rng: &Pcg64,
+    data: Option<&DataRecord>,
+) -> Result<Vec<u8>> {
     let tensors: Vec<(String, Owned)> = model
         .tensors()
         .into_iter()
@@ -149,6 +169,9 @@ pub fn to_bytes(
         "dtp_std_version".to_string(),
         env!("CARGO_PKG_VERSION").to_string(),
     );
+    if let Some(d) = data {
+        meta.insert(DATA_KEY.to_string(), d.to_json());
+    }
     // Model-specific entries (the auto-encoder's probe report).
     if let Some(ae) = model.as_autoencoder() {
         meta.extend(ae.metadata());
@@ -168,7 +191,20 @@ pub fn save(
     train_rng: &Pcg64,
     shuffle_rng: &Pcg64,
 ) -> Result<()> {
-    let bytes = to_bytes(preset, hyper, model, train_rng, shuffle_rng)?;
+    save_with(path, preset, hyper, model, train_rng, shuffle_rng, None)
+}
+
+/// [`save`] with the run's [`DataRecord`].
+pub fn save_with(
+    path: &Path,
+    preset: &Preset,
+    hyper: &Hyper,
+    model: &dyn Model,
+    train_rng: &Pcg64,
+    shuffle_rng: &Pcg64,
+    data: Option<&DataRecord>,
+) -> Result<()> {
+    let bytes = to_bytes_with(preset, hyper, model, train_rng, shuffle_rng, data)?;
     write_atomic(path, &bytes).map_err(|e| anyhow!("{}: cannot write: {e}", path.display()))
 }
 
@@ -215,6 +251,11 @@ fn header_error(path: &Path, bytes: &[u8], e: SafeTensorError) -> anyhow::Error 
                 8 + j.column().saturating_sub(1)
             )
         }
+        SafeTensorError::MetadataIncompleteBuffer => anyhow!(
+            "{p}: bytes 8..{}: truncated (or bytes added): the header's tensors do not \
+             match the file's {len} bytes",
+            8 + declared.unwrap_or(0)
+        ),
         other => anyhow!(
             "{p}: bytes 8..{}: invalid header: {other}",
             8 + declared.unwrap_or(0)
@@ -348,12 +389,18 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Checkpoint> {
             }
         }
     }
+    let data = meta
+        .get(DATA_KEY)
+        .map(|s| DataRecord::from_json(s))
+        .transpose()
+        .map_err(|e| anyhow!("{p}: header: {e}"))?;
     Ok(Checkpoint {
         preset,
         hyper,
         train_rng,
         shuffle_rng,
         model,
+        data,
     })
 }
 

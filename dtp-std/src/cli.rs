@@ -1,6 +1,7 @@
 //! The `dtp` command line: argument definitions (clap derive; the `///` comments are the help
 //! text) and dispatch to [`crate::train`] and [`crate::commands`].
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::builder::PossibleValuesParser;
@@ -10,6 +11,7 @@ use crate::config::{
     Algo, BpGradient, HyperPatch, InitKind, Layers, OptimiserName, OptimiserPatch, ScheduleKind,
     UnitsName,
 };
+use crate::data::ScaleKind;
 use crate::failure::Outcome;
 use crate::presets::DataKind;
 use crate::presets::PRESETS;
@@ -26,7 +28,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Train a preset (default: `digits`, seconds on the embedded UCI digits).
+    /// Train a preset (default: digits, seconds on the embedded UCI digits).
     Train(Box<TrainArgs>),
     /// Evaluate a checkpoint on its preset's train / valid / test sets.
     Eval(EvalArgs),
@@ -85,9 +87,22 @@ pub struct TrainArgs {
     /// Run directory for checkpoint, metrics, summary and curves [default: runs/PRESET].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Continue the run in --out from its checkpoint (bit-identical to an uninterrupted run).
+    /// Continue the run in --out from its checkpoint (bit-identical to an uninterrupted run),
+    /// on the data it was trained on.
     #[arg(long)]
     pub resume: bool,
+    /// Start over in an --out that already holds a run, deleting its metrics and overwriting
+    /// its checkpoint (without it, train refuses to touch an existing run).
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
+    /// With --resume: continue on the --data given although the run was trained on other data.
+    #[arg(long, requires_all = ["resume", "data"])]
+    pub change_data: bool,
+    /// Scaling of CSV features, fitted on the training split and recorded in the checkpoint
+    /// (eval applies it): range = all features' [min, max] to [0, 1], feature-range = each
+    /// feature's own, none = as written [default: range].
+    #[arg(long, value_enum)]
+    pub scale: Option<ScaleKind>,
     /// η̂, the step of the top target.
     #[arg(long)]
     pub eta_hat: Option<f32>,
@@ -137,7 +152,7 @@ pub struct TrainArgs {
     /// Threads of the matrix products [default: $DTP_THREADS, else 1: at the presets' sizes a
     /// second thread inside each product costs more than it saves, see BENCHMARKS.md].
     #[arg(long)]
-    pub threads: Option<usize>,
+    pub threads: Option<NonZeroUsize>,
     /// No progress bar and no per-epoch lines (the summary line is still printed).
     #[arg(long, short)]
     pub quiet: bool,
@@ -193,14 +208,14 @@ impl TrainArgs {
 pub struct EvalArgs {
     /// A checkpoint file (RUN_DIR/checkpoint.safetensors) or a run directory.
     pub checkpoint: PathBuf,
-    /// Dataset location, as for `train`.
+    /// Dataset location, as for train [default: the one the run was trained on].
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Sampled passes to average [default: the run's eval_passes].
-    #[arg(long)]
+    /// Sampled passes to average, at least 1 [default: the run's eval_passes].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub passes: Option<u32>,
     /// Evaluate the trained weights under these units instead of the preset's (e.g. a
-    /// network trained continuous, tested with sign units: `--units discrete`).
+    /// network trained continuous, tested with sign units: --units discrete).
     #[arg(long, value_enum)]
     pub units: Option<UnitsName>,
     /// Print JSON instead of text.
@@ -216,6 +231,10 @@ pub struct ExportArgs {
     /// Blob file to write (e.g. firmware/weights.bin).
     #[arg(long)]
     pub firmware: PathBuf,
+    /// Write the blob of a network other than the firmware's 64-32-32-10 sign-unit net (for
+    /// the host-side core's Net::read_blob); without it such a network is refused.
+    #[arg(long)]
+    pub host: bool,
 }
 
 /// `dtp plot`.
@@ -245,7 +264,7 @@ pub fn main() -> std::process::ExitCode {
         let threads = a
             .threads
             .or_else(|| std::env::var("DTP_THREADS").ok()?.parse().ok())
-            .unwrap_or(1);
+            .map_or(1, NonZeroUsize::get);
         dtp_core::kernel::set_threads(threads);
     }
     match run(cli) {

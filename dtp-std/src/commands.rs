@@ -28,6 +28,23 @@ fn load(p: &Path) -> Outcome<Checkpoint> {
     checkpoint::load(&checkpoint_path(p)).or_input()
 }
 
+/// The data of a checkpoint's run: `--data` if given, else the recorded source; scaled as
+/// the run recorded (older checkpoints: unscaled).
+fn recorded_data(c: &Checkpoint, data: Option<&Path>) -> Outcome<crate::data::Splits> {
+    let source = match (data, &c.data) {
+        (Some(d), _) => Some(d.to_path_buf()),
+        (None, Some(r)) => r.source.clone(),
+        (None, None) => None,
+    };
+    let scaling = c
+        .data
+        .as_ref()
+        .map(|r| r.scaling.clone())
+        .unwrap_or_default();
+    let request = datasets::ScaleRequest::Use(scaling);
+    datasets::load_scaled(c.hyper.dataset, source.as_deref(), &request).map(|(s, _)| s)
+}
+
 #[derive(Serialize)]
 struct EvalReport {
     #[serde(skip_serializing_if = "ModelKind::is_classifier")]
@@ -52,7 +69,7 @@ struct EvalReport {
 /// error as `loss`, and the linear probe's classification error).
 pub fn eval(a: &EvalArgs) -> Outcome<()> {
     let mut c = load(&a.checkpoint)?;
-    let splits = datasets::load(c.hyper.dataset, a.data.as_deref())?;
+    let splits = recorded_data(&c, a.data.as_deref())?;
     for d in [&splits.train, &splits.valid, &splits.test] {
         check_fits(d, c.model.as_ref())?;
     }
@@ -151,6 +168,23 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
     Ok(())
 }
 
+/// How a checkpoint's network differs from the one `firmware/` runs (the `digits-firmware`
+/// preset's shape and units), if it does.
+fn firmware_mismatch(c: &Checkpoint) -> Option<String> {
+    let fw = (crate::presets::find("digits-firmware")?.defaults)();
+    let widths = fw.layers.to_string();
+    let ours = c.model.shape().widths();
+    (ours != widths || c.hyper.units != fw.units).then(|| {
+        format!(
+            "a {ours} network with {} units; firmware/ runs {widths} with {} units (the \
+             digits-firmware preset). `--host` writes the blob anyway, for the host-side core \
+             (Net::read_blob)",
+            c.hyper.units.name(),
+            fw.units.name()
+        )
+    })
+}
+
 /// `dtp export`: the firmware weight blob.
 pub fn export(a: &ExportArgs) -> Outcome<()> {
     let c = load(&a.checkpoint)?;
@@ -168,9 +202,19 @@ pub fn export(a: &ExportArgs) -> Outcome<()> {
             checkpoint_path(&a.checkpoint).display()
         ))
     })?;
+    if let Some(w) = firmware_mismatch(&c) {
+        let p = checkpoint_path(&a.checkpoint);
+        if !a.host {
+            return Err(Failure::input(anyhow!("{}: {w}", p.display())));
+        }
+        eprintln!("note: {}: {w}", p.display());
+    }
     if let Some(dir) = a.firmware.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::other(anyhow!("{}: {e}", dir.display())))?;
+        if !dir.is_dir() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Failure::input(anyhow!("{}: cannot create: {e}", dir.display())))?;
+            eprintln!("created directory {}", dir.display());
+        }
     }
     checkpoint::write_atomic(&a.firmware, &blob)
         .map_err(|e| Failure::other(anyhow!("{}: cannot write: {e}", a.firmware.display())))?;
@@ -232,8 +276,9 @@ pub fn plot(a: &PlotArgs) -> Outcome<()> {
         }
     } else {
         let out = a.out.clone().unwrap_or_else(|| "runs.png".into());
-        crate::plot_runs::draw_runs(&runs, "error per epoch", &out).or_other()?;
-        println!("wrote {} ({} runs)", out.display(), runs.len());
+        let note = crate::plot_runs::draw_runs(&runs, "error per epoch", &out).or_other()?;
+        let note = note.map(|n| format!("; {n}")).unwrap_or_default();
+        println!("wrote {} ({} runs{note})", out.display(), runs.len());
     }
     Ok(())
 }

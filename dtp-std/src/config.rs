@@ -106,7 +106,7 @@ pub enum ScheduleKind {
 pub enum InitKind {
     /// Random orthogonal matrices.
     Orthogonal,
-    /// Uniform in `±√(6 / (fan_in + fan_out))`.
+    /// Uniform in ±√(6 / (fan_in + fan_out)).
     Uniform,
 }
 
@@ -126,7 +126,7 @@ pub enum BpGradient {
 pub enum OptimiserName {
     /// Centred RMSprop with momentum (the reference).
     Rmsprop,
-    /// SGD with momentum (`rho` and `eps` unused).
+    /// SGD with momentum (rho and eps unused).
     Sgd,
 }
 

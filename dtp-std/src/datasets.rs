@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 
 use crate::data::{
-    self, CsvOptions, DIGITS_FEATURES, DataError, Dataset, MNIST_VALID, Splits, default_data_dir,
-    missing_data_help,
+    self, CsvOptions, DIGITS_FEATURES, DataError, Dataset, MNIST_VALID, ScaleKind, Scaling, Splits,
+    default_data_dir, missing_data_help,
 };
 use crate::failure::{Failure, Outcome};
 use crate::presets::DataKind;
@@ -44,6 +44,11 @@ pub fn quantise_4bit(x: f32) -> f32 {
 /// (the device's training stream) split into train and a stratified validation part
 /// ([`DIGITS_VALID`]; the device has none).
 pub fn firmware_split(all: &Dataset) -> Result<Splits, DataError> {
+    firmware_parts(all, quantise_4bit)
+}
+
+/// [`firmware_split`] with pixels read through `q`.
+fn firmware_parts(all: &Dataset, q: fn(f32) -> f32) -> Result<Splits, DataError> {
     let part = |held_out: bool| {
         let mut d = Dataset {
             name: String::new(),
@@ -54,7 +59,7 @@ pub fn firmware_split(all: &Dataset) -> Result<Splits, DataError> {
         };
         for (i, (x, y)) in all.samples().enumerate() {
             if (i % 5 == 4) == held_out {
-                d.x.extend(x.iter().map(|&v| quantise_4bit(v)));
+                d.x.extend(x.iter().map(|&v| q(v)));
                 d.y.push(y);
             }
         }
@@ -91,35 +96,99 @@ fn dataset_dir(data: Option<&Path>, sub: &str) -> PathBuf {
 }
 
 /// Loads the dataset of `kind`. `data` is `--data`: a CSV file or nothing for digits, a
-/// directory for MNIST and CIFAR-10.
+/// directory for MNIST and CIFAR-10. CSV features are used as written ([`load_scaled`]
+/// scales them).
 pub fn load(kind: DataKind, data: Option<&Path>) -> Outcome<Splits> {
+    load_scaled(kind, data, &ScaleRequest::Use(Scaling::none())).map(|(s, _)| s)
+}
+
+/// The scaling [`load_scaled`] applies.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScaleRequest {
+    /// Fit this kind on the training split of CSV input (other input is already scaled by
+    /// its reader: no scaling).
+    Fit(ScaleKind),
+    /// Apply this scaling (a run's recorded one) to whatever is read.
+    Use(Scaling),
+}
+
+/// True when `kind` with `--data data` reads a CSV file (whose features [`load_scaled`]
+/// scales).
+pub fn is_csv(kind: DataKind, data: Option<&Path>) -> bool {
+    matches!(kind, DataKind::Digits | DataKind::FirmwareDigits) && data.is_some()
+}
+
+/// [`load`], scaling the features as `scale` asks; returns the splits and the scaling
+/// applied. A fitted scaling is fitted on the training split (for `digits-firmware`, on the
+/// device's training stream before its 4-bit quantisation).
+pub fn load_scaled(
+    kind: DataKind,
+    data: Option<&Path>,
+    scale: &ScaleRequest,
+) -> Outcome<(Splits, Scaling)> {
+    let fitted = |train: &Dataset| match scale {
+        ScaleRequest::Use(s) => s.clone(),
+        ScaleRequest::Fit(k) if is_csv(kind, data) => Scaling::fit(*k, train),
+        ScaleRequest::Fit(_) => Scaling::none(),
+    };
+    let apply = |s: &Scaling, d: &mut Dataset| s.apply(d).map_err(|e| Failure::input(anyhow!(e)));
     match kind {
         DataKind::Digits | DataKind::FirmwareDigits => {
-            let all = match data {
-                None => data::digits(),
-                Some(path) => {
-                    let opts = CsvOptions {
-                        scale_max: None,
-                        classes: Some(10),
-                    };
-                    let d = data::read_csv(path, &opts).map_err(Failure::input)?;
-                    if d.features != DIGITS_FEATURES {
-                        return Err(Failure::input(anyhow!(
-                            "{}: rows have {} features; the digits preset needs {} \
-                             (8x8 pixels, scaled to [0, 1]) then a label 0..9",
-                            path.display(),
-                            d.features,
-                            DIGITS_FEATURES
-                        )));
-                    }
-                    d
-                }
+            let mut all = load_digits(data)?;
+            let raw_train = match (scale, kind) {
+                (ScaleRequest::Use(_), _) => None,
+                (_, DataKind::Digits) => Some(split_three(&all).map_err(Failure::input)?.train),
+                _ => Some(firmware_parts(&all, |v| v).map_err(Failure::input)?.train),
             };
-            if kind == DataKind::Digits {
-                split_three(&all).map_err(Failure::input)
+            let scaling = fitted(raw_train.as_ref().unwrap_or(&all));
+            apply(&scaling, &mut all)?;
+            let splits = if kind == DataKind::Digits {
+                split_three(&all)
             } else {
-                firmware_split(&all).map_err(Failure::input)
+                firmware_split(&all)
+            };
+            Ok((splits.map_err(Failure::input)?, scaling))
+        }
+        _ => {
+            let mut splits = load_files(kind, data)?;
+            let scaling = fitted(&splits.train);
+            for d in [&mut splits.train, &mut splits.valid, &mut splits.test] {
+                apply(&scaling, d)?;
             }
+            Ok((splits, scaling))
+        }
+    }
+}
+
+/// The embedded digits, or the CSV file `data` (features as written).
+fn load_digits(data: Option<&Path>) -> Outcome<Dataset> {
+    Ok(match data {
+        None => data::digits(),
+        Some(path) => {
+            let opts = CsvOptions {
+                scale_max: None,
+                classes: Some(10),
+            };
+            let d = data::read_csv(path, &opts).map_err(Failure::input)?;
+            if d.features != DIGITS_FEATURES {
+                return Err(Failure::input(anyhow!(
+                    "{}: rows have {} features; the digits preset needs {} \
+                             (8x8 pixels, scaled to [0, 1]) then a label 0..9",
+                    path.display(),
+                    d.features,
+                    DIGITS_FEATURES
+                )));
+            }
+            d
+        }
+    })
+}
+
+/// MNIST, Fashion-MNIST or CIFAR-10 from the directory `data` (or the default one).
+fn load_files(kind: DataKind, data: Option<&Path>) -> Outcome<Splits> {
+    match kind {
+        DataKind::Digits | DataKind::FirmwareDigits => {
+            load_digits(data).and_then(|all| split_three(&all).map_err(Failure::input))
         }
         DataKind::Mnist => {
             let dir = dataset_dir(data, "mnist");

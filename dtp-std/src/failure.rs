@@ -43,8 +43,19 @@ impl Failure {
 }
 
 impl fmt::Display for Failure {
+    /// The error and its causes, `: `-separated (as `{:#}` prints an `anyhow::Error`), leaving
+    /// out a cause whose text the message already ends with (an I/O error named in its
+    /// wrapper's message is printed once).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#}", self.error)
+        let mut text = self.error.to_string();
+        for cause in self.error.chain().skip(1) {
+            let c = cause.to_string();
+            if !text.ends_with(&c) {
+                text.push_str(": ");
+                text.push_str(&c);
+            }
+        }
+        f.write_str(&text)
     }
 }
 

@@ -10,7 +10,8 @@
 //! - [`config`]: hyper-parameters with TOML / flag overrides;
 //! - [`batches`]: shuffled training minibatches and padded evaluation batches;
 //! - [`train`]: the epoch loop of `dtp train`; [`commands`]: `eval`, `export`, `plot`, `info`;
-//! - [`checkpoint`]: safetensors checkpoints written atomically;
+//! - [`checkpoint`]: safetensors checkpoints written atomically; [`rundir`]: run directories
+//!   (never overwritten by mistake) and the record of a run's data;
 //! - [`metrics`], [`progress`], [`plot`]: what a run reports;
 //! - [`cli`]: the clap definitions; [`failure`]: errors with their exit codes.
 #![deny(missing_docs)]
@@ -31,4 +32,5 @@ pub mod plot;
 pub mod plot_runs;
 pub mod presets;
 pub mod progress;
+pub mod rundir;
 pub mod train;

@@ -263,6 +263,15 @@ pub fn read(dir: &Path) -> Result<Vec<EpochRecord>> {
         .collect()
 }
 
+/// [`read`], or no records when `dir` has no `metrics.jsonl` (a run of 0 epochs).
+pub fn read_or_empty(dir: &Path) -> Result<Vec<EpochRecord>> {
+    if dir.join(JSONL).exists() {
+        read(dir)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 /// Keeps only the records of epochs `≤ epoch` (resuming from a checkpoint of that epoch:
 /// epochs the interrupted run finished after its last checkpoint are run again).
 pub fn truncate(dir: &Path, epoch: u32) -> Result<()> {

@@ -27,6 +27,30 @@ pub(crate) fn register_font() {
     });
 }
 
+/// Fails, with one readable line, when the PNG file `out` cannot be written (its folder
+/// missing, or `out` a directory): checked before drawing, as the drawing backend would report
+/// it as a debug dump of its nested error types.
+pub(crate) fn check_writable(out: &Path) -> Result<()> {
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(anyhow!(
+            "{}: cannot write: {} is not an existing directory",
+            out.display(),
+            dir.display()
+        ));
+    }
+    if out.is_dir() {
+        return Err(anyhow!(
+            "{}: cannot write: it is a directory",
+            out.display()
+        ));
+    }
+    Ok(())
+}
+
 /// A plotters error as an `anyhow` one.
 pub(crate) fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("plotting: {e}")
@@ -41,6 +65,7 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
     if records.is_empty() {
         return Err(anyhow!("no epochs to plot"));
     }
+    check_writable(out)?;
     register_font();
     let root = BitMapBackend::new(out, (1200, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
@@ -48,6 +73,8 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
     let (left, right) = root.split_horizontally(600);
     let last = records.last().map_or(1, |r| r.epoch).max(2);
     let first = records.first().map_or(1, |r| r.epoch).min(last - 1);
+    // A line through one or two epochs is hardly visible (through one, nothing): dots too.
+    let dots = if records.len() <= 2 { 4 } else { 0 };
 
     // --- error curves
     let max_err = records
@@ -84,10 +111,13 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
     ];
     for (name, color, f) in series {
         chart
-            .draw_series(LineSeries::new(
-                records.iter().map(|r| (r.epoch, 100.0 * f(r))),
-                color.stroke_width(2),
-            ))
+            .draw_series(
+                LineSeries::new(
+                    records.iter().map(|r| (r.epoch, 100.0 * f(r))),
+                    color.stroke_width(2),
+                )
+                .point_size(dots),
+            )
             .map_err(err)?
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
@@ -197,10 +227,13 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
         let color = Palette99::pick(i).to_rgba();
         let width = if i == 0 || (ae && i < 3) { 3 } else { 1 };
         chart
-            .draw_series(LineSeries::new(
-                points.into_iter().filter(|p| p.1 > 0.0),
-                color.stroke_width(width),
-            ))
+            .draw_series(
+                LineSeries::new(
+                    points.into_iter().filter(|p| p.1 > 0.0),
+                    color.stroke_width(width),
+                )
+                .point_size(dots),
+            )
             .map_err(err)?
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));

@@ -30,8 +30,14 @@ const COLORS: [RGBColor; 10] = [
 /// (`--eval-every`), into the PNG file `out` (1000 × 600). The error axis stops at 1.1 × the largest test error after epoch 3, so the
 /// end of the curves stays readable. When every run is an auto-encoder, the curves are its
 /// reconstruction errors instead: test (thick), validation (dashed) and training, of the
-/// corrupted inputs during the epoch (thin).
-pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -> Result<()> {
+/// corrupted inputs during the epoch (thin). Returns a note when the top of the axis clips
+/// the first epochs (the caption says it too).
+pub fn draw_runs(
+    runs: &[(String, Vec<EpochRecord>)],
+    title: &str,
+    out: &Path,
+) -> Result<Option<String>> {
+    crate::plot::check_writable(out)?;
     if runs.iter().all(|(_, r)| r.is_empty()) {
         return Err(anyhow!("no epochs to plot"));
     }
@@ -61,6 +67,22 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
         .map(test)
         .fold(0.0f64, f64::max)
         * 1.1;
+    // The first two epochs' errors are often far above the rest: they are clipped at the top,
+    // and the caption says so.
+    let highest = runs
+        .iter()
+        .flat_map(|(_, r)| r.iter())
+        .map(test)
+        .fold(0.0f64, f64::max);
+    let clipped = if highest > top.max(0.5) {
+        format!(
+            "; epochs 1-2 clipped at {:.3}{}",
+            top.max(0.5),
+            if ae { "" } else { " %" }
+        )
+    } else {
+        String::new()
+    };
     let multi_pass = runs
         .iter()
         .any(|(_, r)| r.iter().any(|e| e.test_error_passes.is_some()));
@@ -69,17 +91,18 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
     let root = root.titled(title, (FONT, 22).into_font()).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            if ae {
-                "reconstruction error per image: test (thick), validation (dashed), training \
-                 (corrupted input) during the epoch (thin)"
-            } else {
-                if multi_pass {
+            format!(
+                "{}{clipped}",
+                if ae {
+                    "reconstruction error per image: test (thick), validation (dashed), \
+                     training (corrupted input) during the epoch (thin)"
+                } else if multi_pass {
                     "error (%): test (thick), validation (dashed), training during the epoch \
                      (thin); averaging sampled passes: test (dots), validation (rings)"
                 } else {
                     "error (%): test (thick), validation (dashed), training during the epoch (thin)"
                 }
-            },
+            ),
             (FONT, 16),
         )
         .margin(14)
@@ -145,5 +168,5 @@ pub fn draw_runs(runs: &[(String, Vec<EpochRecord>)], title: &str, out: &Path) -
         .map_err(err)?;
     root.present()
         .map_err(|e| anyhow!("{}: cannot write: {e}", out.display()))?;
-    Ok(())
+    Ok((!clipped.is_empty()).then(|| clipped.trim_start_matches("; ").to_string()))
 }

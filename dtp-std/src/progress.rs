@@ -36,7 +36,8 @@ impl Progress {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.0} samples/s", s.per_sec());
+                // Wall clock, evaluations between epochs included: below the epoch lines' figure.
+                let _ = write!(w, "{:.0} samples/s wall", s.per_sec());
             })
             .progress_chars("=> "),
         );

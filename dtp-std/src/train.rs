@@ -6,7 +6,6 @@
 //! never changes training). The training and shuffle generators are saved in every
 //! checkpoint, so a resumed run is bit-identical to an uninterrupted one.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -17,14 +16,15 @@ use crate::batches::EpochBatches;
 use crate::checkpoint;
 use crate::cli::TrainArgs;
 use crate::config::{Hyper, HyperPatch};
-use crate::data::{Dataset, Splits};
-use crate::datasets;
+use crate::data::{Dataset, Splits, range_warning};
+use crate::datasets::{self, ScaleRequest};
 use crate::failure::{Classify, EXIT_NON_FINITE, Failure, Outcome};
 use crate::metrics::{self, EpochRecord, Reconstruction, Summary};
 use crate::model::{self, Evaluation, Model, ModelKind};
 use crate::plot;
-use crate::presets::{self, Preset};
+use crate::presets::{self, DataKind, Preset};
 use crate::progress::Progress;
+use crate::rundir::{self, DataRecord};
 
 /// PCG stream of weight initialisation.
 const STREAM_INIT: u128 = 1;
@@ -136,9 +136,61 @@ struct Run {
     shuffle_rng: Pcg64,
 }
 
+/// The preset of a fresh run.
+fn preset_of(args: &TrainArgs) -> Outcome<&'static Preset> {
+    let name = args.preset.as_deref().unwrap_or(presets::PRESETS[0].name);
+    presets::find(name).ok_or_else(|| Failure::input(anyhow!("unknown preset `{name}`")))
+}
+
+/// The data of a run, read before its model is built (a missing dataset is reported at
+/// once): a fresh run fits `--scale` on CSV input; a resumed one reads its recorded source
+/// and applies its recorded scaling (older checkpoints: `--data` as given, unscaled).
+fn data_of(
+    args: &TrainArgs,
+    kind: DataKind,
+    resumed: Option<(&Path, Option<&DataRecord>)>,
+) -> Outcome<(Splits, DataRecord)> {
+    let data = args.data.as_deref();
+    let (data, request) = match resumed {
+        None => {
+            if args.scale.is_some() && !datasets::is_csv(kind, data) {
+                return Err(Failure::input(anyhow!(
+                    "--scale applies to CSV input (--data FILE.csv); this run reads {}",
+                    data.map_or_else(|| "built-in data".into(), |d| d.display().to_string())
+                )));
+            }
+            let kind = args.scale.unwrap_or_default();
+            (data.map(Path::to_path_buf), ScaleRequest::Fit(kind))
+        }
+        Some((ckpt, record)) => {
+            if args.scale.is_some() {
+                return Err(Failure::input(anyhow!(
+                    "{}: --scale cannot change on --resume: the run's scaling is recorded in \
+                     its checkpoint",
+                    ckpt.display()
+                )));
+            }
+            let data = rundir::resume_data(ckpt, record, data, args.change_data)?;
+            let scaling = record.map(|r| r.scaling.clone()).unwrap_or_default();
+            (data, ScaleRequest::Use(scaling))
+        }
+    };
+    let (splits, scaling) = datasets::load_scaled(kind, data.as_deref(), &request)?;
+    let sets = [&splits.train, &splits.valid, &splits.test];
+    if let Some(w) = sets.into_iter().find_map(range_warning) {
+        eprintln!("warning: {w}");
+    }
+    Ok((splits, DataRecord::new(data.as_deref(), scaling)))
+}
+
 /// Sets up a fresh run or loads the checkpoint of a resumed one, applying `patch`; loads the
-/// data (before any model is built) and checks that it fits the network.
-fn start(args: &TrainArgs, out: &Path, patch: &HyperPatch) -> Outcome<(Run, u32, Splits)> {
+/// data (before any model is built) and checks that it fits the network; returns the run,
+/// its epoch, its data and the record of where the data came from.
+fn start(
+    args: &TrainArgs,
+    out: &Path,
+    patch: &HyperPatch,
+) -> Outcome<(Run, u32, Splits, DataRecord)> {
     let ckpt_path = out.join(checkpoint::FILE_NAME);
     if args.resume {
         let c = checkpoint::load(&ckpt_path).or_input()?;
@@ -177,7 +229,7 @@ fn start(args: &TrainArgs, out: &Path, patch: &HyperPatch) -> Outcome<(Run, u32,
         model
             .set_config(hyper.to_core())
             .map_err(|e| invalid_setting(args, e))?;
-        let splits = datasets::load(hyper.dataset, args.data.as_deref())?;
+        let (splits, record) = data_of(args, hyper.dataset, Some((&ckpt_path, c.data.as_ref())))?;
         for d in [&splits.train, &splits.valid, &splits.test] {
             check_fits(d, model.as_ref())?;
         }
@@ -192,17 +244,16 @@ fn start(args: &TrainArgs, out: &Path, patch: &HyperPatch) -> Outcome<(Run, u32,
             },
             epoch,
             splits,
+            record,
         ))
     } else {
-        let name = args.preset.as_deref().unwrap_or(presets::PRESETS[0].name);
-        let preset = presets::find(name)
-            .ok_or_else(|| Failure::input(anyhow!("unknown preset `{name}`")))?;
+        let preset = preset_of(args)?;
         let mut hyper = (preset.defaults)();
         hyper.apply(patch);
         hyper.validate_run().map_err(|e| invalid_setting(args, e))?;
         let config = hyper.to_core();
         config.validate().map_err(|e| invalid_setting(args, e))?;
-        let splits = datasets::load(hyper.dataset, args.data.as_deref())?;
+        let (splits, record) = data_of(args, hyper.dataset, None)?;
         let widths = resolve_layers(&hyper, &splits.train);
         let mut model = model::build(&hyper, &widths, splits.train.classes)
             .map_err(|e| invalid_setting(args, e))?;
@@ -222,6 +273,7 @@ fn start(args: &TrainArgs, out: &Path, patch: &HyperPatch) -> Outcome<(Run, u32,
             },
             0,
             splits,
+            record,
         ))
     }
 }
@@ -238,18 +290,23 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs").join(args.preset.as_deref().unwrap_or(presets::PRESETS[0].name))
     });
-    let (mut run, start_epoch, splits) = start(args, &out, &patch)?;
-    fs::create_dir_all(&out)
-        .map_err(|e| Failure::other(anyhow!("{}: cannot create: {e}", out.display())))?;
     let ckpt_path = out.join(checkpoint::FILE_NAME);
+    if args.resume {
+        rundir::require_checkpoint(&out)?;
+    } else {
+        rundir::refuse_existing_run(&out, args.force)?;
+    }
+    rundir::prepare_out(&out)?;
+    let (mut run, start_epoch, splits, record) = start(args, &out, &patch)?;
     let save = |run: &Run| {
-        checkpoint::save(
+        checkpoint::save_with(
             &ckpt_path,
             run.preset,
             &run.hyper,
             run.model.as_ref(),
             &run.train_rng,
             &run.shuffle_rng,
+            Some(&record),
         )
         .or_other()
     };
@@ -300,7 +357,7 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
         } else {
             0.0
         },
-        train_seconds_total: metrics::read(&out)
+        train_seconds_total: metrics::read_or_empty(&out)
             .or_other()?
             .iter()
             .map(|r| r.train_seconds)
@@ -317,7 +374,7 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
     let json = serde_json::to_string_pretty(&summary).or_other()? + "\n";
     checkpoint::write_atomic(&out.join(metrics::SUMMARY), json.as_bytes())
         .map_err(|e| Failure::other(anyhow!("{}: {e}", out.display())))?;
-    if !args.no_plot {
+    if !args.no_plot && run.model.epoch() > 0 {
         if let Err(e) = metrics::read(&out)
             .and_then(|r| plot::draw(&r, &title(&run), &out.join(plot::FILE_NAME)))
         {
@@ -511,7 +568,7 @@ fn epochs(
         progress.println(&match record.kind {
             ModelKind::Classifier => format!(
                 "epoch {epoch:>4}: train {:6.2}%  valid {:6.2}%  test {:6.2}%  L {:.4}  {:.0} \
-                 samples/s{passes}",
+                 samples/s training{passes}",
                 100.0 * record.train_error,
                 100.0 * record.valid_error,
                 100.0 * record.test_error,
@@ -520,7 +577,7 @@ fn epochs(
             ),
             ModelKind::Autoencoder => format!(
                 "epoch {epoch:>4}: reconstruction train {:.3}  valid {:.3}  test {:.3}  \
-                 online probe valid {:5.2}%  test {:5.2}%  {:.0} samples/s",
+                 online probe valid {:5.2}%  test {:5.2}%  {:.0} samples/s training",
                 record.train_loss,
                 record.valid_loss,
                 record.test_loss,

@@ -237,7 +237,7 @@ fn export_loads_into_the_core_with_the_same_accuracy() {
     let out = dir.path().join("run");
     train_digits(&out, 6, &["--no-plot"]);
     let blob_path = dir.path().join("fw/weights.bin");
-    let line = ok(&["export", s(&out), "--firmware", s(&blob_path)]);
+    let line = ok(&["export", s(&out), "--firmware", s(&blob_path), "--host"]);
     assert!(line.contains("weights.bin"), "{line}");
     let bytes = fs::read(&blob_path).unwrap();
     assert_eq!(blob::read_header(&bytes).unwrap().shape, [64, 64, 10, 1]);
@@ -270,7 +270,7 @@ fn eval_with_other_units_matches_the_core_under_those_units() {
     let out = dir.path().join("run");
     train_digits(&out, 6, &["--no-plot"]);
     let blob_path = dir.path().join("weights.bin");
-    ok(&["export", s(&out), "--firmware", s(&blob_path)]);
+    ok(&["export", s(&out), "--firmware", s(&blob_path), "--host"]);
     let bytes = fs::read(&blob_path).unwrap();
     let splits = datasets::load(DataKind::Digits, None).unwrap();
     let core_acc = |units: dtp_core::Units| {

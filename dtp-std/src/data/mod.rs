@@ -1,6 +1,6 @@
 //! Datasets: one in-memory type ([`Dataset`]) and readers for MNIST /
 //! Fashion-MNIST IDX files (raw or gzipped), CIFAR-10 binary batches, generic
-//! numeric CSV and the embedded UCI 8×8 digits.
+//! numeric CSV and the embedded UCI 8×8 digits; [`Scaling`] of CSV features.
 //!
 //! Every reader returns `Result<Dataset, DataError>` (or [`Splits`]) and never
 //! panics on bad input; errors name the file and the byte offset or line.
@@ -18,6 +18,7 @@ mod digits;
 mod error;
 mod idx;
 mod locate;
+mod scaling;
 mod source;
 mod split;
 
@@ -38,5 +39,6 @@ pub use idx::{
     load_mnist_like, read_idx_images, read_idx_labels,
 };
 pub use locate::{DATA_DIR_ENV, FETCH_SCRIPT, default_data_dir, find_first, missing_data_help};
+pub use scaling::{FAR_OUTSIDE, ScaleKind, Scaling, range_warning};
 pub use source::{GZIP_MAGIC, is_gzip};
 pub use split::{MNIST_VALID, Splits};

@@ -1,0 +1,168 @@
+//! Run directories: whether a directory holds a run, refusing to start a new run over one,
+//! checking that `--out` can be written, and the record of where a run's data came from.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint;
+use crate::data::Scaling;
+use crate::failure::{Failure, Outcome};
+use crate::metrics;
+
+/// Files whose presence makes a directory a run (what a new run would overwrite or delete).
+pub const RUN_FILES: [&str; 3] = [checkpoint::FILE_NAME, metrics::JSONL, metrics::SUMMARY];
+
+/// The files of [`RUN_FILES`] present in `dir`.
+pub fn run_files(dir: &Path) -> Vec<&'static str> {
+    RUN_FILES
+        .into_iter()
+        .filter(|f| dir.join(f).exists())
+        .collect()
+}
+
+/// Exit 2 when `out` already holds a run (a checkpoint, metrics or a summary) and `force` is
+/// not set: a new run would overwrite it. The message names the directory and the ways on.
+/// Nothing is written.
+pub fn refuse_existing_run(out: &Path, force: bool) -> Outcome<()> {
+    let found = run_files(out);
+    if force || found.is_empty() {
+        return Ok(());
+    }
+    let epoch = checkpoint_epoch(out)
+        .map(|e| format!(" (checkpoint at epoch {e})"))
+        .unwrap_or_default();
+    Err(Failure::input(anyhow!(
+        "{}: already holds a run{epoch}: {}; nothing was changed.\n\
+         To continue it: dtp train --out {0} --resume\n\
+         To keep it and train another: choose another --out DIR\n\
+         To delete it and start over: add --force",
+        out.display(),
+        found.join(", ")
+    )))
+}
+
+/// Exit 2 when `out` has no checkpoint to resume, saying how to start a run there.
+pub fn require_checkpoint(out: &Path) -> Outcome<()> {
+    let ckpt = out.join(checkpoint::FILE_NAME);
+    if ckpt.is_file() {
+        return Ok(());
+    }
+    Err(Failure::input(anyhow!(
+        "{}: no checkpoint to resume ({} not found); to start a run there: dtp train --out {0} \
+         (without --resume)",
+        out.display(),
+        ckpt.display()
+    )))
+}
+
+/// The epoch of the checkpoint in `dir`, read from its header only.
+fn checkpoint_epoch(dir: &Path) -> Option<u32> {
+    use std::io::Read;
+    let mut f = fs::File::open(dir.join(checkpoint::FILE_NAME)).ok()?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).ok()?;
+    let n = usize::try_from(u64::from_le_bytes(len)).ok()?.min(1 << 20);
+    let mut header = vec![0u8; n];
+    f.read_exact(&mut header).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&header).ok()?;
+    v["__metadata__"]["epoch"].as_str()?.parse().ok()
+}
+
+/// Exit 2 unless `out` is, or can be created as, a writable directory: an existing file, a
+/// path through a file, or a directory that cannot be written is bad input. Creates `out`.
+pub fn prepare_out(out: &Path) -> Outcome<()> {
+    let bad = |what: String| {
+        Failure::input(anyhow!(
+            "{}: {what}; --out needs a directory it can write",
+            out.display()
+        ))
+    };
+    if out.exists() && !out.is_dir() {
+        return Err(bad("is a file, not a directory".into()));
+    }
+    fs::create_dir_all(out).map_err(|e| bad(format!("cannot create the directory ({e})")))?;
+    let probe = out.join(".dtp-write-test");
+    fs::write(&probe, b"").map_err(|e| bad(format!("cannot write in it ({e})")))?;
+    let _ = fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Metadata key of the checkpoint holding the [`DataRecord`] (JSON).
+pub const DATA_KEY: &str = "data";
+
+/// Where a run's data came from and how its features were scaled: recorded in every
+/// checkpoint (key [`DATA_KEY`]), so `--resume` reads the same data and `dtp eval` scales as
+/// training did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataRecord {
+    /// `--data` as an absolute path; `None`: the preset's default (embedded digits, or the
+    /// default data directory).
+    pub source: Option<PathBuf>,
+    /// The scaling applied to every split.
+    #[serde(default)]
+    pub scaling: Scaling,
+}
+
+impl DataRecord {
+    /// The record of `--data data` scaled by `scaling`.
+    pub fn new(data: Option<&Path>, scaling: Scaling) -> Self {
+        DataRecord {
+            source: data.map(absolute),
+            scaling,
+        }
+    }
+
+    /// Parses the checkpoint metadata value.
+    pub fn from_json(s: &str) -> Result<Self, String> {
+        serde_json::from_str(s).map_err(|e| format!("metadata `{DATA_KEY}`: {e}"))
+    }
+
+    /// The metadata value.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// How to print the source.
+    pub fn source_name(&self) -> String {
+        match &self.source {
+            Some(p) => p.display().to_string(),
+            None => "the preset's default data".into(),
+        }
+    }
+}
+
+/// `p` made absolute and, when it exists, canonical (so a run resumed from another directory
+/// reads the same file, and two spellings of one file compare equal).
+pub fn absolute(p: &Path) -> PathBuf {
+    fs::canonicalize(p).unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.into()))
+}
+
+/// The data a resumed run reads: the recorded source unless `--data` names another, which is
+/// an error (exit 2) unless `change` (`--change-data`) asks for it. Without a record (older
+/// checkpoints) `--data` as given.
+pub fn resume_data(
+    ckpt: &Path,
+    record: Option<&DataRecord>,
+    data: Option<&Path>,
+    change: bool,
+) -> Outcome<Option<PathBuf>> {
+    let Some(r) = record else {
+        return Ok(data.map(Path::to_path_buf));
+    };
+    match data {
+        None => Ok(r.source.clone()),
+        Some(d) if change || r.source.as_deref() == Some(absolute(d).as_path()) => {
+            Ok(Some(d.to_path_buf()))
+        }
+        Some(d) => Err(Failure::input(anyhow!(
+            "{}: the run was trained on {}, not --data {}; resume without --data to continue \
+             on its data, or add --change-data to continue on the new data",
+            ckpt.display(),
+            r.source_name(),
+            d.display()
+        ))),
+    }
+}
