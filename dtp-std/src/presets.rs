@@ -15,10 +15,10 @@ use crate::model::ModelKind;
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum DataKind {
-    /// The embedded UCI 8×8 digits (or any CSV file given with `--data`).
+    /// The embedded UCI 8×8 digits (or any CSV file given with --data).
     Digits,
-    /// The same digits as `firmware/` stores them: pixels at 4 bits, and the firmware's
-    /// held-out part (sample `i` with `i % 5 == 4`) as the test set.
+    /// The same digits as firmware/ stores them: pixels at 4 bits, and the firmware's
+    /// held-out part (every fifth sample, from the fifth) as the test set.
     FirmwareDigits,
     /// MNIST (IDX files).
     Mnist,

@@ -14,16 +14,15 @@ use rand_pcg::Pcg64;
 
 use crate::batches::EpochBatches;
 use crate::checkpoint;
-use crate::cli::TrainArgs;
 use crate::config::{Hyper, HyperPatch};
-use crate::data::{Dataset, Splits, range_warning};
+use crate::data::{Dataset, ScaleKind, Splits, range_warning};
 use crate::datasets::{self, ScaleRequest};
 use crate::failure::{Classify, EXIT_NON_FINITE, Failure, Outcome};
 use crate::metrics::{self, EpochRecord, Reconstruction, Summary};
 use crate::model::{self, Evaluation, Model, ModelKind};
+use crate::observe::Observer;
 use crate::plot;
 use crate::presets::{self, DataKind, Preset};
-use crate::progress::Progress;
 use crate::rundir::{self, DataRecord};
 
 /// PCG stream of weight initialisation.
@@ -104,9 +103,39 @@ pub fn resolve_layers(hyper: &Hyper, data: &Dataset) -> Vec<usize> {
     hyper.layers.resolve(data.features, outputs)
 }
 
+/// What `dtp train` does, as plain data: a Rust program fills one in (starting from
+/// `RunSpec::default()`) and calls [`train`]; the `dtp` binary builds one from its flags.
+#[derive(Clone, Debug, Default)]
+pub struct RunSpec {
+    /// The preset whose settings the run starts from [default: `digits`] (with `resume`:
+    /// must be the checkpoint's, if given).
+    pub preset: Option<String>,
+    /// Settings over the preset's (network, training, run); applied after `config`'s.
+    pub patch: HyperPatch,
+    /// A TOML file of settings, applied before `patch`.
+    pub config: Option<PathBuf>,
+    /// Where the data is: a directory of MNIST / Fashion-MNIST / CIFAR-10 files, or a CSV file
+    /// [default: the data directory; the digits are embedded].
+    pub data: Option<PathBuf>,
+    /// How CSV features are scaled [default: [`ScaleKind::Range`]].
+    pub scale: Option<ScaleKind>,
+    /// On `resume`: accept a `data` other than the recorded one.
+    pub change_data: bool,
+    /// The run directory [default: `runs/PRESET`].
+    pub out: Option<PathBuf>,
+    /// Continue the run in `out` from its checkpoint.
+    pub resume: bool,
+    /// Start over in an `out` that holds a run (its files are replaced).
+    pub force: bool,
+    /// Draw `curves.png` (and an auto-encoder's `filters.png`) at the end.
+    pub plot: bool,
+    /// Testing aid: abort the process after this many batches (as a crash would).
+    pub abort_after_batches: Option<u64>,
+}
+
 /// A setting out of range (exit 2), naming the `--config` file when one was given: the value
 /// came from it or from a flag.
-fn invalid_setting(args: &TrainArgs, e: impl std::fmt::Display) -> Failure {
+fn invalid_setting(args: &RunSpec, e: impl std::fmt::Display) -> Failure {
     Failure::input(match &args.config {
         Some(path) => anyhow!(
             "{}: invalid setting (from this file or a flag): {e}",
@@ -137,7 +166,7 @@ struct Run {
 }
 
 /// The preset of a fresh run.
-fn preset_of(args: &TrainArgs) -> Outcome<&'static Preset> {
+fn preset_of(args: &RunSpec) -> Outcome<&'static Preset> {
     let name = args.preset.as_deref().unwrap_or(presets::PRESETS[0].name);
     presets::find(name).ok_or_else(|| Failure::input(anyhow!("unknown preset `{name}`")))
 }
@@ -146,7 +175,8 @@ fn preset_of(args: &TrainArgs) -> Outcome<&'static Preset> {
 /// once): a fresh run fits `--scale` on CSV input; a resumed one reads its recorded source
 /// and applies its recorded scaling (older checkpoints: `--data` as given, unscaled).
 fn data_of(
-    args: &TrainArgs,
+    args: &RunSpec,
+    obs: &mut dyn Observer,
     kind: DataKind,
     resumed: Option<(&Path, Option<&DataRecord>)>,
 ) -> Outcome<(Splits, DataRecord)> {
@@ -178,7 +208,7 @@ fn data_of(
     let (splits, scaling) = datasets::load_scaled(kind, data.as_deref(), &request)?;
     let sets = [&splits.train, &splits.valid, &splits.test];
     if let Some(w) = sets.into_iter().find_map(range_warning) {
-        eprintln!("warning: {w}");
+        obs.warning(&w);
     }
     Ok((splits, DataRecord::new(data.as_deref(), scaling)))
 }
@@ -187,7 +217,8 @@ fn data_of(
 /// data (before any model is built) and checks that it fits the network; returns the run,
 /// its epoch, its data and the record of where the data came from.
 fn start(
-    args: &TrainArgs,
+    args: &RunSpec,
+    obs: &mut dyn Observer,
     out: &Path,
     patch: &HyperPatch,
 ) -> Outcome<(Run, u32, Splits, DataRecord)> {
@@ -229,7 +260,12 @@ fn start(
         model
             .set_config(hyper.to_core())
             .map_err(|e| invalid_setting(args, e))?;
-        let (splits, record) = data_of(args, hyper.dataset, Some((&ckpt_path, c.data.as_ref())))?;
+        let (splits, record) = data_of(
+            args,
+            obs,
+            hyper.dataset,
+            Some((&ckpt_path, c.data.as_ref())),
+        )?;
         for d in [&splits.train, &splits.valid, &splits.test] {
             check_fits(d, model.as_ref())?;
         }
@@ -253,7 +289,7 @@ fn start(
         hyper.validate_run().map_err(|e| invalid_setting(args, e))?;
         let config = hyper.to_core();
         config.validate().map_err(|e| invalid_setting(args, e))?;
-        let (splits, record) = data_of(args, hyper.dataset, None)?;
+        let (splits, record) = data_of(args, obs, hyper.dataset, None)?;
         let widths = resolve_layers(&hyper, &splits.train);
         let mut model = model::build(&hyper, &widths, splits.train.classes)
             .map_err(|e| invalid_setting(args, e))?;
@@ -280,13 +316,13 @@ fn start(
 
 /// `dtp train`: trains, writing checkpoints, metrics, `summary.json`, `config.toml` and
 /// `curves.png` into the run directory; returns the summary.
-pub fn train(args: &TrainArgs) -> Outcome<Summary> {
+pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
     let t0 = Instant::now();
     let mut patch = match &args.config {
         Some(path) => HyperPatch::from_file(path).or_input()?,
         None => HyperPatch::default(),
     };
-    merge(&mut patch, args.patch());
+    merge(&mut patch, args.patch.clone());
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs").join(args.preset.as_deref().unwrap_or(presets::PRESETS[0].name))
     });
@@ -297,7 +333,7 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
         rundir::refuse_existing_run(&out, args.force)?;
     }
     rundir::prepare_out(&out)?;
-    let (mut run, start_epoch, splits, record) = start(args, &out, &patch)?;
+    let (mut run, start_epoch, splits, record) = start(args, obs, &out, &patch)?;
     let save = |run: &Run| {
         checkpoint::save_with(
             &ckpt_path,
@@ -319,7 +355,7 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
     checkpoint::write_atomic(&out.join("config.toml"), run.hyper.to_toml().as_bytes())
         .map_err(|e| Failure::other(anyhow!("{}: {e}", out.display())))?;
 
-    let (train_secs, trained) = epochs(&mut run, &splits, start_epoch, args, &out, &save)?;
+    let (train_secs, trained) = epochs(&mut run, &splits, start_epoch, args, obs, &out, &save)?;
 
     // The auto-encoder fits its linear probes on the final codes (kept in the checkpoint).
     let epoch = run.model.epoch();
@@ -374,15 +410,15 @@ pub fn train(args: &TrainArgs) -> Outcome<Summary> {
     let json = serde_json::to_string_pretty(&summary).or_other()? + "\n";
     checkpoint::write_atomic(&out.join(metrics::SUMMARY), json.as_bytes())
         .map_err(|e| Failure::other(anyhow!("{}: {e}", out.display())))?;
-    if !args.no_plot && run.model.epoch() > 0 {
+    if args.plot && run.model.epoch() > 0 {
         if let Err(e) = metrics::read(&out)
             .and_then(|r| plot::draw(&r, &title(&run), &out.join(plot::FILE_NAME)))
         {
-            eprintln!("warning: no curves: {e:#}");
+            obs.warning(&format!("no curves: {e:#}"));
         }
         if run.model.kind() == ModelKind::Autoencoder {
             if let Err(e) = plot::draw_filters(run.model.as_ref(), &out.join(plot::FILTERS)) {
-                eprintln!("warning: no filters image: {e:#}");
+                obs.warning(&format!("no filters image: {e:#}"));
             }
         }
     }
@@ -441,11 +477,13 @@ fn merge(base: &mut HyperPatch, flags: HyperPatch) {
 }
 
 /// The epoch loop; returns the training seconds and samples trained in this invocation.
+#[allow(clippy::too_many_arguments)]
 fn epochs(
     run: &mut Run,
     splits: &Splits,
     start_epoch: u32,
-    args: &TrainArgs,
+    args: &RunSpec,
+    obs: &mut dyn Observer,
     out: &Path,
     save: &dyn Fn(&Run) -> Outcome<()>,
 ) -> Outcome<(f64, u64)> {
@@ -454,15 +492,14 @@ fn epochs(
     let per_epoch = (splits.train.len() / shape.batch * shape.batch) as u64;
     let epochs = run.hyper.epochs;
     let passes = run.model.passes_per_epoch(run.hyper.algo);
-    let mut progress = Progress::new(
+    obs.start(
         per_epoch * u64::from(epochs),
         per_epoch * u64::from(start_epoch.min(epochs)),
         shape.batch,
         passes,
-        args.quiet,
     );
-    if !args.quiet {
-        progress.println(&format!(
+    {
+        obs.line(&format!(
             "{} {} on {} ({} train / {} valid / {} test), {}, epochs {}..={epochs} -> {}",
             run.preset.name,
             shape.widths(),
@@ -482,7 +519,7 @@ fn epochs(
     let abort_after = args.abort_after_batches;
     // Not `start_epoch + 1..=epochs`: a checkpoint may claim epoch u32::MAX.
     for epoch in (start_epoch..epochs).map(|e| e + 1) {
-        progress.set_epoch(epoch, epochs);
+        obs.epoch(epoch, epochs);
         if run.hyper.lr_tau != 0.0 {
             let config = run.hyper.config_at(epoch - 1);
             run.model.set_config(config).or_input()?;
@@ -491,7 +528,7 @@ fn epochs(
         let t = Instant::now();
         let result = {
             let mut on_batch = || {
-                progress.batch_done();
+                obs.batch();
                 fills += 1;
                 if abort_after == Some(fills) {
                     std::process::abort();
@@ -511,14 +548,14 @@ fn epochs(
             )
         };
         let stats = result.map_err(|e| {
-            progress.finish();
+            obs.finish();
             non_finite(epoch, e, &ckpt_path, good)
         })?;
         let secs = t.elapsed().as_secs_f64();
         train_secs += secs;
         trained += per_epoch;
         if !run.model.is_finite() {
-            progress.finish();
+            obs.finish();
             return Err(non_finite(epoch, "non-finite weights", &ckpt_path, good));
         }
         let mut erng = eval_rng(run.hyper.seed, epoch);
@@ -565,7 +602,7 @@ fn epochs(
             ),
             _ => String::new(),
         };
-        progress.println(&match record.kind {
+        obs.line(&match record.kind {
             ModelKind::Classifier => format!(
                 "epoch {epoch:>4}: train {:6.2}%  valid {:6.2}%  test {:6.2}%  L {:.4}  {:.0} \
                  samples/s training{passes}",
@@ -592,6 +629,6 @@ fn epochs(
             good = epoch;
         }
     }
-    progress.finish();
+    obs.finish();
     Ok((train_secs, trained))
 }

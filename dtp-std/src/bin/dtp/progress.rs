@@ -1,10 +1,12 @@
-//! The training progress bar (indicatif): samples processed, samples/s and ETA, on stderr.
+//! The training progress bar (indicatif): samples processed, samples/s and ETA, on stderr;
+//! the `dtp` binary's [`Observer`] of a training run.
 //!
 //! Hidden when stderr is not a terminal or with `--quiet`; per-epoch lines are then printed
-//! plainly to stderr (unless quiet).
+//! plainly to stderr (unless quiet). Warnings are printed even when quiet.
 
 use std::time::Duration;
 
+use dtp_std::observe::Observer;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// Progress of a whole run, counted in training samples.
@@ -81,5 +83,60 @@ impl Progress {
     /// Removes the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// The binary's observer: a [`Progress`] bar from the start of training.
+pub struct Bar {
+    quiet: bool,
+    progress: Option<Progress>,
+}
+
+impl Bar {
+    /// No bar yet; `quiet` hides it and the lines.
+    pub fn new(quiet: bool) -> Self {
+        Bar {
+            quiet,
+            progress: None,
+        }
+    }
+}
+
+impl Observer for Bar {
+    fn start(&mut self, total: u64, done: u64, batch: usize, passes: usize) {
+        self.progress = Some(Progress::new(total, done, batch, passes, self.quiet));
+    }
+
+    fn line(&mut self, line: &str) {
+        match &self.progress {
+            Some(p) => p.println(line),
+            None if !self.quiet => eprintln!("{line}"),
+            None => {}
+        }
+    }
+
+    fn epoch(&mut self, epoch: u32, epochs: u32) {
+        if let Some(p) = &self.progress {
+            p.set_epoch(epoch, epochs);
+        }
+    }
+
+    fn batch(&mut self) {
+        if let Some(p) = &mut self.progress {
+            p.batch_done();
+        }
+    }
+
+    fn warning(&mut self, warning: &str) {
+        match &self.progress {
+            Some(p) if !p.bar.is_hidden() => p.bar.println(format!("warning: {warning}")),
+            _ => eprintln!("warning: {warning}"),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(p) = &self.progress {
+            p.finish();
+        }
     }
 }

@@ -1,128 +1,23 @@
 //! `dtp eval`, `dtp export`, `dtp plot` and `dtp info`.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::anyhow;
-use serde::Serialize;
 
-use crate::checkpoint::{self, Checkpoint};
 use crate::cli::{EvalArgs, ExportArgs, InfoArgs, PlotArgs};
-use crate::config::UnitsName;
-use crate::datasets;
-use crate::failure::{Classify, Failure, Outcome};
-use crate::metrics;
-use crate::model::{Evaluation, ModelKind, TensorKind};
-use crate::plot;
-use crate::train::{check_fits, eval_rng};
+use dtp_std::checkpoint;
+use dtp_std::evaluate::{checkpoint_path, evaluate, firmware_blob, load, recorded_data};
+use dtp_std::failure::{Classify, Failure, Outcome};
+use dtp_std::metrics;
+use dtp_std::model::{ModelKind, TensorKind};
+use dtp_std::plot;
 
-/// A checkpoint file, or the checkpoint inside a run directory.
-pub fn checkpoint_path(p: &Path) -> PathBuf {
-    if p.is_dir() {
-        p.join(checkpoint::FILE_NAME)
-    } else {
-        p.to_path_buf()
-    }
-}
-
-fn load(p: &Path) -> Outcome<Checkpoint> {
-    checkpoint::load(&checkpoint_path(p)).or_input()
-}
-
-/// The data of a checkpoint's run: `--data` if given, else the recorded source; scaled as
-/// the run recorded (older checkpoints: unscaled).
-fn recorded_data(c: &Checkpoint, data: Option<&Path>) -> Outcome<crate::data::Splits> {
-    let source = match (data, &c.data) {
-        (Some(d), _) => Some(d.to_path_buf()),
-        (None, Some(r)) => r.source.clone(),
-        (None, None) => None,
-    };
-    let scaling = c
-        .data
-        .as_ref()
-        .map(|r| r.scaling.clone())
-        .unwrap_or_default();
-    let request = datasets::ScaleRequest::Use(scaling);
-    datasets::load_scaled(c.hyper.dataset, source.as_deref(), &request).map(|(s, _)| s)
-}
-
-#[derive(Serialize)]
-struct EvalReport {
-    #[serde(skip_serializing_if = "ModelKind::is_classifier")]
-    kind: ModelKind,
-    /// Auto-encoder: which linear probe gave `error` (`final`: fitted on these weights at the
-    /// end of training; `online`: the one trained alongside).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    probe: Option<&'static str>,
-    preset: String,
-    widths: String,
-    /// The units of this evaluation when `--units` replaced the preset's.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    units: Option<UnitsName>,
-    epoch: u32,
-    passes: u32,
-    train: Evaluation,
-    valid: Evaluation,
-    test: Evaluation,
-}
-
-/// `dtp eval`: errors on the preset's three sets (for the auto-encoder: reconstruction
+/// `dtp eval`: errors on the run's three sets (for the auto-encoder: reconstruction
 /// error as `loss`, and the linear probe's classification error).
 pub fn eval(a: &EvalArgs) -> Outcome<()> {
     let mut c = load(&a.checkpoint)?;
     let splits = recorded_data(&c, a.data.as_deref())?;
-    for d in [&splits.train, &splits.valid, &splits.test] {
-        check_fits(d, c.model.as_ref())?;
-    }
-    if let Some(u) = a.units {
-        if c.model.kind() != ModelKind::Classifier {
-            return Err(Failure::input(anyhow!(
-                "{}: --units applies to classifiers; `{}` is an auto-encoder",
-                checkpoint_path(&a.checkpoint).display(),
-                c.preset.name
-            )));
-        }
-        c.model
-            .set_config(c.hyper.to_core_with(u.units()))
-            .map_err(|e| {
-                Failure::input(anyhow!(
-                    "{}: --units {u:?}: {e}",
-                    checkpoint_path(&a.checkpoint).display()
-                ))
-            })?;
-    }
-    let passes = a.passes.unwrap_or(c.hyper.eval_passes).max(1);
-    let mut rng = eval_rng(c.hyper.seed, u32::MAX);
-    let mut run = |d| {
-        c.model
-            .evaluate(d, passes, &mut rng)
-            .map_err(|e| Failure::input(anyhow!("{e}")))
-    };
-    let (test, valid, train) = (run(&splits.test)?, run(&splits.valid)?, run(&splits.train)?);
-    let kind = c.model.kind();
-    let epoch = c.model.epoch();
-    let probe = (kind == ModelKind::Autoencoder).then(|| {
-        if c.model
-            .as_autoencoder()
-            .and_then(|ae| ae.finished())
-            .is_some_and(|f| f.epoch == epoch)
-        {
-            "final"
-        } else {
-            "online"
-        }
-    });
-    let r = EvalReport {
-        kind,
-        probe,
-        preset: c.preset.name.into(),
-        widths: c.model.shape().widths(),
-        units: a.units,
-        epoch: c.model.epoch(),
-        passes,
-        train,
-        valid,
-        test,
-    };
+    let path = checkpoint_path(&a.checkpoint);
+    let r = evaluate(&mut c, &path, &splits, a.passes, a.units)?;
+    let passes = r.passes;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r).or_other()?);
     } else if let Some(probe) = r.probe {
@@ -168,53 +63,19 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
     Ok(())
 }
 
-/// How a checkpoint's network differs from the one `firmware/` runs (the `digits-firmware`
-/// preset's shape and units), if it does.
-fn firmware_mismatch(c: &Checkpoint) -> Option<String> {
-    let fw = (crate::presets::find("digits-firmware")?.defaults)();
-    let widths = fw.layers.to_string();
-    let ours = c.model.shape().widths();
-    (ours != widths || c.hyper.units != fw.units).then(|| {
-        format!(
-            "a {ours} network with {} units; firmware/ runs {widths} with {} units (the \
-             digits-firmware preset). `--host` writes the blob anyway, for the host-side core \
-             (Net::read_blob)",
-            c.hyper.units.name(),
-            fw.units.name()
-        )
-    })
-}
-
 /// `dtp export`: the firmware weight blob.
 pub fn export(a: &ExportArgs) -> Outcome<()> {
     let c = load(&a.checkpoint)?;
-    let Some(classifier) = c.model.as_classifier() else {
-        return Err(Failure::input(anyhow!(
-            "{}: a `{}` checkpoint: the firmware blob holds classifiers only (the \
-             auto-encoder's weights are the safetensors tensors net.f1.* and net.g1.*)",
-            checkpoint_path(&a.checkpoint).display(),
-            c.preset.name
-        )));
-    };
-    let blob = classifier.blob().map_err(|e| {
-        Failure::input(anyhow!(
-            "{}: cannot encode the blob: {e}",
-            checkpoint_path(&a.checkpoint).display()
-        ))
-    })?;
-    if let Some(w) = firmware_mismatch(&c) {
-        let p = checkpoint_path(&a.checkpoint);
-        if !a.host {
-            return Err(Failure::input(anyhow!("{}: {w}", p.display())));
-        }
-        eprintln!("note: {}: {w}", p.display());
+    let (blob, note) = firmware_blob(&c, &checkpoint_path(&a.checkpoint), a.host)?;
+    if let Some(n) = note {
+        eprintln!("note: {n}");
     }
-    if let Some(dir) = a.firmware.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Failure::input(anyhow!("{}: cannot create: {e}", dir.display())))?;
-            eprintln!("created directory {}", dir.display());
-        }
+    if let Some(dir) = a.firmware.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::input(anyhow!("{}: cannot create: {e}", dir.display())))?;
+        eprintln!("created directory {}", dir.display());
     }
     checkpoint::write_atomic(&a.firmware, &blob)
         .map_err(|e| Failure::other(anyhow!("{}: cannot write: {e}", a.firmware.display())))?;
@@ -276,7 +137,7 @@ pub fn plot(a: &PlotArgs) -> Outcome<()> {
         }
     } else {
         let out = a.out.clone().unwrap_or_else(|| "runs.png".into());
-        let note = crate::plot_runs::draw_runs(&runs, "error per epoch", &out).or_other()?;
+        let note = dtp_std::plot_runs::draw_runs(&runs, "error per epoch", &out).or_other()?;
         let note = note.map(|n| format!("; {n}")).unwrap_or_default();
         println!("wrote {} ({} runs{note})", out.display(), runs.len());
     }

@@ -1,5 +1,5 @@
 //! The `dtp` command line: argument definitions (clap derive; the `///` comments are the help
-//! text) and dispatch to [`crate::train`] and [`crate::commands`].
+//! text) and dispatch to `dtp_std::train` and the binary's `commands`.
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -7,14 +7,16 @@ use std::path::PathBuf;
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{
+use dtp_std::config::{
     Algo, BpGradient, HyperPatch, InitKind, Layers, OptimiserName, OptimiserPatch, ScheduleKind,
     UnitsName,
 };
-use crate::data::ScaleKind;
-use crate::failure::Outcome;
-use crate::presets::DataKind;
-use crate::presets::PRESETS;
+use dtp_std::data::ScaleKind;
+use dtp_std::failure::Outcome;
+use dtp_std::presets::{DataKind, PRESETS};
+use dtp_std::train::RunSpec;
+
+use crate::progress::Bar;
 
 /// Difference Target Propagation (Lee et al. 2015): train, evaluate, inspect and export nets.
 #[derive(Debug, Parser)]
@@ -52,8 +54,8 @@ pub struct TrainArgs {
     #[arg(long, value_parser = preset_names())]
     pub preset: Option<String>,
     /// Layer widths input-hidden…-output, e.g. 784-500-250-10; the input and output may be
-    /// `auto` (from the data: its features; its classes, or its features for an
-    /// auto-encoder) [default: the preset's]. One hidden layer trains it on the top target
+    /// "auto" (from the data: its features; its classes, or its features for an
+    /// auto-encoder) [default: the preset's]. One hidden layer trains on the top target alone
     /// (a rescaled gradient step); DTP's difference targets, through learned inverses, need
     /// two hidden layers or more.
     #[arg(long, value_name = "W0-W1-…-WM")]
@@ -165,6 +167,23 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
+    /// The run these flags ask for, as the library's plain [`RunSpec`].
+    pub fn spec(&self) -> RunSpec {
+        RunSpec {
+            preset: self.preset.clone(),
+            patch: self.patch(),
+            config: self.config.clone(),
+            data: self.data.clone(),
+            scale: self.scale,
+            change_data: self.change_data,
+            out: self.out.clone(),
+            resume: self.resume,
+            force: self.force,
+            plot: !self.no_plot,
+            abort_after_batches: self.abort_after_batches,
+        }
+    }
+
     /// The settings given by flags.
     pub fn patch(&self) -> HyperPatch {
         let opt = |lr| {
@@ -256,7 +275,7 @@ pub struct InfoArgs {
 }
 
 /// The whole `dtp` program: parses `std::env::args`, runs, prints any error to stderr and
-/// returns the exit code (see [`crate::failure`]; clap's usage errors exit with 2 too).
+/// returns the exit code (see `dtp_std::failure`; clap's usage errors exit with 2 too).
 pub fn main() -> std::process::ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
@@ -291,7 +310,10 @@ fn restore_sigpipe() {
 /// Runs a parsed command line; the summary or report goes to stdout.
 pub fn run(cli: Cli) -> Outcome<()> {
     match cli.command {
-        Command::Train(a) => crate::train::train(&a).map(|s| println!("{}", s.line())),
+        Command::Train(a) => {
+            let mut bar = Bar::new(a.quiet);
+            dtp_std::train::train(&a.spec(), &mut bar).map(|s| println!("{}", s.line()))
+        }
         Command::Eval(a) => crate::commands::eval(&a),
         Command::Export(a) => crate::commands::export(&a),
         Command::Plot(a) => crate::commands::plot(&a),
