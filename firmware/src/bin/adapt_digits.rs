@@ -15,7 +15,8 @@ const EPOCHS: u32 = 3;
 const BAR: f32 = 80.0;
 /// Required gain over the accuracy before adapting (points).
 const MIN_GAIN: f32 = 50.0;
-/// Required lead over the control's held-out accuracy (points).
+/// Required lead over the control's held-out accuracy (points). Measured: 51.3 on the device
+/// (91.1 vs 39.8 %), 40.7–47.4 on the host over five seeds (`tests/tests/firmware_controls.rs`).
 const MIN_GAP: f32 = 25.0;
 
 #[cortex_m_rt::entry]

@@ -9,7 +9,8 @@ use dtp_firmware::{demo, run};
 /// Required held-out accuracy (percent) after training (one sampled pass per digit).
 const BAR: f32 = 80.0;
 /// Required lead over the control's held-out accuracy (points): the same run with `η̂ = 0`,
-/// where only the output layer learns.
+/// where only the output layer learns. Measured: 77.2 on the device (83.8 vs 6.7 %), 70.8–74.4
+/// on the host over five seeds (`tests/tests/firmware_controls.rs`).
 const MIN_GAP: f32 = 40.0;
 
 #[cortex_m_rt::entry]
