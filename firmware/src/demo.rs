@@ -67,6 +67,28 @@ pub fn config_at(variant: Variant, epoch: u32) -> Config {
     c
 }
 
+/// Who learns in a run: DTP, or its control.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, defmt::Format)]
+pub enum Learner {
+    /// The DTP step with the demo's `η̂`.
+    Dtp,
+    /// The same code, stream, seed and learning-rate decay with `η̂ = 0`: every target equals
+    /// its activation, so the hidden layers' local losses are zero and only the output layer
+    /// learns (on the hidden layers it started with).
+    Control,
+}
+
+impl Learner {
+    /// The settings of epoch `epoch` for this learner.
+    pub fn config_at(self, variant: Variant, epoch: u32) -> Config {
+        let c = config_at(variant, epoch);
+        match self {
+            Learner::Dtp => c,
+            Learner::Control => Config { eta_hat: 0.0, ..c },
+        }
+    }
+}
+
 /// Held-out results.
 #[derive(Clone, Copy, Debug, Default, defmt::Format)]
 pub struct Eval {

@@ -22,6 +22,9 @@ pub enum Shift {
     Invert,
     /// Moved right by one pixel (the new left column blank).
     Right,
+    /// A quarter turn clockwise (a sensor mounted on its side): the pixel at row `r`, column
+    /// `c` moves to row `c`, column `7 − r`.
+    Rotate,
 }
 
 impl Shift {
@@ -34,6 +37,14 @@ impl Shift {
                 for row in x.chunks_exact_mut(8) {
                     row.copy_within(0..7, 1);
                     row[0] = 0.0;
+                }
+            }
+            Shift::Rotate => {
+                let src = *x;
+                for r in 0..8 {
+                    for c in 0..8 {
+                        x[c * 8 + 7 - r] = src[r * 8 + c];
+                    }
                 }
             }
         }

@@ -1,7 +1,8 @@
 //! The `mnist-ae` preset through the `dtp` CLI, on a small generated IDX dataset: the
 //! 784-1000-784 denoising auto-encoder trains by DTP, its reconstruction error falls, the
 //! linear probe on its codes beats chance by far, the run resumes bit-identically, and the
-//! run directory holds the filters image.
+//! run directory holds the filters image. On real MNIST (when present; always in CI), the
+//! probe on its codes beats the pixel probe and the codes of a frozen encoder.
 //!
 //! The MNIST split keeps the last 10,000 training images for validation, so the generated
 //! training file holds 10,000 + 1,000 images: 10 minibatches of 100 per epoch.
@@ -334,4 +335,61 @@ fn mnist_ae_resume_is_bit_identical() {
     }
     assert_eq!(timeless_records(&a), timeless_records(&b));
     assert_eq!(timeless_summary(&a), timeless_summary(&b));
+}
+
+/// The real MNIST directory, or `None` (skip, with a note) when it is absent; under
+/// `CI=true`, where `.ci/run` fetches it, its absence fails the test.
+fn real_mnist() -> Option<std::path::PathBuf> {
+    let dir = dtp_std::data::default_data_dir().join("mnist");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let help = dtp_std::data::missing_data_help(&dir, "mnist");
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but MNIST is missing (.ci/run fetches it): {help}"
+    );
+    println!("note: skipping the real-MNIST auto-encoder check: {help}");
+    None
+}
+
+/// `(probe on the codes, probe on the pixels)` test errors of one epoch of `mnist-ae` on
+/// real MNIST, seed 1, with `extra` flags.
+fn real_mnist_probes(data: &Path, extra: &[&str]) -> (f64, f64) {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("run");
+    let args = [&["--seed", "1", "--no-plot"][..], extra].concat();
+    train(data, &out, 1, &args);
+    let sm = summary(&out);
+    (
+        sm["test_error"].as_f64().unwrap(),
+        sm["pixel_probe"]["test_error"].as_f64().unwrap(),
+    )
+}
+
+/// On real MNIST (50k training images), one epoch of DTP makes codes that a linear probe
+/// classifies better than the raw pixels, and better than the codes of the untrained encoder
+/// (the control: `--lr-forward 0`, the encoder frozen at its random orthogonal start, the
+/// decoder still learning). Measured, one epoch each, seeds 1 / 2 / 3 (`dtp train --preset
+/// mnist-ae --epochs 1 --seed S [--lr-forward 0]`, ~1 min a run on one thread): probe on
+/// DTP's codes 4.89 / 4.70 / 4.86 %, on the pixels 7.40 / 7.44 / 7.35 % (2.49–2.74 points
+/// behind), on the frozen encoder's codes 8.85 / 8.36 / 8.80 % (3.66–3.96 points behind).
+/// Margins: the codes' probe ≥ 1.5 points below the pixels' and ≥ 2 points below the frozen
+/// encoder's; the test runs seed 1.
+#[test]
+fn mnist_ae_codes_beat_the_pixel_probe_and_the_frozen_encoder_on_real_mnist() {
+    let Some(data) = real_mnist() else {
+        return;
+    };
+    let (codes, pixels) = real_mnist_probes(&data, &[]);
+    let (frozen, _) = real_mnist_probes(&data, &["--lr-forward", "0"]);
+    println!(
+        "real MNIST, 1 epoch: probe on DTP codes {codes:.4}, on pixels {pixels:.4}, on the \
+         frozen encoder's codes {frozen:.4}"
+    );
+    assert!(codes <= pixels - 0.015, "codes {codes} vs pixels {pixels}");
+    assert!(
+        codes <= frozen - 0.02,
+        "codes {codes} vs frozen encoder {frozen}"
+    );
 }

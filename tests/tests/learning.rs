@@ -1,5 +1,7 @@
 //! Learning curves on real data: DTP learns the UCI 8×8 digits (1,797 images), and a net of
-//! sign units learns with DTP where backprop through sign cannot.
+//! sign units learns with DTP where backprop through sign cannot. Every learning claim is
+//! compared with a control run through the same code: `η̂ = 0` (only the output layer learns)
+//! for the classifiers, the encoder frozen for the auto-encoder.
 
 use dtp_core::{
     AutoencoderConfig, Config, FixedTrainer, Gradient, Init, Optimiser, Schedule, SigmaSchedule,
@@ -24,28 +26,98 @@ fn config(units: Units) -> Config {
     }
 }
 
-#[test]
-fn dtp_learns_the_digits() {
+/// Seeds of the control comparisons: `(initialisation and noise, shuffling)`.
+const SEEDS: [(u64, u64); 6] = [(42, 3), (7, 3), (1, 1), (2, 2), (3, 4), (4, 5)];
+
+/// Trains the 64-64-64-10 net for 20 epochs of the digits with `config`; returns
+/// `(test accuracy before, test accuracy after, training-set accuracy after)`. With `η̂ = 0`
+/// it also checks that the hidden layers ended bit for bit where they started.
+fn digits_run(config: Config, (seed, shuffle): (u64, u64)) -> (f32, f32, f32) {
     let (train, test) = digits_split(0.25, 1).unwrap();
-    let mut rng = Pcg32::new(42, 0);
-    let mut t = Digits::new(config(Units::CONTINUOUS), Init::Orthogonal, &mut rng).unwrap();
+    let mut rng = Pcg32::new(seed, 0);
+    let mut t = Digits::new(config, Init::Orthogonal, &mut rng).unwrap();
+    let hidden = (t.net.first.clone(), t.net.hidden.clone());
     let before = accuracy(&mut t, &test);
-    let mut batches = Shuffled::new(&train, 3);
+    let mut batches = Shuffled::new(&train, shuffle);
     for _ in 0..20 {
         t.train_epoch(&mut batches, &mut rng).unwrap();
     }
-    let after = accuracy(&mut t, &test);
-    println!("DTP digits test accuracy: {before:.3} → {after:.3}");
-    assert!(after >= 0.90, "test accuracy {after}");
+    let frozen = (t.net.first.clone(), t.net.hidden.clone()) == hidden;
+    assert_eq!(
+        frozen,
+        config.eta_hat == 0.0,
+        "hidden layers frozen: {frozen}"
+    );
+    (before, accuracy(&mut t, &test), accuracy(&mut t, &train))
 }
 
+/// The control of a DTP run: the same code, seeds and stream with `η̂ = 0`, so every target
+/// equals its activation, the hidden layers' local losses are zero and only the output layer
+/// learns (on the random orthogonal hidden layers).
+fn control(config: Config) -> Config {
+    Config {
+        eta_hat: 0.0,
+        ..config
+    }
+}
+
+fn mean(v: impl Iterator<Item = f32>) -> f32 {
+    let v: Vec<f32> = v.collect();
+    v.iter().sum::<f32>() / v.len() as f32
+}
+
+/// DTP learns the digits, and its hidden layers add to what the output layer learns alone.
+///
+/// The held-out set (359 digits) is nearly saturated by the output layer alone, so the test
+/// gain is small; the training-set fit shows the hidden layers' learning plainly. Measured
+/// (`cargo test -p dtp-tests --test learning -- --nocapture`), over the six seeds of `SEEDS`:
+/// test accuracy DTP 95.12–96.01 % (mean 95.60 %), control 94.01–95.57 % (mean 94.83 %), gap
+/// per seed 0.00–1.55 points (mean +0.77); training-set error DTP 0.00–0.67 % (mean 0.16 %),
+/// control 1.71–2.45 % (mean 2.09 %). Margins: every DTP run ≥ 90 %, mean test gap ≥ 0.4
+/// points (half the measured one), mean training error ≤ 0.25 × the control's (measured
+/// 0.08 ×).
+#[test]
+fn dtp_learns_the_digits_beyond_its_output_only_control() {
+    let c = config(Units::CONTINUOUS);
+    let mut runs = Vec::new();
+    for seeds in SEEDS {
+        let (before, dtp, dtp_train) = digits_run(c, seeds);
+        let (_, ctl, ctl_train) = digits_run(control(c), seeds);
+        println!(
+            "seeds {seeds:?}: DTP test {before:.4} → {dtp:.4} (train {dtp_train:.4}); \
+             η̂ = 0 control {ctl:.4} (train {ctl_train:.4})"
+        );
+        assert!(dtp >= 0.90, "seeds {seeds:?}: test accuracy {dtp}");
+        runs.push((dtp, dtp_train, ctl, ctl_train));
+    }
+    let gap = mean(runs.iter().map(|r| r.0 - r.2));
+    let dtp_train_err = mean(runs.iter().map(|r| 1.0 - r.1));
+    let ctl_train_err = mean(runs.iter().map(|r| 1.0 - r.3));
+    println!(
+        "mean test gap over the control {:.2} points; mean training error DTP {:.2} % vs \
+         control {:.2} %",
+        100.0 * gap,
+        100.0 * dtp_train_err,
+        100.0 * ctl_train_err
+    );
+    assert!(gap >= 0.004, "mean held-out gap over the control {gap}");
+    assert!(
+        dtp_train_err <= 0.25 * ctl_train_err,
+        "training error DTP {dtp_train_err} vs control {ctl_train_err}"
+    );
+}
+
+/// Sign units: DTP against backprop through sign (exact gradient, zero below the output
+/// layer) and against the `η̂ = 0` control. Measured over `SEEDS`: DTP 90.69–94.24 % (mean
+/// 92.42 %), control 84.92–89.14 % (mean 86.33 %), gap per seed 3.33–9.31 points (mean
+/// +6.09). Margins: every seed ≥ 2 points, mean ≥ 4 points.
 #[test]
 fn sign_units_learn_with_dtp_but_not_with_backprop_through_sign() {
     let (train, test) = digits_split(0.25, 1).unwrap();
+    let mut c = config(Units::DISCRETE);
+    c.eta_hat = 5.0;
     let run = |dtp: bool| {
         let mut rng = Pcg32::new(7, 0);
-        let mut c = config(Units::DISCRETE);
-        c.eta_hat = 5.0;
         let mut t = Digits::new(c, Init::Orthogonal, &mut rng).unwrap();
         let first_layer = t.net.first.clone();
         let mut batches = Shuffled::new(&train, 3);
@@ -67,6 +139,24 @@ fn sign_units_learn_with_dtp_but_not_with_backprop_through_sign() {
     assert!(!dtp_first_unchanged);
     assert!(dtp >= 0.90, "DTP with sign units: {dtp}");
     assert!(dtp > bp + 0.02, "DTP {dtp} vs BP-through-sign {bp}");
+
+    let mut gaps = Vec::new();
+    for seeds in SEEDS {
+        let (_, dtp, _) = digits_run(c, seeds);
+        let (_, ctl, _) = digits_run(control(c), seeds);
+        println!("sign net, seeds {seeds:?}: DTP {dtp:.4}, η̂ = 0 control {ctl:.4}");
+        assert!(
+            dtp >= ctl + 0.02,
+            "seeds {seeds:?}: DTP {dtp} vs control {ctl}"
+        );
+        gaps.push(dtp - ctl);
+    }
+    let gap = mean(gaps.into_iter());
+    println!(
+        "sign net: mean gap over the control {:.2} points",
+        100.0 * gap
+    );
+    assert!(gap >= 0.04, "mean gap over the control {gap}");
 }
 
 /// Held-out reconstruction error of a 64-32-64 DTP auto-encoder after 10 epochs, at

@@ -2,8 +2,9 @@
 //!
 //! The model has NOR rules (erase sets a page to `0xFF`, a write can only clear bits) and
 //! counts steps: one page erase or one word write each. A power cut after `k` steps lets the
-//! `k + 1`-th operation happen only partly (a torn erase leaves half the page, a torn write
-//! clears only some of the bits it would) and fails everything after it. After every cut the
+//! `k + 1`-th operation happen only partly (a torn erase erases half the page, the first half
+//! or, with `tear_tail`, the second half, leaving an old header in place; a torn write clears
+//! only some of the bits it would) and fails everything after it. After every cut the
 //! device "reboots" on the same memory and must load either the previous save or the new one,
 //! byte for byte — never garbage, never nothing once something was saved.
 
@@ -37,6 +38,8 @@ struct CutFlash {
     budget: Option<usize>,
     dead: bool,
     steps: usize,
+    /// A torn erase erases the second half of the page instead of the first.
+    tear_tail: bool,
 }
 
 impl CutFlash {
@@ -46,6 +49,7 @@ impl CutFlash {
             budget,
             dead: false,
             steps: 0,
+            tear_tail: false,
         }
     }
 
@@ -92,8 +96,12 @@ impl NorFlash for CutFlash {
         );
         for page in (from as usize..to as usize).step_by(PAGE) {
             let torn = self.step()?;
-            let end = if torn { page + PAGE / 2 } else { page + PAGE };
-            self.mem[page..end].fill(0xFF);
+            let range = match (torn, self.tear_tail) {
+                (false, _) => page..page + PAGE,
+                (true, false) => page..page + PAGE / 2,
+                (true, true) => page + PAGE / 2..page + PAGE,
+            };
+            self.mem[range].fill(0xFF);
             if torn {
                 return Err(FlashError::PowerCut);
             }
@@ -138,7 +146,18 @@ fn save(
     data: &[u8],
     budget: Option<usize>,
 ) -> (Result<Record, StorageError<FlashError>>, usize) {
+    save_tearing(mem, data, budget, false)
+}
+
+/// [`save`], with a torn erase erasing the second half of its page if `tear_tail`.
+fn save_tearing(
+    mem: &mut Vec<u8>,
+    data: &[u8],
+    budget: Option<usize>,
+    tear_tail: bool,
+) -> (Result<Record, StorageError<FlashError>>, usize) {
     let mut flash = CutFlash::new(std::mem::take(mem), budget);
+    flash.tear_tail = tear_tail;
     let r = storage::save(&mut flash, &SLOTS, data);
     *mem = flash.mem;
     (r, flash.steps)
@@ -262,4 +281,214 @@ fn too_large_and_misaligned_are_errors() {
 fn erased_flash_loads_nothing() {
     assert!(load(&vec![0xFFu8; SIZE]).is_none());
     assert!(load(&vec![0x00u8; SIZE]).is_none());
+}
+
+/// What a reboot on `mem` loads, which must be one of `allowed` (by content: every payload
+/// of these tests is distinct).
+fn reboot(mem: &[u8], allowed: &[&[u8]], context: &str) -> Vec<u8> {
+    let loaded = load(mem).map(|(_, bytes)| bytes);
+    match loaded {
+        Some(bytes) if allowed.contains(&bytes.as_slice()) => bytes,
+        other => panic!(
+            "{context}: loaded {:?} bytes, none of the {} allowed saves",
+            other.map(|b| b.len()),
+            allowed.len()
+        ),
+    }
+}
+
+/// Steps an uncut save of `data` takes on `mem` (on a copy).
+fn steps_of(mem: &[u8], data: &[u8]) -> usize {
+    save(&mut mem.to_vec(), data, None).1
+}
+
+/// The device's real sequence: a save cut at any step, a reboot, then the next save written
+/// on top of the torn memory and cut at any step, a reboot, then a save left to finish.
+/// After every reboot the device loads its last good save or the one just cut (never
+/// garbage, never an older one); the save that finishes loads exactly. Both tear models.
+#[test]
+fn a_save_on_top_of_a_torn_save_cut_again_keeps_the_last_good_one() {
+    let pairs = cut_pairs(false) + cut_pairs(true);
+    println!("{pairs} pairs of cut points");
+    // 8 erases + 25 payload words + 8 header words for `b`, about 54 steps for `c`: 2310
+    // pairs in each tear model.
+    assert!(pairs > 4000, "only {pairs} pairs of cut points");
+}
+
+/// Every pair of cut points of two consecutive saves; returns how many.
+fn cut_pairs(tear_tail: bool) -> usize {
+    let (a, b, c, d) = (
+        payload(11, 300),
+        payload(12, 100),
+        payload(13, 150),
+        payload(14, 64),
+    );
+    let mut mem = vec![0xFFu8; SIZE];
+    // An older record in each slot, so torn erases have old data to leave behind.
+    save(&mut mem, &payload(10, 500), None).0.unwrap();
+    save(&mut mem, &a, None).0.unwrap();
+    let mut pairs = 0;
+    for k1 in 0..=steps_of(&mem, &b) {
+        let mut m1 = mem.clone();
+        let (r1, _) = save_tearing(&mut m1, &b, Some(k1), tear_tail);
+        let allowed1: &[&[u8]] = if r1.is_ok() { &[&b] } else { &[&a, &b] };
+        let good1 = reboot(&m1, allowed1, &format!("cut at {k1}"));
+        for k2 in 0..=steps_of(&m1, &c) {
+            let mut m2 = m1.clone();
+            let (r2, _) = save_tearing(&mut m2, &c, Some(k2), tear_tail);
+            let allowed2: &[&[u8]] = if r2.is_ok() { &[&c] } else { &[&good1, &c] };
+            reboot(&m2, allowed2, &format!("cuts at {k1} then {k2}"));
+            let (r3, _) = save(&mut m2, &d, None);
+            r3.unwrap_or_else(|e| panic!("cuts at {k1}, {k2}: the next save failed: {e:?}"));
+            reboot(&m2, &[&d], &format!("cuts at {k1}, {k2}, then a full save"));
+            pairs += 1;
+        }
+    }
+    pairs
+}
+
+/// A run of saves on one memory, most of them cut at a pseudo-random step (the two tear models
+/// in turn), each starting from the torn memory the last one left: the loaded save never goes
+/// back to an older one.
+#[test]
+fn a_run_of_power_cuts_carries_the_torn_memory_into_each_next_save() {
+    let mut mem = vec![0xFFu8; SIZE];
+    mem[..512].fill(0x00);
+    let mut good: Option<Vec<u8>> = None;
+    let mut seq: Option<u32> = None;
+    let (mut cut, mut finished, mut torn_became_valid) = (0, 0, 0);
+    let mut x = 0x9E37_79B9u32;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x as usize
+    };
+    for i in 0..400usize {
+        // Distinct payloads (the attempt's number first) of 2 bytes to a full slot.
+        let mut data = payload(i as u8, 2 + next() % (SLOTS.capacity() - 1));
+        data[..2].copy_from_slice(&(i as u16).to_le_bytes());
+        let steps = steps_of(&mem, &data);
+        // One save in five runs to the end.
+        let budget = (next() % 5 != 0).then(|| next() % (steps + 1));
+        let (r, _) = save_tearing(&mut mem, &data, budget, i % 2 == 1);
+        let loaded = load(&mem);
+        match (&r, &loaded) {
+            (Ok(rec), Some((l, bytes))) => {
+                assert_eq!(
+                    (l, bytes),
+                    (rec, &data),
+                    "save {i} finished but loads otherwise"
+                );
+                finished += 1;
+            }
+            (Ok(_), None) => panic!("save {i} finished but nothing loads"),
+            (Err(_), Some((_, bytes))) if *bytes == data => {
+                // The cut fell after the header's last checked word.
+                torn_became_valid += 1;
+                cut += 1;
+            }
+            (Err(_), l) => {
+                assert_eq!(
+                    l.as_ref().map(|(_, b)| b),
+                    good.as_ref(),
+                    "save {i} cut at {budget:?} of {steps}: not the last good save"
+                );
+                cut += 1;
+            }
+        }
+        if let Some((rec, bytes)) = loaded {
+            if let Some(s) = seq {
+                assert!(
+                    rec.seq == s || rec.seq == s.wrapping_add(1),
+                    "seq {s} → {}",
+                    rec.seq
+                );
+            }
+            seq = Some(rec.seq);
+            good = Some(bytes);
+        }
+    }
+    println!("{cut} cut saves ({torn_became_valid} valid anyway), {finished} finished");
+    assert!(
+        cut >= 250 && finished >= 50,
+        "{cut} cut, {finished} finished"
+    );
+}
+
+/// Several bits at once flipped in the newest record (header fields or payload, 2 to 8 bits
+/// anywhere, a cleared word, a 32-bit burst, both sides of the header/payload boundary):
+/// every case is detected and the older save loads, byte for byte; the next save goes into
+/// the damaged slot, not over the only good record.
+#[test]
+fn multi_bit_corruption_of_the_newest_record_falls_back_to_the_older_save() {
+    let (older, newer) = (payload(21, 300), payload(22, 300));
+    let mut clean = vec![0xFFu8; SIZE];
+    save(&mut clean, &older, None).0.unwrap();
+    let newest = save(&mut clean, &newer, None).0.unwrap();
+    let start = SLOTS.offset(newest.slot) as usize;
+    // The bytes the CRCs cover: header bytes 0..20 and the payload.
+    let covered: Vec<usize> = (0..20)
+        .chain(storage::HEADER_LEN..storage::HEADER_LEN + newer.len())
+        .map(|o| start + o)
+        .collect();
+    let mut cases: Vec<Vec<(usize, u8)>> = Vec::new();
+    let mut x = 0x2545_F491u32;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x as usize
+    };
+    for n in 2..=8 {
+        for _ in 0..250 {
+            let mut flips: Vec<(usize, u8)> = Vec::new();
+            while flips.len() < n {
+                let f = (covered[next() % covered.len()], 1u8 << (next() % 8));
+                if !flips.contains(&f) {
+                    flips.push(f);
+                }
+            }
+            cases.push(flips);
+        }
+    }
+    let payload_at = start + storage::HEADER_LEN;
+    // A word cleared to 0 (NOR bits lost), a 32-bit burst, two bits of one byte, and flips on
+    // both sides of the boundary (header CRC field and first payload byte).
+    cases.push(
+        (0..4)
+            .map(|i| (payload_at + 40 + i, clean[payload_at + 40 + i]))
+            .collect(),
+    );
+    cases.push((0..4).map(|i| (payload_at + 101 + i, 0xFF)).collect());
+    cases.push(vec![(payload_at + 7, 0x81)]);
+    cases.push(vec![(start + 17, 0x10), (payload_at, 0x01)]);
+    cases.push(vec![
+        (start + 5, 0x02),
+        (start + 9, 0x40),
+        (start + 13, 0x08),
+    ]);
+    for (n, flips) in cases.iter().enumerate() {
+        let mut mem = clean.clone();
+        for &(at, mask) in flips {
+            mem[at] ^= mask;
+        }
+        assert_ne!(mem, clean);
+        let (rec, bytes) = load(&mem).unwrap_or_else(|| panic!("case {n}: nothing loads"));
+        assert_eq!(
+            (rec.slot, rec.seq, &bytes),
+            (1 - newest.slot, newest.seq - 1, &older),
+            "case {n} ({flips:?}) not detected"
+        );
+        let next_save = save(&mut mem, &payload(23, 200), None).0.unwrap();
+        assert_eq!(next_save.slot, newest.slot, "case {n}");
+        assert_eq!(load(&mem).unwrap().1, payload(23, 200), "case {n}");
+    }
+    // Damage in both records: nothing loads (never garbage), and a save still works.
+    let mut mem = clean.clone();
+    mem[SLOTS.offset(0) as usize + storage::HEADER_LEN + 3] ^= 0x30;
+    mem[SLOTS.offset(1) as usize + 2] ^= 0x05;
+    assert!(load(&mem).is_none());
+    save(&mut mem, &payload(24, 99), None).0.unwrap();
+    assert_eq!(load(&mem).unwrap().1, payload(24, 99));
 }

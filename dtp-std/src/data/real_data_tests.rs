@@ -1,22 +1,31 @@
 //! Checks on the real MNIST / Fashion-MNIST files when `scripts/fetch-data.sh`
-//! has put them in `$DTP_DATA_DIR` (default `<repo>/datasets`); each test
-//! returns early with a note when its directory is absent.
+//! has put them in `$DTP_DATA_DIR` (default `<repo>/datasets`). On a developer's
+//! machine each test returns early with a note when its directory is absent; under
+//! `CI=true` (`.ci/run` fetches both sets first) a missing directory fails the test.
 
 use std::path::PathBuf;
 
 use super::{MNIST_VALID, default_data_dir, load_fashion_mnist, load_mnist, missing_data_help};
 
+/// Whether this is a CI run (`CI=true`), where every dataset must be present.
+fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// The dataset's directory; `None` (skip, with a note) if it is absent, unless on CI,
+/// where that is a failure.
 fn dir_or_skip(name: &str) -> Option<PathBuf> {
     let dir = default_data_dir().join(name);
     if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!(
-            "note: skipping the real-{name} check: {}",
-            missing_data_help(&dir, name)
-        );
-        None
+        return Some(dir);
     }
+    let help = missing_data_help(&dir, name);
+    assert!(
+        !on_ci(),
+        "CI=true but the real-{name} data is missing (.ci/run fetches it): {help}"
+    );
+    println!("note: skipping the real-{name} check: {help}");
+    None
 }
 
 #[test]

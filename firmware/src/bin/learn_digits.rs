@@ -1,5 +1,6 @@
 //! On-device DTP with sign units on the UCI digits stream; exits 0 only if the held-out
-//! accuracy after training reaches [`BAR`] and the weights saved to flash survive a reset.
+//! accuracy after training reaches [`BAR`], beats its control by [`MIN_GAP`] points, and the
+//! weights saved to flash survive a reset.
 #![no_std]
 #![no_main]
 
@@ -7,8 +8,12 @@ use dtp_firmware::{demo, run};
 
 /// Required held-out accuracy (percent) after training.
 const BAR: f32 = 85.0;
+/// Required lead over the control's held-out accuracy (points): the same run with `η̂ = 0`,
+/// where only the output layer learns. Measured: 29.2 on the device (92.2 vs 63.0 %), 28.1–33.7
+/// on the host over five seeds (`tests/tests/firmware_controls.rs`).
+const MIN_GAP: f32 = 15.0;
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    run::learn(demo::Variant::Sign, BAR)
+    run::learn(demo::Variant::Sign, BAR, MIN_GAP)
 }
