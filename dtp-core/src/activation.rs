@@ -11,6 +11,11 @@
 /// Discrete and stochastic units are a continuous activation followed by a
 /// [`Quantiser`](crate::Quantiser) applied where the next layer reads the value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum Activation {

@@ -33,7 +33,7 @@ where
         self.check_batch()?;
         let stats = self.forward(true, rng)?;
         let units = self.config.units;
-        let opt = self.config.forward;
+        let opt = self.config.forward_at(self.epoch);
         let r = self.net.depth();
         let ws = &mut self.ws;
         crate::loss::output_delta(units.output, &ws.p, &ws.t, &mut ws.delta_out);

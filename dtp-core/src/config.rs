@@ -7,6 +7,11 @@ use crate::quantise::Quantiser;
 
 /// The output layer and its loss `L` (averaged over the minibatch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum Output {
@@ -18,6 +23,7 @@ pub enum Output {
 
 /// What every layer computes and reads: the network's unit types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Units {
     /// Continuous activation `s_i` of every hidden layer.
@@ -77,6 +83,7 @@ impl Units {
 
 /// The corruption level of inverse training: `σ_e = σ₀ / (1 + e/τ)` at (1-based) epoch `e`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SigmaSchedule {
     /// `σ₀`.
@@ -100,8 +107,34 @@ impl SigmaSchedule {
     }
 }
 
+/// The decay of the forward learning rate: `lr_e = lr₀ / (1 + e/τ)` in (0-based) epoch `e`
+/// (the number of epochs completed before it), next to [`SigmaSchedule`] for the inverses'
+/// noise. Applied by the trainer from its epoch counter ([`Config::forward_at`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LrDecay {
+    /// `τ` in epochs; `f32::INFINITY` keeps the rate constant.
+    pub tau: f32,
+}
+
+impl LrDecay {
+    /// A constant learning rate.
+    pub const NONE: LrDecay = LrDecay { tau: f32::INFINITY };
+
+    /// `lr₀ / (1 + e/τ)` for the 0-based epoch `e`.
+    pub fn at(&self, lr: f32, epoch: u32) -> f32 {
+        lr / (1.0 + epoch as f32 / self.tau)
+    }
+}
+
 /// When inverses and forward layers are updated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum Schedule {
@@ -114,6 +147,11 @@ pub enum Schedule {
 
 /// How backprop treats a quantiser, whose true derivative is zero almost everywhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum Gradient {
@@ -125,6 +163,11 @@ pub enum Gradient {
 
 /// Weight initialisation; biases always start at zero.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Init {
     /// Random orthogonal: Gaussian, then Gram–Schmidt on the shorter side, so every singular
@@ -136,6 +179,7 @@ pub enum Init {
 
 /// Every hyper-parameter of DTP training.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Config {
     /// The unit types and wiring.
@@ -153,6 +197,8 @@ pub struct Config {
     pub input_noise: f32,
     /// When inverses and forward layers are updated.
     pub schedule: Schedule,
+    /// Decay of the forward learning rate over epochs.
+    pub lr_decay: LrDecay,
 }
 
 impl Config {
@@ -165,6 +211,7 @@ impl Config {
         sigma: SigmaSchedule::constant(0.359_829_57),
         input_noise: 0.0,
         schedule: Schedule::Alternating,
+        lr_decay: LrDecay::NONE,
     };
 
     /// Reference settings of the discrete 784-500-500-10 net.
@@ -179,6 +226,7 @@ impl Config {
         },
         input_noise: 0.0,
         schedule: Schedule::Alternating,
+        lr_decay: LrDecay::NONE,
     };
 
     /// Reference settings of the stochastic 784-200-200-10 net.
@@ -193,13 +241,53 @@ impl Config {
         },
         input_noise: 0.3,
         schedule: Schedule::Alternating,
+        lr_decay: LrDecay::NONE,
     };
+
+    /// The settings of the firmware's binary network (`firmware/`'s sign demo and the
+    /// `digits-firmware` preset; 64-32-32-10, one sample a step): tanh units read as signs
+    /// everywhere, η̂ = 3, RMSprop with lr 6·10⁻⁴ (forward, divided by `1 + e` in epoch `e`)
+    /// and 10⁻⁴ (inverse), σ = 0.5, interleaved updates.
+    pub const FIRMWARE_SIGN: Config = Config {
+        units: Units::SIGN,
+        eta_hat: 3.0,
+        forward: Optimiser::rmsprop(6e-4),
+        inverse: Optimiser::rmsprop(1e-4),
+        sigma: SigmaSchedule::constant(0.5),
+        input_noise: 0.0,
+        schedule: Schedule::Interleaved,
+        lr_decay: LrDecay { tau: 1.0 },
+    };
+
+    /// The firmware's stochastic network: [`Config::FIRMWARE_SIGN`] with sigmoid units read
+    /// as Bernoulli samples ([`Units::STOCHASTIC`]) and a forward lr of 10⁻³.
+    pub const FIRMWARE_BERNOULLI: Config = Config {
+        units: Units::STOCHASTIC,
+        forward: Optimiser::rmsprop(1e-3),
+        ..Config::FIRMWARE_SIGN
+    };
+
+    /// The forward optimiser of 0-based epoch `epoch`: its learning rate decayed by
+    /// [`lr_decay`](Config::lr_decay).
+    pub fn forward_at(&self, epoch: u32) -> Optimiser {
+        Optimiser {
+            lr: self.lr_decay.at(self.forward.lr, epoch),
+            ..self.forward
+        }
+    }
 
     /// Checks every hyper-parameter; the trainer calls this when it is built.
     pub fn validate(&self) -> Result<(), ConfigError> {
         nonneg("eta_hat", self.eta_hat)?;
         nonneg("input_noise", self.input_noise)?;
         nonneg("sigma.sigma0", self.sigma.sigma0)?;
+        if self.lr_decay.tau.is_nan() || self.lr_decay.tau <= 0.0 {
+            return Err(ConfigError::OutOfRange {
+                name: "lr_decay.tau",
+                value: self.lr_decay.tau,
+                allowed: "(0, ∞]",
+            });
+        }
         if self.sigma.tau.is_nan() || self.sigma.tau <= 0.0 {
             return Err(ConfigError::OutOfRange {
                 name: "sigma.tau",

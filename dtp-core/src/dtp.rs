@@ -182,7 +182,7 @@ where
     /// for NaN/∞ before that layer is written.
     pub fn forward_step(&mut self) -> Result<(), Error> {
         let act = self.config.units.hidden;
-        let opt = self.config.forward;
+        let opt = self.config.forward_at(self.epoch);
         let r = self.net.depth();
         let ws = &mut self.ws;
         let grad = &mut self.grad;

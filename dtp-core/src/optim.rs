@@ -11,6 +11,11 @@ use nalgebra::{Const, DefaultAllocator, Dim};
 
 /// Which update rule, with its constants.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(tag = "kind", rename_all = "lowercase")
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum OptimiserKind {
@@ -21,6 +26,7 @@ pub enum OptimiserKind {
     },
     /// Centred RMSprop with momentum (the reference):
     /// `a ← ρa + (1−ρ)g`, `s ← ρs + (1−ρ)g²`, `v ← μv − lr·g/√(s − a² + ε)`, `θ ← θ + v`.
+    #[cfg_attr(feature = "serde", serde(rename = "rmsprop"))]
     RmsProp {
         /// Averaging coefficient ρ (0.95).
         rho: f32,
@@ -33,11 +39,13 @@ pub enum OptimiserKind {
 
 /// An update rule and its learning rate.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Optimiser {
     /// Learning rate.
     pub lr: f32,
-    /// The rule.
+    /// The rule (serialised flat beside `lr`: `{ lr, kind = "rmsprop", rho, momentum, eps }`).
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub kind: OptimiserKind,
 }
 

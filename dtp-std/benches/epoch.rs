@@ -35,7 +35,7 @@ fn epoch(c: &mut Criterion) {
     let hyper = (preset.defaults)();
     let mut model = dtp_std::model::build(&hyper, &hyper.layers.resolve(784, 10), 10).unwrap();
     model
-        .init(hyper.to_core(), hyper.init_core(), &mut Pcg64::new(1, 1))
+        .init(hyper.to_core(), hyper.init, &mut Pcg64::new(1, 1))
         .unwrap();
     let data = synthetic();
     let mut rng = Pcg64::new(2, 2);
@@ -47,7 +47,7 @@ fn epoch(c: &mut Criterion) {
             let mut noop = || {};
             let mut batches = EpochBatches::new(&data, 100, &mut Pcg64::new(3, 3), &mut noop);
             model
-                .train_epoch(&mut batches, Algo::Dtp, hyper.gradient_core(), &mut rng)
+                .train_epoch(&mut batches, Algo::Dtp, hyper.bp_gradient, &mut rng)
                 .unwrap()
         })
     });

@@ -356,6 +356,16 @@ impl Model for AeModel {
         _gradient: Gradient,
         rng: &mut Pcg64,
     ) -> Result<EpochStats, Error> {
+        // The encoder's learning rate decays by the epoch, as a classifier's does.
+        self.ae
+            .set_config(ae_config(&Config {
+                forward: self.config.forward_at(self.epoch),
+                ..self.config
+            }))
+            .map_err(|_| Error::NonFinite {
+                stage: Stage::ForwardWeights,
+                layer: 1,
+            })?;
         let b = self.batch();
         let batches = data.count(b);
         let (mut rec, mut enc, mut correct) = (0f64, 0f64, 0u64);

@@ -1,6 +1,9 @@
-//! Hyper-parameters on the desktop: [`Hyper`], a serde mirror of [`dtp_core::Config`] plus the
-//! run settings (epochs, seed, algorithm, …), and [`HyperPatch`], the partial overrides read
-//! from a TOML file (`--config`) and from command-line flags.
+//! Settings on the desktop: [`Hyper`], everything a run needs — the network (dataset, model
+//! kind, layout, batch, units), the core's [`dtp_core::Config`] as flat TOML keys (the core's
+//! own `Schedule`, `Init` and `Gradient` types, serialised by its `serde` feature; η̂, the two
+//! optimisers, σ and its τ, the forward learning-rate decay, input noise) and the run settings
+//! (epochs, seed, algorithm, …) — and [`HyperPatch`], the partial overrides read from a TOML
+//! file (`--config`) and from command-line flags.
 //!
 //! A preset supplies a complete [`Hyper`]; a TOML file, then the flags, patch it. Unknown
 //! keys are errors that name the key and the file.
@@ -8,7 +11,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use dtp_core::{Config, Gradient, Init, Optimiser, OptimiserKind, Schedule, SigmaSchedule, Units};
+use dtp_core::{
+    Config, Gradient, Init, LrDecay, Optimiser, OptimiserKind, Schedule, SigmaSchedule, Units,
+};
 use serde::{Deserialize, Serialize};
 
 pub use crate::layers::Layers;
@@ -32,7 +37,8 @@ pub struct Network {
 }
 
 /// The training algorithm.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Algo {
     /// Difference Target Propagation.
@@ -52,7 +58,8 @@ impl std::fmt::Display for Algo {
 
 /// The unit types of a network, by name (one of the core's [`Units`] constants): what every
 /// layer computes and how the next layer reads it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum UnitsName {
     /// tanh units read as they are (the paper's continuous net).
@@ -90,38 +97,9 @@ impl UnitsName {
     }
 }
 
-/// When inverses and forward layers are updated (mirror of [`Schedule`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum ScheduleKind {
-    /// Each epoch: a pass over the inverses, then a pass over the forward layers (reference).
-    Alternating,
-    /// Each minibatch: an inverse step, then a forward step.
-    Interleaved,
-}
-
-/// Weight initialisation (mirror of [`Init`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum InitKind {
-    /// Random orthogonal matrices.
-    Orthogonal,
-    /// Uniform in ±√(6 / (fan_in + fan_out)).
-    Uniform,
-}
-
-/// How backprop treats sign and Bernoulli units (mirror of [`Gradient`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum BpGradient {
-    /// The exact derivative (zero through a quantiser).
-    Exact,
-    /// The straight-through estimator.
-    StraightThrough,
-}
-
 /// The update rule of an optimiser.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimiserName {
     /// Centred RMSprop with momentum (the reference).
@@ -234,11 +212,11 @@ pub struct Hyper {
     /// Standard deviation of Gaussian noise added to training inputs.
     pub input_noise: f32,
     /// Update schedule of DTP.
-    pub schedule: ScheduleKind,
+    pub schedule: Schedule,
     /// Weight initialisation.
-    pub init: InitKind,
+    pub init: Init,
     /// How backprop passes through quantisers (`--algo bp` only).
-    pub bp_gradient: BpGradient,
+    pub bp_gradient: Gradient,
     /// Sampled passes averaged by the final test and validation evaluation (stochastic nets;
     /// 1 otherwise). Per-epoch metrics (except `eval_every`'s) and the final training error use
     /// one pass.
@@ -255,13 +233,7 @@ pub struct Hyper {
 impl Hyper {
     /// Settings from a core config, with the network and run settings given (`units` must
     /// name `c.units`).
-    pub fn from_core(
-        net: Network,
-        c: &Config,
-        epochs: u32,
-        init: InitKind,
-        eval_passes: u32,
-    ) -> Self {
+    pub fn from_core(net: Network, c: &Config, epochs: u32, init: Init, eval_passes: u32) -> Self {
         Hyper {
             dataset: net.dataset,
             model: net.model,
@@ -280,14 +252,15 @@ impl Hyper {
             } else {
                 0.0
             },
-            lr_tau: 0.0,
-            input_noise: c.input_noise,
-            schedule: match c.schedule {
-                Schedule::Alternating => ScheduleKind::Alternating,
-                Schedule::Interleaved => ScheduleKind::Interleaved,
+            lr_tau: if c.lr_decay.tau.is_finite() {
+                c.lr_decay.tau
+            } else {
+                0.0
             },
+            input_noise: c.input_noise,
+            schedule: c.schedule,
             init,
-            bp_gradient: BpGradient::Exact,
+            bp_gradient: Gradient::Exact,
             eval_passes,
             eval_every: 0,
             checkpoint_every: 1,
@@ -315,39 +288,26 @@ impl Hyper {
                 },
             },
             input_noise: self.input_noise,
-            schedule: match self.schedule {
-                ScheduleKind::Alternating => Schedule::Alternating,
-                ScheduleKind::Interleaved => Schedule::Interleaved,
+            schedule: self.schedule,
+            lr_decay: if self.lr_tau == 0.0 {
+                LrDecay::NONE
+            } else {
+                LrDecay { tau: self.lr_tau }
             },
         }
     }
 
-    /// The core config for epoch `epoch` (0-based: `epoch` epochs completed): [`to_core`]
-    /// with the forward learning rate decayed by [`lr_tau`](Hyper::lr_tau).
+    /// The settings in effect in epoch `epoch` (0-based: `epoch` epochs completed): [`to_core`]
+    /// with the forward learning rate decayed by [`lr_tau`](Hyper::lr_tau) and no further
+    /// decay. (Trainers apply the decay themselves, from their epoch counter: this is for
+    /// reading what they use.)
     ///
     /// [`to_core`]: Hyper::to_core
     pub fn config_at(&self, epoch: u32) -> Config {
         let mut c = self.to_core();
-        if self.lr_tau != 0.0 {
-            c.forward.lr = self.forward.lr / (1.0 + epoch as f32 / self.lr_tau);
-        }
+        c.forward = c.forward_at(epoch);
+        c.lr_decay = LrDecay::NONE;
         c
-    }
-
-    /// The core initialisation.
-    pub fn init_core(&self) -> Init {
-        match self.init {
-            InitKind::Orthogonal => Init::Orthogonal,
-            InitKind::Uniform => Init::Uniform,
-        }
-    }
-
-    /// The core backprop gradient rule.
-    pub fn gradient_core(&self) -> Gradient {
-        match self.bp_gradient {
-            BpGradient::Exact => Gradient::Exact,
-            BpGradient::StraightThrough => Gradient::StraightThrough,
-        }
     }
 
     /// Checks what the core does not: the network and run settings.
@@ -452,9 +412,9 @@ pub struct HyperPatch {
     pub sigma_tau: Option<f32>,
     pub lr_tau: Option<f32>,
     pub input_noise: Option<f32>,
-    pub schedule: Option<ScheduleKind>,
-    pub init: Option<InitKind>,
-    pub bp_gradient: Option<BpGradient>,
+    pub schedule: Option<Schedule>,
+    pub init: Option<Init>,
+    pub bp_gradient: Option<Gradient>,
     pub eval_passes: Option<u32>,
     pub eval_every: Option<u32>,
     pub checkpoint_every: Option<u32>,
@@ -505,7 +465,7 @@ mod tests {
             net(UnitsName::Continuous),
             &Config::CONTINUOUS,
             10,
-            InitKind::Orthogonal,
+            Init::Orthogonal,
             1,
         )
     }
@@ -517,7 +477,7 @@ mod tests {
             (UnitsName::Discrete, Config::DISCRETE),
             (UnitsName::Stochastic, Config::STOCHASTIC),
         ] {
-            let h = Hyper::from_core(net(u), &c, 1, InitKind::Orthogonal, 1);
+            let h = Hyper::from_core(net(u), &c, 1, Init::Orthogonal, 1);
             assert_eq!(h.to_core(), c);
         }
     }
@@ -561,7 +521,8 @@ mod tests {
         let c = h.config_at(3);
         assert_eq!(c.forward.lr, 6e-4 / 4.0);
         assert_eq!(c.inverse, h.to_core().inverse);
-        assert_eq!(h.config_at(0), h.to_core());
+        assert_eq!(h.config_at(0).forward, h.to_core().forward);
+        assert_eq!(h.to_core().lr_decay.tau, 1.0);
         h.lr_tau = -1.0;
         assert!(h.validate_run().unwrap_err().contains("lr_tau"));
         // Settings written before `lr_tau` existed still load, with a constant rate.
@@ -579,7 +540,7 @@ mod tests {
             net(UnitsName::Discrete),
             &Config::DISCRETE,
             99,
-            InitKind::Uniform,
+            Init::Uniform,
             7,
         );
         g.apply(&p);

@@ -4,15 +4,14 @@
 //! `dtp train --preset P` starts from P's row; `--config` and the flags patch any key of it
 //! (`--layers 784-500-500-10` keeps P's settings and changes its layout).
 
-use dtp_core::{Config, Optimiser, Schedule, SigmaSchedule, Units};
+use dtp_core::{Config, Init, Optimiser, Schedule, SigmaSchedule, Units};
 
-use crate::config::{Hyper, InitKind, Layers, Network, UnitsName};
+use crate::config::{Hyper, Layers, Network, UnitsName};
 use crate::model::ModelKind;
 
 /// The dataset a run trains on.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum DataKind {
     /// The embedded UCI 8×8 digits (or any CSV file given with --data).
@@ -66,6 +65,7 @@ pub fn digits_config() -> Config {
         sigma: SigmaSchedule::constant(0.3),
         input_noise: 0.0,
         schedule: Schedule::Alternating,
+        lr_decay: dtp_core::LrDecay::NONE,
     }
 }
 
@@ -76,7 +76,7 @@ fn digits_defaults() -> Hyper {
         10,
         UnitsName::Continuous,
     );
-    Hyper::from_core(n, &digits_config(), 20, InitKind::Orthogonal, 1)
+    Hyper::from_core(n, &digits_config(), 20, Init::Orthogonal, 1)
 }
 
 /// The digits preset's network at compile-time size (the CLI trains it at run-time size; the
@@ -87,23 +87,15 @@ pub type DigitsTrainer = dtp_core::FixedTrainer<64, 64, 10, 1, 10, dtp_core::Por
 /// step.
 pub type FirmwareTrainer = dtp_core::FixedTrainer<64, 32, 10, 1, 1, dtp_core::Portable>;
 
-/// Units of `digits-firmware` (`firmware/src/demo.rs`'s `SIGN_UNITS`): tanh hidden units read
-/// as `sign(h)` by every layer above, the output layer included, and by the inverse.
+/// Units of `digits-firmware` (the firmware's sign demo): tanh hidden units read as
+/// `sign(h)` by every layer above, the output layer included, and by the inverse.
 pub const FIRMWARE_UNITS: Units = Units::SIGN;
 
-/// Settings of `digits-firmware`: those of the firmware's sign demo (`firmware/src/demo.rs`,
-/// `config(Variant::Sign)`): η̂ = 3, RMSprop with lr 6·10⁻⁴ (forward; divided by `1 + e` in
-/// epoch `e`, `lr_tau = 1`) and 10⁻⁴ (inverse), σ = 0.5, interleaved updates, 4 epochs.
+/// Settings of `digits-firmware`: the core's [`Config::FIRMWARE_SIGN`], which the firmware's
+/// sign demo and its no-panic proof use too (η̂ = 3, RMSprop with lr 6·10⁻⁴ forward, divided
+/// by `1 + e` in epoch `e`, and 10⁻⁴ inverse, σ = 0.5, interleaved updates); 4 epochs.
 pub fn firmware_config() -> Config {
-    Config {
-        units: FIRMWARE_UNITS,
-        eta_hat: 3.0,
-        forward: Optimiser::rmsprop(6e-4),
-        inverse: Optimiser::rmsprop(1e-4),
-        sigma: SigmaSchedule::constant(0.5),
-        input_noise: 0.0,
-        schedule: Schedule::Interleaved,
-    }
+    Config::FIRMWARE_SIGN
 }
 
 fn firmware_defaults() -> Hyper {
@@ -113,10 +105,7 @@ fn firmware_defaults() -> Hyper {
         1,
         UnitsName::Sign,
     );
-    Hyper {
-        lr_tau: 1.0,
-        ..Hyper::from_core(n, &firmware_config(), 4, InitKind::Orthogonal, 1)
-    }
+    Hyper::from_core(n, &firmware_config(), 4, Init::Orthogonal, 1)
 }
 
 /// Settings of the `mnist-ae` preset (the paper gives none for its auto-encoder): Gaussian
@@ -132,6 +121,7 @@ pub fn autoencoder_config() -> Config {
         sigma: SigmaSchedule::constant(0.0),
         input_noise: 0.3,
         schedule: Schedule::Interleaved,
+        lr_decay: dtp_core::LrDecay::NONE,
     }
 }
 
@@ -157,15 +147,7 @@ pub static PRESETS: &[Preset] = &[
     Preset {
         name: "mnist-7x240",
         about: "784-240x7-10 tanh on MNIST, reference continuous settings, 100 epochs",
-        defaults: || {
-            Hyper::from_core(
-                mnist_7x240(),
-                &Config::CONTINUOUS,
-                100,
-                InitKind::Orthogonal,
-                1,
-            )
-        },
+        defaults: || Hyper::from_core(mnist_7x240(), &Config::CONTINUOUS, 100, Init::Orthogonal, 1),
     },
     Preset {
         name: "fashion-7x240",
@@ -183,7 +165,7 @@ pub static PRESETS: &[Preset] = &[
                 100,
                 UnitsName::Discrete,
             );
-            Hyper::from_core(n, &Config::DISCRETE, 500, InitKind::Orthogonal, 1)
+            Hyper::from_core(n, &Config::DISCRETE, 500, Init::Orthogonal, 1)
         },
     },
     Preset {
@@ -202,7 +184,7 @@ pub static PRESETS: &[Preset] = &[
                 units: Units::CONTINUOUS,
                 ..Config::DISCRETE
             };
-            Hyper::from_core(n, &c, 100, InitKind::Orthogonal, 1)
+            Hyper::from_core(n, &c, 100, Init::Orthogonal, 1)
         },
     },
     Preset {
@@ -219,7 +201,7 @@ pub static PRESETS: &[Preset] = &[
             );
             Hyper {
                 eval_every: 10,
-                ..Hyper::from_core(n, &Config::STOCHASTIC, 1000, InitKind::Uniform, 100)
+                ..Hyper::from_core(n, &Config::STOCHASTIC, 1000, Init::Uniform, 100)
             }
         },
     },
@@ -237,7 +219,7 @@ pub static PRESETS: &[Preset] = &[
                     UnitsName::Continuous,
                 )
             };
-            Hyper::from_core(n, &autoencoder_config(), 100, InitKind::Orthogonal, 1)
+            Hyper::from_core(n, &autoencoder_config(), 100, Init::Orthogonal, 1)
         },
     },
     Preset {
@@ -247,7 +229,7 @@ pub static PRESETS: &[Preset] = &[
         defaults: || {
             let widths = [3072, 1000, 1000, 1000, 10];
             let n = net(DataKind::Cifar10, &widths, 100, UnitsName::Continuous);
-            Hyper::from_core(n, &Config::CONTINUOUS, 100, InitKind::Orthogonal, 1)
+            Hyper::from_core(n, &Config::CONTINUOUS, 100, Init::Orthogonal, 1)
         },
     },
 ];
@@ -262,7 +244,7 @@ fn fashion_defaults() -> Hyper {
         dataset: DataKind::FashionMnist,
         ..mnist_7x240()
     };
-    let mut h = Hyper::from_core(n, &Config::CONTINUOUS, 100, InitKind::Orthogonal, 1);
+    let mut h = Hyper::from_core(n, &Config::CONTINUOUS, 100, Init::Orthogonal, 1);
     h.forward.lr = FASHION_LR_FORWARD;
     h
 }
@@ -295,7 +277,8 @@ mod tests {
         }
         assert_eq!(PRESETS[0].name, "digits");
         let p = find("digits-firmware").unwrap();
-        assert_eq!((p.defaults)().config_at(0), firmware_config());
+        assert_eq!((p.defaults)().to_core(), firmware_config());
+        assert_eq!((p.defaults)().lr_tau, 1.0);
         assert_eq!((p.defaults)().layers.to_string(), "64-32-32-10");
     }
 }

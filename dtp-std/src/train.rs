@@ -297,7 +297,7 @@ fn start(
             check_fits(d, model.as_ref())?;
         }
         model
-            .init(config, hyper.init_core(), &mut rng(hyper.seed, STREAM_INIT))
+            .init(config, hyper.init, &mut rng(hyper.seed, STREAM_INIT))
             .map_err(|e| invalid_setting(args, e))?;
         Ok((
             Run {
@@ -520,10 +520,6 @@ fn epochs(
     // Not `start_epoch + 1..=epochs`: a checkpoint may claim epoch u32::MAX.
     for epoch in (start_epoch..epochs).map(|e| e + 1) {
         obs.epoch(epoch, epochs);
-        if run.hyper.lr_tau != 0.0 {
-            let config = run.hyper.config_at(epoch - 1);
-            run.model.set_config(config).or_input()?;
-        }
         let sigma = run.model.sigma();
         let t = Instant::now();
         let result = {
@@ -543,7 +539,7 @@ fn epochs(
             run.model.train_epoch(
                 &mut batches,
                 run.hyper.algo,
-                run.hyper.gradient_core(),
+                run.hyper.bp_gradient,
                 &mut run.train_rng,
             )
         };

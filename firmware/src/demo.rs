@@ -8,7 +8,7 @@
 use crate::digits::{self, CLASSES, PIXELS};
 use crate::source::Shift;
 use dtp_core::bits::{self, Bits};
-use dtp_core::{Config, FixedTrainer, Optimiser, Quantiser, Schedule, SigmaSchedule, Units};
+use dtp_core::{Config, FixedTrainer, Quantiser, Units};
 
 /// Hidden width.
 pub const H: usize = 32;
@@ -31,40 +31,16 @@ pub enum Variant {
 }
 
 /// Units of the sign variant: `Units::DISCRETE` with the output layer reading signs too.
-pub const SIGN_UNITS: Units = Units {
-    into_output: Quantiser::Sign,
-    ..Units::DISCRETE
-};
+pub const SIGN_UNITS: Units = Units::SIGN;
 
-/// Forward learning rate at epoch 0; epoch `e` uses `lr / (1 + e)`.
-pub const fn forward_lr(variant: Variant) -> f32 {
-    match variant {
-        Variant::Sign => 6e-4,
-        Variant::Bernoulli => 1e-3,
-    }
-}
-
-/// The DTP hyper-parameters (per-sample steps, interleaved inverse and forward updates).
+/// The DTP hyper-parameters (per-sample steps, interleaved inverse and forward updates, the
+/// forward learning rate divided by `1 + e` in epoch `e`): the core's firmware settings,
+/// shared with the `digits-firmware` preset and the no-panic proof.
 pub const fn config(variant: Variant) -> Config {
-    Config {
-        units: match variant {
-            Variant::Sign => SIGN_UNITS,
-            Variant::Bernoulli => Units::STOCHASTIC,
-        },
-        eta_hat: 3.0,
-        forward: Optimiser::rmsprop(forward_lr(variant)),
-        inverse: Optimiser::rmsprop(1e-4),
-        sigma: SigmaSchedule::constant(0.5),
-        input_noise: 0.0,
-        schedule: Schedule::Interleaved,
+    match variant {
+        Variant::Sign => Config::FIRMWARE_SIGN,
+        Variant::Bernoulli => Config::FIRMWARE_BERNOULLI,
     }
-}
-
-/// `config(variant)` with the learning rate of epoch `epoch`.
-pub fn config_at(variant: Variant, epoch: u32) -> Config {
-    let mut c = config(variant);
-    c.forward.lr = forward_lr(variant) / (1.0 + epoch as f32);
-    c
 }
 
 /// Who learns in a run: DTP, or its control.
@@ -79,9 +55,9 @@ pub enum Learner {
 }
 
 impl Learner {
-    /// The settings of epoch `epoch` for this learner.
-    pub fn config_at(self, variant: Variant, epoch: u32) -> Config {
-        let c = config_at(variant, epoch);
+    /// The settings of this learner (the trainer decays the learning rate by its epoch).
+    pub const fn config(self, variant: Variant) -> Config {
+        let c = config(variant);
         match self {
             Learner::Dtp => c,
             Learner::Control => Config { eta_hat: 0.0, ..c },

@@ -254,7 +254,8 @@ pub fn train(
             since = 0;
         }
         if source.epoch != epoch + first_epoch {
-            let _ = trainer.set_config(learner.config_at(variant, source.epoch - first_epoch));
+            // The trainer divides the forward learning rate by 1 + epoch.
+            trainer.epoch = source.epoch - first_epoch;
             if let Some((flash, payload)) = save_to.as_mut() {
                 save(trainer, payload, flash, seen, last.correct);
             }
@@ -325,7 +326,7 @@ fn start(
     from_host: bool,
 ) -> Pcg32 {
     let mut rng = rng();
-    if let Err(e) = trainer.init(learner.config_at(variant, 0), init_for(variant), &mut rng) {
+    if let Err(e) = trainer.init(learner.config(variant), init_for(variant), &mut rng) {
         defmt::panic!("config: {}", e);
     }
     if from_host {

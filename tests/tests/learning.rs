@@ -23,6 +23,7 @@ fn config(units: Units) -> Config {
         sigma: SigmaSchedule::constant(0.3),
         input_noise: 0.0,
         schedule: Schedule::Alternating,
+        lr_decay: dtp_core::LrDecay::NONE,
     }
 }
 

@@ -77,6 +77,7 @@ fn config(units: Units, schedule: Schedule) -> Config {
         },
         input_noise: if units == Units::STOCHASTIC { 0.2 } else { 0.0 },
         schedule,
+        lr_decay: dtp_core::LrDecay { tau: 2.0 },
     }
 }
 
@@ -224,6 +225,7 @@ fn sgd_one(units: Units) -> Config {
         sigma: SigmaSchedule::constant(0.0),
         input_noise: 0.0,
         schedule: Schedule::Interleaved,
+        lr_decay: dtp_core::LrDecay::NONE,
     }
 }
 

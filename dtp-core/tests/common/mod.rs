@@ -22,6 +22,7 @@ pub fn sgd_one(units: Units) -> Config {
         sigma: SigmaSchedule::constant(0.0),
         input_noise: 0.0,
         schedule: Schedule::Interleaved,
+        lr_decay: dtp_core::LrDecay::NONE,
     }
 }
 

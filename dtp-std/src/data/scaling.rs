@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use super::dataset::Dataset;
 
 /// Which scaling to fit on the training split (`dtp train --scale`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum ScaleKind {
     /// One range for all features, [min, max] over the training split, mapped to [0, 1].

@@ -29,7 +29,7 @@ use core::hint::black_box;
 use dtp_core::bits;
 use dtp_core::storage::{self, Slots};
 use dtp_core::{
-    Config, FixedNet, FixedTrainer, Init, Optimiser, Quantiser, Schedule, SigmaSchedule, Units,
+    Config, FixedNet, FixedTrainer, Init, Quantiser,
 };
 use embedded_storage::nor_flash::{
     ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
@@ -44,19 +44,9 @@ const PAYLOAD_LEN: usize = DigitsNet::BLOB_LEN + 8;
 const SLOT: usize = (PAYLOAD_LEN + storage::HEADER_LEN).div_ceil(PAGE) * PAGE;
 const PAGE: usize = 4096;
 
-/// The firmware's sign-unit configuration, as a starting value for the opaque one.
-const SIGN: Config = Config {
-    units: Units {
-        into_output: Quantiser::Sign,
-        ..Units::DISCRETE
-    },
-    eta_hat: 3.0,
-    forward: Optimiser::rmsprop(6e-4),
-    inverse: Optimiser::rmsprop(1e-4),
-    sigma: SigmaSchedule::constant(0.5),
-    input_noise: 0.0,
-    schedule: Schedule::Interleaved,
-};
+/// The firmware's sign-unit configuration (the core's, shared with the firmware and the
+/// `digits-firmware` preset), as a starting value for the opaque one.
+const SIGN: Config = Config::FIRMWARE_SIGN;
 
 /// A `static` the single thread of this program borrows mutably once.
 struct Static<T>(UnsafeCell<T>);
@@ -208,10 +198,10 @@ pub extern "C" fn _start() -> ! {
             }
         }
         if black_box(seen) % 1438 == 0 {
-            // End of an epoch: the learning rate decays; the weights go to flash.
-            let mut c = black_box(SIGN);
-            c.forward.lr /= 1.0 + black_box(seen) as f32 / 1438.0;
-            let _ = black_box(trainer.set_config(c));
+            // End of an epoch: the learning rate decays (the trainer divides it by
+            // 1 + epoch); settings may change; the weights go to flash.
+            trainer.epoch = black_box(seen) / 1438;
+            let _ = black_box(trainer.set_config(black_box(SIGN)));
             let units = trainer.config().units;
             if trainer
                 .net

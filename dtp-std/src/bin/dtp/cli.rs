@@ -4,13 +4,11 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use clap::builder::PossibleValuesParser;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+use dtp_core::{Gradient, Init, Schedule};
 
-use dtp_std::config::{
-    Algo, BpGradient, HyperPatch, InitKind, Layers, OptimiserName, OptimiserPatch, ScheduleKind,
-    UnitsName,
-};
+use dtp_std::config::{Algo, HyperPatch, Layers, OptimiserName, OptimiserPatch, UnitsName};
 use dtp_std::data::ScaleKind;
 use dtp_std::failure::Outcome;
 use dtp_std::presets::{DataKind, PRESETS};
@@ -40,6 +38,18 @@ pub enum Command {
     Plot(PlotArgs),
     /// Describe a checkpoint: preset, shape, epoch, settings, tensors.
     Info(InfoArgs),
+}
+
+/// A flag taking one of the core's setting enums by its serde name (`alternating`, …): the
+/// core's types are the settings, the binary only lists their names.
+fn core_names<T>(names: &'static [&'static str]) -> impl TypedValueParser<Value = T>
+where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(names).try_map(|s| {
+        serde_json::from_value::<T>(serde_json::Value::String(s.clone()))
+            .map_err(|e| format!("{s}: {e}"))
+    })
 }
 
 fn preset_names() -> PossibleValuesParser {
@@ -132,15 +142,17 @@ pub struct TrainArgs {
     /// Standard deviation of Gaussian noise added to training inputs.
     #[arg(long)]
     pub input_noise: Option<f32>,
-    /// DTP update schedule.
-    #[arg(long, value_enum)]
-    pub schedule: Option<ScheduleKind>,
-    /// Weight initialisation.
-    #[arg(long, value_enum)]
-    pub init: Option<InitKind>,
-    /// Backprop through sign / Bernoulli units (--algo bp).
-    #[arg(long, value_enum)]
-    pub bp_gradient: Option<BpGradient>,
+    /// DTP update schedule: a pass of inverse steps then a pass of forward steps each epoch
+    /// (the reference), or both per minibatch.
+    #[arg(long, value_parser = core_names::<Schedule>(&["alternating", "interleaved"]))]
+    pub schedule: Option<Schedule>,
+    /// Weight initialisation: random orthogonal, or uniform in ±√(6 / (fan_in + fan_out)).
+    #[arg(long, value_parser = core_names::<Init>(&["orthogonal", "uniform"]))]
+    pub init: Option<Init>,
+    /// Backprop through sign / Bernoulli units (--algo bp): the exact derivative (zero) or the
+    /// straight-through estimator (one).
+    #[arg(long, value_parser = core_names::<Gradient>(&["exact", "straight-through"]))]
+    pub bp_gradient: Option<Gradient>,
     /// Sampled passes averaged by the final evaluation.
     #[arg(long)]
     pub eval_passes: Option<u32>,
