@@ -209,12 +209,12 @@ pub fn export(a: &ExportArgs) -> Outcome<()> {
         }
         eprintln!("note: {}: {w}", p.display());
     }
-    if let Some(dir) = a.firmware.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Failure::input(anyhow!("{}: cannot create: {e}", dir.display())))?;
-            eprintln!("created directory {}", dir.display());
-        }
+    if let Some(dir) = a.firmware.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::input(anyhow!("{}: cannot create: {e}", dir.display())))?;
+        eprintln!("created directory {}", dir.display());
     }
     checkpoint::write_atomic(&a.firmware, &blob)
         .map_err(|e| Failure::other(anyhow!("{}: cannot write: {e}", a.firmware.display())))?;
