@@ -1,5 +1,5 @@
 //! Build script: puts the board's `memory.x` on the linker search path and turns
-//! `data/digits.csv.gz` into the 4-bit pixel table the firmware keeps in flash.
+//! `dtp-std/data/digits.csv.gz` into the 4-bit pixel table the firmware keeps in flash.
 //!
 //! `memory.x` is copied into `OUT_DIR` (as embassy's examples do) because the linker looks for
 //! it on the search path, and the crate root is not on it when built from another directory.
@@ -26,7 +26,7 @@ fn main() {
     // --- digits: 1797 rows of 64 pixels (0..=16) and a label. --------------
     // Pixel v is stored as round(v·15/16) in 4 bits (two pixels a byte, low nibble first);
     // the firmware reads q/15. Labels are one byte each.
-    let gz = manifest.join("../data/digits.csv.gz");
+    let gz = manifest.join("../dtp-std/data/digits.csv.gz");
     println!("cargo:rerun-if-changed={}", gz.display());
     let mut csv = String::new();
     flate2::read::GzDecoder::new(fs::File::open(&gz).unwrap())

@@ -214,10 +214,10 @@ pub fn save<F: NorFlash>(
 ) -> Result<Record, StorageError<F::Error>> {
     let erase = F::ERASE_SIZE as u32;
     let write = F::WRITE_SIZE;
-    if slots.base % erase != 0
-        || slots.slot_size % erase != 0
-        || HEADER_LEN % write != 0
-        || CHUNK % write != 0
+    if !slots.base.is_multiple_of(erase)
+        || !slots.slot_size.is_multiple_of(erase)
+        || !HEADER_LEN.is_multiple_of(write)
+        || !CHUNK.is_multiple_of(write)
         || slots.slot_size as usize <= HEADER_LEN
     {
         return Err(StorageError::Misaligned);

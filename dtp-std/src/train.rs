@@ -225,14 +225,14 @@ fn start(
     let ckpt_path = out.join(checkpoint::FILE_NAME);
     if args.resume {
         let c = checkpoint::load(&ckpt_path).or_input()?;
-        if let Some(p) = &args.preset {
-            if p != c.preset.name {
-                return Err(Failure::input(anyhow!(
-                    "{}: holds a `{}` run, not `{p}`",
-                    ckpt_path.display(),
-                    c.preset.name
-                )));
-            }
+        if let Some(p) = &args.preset
+            && p != c.preset.name
+        {
+            return Err(Failure::input(anyhow!(
+                "{}: holds a `{}` run, not `{p}`",
+                ckpt_path.display(),
+                c.preset.name
+            )));
         }
         let mut hyper = c.hyper.clone();
         hyper.apply(patch);
@@ -416,10 +416,10 @@ pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
         {
             obs.warning(&format!("no curves: {e:#}"));
         }
-        if run.model.kind() == ModelKind::Autoencoder {
-            if let Err(e) = plot::draw_filters(run.model.as_ref(), &out.join(plot::FILTERS)) {
-                obs.warning(&format!("no filters image: {e:#}"));
-            }
+        if run.model.kind() == ModelKind::Autoencoder
+            && let Err(e) = plot::draw_filters(run.model.as_ref(), &out.join(plot::FILTERS))
+        {
+            obs.warning(&format!("no filters image: {e:#}"));
         }
     }
     Ok(summary)

@@ -1,6 +1,6 @@
 //! The UCI 8×8 digits in flash: 1797 samples, pixels at 4 bits (two per byte).
 //!
-//! Made by `build.rs` from `data/digits.csv.gz`: pixel `v ∈ 0..=16` is stored as
+//! Made by `build.rs` from `dtp-std/data/digits.csv.gz`: pixel `v ∈ 0..=16` is stored as
 //! `q = round(15v/16)` and read as `q/15 ∈ [0, 1]`. Sample `i` is held out for evaluation iff
 //! `i % 5 == 4` (359 held out, 1438 for the training stream).
 

@@ -78,7 +78,7 @@ fn same_weights(a: &Path, b: &Path) -> bool {
 
 /// The repository's copy of the embedded digits.
 fn digits_csv() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/digits.csv.gz")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../dtp-std/data/digits.csv.gz")
 }
 
 /// A digits CSV unlike the embedded set: every pixel inverted (`16 − v`), values 0–16.
@@ -169,7 +169,7 @@ fn a_mistyped_train_loses_nothing() {
 }
 
 /// Item 2: CSV features are scaled (default: the training split's range to [0, 1]) so the
-/// shipped `data/digits.csv.gz` trains as the embedded digits do, for both digits presets;
+/// shipped `dtp-std/data/digits.csv.gz` trains as the embedded digits do, for both digits presets;
 /// `eval` applies the recorded scaling; unscaled input far outside [0, 1] is warned about.
 #[test]
 fn the_shipped_csv_trains_as_the_embedded_digits() {

@@ -3,7 +3,7 @@
 //! 1,797 images of 64 pixels with values 0–16, 10 classes: the copy shipped
 //! with scikit-learn (`digits.csv.gz`, 57,523 bytes, sha256
 //! `09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22`),
-//! kept in the repository as `data/digits.csv.gz`.
+//! kept in this crate as `data/digits.csv.gz` (inside the crate, so its package builds).
 
 use std::path::Path;
 
@@ -13,10 +13,8 @@ use super::error::DataError;
 use super::source::Source;
 
 /// The embedded `digits.csv.gz` (gzipped CSV, 64 pixel columns then the label).
-pub static DIGITS_CSV_GZ: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../data/digits.csv.gz"
-));
+pub static DIGITS_CSV_GZ: &[u8] =
+    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/digits.csv.gz"));
 
 /// Number of samples in [`digits`].
 pub const DIGITS_LEN: usize = 1797;

@@ -7,8 +7,8 @@
 //!
 //! - [`ScaleKind::Range`] (the default): one range, the smallest and largest value of any
 //!   feature in the training split, mapped to `[0, 1]`. It keeps the relative intensities of
-//!   pixel data: the shipped `data/digits.csv.gz` (values 0–16) becomes exactly the embedded
-//!   digits (÷ 16).
+//!   pixel data: the shipped `dtp-std/data/digits.csv.gz` (values 0–16) becomes exactly the
+//!   embedded digits (÷ 16).
 //! - [`ScaleKind::FeatureRange`]: each feature's own training-split range mapped to `[0, 1]`
 //!   (for tabular data whose columns have different units).
 //! - [`ScaleKind::None`]: the values as written.
