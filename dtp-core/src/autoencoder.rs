@@ -274,9 +274,15 @@ where
             .forward::<K, B>(c.encoder, &self.reconstruction, &mut self.f_reconstruction);
         for ((t, &h), (&fx, &fr)) in self
             .target
+            .as_mut_slice()
             .iter_mut()
-            .zip(self.h.iter())
-            .zip(self.f_clean.iter().zip(self.f_reconstruction.iter()))
+            .zip(self.h.as_slice())
+            .zip(
+                self.f_clean
+                    .as_slice()
+                    .iter()
+                    .zip(self.f_reconstruction.as_slice()),
+            )
         {
             *t = h + (fx - fr);
         }
@@ -319,7 +325,7 @@ where
     fn corrupted_pass<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
         let c = self.config;
         check_finite(self.x.as_slice(), Stage::Input, 0)?;
-        self.noisy.copy_from(&self.x);
+        self.noisy.as_mut_slice().copy_from_slice(self.x.as_slice());
         add_gaussian(self.noisy.as_mut_slice(), c.corruption, rng);
         self.encoder
             .forward::<K, B>(c.encoder, &self.noisy, &mut self.h);
@@ -349,7 +355,12 @@ where
             &mut self.grad_decoder,
         );
         K::gemm_tn(&mut self.delta_h, 1.0, &self.decoder.w, &self.delta_x, 0.0);
-        for (d, &h) in self.delta_h.iter_mut().zip(self.h.iter()) {
+        for (d, &h) in self
+            .delta_h
+            .as_mut_slice()
+            .iter_mut()
+            .zip(self.h.as_slice())
+        {
             *d *= c.encoder.derivative_from_output(h);
         }
         Dense::gradient_from_delta::<K, B>(&self.noisy, &self.delta_h, &mut self.grad_encoder);

@@ -57,7 +57,7 @@ where
             };
             // s1 holds ∂L/∂q(h_k); turn it into δ_k = ∂L/∂z_k in place.
             through_quantiser(&mut ws.s1, reads_through, gradient);
-            for (d, &h) in ws.s1.iter_mut().zip(ws.h[k].iter()) {
+            for (d, &h) in ws.s1.as_mut_slice().iter_mut().zip(ws.h[k].as_slice()) {
                 *d *= units.hidden.derivative_from_output(h);
             }
             if k == 0 {

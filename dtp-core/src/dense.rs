@@ -71,8 +71,11 @@ where
     ) where
         DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
     {
-        for mut column in out.column_iter_mut() {
-            column.copy_from(&self.b);
+        // Contiguous columns as slices: with run-time sizes nalgebra's element iterators
+        // cannot be vectorised.
+        let b = self.b.as_slice();
+        for column in out.as_mut_slice().chunks_exact_mut(b.len().max(1)) {
+            column.copy_from_slice(b);
         }
         K::gemm(out, 1.0, &self.w, r, 1.0);
         activation.apply_slice(out.as_mut_slice());
@@ -148,14 +151,18 @@ where
         DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
     {
         K::gemm_nt(&mut grad.w, 1.0, delta, r, 0.0);
-        grad.b.fill(0.0);
-        for column in delta.column_iter() {
-            grad.b += column;
+        let b = grad.b.as_mut_slice();
+        b.fill(0.0);
+        for column in delta.as_slice().chunks_exact(b.len().max(1)) {
+            for (g, &d) in b.iter_mut().zip(column) {
+                *g += d;
+            }
         }
     }
 
     /// Whether every weight and bias is finite.
     pub fn is_finite(&self) -> bool {
-        self.w.iter().chain(self.b.iter()).all(|v| v.is_finite())
+        let (w, b) = (self.w.as_slice(), self.b.as_slice());
+        w.iter().chain(b).all(|v| v.is_finite())
     }
 }

@@ -80,7 +80,7 @@ where
         let ws = &mut self.ws;
         output_delta(self.config.units.output, &ws.p, &ws.t, &mut ws.delta_out);
         let target = &mut ws.target[r];
-        target.copy_from(&ws.h[r]);
+        target.as_mut_slice().copy_from_slice(ws.h[r].as_slice());
         K::gemm_tn(
             target,
             -self.config.eta_hat,
@@ -112,9 +112,10 @@ where
             g.forward_read::<K, G, B>(q, act, &ws.h[k], read, g_h, rng);
             let below = &mut ws.target[k - 1];
             for ((t, &h), (&gt, &gh)) in below
+                .as_mut_slice()
                 .iter_mut()
-                .zip(ws.h[k - 1].iter())
-                .zip(g_target.iter().zip(g_h.iter()))
+                .zip(ws.h[k - 1].as_slice())
+                .zip(g_target.as_slice().iter().zip(g_h.as_slice()))
             {
                 *t = h + (gt - gh);
             }
@@ -138,7 +139,9 @@ where
             L::Hidden::fit(corrupt, below.0, below.1);
             L::Hidden::fit(f_out, above.0, above.1);
             L::Hidden::fit(g_out, below.0, below.1);
-            corrupt.copy_from(&ws.h[k - 1]);
+            corrupt
+                .as_mut_slice()
+                .copy_from_slice(ws.h[k - 1].as_slice());
             add_gaussian(corrupt.as_mut_slice(), sigma, rng);
             let (f, g) = (
                 &self.net.hidden.as_ref()[k - 1],

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 
 use crate::data::{
-    self, CsvOptions, DIGITS_FEATURES, DataError, Dataset, MNIST_VALID, ScaleKind, Scaling, Splits,
+    self, CsvOptions, DataError, Dataset, MNIST_VALID, ScaleKind, Scaling, Splits,
     default_data_dir, missing_data_help,
 };
 use crate::failure::{Failure, Outcome};
@@ -115,7 +115,10 @@ pub enum ScaleRequest {
 /// True when `kind` with `--data data` reads a CSV file (whose features [`load_scaled`]
 /// scales).
 pub fn is_csv(kind: DataKind, data: Option<&Path>) -> bool {
-    matches!(kind, DataKind::Digits | DataKind::FirmwareDigits) && data.is_some()
+    match data {
+        Some(path) => matches!(kind, DataKind::Digits | DataKind::FirmwareDigits) || path.is_file(),
+        None => false,
+    }
 }
 
 /// [`load`], scaling the features as `scale` asks; returns the splits and the scaling
@@ -132,6 +135,13 @@ pub fn load_scaled(
         ScaleRequest::Fit(_) => Scaling::none(),
     };
     let apply = |s: &Scaling, d: &mut Dataset| s.apply(d).map_err(|e| Failure::input(anyhow!(e)));
+    // A CSV file is read as such whatever the run's dataset kind (split as the digits are).
+    let kind = match kind {
+        DataKind::Mnist | DataKind::FashionMnist | DataKind::Cifar10 if is_csv(kind, data) => {
+            DataKind::Digits
+        }
+        k => k,
+    };
     match kind {
         DataKind::Digits | DataKind::FirmwareDigits => {
             let mut all = load_digits(data)?;
@@ -165,21 +175,13 @@ fn load_digits(data: Option<&Path>) -> Outcome<Dataset> {
     Ok(match data {
         None => data::digits(),
         Some(path) => {
+            // Any number of features; the classes are the labels seen (0..=largest). Whether
+            // the network fits is checked against its layout (train::check_fits).
             let opts = CsvOptions {
                 scale_max: None,
-                classes: Some(10),
+                classes: None,
             };
-            let d = data::read_csv(path, &opts).map_err(Failure::input)?;
-            if d.features != DIGITS_FEATURES {
-                return Err(Failure::input(anyhow!(
-                    "{}: rows have {} features; the digits preset needs {} \
-                             (8x8 pixels, scaled to [0, 1]) then a label 0..9",
-                    path.display(),
-                    d.features,
-                    DIGITS_FEATURES
-                )));
-            }
-            d
+            data::read_csv(path, &opts).map_err(Failure::input)?
         }
     })
 }

@@ -107,11 +107,16 @@ fn a_toml_file_sets_layout_batch_and_units() {
     assert_eq!(c.hyper.batch, 5);
     assert_eq!(c.model.config().units, dtp_core::Units::DISCRETE);
     assert_eq!(c.model.epoch(), 2);
-    // Three inverses for three hidden-to-hidden steps.
+    // Three hidden layers: four forward layers and two inverses (g_2, g_3).
     let names: Vec<String> = c.model.tensors().iter().map(|t| t.name.clone()).collect();
-    for g in ["net.g2.weight", "net.g3.weight", "net.g4.weight"] {
+    for g in ["net.f4.weight", "net.g2.weight", "net.g3.weight"] {
         assert!(names.iter().any(|n| n == g), "{g} missing: {names:?}");
     }
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "net.g4.weight" || n == "net.f5.weight")
+    );
     // The written config.toml trains the same network again.
     let again = tmp.path().join("again");
     ok(&[
