@@ -7,9 +7,32 @@
 //! layers may be discrete (sign) or stochastic (Bernoulli-sampled) units.
 //!
 //! This crate is the shared core used by the desktop trainer (`dtp-std`) and by the
-//! Cortex-M firmware. It is `#![no_std]`, uses no allocator, and stores every matrix inline
-//! in fixed-size [`nalgebra`] types, so a small network can live in a `static` and a large one
-//! can be placed on the heap by zero-filling (see [`Trainer::init`]).
+//! Cortex-M firmware: one implementation of the algorithm, two size worlds ([`layout`]).
+//! A [`FixedTrainer`] has its widths in its type, stores every matrix inline in fixed-size
+//! [`nalgebra`] types and needs no allocator, so a small network lives in a `static` and a
+//! large one is placed on the heap by zero-filling (see [`Trainer::init`]); with the `alloc`
+//! feature a `DynTrainer` has any widths, depth and batch chosen at run time.
+//!
+//! ```
+//! use dtp_core::{Config, FixedTrainer, Init};
+//! use rand_pcg::Pcg32;
+//!
+//! // A 4-8-8-3 network trained one sample at a time, as on a microcontroller; with
+//! // `FixedTrainer::ZERO` it can live in a `static` (e.g. behind a critical-section mutex).
+//! let mut rng = Pcg32::new(1, 2);
+//! let mut t: FixedTrainer<4, 8, 3, 1, 1> =
+//!     FixedTrainer::new(Config::DISCRETE, Init::Orthogonal, &mut rng).unwrap();
+//! for step in 0..30 {
+//!     let class = step % 3;
+//!     let (x, label) = t.batch_mut();
+//!     x.fill(0.0);
+//!     x[class] = 1.0; // a sensor sample
+//!     label.fill(0.0);
+//!     label[class] = 1.0;
+//!     t.step(&mut rng).unwrap(); // one DTP step: forward, inverses, targets, forward layers
+//! }
+//! assert!(t.net.is_finite());
+//! ```
 //!
 //! ## The five steps (one minibatch)
 //! Each is a named method of [`Trainer`] whose documentation gives its equation:
