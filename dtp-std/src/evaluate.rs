@@ -12,7 +12,7 @@ use crate::data::Splits;
 use crate::datasets;
 use crate::failure::{Classify, Failure, Outcome};
 use crate::model::{Evaluation, ModelKind};
-use crate::train::{check_fits, eval_rng};
+use crate::train::{check_splits, eval_rng};
 
 /// A checkpoint file, or the checkpoint inside a run directory.
 pub fn checkpoint_path(p: &Path) -> PathBuf {
@@ -85,9 +85,7 @@ pub fn evaluate(
     passes: Option<u32>,
     units: Option<UnitsName>,
 ) -> Outcome<EvalReport> {
-    for d in [&splits.train, &splits.valid, &splits.test] {
-        check_fits(d, c.model.as_ref())?;
-    }
+    check_splits(splits, c.model.as_ref(), None)?;
     if let Some(u) = units {
         if c.model.kind() != ModelKind::Classifier {
             return Err(Failure::input(anyhow!(

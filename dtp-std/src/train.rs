@@ -93,6 +93,21 @@ pub fn check_fits(d: &Dataset, model: &dyn Model) -> Outcome<()> {
     Ok(())
 }
 
+/// [`check_fits`] for the three splits of the data read from `source` (named in the message
+/// when given: a CSV file, a data directory).
+pub fn check_splits(splits: &Splits, model: &dyn Model, source: Option<&Path>) -> Outcome<()> {
+    for d in [&splits.train, &splits.valid, &splits.test] {
+        check_fits(d, model).map_err(|f| match source {
+            Some(p) => Failure {
+                code: f.code,
+                error: anyhow!("{}: {}", p.display(), f.error),
+            },
+            None => f,
+        })?;
+    }
+    Ok(())
+}
+
 /// The layer widths of `hyper`'s layout on `data` (`auto` ends resolved), checked for zero
 /// widths.
 pub fn resolve_layers(hyper: &Hyper, data: &Dataset) -> Vec<usize> {
@@ -266,9 +281,7 @@ fn start(
             hyper.dataset,
             Some((&ckpt_path, c.data.as_ref())),
         )?;
-        for d in [&splits.train, &splits.valid, &splits.test] {
-            check_fits(d, model.as_ref())?;
-        }
+        check_splits(&splits, model.as_ref(), record.source.as_deref())?;
         let epoch = model.epoch();
         Ok((
             Run {
@@ -293,9 +306,7 @@ fn start(
         let widths = resolve_layers(&hyper, &splits.train);
         let mut model = model::build(&hyper, &widths, splits.train.classes)
             .map_err(|e| invalid_setting(args, e))?;
-        for d in [&splits.train, &splits.valid, &splits.test] {
-            check_fits(d, model.as_ref())?;
-        }
+        check_splits(&splits, model.as_ref(), args.data.as_deref())?;
         model
             .init(config, hyper.init, &mut rng(hyper.seed, STREAM_INIT))
             .map_err(|e| invalid_setting(args, e))?;
