@@ -344,3 +344,73 @@ fn checkpoints_of_the_previous_format_still_load_and_continue_the_same_run() {
     };
     assert_eq!(tensors(&old), tensors(&new));
 }
+
+/// An IDX image file (`rows × cols` u8 pixels) and its label file, in `dir` under MNIST's
+/// names.
+fn write_idx(dir: &Path, prefix: &str, rows: u32, cols: u32, labels: &[u8], seed: u32) {
+    let n = labels.len() as u32;
+    let mut img = vec![0, 0, 8, 3];
+    for v in [n, rows, cols] {
+        img.extend_from_slice(&v.to_be_bytes());
+    }
+    let mut state = seed;
+    for &l in labels {
+        for p in 0..rows * cols {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            // Class `l` lights its own band of pixels; noise everywhere.
+            let on = p % 12 == u32::from(l);
+            img.push(if on { 200 } else { 0 }.max(((state >> 24) % 60) as u8));
+        }
+    }
+    let mut lab = vec![0, 0, 8, 1];
+    lab.extend_from_slice(&n.to_be_bytes());
+    lab.extend_from_slice(labels);
+    fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), img).unwrap();
+    fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), lab).unwrap();
+}
+
+#[test]
+fn idx_data_of_another_size_and_more_classes_trains_with_auto_ends() {
+    // 12×12 images, 12 classes (labels 0..=11): not MNIST's 784 and 10.
+    let tmp = TempDir::new().unwrap();
+    let data = tmp.path().join("idx");
+    fs::create_dir_all(&data).unwrap();
+    let labels = |n: usize, k: usize| (0..n).map(|i| ((i * 7 + k) % 12) as u8).collect::<Vec<_>>();
+    write_idx(&data, "train", 12, 12, &labels(10_600, 0), 1);
+    write_idx(&data, "t10k", 12, 12, &labels(600, 5), 2);
+    let out = tmp.path().join("run");
+    ok(&[
+        "train",
+        "--preset",
+        "mnist-7x240",
+        "--data",
+        s(&data),
+        "--layers",
+        "auto-32-24-auto",
+        "--batch",
+        "50",
+        "--epochs",
+        "2",
+        "--out",
+        s(&out),
+        "--quiet",
+        "--no-plot",
+    ]);
+    let sum = summary(&out);
+    assert_eq!(sum["widths"], "144-32-24-12");
+    assert!(sum["test_error"].as_f64().unwrap() < 0.2, "{sum}");
+    // The preset's own 784-wide layout does not fit these images: exit 2, naming both widths.
+    let o = dtp(&[
+        "train",
+        "--preset",
+        "mnist-7x240",
+        "--data",
+        s(&data),
+        "--out",
+        s(&tmp.path().join("other")),
+        "--quiet",
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("144 features") && err.contains("784"), "{err}");
+}

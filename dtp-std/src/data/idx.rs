@@ -203,9 +203,17 @@ pub fn load_idx_dir(
 /// gzipped) as [`Splits`]: the last `valid` training images become the
 /// validation set (`valid = MNIST_VALID` gives the 50k / 10k / 10k reference
 /// split). `name` prefixes the part names (`"{name}/train"` …).
+///
+/// Images of any size (`features = rows × cols`) and labels of any number of classes:
+/// the classes are `0..=` the largest label of either file, and at least
+/// [`MNIST_CLASSES`] (so MNIST and Fashion-MNIST have their 10 even in a subset).
 pub fn load_mnist_like(name: &str, dir: &Path, valid: usize) -> Result<Splits, DataError> {
-    let train = load_idx_dir(name, dir, "train", MNIST_CLASSES)?;
-    let test = load_idx_dir(name, dir, "t10k", MNIST_CLASSES)?;
+    let mut train = load_idx_dir(name, dir, "train", 256)?;
+    let mut test = load_idx_dir(name, dir, "t10k", 256)?;
+    let largest = train.y.iter().chain(&test.y).copied().max().unwrap_or(0);
+    let classes = (usize::from(largest) + 1).max(MNIST_CLASSES);
+    train.classes = classes;
+    test.classes = classes;
     Splits::from_train_test(name, train, test, valid)
 }
 
