@@ -96,12 +96,26 @@ impl Kernel for Portable {
         DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<N, K>,
     {
         // A·Bᵀ = Σ_k a_k b_kᵀ: one rank-1 update per shared column.
-        if beta == 0.0 {
+        let mut first = 0;
+        if beta == 0.0 && a.ncols() > 0 {
+            // The first rank-1 term written, not added to a zero-filled C: the same bits as
+            // `ger` into zeros, `(α·b_j)·a_i + 0` (the `+ 0` turns a −0 into +0, as there).
+            // Column 0 of the contiguous, column-major `a` and `b` are their first `m` and `n`
+            // elements: the zips stop there.
+            let (a0, b0) = (a.as_slice(), b.as_slice());
+            for (column, &bj) in c.as_mut_slice().chunks_exact_mut(a.nrows().max(1)).zip(b0) {
+                let s = alpha * bj;
+                for (cij, &ai) in column.iter_mut().zip(a0) {
+                    *cij = s * ai + 0.0;
+                }
+            }
+            first = 1;
+        } else if beta == 0.0 {
             c.fill(0.0);
         } else if beta != 1.0 {
             *c *= beta;
         }
-        for k in 0..a.ncols() {
+        for k in first..a.ncols() {
             c.ger(alpha, &a.column(k), &b.column(k), 1.0);
         }
     }
