@@ -4,6 +4,7 @@
 #
 #   firmware/run-qemu.sh                 # every demo; exit 0 only if each met its bar
 #   firmware/run-qemu.sh learn_digits    # one demo
+#   FIRMWARE_FEATURES=sgd firmware/run-qemu.sh   # with firmware features (here: SGD, not RMSprop)
 #
 # Each demo is an ELF that exits through semihosting: 0 only if on-device learning reached its
 # stated held-out accuracy (and, where it saves, the weights reloaded after a reset). QEMU runs
@@ -30,7 +31,8 @@ if ! command -v defmt-print >/dev/null; then
 fi
 
 echo "run-qemu: building (release) ..."
-"$repo/scripts/thumb-cargo.sh" build --manifest-path "$here/Cargo.toml" --release --bins
+"$repo/scripts/thumb-cargo.sh" build --manifest-path "$here/Cargo.toml" --release --bins \
+    ${FIRMWARE_FEATURES:+--features "$FIRMWARE_FEATURES"}
 
 # thumb-cargo.sh puts rustup-target builds in target/thumbv7em-none-eabihf and Debian-rustc
 # builds in target/thumb-debian/thumbv7em-none-eabihf.

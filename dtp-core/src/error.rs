@@ -126,11 +126,17 @@ impl core::error::Error for ConfigError {}
 
 /// `Err(NonFinite)` unless every value of `data` is finite.
 pub(crate) fn check_finite(data: &[f32], stage: Stage, layer: usize) -> Result<(), Error> {
-    // Branch-free within each chunk so that the scan vectorises.
-    if data
-        .chunks(64)
-        .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()))
-    {
+    // `v·0` is ±0 for a finite `v` and NaN otherwise; summed in eight lanes (which vectorise
+    // on the desktop), it is one test per slice instead of one per element.
+    let mut lanes = [0.0f32; 8];
+    let mut chunks = data.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += v * 0.0;
+        }
+    }
+    let tail = chunks.remainder().iter().fold(0.0f32, |z, &v| z + v * 0.0);
+    if lanes.iter().fold(tail, |z, &l| z + l) == 0.0 {
         Ok(())
     } else {
         Err(Error::NonFinite {

@@ -63,6 +63,20 @@ impl Kernel for Portable {
     ) where
         DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<K, N>,
     {
+        let (m, k) = a.shape();
+        if cfg!(target_arch = "arm") && b.nrows() == k && c.nrows() == m && m > 0 && k > 0 {
+            // Register-blocked: the same arithmetic as nalgebra's `gemv` (below), in the same
+            // order for each output, without storing and reloading `y` after every MAC.
+            let a = a.as_slice();
+            for (y, x) in c
+                .as_mut_slice()
+                .chunks_exact_mut(m)
+                .zip(b.as_slice().chunks_exact(k))
+            {
+                gemv_blocked(y, alpha, a, x, beta);
+            }
+            return;
+        }
         if beta == 0.0 {
             c.fill(0.0);
         }
@@ -96,14 +110,81 @@ impl Kernel for Portable {
         DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<N, K>,
     {
         // A·Bᵀ = Σ_k a_k b_kᵀ: one rank-1 update per shared column.
-        if beta == 0.0 {
+        let mut first = 0;
+        if beta == 0.0 && a.ncols() > 0 {
+            // The first rank-1 term written, not added to a zero-filled C: the same bits as
+            // `ger` into zeros, `(α·b_j)·a_i + 0` (the `+ 0` turns a −0 into +0, as there).
+            // Column 0 of the contiguous, column-major `a` and `b` are their first `m` and `n`
+            // elements: the zips stop there.
+            let (a0, b0) = (a.as_slice(), b.as_slice());
+            for (column, &bj) in c.as_mut_slice().chunks_exact_mut(a.nrows().max(1)).zip(b0) {
+                let s = alpha * bj;
+                for (cij, &ai) in column.iter_mut().zip(a0) {
+                    *cij = s * ai + 0.0;
+                }
+            }
+            first = 1;
+        } else if beta == 0.0 {
             c.fill(0.0);
         } else if beta != 1.0 {
             *c *= beta;
         }
-        for k in 0..a.ncols() {
+        for k in first..a.ncols() {
             c.ger(alpha, &a.column(k), &b.column(k), 1.0);
         }
+    }
+}
+
+/// `y ← α·A·x + β·y` for a column-major `A` (`y.len()` rows, `x.len()` columns, stored in
+/// `a`) with the roundings and order of nalgebra's `gemv`: `y_i ← (α·A_i0)·x_0 + β·y_i` (the
+/// product alone when `β = 0`), then `y_i ← (α·A_ij)·x_j + y_i` for `j = 1, 2, …`. Four outputs
+/// are kept in registers across the columns. Leaves `y` as it is if `a` is not `m × k`.
+pub(crate) fn gemv_blocked(y: &mut [f32], alpha: f32, a: &[f32], x: &[f32], beta: f32) {
+    let m = y.len();
+    let Some((&x0, rest)) = x.split_first() else {
+        return;
+    };
+    if m == 0 || m.checked_mul(x.len()) != Some(a.len()) {
+        return;
+    }
+    let first = |yi: f32, ai0: f32| {
+        if beta == 0.0 {
+            alpha * ai0 * x0
+        } else {
+            alpha * ai0 * x0 + beta * yi
+        }
+    };
+    let mut blocks = y.chunks_exact_mut(4);
+    let mut i = 0;
+    for block in &mut blocks {
+        let mut acc = [0.0f32; 4];
+        for ((acc, &yi), r) in acc.iter_mut().zip(block.iter()).zip(i..) {
+            // SAFETY: r < m ≤ a.len().
+            *acc = first(yi, unsafe { *a.get_unchecked(r) });
+        }
+        let mut column = i;
+        for &xj in rest {
+            column += m;
+            // SAFETY: column = j·m + i with j < k and i + 4 ≤ m, so column + 4 ≤ m·k = a.len().
+            let col = unsafe { a.get_unchecked(column..column + 4) };
+            for (acc, &aij) in acc.iter_mut().zip(col) {
+                *acc += alpha * aij * xj;
+            }
+        }
+        block.copy_from_slice(&acc);
+        i += 4;
+    }
+    for yi in blocks.into_remainder() {
+        // SAFETY: i < m ≤ a.len().
+        let mut acc = first(*yi, unsafe { *a.get_unchecked(i) });
+        let mut column = i;
+        for &xj in rest {
+            column += m;
+            // SAFETY: column = j·m + i with j < k and i < m.
+            acc += alpha * unsafe { *a.get_unchecked(column) } * xj;
+        }
+        *yi = acc;
+        i += 1;
     }
 }
 
@@ -306,6 +387,45 @@ mod blocked {
                 Blocked::gemm_nt(c, alpha, a, b, beta)
             } else {
                 Portable::gemm_nt(c, alpha, a, b, beta)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gemv_blocked;
+    use nalgebra::{DMatrix, DVector};
+
+    /// The register-blocked gemv of the device gives nalgebra's `gemv` bit for bit.
+    #[test]
+    fn gemv_blocked_is_nalgebras_gemv() {
+        let mut state = 0x2545_f491_u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state as f32 / u32::MAX as f32 - 0.5) * 3.0
+        };
+        for (m, k) in [(1, 1), (3, 5), (4, 1), (7, 9), (32, 64), (10, 32), (33, 2)] {
+            for (alpha, beta) in [(1.0, 1.0), (1.0, 0.0), (-0.3, 0.7), (2.5, -1.25)] {
+                let a = DMatrix::from_fn(m, k, |_, _| next());
+                let x = DVector::from_fn(k, |_, _| next());
+                let y0 = DVector::from_fn(m, |_, _| next());
+                let mut expected = y0.clone();
+                if beta == 0.0 {
+                    expected.fill(0.0);
+                }
+                expected.gemv(alpha, &a, &x, beta);
+                let mut y = y0.clone();
+                gemv_blocked(y.as_mut_slice(), alpha, a.as_slice(), x.as_slice(), beta);
+                for (got, want) in y.iter().zip(expected.iter()) {
+                    assert_eq!(
+                        got.to_bits(),
+                        want.to_bits(),
+                        "m {m}, k {k}, α {alpha}, β {beta}"
+                    );
+                }
             }
         }
     }

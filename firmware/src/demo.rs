@@ -36,12 +36,34 @@ pub const SIGN_UNITS: Units = Units::SIGN;
 /// The DTP hyper-parameters (per-sample steps, interleaved inverse and forward updates, the
 /// forward learning rate divided by `1 + e` in epoch `e`): the core's firmware settings,
 /// shared with the `digits-firmware` preset and the no-panic proof.
+///
+/// With the `sgd` feature, both optimisers are SGD with momentum 0.9 and lr 0.003 instead of
+/// RMSprop (no division and no square root per parameter; the rates chosen on the host by the
+/// validation error of `dtp train --preset digits-firmware --optimiser sgd`).
 pub const fn config(variant: Variant) -> Config {
-    match variant {
+    let c = match variant {
         Variant::Sign => Config::FIRMWARE_SIGN,
         Variant::Bernoulli => Config::FIRMWARE_BERNOULLI,
+    };
+    if cfg!(feature = "sgd") {
+        let forward = match variant {
+            Variant::Sign => SGD_LR,
+            Variant::Bernoulli => SGD_LR_BERNOULLI,
+        };
+        Config {
+            forward: dtp_core::Optimiser::sgd(forward, 0.9),
+            inverse: dtp_core::Optimiser::sgd(SGD_LR, 0.9),
+            ..c
+        }
+    } else {
+        c
     }
 }
+
+/// Learning rate of both optimisers with the `sgd` feature (the inverse's for Bernoulli units).
+const SGD_LR: f32 = 0.003;
+/// Forward learning rate with the `sgd` feature for Bernoulli units.
+const SGD_LR_BERNOULLI: f32 = 0.01;
 
 /// Who learns in a run: DTP, or its control.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, defmt::Format)]
