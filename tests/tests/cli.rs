@@ -602,7 +602,14 @@ fn broken_inputs_exit_2_naming_file_and_position() {
         ],
         &["train-images-idx3-ubyte", "byte 0", "magic"],
     );
-    write(&m, "train-labels-idx1-ubyte", &idx_labels(&[1, 12, 3]));
+    // (A label of 12 is no error: IDX data may have any number of classes, checked against
+    // the network's output width.) Four labels for three images: a count mismatch.
+    write(
+        &m,
+        "train-images-idx3-ubyte",
+        &idx_images(3, 28, 28, 3 * 784),
+    );
+    write(&m, "train-labels-idx1-ubyte", &idx_labels(&[1, 12, 3, 4]));
     bad_input(
         &[
             "train",
@@ -613,7 +620,7 @@ fn broken_inputs_exit_2_naming_file_and_position() {
             "--data",
             s(&m),
         ],
-        &["train-labels-idx1-ubyte", "byte 9", "label 12"],
+        &["train-labels-idx1-ubyte", "train-images-idx3-ubyte"],
     );
 
     // Checkpoints.
