@@ -2,7 +2,7 @@
 //! read leaves the network untouched.
 #![no_main]
 
-use dtp_core::Net;
+use dtp_core::FixedNet;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,6 +15,6 @@ fuzz_target!(|data: &[u8]| {
             net.write_blob(&units, &mut out).unwrap();
             assert_eq!(&out[..], data);
         }
-        Err(_) => assert!(net == Net::ZERO),
+        Err(_) => assert!(net == FixedNet::<8, 6, 4, 2>::ZERO),
     }
 });

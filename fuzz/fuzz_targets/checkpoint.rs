@@ -15,13 +15,13 @@ fuzz_target!(|data: &[u8]| {
             m.shape().widths(),
             m.epoch(),
             c.hyper.to_toml(),
-            m.info_lines(),
+            m.as_autoencoder().map(|ae| ae.info_lines()),
         );
         for t in m.tensors() {
             assert_eq!(t.data.len(), t.rows * t.cols);
             assert!(t.data.iter().all(|v| v.is_finite()), "{}", t.name);
         }
         assert!(c.hyper.validate_run().is_ok());
-        let _ = m.blob();
+        let _ = m.as_classifier().map(|c| c.blob());
     }
 });

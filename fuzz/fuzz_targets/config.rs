@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     for preset in PRESETS {
         let mut h = (preset.defaults)();
         h.apply(&patch);
-        if h.validate_run().is_ok() && h.to_core(preset.units).validate().is_ok() {
+        if h.validate_run().is_ok() && h.to_core().validate().is_ok() {
             let again = HyperPatch::parse(Path::new("run/config.toml"), &h.to_toml()).unwrap();
             let mut g = (preset.defaults)();
             g.apply(&again);
