@@ -24,6 +24,7 @@ fn config(units: Units) -> Config {
         input_noise: 0.0,
         schedule: Schedule::Alternating,
         lr_decay: dtp_core::LrDecay::NONE,
+        feedback: dtp_core::Feedback::Dtp,
     }
 }
 

@@ -78,6 +78,7 @@ fn config(units: Units, schedule: Schedule) -> Config {
         input_noise: if units == Units::STOCHASTIC { 0.2 } else { 0.0 },
         schedule,
         lr_decay: dtp_core::LrDecay { tau: 2.0 },
+        feedback: dtp_core::Feedback::Dtp,
     }
 }
 
@@ -226,6 +227,7 @@ fn sgd_one(units: Units) -> Config {
         input_noise: 0.0,
         schedule: Schedule::Interleaved,
         lr_decay: dtp_core::LrDecay::NONE,
+        feedback: dtp_core::Feedback::Dtp,
     }
 }
 
