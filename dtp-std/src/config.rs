@@ -616,4 +616,45 @@ mod tests {
         g.apply(&p);
         assert_eq!(g, h);
     }
+
+    #[test]
+    fn algo_selects_the_feedback_rule_and_drl_sigma_replaces_sigma() {
+        let mut h = hyper();
+        assert_eq!(h.to_core().feedback, Feedback::Dtp);
+        h.algo = Algo::FwDtp;
+        let c = h.to_core();
+        assert_eq!((c.feedback, c.sigma.sigma0), (Feedback::Fixed, h.sigma));
+        h.algo = Algo::Drl;
+        let c = h.to_core();
+        assert_eq!((c.feedback, c.sigma.sigma0), (Feedback::Drl, DRL_SIGMA));
+        assert_eq!(
+            Hyper::from_core(net(UnitsName::Continuous), &c, 10, Init::Orthogonal, 1),
+            {
+                let mut g = h.clone();
+                g.sigma = DRL_SIGMA;
+                g
+            }
+        );
+        let p =
+            HyperPatch::parse(Path::new("d.toml"), "algo = \"drl\"\ndrl_sigma = 0.1\n").unwrap();
+        let mut g = hyper();
+        g.apply(&p);
+        assert_eq!((g.algo, g.to_core().sigma.sigma0), (Algo::Drl, 0.1));
+        g.drl_sigma = 0.0;
+        assert!(g.validate_run().unwrap_err().contains("drl_sigma"));
+        g.drl_sigma = 0.1;
+        g.model = ModelKind::Autoencoder;
+        assert!(g.validate_run().unwrap_err().contains("auto-encoder"));
+        let p = HyperPatch::parse(Path::new("f.toml"), "algo = \"fw-dtp\"\n").unwrap();
+        assert_eq!(p.algo, Some(Algo::FwDtp));
+    }
+
+    #[test]
+    fn settings_without_drl_sigma_read_the_papers_default() {
+        let mut old: toml::Table = toml::from_str(&hyper().to_toml()).unwrap();
+        old.remove("drl_sigma").unwrap();
+        let back: Hyper = toml::from_str(&toml::to_string(&old).unwrap()).unwrap();
+        assert_eq!(back, hyper());
+        assert_eq!(back.drl_sigma, DRL_SIGMA);
+    }
 }
