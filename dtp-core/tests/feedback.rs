@@ -2,6 +2,7 @@
 //! differences of its loss, recomputed from public parts; fixed feedback weights (FW-DTP)
 //! untouched by training; and every rule propagating the same difference targets as DTP
 //! when the feedback weights are equal.
+#![allow(clippy::needless_range_loop)]
 
 mod common;
 use common::*;
