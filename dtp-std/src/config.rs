@@ -657,4 +657,17 @@ mod tests {
         assert_eq!(back, hyper());
         assert_eq!(back.drl_sigma, DRL_SIGMA);
     }
+
+    #[test]
+    fn a_core_config_serialised_without_feedback_reads_dtp() {
+        let c = Config {
+            feedback: Feedback::Fixed,
+            ..Config::CONTINUOUS
+        };
+        let mut t: toml::Table = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(t["feedback"].as_str(), Some("fixed"));
+        t.remove("feedback").unwrap();
+        let back: Config = toml::from_str(&toml::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back, Config::CONTINUOUS);
+    }
 }
