@@ -145,6 +145,35 @@ pub enum Schedule {
     Interleaved = 1,
 }
 
+/// How the feedback (inverse) weights `V_i, c_i` are trained: the rule that distinguishes DTP
+/// from its successors. Every rule propagates targets with the same difference correction
+/// `ĥ_{i-1} = h_{i-1} + g_i(ĥ_i) − g_i(h_i)`; they differ only in the feedback step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum Feedback {
+    /// DTP (Lee et al. 2015): each inverse learns to reconstruct its own layer's corrupted
+    /// input, `‖g_i(f_i(h̃_{i-1})) − h̃_{i-1}‖²` ([`Trainer::inverse_step`]).
+    ///
+    /// [`Trainer::inverse_step`]: crate::Trainer::inverse_step
+    #[default]
+    Dtp = 0,
+    /// The difference reconstruction loss (Meulemans et al. 2020): the corrupted value is
+    /// carried up to the last hidden layer and back down by the difference rule, and `g_i`
+    /// learns to reconstruct it, scaled by `1/σ²` ([`Trainer::drl_step`]).
+    ///
+    /// [`Trainer::drl_step`]: crate::Trainer::drl_step
+    Drl = 1,
+    /// Fixed-weight DTP (FW-DTP, Shibuya et al. 2023): the feedback weights keep their random
+    /// initial values; there is no feedback step, and no inverse optimiser state is used.
+    Fixed = 2,
+}
+
 /// How backprop treats a quantiser, whose true derivative is zero almost everywhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(
@@ -199,6 +228,10 @@ pub struct Config {
     pub schedule: Schedule,
     /// Decay of the forward learning rate over epochs.
     pub lr_decay: LrDecay,
+    /// How the feedback weights are trained (DTP, DRL, or fixed). Absent from older
+    /// serialised configs, where it reads as [`Feedback::Dtp`].
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub feedback: Feedback,
 }
 
 impl Config {
@@ -212,6 +245,7 @@ impl Config {
         input_noise: 0.0,
         schedule: Schedule::Alternating,
         lr_decay: LrDecay::NONE,
+        feedback: Feedback::Dtp,
     };
 
     /// Reference settings of the discrete 784-500-500-10 net.
@@ -227,6 +261,7 @@ impl Config {
         input_noise: 0.0,
         schedule: Schedule::Alternating,
         lr_decay: LrDecay::NONE,
+        feedback: Feedback::Dtp,
     };
 
     /// Reference settings of the stochastic 784-200-200-10 net.
@@ -242,6 +277,7 @@ impl Config {
         input_noise: 0.3,
         schedule: Schedule::Alternating,
         lr_decay: LrDecay::NONE,
+        feedback: Feedback::Dtp,
     };
 
     /// The settings of the firmware's binary network (`firmware/`'s sign demo and the
@@ -257,6 +293,7 @@ impl Config {
         input_noise: 0.0,
         schedule: Schedule::Interleaved,
         lr_decay: LrDecay { tau: 1.0 },
+        feedback: Feedback::Dtp,
     };
 
     /// The firmware's stochastic network: [`Config::FIRMWARE_SIGN`] with sigmoid units read
@@ -281,6 +318,14 @@ impl Config {
         nonneg("eta_hat", self.eta_hat)?;
         nonneg("input_noise", self.input_noise)?;
         nonneg("sigma.sigma0", self.sigma.sigma0)?;
+        if self.feedback == Feedback::Drl && self.sigma.sigma0 <= 0.0 {
+            // The difference reconstruction loss is scaled by 1/σ².
+            return Err(ConfigError::OutOfRange {
+                name: "sigma.sigma0",
+                value: self.sigma.sigma0,
+                allowed: "(0, ∞) with the difference reconstruction loss",
+            });
+        }
         if self.lr_decay.tau.is_nan() || self.lr_decay.tau <= 0.0 {
             return Err(ConfigError::OutOfRange {
                 name: "lr_decay.tau",

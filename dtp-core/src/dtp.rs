@@ -5,6 +5,7 @@
 //! which a layer reads the one below, inverses `g_i(h_i) = s(V_i q(h_i) + c_i)` for
 //! `i = 2 … M−1`. In code, hidden layer `i` is index `k = i − 1`; `R = M − 2`.
 
+use crate::config::Feedback;
 use crate::dense::Dense;
 use crate::error::{Error, Stage, check_finite};
 use crate::kernel::Kernel;
@@ -97,31 +98,47 @@ where
     /// The difference is formed first, so `ĥ_i = h_i` gives `ĥ_{i-1} = h_{i-1}` bit for bit
     /// (when `g_i` reads through a deterministic quantiser).
     pub fn difference_targets<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
-        let units = self.config.units;
-        let ws = &mut self.ws;
         for k in (1..=self.net.depth()).rev() {
-            // Hidden index k is layer i = k + 1, inverted by inverse[k - 1].
-            let g = &self.net.inverse.as_ref()[k - 1];
-            let (below, above) = (ws.h[k - 1].shape_generic(), ws.h[k].shape_generic());
-            let (g_target, g_h, read) = (&mut ws.s1, &mut ws.s2, &mut ws.s3);
-            L::Hidden::fit(g_target, below.0, below.1);
-            L::Hidden::fit(g_h, below.0, below.1);
-            L::Hidden::fit(read, above.0, above.1);
-            let (q, act) = (units.into_inverse, units.inverse);
-            g.forward_read::<K, G, B>(q, act, &ws.target[k], read, g_target, rng);
-            g.forward_read::<K, G, B>(q, act, &ws.h[k], read, g_h, rng);
-            let below = &mut ws.target[k - 1];
-            for ((t, &h), (&gt, &gh)) in below
-                .as_mut_slice()
-                .iter_mut()
-                .zip(ws.h[k - 1].as_slice())
-                .zip(g_target.as_slice().iter().zip(g_h.as_slice()))
-            {
-                *t = h + (gt - gh);
-            }
-            check_finite(ws.target[k - 1].as_slice(), Stage::Target, k)?;
+            self.difference_down(k, rng);
+            check_finite(self.ws.target[k - 1].as_slice(), Stage::Target, k)?;
         }
         Ok(())
+    }
+
+    /// One difference step: `target[k−1] = h[k−1] + (g(target[k]) − g(h[k]))` with the
+    /// inverse of hidden index `k` (layer `i = k + 1`, `inverse[k − 1]`). Uses `s1`–`s3`.
+    fn difference_down<G: Rng + ?Sized>(&mut self, k: usize, rng: &mut G) {
+        let units = self.config.units;
+        let ws = &mut self.ws;
+        let g = &self.net.inverse.as_ref()[k - 1];
+        let (below, above) = (ws.h[k - 1].shape_generic(), ws.h[k].shape_generic());
+        let (g_target, g_h, read) = (&mut ws.s1, &mut ws.s2, &mut ws.s3);
+        L::Hidden::fit(g_target, below.0, below.1);
+        L::Hidden::fit(g_h, below.0, below.1);
+        L::Hidden::fit(read, above.0, above.1);
+        let (q, act) = (units.into_inverse, units.inverse);
+        g.forward_read::<K, G, B>(q, act, &ws.target[k], read, g_target, rng);
+        g.forward_read::<K, G, B>(q, act, &ws.h[k], read, g_h, rng);
+        let below = &mut ws.target[k - 1];
+        for ((t, &h), (&gt, &gh)) in below
+            .as_mut_slice()
+            .iter_mut()
+            .zip(ws.h[k - 1].as_slice())
+            .zip(g_target.as_slice().iter().zip(g_h.as_slice()))
+        {
+            *t = h + (gt - gh);
+        }
+    }
+
+    /// **Step 4, by the configured rule** ([`Config::feedback`](crate::Config::feedback)):
+    /// [`inverse_step`](Self::inverse_step) for DTP, [`drl_step`](Self::drl_step) for the
+    /// difference reconstruction loss, nothing (no noise drawn) for fixed feedback weights.
+    pub fn feedback_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
+        match self.config.feedback {
+            Feedback::Dtp => self.inverse_step(sigma, rng),
+            Feedback::Drl => self.drl_step(sigma, rng),
+            Feedback::Fixed => Ok(()),
+        }
     }
 
     /// **Step 4 — inverse step**, for `i = 2 … M−1`: corrupt `h̃ = h_{i-1} + ε`,
@@ -158,6 +175,123 @@ where
             self.inverse_loss.as_mut()[k - 1] =
                 Dense::local_gradient::<K, B>(units.inverse, read, g_out, corrupt, delta, grad);
             let layer = k + 1;
+            check_finite(grad.w.as_slice(), Stage::InverseGradient, layer)?;
+            check_finite(grad.b.as_slice(), Stage::InverseGradient, layer)?;
+            let ok = self.config.inverse.update_dense(
+                &mut self.net.inverse.as_mut()[k - 1],
+                grad,
+                &mut self.inverse_state.as_mut()[k - 1],
+            );
+            if !ok {
+                return Err(Error::NonFinite {
+                    stage: Stage::InverseWeights,
+                    layer: layer as u16,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// **Step 4 by the difference reconstruction loss** (DRL; Meulemans et al. 2020, "A
+    /// Theoretical Framework for Target Propagation", the first term of their `L^rec`, as in
+    /// their `DTPDRLLayer`), for `i = 2 … M−1`:
+    ///
+    /// 1. corrupt `h̃_{i-1} = h_{i-1} + ε`, `ε ~ N(0, σ²)`;
+    /// 2. propagate it forward to the output layer's input:
+    ///    `ĥ_j = f_j(ĥ_{j-1})` for `j = i … M−1`, starting from `ĥ_{i-1} = h̃_{i-1}`;
+    /// 3. carry it back down with the difference rule, `ĥ_{j-1} = h_{j-1} + g_j(ĥ_j) − g_j(h_j)`
+    ///    for `j = M−1 … i+1`, and once more through `g_i` to the reconstruction
+    ///    `r_{i-1} = h_{i-1} + g_i(ĥ_i) − g_i(h_i)`;
+    /// 4. take an optimiser step on `(V_i, c_i)` only, to reduce
+    ///    `L_i = (1/σ²)(1/B) Σ_b ‖r_{i-1} − h̃_{i-1}‖²`.
+    ///
+    /// Trained: the parameters of `g_i`, in both its terms `g_i(ĥ_i)` and `g_i(h_i)`. Held
+    /// constant: `h̃_{i-1}`, the forward layers, the activations `h_j`, and the feedback layers
+    /// `g_{i+1} … g_{M-1}` above, so `ĥ_i` is constant too. With
+    /// `e = r_{i-1} − h̃_{i-1}`, `δ_a = (2/(σ²B)) e ⊙ s'(g_i(ĥ_i))` and
+    /// `δ_h = −(2/(σ²B)) e ⊙ s'(g_i(h_i))`:
+    /// `∂L_i/∂V_i = δ_a q(ĥ_i)ᵀ + δ_h q(h_i)ᵀ`, `∂L_i/∂c_i = Σ_b (δ_a + δ_h)`.
+    ///
+    /// Layers go `i` increasing; `L_i` involves only `g_i … g_{M-1}`, so every loss is taken
+    /// with the parameters from before this step. `σ` must be positive. Needs the activations
+    /// of [`forward`](Self::forward); uses the target buffers as scratch (the forward half
+    /// recomputes them). [`inverse_loss`](Self::inverse_loss) receives each `L_i`.
+    pub fn drl_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
+        let units = self.config.units;
+        let r = self.net.depth();
+        let inv_var = 1.0 / (sigma * sigma);
+        for k in 1..=r {
+            let layer = k + 1;
+            // 1. h̃_{i-1} in s4 (kept to the end).
+            {
+                let ws = &mut self.ws;
+                let below = ws.h[k - 1].shape_generic();
+                L::Hidden::fit(&mut ws.s4, below.0, below.1);
+                ws.s4.as_mut_slice().copy_from_slice(ws.h[k - 1].as_slice());
+                add_gaussian(ws.s4.as_mut_slice(), sigma, rng);
+                // 2. Up to the last hidden layer, into target[k …= r].
+                let hidden = self.net.hidden.as_ref();
+                L::Hidden::fit(&mut ws.s3, below.0, below.1);
+                let (q, act) = (units.between, units.hidden);
+                hidden[k - 1].forward_read::<K, G, B>(
+                    q,
+                    act,
+                    &ws.s4,
+                    &mut ws.s3,
+                    &mut ws.target[k],
+                    rng,
+                );
+                for j in k + 1..=r {
+                    let (lower, upper) = ws.target.pair_mut(j - 1);
+                    let shape = lower.shape_generic();
+                    L::Hidden::fit(&mut ws.s3, shape.0, shape.1);
+                    hidden[j - 1].forward_read::<K, G, B>(q, act, lower, &mut ws.s3, upper, rng);
+                }
+            }
+            // 3. Back down to ĥ_i (target[k]) through g_{M-1} … g_{i+1}.
+            for j in (k + 1..=r).rev() {
+                self.difference_down(j, rng);
+            }
+            check_finite(self.ws.target[k].as_slice(), Stage::InverseGradient, layer)?;
+            // … and through g_i: g_i(ĥ_i) in s1 (read from s3), g_i(h_i) in s2 (read into
+            // target[k], free once s3 holds q(ĥ_i)).
+            let ws = &mut self.ws;
+            let g = &self.net.inverse.as_ref()[k - 1];
+            let (below, above) = (ws.h[k - 1].shape_generic(), ws.h[k].shape_generic());
+            L::Hidden::fit(&mut ws.s1, below.0, below.1);
+            L::Hidden::fit(&mut ws.s2, below.0, below.1);
+            L::Hidden::fit(&mut ws.s3, above.0, above.1);
+            let (q, act) = (units.into_inverse, units.inverse);
+            g.forward_read::<K, G, B>(q, act, &ws.target[k], &mut ws.s3, &mut ws.s1, rng);
+            g.forward_read::<K, G, B>(q, act, &ws.h[k], &mut ws.target[k], &mut ws.s2, rng);
+            // 4. e = r − h̃ with r = h + (g(ĥ) − g(h)); δ_a into s1, δ_h into s2.
+            let batch = ws.h[k - 1].ncols() as f32;
+            let scale = 2.0 * inv_var / batch;
+            let mut sum = 0.0f32;
+            for (((da, dh), &h), &c) in ws
+                .s1
+                .as_mut_slice()
+                .iter_mut()
+                .zip(ws.s2.as_mut_slice().iter_mut())
+                .zip(ws.h[k - 1].as_slice())
+                .zip(ws.s4.as_slice())
+            {
+                let (ga, gh) = (*da, *dh);
+                let e = (h + (ga - gh)) - c;
+                sum += e * e;
+                *da = scale * e * act.derivative_from_output(ga);
+                *dh = -scale * e * act.derivative_from_output(gh);
+            }
+            self.inverse_loss.as_mut()[k - 1] = inv_var * sum / batch;
+            let grad = self.grad.fit_hidden(g);
+            Dense::gradient_from_delta::<K, B>(&ws.s3, &ws.s1, grad);
+            K::gemm_nt(&mut grad.w, 1.0, &ws.s2, &ws.target[k], 1.0);
+            let b = grad.b.as_mut_slice();
+            for column in ws.s2.as_slice().chunks_exact(b.len().max(1)) {
+                for (gb, &d) in b.iter_mut().zip(column) {
+                    *gb += d;
+                }
+            }
             check_finite(grad.w.as_slice(), Stage::InverseGradient, layer)?;
             check_finite(grad.b.as_slice(), Stage::InverseGradient, layer)?;
             let ok = self.config.inverse.update_dense(

@@ -87,7 +87,9 @@ mod dtp;
 pub use activation::Activation;
 pub use autoencoder::{Autoencoder, AutoencoderConfig, FixedAutoencoder};
 pub use blob::BlobError;
-pub use config::{Config, Gradient, Init, LrDecay, Output, Schedule, SigmaSchedule, Units};
+pub use config::{
+    Config, Feedback, Gradient, Init, LrDecay, Output, Schedule, SigmaSchedule, Units,
+};
 pub use dense::{Dense, FixedDense};
 pub use error::{ConfigError, Error, Stage};
 pub use hidden::Hidden;

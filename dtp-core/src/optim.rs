@@ -186,6 +186,8 @@ impl Finite {
     }
 
     #[inline(always)]
+    // Unused on Arm, where RMSprop is `math::rmsprop`'s loop.
+    #[cfg_attr(target_arch = "arm", allow(dead_code))]
     fn add2(&mut self, x: f32, y: f32) {
         #[cfg(target_arch = "arm")]
         {

@@ -1,6 +1,6 @@
 //! [`Trainer`]: a network with its optimiser state and minibatch buffers, and the epoch loop.
 
-use crate::config::{Config, Init, Schedule};
+use crate::config::{Config, Feedback, Init, Schedule};
 use crate::dense::Dense;
 use crate::error::{ConfigError, Error, Stage, check_finite};
 use crate::hidden::Hidden;
@@ -391,24 +391,27 @@ where
     }
 
     /// One DTP step on the batch in the buffers, inverse then forward (the interleaved
-    /// schedule): [`forward`](Self::forward), [`inverse_step`](Self::inverse_step),
+    /// schedule): [`forward`](Self::forward), [`feedback_step`](Self::feedback_step) (the
+    /// configured rule: DTP's [`inverse_step`](Self::inverse_step), DRL's
+    /// [`drl_step`](Self::drl_step), or none for fixed feedback weights),
     /// [`top_target`](Self::top_target), [`difference_targets`](Self::difference_targets)
     /// (with the updated inverses), [`forward_step`](Self::forward_step).
     pub fn step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<StepStats, Error> {
         self.check_batch()?;
         let stats = self.forward(true, rng)?;
-        self.inverse_step(self.sigma(), rng)?;
+        self.feedback_step(self.sigma(), rng)?;
         self.top_target()?;
         self.difference_targets(rng)?;
         self.forward_step()?;
         Ok(stats)
     }
 
-    /// The inverse half of a step on the batch in the buffers: forward pass, inverse update.
+    /// The inverse half of a step on the batch in the buffers: forward pass, inverse update
+    /// by the configured rule ([`feedback_step`](Self::feedback_step)).
     pub fn inverse_only<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<StepStats, Error> {
         self.check_batch()?;
         let stats = self.forward(true, rng)?;
-        self.inverse_step(self.sigma(), rng)?;
+        self.feedback_step(self.sigma(), rng)?;
         Ok(stats)
     }
 
@@ -424,14 +427,17 @@ where
     }
 
     /// One epoch of DTP over `data` following the configured [`Schedule`], then advances the
-    /// epoch counter. Stops at the first error, leaving the epoch counter unchanged.
+    /// epoch counter. Stops at the first error, leaving the epoch counter unchanged. With
+    /// fixed feedback weights ([`Feedback::Fixed`]) the alternating schedule skips its
+    /// inverse pass: one pass of forward steps.
     pub fn train_epoch<D, G>(&mut self, data: &mut D, rng: &mut G) -> Result<EpochStats, Error>
     where
         D: Batches<L::In, L::Out, B> + ?Sized,
         G: Rng + ?Sized,
     {
         let sigma = self.sigma();
-        if self.config.schedule == Schedule::Alternating {
+        if self.config.schedule == Schedule::Alternating && self.config.feedback != Feedback::Fixed
+        {
             self.pass(data, rng, |t, r| t.inverse_only(r))?;
         }
         let mut stats = self.pass(data, rng, |t, r| match t.config.schedule {

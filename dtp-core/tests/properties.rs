@@ -21,6 +21,7 @@ fn config(u: Units, eta_hat: f32, lr: f32, sigma: f32) -> Config {
         input_noise: 0.0,
         schedule: Schedule::Interleaved,
         lr_decay: dtp_core::LrDecay::NONE,
+        feedback: dtp_core::Feedback::Dtp,
     }
 }
 

@@ -372,8 +372,9 @@ impl Model for AeModel {
         for i in 0..batches {
             data.fill(i, self.ae.input_mut(), &mut self.online.t);
             rec += f64::from(match algo {
-                Algo::Dtp => self.ae.step(rng)?,
                 Algo::Bp => self.ae.backprop_step(rng)?,
+                // DRL and FW-DTP are refused for the auto-encoder by `Hyper::validate_run`.
+                Algo::Dtp | Algo::Drl | Algo::FwDtp => self.ae.step(rng)?,
             });
             enc += f64::from(self.ae.encoder_loss);
             self.online.x.copy_from(self.ae.codes());

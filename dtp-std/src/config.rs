@@ -12,7 +12,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use dtp_core::{
-    Config, Gradient, Init, LrDecay, Optimiser, OptimiserKind, Schedule, SigmaSchedule, Units,
+    Config, Feedback, Gradient, Init, LrDecay, Optimiser, OptimiserKind, Schedule, SigmaSchedule,
+    Units,
 };
 use serde::{Deserialize, Serialize};
 
@@ -41,10 +42,40 @@ pub struct Network {
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Algo {
-    /// Difference Target Propagation.
+    /// Difference Target Propagation (Lee et al. 2015): inverses trained to reconstruct.
     Dtp,
     /// Backpropagation through the same network (the baseline).
     Bp,
+    /// DTP with the difference reconstruction loss (Meulemans et al. 2020), σ = drl_sigma.
+    Drl,
+    /// Fixed-weight DTP (Shibuya et al. 2023): feedback weights never trained.
+    FwDtp,
+}
+
+impl Algo {
+    /// The core's feedback rule of a target-propagation algorithm ([`Feedback::Dtp`] for
+    /// backprop, where it plays no role).
+    pub fn feedback(self) -> Feedback {
+        match self {
+            Algo::Dtp | Algo::Bp => Feedback::Dtp,
+            Algo::Drl => Feedback::Drl,
+            Algo::FwDtp => Feedback::Fixed,
+        }
+    }
+
+    /// The target-propagation algorithm of a core feedback rule.
+    pub fn from_feedback(f: Feedback) -> Self {
+        match f {
+            Feedback::Dtp => Algo::Dtp,
+            Feedback::Drl => Algo::Drl,
+            Feedback::Fixed => Algo::FwDtp,
+        }
+    }
+
+    /// Whether this is DTP or one of its variants (trained by `Trainer::train_epoch`).
+    pub fn is_target_propagation(self) -> bool {
+        self != Algo::Bp
+    }
 }
 
 impl std::fmt::Display for Algo {
@@ -52,8 +83,18 @@ impl std::fmt::Display for Algo {
         f.write_str(match self {
             Algo::Dtp => "DTP",
             Algo::Bp => "backprop",
+            Algo::Drl => "DRL",
+            Algo::FwDtp => "FW-DTP",
         })
     }
+}
+
+/// Default σ of the difference reconstruction loss: the value Meulemans et al. (2020) tuned
+/// for DTP with DRL on MNIST (their released `final_configs/mnist_DTPDRL.py`, σ = 0.05688).
+pub const DRL_SIGMA: f32 = 0.056_879_454;
+
+fn default_drl_sigma() -> f32 {
+    DRL_SIGMA
 }
 
 /// The unit types of a network, by name (one of the core's [`Units`] constants): what every
@@ -188,7 +229,7 @@ pub struct Hyper {
     pub batch: u32,
     /// Unit types.
     pub units: UnitsName,
-    /// DTP or backprop.
+    /// DTP, one of its variants (DRL, FW-DTP), or backprop.
     pub algo: Algo,
     /// Total number of epochs.
     pub epochs: u32,
@@ -204,6 +245,11 @@ pub struct Hyper {
     pub sigma: f32,
     /// τ of `σ_e = σ₀ / (1 + e/τ)` in epochs; 0 keeps σ constant.
     pub sigma_tau: f32,
+    /// σ₀ of the difference reconstruction loss's corruption (`algo = "drl"`, where it takes
+    /// the place of `sigma`; `sigma_tau` still applies). Absent from older checkpoints and
+    /// files, where it reads as [`DRL_SIGMA`].
+    #[serde(default = "default_drl_sigma")]
+    pub drl_sigma: f32,
     /// τ of the forward learning rate's decay `lr_e = lr₀ / (1 + e/τ)` in epochs (`e` = epochs
     /// completed before the one being trained); 0 keeps it constant. Absent from older
     /// checkpoints and files, where it reads as 0.
@@ -240,13 +286,18 @@ impl Hyper {
             layers: net.layers,
             batch: net.batch,
             units: net.units,
-            algo: Algo::Dtp,
+            algo: Algo::from_feedback(c.feedback),
             epochs,
             seed: 1,
             eta_hat: c.eta_hat,
             forward: OptimiserCfg::from_core(c.forward),
             inverse: OptimiserCfg::from_core(c.inverse),
             sigma: c.sigma.sigma0,
+            drl_sigma: if c.feedback == Feedback::Drl {
+                c.sigma.sigma0
+            } else {
+                DRL_SIGMA
+            },
             sigma_tau: if c.sigma.tau.is_finite() {
                 c.sigma.tau
             } else {
@@ -280,7 +331,11 @@ impl Hyper {
             forward: self.forward.to_core(),
             inverse: self.inverse.to_core(),
             sigma: SigmaSchedule {
-                sigma0: self.sigma,
+                sigma0: if self.algo == Algo::Drl {
+                    self.drl_sigma
+                } else {
+                    self.sigma
+                },
                 tau: if self.sigma_tau == 0.0 {
                     f32::INFINITY
                 } else {
@@ -294,6 +349,7 @@ impl Hyper {
             } else {
                 LrDecay { tau: self.lr_tau }
             },
+            feedback: self.algo.feedback(),
         }
     }
 
@@ -333,6 +389,18 @@ impl Hyper {
                 self.lr_tau
             ));
         }
+        if self.algo == Algo::Drl && !(self.drl_sigma.is_finite() && self.drl_sigma > 0.0) {
+            return Err(format!(
+                "drl_sigma = {}: must be a finite number > 0 (the loss is scaled by 1/σ²)",
+                self.drl_sigma
+            ));
+        }
+        if self.model == ModelKind::Autoencoder && matches!(self.algo, Algo::Drl | Algo::FwDtp) {
+            return Err(format!(
+                "algo = {}: the auto-encoder trains by dtp or bp only",
+                self.algo
+            ));
+        }
         Ok(())
     }
 
@@ -357,6 +425,7 @@ impl Hyper {
         }
         set(&mut self.sigma, p.sigma);
         set(&mut self.sigma_tau, p.sigma_tau);
+        set(&mut self.drl_sigma, p.drl_sigma);
         set(&mut self.lr_tau, p.lr_tau);
         set(&mut self.input_noise, p.input_noise);
         set(&mut self.schedule, p.schedule);
@@ -410,6 +479,7 @@ pub struct HyperPatch {
     pub inverse: Option<OptimiserPatch>,
     pub sigma: Option<f32>,
     pub sigma_tau: Option<f32>,
+    pub drl_sigma: Option<f32>,
     pub lr_tau: Option<f32>,
     pub input_noise: Option<f32>,
     pub schedule: Option<Schedule>,
@@ -545,5 +615,59 @@ mod tests {
         );
         g.apply(&p);
         assert_eq!(g, h);
+    }
+
+    #[test]
+    fn algo_selects_the_feedback_rule_and_drl_sigma_replaces_sigma() {
+        let mut h = hyper();
+        assert_eq!(h.to_core().feedback, Feedback::Dtp);
+        h.algo = Algo::FwDtp;
+        let c = h.to_core();
+        assert_eq!((c.feedback, c.sigma.sigma0), (Feedback::Fixed, h.sigma));
+        h.algo = Algo::Drl;
+        let c = h.to_core();
+        assert_eq!((c.feedback, c.sigma.sigma0), (Feedback::Drl, DRL_SIGMA));
+        assert_eq!(
+            Hyper::from_core(net(UnitsName::Continuous), &c, 10, Init::Orthogonal, 1),
+            {
+                let mut g = h.clone();
+                g.sigma = DRL_SIGMA;
+                g
+            }
+        );
+        let p =
+            HyperPatch::parse(Path::new("d.toml"), "algo = \"drl\"\ndrl_sigma = 0.1\n").unwrap();
+        let mut g = hyper();
+        g.apply(&p);
+        assert_eq!((g.algo, g.to_core().sigma.sigma0), (Algo::Drl, 0.1));
+        g.drl_sigma = 0.0;
+        assert!(g.validate_run().unwrap_err().contains("drl_sigma"));
+        g.drl_sigma = 0.1;
+        g.model = ModelKind::Autoencoder;
+        assert!(g.validate_run().unwrap_err().contains("auto-encoder"));
+        let p = HyperPatch::parse(Path::new("f.toml"), "algo = \"fw-dtp\"\n").unwrap();
+        assert_eq!(p.algo, Some(Algo::FwDtp));
+    }
+
+    #[test]
+    fn settings_without_drl_sigma_read_the_papers_default() {
+        let mut old: toml::Table = toml::from_str(&hyper().to_toml()).unwrap();
+        old.remove("drl_sigma").unwrap();
+        let back: Hyper = toml::from_str(&toml::to_string(&old).unwrap()).unwrap();
+        assert_eq!(back, hyper());
+        assert_eq!(back.drl_sigma, DRL_SIGMA);
+    }
+
+    #[test]
+    fn a_core_config_serialised_without_feedback_reads_dtp() {
+        let c = Config {
+            feedback: Feedback::Fixed,
+            ..Config::CONTINUOUS
+        };
+        let mut t: toml::Table = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(t["feedback"].as_str(), Some("fixed"));
+        t.remove("feedback").unwrap();
+        let back: Config = toml::from_str(&toml::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back, Config::CONTINUOUS);
     }
 }

@@ -210,10 +210,11 @@ pub trait Model {
     }
 
     /// How many times each training batch is handed over in one epoch of `algo` (2 for DTP
-    /// with the alternating schedule), for the progress bar.
+    /// and DRL with the alternating schedule; FW-DTP has no inverse pass), for the progress
+    /// bar.
     fn passes_per_epoch(&self, algo: Algo) -> usize {
         match (algo, self.config().schedule) {
-            (Algo::Dtp, Schedule::Alternating) => 2,
+            (Algo::Dtp | Algo::Drl, Schedule::Alternating) => 2,
             _ => 1,
         }
     }
@@ -409,7 +410,7 @@ impl Model for Classifier {
         rng: &mut Pcg64,
     ) -> Result<EpochStats, Error> {
         match algo {
-            Algo::Dtp => self.t.train_epoch(data, rng),
+            Algo::Dtp | Algo::Drl | Algo::FwDtp => self.t.train_epoch(data, rng),
             Algo::Bp => self.t.backprop_epoch(data, gradient, rng),
         }
     }

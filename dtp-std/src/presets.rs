@@ -66,6 +66,7 @@ pub fn digits_config() -> Config {
         input_noise: 0.0,
         schedule: Schedule::Alternating,
         lr_decay: dtp_core::LrDecay::NONE,
+        feedback: dtp_core::Feedback::Dtp,
     }
 }
 
@@ -122,6 +123,7 @@ pub fn autoencoder_config() -> Config {
         input_noise: 0.3,
         schedule: Schedule::Interleaved,
         lr_decay: dtp_core::LrDecay::NONE,
+        feedback: dtp_core::Feedback::Dtp,
     }
 }
 

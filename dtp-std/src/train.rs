@@ -464,6 +464,7 @@ fn merge(base: &mut HyperPatch, flags: HyperPatch) {
         eta_hat,
         sigma,
         sigma_tau,
+        drl_sigma,
         lr_tau,
         input_noise,
         schedule,

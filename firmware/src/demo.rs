@@ -8,7 +8,7 @@
 use crate::digits::{self, CLASSES, PIXELS};
 use crate::source::Shift;
 use dtp_core::bits::{self, Bits};
-use dtp_core::{Config, FixedTrainer, Quantiser, Units};
+use dtp_core::{Config, Feedback, FixedTrainer, Quantiser, Units};
 
 /// Hidden width.
 pub const H: usize = 32;
@@ -33,9 +33,18 @@ pub enum Variant {
 /// Units of the sign variant: `Units::DISCRETE` with the output layer reading signs too.
 pub const SIGN_UNITS: Units = Units::SIGN;
 
+/// The feedback rule of this build: DTP's trained inverse, or with the `fw-dtp` feature
+/// fixed-weight DTP (no inverse update).
+pub const FEEDBACK: Feedback = if cfg!(feature = "fw-dtp") {
+    Feedback::Fixed
+} else {
+    Feedback::Dtp
+};
+
 /// The DTP hyper-parameters (per-sample steps, interleaved inverse and forward updates, the
 /// forward learning rate divided by `1 + e` in epoch `e`): the core's firmware settings,
-/// shared with the `digits-firmware` preset and the no-panic proof.
+/// shared with the `digits-firmware` preset and the no-panic proof, with this build's
+/// [`FEEDBACK`] rule.
 ///
 /// With the `sgd` feature, both optimisers are SGD with momentum 0.9 and lr 0.003 instead of
 /// RMSprop (no division and no square root per parameter; the rates chosen on the host by the
@@ -44,6 +53,10 @@ pub const fn config(variant: Variant) -> Config {
     let c = match variant {
         Variant::Sign => Config::FIRMWARE_SIGN,
         Variant::Bernoulli => Config::FIRMWARE_BERNOULLI,
+    };
+    let c = Config {
+        feedback: FEEDBACK,
+        ..c
     };
     if cfg!(feature = "sgd") {
         let forward = match variant {

@@ -268,7 +268,8 @@ pub fn train(
     }
 }
 
-/// Times the five DTP steps of one sample separately (`Trainer::forward`, `inverse_step`,
+/// Times the five DTP steps of one sample separately (`Trainer::forward`, `feedback_step`
+/// (DTP's `inverse_step`, nothing with the `fw-dtp` feature),
 /// `top_target` + `difference_targets`, `forward_step`) and logs them in instructions.
 fn profile_step(
     trainer: &mut DigitsTrainer,
@@ -287,7 +288,7 @@ fn profile_step(
     t[0] = measure::ticks();
     let r1_ = trainer.forward(true, rng);
     t[1] = measure::ticks();
-    let r2 = trainer.inverse_step(trainer.sigma(), rng);
+    let r2 = trainer.feedback_step(trainer.sigma(), rng);
     t[2] = measure::ticks();
     let r3 = trainer
         .top_target()

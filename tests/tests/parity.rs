@@ -83,6 +83,7 @@ fn build(f: &Value) -> Step {
         input_noise: 0.0,
         schedule: Schedule::Interleaved,
         lr_decay: dtp_core::LrDecay::NONE,
+        feedback: dtp_core::Feedback::Dtp,
     };
     let mut t = Step::new(config, Init::Orthogonal, &mut Pcg32::new(0, 0)).unwrap();
     let p = &f["params_before"];

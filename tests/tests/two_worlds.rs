@@ -6,8 +6,9 @@
 
 use dtp_core::noise::standard_normal;
 use dtp_core::{
-    Activation, Batches, Blocked, Config, Const, Dense, DenseState, Dyn, DynTrainer, FixedTrainer,
-    Gradient, Init, Kernel, Mat, OMat, Optimiser, Output, Portable, Schedule, SigmaSchedule, Units,
+    Activation, Batches, Blocked, Config, Const, Dense, DenseState, Dyn, DynTrainer, Feedback,
+    FixedTrainer, Gradient, Init, Kernel, Mat, OMat, Optimiser, Output, Portable, Schedule,
+    SigmaSchedule, Units,
 };
 use rand_core::Rng;
 use rand_pcg::Pcg32;
@@ -78,6 +79,7 @@ fn config(units: Units, schedule: Schedule) -> Config {
         input_noise: if units == Units::STOCHASTIC { 0.2 } else { 0.0 },
         schedule,
         lr_decay: dtp_core::LrDecay { tau: 2.0 },
+        feedback: dtp_core::Feedback::Dtp,
     }
 }
 
@@ -153,24 +155,31 @@ fn both<K: Kernel, L: Kernel>(config: Config, init: Init) -> (Box<Fixed<K>>, Dyn
     (f, d)
 }
 
-/// Two epochs of DTP (both schedules) and of backprop (exact and straight-through), every
+/// Two epochs of DTP (both schedules, each feedback rule: DTP, DRL, fixed) and of backprop (exact and straight-through), every
 /// unit type, on 50 samples in batches of 7 (a batch that does not divide the data).
 fn fixed_and_dynamic_agree<K: Kernel, L: Kernel>() {
     let d50 = data(50, 12, 5, 3);
     for units in UNITS {
-        for schedule in [Schedule::Alternating, Schedule::Interleaved] {
+        for (schedule, feedback) in [Schedule::Alternating, Schedule::Interleaved]
+            .into_iter()
+            .flat_map(|s| [Feedback::Dtp, Feedback::Drl, Feedback::Fixed].map(|f| (s, f)))
+        {
             let init = if units == Units::STOCHASTIC {
                 Init::Uniform
             } else {
                 Init::Orthogonal
             };
-            let (mut f, mut d) = both::<K, L>(config(units, schedule), init);
+            let c = Config {
+                feedback,
+                ..config(units, schedule)
+            };
+            let (mut f, mut d) = both::<K, L>(c, init);
             same_trainers(&*f, &d);
             let (mut rf, mut rd) = (rng(2), rng(2));
             for _ in 0..2 {
                 let a = f.train_epoch(&mut InOrder(&d50, 7), &mut rf).unwrap();
                 let b = d.train_epoch(&mut InOrder(&d50, 7), &mut rd).unwrap();
-                assert_eq!(a, b, "{units:?} {schedule:?}");
+                assert_eq!(a, b, "{units:?} {schedule:?} {feedback:?}");
             }
             same_trainers(&*f, &d);
             for k in 0..3 {
@@ -226,6 +235,7 @@ fn sgd_one(units: Units) -> Config {
         input_noise: 0.0,
         schedule: Schedule::Interleaved,
         lr_decay: dtp_core::LrDecay::NONE,
+        feedback: dtp_core::Feedback::Dtp,
     }
 }
 

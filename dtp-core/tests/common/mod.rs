@@ -23,6 +23,7 @@ pub fn sgd_one(units: Units) -> Config {
         input_noise: 0.0,
         schedule: Schedule::Interleaved,
         lr_decay: dtp_core::LrDecay::NONE,
+        feedback: dtp_core::Feedback::Dtp,
     }
 }
 

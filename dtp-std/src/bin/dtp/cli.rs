@@ -136,6 +136,10 @@ pub struct TrainArgs {
     /// τ of σ_e = σ₀ / (1 + e/τ), in epochs (0 = constant σ).
     #[arg(long)]
     pub sigma_tau: Option<f32>,
+    /// σ₀ of the difference reconstruction loss's corruption, in place of --sigma with
+    /// --algo drl [default: 0.0569, Meulemans et al.'s MNIST setting].
+    #[arg(long)]
+    pub drl_sigma: Option<f32>,
     /// τ of the forward learning rate's decay lr_e = lr₀ / (1 + e/τ), in epochs (0 = constant).
     #[arg(long)]
     pub lr_tau: Option<f32>,
@@ -222,6 +226,7 @@ impl TrainArgs {
             inverse: opt(self.lr_inverse),
             sigma: self.sigma,
             sigma_tau: self.sigma_tau,
+            drl_sigma: self.drl_sigma,
             lr_tau: self.lr_tau,
             input_noise: self.input_noise,
             schedule: self.schedule,
