@@ -27,6 +27,25 @@ where
     ///
     /// In training (`training = true`) Gaussian input noise of the configured σ is added to
     /// the input buffer in place. Bernoulli quantisers draw from `rng`.
+    /// # Example
+    /// The five steps by hand, as [`step`](Self::step) runs them (a 4-6-6-6-3 network, two
+    /// samples):
+    /// ```
+    /// # use dtp_core::{Config, FixedTrainer, Init};
+    /// # use rand_pcg::Pcg32;
+    /// # let mut rng = Pcg32::new(1, 1);
+    /// # let mut t: FixedTrainer<4, 6, 3, 2, 2> =
+    /// #     FixedTrainer::new(Config::CONTINUOUS, Init::Orthogonal, &mut rng).unwrap();
+    /// # t.input_mut().copy_from_slice(&[0.9, 0.1, 0.3, 0.5, 0.2, 0.7, 0.4, 0.6]);
+    /// # t.labels_mut()[(0, 0)] = 1.0;
+    /// # t.labels_mut()[(2, 1)] = 1.0;
+    /// let stats = t.forward(true, &mut rng).unwrap(); // 1: h_1 … h_3, p and L
+    /// t.inverse_step(t.sigma(), &mut rng).unwrap(); //      4: g_2, g_3 learn to invert f_2, f_3
+    /// t.top_target().unwrap(); //                           2: ĥ_3 = h_3 − η̂ ∂L/∂h_3
+    /// t.difference_targets(&mut rng).unwrap(); //           3: ĥ_2, ĥ_1 through g_3, g_2
+    /// t.forward_step().unwrap(); //                         5: every layer towards its target
+    /// assert!(stats.loss.is_finite() && t.net.is_finite());
+    /// ```
     pub fn forward<G: Rng + ?Sized>(
         &mut self,
         training: bool,
@@ -76,6 +95,21 @@ where
     /// gradient is taken at the value the output layer read; for a sampled last layer this is
     /// the reference's correction `ĥ_{M-1} = h_{M-1} + (ĥ_{M-1}^b − h_{M-1}^b)`.
     /// Also keeps `∂L/∂z_M` for the output layer's update. Needs [`forward`](Self::forward).
+    /// # Example
+    /// ```
+    /// # use dtp_core::{Config, FixedTrainer, Init};
+    /// # use rand_pcg::Pcg32;
+    /// # let mut rng = Pcg32::new(1, 1);
+    /// # let mut t: FixedTrainer<4, 6, 3, 2, 2> =
+    /// #     FixedTrainer::new(Config::CONTINUOUS, Init::Orthogonal, &mut rng).unwrap();
+    /// # t.input_mut().copy_from_slice(&[0.9, 0.1, 0.3, 0.5, 0.2, 0.7, 0.4, 0.6]);
+    /// # t.labels_mut()[(0, 0)] = 1.0;
+    /// # t.labels_mut()[(2, 1)] = 1.0;
+    /// t.forward(false, &mut rng).unwrap();
+    /// t.top_target().unwrap();
+    /// // The top target moves the last hidden layer against the gradient of L.
+    /// assert_ne!(t.targets()[2], t.activations()[2]);
+    /// ```
     pub fn top_target(&mut self) -> Result<(), Error> {
         let r = self.net.depth();
         let ws = &mut self.ws;
@@ -97,6 +131,27 @@ where
     ///
     /// The difference is formed first, so `ĥ_i = h_i` gives `ĥ_{i-1} = h_{i-1}` bit for bit
     /// (when `g_i` reads through a deterministic quantiser).
+    /// # Example
+    /// With `η̂ = 0` the top target is the activation, and so is every target below it:
+    /// ```
+    /// # use dtp_core::{Config, FixedTrainer, Init};
+    /// # use rand_pcg::Pcg32;
+    /// # let mut rng = Pcg32::new(1, 1);
+    /// # let mut t: FixedTrainer<4, 6, 3, 2, 2> =
+    /// #     FixedTrainer::new(Config::CONTINUOUS, Init::Orthogonal, &mut rng).unwrap();
+    /// # t.input_mut().copy_from_slice(&[0.9, 0.1, 0.3, 0.5, 0.2, 0.7, 0.4, 0.6]);
+    /// # t.labels_mut()[(0, 0)] = 1.0;
+    /// # t.labels_mut()[(2, 1)] = 1.0;
+    /// let mut c = *t.config();
+    /// c.eta_hat = 0.0;
+    /// t.set_config(c).unwrap();
+    /// t.forward(false, &mut rng).unwrap();
+    /// t.top_target().unwrap();
+    /// t.difference_targets(&mut rng).unwrap();
+    /// for k in 0..3 {
+    ///     assert_eq!(t.targets()[k], t.activations()[k]);
+    /// }
+    /// ```
     pub fn difference_targets<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
         for k in (1..=self.net.depth()).rev() {
             self.difference_down(k, rng);
@@ -147,6 +202,25 @@ where
     ///
     /// Needs the activations of [`forward`](Self::forward). Noise is drawn layer by layer
     /// (`i` increasing), sample by sample, unit by unit.
+    /// # Example
+    /// Inverse training lowers the reconstruction error of `g_2 ∘ f_2`:
+    /// ```
+    /// # use dtp_core::{Config, FixedTrainer, Init};
+    /// # use rand_pcg::Pcg32;
+    /// # let mut rng = Pcg32::new(1, 1);
+    /// # let mut t: FixedTrainer<4, 6, 3, 2, 2> =
+    /// #     FixedTrainer::new(Config::CONTINUOUS, Init::Orthogonal, &mut rng).unwrap();
+    /// # t.input_mut().copy_from_slice(&[0.9, 0.1, 0.3, 0.5, 0.2, 0.7, 0.4, 0.6]);
+    /// # t.labels_mut()[(0, 0)] = 1.0;
+    /// # t.labels_mut()[(2, 1)] = 1.0;
+    /// t.forward(false, &mut rng).unwrap();
+    /// t.inverse_step(0.0, &mut rng).unwrap();
+    /// let first = t.inverse_loss[0];
+    /// for _ in 0..50 {
+    ///     t.inverse_step(0.0, &mut rng).unwrap();
+    /// }
+    /// assert!(t.inverse_loss[0] < first);
+    /// ```
     pub fn inverse_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
         let units = self.config.units;
         for k in 1..=self.net.depth() {
@@ -317,6 +391,24 @@ where
     /// Needs [`forward`](Self::forward), [`top_target`](Self::top_target) and
     /// [`difference_targets`](Self::difference_targets). Each layer's gradient is checked
     /// for NaN/∞ before that layer is written.
+    /// # Example
+    /// ```
+    /// # use dtp_core::{Config, FixedTrainer, Init};
+    /// # use rand_pcg::Pcg32;
+    /// # let mut rng = Pcg32::new(1, 1);
+    /// # let mut t: FixedTrainer<4, 6, 3, 2, 2> =
+    /// #     FixedTrainer::new(Config::CONTINUOUS, Init::Orthogonal, &mut rng).unwrap();
+    /// # t.input_mut().copy_from_slice(&[0.9, 0.1, 0.3, 0.5, 0.2, 0.7, 0.4, 0.6]);
+    /// # t.labels_mut()[(0, 0)] = 1.0;
+    /// # t.labels_mut()[(2, 1)] = 1.0;
+    /// t.forward(false, &mut rng).unwrap();
+    /// t.top_target().unwrap();
+    /// t.difference_targets(&mut rng).unwrap();
+    /// let before = t.net.first.w;
+    /// t.forward_step().unwrap();
+    /// assert_ne!(t.net.first.w, before); // layer 1 learned from its local loss
+    /// assert!(t.local_loss[0] >= 0.0);
+    /// ```
     pub fn forward_step(&mut self) -> Result<(), Error> {
         let act = self.config.units.hidden;
         let opt = self.config.forward_at(self.epoch);

@@ -9,7 +9,7 @@
 //!   inline in nalgebra's `ArrayStorage`, no allocator needed; `IN → H → … → H → OUT` with
 //!   `R + 1` hidden layers of width `H`. The microcontroller's world (`no_std`, a trainer in
 //!   a `static`, the link-time no-panic proof).
-//! - [`Dynamic`] (feature `alloc`): every width is [`Dyn`], chosen at run time, and each
+//! - [`Dynamic`] (feature `alloc`): every width is [`Dyn`](nalgebra::Dyn), chosen at run time, and each
 //!   matrix has its own, so hidden layers may differ (`784-500-250-10`); depth and batch are
 //!   run-time values too. The desktop's world.
 //!
@@ -28,7 +28,7 @@
 use nalgebra::allocator::Allocator;
 use nalgebra::{Const, DefaultAllocator, Dim, OMatrix, U1};
 
-/// A width type: [`Const<N>`] (fixed) or [`Dyn`] (run time, feature `alloc`).
+/// A width type: [`Const<N>`] (fixed) or [`Dyn`](nalgebra::Dyn) (run time, feature `alloc`).
 pub trait Width: Dim {
     /// Makes `m` a `rows × cols` matrix, contents unspecified. A no-op for `Const` widths,
     /// where the type fixes the shape (and every layer that shares a buffer has the same

@@ -7,7 +7,7 @@
 //!   back into the encoder, and it draws no random numbers, so the auto-encoder trains
 //!   exactly as without it). Its errors are the per-epoch `*_error` figures of
 //!   `metrics.jsonl`.
-//! - **Final probe** ([`Model::finish`], after the last epoch): a fresh softmax regression
+//! - **Final probe** ([`AeModel::finish`], after the last epoch): a fresh softmax regression
 //!   trained on the fixed codes `f(x)` of the clean training images, up to
 //!   [`PROBE_MAX_EPOCHS`] epochs, keeping the weights of the epoch with the lowest
 //!   validation error (early stopping after [`PROBE_PATIENCE`] epochs without improvement).

@@ -66,7 +66,7 @@ pub struct ProbeFit {
     pub test_error: f64,
 }
 
-/// What [`Model::finish`] fitted after the last epoch.
+/// What [`AeModel::finish`](crate::autoencoder::AeModel::finish) fitted after the last epoch.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Finish {
     /// The epoch whose weights the fits were made on.

@@ -84,7 +84,7 @@ pub struct TrainArgs {
     pub algo: Option<Algo>,
     /// Dataset location: a directory for MNIST / CIFAR-10 (holding the files, or mnist/,
     /// cifar-10/), or a CSV file (any number of features, then a label 0..K-1) [default:
-    /// $DTP_DATA_DIR or <repo>/datasets; digits are embedded].
+    /// $DTP_DATA_DIR, else the repository's datasets/ folder; digits are embedded].
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Total number of epochs.
