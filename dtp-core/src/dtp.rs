@@ -249,19 +249,14 @@ where
             self.inverse_loss.as_mut()[k - 1] =
                 Dense::local_gradient::<K, B>(units.inverse, read, g_out, corrupt, delta, grad);
             let layer = k + 1;
-            check_finite(grad.w.as_slice(), Stage::InverseGradient, layer)?;
-            check_finite(grad.b.as_slice(), Stage::InverseGradient, layer)?;
-            let ok = self.config.inverse.update_dense(
+            apply_checked(
+                &self.config.inverse,
                 &mut self.net.inverse.as_mut()[k - 1],
                 grad,
                 &mut self.inverse_state.as_mut()[k - 1],
-            );
-            if !ok {
-                return Err(Error::NonFinite {
-                    stage: Stage::InverseWeights,
-                    layer: layer as u16,
-                });
-            }
+                layer,
+                [Stage::InverseGradient, Stage::InverseWeights],
+            )?;
         }
         Ok(())
     }
@@ -366,19 +361,14 @@ where
                     *gb += d;
                 }
             }
-            check_finite(grad.w.as_slice(), Stage::InverseGradient, layer)?;
-            check_finite(grad.b.as_slice(), Stage::InverseGradient, layer)?;
-            let ok = self.config.inverse.update_dense(
+            apply_checked(
+                &self.config.inverse,
                 &mut self.net.inverse.as_mut()[k - 1],
                 grad,
                 &mut self.inverse_state.as_mut()[k - 1],
-            );
-            if !ok {
-                return Err(Error::NonFinite {
-                    stage: Stage::InverseWeights,
-                    layer: layer as u16,
-                });
-            }
+                layer,
+                [Stage::InverseGradient, Stage::InverseWeights],
+            )?;
         }
         Ok(())
     }
@@ -465,13 +455,30 @@ pub(crate) fn apply<O: Dim, I: Dim>(
 where
     DefaultAllocator: Allocator<O, I> + Allocator<O>,
 {
-    check_finite(grad.w.as_slice(), Stage::ForwardGradient, number)?;
-    check_finite(grad.b.as_slice(), Stage::ForwardGradient, number)?;
+    let stages = [Stage::ForwardGradient, Stage::ForwardWeights];
+    apply_checked(opt, layer, grad, state, number, stages)
+}
+
+/// Checks a layer's gradient (reported as `stages[0]`), then applies the optimiser to it (a
+/// non-finite result reported as `stages[1]`); `number` is the layer's, as in the paper.
+pub(crate) fn apply_checked<O: Dim, I: Dim>(
+    opt: &crate::Optimiser,
+    layer: &mut Dense<O, I>,
+    grad: &Dense<O, I>,
+    state: &mut crate::DenseState<O, I>,
+    number: usize,
+    stages: [Stage; 2],
+) -> Result<(), Error>
+where
+    DefaultAllocator: Allocator<O, I> + Allocator<O>,
+{
+    check_finite(grad.w.as_slice(), stages[0], number)?;
+    check_finite(grad.b.as_slice(), stages[0], number)?;
     if opt.update_dense(layer, grad, state) {
         Ok(())
     } else {
         Err(Error::NonFinite {
-            stage: Stage::ForwardWeights,
+            stage: stages[1],
             layer: number as u16,
         })
     }

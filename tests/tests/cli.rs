@@ -14,7 +14,7 @@ use dtp_std::metrics::{self, EpochRecord};
 use dtp_std::presets::{
     DataKind, DigitsTrainer, FIRMWARE_UNITS, FirmwareTrainer, digits_config, firmware_config,
 };
-use dtp_tests::{accuracy, timeless_records, timeless_summary};
+use dtp_tests::{accuracy, generated_cifar, timeless_records, timeless_summary};
 use rand_pcg::Pcg32;
 use tempfile::TempDir;
 
@@ -668,37 +668,6 @@ fn broken_inputs_exit_2_naming_file_and_position() {
     bad_input(&["train", "--out", o, "--lr-forward=-1"], &["forward.lr"]);
     let o2 = dtp(&["plot", s(&d.join("no-run"))]);
     assert_eq!(o2.status.code(), Some(2));
-}
-
-/// CIFAR-10 in the binary layout (`cifar-10-batches-bin/data_batch_{1..5}.bin`,
-/// `test_batch.bin`): `train` records in order over the five batches, then `test` more in
-/// the test batch. Record `k` has label `k % 10`; each byte is half its class's fixed
-/// pseudo-random pattern, half the record's own noise.
-fn generated_cifar(dir: &Path, train: usize, test: usize) {
-    fn hash(x: usize) -> usize {
-        let mut x = (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        x ^= x >> 29;
-        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        (x ^ (x >> 32)) as usize
-    }
-    let sub = dir.join("cifar-10-batches-bin");
-    fs::create_dir_all(&sub).unwrap();
-    let record = |k: usize| {
-        let label = k % 10;
-        let mut r = vec![label as u8];
-        r.extend(
-            (0..3072)
-                .map(|p| (hash(label << 12 | p) % 128 + hash(k << 12 | p | 1 << 40) % 128) as u8),
-        );
-        r
-    };
-    let per = train / 5;
-    for b in 0..5 {
-        let bytes: Vec<u8> = (b * per..(b + 1) * per).flat_map(record).collect();
-        write(&sub, &format!("data_batch_{}.bin", b + 1), &bytes);
-    }
-    let bytes: Vec<u8> = (train..train + test).flat_map(record).collect();
-    write(&sub, "test_batch.bin", &bytes);
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use dtp_tests::generated_cifar;
 use tempfile::TempDir;
 
 /// Trains `preset` with `seed` (and `extra` flags, e.g. `--data`) into a fresh directory;
@@ -126,38 +127,6 @@ fn firmware_preset_beats_its_output_only_control() {
             control.0
         );
     }
-}
-
-/// (The generator of `cli.rs`'s `cifar_preset_trains_on_generated_batches`.) CIFAR-10 in the
-/// binary layout (`cifar-10-batches-bin/data_batch_{1..5}.bin`,
-/// `test_batch.bin`): `train` records in order over the five batches, then `test` more in
-/// the test batch. Record `k` has label `k % 10`; each byte is half its class's fixed
-/// pseudo-random pattern, half the record's own noise.
-fn generated_cifar(dir: &Path, train: usize, test: usize) {
-    fn hash(x: usize) -> usize {
-        let mut x = (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        x ^= x >> 29;
-        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        (x ^ (x >> 32)) as usize
-    }
-    let sub = dir.join("cifar-10-batches-bin");
-    fs::create_dir_all(&sub).unwrap();
-    let record = |k: usize| {
-        let label = k % 10;
-        let mut r = vec![label as u8];
-        r.extend(
-            (0..3072)
-                .map(|p| (hash(label << 12 | p) % 128 + hash(k << 12 | p | 1 << 40) % 128) as u8),
-        );
-        r
-    };
-    let per = train / 5;
-    for b in 0..5 {
-        let bytes: Vec<u8> = (b * per..(b + 1) * per).flat_map(record).collect();
-        fs::write(sub.join(format!("data_batch_{}.bin", b + 1)), bytes).unwrap();
-    }
-    let bytes: Vec<u8> = (train..train + test).flat_map(record).collect();
-    fs::write(sub.join("test_batch.bin"), bytes).unwrap();
 }
 
 /// `cli.rs`'s generated CIFAR-10 (400 training records, 200 test) through the `cifar-3x1000`
