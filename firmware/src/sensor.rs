@@ -31,8 +31,8 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use cortex_m::interrupt::{self, Mutex};
 use cortex_m::peripheral::SYST;
 use defmt::{error, info, warn};
+use dtp_core::Init;
 use dtp_core::storage;
-use dtp_core::{FixedTrainer, Init};
 use heapless::spsc::{Consumer, Producer, Queue};
 use rand_pcg::Pcg32;
 
@@ -174,7 +174,10 @@ fn restart(consumer: &mut Consumer<'static, Frame>) {
 }
 
 /// The trainer: weights, inverse, optimiser state, buffers; all zero bits, so `.bss`.
-static TRAINER: Once<DigitsTrainer> = Once::new(FixedTrainer::ZERO);
+/// (`FixedTrainer::ZERO` would do as well, but its unconfigured `Config` is not zero bits,
+/// which puts the whole trainer in `.data`: 88 KB of flash copied to RAM at reset.)
+// SAFETY: `Trainer` is `bytemuck::Zeroable` (all-zero is a valid value).
+static TRAINER: Once<DigitsTrainer> = Once::new(unsafe { core::mem::zeroed() });
 static PAYLOAD: Once<[u8; PAYLOAD_LEN]> = Once::new([0; PAYLOAD_LEN]);
 /// The demos' seed (`run.rs`).
 const SEED: u64 = 1;
