@@ -55,7 +55,7 @@ if [[ ${1:-} == --list-firmware ]]; then
     for d in "${CARGO_TARGET_DIR:-$here/target}/thumb-debian/thumbv7em-none-eabihf/release" \
         "${CARGO_TARGET_DIR:-$here/target}/thumbv7em-none-eabihf/release"; do
         [[ -f $d/learn_digits ]] || continue
-        for elf in "$d"/learn_digits "$d"/learn_digits_bernoulli "$d"/adapt_digits; do
+        for elf in "$d"/learn_digits "$d"/learn_digits_bernoulli "$d"/adapt_digits "$d"/sensor_stream; do
             echo "=== $(basename "$elf")"
             list_sites "$elf"
         done

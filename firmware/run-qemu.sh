@@ -18,7 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 demos=("$@")
-[[ ${#demos[@]} -gt 0 ]] || demos=(learn_digits learn_digits_bernoulli adapt_digits)
+[[ ${#demos[@]} -gt 0 ]] || demos=(learn_digits learn_digits_bernoulli adapt_digits sensor_stream)
 
 command -v qemu-system-arm >/dev/null || {
     echo "run-qemu: qemu-system-arm not found (Debian: apt-get install qemu-system-arm)" >&2

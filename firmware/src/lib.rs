@@ -10,6 +10,8 @@
 //!   SSRAM under QEMU, the NVMC on the nRF52840-DK);
 //! - [`measure`]: stack painting and a SysTick instruction/cycle counter;
 //! - [`run`]: the demos' main loops (stream → `Trainer::step` → log → flash);
+//! - [`sensor`]: the integration example — a SysTick-driven (simulated, drifting) sensor
+//!   feeding a `heapless::spsc::Queue`, a main loop running one DTP step per frame;
 //! - [`cell`]: a take-once `static` for the trainer (all parameters, optimiser state and
 //!   buffers live in `.bss`, no heap).
 #![no_std]
@@ -21,6 +23,7 @@ pub mod digits;
 pub mod flash;
 pub mod measure;
 pub mod run;
+pub mod sensor;
 pub mod source;
 
 #[cfg(all(feature = "qemu", feature = "rtt"))]

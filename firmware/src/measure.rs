@@ -1,7 +1,7 @@
 //! Measurements: stack high-water mark by painting, and a SysTick counter that turns into
 //! instructions under `qemu-system-arm -icount shift=0` (into cycles on a board).
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use cortex_m::peripheral::{SCB, SYST, syst::SystClkSource};
 use cortex_m_rt::exception;
 
@@ -53,19 +53,35 @@ pub fn stack_size() -> usize {
 }
 
 static WRAPS: AtomicU32 = AtomicU32::new(0);
-const RELOAD: u32 = 0x00FF_FFFF;
+/// The SysTick reload value: the period in ticks, minus one.
+static RELOAD: AtomicU32 = AtomicU32::new(0x00FF_FFFF);
+/// A `fn()` the SysTick interrupt calls after counting the wrap (0: none).
+static HOOK: AtomicUsize = AtomicUsize::new(0);
 
 /// Starts SysTick free-running from the core clock, counting wraps in its interrupt.
-pub fn start_ticks(mut syst: SYST) {
+pub fn start_ticks(syst: SYST) {
+    start_ticks_every(syst, 1 << 24, None);
+}
+
+/// Starts SysTick from the core clock with an interrupt every `period` ticks
+/// (`2..=2^24`), which counts the wrap (for [`ticks`]) and then calls `hook`: a periodic
+/// interrupt for a simulated sensor as well as a clock.
+pub fn start_ticks_every(mut syst: SYST, period: u32, hook: Option<fn()>) {
+    let reload = period.clamp(2, 1 << 24) - 1;
+    RELOAD.store(reload, Ordering::Relaxed);
+    HOOK.store(hook.map_or(0, |f| f as usize), Ordering::Release);
     syst.set_clock_source(SystClkSource::Core);
-    syst.set_reload(RELOAD);
+    syst.set_reload(reload);
     syst.clear_current();
     syst.enable_interrupt();
     syst.enable_counter();
+    // The counter reads 0 until its first reload: wait for it, so `ticks` starts at 0.
+    while SYST::get_current() == 0 {}
 }
 
 /// Ticks since [`start_ticks`] (64-bit, from the 24-bit counter and the wrap count).
 pub fn ticks() -> u64 {
+    let reload = RELOAD.load(Ordering::Relaxed);
     cortex_m::interrupt::free(|_| {
         let mut wraps = WRAPS.load(Ordering::Relaxed);
         let mut current = SYST::get_current();
@@ -74,13 +90,19 @@ pub fn ticks() -> u64 {
             wraps += 1;
             current = SYST::get_current();
         }
-        wraps as u64 * (RELOAD as u64 + 1) + (RELOAD - current) as u64
+        wraps as u64 * (reload as u64 + 1) + (reload - current) as u64
     })
 }
 
 #[exception]
 fn SysTick() {
     WRAPS.fetch_add(1, Ordering::Relaxed);
+    let hook = HOOK.load(Ordering::Acquire);
+    if hook != 0 {
+        // SAFETY: only `start_ticks_every` stores a non-zero value, and it stores a `fn()`.
+        let hook: fn() = unsafe { core::mem::transmute::<usize, fn()>(hook) };
+        hook();
+    }
 }
 
 /// Instructions per SysTick tick, measured: a loop of exactly `2n` instructions

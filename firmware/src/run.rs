@@ -21,7 +21,8 @@ static PAYLOAD: Once<[u8; PAYLOAD_LEN]> = Once::new([0; PAYLOAD_LEN]);
 static XNOR: Once<XnorDense<{ demo::H }, { demo::H }, { demo::WORDS }>> =
     Once::new(XnorDense::ZERO);
 
-const PAYLOAD_LEN: usize = DigitsNet::BLOB_LEN + 8;
+/// Bytes of a save: the weight blob, then two `u32` figures.
+pub const PAYLOAD_LEN: usize = DigitsNet::BLOB_LEN + 8;
 /// Each slot: the payload and its 32-byte record header, rounded up to whole pages.
 pub const SLOTS: Slots = Slots {
     base: 0,
@@ -61,7 +62,7 @@ fn memory_report() {
 }
 
 /// Rounds to one decimal for the log.
-fn r1(v: f32) -> f32 {
+pub(crate) fn r1(v: f32) -> f32 {
     (v * 10.0 + 0.5) as i32 as f32 / 10.0
 }
 
@@ -388,7 +389,7 @@ fn control_run(
 
 /// Logs DTP's and the control's held-out figures; true iff DTP reached `bar` percent and
 /// beat the control by at least `min_gap` points.
-fn judge(dtp: demo::Eval, control: demo::Eval, bar: f32, min_gap: f32) -> bool {
+pub(crate) fn judge(dtp: demo::Eval, control: demo::Eval, bar: f32, min_gap: f32) -> bool {
     let gap = dtp.percent() - control.percent();
     let ok = dtp.percent() >= bar && gap >= min_gap;
     let verdict = if ok { "PASS" } else { "FAIL" };
