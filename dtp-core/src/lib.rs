@@ -17,8 +17,10 @@
 //! use dtp_core::{Config, FixedTrainer, Init};
 //! use rand_pcg::Pcg32;
 //!
-//! // A 4-8-8-3 network trained one sample at a time, as on a microcontroller; with
-//! // `FixedTrainer::ZERO` it can live in a `static` (e.g. behind a critical-section mutex).
+//! // A 4-8-8-3 network trained one sample at a time, as on a microcontroller. It can live in
+//! // a `static`: `FixedTrainer::ZERO` (a `const`, placed in `.data`: its placeholder settings
+//! // are not all zero bits) or `unsafe { core::mem::zeroed() }` (`.bss`; sound, the trainer
+//! // is `bytemuck::Zeroable`), then `init` in place.
 //! let mut rng = Pcg32::new(1, 2);
 //! let mut t: FixedTrainer<4, 8, 3, 1, 1> =
 //!     FixedTrainer::new(Config::DISCRETE, Init::Orthogonal, &mut rng).unwrap();
