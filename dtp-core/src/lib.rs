@@ -36,6 +36,10 @@
 //! assert!(t.net.is_finite());
 //! ```
 //!
+//! Saving the weights to flash and loading them after a reset: the example of the `storage`
+//! module (feature `storage`). A run-time-shaped network: `DynTrainer::with_widths` (feature
+//! `alloc`).
+//!
 //! ## The five steps (one minibatch)
 //! Each is a named method of [`Trainer`] whose documentation gives its equation:
 //! 1. [`Trainer::forward`] — `h_i = s_i(W_i h_{i-1} + b_i)`, keeping every activation;

@@ -18,6 +18,68 @@
 //! the slot is invalid and [`load`] returns the other slot's record, so a reset or power cut at
 //! any point of a save loses at most that save. The host tests drive a RAM flash model that
 //! cuts power after every possible write and erase step (and tears the interrupted one).
+//!
+//! # Example
+//! A device trains, saves its weights, and after a reset loads them back (here a RAM
+//! [`NorFlash`]; on a board the chip's flash driver, e.g. nrf52840-hal's NVMC):
+//! ```
+//! use core::convert::Infallible;
+//! use dtp_core::storage::{self, Slots};
+//! use dtp_core::{Config, FixedNet, FixedTrainer, Init};
+//! use embedded_storage::nor_flash::{ErrorType, NorFlash, ReadNorFlash};
+//! use rand_pcg::Pcg32;
+//!
+//! /// Two 4 KiB pages of NOR flash in RAM: writes clear bits, erases set them.
+//! struct Ram([u8; 8192]);
+//! impl ErrorType for Ram {
+//!     type Error = Infallible;
+//! }
+//! impl ReadNorFlash for Ram {
+//!     const READ_SIZE: usize = 1;
+//!     fn read(&mut self, at: u32, out: &mut [u8]) -> Result<(), Infallible> {
+//!         out.copy_from_slice(&self.0[at as usize..at as usize + out.len()]);
+//!         Ok(())
+//!     }
+//!     fn capacity(&self) -> usize {
+//!         self.0.len()
+//!     }
+//! }
+//! impl NorFlash for Ram {
+//!     const WRITE_SIZE: usize = 4;
+//!     const ERASE_SIZE: usize = 4096;
+//!     fn erase(&mut self, from: u32, to: u32) -> Result<(), Infallible> {
+//!         self.0[from as usize..to as usize].fill(0xff);
+//!         Ok(())
+//!     }
+//!     fn write(&mut self, at: u32, bytes: &[u8]) -> Result<(), Infallible> {
+//!         for (cell, b) in self.0[at as usize..].iter_mut().zip(bytes) {
+//!             *cell &= b;
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! type Net = FixedNet<4, 8, 3, 1>;
+//! let mut rng = Pcg32::new(1, 2);
+//! let mut t: FixedTrainer<4, 8, 3, 1, 1> =
+//!     FixedTrainer::new(Config::FIRMWARE_SIGN, Init::Orthogonal, &mut rng).unwrap();
+//! t.input_mut().fill(0.5);
+//! t.labels_mut()[(1, 0)] = 1.0;
+//! t.step(&mut rng).unwrap();
+//!
+//! // Save: the network as a weight blob, into the slot not holding the newest record.
+//! let (mut flash, slots) = (Ram([0xff; 8192]), Slots { base: 0, slot_size: 4096 });
+//! let mut payload = [0u8; Net::BLOB_LEN];
+//! let n = t.net.write_blob(&t.config().units, &mut payload).unwrap();
+//! storage::save(&mut flash, &slots, &payload[..n]).unwrap();
+//!
+//! // After a reset: the newest intact record back into a zero network.
+//! let mut buf = [0u8; Net::BLOB_LEN];
+//! let record = storage::load(&mut flash, &slots, &mut buf).unwrap().expect("a saved record");
+//! let mut net = Net::ZERO;
+//! net.read_blob(&buf[..record.len]).unwrap();
+//! assert_eq!(net, t.net);
+//! ```
 
 use core::fmt;
 use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};

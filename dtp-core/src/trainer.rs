@@ -228,6 +228,19 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
 impl<K: Kernel> Trainer<crate::layout::Dynamic, nalgebra::Dyn, K> {
     /// An all-zero, unconfigured trainer of layer widths `widths` (`[w_0, …, w_M]`: input,
     /// hidden layers, output) and minibatches of `batch`; call [`Trainer::init`].
+    ///
+    /// # Example
+    /// ```
+    /// use dtp_core::{Config, DynTrainer, Init, Portable};
+    /// use rand_pcg::Pcg32;
+    ///
+    /// // 20 inputs, hidden layers of 13, 9 and 7 units, 4 classes; minibatches of 5.
+    /// let mut t = DynTrainer::<Portable>::with_widths(&[20, 13, 9, 7, 4], 5).unwrap();
+    /// t.init(Config::CONTINUOUS, Init::Orthogonal, &mut Pcg32::new(1, 1)).unwrap();
+    /// assert_eq!(t.net.widths().collect::<Vec<_>>(), [20, 13, 9, 7, 4]);
+    /// assert_eq!((t.net.depth(), t.batch()), (2, 5)); // two inverses: g_2, g_3
+    /// assert!(DynTrainer::<Portable>::with_widths(&[20, 4], 5).is_err()); // no hidden layer
+    /// ```
     pub fn with_widths(widths: &[usize], batch: usize) -> Result<Self, ConfigError> {
         use alloc::vec::Vec;
         use nalgebra::{Dyn, U1};

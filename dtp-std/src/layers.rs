@@ -14,6 +14,16 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// layers or more (one inverse per hidden layer after the first). With one hidden layer there
 /// is no inverse: the top target `ĥ_1 = h_1 − η̂ ∂L/∂h_1` is placed on that layer directly
 /// and it learns from its local loss — a rescaled gradient step, i.e. shallow backprop.
+///
+/// # Example
+/// ```
+/// use dtp_std::layers::Layers;
+///
+/// let l: Layers = "auto-500-250-auto".parse().unwrap();
+/// assert_eq!(l.resolve(784, 10), [784, 500, 250, 10]); // MNIST: 784 features, 10 classes
+/// assert_eq!(l.to_string(), "auto-500-250-auto");
+/// assert!("784-10".parse::<Layers>().is_err()); // no hidden layer
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layers {
     /// Input width; `None` is `auto`.
