@@ -153,16 +153,22 @@ where
         K::gemm_nt(&mut grad.w, 1.0, delta, r, 0.0);
         let b = grad.b.as_mut_slice();
         b.fill(0.0);
-        for column in delta.as_slice().chunks_exact(b.len().max(1)) {
-            for (g, &d) in b.iter_mut().zip(column) {
-                *g += d;
-            }
-        }
+        add_column_sums(b, delta.as_slice());
     }
 
     /// Whether every weight and bias is finite.
     pub fn is_finite(&self) -> bool {
         let (w, b) = (self.w.as_slice(), self.b.as_slice());
         w.iter().chain(b).all(|v| v.is_finite())
+    }
+}
+
+/// `sum += Σ_b m_b`: adds every column of the column-major `m` (columns of `sum.len()`
+/// values) to `sum`, column by column (the bias gradient `Σ_b δ_b`).
+pub(crate) fn add_column_sums(sum: &mut [f32], m: &[f32]) {
+    for column in m.chunks_exact(sum.len().max(1)) {
+        for (s, &v) in sum.iter_mut().zip(column) {
+            *s += v;
+        }
     }
 }

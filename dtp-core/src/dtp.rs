@@ -355,12 +355,7 @@ where
             let grad = self.grad.fit_hidden(g);
             Dense::gradient_from_delta::<K, B>(&ws.s3, &ws.s1, grad);
             K::gemm_nt(&mut grad.w, 1.0, &ws.s2, &ws.target[k], 1.0);
-            let b = grad.b.as_mut_slice();
-            for column in ws.s2.as_slice().chunks_exact(b.len().max(1)) {
-                for (gb, &d) in b.iter_mut().zip(column) {
-                    *gb += d;
-                }
-            }
+            crate::dense::add_column_sums(grad.b.as_mut_slice(), ws.s2.as_slice());
             apply_checked(
                 &self.config.inverse,
                 &mut self.net.inverse.as_mut()[k - 1],
