@@ -2,13 +2,15 @@
 
 use crate::OMat;
 use crate::config::Gradient;
+use crate::config::Units;
 use crate::dense::Dense;
 use crate::dtp::apply;
 use crate::error::Error;
 use crate::kernel::Kernel;
 use crate::layout::{Alloc, Layout, Width};
+use crate::loss::output_delta_over;
 use crate::quantise::Quantiser;
-use crate::trainer::{StepStats, Trainer};
+use crate::trainer::{StepStats, Trainer, Workspace};
 use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
@@ -34,60 +36,92 @@ where
         let stats = self.forward(true, rng)?;
         let units = self.config.units;
         let opt = self.config.forward_at(self.epoch);
-        let r = self.net.depth();
-        let ws = &mut self.ws;
-        crate::loss::output_delta(units.output, &ws.p, &ws.t, &mut ws.delta_out);
-        // s1 ← ∂L/∂q(h_{M-1}), before W_M changes.
-        let shape = ws.h[r].shape_generic();
-        L::Hidden::fit(&mut ws.s1, shape.0, shape.1);
-        K::gemm_tn(&mut ws.s1, 1.0, &self.net.output.w, &ws.delta_out, 0.0);
-        Dense::gradient_from_delta::<K, B>(&ws.read[r], &ws.delta_out, &mut self.grad.output);
+        let (ws, grad, state) = (&mut self.ws, &mut self.grad, &mut self.forward_state);
+        ws.backprop_output::<K>(&self.net.output, units, &mut grad.output);
+        let number = self.net.layers();
         apply(
             &opt,
             &mut self.net.output,
-            &self.grad.output,
-            &mut self.forward_state.output,
-            r + 2,
+            &grad.output,
+            &mut state.output,
+            number,
         )?;
-        for k in (0..=r).rev() {
-            let reads_through = if k == r {
-                units.into_output
-            } else {
-                units.between
-            };
-            // s1 holds ∂L/∂q(h_k); turn it into δ_k = ∂L/∂z_k in place.
-            through_quantiser(&mut ws.s1, reads_through, gradient);
-            for (d, &h) in ws.s1.as_mut_slice().iter_mut().zip(ws.h[k].as_slice()) {
-                *d *= units.hidden.derivative_from_output(h);
-            }
-            if k == 0 {
-                Dense::gradient_from_delta::<K, B>(&ws.x, &ws.s1, &mut self.grad.first);
-                apply(
-                    &opt,
-                    &mut self.net.first,
-                    &self.grad.first,
-                    &mut self.forward_state.first,
-                    1,
-                )?;
-            } else {
-                // s2 ← ∂L/∂q(h_{k-1}) = W_kᵀ δ_k, before W_k changes.
-                let below = ws.h[k - 1].shape_generic();
-                L::Hidden::fit(&mut ws.s2, below.0, below.1);
-                let layer = &mut self.net.hidden.as_mut()[k - 1];
-                K::gemm_tn(&mut ws.s2, 1.0, &layer.w, &ws.s1, 0.0);
-                let g = self.grad.fit_hidden(layer);
-                Dense::gradient_from_delta::<K, B>(&ws.read[k - 1], &ws.s1, g);
-                apply(
-                    &opt,
-                    layer,
-                    g,
-                    &mut self.forward_state.hidden.as_mut()[k - 1],
-                    k + 1,
-                )?;
-                core::mem::swap(&mut ws.s1, &mut ws.s2);
-            }
+        for k in (1..=self.net.depth()).rev() {
+            let layer = &mut self.net.hidden.as_mut()[k - 1];
+            let g = grad.fit_hidden(layer);
+            ws.backprop_hidden::<K>(layer, units, gradient, k, g);
+            apply(&opt, layer, g, &mut state.hidden.as_mut()[k - 1], k + 1)?;
         }
+        ws.backprop_first::<K>(units, gradient, &mut grad.first);
+        apply(&opt, &mut self.net.first, &grad.first, &mut state.first, 1)?;
         Ok(stats)
+    }
+}
+
+/// Backprop's arithmetic on one set of minibatch buffers, layer by layer from the top, each
+/// layer's gradient into a buffer the caller passes (and applies). `s1` carries
+/// `∂L/∂q(h_k)` down; each call reads the layer's weights before the caller changes them.
+impl<L: Layout, B: Dim> Workspace<L, B>
+where
+    DefaultAllocator: Alloc<L, B>,
+{
+    /// The output layer: `δ_M = ∂L/∂z_M`, its gradient into `grad`, and
+    /// `s1 ← ∂L/∂q(h_{M-1}) = W_Mᵀ δ_M`.
+    pub(crate) fn backprop_output<K: Kernel>(
+        &mut self,
+        output: &Dense<L::Out, L::Hidden>,
+        units: Units,
+        grad: &mut Dense<L::Out, L::Hidden>,
+    ) {
+        let r = self.h.len() - 1;
+        let batch = self.mean_over();
+        output_delta_over(units.output, &self.p, &self.t, &mut self.delta_out, batch);
+        let shape = self.h[r].shape_generic();
+        L::Hidden::fit(&mut self.s1, shape.0, shape.1);
+        K::gemm_tn(&mut self.s1, 1.0, &output.w, &self.delta_out, 0.0);
+        Dense::gradient_from_delta::<K, B>(&self.read[r], &self.delta_out, grad);
+    }
+
+    /// Turns `s1 = ∂L/∂q(h_k)` into `δ_k = ∂L/∂z_k` in place.
+    fn backprop_delta(&mut self, units: Units, gradient: Gradient, k: usize) {
+        let reads_through = if k + 1 == self.h.len() {
+            units.into_output
+        } else {
+            units.between
+        };
+        through_quantiser(&mut self.s1, reads_through, gradient);
+        for (d, &h) in self.s1.as_mut_slice().iter_mut().zip(self.h[k].as_slice()) {
+            *d *= units.hidden.derivative_from_output(h);
+        }
+    }
+
+    /// The hidden layer `f_{k+1}` (`layer`, hidden index `k ≥ 1`): `δ_k`, its gradient into
+    /// `grad`, and `s1 ← ∂L/∂q(h_{k-1}) = W_{k+1}ᵀ δ_k`.
+    pub(crate) fn backprop_hidden<K: Kernel>(
+        &mut self,
+        layer: &Dense<L::Hidden, L::Hidden>,
+        units: Units,
+        gradient: Gradient,
+        k: usize,
+        grad: &mut Dense<L::Hidden, L::Hidden>,
+    ) {
+        self.backprop_delta(units, gradient, k);
+        let below = self.h[k - 1].shape_generic();
+        L::Hidden::fit(&mut self.s2, below.0, below.1);
+        K::gemm_tn(&mut self.s2, 1.0, &layer.w, &self.s1, 0.0);
+        Dense::gradient_from_delta::<K, B>(&self.read[k - 1], &self.s1, grad);
+        core::mem::swap(&mut self.s1, &mut self.s2);
+    }
+
+    /// Layer 1: `δ_0` and its gradient `δ_0 xᵀ` into `grad`.
+    pub(crate) fn backprop_first<K: Kernel>(
+        &mut self,
+        units: Units,
+        gradient: Gradient,
+        grad: &mut Dense<L::Hidden, L::In>,
+    ) {
+        self.backprop_delta(units, gradient, 0);
+        Dense::gradient_from_delta::<K, B>(&self.x, &self.s1, grad);
     }
 }
 

@@ -115,7 +115,24 @@ where
     where
         DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
     {
-        let batch = y.ncols() as f32;
+        Self::local_gradient_over::<K, B>(activation, r, y, target, delta, grad, y.ncols() as f32)
+    }
+
+    /// [`local_gradient`](Self::local_gradient) with `B = batch` instead of the column count
+    /// of `y`: one chunk's share of the gradient of a minibatch of `batch` samples.
+    #[allow(clippy::too_many_arguments)]
+    pub fn local_gradient_over<K: Kernel, B: Dim>(
+        activation: Activation,
+        r: &OMat<I, B>,
+        y: &OMat<O, B>,
+        target: &OMat<O, B>,
+        delta: &mut OMat<O, B>,
+        grad: &mut Dense<O, I>,
+        batch: f32,
+    ) -> f32
+    where
+        DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
+    {
         let scale = 2.0 / batch;
         // Eight partial sums (lanes the compiler vectorises) instead of one serial chain.
         let mut partial = [0.0f32; 8];

@@ -5,14 +5,16 @@
 //! which a layer reads the one below, inverses `g_i(h_i) = s(V_i q(h_i) + c_i)` for
 //! `i = 2 … M−1`. In code, hidden layer `i` is index `k = i − 1`; `R = M − 2`.
 
-use crate::config::Feedback;
+use crate::Activation;
+use crate::config::{Config, Feedback, Units};
 use crate::dense::Dense;
 use crate::error::{Error, Stage, check_finite};
 use crate::kernel::Kernel;
 use crate::layout::{Alloc, Layout, Width};
-use crate::loss::{correct, loss, output_activation, output_delta};
+use crate::loss::{correct, loss_over, output_activation, output_delta_over};
+use crate::net::Net;
 use crate::noise::add_gaussian;
-use crate::trainer::{StepStats, Trainer};
+use crate::trainer::{StepStats, Trainer, Workspace};
 use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
@@ -51,41 +53,8 @@ where
         training: bool,
         rng: &mut G,
     ) -> Result<StepStats, Error> {
-        let units = self.config.units;
-        let r = self.net.depth();
-        let ws = &mut self.ws;
-        if training {
-            add_gaussian(ws.x.as_mut_slice(), self.config.input_noise, rng);
-        }
-        self.net
-            .first
-            .forward::<K, B>(units.hidden, &ws.x, &mut ws.h.first);
-        for k in 0..r {
-            let (below, above) = ws.h.pair_mut(k);
-            let (q, act) = (units.between, units.hidden);
-            let layer = &self.net.hidden.as_ref()[k];
-            layer.forward_read::<K, G, B>(q, act, below, &mut ws.read[k], above, rng);
-        }
-        units
-            .into_output
-            .apply(ws.h[r].as_slice(), ws.read[r].as_mut_slice(), rng);
-        self.net
-            .output
-            .forward::<K, B>(crate::Activation::Linear, &ws.read[r], &mut ws.p);
-        output_activation(units.output, &mut ws.p);
-        let output_layer = r + 2;
-        check_finite(ws.p.as_slice(), Stage::Forward, output_layer)?;
-        let loss = loss(units.output, &ws.p, &ws.t);
-        if !loss.is_finite() {
-            return Err(Error::NonFinite {
-                stage: Stage::Forward,
-                layer: output_layer as u16,
-            });
-        }
-        Ok(StepStats {
-            loss,
-            correct: correct(&ws.p, &ws.t),
-        })
+        self.ws
+            .forward::<K, G>(&self.net, &self.config, training, rng)
     }
 
     /// **Step 2 — top target** on the last hidden layer:
@@ -111,19 +80,7 @@ where
     /// assert_ne!(t.targets()[2], t.activations()[2]);
     /// ```
     pub fn top_target(&mut self) -> Result<(), Error> {
-        let r = self.net.depth();
-        let ws = &mut self.ws;
-        output_delta(self.config.units.output, &ws.p, &ws.t, &mut ws.delta_out);
-        let target = &mut ws.target[r];
-        target.as_mut_slice().copy_from_slice(ws.h[r].as_slice());
-        K::gemm_tn(
-            target,
-            -self.config.eta_hat,
-            &self.net.output.w,
-            &ws.delta_out,
-            1.0,
-        );
-        check_finite(target.as_slice(), Stage::Target, r + 1)
+        self.ws.top_target::<K>(&self.net, &self.config)
     }
 
     /// **Step 3 — difference targets**, downward for `i = M−1 … 2`:
@@ -153,36 +110,8 @@ where
     /// }
     /// ```
     pub fn difference_targets<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
-        for k in (1..=self.net.depth()).rev() {
-            self.difference_down(k, rng);
-            check_finite(self.ws.target[k - 1].as_slice(), Stage::Target, k)?;
-        }
-        Ok(())
-    }
-
-    /// One difference step: `target[k−1] = h[k−1] + (g(target[k]) − g(h[k]))` with the
-    /// inverse of hidden index `k` (layer `i = k + 1`, `inverse[k − 1]`). Uses `s1`–`s3`.
-    fn difference_down<G: Rng + ?Sized>(&mut self, k: usize, rng: &mut G) {
-        let units = self.config.units;
-        let ws = &mut self.ws;
-        let g = &self.net.inverse.as_ref()[k - 1];
-        let (below, above) = (ws.h[k - 1].shape_generic(), ws.h[k].shape_generic());
-        let (g_target, g_h, read) = (&mut ws.s1, &mut ws.s2, &mut ws.s3);
-        L::Hidden::fit(g_target, below.0, below.1);
-        L::Hidden::fit(g_h, below.0, below.1);
-        L::Hidden::fit(read, above.0, above.1);
-        let (q, act) = (units.into_inverse, units.inverse);
-        g.forward_read::<K, G, B>(q, act, &ws.target[k], read, g_target, rng);
-        g.forward_read::<K, G, B>(q, act, &ws.h[k], read, g_h, rng);
-        let below = &mut ws.target[k - 1];
-        for ((t, &h), (&gt, &gh)) in below
-            .as_mut_slice()
-            .iter_mut()
-            .zip(ws.h[k - 1].as_slice())
-            .zip(g_target.as_slice().iter().zip(g_h.as_slice()))
-        {
-            *t = h + (gt - gh);
-        }
+        self.ws
+            .difference_targets::<K, G>(&self.net, &self.config, rng)
     }
 
     /// **Step 4, by the configured rule** ([`Config::feedback`](crate::Config::feedback)):
@@ -224,39 +153,11 @@ where
     pub fn inverse_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
         let units = self.config.units;
         for k in 1..=self.net.depth() {
-            let ws = &mut self.ws;
-            let (below, above) = (ws.h[k - 1].shape_generic(), ws.h[k].shape_generic());
-            let (corrupt, f_out, read, g_out) = (&mut ws.s1, &mut ws.s2, &mut ws.s3, &mut ws.s4);
-            L::Hidden::fit(corrupt, below.0, below.1);
-            L::Hidden::fit(f_out, above.0, above.1);
-            L::Hidden::fit(g_out, below.0, below.1);
-            corrupt
-                .as_mut_slice()
-                .copy_from_slice(ws.h[k - 1].as_slice());
-            add_gaussian(corrupt.as_mut_slice(), sigma, rng);
-            let (f, g) = (
-                &self.net.hidden.as_ref()[k - 1],
-                &self.net.inverse.as_ref()[k - 1],
-            );
-            L::Hidden::fit(read, below.0, below.1);
-            f.forward_read::<K, G, B>(units.between, units.hidden, corrupt, read, f_out, rng);
-            L::Hidden::fit(read, above.0, above.1);
-            g.forward_read::<K, G, B>(units.into_inverse, units.inverse, f_out, read, g_out, rng);
-            // f_out is free again: it becomes δ (same shape as g_out).
-            let delta = f_out;
-            L::Hidden::fit(delta, below.0, below.1);
-            let grad = self.grad.fit_hidden(g);
-            self.inverse_loss.as_mut()[k - 1] =
-                Dense::local_gradient::<K, B>(units.inverse, read, g_out, corrupt, delta, grad);
-            let layer = k + 1;
-            apply_checked(
-                &self.config.inverse,
-                &mut self.net.inverse.as_mut()[k - 1],
-                grad,
-                &mut self.inverse_state.as_mut()[k - 1],
-                layer,
-                [Stage::InverseGradient, Stage::InverseWeights],
-            )?;
+            let grad = self.grad.fit_hidden(&self.net.inverse.as_ref()[k - 1]);
+            self.inverse_loss.as_mut()[k - 1] = self
+                .ws
+                .inverse_gradient::<K, G>(&self.net, units, k, sigma, grad, rng);
+            self.apply_inverse(k)?;
         }
         Ok(())
     }
@@ -287,85 +188,27 @@ where
     /// recomputes them). [`inverse_loss`](Self::inverse_loss) receives each `L_i`.
     pub fn drl_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
         let units = self.config.units;
-        let r = self.net.depth();
-        let inv_var = 1.0 / (sigma * sigma);
-        for k in 1..=r {
-            let layer = k + 1;
-            // 1. h̃_{i-1} in s4 (kept to the end).
-            {
-                let ws = &mut self.ws;
-                let below = ws.h[k - 1].shape_generic();
-                L::Hidden::fit(&mut ws.s4, below.0, below.1);
-                ws.s4.as_mut_slice().copy_from_slice(ws.h[k - 1].as_slice());
-                add_gaussian(ws.s4.as_mut_slice(), sigma, rng);
-                // 2. Up to the last hidden layer, into target[k …= r].
-                let hidden = self.net.hidden.as_ref();
-                L::Hidden::fit(&mut ws.s3, below.0, below.1);
-                let (q, act) = (units.between, units.hidden);
-                hidden[k - 1].forward_read::<K, G, B>(
-                    q,
-                    act,
-                    &ws.s4,
-                    &mut ws.s3,
-                    &mut ws.target[k],
-                    rng,
-                );
-                for j in k + 1..=r {
-                    let (lower, upper) = ws.target.pair_mut(j - 1);
-                    let shape = lower.shape_generic();
-                    L::Hidden::fit(&mut ws.s3, shape.0, shape.1);
-                    hidden[j - 1].forward_read::<K, G, B>(q, act, lower, &mut ws.s3, upper, rng);
-                }
-            }
-            // 3. Back down to ĥ_i (target[k]) through g_{M-1} … g_{i+1}.
-            for j in (k + 1..=r).rev() {
-                self.difference_down(j, rng);
-            }
-            check_finite(self.ws.target[k].as_slice(), Stage::InverseGradient, layer)?;
-            // … and through g_i: g_i(ĥ_i) in s1 (read from s3), g_i(h_i) in s2 (read into
-            // target[k], free once s3 holds q(ĥ_i)).
-            let ws = &mut self.ws;
-            let g = &self.net.inverse.as_ref()[k - 1];
-            let (below, above) = (ws.h[k - 1].shape_generic(), ws.h[k].shape_generic());
-            L::Hidden::fit(&mut ws.s1, below.0, below.1);
-            L::Hidden::fit(&mut ws.s2, below.0, below.1);
-            L::Hidden::fit(&mut ws.s3, above.0, above.1);
-            let (q, act) = (units.into_inverse, units.inverse);
-            g.forward_read::<K, G, B>(q, act, &ws.target[k], &mut ws.s3, &mut ws.s1, rng);
-            g.forward_read::<K, G, B>(q, act, &ws.h[k], &mut ws.target[k], &mut ws.s2, rng);
-            // 4. e = r − h̃ with r = h + (g(ĥ) − g(h)); δ_a into s1, δ_h into s2.
-            let batch = ws.h[k - 1].ncols() as f32;
-            let scale = 2.0 * inv_var / batch;
-            let mut sum = 0.0f32;
-            for (((da, dh), &h), &c) in ws
-                .s1
-                .as_mut_slice()
-                .iter_mut()
-                .zip(ws.s2.as_mut_slice().iter_mut())
-                .zip(ws.h[k - 1].as_slice())
-                .zip(ws.s4.as_slice())
-            {
-                let (ga, gh) = (*da, *dh);
-                let e = (h + (ga - gh)) - c;
-                sum += e * e;
-                *da = scale * e * act.derivative_from_output(ga);
-                *dh = -scale * e * act.derivative_from_output(gh);
-            }
-            self.inverse_loss.as_mut()[k - 1] = inv_var * sum / batch;
-            let grad = self.grad.fit_hidden(g);
-            Dense::gradient_from_delta::<K, B>(&ws.s3, &ws.s1, grad);
-            K::gemm_nt(&mut grad.w, 1.0, &ws.s2, &ws.target[k], 1.0);
-            crate::dense::add_column_sums(grad.b.as_mut_slice(), ws.s2.as_slice());
-            apply_checked(
-                &self.config.inverse,
-                &mut self.net.inverse.as_mut()[k - 1],
-                grad,
-                &mut self.inverse_state.as_mut()[k - 1],
-                layer,
-                [Stage::InverseGradient, Stage::InverseWeights],
-            )?;
+        for k in 1..=self.net.depth() {
+            let grad = self.grad.fit_hidden(&self.net.inverse.as_ref()[k - 1]);
+            self.inverse_loss.as_mut()[k - 1] = self
+                .ws
+                .drl_gradient::<K, G>(&self.net, units, k, sigma, grad, rng)?;
+            self.apply_inverse(k)?;
         }
         Ok(())
+    }
+
+    /// Applies the inverse optimiser to `g_{k+1}` (`inverse[k − 1]`) with the gradient in the
+    /// shared hidden-layer buffer.
+    fn apply_inverse(&mut self, k: usize) -> Result<(), Error> {
+        apply_checked(
+            &self.config.inverse,
+            &mut self.net.inverse.as_mut()[k - 1],
+            &self.grad.hidden,
+            &mut self.inverse_state.as_mut()[k - 1],
+            k + 1,
+            [Stage::InverseGradient, Stage::InverseWeights],
+        )
     }
 
     /// **Step 5 — forward step**: for each hidden layer `i = 1 … M−1` an optimiser step on
@@ -397,45 +240,284 @@ where
     pub fn forward_step(&mut self) -> Result<(), Error> {
         let act = self.config.units.hidden;
         let opt = self.config.forward_at(self.epoch);
-        let r = self.net.depth();
-        let ws = &mut self.ws;
-        let grad = &mut self.grad;
-        let state = &mut self.forward_state;
-        // Layer 1 reads the input.
-        let shape = ws.h[0].shape_generic();
-        L::Hidden::fit(&mut ws.s1, shape.0, shape.1);
-        self.local_loss[0] = Dense::local_gradient::<K, B>(
-            act,
-            &ws.x,
-            &ws.h[0],
-            &ws.target[0],
-            &mut ws.s1,
-            &mut grad.first,
-        );
+        let (ws, grad, state) = (&mut self.ws, &mut self.grad, &mut self.forward_state);
+        self.local_loss[0] = ws.first_gradient::<K>(act, &mut grad.first);
         apply(&opt, &mut self.net.first, &grad.first, &mut state.first, 1)?;
-        for k in 1..=r {
-            let shape = ws.h[k].shape_generic();
-            L::Hidden::fit(&mut ws.s1, shape.0, shape.1);
+        for k in 1..=self.net.depth() {
             let layer = &mut self.net.hidden.as_mut()[k - 1];
             let g = grad.fit_hidden(layer);
-            self.local_loss[k] = Dense::local_gradient::<K, B>(
-                act,
-                &ws.read[k - 1],
-                &ws.h[k],
-                &ws.target[k],
-                &mut ws.s1,
-                g,
-            );
+            self.local_loss[k] = ws.hidden_gradient::<K>(act, k, g);
             apply(&opt, layer, g, &mut state.hidden.as_mut()[k - 1], k + 1)?;
         }
-        Dense::gradient_from_delta::<K, B>(&ws.read[r], &ws.delta_out, &mut grad.output);
+        ws.output_gradient::<K>(&mut grad.output);
+        let number = self.net.layers();
         apply(
             &opt,
             &mut self.net.output,
             &grad.output,
             &mut state.output,
-            r + 2,
+            number,
         )
+    }
+}
+
+/// The five steps' arithmetic on one set of minibatch buffers, given the network: what the
+/// [`Trainer`] methods above run on their whole minibatch, and what each worker of the
+/// chunk-parallel trainer runs on its share of one. Each layer's gradient goes into a
+/// buffer the caller passes; the caller applies it.
+impl<L: Layout, B: Dim> Workspace<L, B>
+where
+    DefaultAllocator: Alloc<L, B>,
+{
+    /// Step 1 on these buffers (see [`Trainer::forward`]); the loss is this share of `L`.
+    pub(crate) fn forward<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        net: &Net<L>,
+        config: &Config,
+        training: bool,
+        rng: &mut G,
+    ) -> Result<StepStats, Error> {
+        let units = config.units;
+        let r = net.depth();
+        if training {
+            add_gaussian(self.x.as_mut_slice(), config.input_noise, rng);
+        }
+        net.first
+            .forward::<K, B>(units.hidden, &self.x, &mut self.h.first);
+        for k in 0..r {
+            let (below, above) = self.h.pair_mut(k);
+            let (q, act) = (units.between, units.hidden);
+            let layer = &net.hidden.as_ref()[k];
+            layer.forward_read::<K, G, B>(q, act, below, &mut self.read[k], above, rng);
+        }
+        units
+            .into_output
+            .apply(self.h[r].as_slice(), self.read[r].as_mut_slice(), rng);
+        net.output
+            .forward::<K, B>(crate::Activation::Linear, &self.read[r], &mut self.p);
+        output_activation(units.output, &mut self.p);
+        let output_layer = r + 2;
+        check_finite(self.p.as_slice(), Stage::Forward, output_layer)?;
+        let loss = loss_over(units.output, &self.p, &self.t, self.mean_over());
+        if !loss.is_finite() {
+            return Err(Error::NonFinite {
+                stage: Stage::Forward,
+                layer: output_layer as u16,
+            });
+        }
+        Ok(StepStats {
+            loss,
+            correct: correct(&self.p, &self.t),
+        })
+    }
+
+    /// Step 2 on these buffers (see [`Trainer::top_target`]).
+    pub(crate) fn top_target<K: Kernel>(
+        &mut self,
+        net: &Net<L>,
+        config: &Config,
+    ) -> Result<(), Error> {
+        let r = net.depth();
+        let batch = self.mean_over();
+        output_delta_over(
+            config.units.output,
+            &self.p,
+            &self.t,
+            &mut self.delta_out,
+            batch,
+        );
+        let target = &mut self.target[r];
+        target.as_mut_slice().copy_from_slice(self.h[r].as_slice());
+        K::gemm_tn(target, -config.eta_hat, &net.output.w, &self.delta_out, 1.0);
+        check_finite(target.as_slice(), Stage::Target, r + 1)
+    }
+
+    /// Step 3 on these buffers (see [`Trainer::difference_targets`]).
+    pub(crate) fn difference_targets<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        net: &Net<L>,
+        config: &Config,
+        rng: &mut G,
+    ) -> Result<(), Error> {
+        for k in (1..=net.depth()).rev() {
+            self.difference_down::<K, G>(net, config.units, k, rng);
+            check_finite(self.target[k - 1].as_slice(), Stage::Target, k)?;
+        }
+        Ok(())
+    }
+
+    /// One difference step: `target[k−1] = h[k−1] + (g(target[k]) − g(h[k]))` with the
+    /// inverse of hidden index `k` (layer `i = k + 1`, `inverse[k − 1]`). Uses `s1`–`s3`.
+    fn difference_down<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        net: &Net<L>,
+        units: Units,
+        k: usize,
+        rng: &mut G,
+    ) {
+        let g = &net.inverse.as_ref()[k - 1];
+        let (below, above) = (self.h[k - 1].shape_generic(), self.h[k].shape_generic());
+        let (g_target, g_h, read) = (&mut self.s1, &mut self.s2, &mut self.s3);
+        L::Hidden::fit(g_target, below.0, below.1);
+        L::Hidden::fit(g_h, below.0, below.1);
+        L::Hidden::fit(read, above.0, above.1);
+        let (q, act) = (units.into_inverse, units.inverse);
+        g.forward_read::<K, G, B>(q, act, &self.target[k], read, g_target, rng);
+        g.forward_read::<K, G, B>(q, act, &self.h[k], read, g_h, rng);
+        let below = &mut self.target[k - 1];
+        for ((t, &h), (&gt, &gh)) in below
+            .as_mut_slice()
+            .iter_mut()
+            .zip(self.h[k - 1].as_slice())
+            .zip(g_target.as_slice().iter().zip(g_h.as_slice()))
+        {
+            *t = h + (gt - gh);
+        }
+    }
+
+    /// Step 4 for the inverse `g_{k+1}` (`inverse[k − 1]`) on these buffers (see
+    /// [`Trainer::inverse_step`]): its gradient into `grad`; returns its reconstruction loss.
+    pub(crate) fn inverse_gradient<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        net: &Net<L>,
+        units: Units,
+        k: usize,
+        sigma: f32,
+        grad: &mut Dense<L::Hidden, L::Hidden>,
+        rng: &mut G,
+    ) -> f32 {
+        let batch = self.mean_over();
+        let (below, above) = (self.h[k - 1].shape_generic(), self.h[k].shape_generic());
+        let (corrupt, f_out, read, g_out) =
+            (&mut self.s1, &mut self.s2, &mut self.s3, &mut self.s4);
+        L::Hidden::fit(corrupt, below.0, below.1);
+        L::Hidden::fit(f_out, above.0, above.1);
+        L::Hidden::fit(g_out, below.0, below.1);
+        corrupt
+            .as_mut_slice()
+            .copy_from_slice(self.h[k - 1].as_slice());
+        add_gaussian(corrupt.as_mut_slice(), sigma, rng);
+        let (f, g) = (&net.hidden.as_ref()[k - 1], &net.inverse.as_ref()[k - 1]);
+        L::Hidden::fit(read, below.0, below.1);
+        f.forward_read::<K, G, B>(units.between, units.hidden, corrupt, read, f_out, rng);
+        L::Hidden::fit(read, above.0, above.1);
+        g.forward_read::<K, G, B>(units.into_inverse, units.inverse, f_out, read, g_out, rng);
+        // f_out is free again: it becomes δ (same shape as g_out).
+        let delta = f_out;
+        L::Hidden::fit(delta, below.0, below.1);
+        Dense::local_gradient_over::<K, B>(units.inverse, read, g_out, corrupt, delta, grad, batch)
+    }
+
+    /// Step 4 by DRL for the inverse `g_{k+1}` on these buffers (see [`Trainer::drl_step`]):
+    /// its gradient into `grad`; returns `L_i`.
+    pub(crate) fn drl_gradient<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        net: &Net<L>,
+        units: Units,
+        k: usize,
+        sigma: f32,
+        grad: &mut Dense<L::Hidden, L::Hidden>,
+        rng: &mut G,
+    ) -> Result<f32, Error> {
+        let r = net.depth();
+        let inv_var = 1.0 / (sigma * sigma);
+        let layer = k + 1;
+        // 1. h̃_{i-1} in s4 (kept to the end).
+        let below = self.h[k - 1].shape_generic();
+        L::Hidden::fit(&mut self.s4, below.0, below.1);
+        self.s4
+            .as_mut_slice()
+            .copy_from_slice(self.h[k - 1].as_slice());
+        add_gaussian(self.s4.as_mut_slice(), sigma, rng);
+        // 2. Up to the last hidden layer, into target[k …= r].
+        let hidden = net.hidden.as_ref();
+        L::Hidden::fit(&mut self.s3, below.0, below.1);
+        let (q, act) = (units.between, units.hidden);
+        hidden[k - 1].forward_read::<K, G, B>(
+            q,
+            act,
+            &self.s4,
+            &mut self.s3,
+            &mut self.target[k],
+            rng,
+        );
+        for j in k + 1..=r {
+            let (lower, upper) = self.target.pair_mut(j - 1);
+            let shape = lower.shape_generic();
+            L::Hidden::fit(&mut self.s3, shape.0, shape.1);
+            hidden[j - 1].forward_read::<K, G, B>(q, act, lower, &mut self.s3, upper, rng);
+        }
+        // 3. Back down to ĥ_i (target[k]) through g_{M-1} … g_{i+1}.
+        for j in (k + 1..=r).rev() {
+            self.difference_down::<K, G>(net, units, j, rng);
+        }
+        check_finite(self.target[k].as_slice(), Stage::InverseGradient, layer)?;
+        // … and through g_i: g_i(ĥ_i) in s1 (read from s3), g_i(h_i) in s2 (read into
+        // target[k], free once s3 holds q(ĥ_i)).
+        let g = &net.inverse.as_ref()[k - 1];
+        let (below, above) = (self.h[k - 1].shape_generic(), self.h[k].shape_generic());
+        L::Hidden::fit(&mut self.s1, below.0, below.1);
+        L::Hidden::fit(&mut self.s2, below.0, below.1);
+        L::Hidden::fit(&mut self.s3, above.0, above.1);
+        let (q, act) = (units.into_inverse, units.inverse);
+        g.forward_read::<K, G, B>(q, act, &self.target[k], &mut self.s3, &mut self.s1, rng);
+        g.forward_read::<K, G, B>(q, act, &self.h[k], &mut self.target[k], &mut self.s2, rng);
+        // 4. e = r − h̃ with r = h + (g(ĥ) − g(h)); δ_a into s1, δ_h into s2.
+        let batch = self.mean_over();
+        let scale = 2.0 * inv_var / batch;
+        let mut sum = 0.0f32;
+        for (((da, dh), &h), &c) in self
+            .s1
+            .as_mut_slice()
+            .iter_mut()
+            .zip(self.s2.as_mut_slice().iter_mut())
+            .zip(self.h[k - 1].as_slice())
+            .zip(self.s4.as_slice())
+        {
+            let (ga, gh) = (*da, *dh);
+            let e = (h + (ga - gh)) - c;
+            sum += e * e;
+            *da = scale * e * act.derivative_from_output(ga);
+            *dh = -scale * e * act.derivative_from_output(gh);
+        }
+        Dense::gradient_from_delta::<K, B>(&self.s3, &self.s1, grad);
+        K::gemm_nt(&mut grad.w, 1.0, &self.s2, &self.target[k], 1.0);
+        crate::dense::add_column_sums(grad.b.as_mut_slice(), self.s2.as_slice());
+        Ok(inv_var * sum / batch)
+    }
+
+    /// Step 5 for layer 1 on these buffers: its local-loss gradient into `grad`; returns the
+    /// local loss. Uses `s1`.
+    pub(crate) fn first_gradient<K: Kernel>(
+        &mut self,
+        act: Activation,
+        grad: &mut Dense<L::Hidden, L::In>,
+    ) -> f32 {
+        let (shape, batch) = (self.h[0].shape_generic(), self.mean_over());
+        L::Hidden::fit(&mut self.s1, shape.0, shape.1);
+        let (x, h, t, d) = (&self.x, &self.h[0], &self.target[0], &mut self.s1);
+        Dense::local_gradient_over::<K, B>(act, x, h, t, d, grad, batch)
+    }
+
+    /// Step 5 for the hidden layer `f_{k+1}` (`hidden[k − 1]`) on these buffers: its
+    /// local-loss gradient into `grad`; returns the local loss. Uses `s1`.
+    pub(crate) fn hidden_gradient<K: Kernel>(
+        &mut self,
+        act: Activation,
+        k: usize,
+        grad: &mut Dense<L::Hidden, L::Hidden>,
+    ) -> f32 {
+        let (shape, batch) = (self.h[k].shape_generic(), self.mean_over());
+        L::Hidden::fit(&mut self.s1, shape.0, shape.1);
+        let (r, h, t, d) = (&self.read[k - 1], &self.h[k], &self.target[k], &mut self.s1);
+        Dense::local_gradient_over::<K, B>(act, r, h, t, d, grad, batch)
+    }
+
+    /// Step 5 for the output layer: `∂L/∂W_M = ∂L/∂z_M q(h_{M-1})ᵀ` into `grad` (needs
+    /// [`top_target`](Self::top_target)'s `∂L/∂z_M`).
+    pub(crate) fn output_gradient<K: Kernel>(&mut self, grad: &mut Dense<L::Out, L::Hidden>) {
+        let r = self.read.len() - 1;
+        Dense::gradient_from_delta::<K, B>(&self.read[r], &self.delta_out, grad);
     }
 }
 

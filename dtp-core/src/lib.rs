@@ -82,6 +82,8 @@ pub mod math;
 pub mod net;
 pub mod noise;
 pub mod optim;
+#[cfg(feature = "std")]
+pub mod parallel;
 pub mod quantise;
 #[cfg(feature = "storage")]
 pub mod storage;

@@ -38,6 +38,15 @@ pub fn loss<N: Dim, B: Dim>(output: Output, p: &OMat<N, B>, t: &OMat<N, B>) -> f
 where
     DefaultAllocator: Allocator<N, B>,
 {
+    loss_over(output, p, t, p.ncols() as f32)
+}
+
+/// [`loss`] summed over the columns of `p` and divided by `batch` instead of the column
+/// count: one chunk's share of the loss of a minibatch of `batch` samples.
+pub fn loss_over<N: Dim, B: Dim>(output: Output, p: &OMat<N, B>, t: &OMat<N, B>, batch: f32) -> f32
+where
+    DefaultAllocator: Allocator<N, B>,
+{
     let sum: f32 = match output {
         Output::SoftmaxNll => p
             .iter()
@@ -51,7 +60,7 @@ where
             .map(|(&p, &t)| (p - t) * (p - t))
             .sum(),
     };
-    sum / p.ncols() as f32
+    sum / batch
 }
 
 /// `∂L/∂z` for the output pre-activation `z`, written into `delta`:
@@ -65,7 +74,21 @@ pub fn output_delta<N: Dim, B: Dim>(
 ) where
     DefaultAllocator: Allocator<N, B>,
 {
-    let inv_b = 1.0 / p.ncols() as f32;
+    output_delta_over(output, p, t, delta, p.ncols() as f32);
+}
+
+/// [`output_delta`] with `B = batch` instead of the column count of `p`: one chunk's columns
+/// of `∂L/∂z` for a minibatch of `batch` samples.
+pub fn output_delta_over<N: Dim, B: Dim>(
+    output: Output,
+    p: &OMat<N, B>,
+    t: &OMat<N, B>,
+    delta: &mut OMat<N, B>,
+    batch: f32,
+) where
+    DefaultAllocator: Allocator<N, B>,
+{
+    let inv_b = 1.0 / batch;
     match output {
         Output::SoftmaxNll => {
             for ((mut d, p), t) in delta

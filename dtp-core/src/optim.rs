@@ -82,27 +82,40 @@ impl Optimiser {
     where
         DefaultAllocator: Allocator<R, C>,
     {
+        self.update_slices(
+            param.as_mut_slice(),
+            grad.as_slice(),
+            state.a.as_mut_slice(),
+            state.s.as_mut_slice(),
+            state.v.as_mut_slice(),
+        )
+    }
+
+    /// [`update`](Self::update) on slices: parameters `p`, gradient `g` and the state's `a`,
+    /// `s`, `v` (element `i` of each belongs to parameter `i`; any part of a tensor may be
+    /// updated on its own, with the same result).
+    #[inline]
+    pub fn update_slices(
+        &self,
+        p: &mut [f32],
+        g: &[f32],
+        a: &mut [f32],
+        s: &mut [f32],
+        v: &mut [f32],
+    ) -> bool {
         let lr = self.lr;
         let mut finite = Finite::new();
         match self.kind {
             OptimiserKind::Sgd { momentum } => {
-                let p = param.as_mut_slice().iter_mut();
-                let g = grad.as_slice().iter();
-                let v = state.v.as_mut_slice().iter_mut();
-                for ((p, &g), v) in p.zip(g).zip(v) {
+                for ((p, &g), v) in p.iter_mut().zip(g).zip(v) {
                     *v = momentum * *v - lr * g;
                     *p += *v;
                     finite.add(*p);
                 }
+                let _ = (a, s);
             }
             #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
             OptimiserKind::RmsProp { rho, momentum, eps } => {
-                let (p, g) = (param.as_mut_slice(), grad.as_slice());
-                let (a, s, v) = (
-                    state.a.as_mut_slice(),
-                    state.s.as_mut_slice(),
-                    state.v.as_mut_slice(),
-                );
                 let n = p.len().min(g.len()).min(a.len()).min(s.len()).min(v.len());
                 let (p, a, s, v) = (
                     p.as_mut_ptr(),
@@ -118,11 +131,11 @@ impl Optimiser {
             }
             #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
             OptimiserKind::RmsProp { rho, momentum, eps } => {
-                let p = param.as_mut_slice().iter_mut();
-                let g = grad.as_slice().iter();
-                let v = state.v.as_mut_slice().iter_mut();
-                let a = state.a.as_mut_slice().iter_mut();
-                let s = state.s.as_mut_slice().iter_mut();
+                let p = p.iter_mut();
+                let g = g.iter();
+                let v = v.iter_mut();
+                let a = a.iter_mut();
+                let s = s.iter_mut();
                 for ((((p, &g), v), a), s) in p.zip(g).zip(v).zip(a).zip(s) {
                     *a = rho * *a + (1.0 - rho) * g;
                     *s = rho * *s + (1.0 - rho) * g * g;

@@ -103,6 +103,23 @@ where
     pub s2: OMat<L::Hidden, B>,
     pub s3: OMat<L::Hidden, B>,
     pub s4: OMat<L::Hidden, B>,
+    /// The `B` of every batch mean (`(1/B) Σ_b`): 0 for the column count of these buffers
+    /// (a whole minibatch), the minibatch's size when they hold one chunk of it.
+    pub mean_over: u32,
+}
+
+impl<L: Layout, B: Dim> Workspace<L, B>
+where
+    DefaultAllocator: Alloc<L, B>,
+{
+    /// The divisor of batch means.
+    pub(crate) fn mean_over(&self) -> f32 {
+        if self.mean_over == 0 {
+            self.x.ncols() as f32
+        } else {
+            self.mean_over as f32
+        }
+    }
 }
 
 /// One gradient buffer per layer shape (a layer's gradient is applied before the next).
@@ -201,6 +218,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
             s2: zeros(),
             s3: zeros(),
             s4: zeros(),
+            mean_over: 0,
         },
         grad: Grads {
             first: Dense::ZERO,
@@ -225,6 +243,38 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
 }
 
 #[cfg(feature = "alloc")]
+impl Workspace<crate::layout::Dynamic, nalgebra::Dyn> {
+    /// Buffers for minibatches of `batch` samples through layers of `widths` (checked by the
+    /// caller: at least one hidden layer).
+    pub(crate) fn with_widths(widths: &[usize], batch: usize) -> Self {
+        use alloc::vec::Vec;
+        use nalgebra::Dyn;
+        let m = widths.len() - 1;
+        let b = Dyn(batch);
+        let col = |w: usize| OMat::zeros_generic(Dyn(w), b);
+        let hidden = || Hidden {
+            first: col(widths[1]),
+            rest: (2..m).map(|i| col(widths[i])).collect::<Vec<_>>(),
+        };
+        let widest = widths[1..m].iter().copied().max().unwrap_or(0);
+        Workspace {
+            x: col(widths[0]),
+            t: col(widths[m]),
+            h: hidden(),
+            read: hidden(),
+            p: col(widths[m]),
+            delta_out: col(widths[m]),
+            target: hidden(),
+            s1: col(widest),
+            s2: col(widest),
+            s3: col(widest),
+            s4: col(widest),
+            mean_over: 0,
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
 impl<K: Kernel> Trainer<crate::layout::Dynamic, nalgebra::Dyn, K> {
     /// An all-zero, unconfigured trainer of layer widths `widths` (`[w_0, …, w_M]`: input,
     /// hidden layers, output) and minibatches of `batch`; call [`Trainer::init`].
@@ -242,39 +292,19 @@ impl<K: Kernel> Trainer<crate::layout::Dynamic, nalgebra::Dyn, K> {
     /// assert!(DynTrainer::<Portable>::with_widths(&[20, 4], 5).is_err()); // no hidden layer
     /// ```
     pub fn with_widths(widths: &[usize], batch: usize) -> Result<Self, ConfigError> {
-        use alloc::vec::Vec;
         use nalgebra::{Dyn, U1};
         if batch == 0 {
             return Err(ConfigError::ZeroBatch);
         }
         let net = Net::with_widths(widths)?;
         let m = widths.len() - 1;
-        let b = Dyn(batch);
-        let col = |w: usize| OMat::zeros_generic(Dyn(w), b);
-        let hidden = || Hidden {
-            first: col(widths[1]),
-            rest: (2..m).map(|i| col(widths[i])).collect::<Vec<_>>(),
-        };
-        let widest = widths[1..m].iter().copied().max().unwrap_or(0);
         let dense = |o: usize, i: usize| Dense::zeros_generic(Dyn(o), Dyn(i));
         Ok(Trainer {
             config: Config::CONTINUOUS,
             forward_state: NetState::zeros_like(&net),
             inverse_state: net.inverse.iter().map(DenseState::zeros_like).collect(),
             epoch: 0,
-            ws: Workspace {
-                x: col(widths[0]),
-                t: col(widths[m]),
-                h: hidden(),
-                read: hidden(),
-                p: col(widths[m]),
-                delta_out: col(widths[m]),
-                target: hidden(),
-                s1: col(widest),
-                s2: col(widest),
-                s3: col(widest),
-                s4: col(widest),
-            },
+            ws: Workspace::with_widths(widths, batch),
             grad: Grads {
                 first: dense(widths[1], widths[0]),
                 hidden: Dense {

@@ -274,6 +274,22 @@ pub struct Hyper {
     pub eval_every: u32,
     /// Write a checkpoint every this many epochs (and always after the last).
     pub checkpoint_every: u32,
+    /// Chunks each minibatch is split into, carried through a step in parallel (by up to as
+    /// many threads; see `dtp_core::parallel`). Results depend on this, never on the number
+    /// of threads. Absent from older checkpoints and files, where it reads as 1 (one
+    /// whole-minibatch step, as they were trained).
+    #[serde(default = "one_chunk")]
+    pub chunks: u32,
+}
+
+fn one_chunk() -> u32 {
+    1
+}
+
+/// The chunks a preset splits its minibatches into: 2 (the cores of a small machine) when
+/// each holds at least 16 samples, else 1.
+pub fn default_chunks(batch: u32) -> u32 {
+    if batch >= 32 { 2 } else { 1 }
 }
 
 impl Hyper {
@@ -315,6 +331,7 @@ impl Hyper {
             eval_passes,
             eval_every: 0,
             checkpoint_every: 1,
+            chunks: default_chunks(net.batch),
         }
     }
 
@@ -377,6 +394,12 @@ impl Hyper {
         if self.checkpoint_every == 0 {
             return Err("checkpoint_every = 0: must be at least 1".into());
         }
+        if self.chunks == 0 || self.chunks > self.batch {
+            return Err(format!(
+                "chunks = {}: must be between 1 and the batch size ({})",
+                self.chunks, self.batch
+            ));
+        }
         if !(self.sigma_tau.is_finite() && self.sigma_tau >= 0.0) {
             return Err(format!(
                 "sigma_tau = {}: must be a finite number ≥ 0 (0 = constant σ)",
@@ -434,6 +457,7 @@ impl Hyper {
         set(&mut self.eval_passes, p.eval_passes);
         set(&mut self.eval_every, p.eval_every);
         set(&mut self.checkpoint_every, p.checkpoint_every);
+        set(&mut self.chunks, p.chunks);
     }
 
     /// The settings as TOML (loadable again with `--config`).
@@ -488,6 +512,7 @@ pub struct HyperPatch {
     pub eval_passes: Option<u32>,
     pub eval_every: Option<u32>,
     pub checkpoint_every: Option<u32>,
+    pub chunks: Option<u32>,
 }
 
 impl HyperPatch {

@@ -5,6 +5,7 @@
 //! [`Model::as_classifier`] / [`Model::as_autoencoder`].
 
 use dtp_core::blob::BlobError;
+use dtp_core::parallel::Parallel;
 use dtp_core::{
     Auto, Config, ConfigError, Dense, DenseState, DynTrainer, EpochStats, Error, Gradient, Init,
     Moments, Schedule,
@@ -199,6 +200,12 @@ pub trait Model {
     /// Whether every parameter is finite.
     fn is_finite(&self) -> bool;
 
+    /// Splits each minibatch into `chunks` chunks run by `threads` threads (see
+    /// `dtp_core::parallel`); a model that trains on whole minibatches only ignores it.
+    fn set_parallel(&mut self, chunks: usize, threads: usize) {
+        let _ = (chunks, threads);
+    }
+
     /// Classifier or auto-encoder.
     fn kind(&self) -> ModelKind {
         ModelKind::Classifier
@@ -342,15 +349,18 @@ pub fn build(
 pub struct Classifier {
     /// The trainer: network, optimiser states, buffers.
     pub t: DynTrainer<Auto>,
+    /// The workers that carry chunks of each minibatch (one chunk, one thread unless
+    /// [`Model::set_parallel`] says otherwise).
+    par: Parallel,
 }
 
 impl Classifier {
     /// An all-zero, unconfigured classifier of layer widths `layers` and minibatch `batch`;
     /// call [`Model::init`].
     pub fn new(layers: &[usize], batch: usize) -> Result<Self, ConfigError> {
-        Ok(Classifier {
-            t: DynTrainer::with_widths(layers, batch)?,
-        })
+        let t = DynTrainer::with_widths(layers, batch)?;
+        let par = Parallel::new(&t, 1, 1);
+        Ok(Classifier { t, par })
     }
 
     /// The network as a weight blob ([`dtp_core::blob`]), for the firmware.
@@ -402,6 +412,10 @@ impl Model for Classifier {
         self.t.sigma()
     }
 
+    fn set_parallel(&mut self, chunks: usize, threads: usize) {
+        self.par = Parallel::new(&self.t, chunks, threads);
+    }
+
     fn train_epoch(
         &mut self,
         data: &mut EpochBatches<'_>,
@@ -410,8 +424,8 @@ impl Model for Classifier {
         rng: &mut Pcg64,
     ) -> Result<EpochStats, Error> {
         match algo {
-            Algo::Dtp | Algo::Drl | Algo::FwDtp => self.t.train_epoch(data, rng),
-            Algo::Bp => self.t.backprop_epoch(data, gradient, rng),
+            Algo::Dtp | Algo::Drl | Algo::FwDtp => self.par.train_epoch(&mut self.t, data, rng),
+            Algo::Bp => self.par.backprop_epoch(&mut self.t, data, gradient, rng),
         }
     }
 
@@ -437,7 +451,7 @@ impl Model for Classifier {
             }
             probs.fill(0.0);
             for _ in 0..passes {
-                self.t.evaluate(rng)?;
+                self.par.evaluate(&mut self.t, rng)?;
                 for (acc, &p) in probs.iter_mut().zip(self.t.output().as_slice()) {
                     *acc += p;
                 }

@@ -146,6 +146,9 @@ pub struct RunSpec {
     pub plot: bool,
     /// Testing aid: abort the process after this many batches (as a crash would).
     pub abort_after_batches: Option<u64>,
+    /// Threads that carry the chunks of each minibatch (at most `chunks` of them work;
+    /// 0 reads as 1). Never changes a result.
+    pub threads: usize,
 }
 
 /// A setting out of range (exit 2), naming the `--config` file when one was given: the value
@@ -345,6 +348,8 @@ pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
     }
     rundir::prepare_out(&out)?;
     let (mut run, start_epoch, splits, record) = start(args, obs, &out, &patch)?;
+    run.model
+        .set_parallel(run.hyper.chunks as usize, args.threads.max(1));
     let save = |run: &Run| {
         checkpoint::save_with(
             &ckpt_path,
@@ -472,7 +477,8 @@ fn merge(base: &mut HyperPatch, flags: HyperPatch) {
         bp_gradient,
         eval_passes,
         eval_every,
-        checkpoint_every
+        checkpoint_every,
+        chunks
     );
     for (b, f) in [
         (&mut base.forward, flags.forward),

@@ -414,3 +414,86 @@ fn idx_data_of_another_size_and_more_classes_trains_with_auto_ends() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("144 features") && err.contains("784"), "{err}");
 }
+
+/// `--threads` never changes a result: the same run with one and two threads writes the same
+/// checkpoint bytes (every weight, optimiser state and random stream) and the same metrics;
+/// `--chunks` is a setting of the run, recorded in its config and checkpoint.
+#[test]
+fn the_number_of_threads_does_not_change_a_bit() {
+    let tmp = TempDir::new().unwrap();
+    let run = |threads: &str| {
+        let out = tmp.path().join(format!("t{threads}"));
+        ok(&[
+            "train",
+            "--batch",
+            "20",
+            "--chunks",
+            "3",
+            "--units",
+            "stochastic",
+            "--epochs",
+            "3",
+            "--threads",
+            threads,
+            "--out",
+            s(&out),
+            "--no-plot",
+            "-q",
+        ]);
+        out
+    };
+    let (one, two) = (run("1"), run("2"));
+    // Every tensor bit for bit, the settings and both random streams.
+    let state = |d: &Path| {
+        let c = load(d);
+        let tensors: Vec<(String, Vec<u32>)> = c
+            .model
+            .tensors()
+            .into_iter()
+            .map(|t| (t.name, t.data.iter().map(|v| v.to_bits()).collect()))
+            .collect();
+        (tensors, c.hyper, c.train_rng, c.shuffle_rng)
+    };
+    assert!(state(&one) == state(&two), "the checkpoints differ");
+    assert_eq!(timeless_records(&one), timeless_records(&two));
+    assert_eq!(load(&one).hyper.chunks, 3);
+    assert!(
+        fs::read_to_string(one.join("config.toml"))
+            .unwrap()
+            .contains("chunks = 3")
+    );
+    // … and the chunks change the run (a different split is a different stream).
+    let other = tmp.path().join("c1");
+    ok(&[
+        "train",
+        "--batch",
+        "20",
+        "--chunks",
+        "1",
+        "--units",
+        "stochastic",
+        "--epochs",
+        "3",
+        "--out",
+        s(&other),
+        "--no-plot",
+        "-q",
+    ]);
+    assert!(state(&one).0 != state(&other).0);
+    // More chunks than samples in a batch is an input error naming the setting.
+    let o = dtp(&[
+        "train",
+        "--batch",
+        "4",
+        "--chunks",
+        "5",
+        "--out",
+        s(&tmp.path().join("x")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("chunks = 5"),
+        "{}",
+        text(&o.stderr)
+    );
+}

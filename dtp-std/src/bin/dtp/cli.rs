@@ -167,8 +167,12 @@ pub struct TrainArgs {
     /// Write a checkpoint every N epochs (and after the last).
     #[arg(long)]
     pub checkpoint_every: Option<u32>,
-    /// Threads of the matrix products [default: $DTP_THREADS, else 1: at the presets' sizes a
-    /// second thread inside each product costs more than it saves, see BENCHMARKS.md].
+    /// Chunks each minibatch is split into, trained in parallel [default: the preset's: 2 for
+    /// batches of 32 or more, else 1]. Results depend on it, not on --threads.
+    #[arg(long)]
+    pub chunks: Option<u32>,
+    /// Threads that carry the chunks [default: $DTP_THREADS, else the available cores]. Never
+    /// changes a result.
     #[arg(long)]
     pub threads: Option<NonZeroUsize>,
     /// No progress bar and no per-epoch lines (the summary line is still printed).
@@ -197,6 +201,11 @@ impl TrainArgs {
             force: self.force,
             plot: !self.no_plot,
             abort_after_batches: self.abort_after_batches,
+            threads: self
+                .threads
+                .or_else(|| std::env::var("DTP_THREADS").ok()?.parse().ok())
+                .or_else(|| std::thread::available_parallelism().ok())
+                .map_or(1, NonZeroUsize::get),
         }
     }
 
@@ -235,6 +244,7 @@ impl TrainArgs {
             eval_passes: self.eval_passes,
             eval_every: self.eval_every,
             checkpoint_every: self.checkpoint_every,
+            chunks: self.chunks,
         }
     }
 }
@@ -296,13 +306,6 @@ pub struct InfoArgs {
 pub fn main() -> std::process::ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
-    if let Command::Train(a) = &cli.command {
-        let threads = a
-            .threads
-            .or_else(|| std::env::var("DTP_THREADS").ok()?.parse().ok())
-            .map_or(1, NonZeroUsize::get);
-        dtp_core::kernel::set_threads(threads);
-    }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(f) => {
