@@ -291,7 +291,7 @@ fn check_draws(f: &Value) {
     const IN: usize = 9;
     const H: usize = 8;
     const B: usize = 17;
-    assert!(IN * B >= 128 && H * B >= 128, "too small for a noise block");
+    const { assert!(IN * B >= 128 && H * B >= 128, "too small for a noise block") };
     let sigma_in = f["hyper"]["input_noise"].as_f64().unwrap() as f32;
     let sigma = f["hyper"]["sigma"].as_f64().unwrap() as f32;
     assert!(sigma_in > 0.0 && sigma > 0.0);
