@@ -90,46 +90,77 @@ fn gradients(t: &Lin) -> [Mat<4, 1>; 3] {
     [low, mid, top]
 }
 
+/// Orthogonal W: `W⁻¹ = Wᵀ`, so `ĥ_k − h_k = −η̂ ∂L/∂h_k` exactly, for every layer and η̂; what
+/// is left is f32 rounding, bounded as in the descent test below by
+/// `2e-6 + 8 ε ‖h_k‖ / (η̂ ‖∇_k‖)` (norm-wise, relative to `η̂ ‖∇_k‖`).
+///
+/// Measured (seeds 4–6, layers 1–3): ≤ 2.7e-6 at η̂ ≥ 0.1, 4.4e-5 at 0.01, 2.6e-4 at 0.001;
+/// the largest 0.23 of its bound. (Before: one η̂, 0.01, to 1e-3 in norm and 1e-4 in cosine.)
 #[test]
 fn exact_inverses_move_targets_along_the_negative_gradient() {
-    // Orthogonal W: W⁻¹ = Wᵀ, so ĥ_k − h_k = −η̂ ∂L/∂h_k exactly (to rounding).
-    let eta = 1e-2;
-    let mut t = linear_with_exact_inverses(4, true, eta);
-    t.forward(true, &mut rng(1)).unwrap();
-    t.top_target().unwrap();
-    t.difference_targets(&mut rng(1)).unwrap();
-    let grads = gradients(&t);
-    for k in 0..3 {
-        let moved = t.targets()[k] - t.activations()[k];
-        let expected = -eta * grads[k];
-        let cos = moved.dot(&expected) / (moved.norm() * expected.norm());
-        assert!(cos > 0.9999, "layer {}: cos {cos}", k + 1);
-        assert!((moved.norm() / expected.norm() - 1.0).abs() < 1e-3);
+    let mut worst_ratio = 0.0f32;
+    for seed in [4, 5, 6] {
+        for eta in [1.0, 0.3, 1e-1, 1e-2, 1e-3] {
+            let mut t = linear_with_exact_inverses(seed, true, eta);
+            t.forward(true, &mut rng(1)).unwrap();
+            t.top_target().unwrap();
+            t.difference_targets(&mut rng(1)).unwrap();
+            let grads = gradients(&t);
+            for k in 0..3 {
+                let moved = t.targets()[k] - t.activations()[k];
+                let expected = -eta * grads[k];
+                let error = (moved - expected).norm() / expected.norm();
+                let bound = 2e-6 + 8.0 * f32::EPSILON * t.activations()[k].norm() / expected.norm();
+                worst_ratio = worst_ratio.max(error / bound);
+                assert!(
+                    error < bound,
+                    "seed {seed}, η̂ {eta}, layer {}: ĥ − h off −η̂∇ by {error:e} (bound {bound:e})",
+                    k + 1
+                );
+            }
+        }
     }
+    eprintln!("worst error / bound: {worst_ratio}");
 }
 
+/// With linear layers and exact linear inverses the difference targets carry `Δ_k = ĥ_k − h_k`
+/// down exactly, `Δ_{k-1} = W_k⁻¹ Δ_k`, while the gradient goes down as `∇_{k-1} = W_kᵀ ∇_k`;
+/// so `⟨∇_k, Δ_k⟩ = ⟨∇_{M-1}, Δ_{M-1}⟩ = −η̂ ‖∇_{M-1}‖²` for every layer and every η̂, not only
+/// to first order. What is left is f32 rounding: a target `ĥ_k` is stored to half an ulp of
+/// `|ĥ_k|`, which is large against `Δ_k` when η̂ is small, so the bound allowed is
+/// `2e-6 + 8 ε ‖∇_k‖ ‖h_k‖ / (η̂ ‖∇_{M-1}‖²)` (ε = f32::EPSILON).
+///
+/// Measured (seeds 5–7, η̂ = 1, 0.3, 0.1, 0.01, 0.001, layers 1–3): at η̂ ≥ 0.1 every
+/// deviation ≤ 8.9e-7 (allowed ≥ 2.6e-6); at η̂ = 1e-3 up to 7.5e-5 against bounds of
+/// 5.5e-4–1.4e-3; the largest deviation is 0.23 of its bound. (The previous test asserted
+/// only η̂ = 1e-3, at 1e-2.)
 #[test]
-fn exact_inverses_give_a_descent_direction_to_first_order() {
-    // General invertible W: ⟨∂L/∂h_k, ĥ_k − h_k⟩ = −η̂ ‖∂L/∂h_{M-1}‖² to first order in η̂.
+fn exact_inverses_give_a_descent_direction_at_every_eta_hat() {
+    let mut worst_ratio = 0.0f32;
     for seed in [5, 6, 7] {
-        let mut deviation = Vec::new();
-        for eta in [1e-1, 1e-2, 1e-3] {
+        for eta in [1.0, 0.3, 1e-1, 1e-2, 1e-3] {
             let mut t = linear_with_exact_inverses(seed, false, eta);
             t.forward(true, &mut rng(1)).unwrap();
             t.top_target().unwrap();
             t.difference_targets(&mut rng(1)).unwrap();
             let grads = gradients(&t);
             let predicted = -eta * grads[2].norm_squared();
-            let worst = (0..3)
-                .map(|k| {
-                    let moved = t.targets()[k] - t.activations()[k];
-                    (grads[k].dot(&moved) / predicted - 1.0).abs()
-                })
-                .fold(0.0f32, f32::max);
-            deviation.push(worst);
+            for k in 0..3 {
+                let moved = t.targets()[k] - t.activations()[k];
+                let deviation = (grads[k].dot(&moved) / predicted - 1.0).abs();
+                let rounding = 8.0 * f32::EPSILON * grads[k].norm() * t.activations()[k].norm()
+                    / predicted.abs();
+                let bound = 2e-6 + rounding;
+                worst_ratio = worst_ratio.max(deviation / bound);
+                assert!(
+                    deviation < bound,
+                    "seed {seed}, η̂ {eta}, layer {}: ⟨∇, Δ⟩ off by {deviation:e} (bound {bound:e})",
+                    k + 1
+                );
+            }
         }
-        assert!(deviation[2] < 1e-2, "seed {seed}: deviations {deviation:?}");
     }
+    eprintln!("worst deviation / bound: {worst_ratio}");
 }
 
 #[test]

@@ -3,7 +3,17 @@
 
 Difference Target Propagation (Lee, Zhang, Fischer & Bengio, 2015), one
 minibatch, interleaved schedule: inverse (decoder) update first, then the
-forward update.  All gradients come from torch autograd (``.backward()`` /
+forward update.  Three cases (--case):
+  * small (default): 6-5-5-5-4 tanh, batch 3, no input noise
+    -> tests/fixtures/dtp_step.json;
+  * tanh-block: 9-8-8-8-4 tanh, batch 17, input noise 0.2: the input (153
+    values) and every corrupted layer (136) are long enough for the 128-draw
+    block path of dtp_core::noise::add_gaussian, with a pair remainder and (for
+    the input) an odd last value -> tests/fixtures/dtp_step_tanh_block.json;
+  * bernoulli-block: the same sizes with the stochastic wiring (sigmoid units
+    read as Bernoulli samples by the layer above and by the output layer,
+    inverses tanh reading the probabilities) and input noise 0.3
+    -> tests/fixtures/dtp_step_bernoulli_block.json.  All gradients come from torch autograd (``.backward()`` /
 ``torch.autograd.grad``); nothing is differentiated by hand.  Everything is
 float64.  The result is written as a small JSON fixture that the Rust tests
 load and compare against (tolerance 1e-5; the Rust side computes in f32).
@@ -13,7 +23,19 @@ Conventions (must match the Rust core):
     sample b.  Layer i: h_i = s(W_i h_{i-1} + b_i), W_i is (out, in), b_i is
     (out,) broadcast over columns.  In the JSON, matrices are lists of rows in
     exactly this orientation; vectors are flat lists.
-  * Network: IN=6 -> 5 -> 5 -> 5 (tanh) -> OUT=4 (softmax over axis 0).
+  * Network: IN -> H -> H -> H (tanh, or sigmoid) -> OUT (softmax over axis 0).
+  * Random numbers are drawn from one Pcg32 stream in the order of
+    dtp_core's Trainer::step: input noise on x (storage order); the Bernoulli
+    samples read by layers 2 and 3 and by the output layer (uniform < p,
+    uniform = (next_u32 >> 8) 2^-24, storage order); then for i = 2, 3 the
+    corruption noise of h_{i-1} followed by the samples layer i reads from the
+    corrupted value.  Deterministic quantisers draw nothing.  A sample whose
+    uniform lies within 1e-4 of its probability could come out differently in
+    f32; the script asserts none does (and picks the first stream state, from
+    PCG_STATE up, for which this holds).
+  * A sampled layer's top target is h - eta_hat dL/dq(h) (the gradient at the
+    sample the output layer read: the reference's extra correction); a hidden
+    layer above a sampled one trains on the sample it read.
   * Inverses g_i(h) = tanh(V_i h + c_i) for i = 2, 3 (g_i maps layer i back to
     layer i-1).
   * Global loss L = mean_b -log p[label_b, b].
@@ -30,6 +52,10 @@ Conventions (must match the Rust core):
 
 Usage:
     python3 tests/parity/dtp_step_torch.py --out tests/fixtures/dtp_step.json
+    python3 tests/parity/dtp_step_torch.py --case tanh-block \
+        --out tests/fixtures/dtp_step_tanh_block.json
+    python3 tests/parity/dtp_step_torch.py --case bernoulli-block \
+        --out tests/fixtures/dtp_step_bernoulli_block.json
 Needs torch and numpy.  CI does not run this; only the committed JSON is used.
 """
 
@@ -43,18 +69,28 @@ import torch
 torch.set_default_dtype(torch.float64)
 
 # --------------------------------------------------------------------------
-# Sizes and hyper-parameters
+# Sizes and hyper-parameters of each case
 # --------------------------------------------------------------------------
-N_IN, N_H, N_OUT, N_HIDDEN_LAYERS, BATCH = 6, 5, 4, 3, 3
-ETA_HAT = 0.5     # target step size on the top hidden layer
-LR_F = 0.01       # forward-parameter learning rate
-LR_INV = 0.005    # inverse-parameter learning rate
-SIGMA = 0.3       # std of the corruption noise for the inverse step
+CASES = {
+    "small": dict(n_in=6, n_h=5, n_out=4, batch=3, units="tanh", eta_hat=0.5,
+                  lr_f=0.01, lr_inv=0.005, sigma=0.3, input_noise=0.0,
+                  numpy_seed=1234),
+    # The block cases start RMSprop from zero state (the small case covers a
+    # non-zero one), so that a = (1 - rho) g after the step gives every
+    # gradient to f32 precision for the Rust test.
+    "tanh-block": dict(n_in=9, n_h=8, n_out=4, batch=17, units="tanh",
+                       eta_hat=3.0, lr_f=0.01, lr_inv=0.005, sigma=0.3,
+                       input_noise=0.2, numpy_seed=1235, zero_state=True),
+    "bernoulli-block": dict(n_in=9, n_h=8, n_out=4, batch=17, units="bernoulli",
+                            eta_hat=8.0, lr_f=0.01, lr_inv=0.005, sigma=0.3,
+                            input_noise=0.3, numpy_seed=1236, zero_state=True),
+}
+N_HIDDEN_LAYERS = 3
 RHO = 0.95        # RMSprop decay for a and s
 MOMENTUM = 0.9    # momentum on v
 EPS = 0.001       # added inside the sqrt
+BERNOULLI_MARGIN = 1e-4  # least |uniform - p| of any sample drawn
 
-NUMPY_SEED = 1234
 PCG_STATE = 0xCAFEF00DD15EA5E5   # rand_pcg's documented example seed
 PCG_STREAM = 0xA02BDBF7BB3C0A7
 
@@ -98,6 +134,10 @@ class Pcg32:
     def normal(self):
         """Box-Muller, cosine branch only (dtp_core::noise::standard_normal)."""
         return self.normal_pair()[0]
+
+    def uniform(self):
+        """dtp_core::noise::uniform: (next_u32 >> 8) 2^-24, exact in f32."""
+        return (self.next_u32() >> 8) * 2.0 ** -24
 
     def normals(self, n):
         """n values in storage order as dtp_core::noise::add_gaussian draws them:
@@ -143,8 +183,9 @@ def state_tolist(states):
 # --------------------------------------------------------------------------
 # Initial data (numpy seed 1234; draw order documented here)
 # --------------------------------------------------------------------------
-def make_initial():
-    rng = np.random.default_rng(NUMPY_SEED)
+def make_initial(case):
+    N_IN, N_H, N_OUT, BATCH = case["n_in"], case["n_h"], case["n_out"], case["batch"]
+    rng = np.random.default_rng(case["numpy_seed"])
     shapes = {
         "W1": (N_H, N_IN), "b1": (N_H,), "W2": (N_H, N_H), "b2": (N_H,),
         "W3": (N_H, N_H), "b3": (N_H,), "W4": (N_OUT, N_H), "b4": (N_OUT,),
@@ -164,6 +205,8 @@ def make_initial():
         s = a * a + rng.uniform(0.01, 0.1, size=shapes[k])
         v = rng.normal(0.0, 0.01, size=shapes[k])
         state[k] = {"a": a, "s": s, "v": v}
+        if case.get("zero_state"):
+            state[k] = {n: np.zeros(shapes[k]) for n in "asv"}
     # 3) input x ~ U(0, 1), shape (IN, B)
     x = rng.uniform(0.0, 1.0, size=(N_IN, BATCH))
     # 4) labels in [0, OUT); redraw until not all equal
@@ -178,19 +221,39 @@ def make_initial():
     return params, fwd_state, inv_state, T(x), torch.tensor(labels.tolist())
 
 
-def make_noise():
-    """eps_i (units x batch) for i = 2 then 3, column by column, unit by unit."""
-    rng = Pcg32(PCG_STATE, PCG_STREAM)
-    out = {}
-    for i in (2, 3):
-        # One slice of N_H x BATCH values in column-major (storage) order.
-        z = rng.normals(N_H * BATCH)
-        e = torch.zeros(N_H, BATCH)
-        for b in range(BATCH):
-            for k in range(N_H):
-                e[k, b] = SIGMA * z[b * N_H + k]
-        out[f"eps{i}"] = e
-    return out
+class Draws:
+    """The case's random numbers, drawn from one Pcg32 stream in the order of
+    dtp_core's Trainer::step, and recorded for the fixture."""
+
+    def __init__(self, rng, margin):
+        self.rng, self.margin = rng, margin
+        self.least = math.inf  # least |u - p| of any Bernoulli draw
+        self.noise, self.samples = {}, {}
+
+    def gaussian(self, name, shape, sigma):
+        """sigma * N(0, 1) of the given (units, batch) shape, storage order
+        (column by column, unit by unit); nothing drawn when sigma is 0."""
+        rows, cols = shape
+        e = torch.zeros(rows, cols)
+        if sigma > 0:
+            z = self.rng.normals(rows * cols)
+            for b in range(cols):
+                for k in range(rows):
+                    e[k, b] = sigma * z[b * rows + k]
+            self.noise[name] = e
+        return e
+
+    def bernoulli(self, name, p):
+        """1 where uniform < p, else 0, storage order."""
+        rows, cols = p.shape
+        s = torch.zeros(rows, cols)
+        for b in range(cols):
+            for k in range(rows):
+                u, q = self.rng.uniform(), p[k, b].item()
+                self.least = min(self.least, abs(u - q))
+                s[k, b] = 1.0 if u < q else 0.0
+        self.samples[name] = s
+        return s
 
 
 # --------------------------------------------------------------------------
@@ -202,27 +265,36 @@ def global_loss(z4, labels):
     return -logp[labels, torch.arange(z4.shape[1])].mean()
 
 
-def dtp_step(params, fwd_state, inv_state, x, labels, noise):
+def dtp_step(case, params, fwd_state, inv_state, x, labels, draws):
     P = {k: v.clone() for k, v in params.items()}  # working copy
+    stochastic = case["units"] == "bernoulli"
+    act = torch.sigmoid if stochastic else torch.tanh
     g_inv = lambda i, h, V=None, c=None: torch.tanh(
         (P[f"V{i}"] if V is None else V) @ h + (P[f"c{i}"] if c is None else c)[:, None])
+    # What layer i + 1 (or the output layer) reads from h_i: a sample, or h_i.
+    read = (lambda name, h: draws.bernoulli(name, h)) if stochastic else (lambda name, h: h)
     rec = {}
 
-    # ---- 1. forward pass -------------------------------------------------
-    h = [x]
+    # ---- 1. forward pass (input noise on x first, as Trainer::forward) ----
+    x = x + draws.gaussian("eps_x", tuple(x.shape), case["input_noise"])
+    h, q = [x], [x]
     for i in (1, 2, 3):
-        h.append(torch.tanh(P[f"W{i}"] @ h[i - 1] + P[f"b{i}"][:, None]))
-    z4 = P["W4"] @ h[3] + P["b4"][:, None]
+        h.append(act(P[f"W{i}"] @ q[i - 1] + P[f"b{i}"][:, None]))
+        q.append(read(f"s{i}", h[i]))
+    z4 = P["W4"] @ q[3] + P["b4"][:, None]
     p = torch.softmax(z4, dim=0)
     L = global_loss(z4, labels)
     rec["forward"] = {"h1": tolist(h[1]), "h2": tolist(h[2]), "h3": tolist(h[3]),
                       "p": tolist(p), "loss": L.item()}
+    if case["input_noise"] > 0:
+        rec["forward"]["x_noisy"] = tolist(x)
 
     # ---- 2. inverse step (corrupted activations, reconstruction loss) ----
     inv_losses, inv_grads = {}, {}
     for i in (2, 3):
-        h_tilde = (h[i - 1] + noise[f"eps{i}"]).detach()
-        y = torch.tanh(P[f"W{i}"] @ h_tilde + P[f"b{i}"][:, None]).detach()
+        h_tilde = (h[i - 1] + draws.gaussian(f"eps{i}", tuple(h[i - 1].shape),
+                                             case["sigma"])).detach()
+        y = act(P[f"W{i}"] @ read(f"s_tilde{i - 1}", h_tilde) + P[f"b{i}"][:, None]).detach()
         V = P[f"V{i}"].clone().requires_grad_(True)
         c = P[f"c{i}"].clone().requires_grad_(True)
         loss = sq_loss(g_inv(i, y, V, c), h_tilde)
@@ -231,18 +303,21 @@ def dtp_step(params, fwd_state, inv_state, x, labels, noise):
         inv_grads[f"V{i}"], inv_grads[f"c{i}"] = V.grad.clone(), c.grad.clone()
     # update after both gradients (they are independent anyway)
     for k in INV_KEYS:
-        P[k] = rmsprop_(P[k], inv_state[k], inv_grads[k], LR_INV)
+        P[k] = rmsprop_(P[k], inv_state[k], inv_grads[k], case["lr_inv"])
     rec["inverse"] = {"loss2": inv_losses[2], "loss3": inv_losses[3],
                       "grad": {k: tolist(inv_grads[k]) for k in INV_KEYS}}
 
     # ---- 3. targets with the UPDATED inverses ----------------------------
-    h3 = h[3].detach().clone().requires_grad_(True)
-    L_h3 = global_loss(P["W4"] @ h3 + P["b4"][:, None], labels)
-    (dL_dh3,) = torch.autograd.grad(L_h3, h3)  # batch-mean L => per-column /B
-    h3_hat = (h[3] - ETA_HAT * dL_dh3).detach()
+    # The gradient is taken at what the output layer read (the sample, for
+    # Bernoulli units) and applied to h_3.
+    q3 = q[3].detach().clone().requires_grad_(True)
+    L_q3 = global_loss(P["W4"] @ q3 + P["b4"][:, None], labels)
+    (dL_dq3,) = torch.autograd.grad(L_q3, q3)  # batch-mean L => per-column /B
+    h3_hat = (h[3] - case["eta_hat"] * dL_dq3).detach()
     # The difference g(h_hat) - g(h) is formed FIRST, then added: this makes
     # the identity h3_hat == h3  =>  h2_hat == h2 hold exactly in floating
     # point ((h2 + a) - a is not bit-exact), and is the better-conditioned order.
+    # The inverses read h (the probabilities, for Bernoulli units).
     h2_hat = (h[2] + (g_inv(3, h3_hat) - g_inv(3, h[3]))).detach()
     h1_hat = (h[1] + (g_inv(2, h2_hat) - g_inv(2, h[2]))).detach()
     targets = {1: h1_hat, 2: h2_hat, 3: h3_hat}
@@ -254,21 +329,23 @@ def dtp_step(params, fwd_state, inv_state, x, labels, noise):
     assert torch.equal(ident, h[2]), "difference-target identity broken"
 
     # ---- 4. forward step ---------------------------------------------------
+    # Layer i trains on what it read in the forward pass (x with its noise,
+    # the sample of h_{i-1}); the output layer on L with q(h_3) held.
     fwd_grads, local = {}, {}
     for i in (1, 2, 3):
         W = P[f"W{i}"].clone().requires_grad_(True)
         b = P[f"b{i}"].clone().requires_grad_(True)
-        hin = h[i - 1].detach()
-        loss = sq_loss(torch.tanh(W @ hin + b[:, None]), targets[i])
+        hin = q[i - 1].detach()
+        loss = sq_loss(act(W @ hin + b[:, None]), targets[i])
         loss.backward()
         local[i] = loss.item()
         fwd_grads[f"W{i}"], fwd_grads[f"b{i}"] = W.grad.clone(), b.grad.clone()
     W4 = P["W4"].clone().requires_grad_(True)
     b4 = P["b4"].clone().requires_grad_(True)
-    global_loss(W4 @ h[3].detach() + b4[:, None], labels).backward()
+    global_loss(W4 @ q[3].detach() + b4[:, None], labels).backward()
     fwd_grads["W4"], fwd_grads["b4"] = W4.grad.clone(), b4.grad.clone()
     for k in FWD_KEYS:
-        P[k] = rmsprop_(P[k], fwd_state[k], fwd_grads[k], LR_F)
+        P[k] = rmsprop_(P[k], fwd_state[k], fwd_grads[k], case["lr_f"])
     rec["local_loss"] = {"l1": local[1], "l2": local[2], "l3": local[3]}
     rec["grad_forward"] = {k: tolist(fwd_grads[k]) for k in FWD_KEYS}
 
@@ -282,47 +359,83 @@ def dtp_step(params, fwd_state, inv_state, x, labels, noise):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="path of the JSON fixture")
+    ap.add_argument("--case", default="small", choices=sorted(CASES))
     args = ap.parse_args()
+    case = CASES[args.case]
 
     # Pcg32 port self-check against rand_pcg's own output.
     r = Pcg32(PCG_STATE, PCG_STREAM)
     first6 = [r.next_u32() for _ in range(6)]
     assert first6 == RUST_RAND_PCG_FIRST6, first6
 
-    params, fwd_state, inv_state, x, labels = make_initial()
-    noise = make_noise()
+    # The first stream state (from PCG_STATE up) whose Bernoulli draws all lie
+    # at least BERNOULLI_MARGIN from their probabilities (always the first for
+    # cases without Bernoulli units).
+    for attempt in range(1000):
+        state = (PCG_STATE + attempt) & MASK64
+        params, fwd_state, inv_state, x, labels = make_initial(case)
+        draws = Draws(Pcg32(state, PCG_STREAM), BERNOULLI_MARGIN)
+        P, rec = dtp_step(case, params, fwd_state, inv_state, x, labels, draws)
+        if draws.least >= BERNOULLI_MARGIN:
+            break
+    else:
+        raise SystemExit("no stream state with every sample clear of its probability")
+
+    small = args.case == "small"
+    N_IN, N_H, N_OUT, BATCH = case["n_in"], case["n_h"], case["n_out"], case["batch"]
+    units = {"tanh": "tanh/softmax", "bernoulli": "sigmoid-Bernoulli/softmax"}[case["units"]]
     fixture = {
-        "description": "One DTP step (inverse update then forward update) on a "
-                       "6-5-5-5-4 tanh/softmax net, batch 3; float64 PyTorch "
+        "description": f"One DTP step (inverse update then forward update) on a "
+                       f"{N_IN}-{N_H}-{N_H}-{N_H}-{N_OUT} {units} net, batch {BATCH}"
+                       + ("" if small else f", input noise {case['input_noise']}")
+                       + "; float64 PyTorch "
                        "autograd reference from tests/parity/dtp_step_torch.py. "
                        "Matrices are lists of rows, activations are (units, batch).",
         "torch_version": torch.__version__,
         "sizes": {"in": N_IN, "hidden": N_H, "out": N_OUT,
                   "hidden_layers": N_HIDDEN_LAYERS, "batch": BATCH},
-        "hyper": {"eta_hat": ETA_HAT, "lr_f": LR_F, "lr_inv": LR_INV,
-                  "sigma": SIGMA, "rho": RHO, "momentum": MOMENTUM, "eps": EPS},
+        "hyper": {"eta_hat": case["eta_hat"], "lr_f": case["lr_f"],
+                  "lr_inv": case["lr_inv"], "sigma": case["sigma"], "rho": RHO,
+                  "momentum": MOMENTUM, "eps": EPS},
         # u64 seeds as decimal strings: JSON numbers > 2^53 lose precision.
-        "rng": {"state": str(PCG_STATE), "stream": str(PCG_STREAM)},
+        "rng": {"state": str(state), "stream": str(PCG_STREAM)},
         "noise_u32_first6": first6,
         "x": tolist(x),
         "labels": labels.tolist(),
         "params_before": {k: tolist(params[k]) for k in FWD_KEYS + INV_KEYS},
         "state_before": {"forward": state_tolist(fwd_state),
                          "inverse": state_tolist(inv_state)},
-        "noise": {k: tolist(v) for k, v in noise.items()},
+        "noise": {k: tolist(v) for k, v in draws.noise.items()},
     }
-    # dtp_step updates the state dicts in place (params are copied).
-    P, rec = dtp_step(params, fwd_state, inv_state, x, labels, noise)
+    if not small:
+        fixture["case"] = args.case
+        fixture["units"] = case["units"]
+        fixture["hyper"]["input_noise"] = case["input_noise"]
+        fixture["samples"] = {k: tolist(v) for k, v in draws.samples.items()}
+        fixture["bernoulli_least_margin"] = (None if math.isinf(draws.least)
+                                             else draws.least)
+        # The stream's next draw after the step: the step drew exactly as many.
+        fixture["next_u32_after_step"] = draws.rng.next_u32()
+    # make_initial's state dicts were updated in place by dtp_step: the "before"
+    # state above must come from a fresh copy.
+    _, fwd0, inv0, _, _ = make_initial(case)
+    fixture["state_before"] = {"forward": state_tolist(fwd0),
+                               "inverse": state_tolist(inv0)}
     fixture.update(rec)
     fixture["params_after"] = {k: tolist(P[k]) for k in FWD_KEYS + INV_KEYS}
     fixture["state_after"] = {"forward": state_tolist(fwd_state),
                               "inverse": state_tolist(inv_state)}
     with open(args.out, "w") as f:
-        json.dump(fixture, f, indent=1)
+        if small:
+            json.dump(fixture, f, indent=1)
+        else:
+            json.dump(fixture, f, separators=(",", ":"))
         f.write("\n")
     print(f"wrote {args.out}: L={rec['forward']['loss']:.6f} "
           f"inv=({rec['inverse']['loss2']:.6f}, {rec['inverse']['loss3']:.6f}) "
-          f"local={[round(v, 6) for v in rec['local_loss'].values()]}")
+          f"local={[round(v, 6) for v in rec['local_loss'].values()]}"
+          + ("" if math.isinf(draws.least) else
+             f" least |u - p| {draws.least:.2e} (stream state {state})"))
 
 
 if __name__ == "__main__":
