@@ -280,6 +280,11 @@ mod tests {
         };
         let want = (10_030, 7, "fashion-mnist/train".to_string());
         assert_eq!(s(d.path()), want);
+        // Pixels stay bytes; training and validation parts are views of one store.
+        let l = load(DataKind::FashionMnist, Some(d.path())).unwrap();
+        assert!(l.train.is_u8() && l.test.is_u8() && l.train.shares_store(&l.valid));
+        assert_eq!(l.valid.sample(0).0[0], 0.0);
+        assert_eq!(l.valid.sample(1).0[783], 1.0 / 255.0);
         assert_eq!(s(&fashion), want);
         let e = load(DataKind::FashionMnist, Some(&d.path().join("mnist"))).unwrap_err();
         assert!(e.to_string().contains("t10k"), "{e}");
