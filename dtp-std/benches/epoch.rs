@@ -21,13 +21,13 @@ const SAMPLES: usize = 2_000;
 /// Pixels uniform in [0, 1) with 60% zeros (MNIST-like sparsity), labels 0..9.
 fn synthetic() -> Dataset {
     let mut rng = Pcg64::new(7, 7);
-    let mut d = Dataset::empty("synthetic", 784, 10);
+    let mut x = Vec::with_capacity(SAMPLES * 784);
     for _ in 0..SAMPLES * 784 {
         let u = (rng.next_u32() >> 8) as f32 / 16_777_216.0;
-        d.x.push(if u < 0.6 { 0.0 } else { (u - 0.6) / 0.4 });
+        x.push(if u < 0.6 { 0.0 } else { (u - 0.6) / 0.4 });
     }
-    d.y = (0..SAMPLES).map(|i| (i % 10) as u8).collect();
-    d
+    let y = (0..SAMPLES).map(|i| (i % 10) as u8).collect();
+    Dataset::from_f32("synthetic", 784, 10, x, y)
 }
 
 fn epoch(c: &mut Criterion) {

@@ -18,7 +18,7 @@ type Net = FixedTrainer<64, 32, 10, 1, 1>;
 fn bench(c: &mut Criterion) {
     let digits = dtp_std::data::digits();
     let (x, y) = digits.sample(0);
-    let x: [f32; 64] = x.try_into().expect("64 pixels");
+    let x: [f32; 64] = x[..].try_into().expect("64 pixels");
     let mut rng = Pcg32::new(1, 0x0a02_bdbf_7bb3_c0a7);
     let mut t: Box<Net> = bytemuck::zeroed_box();
     t.init(

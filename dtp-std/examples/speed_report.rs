@@ -92,13 +92,13 @@ impl Kernel for Timed {
 /// `samples` synthetic MNIST-like images: pixels uniform in [0, 1) with 60 % zeros.
 fn synthetic(samples: usize) -> Dataset {
     let mut rng = Pcg64::new(7, 7);
-    let mut d = Dataset::empty("synthetic", 784, 10);
+    let mut x = Vec::with_capacity(samples * 784);
     for _ in 0..samples * 784 {
         let u = (rng.next_u32() >> 8) as f32 / 16_777_216.0;
-        d.x.push(if u < 0.6 { 0.0 } else { (u - 0.6) / 0.4 });
+        x.push(if u < 0.6 { 0.0 } else { (u - 0.6) / 0.4 });
     }
-    d.y = (0..samples).map(|i| (i % 10) as u8).collect();
-    d
+    let y = (0..samples).map(|i| (i % 10) as u8).collect();
+    Dataset::from_f32("synthetic", 784, 10, x, y)
 }
 
 /// Seconds of one DTP epoch (both passes) of a 784-H×7-10 net on `data`; the first epoch is

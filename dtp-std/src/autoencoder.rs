@@ -147,7 +147,7 @@ impl Probe {
             }
             self.forward();
             for col in 0..count {
-                let label = usize::from(data.sample(start + col).1);
+                let label = usize::from(data.label(start + col));
                 let p = self.p.column(col);
                 wrong += usize::from(argmax(p.iter()) != label);
                 nll -= f64::from(p[label]).max(1e-30).ln();
@@ -264,13 +264,13 @@ impl AeModel {
             self.ae.evaluate()?;
             x.extend_from_slice(&self.ae.codes().as_slice()[..count * h]);
         }
-        Ok(Dataset {
-            name: format!("{} (codes)", data.name),
-            features: h,
-            classes: data.classes,
+        Ok(Dataset::from_f32(
+            format!("{} (codes)", data.name),
+            h,
+            data.classes,
             x,
-            y: data.y.clone(),
-        })
+            data.labels().collect(),
+        ))
     }
 
     /// Samples `start..start + count` of `data` into the auto-encoder's input and the online
@@ -408,12 +408,17 @@ impl Model for AeModel {
         let use_final = self.final_is_current();
         let (inputs, b) = (self.inputs(), self.batch());
         let (mut wrong, mut rec) = (0usize, 0f64);
+        // The clean images of a batch, as `f32` (the dataset may hold bytes).
+        let mut clean = vec![0f32; b * inputs];
         for start in (0..n).step_by(b) {
             let count = b.min(n - start);
             self.fill(data, start, count);
             self.ae.evaluate()?;
             let r = &self.ae.reconstruction().as_slice()[..count * inputs];
-            let x = &data.x[start * inputs..(start + count) * inputs];
+            for (col, x) in clean.chunks_exact_mut(inputs).take(count).enumerate() {
+                data.sample_into(start + col, x);
+            }
+            let x = &clean[..count * inputs];
             rec += r
                 .iter()
                 .zip(x)
@@ -427,7 +432,7 @@ impl Model for AeModel {
             probe.x.copy_from(self.ae.codes());
             probe.forward();
             for col in 0..count {
-                let label = usize::from(data.sample(start + col).1);
+                let label = usize::from(data.label(start + col));
                 wrong += usize::from(argmax(probe.p.column(col).iter()) != label);
             }
         }
@@ -600,13 +605,7 @@ mod tests {
             }
             y.push(c as u8);
         }
-        Dataset {
-            name: "tiny".into(),
-            features: 6,
-            classes: 3,
-            x,
-            y,
-        }
+        Dataset::from_f32("tiny", 6, 3, x, y)
     }
 
     fn model() -> AeModel {

@@ -69,7 +69,8 @@ impl<'a> EpochBatches<'a> {
     }
 }
 
-/// Writes sample `i` of `data` into column `col` of `x` and its one-hot label into `t`.
+/// Writes sample `i` of `data` into column `col` of `x` (converting 8-bit pixels there:
+/// the dataset holds no `f32` copy of them) and its one-hot label into `t`.
 pub fn put_sample<I: Dim, O: Dim, B: Dim>(
     data: &Dataset,
     i: usize,
@@ -79,9 +80,10 @@ pub fn put_sample<I: Dim, O: Dim, B: Dim>(
 ) where
     DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
 {
-    let (features, label) = data.sample(i);
     let (inputs, outputs) = (x.nrows(), t.nrows());
-    x.as_mut_slice()[col * inputs..(col + 1) * inputs].copy_from_slice(features);
+    let column = &mut x.as_mut_slice()[col * inputs..(col + 1) * inputs];
+    assert_eq!(column.len(), data.features, "input width ≠ features");
+    let label = data.sample_into(i, column);
     let onehot = &mut t.as_mut_slice()[col * outputs..(col + 1) * outputs];
     onehot.fill(0.0);
     onehot[usize::from(label)] = 1.0;
@@ -120,13 +122,13 @@ mod tests {
     use rand_pcg::Pcg64;
 
     fn ramp(n: usize) -> Dataset {
-        Dataset {
-            name: "ramp".into(),
-            features: 2,
-            classes: 3,
-            x: (0..n).flat_map(|i| [i as f32, -(i as f32)]).collect(),
-            y: (0..n).map(|i| (i % 3) as u8).collect(),
-        }
+        Dataset::from_f32(
+            "ramp",
+            2,
+            3,
+            (0..n).flat_map(|i| [i as f32, -(i as f32)]).collect(),
+            (0..n).map(|i| (i % 3) as u8).collect(),
+        )
     }
 
     #[test]

@@ -50,20 +50,10 @@ pub fn firmware_split(all: &Dataset) -> Result<Splits, DataError> {
 /// [`firmware_split`] with pixels read through `q`.
 fn firmware_parts(all: &Dataset, q: fn(f32) -> f32) -> Result<Splits, DataError> {
     let part = |held_out: bool| {
-        let mut d = Dataset {
-            name: String::new(),
-            features: all.features,
-            classes: all.classes,
-            x: Vec::new(),
-            y: Vec::new(),
-        };
-        for (i, (x, y)) in all.samples().enumerate() {
-            if (i % 5 == 4) == held_out {
-                d.x.extend(x.iter().map(|&v| q(v)));
-                d.y.push(y);
-            }
-        }
-        d
+        let picked: Vec<usize> = (0..all.len())
+            .filter(|i| (i % 5 == 4) == held_out)
+            .collect();
+        all.subset(String::new(), &picked).map_values(|v, _| q(v))
     };
     let mut test = part(true);
     let (mut train, mut valid) =
@@ -239,7 +229,7 @@ mod tests {
             let (x, y) = all.sample(5 * j + 4);
             let (q, l) = s.test.sample(j);
             assert_eq!(l, y);
-            assert!(q.iter().zip(x).all(|(&q, &x)| q == quantise_4bit(x)));
+            assert!(q.iter().zip(x.iter()).all(|(&q, &x)| q == quantise_4bit(x)));
         }
     }
 
@@ -290,6 +280,11 @@ mod tests {
         };
         let want = (10_030, 7, "fashion-mnist/train".to_string());
         assert_eq!(s(d.path()), want);
+        // Pixels stay bytes; training and validation parts are views of one store.
+        let l = load(DataKind::FashionMnist, Some(d.path())).unwrap();
+        assert!(l.train.is_u8() && l.test.is_u8() && l.train.shares_store(&l.valid));
+        assert_eq!(l.valid.sample(0).0[0], 0.0);
+        assert_eq!(l.valid.sample(1).0[783], 1.0 / 255.0);
         assert_eq!(s(&fashion), want);
         let e = load(DataKind::FashionMnist, Some(&d.path().join("mnist"))).unwrap_err();
         assert!(e.to_string().contains("t10k"), "{e}");

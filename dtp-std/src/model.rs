@@ -458,7 +458,7 @@ impl Model for Classifier {
             }
             for col in 0..count {
                 let p = &probs[col * out..(col + 1) * out];
-                let label = usize::from(data.sample(start + col).1);
+                let label = usize::from(data.label(start + col));
                 let best = dtp_core::loss::argmax(p.iter());
                 wrong += usize::from(best != label);
                 let pl = f64::from(p[label]) / f64::from(passes);
@@ -572,13 +572,13 @@ mod tests {
     #[test]
     fn evaluation_covers_every_sample() {
         let mut t = tiny();
-        let d = Dataset {
-            name: "d".into(),
-            features: 4,
-            classes: 2,
-            x: (0..20).map(|i| (i % 7) as f32 / 7.0).collect(),
-            y: vec![0, 1, 1, 0, 1],
-        };
+        let d = Dataset::from_f32(
+            "d",
+            4,
+            2,
+            (0..20).map(|i| (i % 7) as f32 / 7.0).collect(),
+            vec![0, 1, 1, 0, 1],
+        );
         let e = t.evaluate(&d, 1, &mut Pcg64::new(0, 0)).unwrap();
         assert_eq!(e.samples, 5);
         assert!((e.error * 5.0 - (e.error * 5.0).round()).abs() < 1e-9);

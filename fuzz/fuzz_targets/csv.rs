@@ -8,8 +8,9 @@ use std::path::Path;
 fuzz_target!(|data: &[u8]| {
     let opts = CsvOptions { scale_max: Some(16.0), classes: Some(10) };
     if let Ok(d) = parse_csv(Path::new("fuzz.csv"), data, &opts) {
-        assert_eq!(d.x.len(), d.len() * d.features);
-        assert!(d.y.iter().all(|&l| (l as usize) < d.classes));
-        assert!(d.x.iter().all(|v| v.is_finite()));
+        let x = d.to_values();
+        assert_eq!(x.len(), d.len() * d.features);
+        assert!(d.labels().all(|l| (l as usize) < d.classes));
+        assert!(x.iter().all(|v| v.is_finite()));
     }
 });

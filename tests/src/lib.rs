@@ -45,8 +45,8 @@ impl<const IN: usize, const OUT: usize, const B: usize> Batches<Const<IN>, Const
         self.served += 1;
         t.fill(0.0);
         for b in 0..B {
-            let (pixels, label) = self.data.sample(self.order[index * B + b]);
-            x.column_mut(b).copy_from_slice(pixels);
+            let column = &mut x.as_mut_slice()[b * IN..(b + 1) * IN];
+            let label = self.data.sample_into(self.order[index * B + b], column);
             t[(label as usize, b)] = 1.0;
         }
     }
@@ -72,15 +72,15 @@ pub fn accuracy<
         let (x, t) = trainer.batch_mut();
         t.fill(0.0);
         for b in 0..B {
-            let (pixels, label) = data.sample(start + b.min(n - 1));
-            x.column_mut(b).copy_from_slice(pixels);
+            let column = &mut x.as_mut_slice()[b * IN..(b + 1) * IN];
+            let label = data.sample_into(start + b.min(n - 1), column);
             t[(label as usize, b)] = 1.0;
         }
         trainer.evaluate(&mut rng).expect("finite evaluation");
         let p = trainer.output();
         for b in 0..n {
             let predicted = p.column(b).argmax().0;
-            correct += usize::from(predicted == data.sample(start + b).1 as usize);
+            correct += usize::from(predicted == data.label(start + b) as usize);
         }
     }
     correct as f32 / data.len() as f32

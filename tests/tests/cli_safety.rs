@@ -86,7 +86,7 @@ fn inverted_digits_csv(dir: &Path) -> PathBuf {
     let d = data::digits();
     let mut text = String::new();
     for (x, y) in d.samples() {
-        for v in x {
+        for v in x.iter() {
             text.push_str(&format!("{},", 16 - (v * 16.0).round() as i32));
         }
         text.push_str(&format!("{y}\n"));

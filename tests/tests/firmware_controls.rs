@@ -17,9 +17,10 @@ use rand_pcg::Pcg32;
 /// The firmware's training stream (the 1,438 digits not held out) and its 359 held-out digits.
 fn firmware_digits() -> (Dataset, Dataset) {
     let s = datasets::load(DataKind::FirmwareDigits, None).unwrap();
-    let mut train = s.train.clone();
-    train.x.extend_from_slice(&s.valid.x);
-    train.y.extend_from_slice(&s.valid.y);
+    let mut x = s.train.to_values();
+    x.extend(s.valid.to_values());
+    let y = s.train.labels().chain(s.valid.labels()).collect();
+    let train = Dataset::from_f32(s.train.name.clone(), 64, s.train.classes, x, y);
     assert_eq!((train.len(), s.test.len()), (1438, 359));
     (train, s.test)
 }
@@ -27,15 +28,17 @@ fn firmware_digits() -> (Dataset, Dataset) {
 /// `firmware/src/source.rs`'s `Shift::Rotate`: a quarter turn clockwise, pixel (r, c) → (c,
 /// 7 − r).
 fn rotate(data: &Dataset) -> Dataset {
-    let mut d = data.clone();
-    for (image, src) in d.x.chunks_exact_mut(64).zip(data.x.chunks_exact(64)) {
+    let src = data.to_values();
+    let mut x = src.clone();
+    for (image, src) in x.chunks_exact_mut(64).zip(src.chunks_exact(64)) {
         for r in 0..8 {
             for c in 0..8 {
                 image[c * 8 + 7 - r] = src[r * 8 + c];
             }
         }
     }
-    d
+    let y = data.labels().collect();
+    Dataset::from_f32(data.name.clone(), 64, data.classes, x, y)
 }
 
 /// Which units, and where the weights start.

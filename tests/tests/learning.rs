@@ -256,7 +256,7 @@ fn autoencoder_run(encoder_lr: f32) -> (f32, f32) {
             for b in 0..10 {
                 ae.input_mut()
                     .column_mut(b)
-                    .copy_from_slice(test.sample(k * 10 + b).0);
+                    .copy_from_slice(&test.sample(k * 10 + b).0);
             }
             total += ae.evaluate().unwrap();
         }
@@ -268,7 +268,7 @@ fn autoencoder_run(encoder_lr: f32) -> (f32, f32) {
             for b in 0..10 {
                 ae.input_mut()
                     .column_mut(b)
-                    .copy_from_slice(train.sample(k * 10 + b).0);
+                    .copy_from_slice(&train.sample(k * 10 + b).0);
             }
             ae.step(&mut rng).unwrap();
         }

@@ -56,8 +56,28 @@ pub const CIFAR10_CLASS_NAMES: [&str; 10] = [
 /// Reads one CIFAR-10 batch file (raw, or gzipped — detected by content).
 ///
 /// Fails when the file is empty or not a whole number of records (naming the
-/// offset of the partial record) or a label is `>= 10`.
+/// offset of the partial record) or a label is `>= 10`. The pixels are kept as
+/// bytes (read ÷255, a sample at a time).
 pub fn read_cifar10_batch(path: &Path) -> Result<Dataset, DataError> {
+    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+    read_batch_into(path, &mut pixels, &mut labels)?;
+    Ok(Dataset::from_u8(
+        path.display().to_string(),
+        CIFAR10_FEATURES,
+        CIFAR10_CLASSES,
+        pixels,
+        255.0,
+        labels,
+    ))
+}
+
+/// Appends the pixels and labels of the batch file `path` to `pixels` and `labels`
+/// (checked as [`read_cifar10_batch`] says; nothing is appended on an error).
+fn read_batch_into(
+    path: &Path,
+    pixels: &mut Vec<u8>,
+    labels: &mut Vec<u8>,
+) -> Result<(), DataError> {
     let mut src = Source::open(path)?;
     let bytes = src.read_to_end()?;
     let full = bytes.len() / CIFAR10_RECORD;
@@ -70,27 +90,24 @@ pub fn read_cifar10_batch(path: &Path) -> Result<Dataset, DataError> {
             available: rest as u64,
         });
     }
-    let mut d = Dataset::empty(
-        path.display().to_string(),
-        CIFAR10_FEATURES,
-        CIFAR10_CLASSES,
-    );
-    d.x.reserve_exact(full * CIFAR10_FEATURES);
-    d.y.reserve_exact(full);
-    for (k, rec) in bytes.chunks_exact(CIFAR10_RECORD).enumerate() {
-        let label = rec[0];
-        if usize::from(label) >= CIFAR10_CLASSES {
-            return Err(DataError::LabelOutOfRange {
-                file: path.to_path_buf(),
-                at: Pos::Byte((k * CIFAR10_RECORD) as u64),
-                label: u64::from(label),
-                classes: CIFAR10_CLASSES,
-            });
-        }
-        d.y.push(label);
-        d.x.extend(rec[1..].iter().map(|&p| f32::from(p) / 255.0));
+    if let Some(k) = bytes
+        .chunks_exact(CIFAR10_RECORD)
+        .position(|rec| usize::from(rec[0]) >= CIFAR10_CLASSES)
+    {
+        return Err(DataError::LabelOutOfRange {
+            file: path.to_path_buf(),
+            at: Pos::Byte((k * CIFAR10_RECORD) as u64),
+            label: u64::from(bytes[k * CIFAR10_RECORD]),
+            classes: CIFAR10_CLASSES,
+        });
     }
-    Ok(d)
+    pixels.reserve(full * CIFAR10_FEATURES);
+    labels.reserve(full);
+    for rec in bytes.chunks_exact(CIFAR10_RECORD) {
+        labels.push(rec[0]);
+        pixels.extend_from_slice(&rec[1..]);
+    }
+    Ok(())
 }
 
 /// The directory holding the batches: `dir` itself, or `dir/cifar-10-batches-bin`
@@ -109,11 +126,20 @@ fn batches_dir(dir: &Path) -> PathBuf {
 /// validation set, and `test_batch.bin` (10,000 images).
 pub fn load_cifar10(dir: &Path, valid: usize) -> Result<Splits, DataError> {
     let dir = batches_dir(dir);
-    let mut train = Dataset::empty("cifar-10", CIFAR10_FEATURES, CIFAR10_CLASSES);
+    // One store for the five batches: the training and validation parts are views of it.
+    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
     for name in CIFAR10_TRAIN_FILES {
         let p = find_first(&dir, "CIFAR-10 training batch", &[name.to_string()])?;
-        train.append(read_cifar10_batch(&p)?);
+        read_batch_into(&p, &mut pixels, &mut labels)?;
     }
+    let train = Dataset::from_u8(
+        "cifar-10",
+        CIFAR10_FEATURES,
+        CIFAR10_CLASSES,
+        pixels,
+        255.0,
+        labels,
+    );
     let p = find_first(
         &dir,
         "CIFAR-10 test batch",
@@ -147,7 +173,7 @@ mod tests {
         std::fs::write(&p, &bytes).unwrap();
         let d = read_cifar10_batch(&p).unwrap();
         assert_eq!((d.len(), d.features, d.classes), (3, 3072, 10));
-        assert_eq!(d.y, vec![0, 1, 2]);
+        assert_eq!(d.labels().collect::<Vec<_>>(), vec![0, 1, 2]);
         let (x, y) = d.sample(2);
         assert_eq!(y, 2);
         // Channel-major: [0..1024) red, [1024..2048) green, [2048..3072) blue.
@@ -204,9 +230,11 @@ mod tests {
             std::fs::write(sub.join(name), record(i as u8)).unwrap();
         }
         let s = load_cifar10(dir.path(), 2).unwrap();
-        assert_eq!(s.train.y, vec![0, 1, 2]);
-        assert_eq!(s.valid.y, vec![3, 4]);
-        assert_eq!(s.test.y, vec![5]);
+        let labels = |d: &Dataset| d.labels().collect::<Vec<_>>();
+        assert_eq!(labels(&s.train), vec![0, 1, 2]);
+        assert_eq!(labels(&s.valid), vec![3, 4]);
+        assert_eq!(labels(&s.test), vec![5]);
+        assert!(s.train.shares_store(&s.valid) && s.train.is_u8());
         std::fs::remove_file(sub.join("data_batch_4.bin")).unwrap();
         let e = load_cifar10(dir.path(), 0).unwrap_err();
         assert!(matches!(e, DataError::NotFound { .. }));

@@ -43,7 +43,8 @@ fn csv_stem(path: &Path) -> String {
 /// Reads CSV from memory (already decompressed); `file` only names the source
 /// in errors and in the dataset name.
 pub fn parse_csv(file: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset, DataError> {
-    let mut d = Dataset::empty(file.display().to_string(), 0, 0);
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    let mut features = 0usize;
     let mut expected = 0usize; // fields per row, set by the first data row
     let mut max_label = 0u8;
     let mut fields: Vec<&[u8]> = Vec::new();
@@ -69,7 +70,7 @@ pub fn parse_csv(file: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset
                 });
             }
             expected = fields.len();
-            d.features = expected - 1;
+            features = expected - 1;
         }
         if fields.len() != expected {
             return Err(DataError::CsvRowLength {
@@ -91,7 +92,7 @@ pub fn parse_csv(file: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset
         };
         for (c, f) in fields[..expected - 1].iter().enumerate() {
             let v = parse_f32(f).ok_or_else(|| not_number(c, "not a finite number"))?;
-            d.x.push(scale.map_or(v, |s| v * s));
+            x.push(scale.map_or(v, |s| v * s));
         }
         let lc = expected - 1;
         let label = parse_label(fields[lc])
@@ -107,16 +108,22 @@ pub fn parse_csv(file: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset
         }
         let label = label as u8;
         max_label = max_label.max(label);
-        d.y.push(label);
+        y.push(label);
     }
-    if d.is_empty() {
+    if y.is_empty() {
         return Err(DataError::CsvEmpty {
             file: file.to_path_buf(),
             reason: "no data rows",
         });
     }
-    d.classes = opts.classes.unwrap_or(usize::from(max_label) + 1);
-    Ok(d)
+    let classes = opts.classes.unwrap_or(usize::from(max_label) + 1);
+    Ok(Dataset::from_f32(
+        file.display().to_string(),
+        features,
+        classes,
+        x,
+        y,
+    ))
 }
 
 /// A finite `f32`, or `None` (also for `nan`/`inf`, which `str::parse` accepts).
@@ -148,8 +155,8 @@ mod tests {
     fn plain_header_scale_and_classes() {
         let d = parse("1,2,0\n3,4,2\n", &CsvOptions::default()).unwrap();
         assert_eq!((d.len(), d.features, d.classes), (2, 2, 3));
-        assert_eq!(d.x, vec![1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(d.y, vec![0, 2]);
+        assert_eq!(d.to_values(), vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(d.labels().collect::<Vec<_>>(), vec![0, 2]);
 
         let opts = CsvOptions {
             scale_max: Some(4.0),
@@ -157,8 +164,8 @@ mod tests {
         };
         let d = parse("a, b ,label\r\n\r\n 1 , 2 , 1.0 \r\n4,0,9\r\n", &opts).unwrap();
         assert_eq!((d.len(), d.features, d.classes), (2, 2, 10));
-        assert_eq!(d.x, vec![0.25, 0.5, 1.0, 0.0]);
-        assert_eq!(d.y, vec![1, 9]);
+        assert_eq!(d.to_values(), vec![0.25, 0.5, 1.0, 0.0]);
+        assert_eq!(d.labels().collect::<Vec<_>>(), vec![1, 9]);
     }
 
     #[test]
@@ -268,7 +275,7 @@ mod tests {
         let b = read_csv(&gz, &CsvOptions::default()).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.name, "small");
-        assert_eq!(a.y, vec![1, 0]);
+        assert_eq!(a.labels().collect::<Vec<_>>(), vec![1, 0]);
 
         let bad = dir.path().join("bad.csv");
         std::fs::write(&bad, b"0,1,1\n2,3\n").unwrap();

@@ -75,11 +75,12 @@ mod tests {
             d.class_histogram(),
             vec![178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
         );
-        assert!(d.x.iter().all(|v| (0.0..=1.0).contains(v)));
-        assert!(d.x.contains(&1.0), "some pixel reaches 16");
-        assert_eq!(&d.y[..3], &[0, 1, 2]);
+        let x = d.to_values();
+        assert!(x.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(x.contains(&1.0), "some pixel reaches 16");
+        assert_eq!(d.labels().take(3).collect::<Vec<_>>(), [0, 1, 2]);
         // First row of the file: 0,0,5,13,9,1,0,0,...
-        assert_eq!(&d.sample(0).0[..4], &[0.0, 0.0, 5.0 / 16.0, 13.0 / 16.0]);
+        assert_eq!(d.sample(0).0[..4], [0.0, 0.0, 5.0 / 16.0, 13.0 / 16.0]);
     }
 
     #[test]
@@ -93,6 +94,6 @@ mod tests {
         }
         assert_eq!((tr.len(), te.len()), (1346, 451));
         assert_eq!(digits_split(0.25, 0).unwrap().1, te);
-        assert_ne!(digits_split(0.25, 1).unwrap().1.x, te.x);
+        assert_ne!(digits_split(0.25, 1).unwrap().1.to_values(), te.to_values());
     }
 }

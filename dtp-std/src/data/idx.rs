@@ -152,7 +152,7 @@ pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>, DataError> {
 }
 
 /// Loads an image file and its label file as one dataset: pixels scaled to
-/// `[0, 1]` (÷255), `features = rows × cols`.
+/// `[0, 1]` (÷255, kept as bytes and converted per sample), `features = rows × cols`.
 ///
 /// Fails on a count mismatch or a label `>= classes` (naming its byte offset).
 pub fn load_idx(
@@ -179,13 +179,14 @@ pub fn load_idx(
             labels: lab.len() as u64,
         });
     }
-    Ok(Dataset {
-        name: name.to_string(),
-        features: img.rows * img.cols,
+    Ok(Dataset::from_u8(
+        name,
+        img.rows * img.cols,
         classes,
-        x: img.pixels.iter().map(|&p| f32::from(p) / 255.0).collect(),
-        y: lab,
-    })
+        img.pixels,
+        255.0,
+        lab,
+    ))
 }
 
 /// Loads the `{prefix}` pair found in `dir` by [`find_idx_pair`].
@@ -210,7 +211,7 @@ pub fn load_idx_dir(
 pub fn load_mnist_like(name: &str, dir: &Path, valid: usize) -> Result<Splits, DataError> {
     let mut train = load_idx_dir(name, dir, "train", 256)?;
     let mut test = load_idx_dir(name, dir, "t10k", 256)?;
-    let largest = train.y.iter().chain(&test.y).copied().max().unwrap_or(0);
+    let largest = train.labels().chain(test.labels()).max().unwrap_or(0);
     let classes = (usize::from(largest) + 1).max(MNIST_CLASSES);
     train.classes = classes;
     test.classes = classes;
@@ -272,14 +273,15 @@ mod tests {
 
     fn check_tiny(d: &Dataset) {
         assert_eq!((d.len(), d.features, d.classes), (3, 4, 10));
-        assert_eq!(d.y, vec![3, 0, 9]);
+        assert_eq!(d.labels().collect::<Vec<_>>(), vec![3, 0, 9]);
+        assert!(d.is_u8());
         let (x, y) = d.sample(1);
         assert_eq!(y, 0);
         assert_eq!(
-            x,
-            &[80.0 / 255.0, 100.0 / 255.0, 120.0 / 255.0, 140.0 / 255.0]
+            x[..],
+            [80.0 / 255.0, 100.0 / 255.0, 120.0 / 255.0, 140.0 / 255.0]
         );
-        assert!(d.x.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(d.to_values().iter().all(|v| (0.0..=1.0).contains(v)));
     }
 
     #[test]
@@ -310,7 +312,8 @@ mod tests {
         write(dir.path(), "t10k-labels-idx1-ubyte", &lb);
         let s = load_mnist(dir.path(), 1).unwrap();
         assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (2, 1, 3));
-        assert_eq!(s.valid.y, vec![9]);
+        assert_eq!(s.valid.labels().collect::<Vec<_>>(), vec![9]);
+        assert!(s.valid.shares_store(&s.train));
         assert_eq!(s.train.name, "mnist/train");
     }
 

@@ -2,6 +2,10 @@
 //! Fashion-MNIST IDX files (raw or gzipped), CIFAR-10 binary batches, generic
 //! numeric CSV and the embedded UCI 8×8 digits; [`Scaling`] of CSV features.
 //!
+//! A [`Dataset`] is a view of a shared store: IDX and CIFAR-10 pixels are kept as bytes and
+//! converted to `f32` a sample at a time (when a minibatch is filled), and the training,
+//! validation and test parts of a file are views of its one store, not copies.
+//!
 //! Every reader returns `Result<Dataset, DataError>` (or [`Splits`]) and never
 //! panics on bad input; errors name the file and the byte offset or line.
 //! Gzip is recognised by its magic bytes, not by the file name.

@@ -45,11 +45,12 @@ fn full_mnist_sanity_figures() {
         test.class_histogram(),
         vec![980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     );
-    assert_eq!((train.y[0], test.y[0]), (5, 7));
+    assert_eq!((train.label(0), test.label(0)), (5, 7));
+    assert!(train.is_u8() && test.is_u8());
     let (mean, std) = train.mean_std();
     assert!((mean - 0.1307).abs() < 1e-3, "mean {mean}");
     assert!((std - 0.3081).abs() < 1e-3, "std {std}");
-    assert!(train.x.iter().all(|v| (0.0..=1.0).contains(v)));
+    assert_eq!(train.value_range(), (0.0, 1.0));
 
     // The reference split: the last 10k of the training file are the validation set.
     let r = load_mnist(&dir, MNIST_VALID).unwrap();
@@ -58,6 +59,7 @@ fn full_mnist_sanity_figures() {
         (50_000, 10_000, 10_000)
     );
     assert_eq!(r.valid.sample(0), train.sample(50_000));
+    assert!(r.valid.shares_store(&r.train));
 }
 
 #[test]

@@ -58,12 +58,12 @@ impl Scaling {
     pub fn fit(kind: ScaleKind, train: &Dataset) -> Self {
         let f = train.features;
         let (mut lo, mut hi) = (vec![f32::INFINITY; f], vec![f32::NEG_INFINITY; f]);
-        for (x, _) in train.samples() {
+        train.for_each_sample(|x, _| {
             for (j, &v) in x.iter().enumerate() {
                 lo[j] = lo[j].min(v);
                 hi[j] = hi[j].max(v);
             }
-        }
+        });
         if train.is_empty() {
             (lo, hi) = (vec![0.0; f], vec![1.0; f]);
         }
@@ -81,8 +81,9 @@ impl Scaling {
         }
     }
 
-    /// Applies the scaling to every sample of `d`. Fails when the scaling was fitted on a
-    /// different number of features.
+    /// Applies the scaling to every sample of `d` (which then holds its scaled values in a
+    /// new `f32` store; no scaling leaves it as it is). Fails when the scaling was fitted on
+    /// a different number of features.
     pub fn apply(&self, d: &mut Dataset) -> Result<(), String> {
         if self.is_none() {
             return Ok(());
@@ -95,13 +96,11 @@ impl Scaling {
                 self.min.len()
             ));
         }
-        let f = d.features;
-        for row in d.x.chunks_mut(f.max(1)) {
-            for ((v, &a), &b) in row.iter_mut().zip(&self.min).zip(&self.max) {
-                let span = b - a;
-                *v = if span > 0.0 { (*v - a) / span } else { *v - a };
-            }
-        }
+        *d = d.map_values(|v, j| {
+            let (a, b) = (self.min[j], self.max[j]);
+            let span = b - a;
+            if span > 0.0 { (v - a) / span } else { v - a }
+        });
         Ok(())
     }
 
@@ -126,11 +125,7 @@ pub const FAR_OUTSIDE: f32 = 4.0;
 /// A warning when any input of `d` lies below `−FAR_OUTSIDE` or above `1 + FAR_OUTSIDE`
 /// (the units expect inputs of order 1; pixel data is read as `[0, 1]`), naming the range.
 pub fn range_warning(d: &Dataset) -> Option<String> {
-    let (lo, hi) =
-        d.x.iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-                (a.min(v), b.max(v))
-            });
+    let (lo, hi) = d.value_range();
     (lo < -FAR_OUTSIDE || hi > 1.0 + FAR_OUTSIDE).then(|| {
         format!(
             "{}: inputs range over [{lo}, {hi}], far outside the [0, 1] the units expect \
@@ -146,13 +141,7 @@ mod tests {
 
     fn d(x: Vec<f32>) -> Dataset {
         let n = x.len() / 2;
-        Dataset {
-            name: "t".into(),
-            features: 2,
-            classes: 2,
-            x,
-            y: vec![0; n],
-        }
+        Dataset::from_f32("t", 2, 2, x, vec![0; n])
     }
 
     #[test]
@@ -165,26 +154,22 @@ mod tests {
             (vec![0.0; 2], vec![16.0; 2])
         );
         s.apply(&mut t).unwrap();
-        assert_eq!(t.x, vec![0.5, 11.0 / 16.0]);
+        assert_eq!(t.to_values(), vec![0.5, 11.0 / 16.0]);
         let s = Scaling::fit(ScaleKind::FeatureRange, &train);
         let mut t = d(vec![8.0, 11.0]);
         s.apply(&mut t).unwrap();
-        assert_eq!(t.x, vec![0.5, 0.5]);
+        assert_eq!(t.to_values(), vec![0.5, 0.5]);
         let s = Scaling::fit(ScaleKind::None, &train);
         assert!(s.is_none());
         let mut t = d(vec![8.0, 11.0]);
         s.apply(&mut t).unwrap();
-        assert_eq!(t.x, vec![8.0, 11.0]);
+        assert_eq!(t.to_values(), vec![8.0, 11.0]);
         // A constant feature is shifted only.
         let s = Scaling::fit(ScaleKind::FeatureRange, &d(vec![3.0, 1.0, 3.0, 2.0]));
         let mut t = d(vec![4.0, 2.0]);
         s.apply(&mut t).unwrap();
-        assert_eq!(t.x, vec![1.0, 1.0]);
-        let mut three = Dataset {
-            features: 3,
-            x: vec![0.0; 3],
-            ..d(vec![0.0, 0.0])
-        };
+        assert_eq!(t.to_values(), vec![1.0, 1.0]);
+        let mut three = Dataset::from_f32("t", 3, 2, vec![0.0; 3], vec![0]);
         assert!(s.apply(&mut three).is_err());
     }
 

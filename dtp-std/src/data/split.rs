@@ -22,7 +22,8 @@ impl Splits {
     /// Takes the LAST `valid` samples of `train` as the validation set (the
     /// MNIST reference split with `valid = MNIST_VALID`) and keeps `test` as is.
     ///
-    /// The parts are renamed `"{base}/train"`, `"{base}/valid"`, `"{base}/test"`.
+    /// The parts are renamed `"{base}/train"`, `"{base}/valid"`, `"{base}/test"`; training
+    /// and validation parts are views of `train`'s store (no copy).
     /// Fails when `valid > train.len()`.
     pub fn from_train_test(
         base: &str,
@@ -77,7 +78,8 @@ impl Dataset {
     ///
     /// For each class separately, its samples are shuffled with SplitMix64
     /// seeded by `seed` (Fisher–Yates) and `round(count × test_fraction)` of
-    /// them go to the test part. Both parts keep the original sample order.
+    /// them go to the test part. Both parts keep the original sample order;
+    /// they are views of `self`'s store (no copy of the values).
     /// The same data, fraction and seed always give the same split.
     /// Fails unless `0 ≤ test_fraction ≤ 1`.
     pub fn stratified_split(
@@ -93,7 +95,7 @@ impl Dataset {
         let mut rng = SplitMix64(seed);
         let mut in_test = vec![false; self.len()];
         let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); 256];
-        for (i, &label) in self.y.iter().enumerate() {
+        for (i, label) in self.labels().enumerate() {
             by_class[usize::from(label)].push(i);
         }
         for mut idx in by_class {
@@ -120,20 +122,21 @@ mod tests {
     use super::*;
 
     fn ramp(n: usize) -> Dataset {
-        Dataset {
-            name: "ramp".into(),
-            features: 1,
-            classes: 3,
-            x: (0..n).map(|i| i as f32).collect(),
-            y: (0..n).map(|i| (i % 3) as u8).collect(),
-        }
+        Dataset::from_f32(
+            "ramp",
+            1,
+            3,
+            (0..n).map(|i| i as f32).collect(),
+            (0..n).map(|i| (i % 3) as u8).collect(),
+        )
     }
 
     #[test]
     fn train_test_valid_is_last_part() {
         let s = Splits::from_train_test("r", ramp(10), ramp(4), 3).unwrap();
         assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (7, 3, 4));
-        assert_eq!(s.valid.x, vec![7.0, 8.0, 9.0]);
+        assert_eq!(s.valid.to_values(), vec![7.0, 8.0, 9.0]);
+        assert!(s.train.shares_store(&s.valid));
         assert_eq!(s.valid.name, "r/valid");
         let e = Splits::from_train_test("r", ramp(10), ramp(4), 11).unwrap_err();
         assert!(matches!(e, DataError::InvalidSplit(_)), "{e}");
@@ -146,11 +149,12 @@ mod tests {
         assert_eq!(te.class_histogram(), vec![20, 20, 20]);
         assert_eq!(tr.len(), 240);
         let (tr2, te2) = d.stratified_split(0.2, 7).unwrap();
-        assert_eq!((tr, te.clone()), (tr2, te2));
+        assert_eq!((tr.clone(), te.clone()), (tr2, te2));
         let (_, te3) = d.stratified_split(0.2, 8).unwrap();
-        assert_ne!(te.x, te3.x);
+        assert_ne!(te.to_values(), te3.to_values());
+        assert!(te.shares_store(&d) && tr.shares_store(&d));
         // Original order is kept.
-        assert!(te.x.windows(2).all(|w| w[0] < w[1]));
+        assert!(te.to_values().windows(2).all(|w| w[0] < w[1]));
         assert!(d.stratified_split(1.5, 0).is_err());
         assert!(d.stratified_split(f64::NAN, 0).is_err());
     }
