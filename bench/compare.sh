@@ -6,7 +6,7 @@
 #
 #   --reps N      repetitions (default 3); repetition r uses seed r on both sides, and the
 #                 order alternates (odd r: ours first, even r: PyTorch first)
-#   --threads N   threads on both sides (default 2): `dtp train --threads N` (matrixmultiply)
+#   --threads N   threads on both sides (default 2): `dtp train --threads N` (minibatch chunks)
 #                 and torch.set_num_threads(N)
 #   --epochs N    epochs per run (default 1)
 #   --data DIR    MNIST IDX files (default datasets/mnist; scripts/fetch-data.sh fetches them)
