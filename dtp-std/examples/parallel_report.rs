@@ -119,7 +119,11 @@ impl Batches<Dyn, Dyn, Dyn> for &Synthetic {
 }
 
 fn trainer<K: Kernel>() -> DynTrainer<K> {
-    let mut t = DynTrainer::<K>::with_widths(&WIDTHS, BATCH).expect("widths");
+    trainer_of(&WIDTHS)
+}
+
+fn trainer_of<K: Kernel>(widths: &[usize]) -> DynTrainer<K> {
+    let mut t = DynTrainer::<K>::with_widths(widths, BATCH).expect("widths");
     t.init(Config::CONTINUOUS, Init::Orthogonal, &mut Pcg64::new(1, 1))
         .expect("reference config");
     t
@@ -135,7 +139,12 @@ struct Setup {
 
 /// Seconds of one epoch (both passes for DTP) of `setup`, after a warm-up epoch.
 fn epoch_seconds<K: Kernel>(data: &Synthetic, setup: Setup) -> f64 {
-    let mut t = trainer::<K>();
+    epoch_seconds_of::<K>(&WIDTHS, data, setup)
+}
+
+/// [`epoch_seconds`] of a 784-…-10 network of `widths`.
+fn epoch_seconds_of<K: Kernel>(widths: &[usize], data: &Synthetic, setup: Setup) -> f64 {
+    let mut t = trainer_of::<K>(widths);
     let mut p = Parallel::new(&t, setup.chunks, setup.threads);
     let mut rng = Pcg64::new(2, 2);
     let mut run = |t: &mut DynTrainer<K>| {
@@ -312,6 +321,28 @@ fn main() {
         }
         println!();
     }
+
+    println!("## Scaling: DTP epoch seconds at 1 and 2 threads, median of {reps}\n");
+    println!("| network | samples | whole minibatch, 1 thread | 2 chunks, 2 threads | ratio |");
+    println!("|---|---|---|---|---|");
+    for (w, n) in [(120, samples), (240, samples / 2), (240, samples), (480, samples)] {
+        let widths = [784, w, w, w, w, w, w, w, 10];
+        let part = Synthetic::new(n);
+        let (mut one, mut two) = (Vec::new(), Vec::new());
+        for _ in 0..reps {
+            for (v, chunks, threads) in [(&mut one, 1, 1), (&mut two, 2, 2)] {
+                let setup = Setup {
+                    chunks,
+                    threads,
+                    backprop: false,
+                };
+                v.push(epoch_seconds_of::<Blocked>(&widths, &part, setup));
+            }
+        }
+        let (a, b) = (median(&mut one), median(&mut two));
+        println!("| 784-{w}×7-10 | {n} | {a:.3} s | {b:.3} s | {:.2}× |", a / b);
+    }
+    println!();
 
     println!("## Matrix products inside training, per core (DTP epoch, timed kernel)\n");
     println!(
