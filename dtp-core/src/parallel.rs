@@ -1,7 +1,7 @@
 //! Data-parallel training on the desktop (feature `std`): every minibatch split into a fixed
 //! number of chunks of columns, each carried by one worker through the forward pass, the
 //! targets and the local gradients, the chunks' gradients summed in a fixed order and applied
-//! once — the same step as [`Trainer`]'s, on as many cores as there are chunks.
+//! once — the same step as [`Trainer`](crate::Trainer)'s, on as many cores as there are chunks.
 //!
 //! # Why chunks of the minibatch
 //! A DTP step on a 784-240×7-10 network is ~60 products of 240×240×100; threads *inside*
@@ -12,17 +12,17 @@
 //! leaves the forward pass and the targets serial; BENCHMARKS.md measures both.)
 //!
 //! # What the chunks change, and what they do not
-//! Every batch mean keeps the minibatch's `B` ([`Workspace::mean_over`]): a chunk's gradient
+//! Every batch mean keeps the minibatch's `B` (not the chunk's column count): a chunk's gradient
 //! is its columns' share of the minibatch gradient, the chunks' sum is the minibatch
 //! gradient, and the targets are the minibatch's targets (each sample moves by `η̂/B` times
-//! its own gradient). What differs from one whole-minibatch [`Trainer`] is the order of
+//! its own gradient). What differs from one whole-minibatch [`Trainer`](crate::Trainer) is the order of
 //! floating-point sums and the random streams: each chunk draws its noise and Bernoulli
 //! samples from its own stream, seeded per minibatch from the caller's generator.
 //!
 //! **Results depend on the number of chunks, never on the number of threads**: chunk `c`
 //! always holds the same columns and the same stream, its arithmetic is the same whichever
 //! thread runs it, and layer `l`'s gradient is always `((g_0 + g_1) + g_2) + …` applied by
-//! one thread. One chunk is exactly the [`Trainer`]'s own step (same code, same streams).
+//! one thread. One chunk is exactly the [`Trainer`](crate::Trainer)'s own step (same code, same streams).
 
 use crate::config::{Feedback, Gradient, Schedule};
 use crate::dense::Dense;
