@@ -38,6 +38,14 @@ fn rng() -> Pcg32 {
     Pcg32::new(crate::SEED, 0x0a02_bdbf_7bb3_c0a7)
 }
 
+/// The training stream (its order in a `static`); a second take is a deliberate error exit.
+pub(crate) fn stream(shift: Shift) -> FlashDigits {
+    match FlashDigits::take(shift) {
+        Some(s) => s,
+        None => defmt::panic!("sample stream taken twice"),
+    }
+}
+
 /// The `&'static mut` of a take-once static; a second take is a deliberate error exit.
 pub(crate) fn take<T>(cell: &'static Once<T>, what: &str) -> &'static mut T {
     match cell.take() {
@@ -134,7 +142,7 @@ pub fn learn(variant: Variant, bar: f32, min_gap: f32) -> ! {
         crate::SEED
     );
 
-    let mut source = FlashDigits::new(Shift::None);
+    let mut source = stream(Shift::None);
     let run = train(
         trainer,
         &mut source,
@@ -172,7 +180,7 @@ pub fn learn(variant: Variant, bar: f32, min_gap: f32) -> ! {
         measure::stack_size()
     );
     // The control overwrites the trainer; the DTP weights are in flash already.
-    let control = control_run(trainer, variant, Shift::None, EPOCHS, false);
+    let control = control_run(trainer, &mut source, variant, Shift::None, EPOCHS, false);
     let ok = judge(last, control, bar, min_gap);
     if ok {
         info!("PASS; resetting to reload the DTP weights from flash");
@@ -377,6 +385,7 @@ fn hidden_digest(net: &DigitsNet) -> u32 {
 /// panics if a hidden layer moved (then it would not be the output-layer-only control).
 fn control_run(
     trainer: &mut DigitsTrainer,
+    source: &mut FlashDigits,
     variant: Variant,
     shift: Shift,
     epochs: u32,
@@ -385,10 +394,10 @@ fn control_run(
     let mut rng = start(trainer, variant, Learner::Control, from_host);
     let hidden = hidden_digest(&trainer.net);
     info!("control: the same run with eta-hat = 0 (only the output layer learns)");
-    let mut source = FlashDigits::new(shift);
+    source.restart(shift);
     let run = train(
         trainer,
-        &mut source,
+        source,
         epochs,
         variant,
         Learner::Control,
@@ -534,7 +543,7 @@ pub fn adapt(shift: Shift, epochs: u32, bar: f32, min_gain: f32, min_gap: f32) -
         r1(before.percent()),
         r1(before.packed_percent())
     );
-    let mut source = FlashDigits::new(shift);
+    let mut source = stream(shift);
     let run = train(
         trainer,
         &mut source,
@@ -554,7 +563,7 @@ pub fn adapt(shift: Shift, epochs: u32, bar: f32, min_gain: f32, min_gap: f32) -
         r1(gain),
         r1(after_clean.percent())
     );
-    let control = control_run(trainer, variant, shift, epochs, true);
+    let control = control_run(trainer, &mut source, variant, shift, epochs, true);
     info!(
         "stack high-water mark: {=usize} of {=usize} B",
         measure::stack_high_water(),

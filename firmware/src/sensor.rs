@@ -169,7 +169,7 @@ fn restart(consumer: &mut Consumer<'static, Frame>) {
         if let Ok(mut slot) = SENSOR.borrow(cs).try_borrow_mut()
             && let Some(sensor) = slot.as_mut()
         {
-            sensor.scenes = FlashDigits::new(Shift::None);
+            sensor.scenes.restart(Shift::None);
             sensor.seq = 0;
         }
         while consumer.dequeue().is_some() {}
@@ -361,7 +361,7 @@ pub fn run(bar: f32, min_gap: f32) -> ! {
     // The queue: the consumer stays here, the producer goes to the interrupt.
     let (producer, mut consumer) = run::take(&QUEUE, "queue").split();
     let sensor = Sensor {
-        scenes: FlashDigits::new(Shift::None),
+        scenes: run::stream(Shift::None),
         seq: 0,
         queue: producer,
     };

@@ -2,6 +2,7 @@
 //! ([`FlashDigits`], QEMU and any board) or by an I²C device through embedded-hal 1.0
 //! ([`I2cFrames`], a real sensor).
 
+use crate::cell::Once;
 use crate::digits::{self, PIXELS};
 use rand_core::Rng;
 use rand_pcg::Pcg32;
@@ -58,7 +59,9 @@ impl Shift {
 /// (Fisher–Yates, from a `Pcg32` of the build's [`SEED`](crate::SEED) on a stream of its own,
 /// so the order does not draw from the trainer's generator), through a [`Shift`].
 ///
-/// Two streams made by [`FlashDigits::new`] serve the same samples in the same order (a
+/// The order (1438 `u16`, 2,876 B) lives in a `static` ([`ORDER`]), not in the stream, so the
+/// stream is small on the stack; there is one, taken once ([`FlashDigits::take`]) and started
+/// over by [`FlashDigits::restart`], which serves the same samples in the same order again (a
 /// demo's DTP run and its control).
 pub struct FlashDigits {
     /// Completed passes over the training part.
@@ -67,35 +70,47 @@ pub struct FlashDigits {
     /// The input shift applied to every sample.
     pub shift: Shift,
     /// This epoch's order: a permutation of `0..TRAIN` (training-sample numbers).
-    order: [u16; digits::TRAIN],
+    order: &'static mut [u16; digits::TRAIN],
     rng: Pcg32,
 }
+
+/// The storage of [`FlashDigits`]'s order (zero bits: `.bss`).
+pub static ORDER: Once<[u16; digits::TRAIN]> = Once::new([0; digits::TRAIN]);
 
 /// The `Pcg32` stream (increment) of the sample order; the trainer's generator uses
 /// `0x0a02_bdbf_7bb3_c0a7`.
 const ORDER_STREAM: u64 = 0x5851_f42d_4c95_7f2d;
 
 impl FlashDigits {
-    /// A stream starting at epoch 0, ordered from the build's seed.
-    pub fn new(shift: Shift) -> Self {
-        Self::with_seed(shift, crate::SEED)
-    }
-
-    /// A stream starting at epoch 0, ordered from `seed`.
-    pub fn with_seed(shift: Shift, seed: u64) -> Self {
-        let mut order = [0u16; digits::TRAIN];
-        for (j, o) in order.iter_mut().enumerate() {
-            *o = j as u16;
-        }
+    /// The stream, starting at epoch 0, ordered from the build's seed; `None` if it was taken
+    /// already.
+    pub fn take(shift: Shift) -> Option<Self> {
         let mut s = FlashDigits {
             epoch: 0,
             position: 0,
             shift,
-            order,
-            rng: Pcg32::new(seed, ORDER_STREAM),
+            order: ORDER.take()?,
+            rng: Pcg32::new(crate::SEED, ORDER_STREAM),
         };
-        s.shuffle();
-        s
+        s.restart(shift);
+        Some(s)
+    }
+
+    /// Starts over at epoch 0 through `shift`, in the order a fresh stream has.
+    pub fn restart(&mut self, shift: Shift) {
+        self.restart_with_seed(shift, crate::SEED);
+    }
+
+    /// Starts over at epoch 0 through `shift`, ordered from `seed`.
+    pub fn restart_with_seed(&mut self, shift: Shift, seed: u64) {
+        for (j, o) in self.order.iter_mut().enumerate() {
+            *o = j as u16;
+        }
+        self.epoch = 0;
+        self.position = 0;
+        self.shift = shift;
+        self.rng = Pcg32::new(seed, ORDER_STREAM);
+        self.shuffle();
     }
 
     /// Samples already taken in the current epoch.
