@@ -7,6 +7,8 @@
 #   firmware/check-no-panic.sh --list-firmware  # not a proof: lists the panic calls left in
 #                                               # the real firmware ELFs (needs llvm-objdump
 #                                               # and llvm-addr2line)
+#                                               # (THUMB_TARGET=thumbv7m-none-eabi: the
+#                                               # soft-float ELFs)
 #
 # Builds firmware/no-panic for thumbv7em-none-eabihf in the firmware's release profile (fat
 # LTO, opt-level 3, panic = "abort") through scripts/thumb-cargo.sh. Its panic handler calls
@@ -20,7 +22,8 @@
 # its inlined source chain.
 # Then the same for the firmware's four demos (feature `no-panic-proof`: their panic handler
 # is the undefined `__dtp_firmware_can_panic`): 3. the canary (`no-panic-canary`, a bounds
-# check in the training loop) must fail to link; 4. the demos must link. Their deliberate
+# check in the training loop) must fail to link; 4. the demos must link, for
+# thumbv7em-none-eabihf and for the soft-float thumbv7m-none-eabi build. Their deliberate
 # error exits (`defmt::panic!`: a failed step, a corrupt save, a static taken twice) end in
 # defmt's panic handler, not in core's, so they are what remains. Exit 0 only if all four
 # steps behave.
@@ -59,8 +62,9 @@ if [[ ${1:-} == --list-firmware ]]; then
     [[ -n $objdump && -n $addr2line ]] || { echo "needs llvm-objdump and llvm-addr2line" >&2; exit 2; }
     unset RUSTFLAGS
     "$repo/scripts/thumb-cargo.sh" build --manifest-path "$here/Cargo.toml" --release --bins >&2
-    for d in "${CARGO_TARGET_DIR:-$here/target}/thumb-debian/thumbv7em-none-eabihf/release" \
-        "${CARGO_TARGET_DIR:-$here/target}/thumbv7em-none-eabihf/release"; do
+    t=${THUMB_TARGET:-thumbv7em-none-eabihf}
+    for d in "${CARGO_TARGET_DIR:-$here/target}/thumb-debian/$t/release" \
+        "${CARGO_TARGET_DIR:-$here/target}/$t/release"; do
         [[ -f $d/learn_digits ]] || continue
         for elf in "$d"/learn_digits "$d"/learn_digits_bernoulli "$d"/adapt_digits "$d"/sensor_stream; do
             echo "=== $(basename "$elf")"
@@ -115,7 +119,15 @@ check_firmware() {
         echo "check-no-panic: PASS: no panic path in the firmware's demos (learn_digits," \
             "learn_digits_bernoulli, adapt_digits, sensor_stream); only their deliberate" \
             "error exits (defmt::panic!) remain"
-        return
+        echo "check-no-panic: the same for the soft-float build (thumbv7m-none-eabi, Cortex-M3) ..."
+        if THUMB_TARGET=thumbv7m-none-eabi firmware_build "" --bins >"$log" 2>&1; then
+            echo "check-no-panic: PASS: no panic path in the soft-float demos either"
+            return
+        fi
+        tail -n 40 "$log"
+        echo "check-no-panic: FAILED: the soft-float demos do not link with an undefined" \
+            "panic handler (list the sites: THUMB_TARGET=thumbv7m-none-eabi and --list-firmware)" >&2
+        exit 1
     fi
     grep -q "undefined symbol: $fsymbol" "$log" || {
         tail -n 40 "$log"
