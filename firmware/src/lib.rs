@@ -1,4 +1,4 @@
-//! # dtp-firmware — on-device Difference Target Propagation on a Cortex-M4F
+//! # dtp-firmware — on-device Difference Target Propagation on Cortex-M (M4F, M7, M33; M3 in soft float)
 //!
 //! Plumbing only; every piece of learning is `dtp-core`'s:
 //! - the defmt transport (semihosting under QEMU, `logger`; RTT on a board), the panic and HardFault
