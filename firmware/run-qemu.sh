@@ -21,7 +21,8 @@
 # Each demo is an ELF that exits through semihosting: 0 only if on-device learning reached its
 # stated held-out accuracy (and, where it saves, the weights reloaded after a reset). QEMU runs
 # with -icount shift=0, so each run is deterministic and the instruction counts in the log are
-# exact (SysTick runs at 25 MHz of virtual time = 1 tick per 40 instructions).
+# exact (SysTick runs at 25 MHz of virtual time = 1 tick per 40 instructions; 20 MHz = 50 on
+# mps2-an505; the firmware calibrates the ratio itself).
 # Needs qemu-system-arm, a way to build for the target (scripts/thumb-cargo.sh: rustup's
 # thumbv7em target or Debian's rustc-web + rust-web-src) and defmt-print (installed with
 # `cargo install defmt-print --locked` if missing).
@@ -37,7 +38,7 @@ while [[ $# -gt 0 ]]; do
         --board=*) board=${1#--board=}; shift ;;
         --seed) export DTP_FIRMWARE_SEED=${2:?--seed needs a number}; shift 2 ;;
         --seed=*) export DTP_FIRMWARE_SEED=${1#--seed=}; shift ;;
-        -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
         -*) echo "run-qemu: unknown option $1" >&2; exit 2 ;;
         *) demos+=("$1"); shift ;;
     esac
