@@ -1,5 +1,6 @@
-//! Build script: puts the board's `memory.x` on the linker search path and turns
-//! `dtp-std/data/digits.csv.gz` into the 4-bit pixel table the firmware keeps in flash.
+//! Build script: puts the board's `memory.x` on the linker search path, turns
+//! `dtp-std/data/digits.csv.gz` into the 4-bit pixel table the firmware keeps in flash, and
+//! writes the demos' seed (`DTP_FIRMWARE_SEED`, default 1) for `dtp_firmware::SEED`.
 //!
 //! `memory.x` is copied into `OUT_DIR` (as embassy's examples do) because the linker looks for
 //! it on the search path, and the crate root is not on it when built from another directory.
@@ -13,8 +14,12 @@ fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
 
     // --- memory.x of the selected board. ---------------------------------
+    // mps2-an386 (Cortex-M4F), mps2-an500 (Cortex-M7) and mps2-an385 (Cortex-M3, the
+    // soft-float build) share one memory map; mps2-an505 (Cortex-M33) has its own.
     let board = if env::var_os("CARGO_FEATURE_NRF52840_DK").is_some() {
         "nrf52840-dk"
+    } else if env::var_os("CARGO_FEATURE_MPS2_AN505").is_some() {
+        "mps2-an505"
     } else {
         "mps2-an386"
     };
@@ -22,6 +27,25 @@ fn main() {
     fs::copy(&memory, out.join("memory.x")).unwrap();
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed={}", memory.display());
+
+    // --- The seed of the demos' generator and sample order. --------------
+    // One u64 (decimal, or hexadecimal with 0x); 1 when unset, the seed of every figure
+    // measured before it could be chosen.
+    println!("cargo:rerun-if-env-changed=DTP_FIRMWARE_SEED");
+    let seed = match env::var("DTP_FIRMWARE_SEED") {
+        Err(env::VarError::NotPresent) => 1,
+        Ok(s) if s.trim().is_empty() => 1,
+        Ok(s) => {
+            let s = s.trim();
+            let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                Some(hex) => u64::from_str_radix(hex, 16),
+                None => s.parse::<u64>(),
+            };
+            parsed.unwrap_or_else(|e| panic!("DTP_FIRMWARE_SEED={s:?}: not a u64 ({e})"))
+        }
+        Err(e) => panic!("DTP_FIRMWARE_SEED: {e}"),
+    };
+    fs::write(out.join("seed.rs"), format!("{seed}u64\n")).unwrap();
 
     // --- digits: 1797 rows of 64 pixels (0..=16) and a label. --------------
     // Pixel v is stored as round(v·15/16) in 4 bits (two pixels a byte, low nibble first);

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Link-time proof that the on-device training step and loop (dtp-core, as the firmware runs
-# it) contain no panic path. See firmware/no-panic/src/main.rs for what is covered.
+# Link-time proof that the on-device training step and loop contain no panic path: dtp-core
+# as the firmware runs it, on any input (firmware/no-panic/src/main.rs says what is covered),
+# and the firmware's own demos as they ship.
 #
 #   firmware/check-no-panic.sh                  # the proof (CI runs this)
 #   firmware/check-no-panic.sh --list-firmware  # not a proof: lists the panic calls left in
 #                                               # the real firmware ELFs (needs llvm-objdump
 #                                               # and llvm-addr2line)
+#                                               # (THUMB_TARGET=thumbv7m-none-eabi: the
+#                                               # soft-float ELFs)
 #
 # Builds firmware/no-panic for thumbv7em-none-eabihf in the firmware's release profile (fat
 # LTO, opt-level 3, panic = "abort") through scripts/thumb-cargo.sh. Its panic handler calls
@@ -16,7 +19,14 @@
 #   2. the proof: the build without it must link.
 # If the proof fails, the program is rebuilt with a panic handler that links and, when
 # llvm-objdump and llvm-addr2line are available, every surviving panic call is listed with
-# its inlined source chain. Exit 0 only if both steps behave.
+# its inlined source chain.
+# Then the same for the firmware's four demos (feature `no-panic-proof`: their panic handler
+# is the undefined `__dtp_firmware_can_panic`): 3. the canary (`no-panic-canary`, a bounds
+# check in the training loop) must fail to link; 4. the demos must link, for
+# thumbv7em-none-eabihf and for the soft-float thumbv7m-none-eabi build. Their deliberate
+# error exits (`defmt::panic!`: a failed step, a corrupt save, a static taken twice) end in
+# defmt's panic handler, not in core's, so they are what remains. Exit 0 only if all four
+# steps behave.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,8 +62,9 @@ if [[ ${1:-} == --list-firmware ]]; then
     [[ -n $objdump && -n $addr2line ]] || { echo "needs llvm-objdump and llvm-addr2line" >&2; exit 2; }
     unset RUSTFLAGS
     "$repo/scripts/thumb-cargo.sh" build --manifest-path "$here/Cargo.toml" --release --bins >&2
-    for d in "${CARGO_TARGET_DIR:-$here/target}/thumb-debian/thumbv7em-none-eabihf/release" \
-        "${CARGO_TARGET_DIR:-$here/target}/thumbv7em-none-eabihf/release"; do
+    t=${THUMB_TARGET:-thumbv7em-none-eabihf}
+    for d in "${CARGO_TARGET_DIR:-$here/target}/thumb-debian/$t/release" \
+        "${CARGO_TARGET_DIR:-$here/target}/$t/release"; do
         [[ -f $d/learn_digits ]] || continue
         for elf in "$d"/learn_digits "$d"/learn_digits_bernoulli "$d"/adapt_digits "$d"/sensor_stream; do
             echo "=== $(basename "$elf")"
@@ -81,10 +92,62 @@ if ! grep -q "undefined symbol: $symbol" "$log"; then
 fi
 echo "check-no-panic: canary rejected (undefined symbol: $symbol), as it must be"
 
+# The firmware's demos, built with an undefined panic handler (`extra` features added).
+firmware_build() {
+    local extra=$1
+    shift
+    env -u RUSTFLAGS "$repo/scripts/thumb-cargo.sh" build --manifest-path "$here/Cargo.toml" \
+        --release --features "no-panic-proof$extra" "$@"
+}
+fsymbol=__dtp_firmware_can_panic
+
+check_firmware() {
+    echo "check-no-panic: firmware negative control (a bounds check in its loop must fail the link) ..."
+    if firmware_build ,no-panic-canary --bin learn_digits >"$log" 2>&1; then
+        tail -n 20 "$log"
+        echo "check-no-panic: FAILED: the firmware canary linked" >&2
+        exit 1
+    fi
+    if ! grep -q "undefined symbol: $fsymbol" "$log"; then
+        tail -n 40 "$log"
+        echo "check-no-panic: FAILED: the firmware canary build failed for another reason" >&2
+        exit 1
+    fi
+    echo "check-no-panic: firmware canary rejected (undefined symbol: $fsymbol), as it must be"
+    echo "check-no-panic: building the firmware's demos with an undefined panic handler ..."
+    if firmware_build "" --bins >"$log" 2>&1; then
+        echo "check-no-panic: PASS: no panic path in the firmware's demos (learn_digits," \
+            "learn_digits_bernoulli, adapt_digits, sensor_stream); only their deliberate" \
+            "error exits (defmt::panic!) remain"
+        echo "check-no-panic: the same for the soft-float build (thumbv7m-none-eabi, Cortex-M3) ..."
+        if THUMB_TARGET=thumbv7m-none-eabi firmware_build "" --bins >"$log" 2>&1; then
+            echo "check-no-panic: PASS: no panic path in the soft-float demos either"
+            return
+        fi
+        tail -n 40 "$log"
+        echo "check-no-panic: FAILED: the soft-float demos do not link with an undefined" \
+            "panic handler (list the sites: THUMB_TARGET=thumbv7m-none-eabi and --list-firmware)" >&2
+        exit 1
+    fi
+    grep -q "undefined symbol: $fsymbol" "$log" || {
+        tail -n 40 "$log"
+        echo "check-no-panic: FAILED: firmware build error" >&2
+        exit 1
+    }
+    echo "check-no-panic: FAILED: a panic path survives in the firmware; its sites:" >&2
+    [[ -n $objdump && -n $addr2line ]] || {
+        echo "check-no-panic: install llvm (llvm-objdump, llvm-addr2line) to list them" >&2
+        exit 1
+    }
+    "$0" --list-firmware >&2 || true
+    exit 1
+}
+
 echo "check-no-panic: building the training loop with an undefined panic handler ..."
 if build >"$log" 2>&1; then
     echo "check-no-panic: PASS: no panic path in the DTP step, init, evaluation, blob and" \
         "flash save/load (any Config, any data)"
+    check_firmware
     exit 0
 fi
 grep -q "undefined symbol: $symbol" "$log" || {

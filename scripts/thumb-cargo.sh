@@ -4,6 +4,8 @@
 #   scripts/thumb-cargo.sh <cargo subcommand> [args...]
 #   scripts/thumb-cargo.sh build -p dtp-core --release
 #   scripts/thumb-cargo.sh build --manifest-path firmware/Cargo.toml --release
+#   THUMB_TARGET=thumbv7m-none-eabi scripts/thumb-cargo.sh build ...   # another Arm target
+#                                              # (here: Cortex-M3, no FPU, soft float)
 #
 # Two ways to get a core library for the target:
 #   1. rustup: `rustup target add thumbv7em-none-eabihf` was done -> plain
@@ -14,7 +16,7 @@
 #      Artifacts go to <workspace>/target/thumb-debian so they never mix with
 #      rustup-rustc artifacts. Debian's rustc ships no rust-lld, so the one in
 #      the rustup toolchain is used as the linker (exported as RUST_LLD and
-#      CARGO_TARGET_THUMBV7EM_NONE_EABIHF_LINKER unless already set).
+#      CARGO_TARGET_<TARGET>_LINKER unless already set).
 # Neither available -> prints what to install and exits 2.
 #
 # Works from any directory. --manifest-path may be relative to the caller's
@@ -23,11 +25,11 @@
 # linker script) is honoured; cargo reads config from the cwd, not the manifest.
 set -euo pipefail
 
-TARGET=thumbv7em-none-eabihf
+TARGET=${THUMB_TARGET:-thumbv7em-none-eabihf}
 DEBIAN_RUSTC=/usr/bin/rustc
 
 if [[ $# -eq 0 ]]; then
-    sed -n '2,6p' "$0" >&2
+    sed -n '2,8p' "$0" >&2
     exit 2
 fi
 
@@ -128,5 +130,6 @@ export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR=$target_dir
 export RUST_LLD=$lld
 # The target's default linker flavour is gnu-lld; rust-lld or ld.lld both fit.
-export CARGO_TARGET_THUMBV7EM_NONE_EABIHF_LINKER=${CARGO_TARGET_THUMBV7EM_NONE_EABIHF_LINKER:-$lld}
+linker_var=CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$TARGET")_LINKER
+export "$linker_var=${!linker_var:-$lld}"
 run_cargo -Zbuild-std=core --target "$TARGET"

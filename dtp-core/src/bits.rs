@@ -178,8 +178,9 @@ impl<const O: usize, const I: usize, const W: usize> XnorDense<O, I, W> {
 /// layer's pre-activations into `logits`. Only layer 1 (float input × float weights)
 /// multiplies.
 ///
-/// # Panics
-/// If `units.between` is not `Sign` (packing would change what the network computes).
+/// Returns `None`, touching neither `scratch` nor `logits`, if `units.between` is not
+/// `Sign` (packing would change what the network computes). No panic path: the firmware's
+/// evaluation calls it inside its proven-panic-free loop.
 ///
 /// # Shapes
 /// `x`: `IN`; `scratch`: `H`; `logits`: `OUT`.
@@ -195,12 +196,11 @@ pub fn predict_packed<
     x: &Mat<IN, 1>,
     scratch: &mut [f32; H],
     logits: &mut [f32; OUT],
-) -> usize {
+) -> Option<usize> {
     use crate::Quantiser;
-    assert!(
-        units.between == Quantiser::Sign,
-        "hidden layers must read signs"
-    );
+    if units.between != Quantiser::Sign {
+        return None;
+    }
     // Layer 1: a = W_1 x + b_1, h_1 = s(a); the next layer reads sign(h_1).
     let mut a = net.first.b;
     a.gemv(1.0, &net.first.w, x, 1.0);
@@ -220,7 +220,7 @@ pub fn predict_packed<
         z.gemv(1.0, &net.output.w, &h, 1.0);
         logits.copy_from_slice(z.as_slice());
     }
-    argmax(logits)
+    Some(argmax(logits))
 }
 
 /// Index of the largest value (the first one on ties).

@@ -119,11 +119,33 @@ fn packed_classifier_agrees_with_the_trainer() {
                 &input,
                 &mut scratch,
                 &mut logits,
-            );
+            )
+            .expect("hidden layers read signs");
             agree += (p == full) as u32;
         }
         // Float summation order differs; a pre-activation within rounding of 0 could flip a
         // sign, so allow a rare disagreement.
         assert!(agree >= 198, "{agree}/200 agree ({into_output:?})");
     }
+}
+
+/// Units whose hidden layers are not read as signs cannot be packed: `None`, and neither
+/// buffer is touched (no panic path, for the firmware's proven loop).
+#[test]
+fn packed_classifier_refuses_units_that_do_not_read_signs() {
+    let mut g = rng(6);
+    let t: FixedTrainer<20, 40, 6, 2, 1> =
+        Trainer::new(Config::STOCHASTIC, Init::Uniform, &mut g).unwrap();
+    assert_ne!(Config::STOCHASTIC.units.between, Quantiser::Sign);
+    let (mut scratch, mut logits) = ([7.0; 40], [7.0; 6]);
+    let x = Mat::<20, 1>::from_element(0.5);
+    let p = bits::predict_packed::<20, 40, 6, 2, 2>(
+        &t.net,
+        &Config::STOCHASTIC.units,
+        &x,
+        &mut scratch,
+        &mut logits,
+    );
+    assert_eq!(p, None);
+    assert_eq!((scratch, logits), ([7.0; 40], [7.0; 6]));
 }

@@ -136,12 +136,14 @@ pub fn evaluate(trainer: &mut DigitsTrainer, shift: Shift) -> Eval {
     let mut x = [0.0f32; PIXELS];
     let packed = trainer.config().units.between == Quantiser::Sign;
     for j in 0..digits::HELD_OUT {
-        let label = digits::sample(digits::held_out_index(j), &mut x);
+        let label = match digits::sample(digits::held_out_index(j), &mut x) {
+            Some(l) => l,
+            None => defmt::panic!("no held-out digit {=usize}", j),
+        };
         shift.apply(&mut x);
         let (bx, bt) = trainer.batch_mut();
         bx.as_mut_slice().copy_from_slice(&x);
-        bt.fill(0.0);
-        bt[(label as usize, 0)] = 1.0;
+        digits::one_hot(label, bt.as_mut_slice());
         let stats = match trainer.evaluate(rng) {
             Ok(s) => s,
             Err(err) => defmt::panic!("evaluate: {}", err),
@@ -154,15 +156,17 @@ pub fn evaluate(trainer: &mut DigitsTrainer, shift: Shift) -> Eval {
             let mut logits = [0.0; CLASSES];
             let units = trainer.config().units;
             let input = dtp_core::Mat::<PIXELS, 1>::from_column_slice(&x);
-            let p = bits::predict_packed::<PIXELS, H, CLASSES, 1, WORDS>(
+            // `None` only for units that do not read signs, which `packed` rules out.
+            if let Some(p) = bits::predict_packed::<PIXELS, H, CLASSES, 1, WORDS>(
                 &trainer.net,
                 &units,
                 &input,
                 &mut scratch,
                 &mut logits,
-            );
-            e.packed_correct += (p == label as usize) as u32;
-            e.agree += (p == full) as u32;
+            ) {
+                e.packed_correct += (p == label as usize) as u32;
+                e.agree += (p == full) as u32;
+            }
         }
     }
     e
@@ -193,7 +197,10 @@ pub fn evaluate_xnor(net: &DigitsNet, xnor: &mut bits::XnorDense<H, H, WORDS>) -
     let mut x = [0.0f32; PIXELS];
     let mut correct = 0u32;
     for j in 0..digits::HELD_OUT {
-        let label = digits::sample(digits::held_out_index(j), &mut x);
+        let label = match digits::sample(digits::held_out_index(j), &mut x) {
+            Some(l) => l,
+            None => defmt::panic!("no held-out digit {=usize}", j),
+        };
         let input = dtp_core::Mat::<PIXELS, 1>::from_column_slice(&x);
         let mut a = net.first.b;
         a.gemv(1.0, &net.first.w, &input, 1.0);

@@ -38,12 +38,22 @@ pub const fn train_index(j: usize) -> usize {
     j / 4 * 5 + j % 4
 }
 
-/// Writes sample `i`'s pixels (in `[0, 1]`) into `x`; returns its label.
-pub fn sample(i: usize, x: &mut [f32]) -> u8 {
-    let row = &PIXELS_4BIT[i * PIXELS / 2..(i + 1) * PIXELS / 2];
-    for (pair, byte) in x.chunks_exact_mut(2).zip(row) {
+/// Writes sample `i`'s pixels (in `[0, 1]`) into `x`; returns its label, or `None` (and
+/// leaves `x` alone) if there is no sample `i` (`i >= LEN`).
+pub fn sample(i: usize, x: &mut [f32; PIXELS]) -> Option<u8> {
+    let (rows, _) = PIXELS_4BIT.as_chunks::<{ PIXELS / 2 }>();
+    let (row, &label) = rows.get(i).zip(LABELS.get(i))?;
+    for (pair, byte) in x.as_chunks_mut::<2>().0.iter_mut().zip(row) {
         pair[0] = (byte & 0x0F) as f32 * (1.0 / 15.0);
         pair[1] = (byte >> 4) as f32 * (1.0 / 15.0);
     }
-    LABELS[i]
+    Some(label)
+}
+
+/// Writes the one-hot target of `label` into `t` (`t[k] = 1` for `k == label`, 0 elsewhere)
+/// without indexing by the label: a label outside `0..t.len()` gives an all-zero target.
+pub fn one_hot(label: u8, t: &mut [f32]) {
+    for (k, v) in t.iter_mut().enumerate() {
+        *v = if k == usize::from(label) { 1.0 } else { 0.0 };
+    }
 }

@@ -1,8 +1,8 @@
 //! The flash holding the two weight slots of `dtp_core::storage`, behind the
 //! `embedded-storage` `NorFlash` traits: [`board`] gives each board's driver.
 //!
-//! Under QEMU the mps2-an386 has no flash controller: its "flash" is SSRAM that the ELF loader
-//! fills. [`RamNor`] gives a region of it NOR rules — erase sets a whole 4 KiB page to `0xFF`,
+//! Under QEMU the MPS2 boards (an385, an386, an500, an505) have no flash controller: their
+//! "flash" is SSRAM that the ELF loader fills. [`RamNor`] gives a region of it NOR rules — erase sets a whole 4 KiB page to `0xFF`,
 //! a write can only clear bits (`old & new`) — so the two-slot logic of `dtp_core::storage`
 //! runs on the device exactly as on real flash. QEMU keeps that memory across a system reset
 //! (`SCB::sys_reset`), which is how the firmware shows weights surviving a reset.
@@ -16,8 +16,6 @@ use embedded_storage::nor_flash::{
     check_write,
 };
 
-/// Start of the slot region under QEMU: SSRAM1 past the 1 MiB the image may use.
-pub const QEMU_SLOTS_ADDR: usize = 0x0010_0000;
 /// Erase page size.
 pub const PAGE: usize = 4096;
 
@@ -139,28 +137,15 @@ pub type Board = RamNor;
 #[cfg(feature = "nrf52840-dk")]
 pub type Board = Kinds<nrf52840_hal::nvmc::Nvmc<nrf52840_hal::pac::NVMC>>;
 
-/// `len` bytes of the board's flash for the weight slots, at offset 0 of the returned driver;
-/// `None` where no flash driver is wired (a generic `rtt` build without a board feature).
-///
-/// Under QEMU: [`QEMU_SLOTS_ADDR`], SSRAM outside the 1 MiB image. Call it once.
-#[cfg(feature = "qemu")]
-pub fn board(len: usize) -> Option<Board> {
-    // SAFETY: the slot region is outside the image and RAM (memory.x); only this owns it.
-    Some(unsafe { RamNor::new(QEMU_SLOTS_ADDR, len) })
-}
-
-/// `len` bytes of the board's flash for the weight slots, at offset 0 of the returned driver;
-/// `None` if the region `memory.x` reserves (`__dtp_slots_start..__dtp_slots_end`) is smaller,
-/// or the nRF52840's peripherals were already taken.
-///
-/// Takes the PAC's peripherals for the NVMC (the demos use no other nRF peripheral). Call it
-/// once.
-#[cfg(feature = "nrf52840-dk")]
-pub fn board(len: usize) -> Option<Board> {
+/// The slot region the board's `memory.x` reserves: `__dtp_slots_start..__dtp_slots_end`
+/// (SSRAM past the 1 MiB image on the MPS2 boards, the top 40 KiB of flash on the
+/// nRF52840-DK), if it holds `len` bytes and both are whole pages; else logs why and `None`.
+#[cfg(any(feature = "qemu", feature = "nrf52840-dk"))]
+fn slot_region(len: usize) -> Option<usize> {
     unsafe extern "C" {
-        /// First byte after the image's flash (boards/nrf52840-dk/memory.x).
+        /// First byte of the slot region (boards/*/memory.x).
         static __dtp_slots_start: u8;
-        /// End of the slot region (the end of the nRF52840's flash).
+        /// End of the slot region.
         static __dtp_slots_end: u8;
     }
     let start = &raw const __dtp_slots_start as usize;
@@ -174,6 +159,28 @@ pub fn board(len: usize) -> Option<Board> {
         );
         return None;
     }
+    Some(start)
+}
+
+/// `len` bytes of the board's flash for the weight slots, at offset 0 of the returned driver;
+/// `None` if the region `memory.x` reserves is smaller. Under QEMU: SSRAM outside the image
+/// and RAM (mps2-an385/an386/an500: `0x0010_0000`; mps2-an505: `0x1010_0000`). Call it once.
+#[cfg(feature = "qemu")]
+pub fn board(len: usize) -> Option<Board> {
+    let start = slot_region(len)?;
+    // SAFETY: the slot region is outside the image and RAM (memory.x); only this owns it.
+    Some(unsafe { RamNor::new(start, len) })
+}
+
+/// `len` bytes of the board's flash for the weight slots, at offset 0 of the returned driver;
+/// `None` if the region `memory.x` reserves (`__dtp_slots_start..__dtp_slots_end`) is smaller,
+/// or the nRF52840's peripherals were already taken.
+///
+/// Takes the PAC's peripherals for the NVMC (the demos use no other nRF peripheral). Call it
+/// once.
+#[cfg(feature = "nrf52840-dk")]
+pub fn board(len: usize) -> Option<Board> {
+    let start = slot_region(len)?;
     let nvmc = nrf52840_hal::pac::Peripherals::take()?.NVMC;
     // SAFETY: `start..start + len` is flash outside the image (memory.x keeps it out of FLASH),
     // page-aligned (checked); nothing else refers to it, and this is its only slice (the

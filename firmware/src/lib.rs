@@ -1,7 +1,7 @@
-//! # dtp-firmware — on-device Difference Target Propagation on a Cortex-M4F
+//! # dtp-firmware — on-device Difference Target Propagation on Cortex-M (M4F, M7, M33; M3 in soft float)
 //!
 //! Plumbing only; every piece of learning is `dtp-core`'s:
-//! - the defmt transport (semihosting under QEMU, RTT on a board), the panic and HardFault
+//! - the defmt transport (semihosting under QEMU, `logger`; RTT on a board), the panic and HardFault
 //!   handlers that log and exit non-zero, and [`exit`];
 //! - [`source`]: where samples come from — our small [`source::SampleSource`] trait, served
 //!   from the digits table in flash ([`digits`]) or by an embedded-hal 1.0 I²C device;
@@ -32,9 +32,15 @@ compile_error!("choose one defmt transport: feature `qemu` (semihosting) or `rtt
 #[cfg(feature = "rtt")]
 use defmt_rtt as _;
 #[cfg(feature = "qemu")]
-use defmt_semihosting as _;
+mod logger;
 
 use cortex_m_rt::{ExceptionFrame, exception};
+
+/// The seed of the demos: their generator (initial weights, the inverses' noise, Bernoulli
+/// samples) and the order of the training stream ([`source::FlashDigits`]). Set at build
+/// time by the environment variable `DTP_FIRMWARE_SEED` (decimal or `0x` hexadecimal; read
+/// by `build.rs`), 1 when unset.
+pub const SEED: u64 = include!(concat!(env!("OUT_DIR"), "/seed.rs"));
 
 /// Ends the program: exit code 0 if `success`, else 1.
 ///
@@ -53,13 +59,30 @@ pub fn exit(success: bool) -> ! {
     }
 }
 
+#[cfg(not(feature = "no-panic-proof"))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     defmt::error!("panic: {}", defmt::Display2Format(info));
     exit(false)
 }
 
-/// `defmt::panic!` and `defmt::assert!` end here (after logging their message).
+/// With the `no-panic-proof` feature (`firmware/check-no-panic.sh`): a panic handler that
+/// calls a function defined nowhere, so the demos link only if no panic of `core` (bounds
+/// check, `unwrap`, overflow, assertion) is reachable from them. Their deliberate error exits
+/// (`defmt::panic!`, below) do not go through it.
+#[cfg(feature = "no-panic-proof")]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    unsafe extern "Rust" {
+        /// Defined nowhere: linking fails if a panic path is reachable.
+        fn __dtp_firmware_can_panic() -> !;
+    }
+    // SAFETY: never called in a program that links.
+    unsafe { __dtp_firmware_can_panic() }
+}
+
+/// `defmt::panic!` and `defmt::assert!` end here (after logging their message): the demos'
+/// deliberate error exits (a failed step, a corrupt save, a static taken twice).
 #[defmt::panic_handler]
 fn defmt_panic() -> ! {
     exit(false)

@@ -32,10 +32,26 @@ pub const SLOTS: Slots = Slots {
 pub const EPOCHS: u32 = 4;
 /// Evaluate on the held-out part every this many samples of an epoch, and at its end.
 pub const EVAL_EVERY: usize = 360;
-const SEED: u64 = 1;
 
+/// The demos' generator, from the build's seed ([`crate::SEED`]).
 fn rng() -> Pcg32 {
-    Pcg32::new(SEED, 0x0a02_bdbf_7bb3_c0a7)
+    Pcg32::new(crate::SEED, 0x0a02_bdbf_7bb3_c0a7)
+}
+
+/// The training stream (its order in a `static`); a second take is a deliberate error exit.
+pub(crate) fn stream(shift: Shift) -> FlashDigits {
+    match FlashDigits::take(shift) {
+        Some(s) => s,
+        None => defmt::panic!("sample stream taken twice"),
+    }
+}
+
+/// The `&'static mut` of a take-once static; a second take is a deliberate error exit.
+pub(crate) fn take<T>(cell: &'static Once<T>, what: &str) -> &'static mut T {
+    match cell.take() {
+        Some(v) => v,
+        None => defmt::panic!("{=str} taken twice", what),
+    }
 }
 
 /// Logs the memory figures of the trainer and of the packed binary units.
@@ -69,8 +85,7 @@ pub(crate) fn r1(v: f32) -> f32 {
 fn fill(trainer: &mut DigitsTrainer, x: &[f32; PIXELS], label: u8) {
     let (bx, bt) = trainer.batch_mut();
     bx.as_mut_slice().copy_from_slice(x);
-    bt.fill(0.0);
-    bt[(label as usize, 0)] = 1.0;
+    digits::one_hot(label, bt.as_mut_slice());
 }
 
 /// Learns the digits stream from scratch with `variant` units, then runs its control (the
@@ -85,8 +100,8 @@ pub fn learn(variant: Variant, bar: f32, min_gap: f32) -> ! {
         None => defmt::panic!("peripherals taken twice"),
     };
     measure::start_ticks(cp.SYST);
-    let trainer = TRAINER.take().unwrap();
-    let payload = PAYLOAD.take().unwrap();
+    let trainer = take(&TRAINER, "trainer");
+    let payload = take(&PAYLOAD, "payload");
     let mut flash = flash::board(2 * SLOTS.slot_size as usize);
     let mut rng = start(trainer, variant, Learner::Dtp, false);
 
@@ -117,16 +132,17 @@ pub fn learn(variant: Variant, bar: f32, min_gap: f32) -> ! {
     );
     memory_report();
     info!(
-        "learning {} units, 64-{=usize}-{=usize}-10, one sample per DTP step, {=u32} epochs of {=usize} digits, held-out {=usize}",
+        "learning {} units, 64-{=usize}-{=usize}-10, one sample per DTP step, {=u32} epochs of {=usize} digits, held-out {=usize}, seed {=u64}",
         variant,
         demo::H,
         demo::H,
         EPOCHS,
         digits::TRAIN,
-        digits::HELD_OUT
+        digits::HELD_OUT,
+        crate::SEED
     );
 
-    let mut source = FlashDigits::new(Shift::None);
+    let mut source = stream(Shift::None);
     let run = train(
         trainer,
         &mut source,
@@ -152,7 +168,7 @@ pub fn learn(variant: Variant, bar: f32, min_gap: f32) -> ! {
         demo::PARAMS
     );
     if variant == Variant::Sign {
-        let xnor = XNOR.take().unwrap();
+        let xnor = take(&XNOR, "XNOR layer");
         info!(
             "held-out with layer 2 binarised (XNOR/popcount, not trained for it): {=f32}%",
             r1(demo::evaluate_xnor(&trainer.net, xnor))
@@ -164,7 +180,7 @@ pub fn learn(variant: Variant, bar: f32, min_gap: f32) -> ! {
         measure::stack_size()
     );
     // The control overwrites the trainer; the DTP weights are in flash already.
-    let control = control_run(trainer, variant, Shift::None, EPOCHS, false);
+    let control = control_run(trainer, &mut source, variant, Shift::None, EPOCHS, false);
     let ok = judge(last, control, bar, min_gap);
     if ok {
         info!("PASS; resetting to reload the DTP weights from flash");
@@ -209,8 +225,14 @@ pub fn train(
         let epoch = source.epoch - first_epoch;
         let label = match source.next_sample(&mut x) {
             Ok(l) => l,
-            Err(e) => match e {},
+            Err(e) => defmt::panic!("sample stream: {}", e),
         };
+        // The negative control of firmware/check-no-panic.sh: a bounds check the optimiser
+        // cannot remove, so the no-panic-proof build must fail to link.
+        #[cfg(feature = "no-panic-canary")]
+        {
+            x[core::hint::black_box(0usize)] = x[0];
+        }
         fill(trainer, &x, label);
         let t0 = measure::ticks();
         let stats = match trainer.step(rng) {
@@ -281,7 +303,7 @@ fn profile_step(
     let mut x = [0.0f32; PIXELS];
     let label = match source.next_sample(&mut x) {
         Ok(l) => l,
-        Err(e) => match e {},
+        Err(e) => defmt::panic!("sample stream: {}", e),
     };
     fill(trainer, &x, label);
     let per_tick = instructions as f32 / ticks as f32;
@@ -363,6 +385,7 @@ fn hidden_digest(net: &DigitsNet) -> u32 {
 /// panics if a hidden layer moved (then it would not be the output-layer-only control).
 fn control_run(
     trainer: &mut DigitsTrainer,
+    source: &mut FlashDigits,
     variant: Variant,
     shift: Shift,
     epochs: u32,
@@ -371,10 +394,10 @@ fn control_run(
     let mut rng = start(trainer, variant, Learner::Control, from_host);
     let hidden = hidden_digest(&trainer.net);
     info!("control: the same run with eta-hat = 0 (only the output layer learns)");
-    let mut source = FlashDigits::new(shift);
+    source.restart(shift);
     let run = train(
         trainer,
-        &mut source,
+        source,
         epochs,
         variant,
         Learner::Control,
@@ -450,7 +473,13 @@ fn verify_after_reset(
     variant: Variant,
     bar: f32,
 ) -> ! {
-    let word = |at: usize| u32::from_le_bytes(payload[at..at + 4].try_into().unwrap());
+    let word = |at: usize| {
+        let mut w = [0u8; 4];
+        if let Some(bytes) = payload.get(at..at + 4) {
+            w.copy_from_slice(bytes);
+        }
+        u32::from_le_bytes(w)
+    };
     let (seen, saved_correct) = (word(DigitsNet::BLOB_LEN), word(DigitsNet::BLOB_LEN + 4));
     match trainer.net.read_blob(&payload[..DigitsNet::BLOB_LEN]) {
         Ok(units) if units == demo::config(variant).units => {}
@@ -496,7 +525,7 @@ pub fn adapt(shift: Shift, epochs: u32, bar: f32, min_gain: f32, min_gap: f32) -
         None => defmt::panic!("peripherals taken twice"),
     };
     measure::start_ticks(cp.SYST);
-    let trainer = TRAINER.take().unwrap();
+    let trainer = take(&TRAINER, "trainer");
     let variant = Variant::Sign;
     let mut rng = start(trainer, variant, Learner::Dtp, true);
     info!(
@@ -514,7 +543,7 @@ pub fn adapt(shift: Shift, epochs: u32, bar: f32, min_gain: f32, min_gap: f32) -
         r1(before.percent()),
         r1(before.packed_percent())
     );
-    let mut source = FlashDigits::new(shift);
+    let mut source = stream(shift);
     let run = train(
         trainer,
         &mut source,
@@ -534,7 +563,7 @@ pub fn adapt(shift: Shift, epochs: u32, bar: f32, min_gain: f32, min_gap: f32) -
         r1(gain),
         r1(after_clean.percent())
     );
-    let control = control_run(trainer, variant, shift, epochs, true);
+    let control = control_run(trainer, &mut source, variant, shift, epochs, true);
     info!(
         "stack high-water mark: {=usize} of {=usize} B",
         measure::stack_high_water(),

@@ -123,7 +123,7 @@ impl Sensor {
         let mut x = [0.0f32; PIXELS];
         let label = match self.scenes.next_sample(&mut x) {
             Ok(l) => l,
-            Err(e) => match e {},
+            Err(e) => defmt::panic!("sample stream: {}", e),
         };
         let mut frame = Frame {
             pixels: [0; PIXELS],
@@ -151,7 +151,10 @@ static ISR_TICKS: AtomicU32 = AtomicU32::new(0);
 fn on_tick() {
     let start = SYST::get_current();
     interrupt::free(|cs| {
-        if let Some(sensor) = SENSOR.borrow(cs).borrow_mut().as_mut() {
+        // Borrowed only inside critical sections, so never busy: `try_` keeps a panic path out.
+        if let Ok(mut slot) = SENSOR.borrow(cs).try_borrow_mut()
+            && let Some(sensor) = slot.as_mut()
+        {
             sensor.sample();
         }
     });
@@ -162,8 +165,11 @@ fn on_tick() {
 /// Restarts the simulated sensor at frame 0 (for the control run) and empties the queue.
 fn restart(consumer: &mut Consumer<'static, Frame>) {
     interrupt::free(|cs| {
-        if let Some(sensor) = SENSOR.borrow(cs).borrow_mut().as_mut() {
-            sensor.scenes = FlashDigits::new(Shift::None);
+        // Borrowed only inside critical sections, so never busy: `try_` keeps a panic path out.
+        if let Ok(mut slot) = SENSOR.borrow(cs).try_borrow_mut()
+            && let Some(sensor) = slot.as_mut()
+        {
+            sensor.scenes.restart(Shift::None);
             sensor.seq = 0;
         }
         while consumer.dequeue().is_some() {}
@@ -179,8 +185,6 @@ fn restart(consumer: &mut Consumer<'static, Frame>) {
 // SAFETY: `Trainer` is `bytemuck::Zeroable` (all-zero is a valid value).
 static TRAINER: Once<DigitsTrainer> = Once::new(unsafe { core::mem::zeroed() });
 static PAYLOAD: Once<[u8; PAYLOAD_LEN]> = Once::new([0; PAYLOAD_LEN]);
-/// The demos' seed (`run.rs`).
-const SEED: u64 = 1;
 
 /// Held-out digits read through the sensor in state `drift`.
 pub fn evaluate(trainer: &mut DigitsTrainer, drift: Drift) -> Eval {
@@ -188,7 +192,10 @@ pub fn evaluate(trainer: &mut DigitsTrainer, drift: Drift) -> Eval {
     let mut e = Eval::default();
     let (mut x, mut bytes) = ([0.0f32; PIXELS], [0u8; PIXELS]);
     for j in 0..digits::HELD_OUT {
-        let label = digits::sample(digits::held_out_index(j), &mut x);
+        let label = match digits::sample(digits::held_out_index(j), &mut x) {
+            Some(l) => l,
+            None => defmt::panic!("no held-out digit {=usize}", j),
+        };
         drift.read(&mut x, &mut bytes);
         load(trainer, &bytes, label);
         match trainer.evaluate(rng) {
@@ -207,8 +214,7 @@ fn load(trainer: &mut DigitsTrainer, pixels: &[u8; PIXELS], label: u8) {
     for (v, &b) in x.iter_mut().zip(pixels) {
         *v = b as f32 * (1.0 / 255.0);
     }
-    t.fill(0.0);
-    t[(label as usize, 0)] = 1.0;
+    digits::one_hot(label, t.as_mut_slice());
 }
 
 /// What one pass of the schedule measured.
@@ -316,7 +322,7 @@ fn stream(
 }
 
 fn start(trainer: &mut DigitsTrainer, learner: Learner) -> Pcg32 {
-    let mut rng = Pcg32::new(SEED, 0x0a02_bdbf_7bb3_c0a7);
+    let mut rng = Pcg32::new(crate::SEED, 0x0a02_bdbf_7bb3_c0a7);
     if let Err(e) = trainer.init(learner.config(Variant::Sign), Init::Orthogonal, &mut rng) {
         defmt::panic!("config: {}", e);
     }
@@ -333,8 +339,8 @@ pub fn run(bar: f32, min_gap: f32) -> ! {
         Some(p) => p,
         None => defmt::panic!("peripherals taken twice"),
     };
-    let trainer = TRAINER.take().unwrap();
-    let payload = PAYLOAD.take().unwrap();
+    let trainer = run::take(&TRAINER, "trainer");
+    let payload = run::take(&PAYLOAD, "payload");
     let mut flash = flash::board(2 * SLOTS.slot_size as usize);
 
     // At boot a device resumes from its newest save. (Under QEMU the slots start blank.)
@@ -353,13 +359,15 @@ pub fn run(bar: f32, min_gap: f32) -> ! {
     }
 
     // The queue: the consumer stays here, the producer goes to the interrupt.
-    let (producer, mut consumer) = QUEUE.take().unwrap().split();
-    interrupt::free(|cs| {
-        SENSOR.borrow(cs).replace(Some(Sensor {
-            scenes: FlashDigits::new(Shift::None),
-            seq: 0,
-            queue: producer,
-        }));
+    let (producer, mut consumer) = run::take(&QUEUE, "queue").split();
+    let sensor = Sensor {
+        scenes: run::stream(Shift::None),
+        seq: 0,
+        queue: producer,
+    };
+    interrupt::free(|cs| match SENSOR.borrow(cs).try_borrow_mut() {
+        Ok(mut slot) => *slot = Some(sensor),
+        Err(_) => defmt::panic!("sensor busy"),
     });
     measure::start_ticks_every(cp.SYST, PERIOD_TICKS, Some(on_tick));
     let (instructions, ticks) = measure::calibrate(1_000_000);

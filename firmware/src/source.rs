@@ -2,7 +2,10 @@
 //! ([`FlashDigits`], QEMU and any board) or by an I²C device through embedded-hal 1.0
 //! ([`I2cFrames`], a real sensor).
 
+use crate::cell::Once;
 use crate::digits::{self, PIXELS};
+use rand_core::Rng;
+use rand_pcg::Pcg32;
 
 /// A stream of labelled samples of `PIXELS` inputs in `[0, 1]`.
 pub trait SampleSource {
@@ -51,52 +54,111 @@ impl Shift {
     }
 }
 
-/// The training part of the digits table as an endless stream: epoch `e` visits all 1438
-/// training samples in the order `j ↦ (j·s_e + 37e) mod 1438` (stride `s_e` coprime to 1438,
-/// a different order each epoch), through a [`Shift`].
+/// The training part of the digits table as an endless stream: each epoch visits all 1438
+/// training samples once, in an order shuffled afresh at the start of every epoch
+/// (Fisher–Yates, from a `Pcg32` of the build's [`SEED`](crate::SEED) on a stream of its own,
+/// so the order does not draw from the trainer's generator), through a [`Shift`].
+///
+/// The order (1438 `u16`, 2,876 B) lives in a `static` ([`ORDER`]), not in the stream, so the
+/// stream is small on the stack; there is one, taken once ([`FlashDigits::take`]) and started
+/// over by [`FlashDigits::restart`], which serves the same samples in the same order again (a
+/// demo's DTP run and its control).
 pub struct FlashDigits {
     /// Completed passes over the training part.
     pub epoch: u32,
     position: usize,
     /// The input shift applied to every sample.
     pub shift: Shift,
+    /// This epoch's order: a permutation of `0..TRAIN` (training-sample numbers).
+    order: &'static mut [u16; digits::TRAIN],
+    rng: Pcg32,
 }
 
-/// Strides coprime to 1438 = 2·719.
-const STRIDES: [usize; 8] = [601, 577, 1031, 863, 997, 1151, 1213, 1301];
+/// The storage of [`FlashDigits`]'s order (zero bits: `.bss`).
+pub static ORDER: Once<[u16; digits::TRAIN]> = Once::new([0; digits::TRAIN]);
+
+/// The `Pcg32` stream (increment) of the sample order; the trainer's generator uses
+/// `0x0a02_bdbf_7bb3_c0a7`.
+const ORDER_STREAM: u64 = 0x5851_f42d_4c95_7f2d;
 
 impl FlashDigits {
-    /// A stream starting at epoch 0.
-    pub const fn new(shift: Shift) -> Self {
-        FlashDigits {
+    /// The stream, starting at epoch 0, ordered from the build's seed; `None` if it was taken
+    /// already.
+    pub fn take(shift: Shift) -> Option<Self> {
+        let mut s = FlashDigits {
             epoch: 0,
             position: 0,
             shift,
+            order: ORDER.take()?,
+            rng: Pcg32::new(crate::SEED, ORDER_STREAM),
+        };
+        s.restart(shift);
+        Some(s)
+    }
+
+    /// Starts over at epoch 0 through `shift`, in the order a fresh stream has.
+    pub fn restart(&mut self, shift: Shift) {
+        self.restart_with_seed(shift, crate::SEED);
+    }
+
+    /// Starts over at epoch 0 through `shift`, ordered from `seed`.
+    pub fn restart_with_seed(&mut self, shift: Shift, seed: u64) {
+        for (j, o) in self.order.iter_mut().enumerate() {
+            *o = j as u16;
         }
+        self.epoch = 0;
+        self.position = 0;
+        self.shift = shift;
+        self.rng = Pcg32::new(seed, ORDER_STREAM);
+        self.shuffle();
     }
 
     /// Samples already taken in the current epoch.
     pub fn position(&self) -> usize {
         self.position
     }
+
+    /// Fisher–Yates over the current order: for `i` from the last down to 1, swap entry `i`
+    /// with a uniform entry of `0..=i` (`⌊r·(i+1)/2³²⌋` of a 32-bit draw `r`: bias below
+    /// `1438/2³²`). A permutation stays one, whatever the generator gives.
+    fn shuffle(&mut self) {
+        for i in (1..self.order.len()).rev() {
+            let r = u64::from(self.rng.next_u32());
+            let j = ((r * (i as u64 + 1)) >> 32) as usize;
+            if j <= i {
+                // `j <= i < len`: the bounds are known here, so `swap` cannot panic.
+                self.order.swap(i, j);
+            }
+        }
+    }
 }
 
 impl SampleSource for FlashDigits {
-    type Error = core::convert::Infallible;
+    type Error = SampleError;
 
-    fn next_sample(&mut self, x: &mut [f32; PIXELS]) -> Result<u8, Self::Error> {
-        let e = self.epoch as usize;
-        let j = (self.position * STRIDES[e % STRIDES.len()] + 37 * e) % digits::TRAIN;
-        let label = digits::sample(digits::train_index(j), x);
+    fn next_sample(&mut self, x: &mut [f32; PIXELS]) -> Result<u8, SampleError> {
+        // `order` holds a permutation of `0..TRAIN` and `position < TRAIN`, so neither error
+        // can happen; they are errors rather than panics so the loop has no panic path.
+        let j = *self
+            .order
+            .get(self.position)
+            .ok_or(SampleError(self.position))?;
+        let i = digits::train_index(usize::from(j));
+        let label = digits::sample(i, x).ok_or(SampleError(i))?;
         self.shift.apply(x);
         self.position += 1;
-        if self.position == digits::TRAIN {
+        if self.position >= digits::TRAIN {
             self.position = 0;
             self.epoch += 1;
+            self.shuffle();
         }
         Ok(label)
     }
 }
+
+/// A sample index outside the digits table (a broken stream invariant, never expected).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, defmt::Format)]
+pub struct SampleError(pub usize);
 
 /// Samples read from an I²C device through embedded-hal 1.0: a write of register `0x00`, then
 /// a read of 65 bytes — 64 pixel intensities `0..=255` (row-major 8×8) and the label.

@@ -28,9 +28,7 @@ use core::hint::black_box;
 
 use dtp_core::bits;
 use dtp_core::storage::{self, Slots};
-use dtp_core::{
-    Config, FixedNet, FixedTrainer, Init, Quantiser,
-};
+use dtp_core::{Config, FixedNet, FixedTrainer, Init};
 use embedded_storage::nor_flash::{
     ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
 };
@@ -184,18 +182,16 @@ pub extern "C" fn _start() -> ! {
             // Held-out evaluation: the float path and the packed-bits classifier.
             fill(trainer, &x, black_box(7));
             let _ = black_box(trainer.evaluate(&mut rng));
-            // Only for sign units, as the firmware (its documented panic otherwise).
+            // Any units: `None` for units whose hidden layers are not read as signs.
             let units = trainer.config().units;
-            if units.between == Quantiser::Sign {
-                let (mut scratch, mut logits) = ([0.0; 32], [0.0; 10]);
-                let _ = black_box(bits::predict_packed::<64, 32, 10, 1, WORDS>(
-                    &trainer.net,
-                    &units,
-                    &dtp_core::Mat::from_column_slice(&x),
-                    &mut scratch,
-                    &mut logits,
-                ));
-            }
+            let (mut scratch, mut logits) = ([0.0; 32], [0.0; 10]);
+            let _ = black_box(bits::predict_packed::<64, 32, 10, 1, WORDS>(
+                &trainer.net,
+                &units,
+                &dtp_core::Mat::from_column_slice(&x),
+                &mut scratch,
+                &mut logits,
+            ));
         }
         if black_box(seen) % 1438 == 0 {
             // End of an epoch: the learning rate decays (the trainer divides it by

@@ -15,8 +15,9 @@ const EPOCHS: u32 = 3;
 const BAR: f32 = 80.0;
 /// Required gain over the accuracy before adapting (points).
 const MIN_GAIN: f32 = 50.0;
-/// Required lead over the control's held-out accuracy (points). Measured: 51.3 on the device
-/// (91.1 vs 39.8 %), 40.7–47.4 on the host over five seeds (`tests/tests/firmware_controls.rs`).
+/// Required lead over the control's held-out accuracy (points). Measured on the device: 42.6
+/// with seed 1 (92.8 vs 50.1 %), 37.0–51.8 over seeds 1–6; 40.7–47.4 on the host over five
+/// seeds (`tests/tests/firmware_controls.rs`).
 const MIN_GAP: f32 = 25.0;
 
 #[cortex_m_rt::entry]
