@@ -325,7 +325,12 @@ fn main() {
     println!("## Scaling: DTP epoch seconds at 1 and 2 threads, median of {reps}\n");
     println!("| network | samples | whole minibatch, 1 thread | 2 chunks, 2 threads | ratio |");
     println!("|---|---|---|---|---|");
-    for (w, n) in [(120, samples), (240, samples / 2), (240, samples), (480, samples)] {
+    for (w, n) in [
+        (120, samples),
+        (240, samples / 2),
+        (240, samples),
+        (480, samples),
+    ] {
         let widths = [784, w, w, w, w, w, w, w, 10];
         let part = Synthetic::new(n);
         let (mut one, mut two) = (Vec::new(), Vec::new());
@@ -340,7 +345,10 @@ fn main() {
             }
         }
         let (a, b) = (median(&mut one), median(&mut two));
-        println!("| 784-{w}×7-10 | {n} | {a:.3} s | {b:.3} s | {:.2}× |", a / b);
+        println!(
+            "| 784-{w}×7-10 | {n} | {a:.3} s | {b:.3} s | {:.2}× |",
+            a / b
+        );
     }
     println!();
 
