@@ -57,9 +57,14 @@ fashion_search=(fashion-search-lrf1.49e-2 fashion-search-lrf5e-3 fashion-search-
 ae_dtp=("${s[@]/#/mnist-ae-dtp-}")
 ae_bp=("${s[@]/#/mnist-ae-bp-}")
 ae=("${ae_dtp[@]}" "${ae_bp[@]}")
+# Controls and DTP's successors on the continuous net (issues 16, 17).
+continuous_control=("${s[@]/#/mnist-7x240-control-}")
+continuous_fwdtp=("${s[@]/#/mnist-7x240-fwdtp-}")
+continuous_drl=("${s[@]/#/mnist-7x240-drl-}")
 
 copy "${continuous_dtp[@]}" "${continuous_bp[@]}" "${discrete_dtp[@]}" "${discrete_bp[@]}" \
-    "${stochastic[@]}" "${stochastic_search[@]}" "${fashion_dtp[@]}" "${fashion_bp[@]}" "${fashion_search[@]}" "${ae[@]}"
+    "${stochastic[@]}" "${stochastic_search[@]}" "${fashion_dtp[@]}" "${fashion_bp[@]}" "${fashion_search[@]}" "${ae[@]}" \
+    "${continuous_control[@]}" "${continuous_fwdtp[@]}" "${continuous_drl[@]}"
 # The discrete row's continuous baseline, tested with sign units (needs the MNIST files: see
 # scripts/fetch-data.sh, or DTP_DATA_DIR).
 for n in "${discrete_tanh[@]}"; do
@@ -68,6 +73,8 @@ for n in "${discrete_tanh[@]}"; do
     fi
 done
 plot mnist-7x240.png "${continuous_dtp[@]}" "${continuous_bp[@]}"
+plot mnist-7x240-variants.png mnist-7x240-dtp-s1 mnist-7x240-fwdtp-s1 mnist-7x240-drl-s1 \
+    mnist-7x240-control-s1 mnist-7x240-bp-lr1e-3-s1
 plot mnist-discrete.png "${discrete_dtp[@]}" mnist-discrete-bp-ste-s1 mnist-discrete-bp-exact-s1 \
     mnist-discrete-tanh-bp-s1
 n=mnist-stochastic-dtp-s3-at200
@@ -85,7 +92,9 @@ for g in "continuous DTP=${continuous_dtp[*]}" "continuous BP=${continuous_bp[*]
     "discrete DTP=${discrete_dtp[*]}" "discrete BP straight-through=${discrete_ste[*]}" \
     "discrete BP exact=${discrete_exact[*]}" "discrete-tanh BP (tanh)=${discrete_tanh[*]}" \
     "stochastic DTP=${stochastic_dtp[*]}" "stochastic BP straight-through=${stochastic_ste[*]}" \
-    "Fashion DTP=${fashion_dtp[*]}" "Fashion BP=${fashion_bp[*]}"; do
+    "Fashion DTP=${fashion_dtp[*]}" "Fashion BP=${fashion_bp[*]}" \
+    "continuous control (eta-hat 0)=${continuous_control[*]}" \
+    "continuous FW-DTP=${continuous_fwdtp[*]}" "continuous DRL=${continuous_drl[*]}"; do
     # shellcheck disable=SC2086
     line=$(group "${g%%=*}" ${g#*=})
     if [ -n "$line" ]; then args+=("$line"); fi
