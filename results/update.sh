@@ -61,10 +61,15 @@ ae=("${ae_dtp[@]}" "${ae_bp[@]}")
 continuous_control=("${s[@]/#/mnist-7x240-control-}")
 continuous_fwdtp=("${s[@]/#/mnist-7x240-fwdtp-}")
 continuous_drl=("${s[@]/#/mnist-7x240-drl-}")
+discrete_control=("${s[@]/#/mnist-discrete-control-}")
+discrete_fwdtp=("${s[@]/#/mnist-discrete-fwdtp-}")
+stochastic_control=("${s[@]/#/mnist-stochastic-control-}")
+fashion_fwdtp=("${s[@]/#/fashion-7x240-fwdtp-}")
 
 copy "${continuous_dtp[@]}" "${continuous_bp[@]}" "${discrete_dtp[@]}" "${discrete_bp[@]}" \
     "${stochastic[@]}" "${stochastic_search[@]}" "${fashion_dtp[@]}" "${fashion_bp[@]}" "${fashion_search[@]}" "${ae[@]}" \
-    "${continuous_control[@]}" "${continuous_fwdtp[@]}" "${continuous_drl[@]}"
+    "${continuous_control[@]}" "${continuous_fwdtp[@]}" "${continuous_drl[@]}" \
+    "${discrete_control[@]}" "${discrete_fwdtp[@]}" "${stochastic_control[@]}" "${fashion_fwdtp[@]}"
 # The discrete row's continuous baseline, tested with sign units (needs the MNIST files: see
 # scripts/fetch-data.sh, or DTP_DATA_DIR).
 for n in "${discrete_tanh[@]}"; do
@@ -94,7 +99,10 @@ for g in "continuous DTP=${continuous_dtp[*]}" "continuous BP=${continuous_bp[*]
     "stochastic DTP=${stochastic_dtp[*]}" "stochastic BP straight-through=${stochastic_ste[*]}" \
     "Fashion DTP=${fashion_dtp[*]}" "Fashion BP=${fashion_bp[*]}" \
     "continuous control (eta-hat 0)=${continuous_control[*]}" \
-    "continuous FW-DTP=${continuous_fwdtp[*]}" "continuous DRL=${continuous_drl[*]}"; do
+    "continuous FW-DTP=${continuous_fwdtp[*]}" "continuous DRL=${continuous_drl[*]}" \
+    "discrete control (eta-hat 0)=${discrete_control[*]}" "discrete FW-DTP=${discrete_fwdtp[*]}" \
+    "stochastic control (eta-hat 0)=${stochastic_control[*]}" \
+    "Fashion FW-DTP=${fashion_fwdtp[*]}"; do
     # shellcheck disable=SC2086
     line=$(group "${g%%=*}" ${g#*=})
     if [ -n "$line" ]; then args+=("$line"); fi
