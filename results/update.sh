@@ -65,11 +65,14 @@ discrete_control=("${s[@]/#/mnist-discrete-control-}")
 discrete_fwdtp=("${s[@]/#/mnist-discrete-fwdtp-}")
 stochastic_control=("${s[@]/#/mnist-stochastic-control-}")
 fashion_fwdtp=("${s[@]/#/fashion-7x240-fwdtp-}")
+discrete_drl=("${s[@]/#/mnist-discrete-drl-}")
+fashion_drl=("${s[@]/#/fashion-7x240-drl-}")
 
 copy "${continuous_dtp[@]}" "${continuous_bp[@]}" "${discrete_dtp[@]}" "${discrete_bp[@]}" \
     "${stochastic[@]}" "${stochastic_search[@]}" "${fashion_dtp[@]}" "${fashion_bp[@]}" "${fashion_search[@]}" "${ae[@]}" \
     "${continuous_control[@]}" "${continuous_fwdtp[@]}" "${continuous_drl[@]}" \
-    "${discrete_control[@]}" "${discrete_fwdtp[@]}" "${stochastic_control[@]}" "${fashion_fwdtp[@]}"
+    "${discrete_control[@]}" "${discrete_fwdtp[@]}" "${stochastic_control[@]}" "${fashion_fwdtp[@]}" \
+    "${discrete_drl[@]}" "${fashion_drl[@]}"
 # The discrete row's continuous baseline, tested with sign units (needs the MNIST files: see
 # scripts/fetch-data.sh, or DTP_DATA_DIR).
 for n in "${discrete_tanh[@]}"; do
@@ -102,7 +105,8 @@ for g in "continuous DTP=${continuous_dtp[*]}" "continuous BP=${continuous_bp[*]
     "continuous FW-DTP=${continuous_fwdtp[*]}" "continuous DRL=${continuous_drl[*]}" \
     "discrete control (eta-hat 0)=${discrete_control[*]}" "discrete FW-DTP=${discrete_fwdtp[*]}" \
     "stochastic control (eta-hat 0)=${stochastic_control[*]}" \
-    "Fashion FW-DTP=${fashion_fwdtp[*]}"; do
+    "Fashion FW-DTP=${fashion_fwdtp[*]}" "discrete DRL=${discrete_drl[*]}" \
+    "Fashion DRL=${fashion_drl[*]}"; do
     # shellcheck disable=SC2086
     line=$(group "${g%%=*}" ${g#*=})
     if [ -n "$line" ]; then args+=("$line"); fi
