@@ -4,8 +4,9 @@ use crate::OMat;
 use crate::config::Gradient;
 use crate::config::Units;
 use crate::dense::Dense;
-use crate::dtp::apply;
+use crate::dtp::FORWARD;
 use crate::error::Error;
+use crate::gradient::{GradientStore, Outer};
 use crate::kernel::Kernel;
 use crate::layout::{Alloc, Layout, Width};
 use crate::loss::output_delta_over;
@@ -15,7 +16,7 @@ use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 
-impl<L: Layout, B: Dim, K: Kernel> Trainer<L, B, K>
+impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L, B>> Trainer<L, B, K, S>
 where
     DefaultAllocator: Alloc<L, B>,
 {
@@ -36,50 +37,53 @@ where
         let stats = self.forward(true, rng)?;
         let units = self.config.units;
         let opt = self.config.forward_at(self.epoch);
-        let (ws, grad, state) = (&mut self.ws, &mut self.grad, &mut self.forward_state);
-        ws.backprop_output::<K>(&self.net.output, units, &mut grad.output);
-        let number = self.net.layers();
-        apply(
+        let (ws, store, state) = (&mut self.ws, &mut self.grad, &mut self.forward_state);
+        let net = &mut self.net;
+        let number = net.layers();
+        let grad = ws.backprop_output::<K>(&net.output, units);
+        store.apply_output::<K>(
             &opt,
-            &mut self.net.output,
-            &grad.output,
+            &mut net.output,
             &mut state.output,
+            grad,
             number,
+            FORWARD,
         )?;
-        for k in (1..=self.net.depth()).rev() {
-            let layer = &mut self.net.hidden.as_mut()[k - 1];
-            let g = grad.fit_hidden(layer);
-            ws.backprop_hidden::<K>(layer, units, gradient, k, g);
-            apply(&opt, layer, g, &mut state.hidden.as_mut()[k - 1], k + 1)?;
+        for k in (1..=net.depth()).rev() {
+            let (layer, state) = (
+                &mut net.hidden.as_mut()[k - 1],
+                &mut state.hidden.as_mut()[k - 1],
+            );
+            let grad = ws.backprop_hidden::<K>(layer, units, gradient, k);
+            store.apply_hidden::<K>(&opt, layer, state, grad, k + 1, FORWARD)?;
         }
-        ws.backprop_first::<K>(units, gradient, &mut grad.first);
-        apply(&opt, &mut self.net.first, &grad.first, &mut state.first, 1)?;
+        let grad = ws.backprop_first(units, gradient);
+        store.apply_first::<K>(&opt, &mut net.first, &mut state.first, grad, 1, FORWARD)?;
         Ok(stats)
     }
 }
 
 /// Backprop's arithmetic on one set of minibatch buffers, layer by layer from the top, each
-/// layer's gradient into a buffer the caller passes (and applies). `s1` carries
+/// call returning the layer's gradient (which the caller applies). `s1` carries
 /// `∂L/∂q(h_k)` down; each call reads the layer's weights before the caller changes them.
 impl<L: Layout, B: Dim> Workspace<L, B>
 where
     DefaultAllocator: Alloc<L, B>,
 {
-    /// The output layer: `δ_M = ∂L/∂z_M`, its gradient into `grad`, and
-    /// `s1 ← ∂L/∂q(h_{M-1}) = W_Mᵀ δ_M`.
+    /// The output layer: `δ_M = ∂L/∂z_M`, `s1 ← ∂L/∂q(h_{M-1}) = W_Mᵀ δ_M`; returns the
+    /// gradient `δ_M q(h_{M-1})ᵀ`.
     pub(crate) fn backprop_output<K: Kernel>(
         &mut self,
         output: &Dense<L::Out, L::Hidden>,
         units: Units,
-        grad: &mut Dense<L::Out, L::Hidden>,
-    ) {
+    ) -> Outer<'_, L::Out, L::Hidden, B> {
         let r = self.h.len() - 1;
         let batch = self.mean_over();
         output_delta_over(units.output, &self.p, &self.t, &mut self.delta_out, batch);
         let shape = self.h[r].shape_generic();
         L::Hidden::fit(&mut self.s1, shape.0, shape.1);
         K::gemm_tn(&mut self.s1, 1.0, &output.w, &self.delta_out, 0.0);
-        Dense::gradient_from_delta::<K, B>(&self.read[r], &self.delta_out, grad);
+        Outer::new(&self.delta_out, &self.read[r])
     }
 
     /// Turns `s1 = ∂L/∂q(h_k)` into `δ_k = ∂L/∂z_k` in place.
@@ -95,33 +99,31 @@ where
         }
     }
 
-    /// The hidden layer `f_{k+1}` (`layer`, hidden index `k ≥ 1`): `δ_k`, its gradient into
-    /// `grad`, and `s1 ← ∂L/∂q(h_{k-1}) = W_{k+1}ᵀ δ_k`.
+    /// The hidden layer `f_{k+1}` (`layer`, hidden index `k ≥ 1`): `δ_k` (left in `s2`),
+    /// `s1 ← ∂L/∂q(h_{k-1}) = W_{k+1}ᵀ δ_k`; returns the gradient `δ_k q(h_{k-1})ᵀ`.
     pub(crate) fn backprop_hidden<K: Kernel>(
         &mut self,
         layer: &Dense<L::Hidden, L::Hidden>,
         units: Units,
         gradient: Gradient,
         k: usize,
-        grad: &mut Dense<L::Hidden, L::Hidden>,
-    ) {
+    ) -> Outer<'_, L::Hidden, L::Hidden, B> {
         self.backprop_delta(units, gradient, k);
         let below = self.h[k - 1].shape_generic();
         L::Hidden::fit(&mut self.s2, below.0, below.1);
         K::gemm_tn(&mut self.s2, 1.0, &layer.w, &self.s1, 0.0);
-        Dense::gradient_from_delta::<K, B>(&self.read[k - 1], &self.s1, grad);
         core::mem::swap(&mut self.s1, &mut self.s2);
+        Outer::new(&self.s2, &self.read[k - 1])
     }
 
-    /// Layer 1: `δ_0` and its gradient `δ_0 xᵀ` into `grad`.
-    pub(crate) fn backprop_first<K: Kernel>(
+    /// Layer 1: `δ_0`; returns its gradient `δ_0 xᵀ`.
+    pub(crate) fn backprop_first(
         &mut self,
         units: Units,
         gradient: Gradient,
-        grad: &mut Dense<L::Hidden, L::In>,
-    ) {
+    ) -> Outer<'_, L::Hidden, L::In, B> {
         self.backprop_delta(units, gradient, 0);
-        Dense::gradient_from_delta::<K, B>(&self.x, &self.s1, grad);
+        Outer::new(&self.s1, &self.x)
     }
 }
 

@@ -133,6 +133,23 @@ where
     where
         DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
     {
+        let loss = Self::local_delta_over(activation, y, target, delta, batch);
+        Self::gradient_from_delta::<K, B>(r, delta, grad);
+        loss
+    }
+
+    /// The first half of [`local_gradient_over`](Self::local_gradient_over): `δ` into `delta`
+    /// (`δ = (2/batch)(y − ŷ) ⊙ s'(y)`); returns `ℓ`. The gradient is `δ rᵀ`, `Σ_b δ_b`.
+    pub fn local_delta_over<B: Dim>(
+        activation: Activation,
+        y: &OMat<O, B>,
+        target: &OMat<O, B>,
+        delta: &mut OMat<O, B>,
+        batch: f32,
+    ) -> f32
+    where
+        DefaultAllocator: Allocator<O, B>,
+    {
         let scale = 2.0 / batch;
         // Eight partial sums (lanes the compiler vectorises) instead of one serial chain.
         let mut partial = [0.0f32; 8];
@@ -154,7 +171,6 @@ where
         for ((d, &y), &t) in dr.iter_mut().zip(yr).zip(tr) {
             tail += step(d, y, t);
         }
-        Self::gradient_from_delta::<K, B>(r, delta, grad);
         (partial.iter().sum::<f32>() + tail) / batch
     }
 

@@ -9,6 +9,7 @@ use crate::Activation;
 use crate::config::{Config, Feedback, Units};
 use crate::dense::Dense;
 use crate::error::{Error, Stage, check_finite};
+use crate::gradient::{GradientStore, Outer};
 use crate::kernel::Kernel;
 use crate::layout::{Alloc, Layout, Width};
 use crate::loss::{correct, loss_over, output_activation, output_delta_over};
@@ -19,7 +20,7 @@ use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 
-impl<L: Layout, B: Dim, K: Kernel> Trainer<L, B, K>
+impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L, B>> Trainer<L, B, K, S>
 where
     DefaultAllocator: Alloc<L, B>,
 {
@@ -153,11 +154,18 @@ where
     pub fn inverse_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
         let units = self.config.units;
         for k in 1..=self.net.depth() {
-            let grad = self.grad.fit_hidden(&self.net.inverse.as_ref()[k - 1]);
-            self.inverse_loss.as_mut()[k - 1] = self
+            let (loss, grad) = self
                 .ws
-                .inverse_gradient::<K, G>(&self.net, units, k, sigma, grad, rng);
-            self.apply_inverse(k)?;
+                .inverse_gradient::<K, G>(&self.net, units, k, sigma, rng);
+            self.inverse_loss.as_mut()[k - 1] = loss;
+            self.grad.apply_hidden::<K>(
+                &self.config.inverse,
+                &mut self.net.inverse.as_mut()[k - 1],
+                &mut self.inverse_state.as_mut()[k - 1],
+                grad,
+                k + 1,
+                INVERSE,
+            )?;
         }
         Ok(())
     }
@@ -189,26 +197,20 @@ where
     pub fn drl_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
         let units = self.config.units;
         for k in 1..=self.net.depth() {
-            let grad = self.grad.fit_hidden(&self.net.inverse.as_ref()[k - 1]);
-            self.inverse_loss.as_mut()[k - 1] = self
+            let (loss, grad) = self
                 .ws
-                .drl_gradient::<K, G>(&self.net, units, k, sigma, grad, rng)?;
-            self.apply_inverse(k)?;
+                .drl_gradient::<K, G>(&self.net, units, k, sigma, rng)?;
+            self.inverse_loss.as_mut()[k - 1] = loss;
+            self.grad.apply_hidden::<K>(
+                &self.config.inverse,
+                &mut self.net.inverse.as_mut()[k - 1],
+                &mut self.inverse_state.as_mut()[k - 1],
+                grad,
+                k + 1,
+                INVERSE,
+            )?;
         }
         Ok(())
-    }
-
-    /// Applies the inverse optimiser to `g_{k+1}` (`inverse[k − 1]`) with the gradient in the
-    /// shared hidden-layer buffer.
-    fn apply_inverse(&mut self, k: usize) -> Result<(), Error> {
-        apply_checked(
-            &self.config.inverse,
-            &mut self.net.inverse.as_mut()[k - 1],
-            &self.grad.hidden,
-            &mut self.inverse_state.as_mut()[k - 1],
-            k + 1,
-            [Stage::InverseGradient, Stage::InverseWeights],
-        )
     }
 
     /// **Step 5 — forward step**: for each hidden layer `i = 1 … M−1` an optimiser step on
@@ -240,23 +242,29 @@ where
     pub fn forward_step(&mut self) -> Result<(), Error> {
         let act = self.config.units.hidden;
         let opt = self.config.forward_at(self.epoch);
-        let (ws, grad, state) = (&mut self.ws, &mut self.grad, &mut self.forward_state);
-        self.local_loss[0] = ws.first_gradient::<K>(act, &mut grad.first);
-        apply(&opt, &mut self.net.first, &grad.first, &mut state.first, 1)?;
-        for k in 1..=self.net.depth() {
-            let layer = &mut self.net.hidden.as_mut()[k - 1];
-            let g = grad.fit_hidden(layer);
-            self.local_loss[k] = ws.hidden_gradient::<K>(act, k, g);
-            apply(&opt, layer, g, &mut state.hidden.as_mut()[k - 1], k + 1)?;
+        let (ws, store, state) = (&mut self.ws, &mut self.grad, &mut self.forward_state);
+        let net = &mut self.net;
+        let (loss, grad) = ws.first_gradient(act);
+        self.local_loss[0] = loss;
+        store.apply_first::<K>(&opt, &mut net.first, &mut state.first, grad, 1, FORWARD)?;
+        for k in 1..=net.depth() {
+            let (layer, state) = (
+                &mut net.hidden.as_mut()[k - 1],
+                &mut state.hidden.as_mut()[k - 1],
+            );
+            let (loss, grad) = ws.hidden_gradient(act, k);
+            self.local_loss[k] = loss;
+            store.apply_hidden::<K>(&opt, layer, state, grad, k + 1, FORWARD)?;
         }
-        ws.output_gradient::<K>(&mut grad.output);
-        let number = self.net.layers();
-        apply(
+        let number = net.layers();
+        let grad = ws.output_gradient();
+        store.apply_output::<K>(
             &opt,
-            &mut self.net.output,
-            &grad.output,
+            &mut net.output,
             &mut state.output,
+            grad,
             number,
+            FORWARD,
         )
     }
 }
@@ -376,16 +384,15 @@ where
     }
 
     /// Step 4 for the inverse `g_{k+1}` (`inverse[k − 1]`) on these buffers (see
-    /// [`Trainer::inverse_step`]): its gradient into `grad`; returns its reconstruction loss.
+    /// [`Trainer::inverse_step`]): returns its reconstruction loss and its gradient.
     pub(crate) fn inverse_gradient<K: Kernel, G: Rng + ?Sized>(
         &mut self,
         net: &Net<L>,
         units: Units,
         k: usize,
         sigma: f32,
-        grad: &mut Dense<L::Hidden, L::Hidden>,
         rng: &mut G,
-    ) -> f32 {
+    ) -> (f32, Outer<'_, L::Hidden, L::Hidden, B>) {
         let batch = self.mean_over();
         let (below, above) = (self.h[k - 1].shape_generic(), self.h[k].shape_generic());
         let (corrupt, f_out, read, g_out) =
@@ -405,20 +412,26 @@ where
         // f_out is free again: it becomes δ (same shape as g_out).
         let delta = f_out;
         L::Hidden::fit(delta, below.0, below.1);
-        Dense::local_gradient_over::<K, B>(units.inverse, read, g_out, corrupt, delta, grad, batch)
+        let loss = Dense::<L::Hidden, L::Hidden>::local_delta_over(
+            units.inverse,
+            g_out,
+            corrupt,
+            delta,
+            batch,
+        );
+        (loss, Outer::new(&self.s2, &self.s3))
     }
 
     /// Step 4 by DRL for the inverse `g_{k+1}` on these buffers (see [`Trainer::drl_step`]):
-    /// its gradient into `grad`; returns `L_i`.
+    /// returns `L_i` and its gradient (two terms: `δ_a q(ĥ_i)ᵀ + δ_h q(h_i)ᵀ`).
     pub(crate) fn drl_gradient<K: Kernel, G: Rng + ?Sized>(
         &mut self,
         net: &Net<L>,
         units: Units,
         k: usize,
         sigma: f32,
-        grad: &mut Dense<L::Hidden, L::Hidden>,
         rng: &mut G,
-    ) -> Result<f32, Error> {
+    ) -> Result<(f32, HiddenOuter<'_, L, B>), Error> {
         let r = net.depth();
         let inv_var = 1.0 / (sigma * sigma);
         let layer = k + 1;
@@ -480,48 +493,54 @@ where
             *da = scale * e * act.derivative_from_output(ga);
             *dh = -scale * e * act.derivative_from_output(gh);
         }
-        Dense::gradient_from_delta::<K, B>(&self.s3, &self.s1, grad);
-        K::gemm_nt(&mut grad.w, 1.0, &self.s2, &self.target[k], 1.0);
-        crate::dense::add_column_sums(grad.b.as_mut_slice(), self.s2.as_slice());
-        Ok(inv_var * sum / batch)
+        let grad = Outer::two(&self.s1, &self.s3, &self.s2, &self.target[k]);
+        Ok((inv_var * sum / batch, grad))
     }
 
-    /// Step 5 for layer 1 on these buffers: its local-loss gradient into `grad`; returns the
-    /// local loss. Uses `s1`.
-    pub(crate) fn first_gradient<K: Kernel>(
+    /// Step 5 for layer 1 on these buffers: returns the local loss and its gradient
+    /// `δ xᵀ` (`δ` in `s1`).
+    pub(crate) fn first_gradient(
         &mut self,
         act: Activation,
-        grad: &mut Dense<L::Hidden, L::In>,
-    ) -> f32 {
+    ) -> (f32, Outer<'_, L::Hidden, L::In, B>) {
         let (shape, batch) = (self.h[0].shape_generic(), self.mean_over());
         L::Hidden::fit(&mut self.s1, shape.0, shape.1);
-        let (x, h, t, d) = (&self.x, &self.h[0], &self.target[0], &mut self.s1);
-        Dense::local_gradient_over::<K, B>(act, x, h, t, d, grad, batch)
+        let (h, t, d) = (&self.h[0], &self.target[0], &mut self.s1);
+        let loss = Dense::<L::Hidden, L::In>::local_delta_over(act, h, t, d, batch);
+        (loss, Outer::new(&self.s1, &self.x))
     }
 
-    /// Step 5 for the hidden layer `f_{k+1}` (`hidden[k − 1]`) on these buffers: its
-    /// local-loss gradient into `grad`; returns the local loss. Uses `s1`.
-    pub(crate) fn hidden_gradient<K: Kernel>(
+    /// Step 5 for the hidden layer `f_{k+1}` (`hidden[k − 1]`) on these buffers: returns the
+    /// local loss and its gradient `δ q(h_{k-1})ᵀ` (`δ` in `s1`).
+    pub(crate) fn hidden_gradient(
         &mut self,
         act: Activation,
         k: usize,
-        grad: &mut Dense<L::Hidden, L::Hidden>,
-    ) -> f32 {
+    ) -> (f32, Outer<'_, L::Hidden, L::Hidden, B>) {
         let (shape, batch) = (self.h[k].shape_generic(), self.mean_over());
         L::Hidden::fit(&mut self.s1, shape.0, shape.1);
-        let (r, h, t, d) = (&self.read[k - 1], &self.h[k], &self.target[k], &mut self.s1);
-        Dense::local_gradient_over::<K, B>(act, r, h, t, d, grad, batch)
+        let (h, t, d) = (&self.h[k], &self.target[k], &mut self.s1);
+        let loss = Dense::<L::Hidden, L::Hidden>::local_delta_over(act, h, t, d, batch);
+        (loss, Outer::new(&self.s1, &self.read[k - 1]))
     }
 
-    /// Step 5 for the output layer: `∂L/∂W_M = ∂L/∂z_M q(h_{M-1})ᵀ` into `grad` (needs
+    /// Step 5 for the output layer: its gradient `∂L/∂W_M = ∂L/∂z_M q(h_{M-1})ᵀ` (needs
     /// [`top_target`](Self::top_target)'s `∂L/∂z_M`).
-    pub(crate) fn output_gradient<K: Kernel>(&mut self, grad: &mut Dense<L::Out, L::Hidden>) {
+    pub(crate) fn output_gradient(&self) -> Outer<'_, L::Out, L::Hidden, B> {
         let r = self.read.len() - 1;
-        Dense::gradient_from_delta::<K, B>(&self.read[r], &self.delta_out, grad);
+        Outer::new(&self.delta_out, &self.read[r])
     }
 }
 
-/// Checks a forward layer's gradient, then applies the optimiser to it.
+/// The gradient of a hidden-to-hidden layer (or an inverse) of layout `L`.
+type HiddenOuter<'a, L, B> = Outer<'a, <L as Layout>::Hidden, <L as Layout>::Hidden, B>;
+
+/// The error stages of a forward layer's update: gradient, weights.
+pub(crate) const FORWARD: [Stage; 2] = [Stage::ForwardGradient, Stage::ForwardWeights];
+/// The error stages of an inverse's update: gradient, weights.
+pub(crate) const INVERSE: [Stage; 2] = [Stage::InverseGradient, Stage::InverseWeights];
+
+/// Checks a forward layer's gradient buffer, then applies the optimiser to it.
 pub(crate) fn apply<O: Dim, I: Dim>(
     opt: &crate::Optimiser,
     layer: &mut Dense<O, I>,
@@ -532,31 +551,5 @@ pub(crate) fn apply<O: Dim, I: Dim>(
 where
     DefaultAllocator: Allocator<O, I> + Allocator<O>,
 {
-    let stages = [Stage::ForwardGradient, Stage::ForwardWeights];
-    apply_checked(opt, layer, grad, state, number, stages)
-}
-
-/// Checks a layer's gradient (reported as `stages[0]`), then applies the optimiser to it (a
-/// non-finite result reported as `stages[1]`); `number` is the layer's, as in the paper.
-pub(crate) fn apply_checked<O: Dim, I: Dim>(
-    opt: &crate::Optimiser,
-    layer: &mut Dense<O, I>,
-    grad: &Dense<O, I>,
-    state: &mut crate::DenseState<O, I>,
-    number: usize,
-    stages: [Stage; 2],
-) -> Result<(), Error>
-where
-    DefaultAllocator: Allocator<O, I> + Allocator<O>,
-{
-    check_finite(grad.w.as_slice(), stages[0], number)?;
-    check_finite(grad.b.as_slice(), stages[0], number)?;
-    if opt.update_dense(layer, grad, state) {
-        Ok(())
-    } else {
-        Err(Error::NonFinite {
-            stage: stages[1],
-            layer: number as u16,
-        })
-    }
+    crate::gradient::apply_buffer(opt, layer, grad, state, number, FORWARD)
 }

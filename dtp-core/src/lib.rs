@@ -73,6 +73,7 @@ pub mod blob;
 pub mod config;
 pub mod dense;
 pub mod error;
+pub mod gradient;
 pub mod hidden;
 pub mod init;
 pub mod kernel;
@@ -100,6 +101,7 @@ pub use config::{
 };
 pub use dense::{Dense, FixedDense};
 pub use error::{ConfigError, Error, Stage};
+pub use gradient::{Buffered, Fused, GradientStore, Outer};
 pub use hidden::Hidden;
 #[cfg(feature = "std")]
 pub use kernel::{Auto, Blocked};
@@ -115,7 +117,9 @@ pub use optim::{
 pub use quantise::Quantiser;
 #[cfg(feature = "alloc")]
 pub use trainer::DynTrainer;
-pub use trainer::{Batches, EpochStats, FixedTrainer, StepStats, Trainer};
+pub use trainer::{
+    Batches, EpochStats, FixedStore, FixedTrainer, FusedTrainer, StepStats, Trainer,
+};
 
 /// The matrix type of the whole crate: `R × C` `f32`, column-major, over nalgebra dimensions
 /// (`Const<N>`: stored inline; `Dyn`: on the heap, feature `alloc`).

@@ -49,110 +49,296 @@ unsafe extern "C" {
     fn dtp_core_vsqrt_f32(x: f32) -> f32;
 }
 
-/// Centred RMSprop with momentum over `n` parameters, in the order and with the roundings of
-/// [`Optimiser::update`](crate::Optimiser::update)'s loop (so the same bits):
-/// `a ← ρa + (1−ρ)g`, `s ← ρs + ((1−ρ)g)g`, `d = (s − a·a) + ε`, `v ← μv − (lr·g)/√d`,
-/// `p ← p + v`; returns `Σ (p·0 + d·0)`, which is 0 exactly when every `p` and `d` is finite.
+/// Centred RMSprop with momentum over `rows × cols` parameters whose gradient is
+/// `g = δ_i · c_j` for element `i` of column `j` (column-major), in the order and with the
+/// roundings of [`Optimiser::update_columns`](crate::Optimiser::update_columns)'s loop (so the
+/// same bits): `a ← ρa + (1−ρ)g`, `s ← ρs + ((1−ρ)g)g`, `d = (s − a·a) + ε`,
+/// `v ← μv − (lr·g)/√d`, `p ← p + v`; returns `Σ (p·0 + d·0)`, which is 0 exactly when every
+/// `p` and `d` is finite. `k = [ρ, lr, μ, ε]`.
 ///
 /// One loop of single-precision VFP instructions: each array is walked by a post-incremented
-/// pointer (`vldr`/`vstmia`), nothing is spilled and the square root is a bare `vsqrt.f32`,
-/// which stable Rust cannot emit inline on a single-precision FPU (see [`sqrt`]).
+/// pointer, nothing is spilled, the square root is a bare `vsqrt.f32` (which stable Rust
+/// cannot emit inline on a single-precision FPU, see [`sqrt`]), and multiply-then-add pairs
+/// are `vmla`/`vmls`/`vnmls`, which on these cores round the product and then the sum exactly
+/// as the separate instructions do (they are not fused).
 ///
 /// # Safety
-/// `p`, `a`, `s`, `v` must be valid for reads and writes and `g` for reads of `n` floats each,
-/// `g` not overlapping the others.
+/// `p`, `a`, `s`, `v` must be valid for reads and writes of `rows × cols` floats each,
+/// `delta` for reads of `rows` and `scales` of `cols`, the read-only ones not overlapping the
+/// others.
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub(crate) unsafe fn rmsprop(
+pub(crate) unsafe fn rmsprop_columns(
     p: *mut f32,
-    g: *const f32,
+    delta: *const f32,
+    scales: *const f32,
     a: *mut f32,
     s: *mut f32,
     v: *mut f32,
-    n: usize,
-    rho: f32,
-    lr: f32,
-    momentum: f32,
-    eps: f32,
+    rows: usize,
+    cols: usize,
+    k: [f32; 4],
 ) -> f32 {
-    // SAFETY: as the caller promises; the routine touches only those `5n` floats, `r4`/`r5`
+    let [rho, lr, momentum, eps] = k;
+    // SAFETY: as the caller promises; the routine touches only those floats, `r4`–`r9`, `s16`–`s25`
     // (saved and restored) and the AAPCS-VFP scratch registers.
-    unsafe { dtp_core_rmsprop_f32(p, g, a, s, v, n, rho, 1.0 - rho, momentum, lr, eps) }
+    unsafe {
+        dtp_core_rmsprop_columns_f32(
+            p,
+            delta,
+            a,
+            s,
+            v,
+            rows,
+            scales,
+            cols,
+            rho,
+            1.0 - rho,
+            momentum,
+            lr,
+            eps,
+        )
+    }
 }
 
-// AAPCS-VFP: p, g, a, s in r0–r3; v, n on the stack; rho, 1 − rho, momentum, lr, eps in
-// s0–s4; the sum of `p·0 + d·0` returned in s0.
+// AAPCS-VFP: p, δ, a, s in r0–r3; v, rows, scales, cols on the stack; ρ, 1 − ρ, μ, lr, ε in
+// s0–s4; the sum of `p·0 + d·0` returned in s0. Registers: r4 v, r5 rows, r6 scales, r7 columns
+// left, r8 row pairs left, r9 row pairs, r12 δ; s5 the sum, s14 c_j, s15 zero. Rows go two at a
+// time (one `vldmia`/`vstmia` of two floats per array), an odd last row on its own.
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 core::arch::global_asm!(
-    ".section .text.dtp_core_rmsprop_f32,\"ax\",%progbits",
-    ".globl dtp_core_rmsprop_f32",
-    ".hidden dtp_core_rmsprop_f32",
+    ".section .text.dtp_core_rmsprop_columns_f32,\"ax\",%progbits",
+    ".globl dtp_core_rmsprop_columns_f32",
+    ".hidden dtp_core_rmsprop_columns_f32",
     ".p2align 2",
-    ".type dtp_core_rmsprop_f32,%function",
+    ".type dtp_core_rmsprop_columns_f32,%function",
     ".thumb_func",
+    // `vmla`/`vmls`/`vnmls` are VFPv2 (not fused); the FPv4-SP of a Cortex-M4F has them too.
     ".fpu vfpv2",
-    "dtp_core_rmsprop_f32:",
-    "push {{r4, r5}}",
-    "ldr r4, [sp, #8]",  // v
-    "ldr r5, [sp, #12]", // n
+    "dtp_core_rmsprop_columns_f32:",
+    "push {{r4, r5, r6, r7, r8, r9}}",
+    "vpush {{s16-s25}}",
+    "ldr r4, [sp, #64]", // v (6 core + 10 FP registers saved: 64 bytes)
+    "ldr r5, [sp, #68]", // rows
+    "ldr r6, [sp, #72]", // scales
+    "ldr r7, [sp, #76]", // cols
     "movs r12, #0",
-    "vmov s15, r12", // 0.0
-    "vmov s5, r12",  // Σ (p·0 + d·0)
+    "vmov s15, r12",   // 0.0
+    "vmov s5, r12",    // Σ of the finiteness terms
+    "lsrs r9, r5, #1", // row pairs
     "cmp r5, #0",
-    "beq 2f",
+    "beq 4f", // no rows
+    "cmp r7, #0",
+    "beq 4f",
     "1:",
-    "vldmia r1!, {{s6}}",   // g
-    "vldr s7, [r2]",        // a
-    "vmul.f32 s9, s1, s6",  // (1−ρ)g
-    "vldr s8, [r3]",        // s
-    "vmul.f32 s7, s0, s7",  // ρa
-    "vmul.f32 s10, s9, s6", // ((1−ρ)g)g
-    "vadd.f32 s7, s7, s9",  // a ← ρa + (1−ρ)g
-    "vmul.f32 s8, s0, s8",  // ρs
-    "vstmia r2!, {{s7}}",
-    "vadd.f32 s8, s8, s10", // s ← ρs + ((1−ρ)g)g
-    "vmul.f32 s9, s7, s7",  // a·a
-    "vstmia r3!, {{s8}}",
-    "vsub.f32 s9, s8, s9",    // s − a·a
-    "vmul.f32 s11, s3, s6",   // lr·g
-    "vadd.f32 s9, s9, s4",    // d = (s − a·a) + ε
-    "vsqrt.f32 s10, s9",      // √d
-    "vldr s12, [r4]",         // v
-    "vdiv.f32 s11, s11, s10", // (lr·g)/√d
-    "vmul.f32 s12, s2, s12",  // μv
-    "vldr s13, [r0]",         // p
-    "vsub.f32 s12, s12, s11", // v ← μv − (lr·g)/√d
-    "vmul.f32 s9, s9, s15",   // d·0
-    "vstmia r4!, {{s12}}",
-    "vadd.f32 s13, s13, s12", // p ← p + v
-    "vstmia r0!, {{s13}}",
-    "vmul.f32 s13, s13, s15", // p·0
-    "vadd.f32 s13, s13, s9",  // p·0 + d·0
-    "vadd.f32 s5, s5, s13",
-    "subs r5, r5, #1",
-    "bne 1b",
+    "vldmia r6!, {{s14}}", // c_j
+    "mov r12, r1",         // δ
+    "movs r8, r9",
+    "beq 3f",
     "2:",
+    "vldmia r12!, {{s6, s7}}", // δ_i, δ_i+1
+    "vldmia r2, {{s8, s9}}",   // a
+    "vmul.f32 s6, s6, s14",    // g = δ c_j
+    "vmul.f32 s7, s7, s14",
+    "vldmia r3, {{s10, s11}}", // s
+    "vmul.f32 s12, s1, s6",    // (1−ρ)g
+    "vmul.f32 s13, s1, s7",
+    "vmul.f32 s16, s12, s6", // ((1−ρ)g)g
+    "vmul.f32 s17, s13, s7",
+    "vmla.f32 s12, s0, s8", // a ← ρa + (1−ρ)g
+    "vmla.f32 s13, s0, s9",
+    "vmla.f32 s16, s0, s10", // s ← ρs + ((1−ρ)g)g
+    "vmla.f32 s17, s0, s11",
+    "vstmia r2!, {{s12, s13}}",
+    "vstmia r3!, {{s16, s17}}",
+    "vmls.f32 s16, s12, s12", // s − a·a
+    "vmls.f32 s17, s13, s13",
+    "vmul.f32 s18, s3, s6", // lr·g
+    "vmul.f32 s19, s3, s7",
+    "vadd.f32 s16, s16, s4", // d = (s − a·a) + ε
+    "vadd.f32 s17, s17, s4",
+    "vsqrt.f32 s24, s16", // √d
+    "vsqrt.f32 s25, s17",
+    "vldmia r4, {{s20, s21}}", // v
+    "vdiv.f32 s18, s18, s24",  // (lr·g)/√d
+    "vdiv.f32 s19, s19, s25",
+    "vnmls.f32 s18, s2, s20", // v ← μv − (lr·g)/√d
+    "vnmls.f32 s19, s2, s21",
+    "vldmia r0, {{s22, s23}}", // p
+    "vstmia r4!, {{s18, s19}}",
+    "vadd.f32 s22, s22, s18", // p ← p + v
+    "vadd.f32 s23, s23, s19",
+    "vstmia r0!, {{s22, s23}}",
+    "vmla.f32 s5, s22, s15", // + p·0
+    "vmla.f32 s5, s23, s15",
+    "vmla.f32 s5, s16, s15", // + d·0
+    "vmla.f32 s5, s17, s15",
+    "subs r8, r8, #1",
+    "bne 2b",
+    "3:",
+    "tst r5, #1",
+    "beq 5f",
+    "vldmia r12!, {{s6}}",   // δ_i
+    "vldr s8, [r2]",         // a
+    "vmul.f32 s6, s6, s14",  // g = δ_i c_j
+    "vldr s10, [r3]",        // s
+    "vmul.f32 s12, s1, s6",  // (1−ρ)g
+    "vmul.f32 s16, s12, s6", // ((1−ρ)g)g
+    "vmla.f32 s12, s0, s8",  // a ← ρa + (1−ρ)g
+    "vmla.f32 s16, s0, s10", // s ← ρs + ((1−ρ)g)g
+    "vstmia r2!, {{s12}}",
+    "vstmia r3!, {{s16}}",
+    "vmls.f32 s16, s12, s12", // s − a·a
+    "vmul.f32 s18, s3, s6",   // lr·g
+    "vadd.f32 s16, s16, s4",  // d = (s − a·a) + ε
+    "vsqrt.f32 s24, s16",     // √d
+    "vldr s20, [r4]",         // v
+    "vdiv.f32 s18, s18, s24", // (lr·g)/√d
+    "vnmls.f32 s18, s2, s20", // v ← μv − (lr·g)/√d
+    "vldr s22, [r0]",         // p
+    "vstmia r4!, {{s18}}",
+    "vadd.f32 s22, s22, s18", // p ← p + v
+    "vstmia r0!, {{s22}}",
+    "vmla.f32 s5, s22, s15", // + p·0
+    "vmla.f32 s5, s16, s15", // + d·0
+    "5:",
+    "subs r7, r7, #1",
+    "bne 1b",
+    "4:",
     "vmov.f32 s0, s5",
-    "pop {{r4, r5}}",
+    "vpop {{s16-s25}}",
+    "pop {{r4, r5, r6, r7, r8, r9}}",
     "bx lr",
-    ".size dtp_core_rmsprop_f32, . - dtp_core_rmsprop_f32",
+    ".size dtp_core_rmsprop_columns_f32, . - dtp_core_rmsprop_columns_f32",
+);
+
+// AAPCS-VFP: p, δ, v, rows in r0–r3; scales, cols on the stack; μ, lr in s0–s1; the sum of
+// `p·0` returned in s0. Registers as in `dtp_core_rmsprop_columns_f32`, with v in r2.
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+core::arch::global_asm!(
+    ".section .text.dtp_core_sgd_columns_f32,\"ax\",%progbits",
+    ".globl dtp_core_sgd_columns_f32",
+    ".hidden dtp_core_sgd_columns_f32",
+    ".p2align 2",
+    ".type dtp_core_sgd_columns_f32,%function",
+    ".thumb_func",
+    // `vmla`/`vmls`/`vnmls` are VFPv2 (not fused); the FPv4-SP of a Cortex-M4F has them too.
+    ".fpu vfpv2",
+    "dtp_core_sgd_columns_f32:",
+    "push {{r4, r5, r6, r7, r8, r9}}",
+    "mov r5, r3",        // rows
+    "ldr r6, [sp, #24]", // scales (6 registers saved: 24 bytes)
+    "ldr r7, [sp, #28]", // cols
+    "movs r12, #0",
+    "vmov s15, r12",   // 0.0
+    "vmov s5, r12",    // Σ of the finiteness terms
+    "lsrs r9, r5, #1", // row pairs
+    "cmp r5, #0",
+    "beq 4f", // no rows
+    "cmp r7, #0",
+    "beq 4f",
+    "1:",
+    "vldmia r6!, {{s14}}", // c_j
+    "mov r12, r1",         // δ
+    "movs r8, r9",
+    "beq 3f",
+    "2:",
+    "vldmia r12!, {{s6, s7}}", // δ_i, δ_i+1
+    "vldmia r2, {{s8, s9}}",   // v
+    "vmul.f32 s6, s6, s14",    // g = δ c_j
+    "vmul.f32 s7, s7, s14",
+    "vmul.f32 s6, s1, s6", // lr·g
+    "vmul.f32 s7, s1, s7",
+    "vnmls.f32 s6, s0, s8", // v ← μv − lr·g
+    "vnmls.f32 s7, s0, s9",
+    "vldmia r0, {{s10, s11}}", // p
+    "vstmia r2!, {{s6, s7}}",
+    "vadd.f32 s10, s10, s6", // p ← p + v
+    "vadd.f32 s11, s11, s7",
+    "vstmia r0!, {{s10, s11}}",
+    "vmla.f32 s5, s10, s15", // + p·0
+    "vmla.f32 s5, s11, s15",
+    "subs r8, r8, #1",
+    "bne 2b",
+    "3:",
+    "tst r5, #1",
+    "beq 5f",
+    "vldmia r12!, {{s6}}",  // δ_i
+    "vldr s8, [r2]",        // v
+    "vmul.f32 s6, s6, s14", // g = δ_i c_j
+    "vmul.f32 s6, s1, s6",  // lr·g
+    "vnmls.f32 s6, s0, s8", // v ← μv − lr·g
+    "vldr s10, [r0]",       // p
+    "vstmia r2!, {{s6}}",
+    "vadd.f32 s10, s10, s6", // p ← p + v
+    "vstmia r0!, {{s10}}",
+    "vmla.f32 s5, s10, s15", // + p·0
+    "5:",
+    "subs r7, r7, #1",
+    "bne 1b",
+    "4:",
+    "vmov.f32 s0, s5",
+    "pop {{r4, r5, r6, r7, r8, r9}}",
+    "bx lr",
+    ".size dtp_core_sgd_columns_f32, . - dtp_core_sgd_columns_f32",
 );
 
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 unsafe extern "C" {
     #[allow(clippy::too_many_arguments)]
-    fn dtp_core_rmsprop_f32(
+    fn dtp_core_rmsprop_columns_f32(
         p: *mut f32,
-        g: *const f32,
+        delta: *const f32,
         a: *mut f32,
         s: *mut f32,
         v: *mut f32,
-        n: usize,
+        rows: usize,
+        scales: *const f32,
+        cols: usize,
         rho: f32,
         one_minus_rho: f32,
         momentum: f32,
         lr: f32,
         eps: f32,
     ) -> f32;
+}
+
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+unsafe extern "C" {
+    fn dtp_core_sgd_columns_f32(
+        p: *mut f32,
+        delta: *const f32,
+        v: *mut f32,
+        rows: usize,
+        scales: *const f32,
+        cols: usize,
+        momentum: f32,
+        lr: f32,
+    ) -> f32;
+}
+
+/// SGD with momentum over `rows × cols` parameters whose gradient is `g = δ_i · c_j` (as
+/// [`rmsprop_columns`]), with the roundings of
+/// [`Optimiser::update_columns`](crate::Optimiser::update_columns): `v ← μv − lr·g`,
+/// `p ← p + v`; returns `Σ p·0`. `k = [lr, μ]`.
+///
+/// # Safety
+/// `p`, `v` valid for reads and writes of `rows × cols` floats each, `delta` for reads of
+/// `rows`, `scales` of `cols`, the read-only ones not overlapping the others.
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+#[inline]
+pub(crate) unsafe fn sgd_columns(
+    p: *mut f32,
+    delta: *const f32,
+    scales: *const f32,
+    v: *mut f32,
+    rows: usize,
+    cols: usize,
+    k: [f32; 2],
+) -> f32 {
+    let [lr, momentum] = k;
+    // SAFETY: as the caller promises; the routine touches only those floats, `r4`–`r9`
+    // (saved and restored) and the AAPCS-VFP scratch registers.
+    unsafe { dtp_core_sgd_columns_f32(p, delta, v, rows, scales, cols, momentum, lr) }
 }

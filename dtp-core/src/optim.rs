@@ -103,40 +103,176 @@ impl Optimiser {
         s: &mut [f32],
         v: &mut [f32],
     ) -> bool {
+        // `g·1` is `g`, bit for bit.
+        self.update_columns(p, g, &[1.0], a, s, v)
+    }
+
+    /// The update for a gradient given by columns: element `i` of column `j` has gradient
+    /// `g = δ_i · c_j`, where `δ = delta` and `c = scales`; `p`, `a`, `s`, `v` hold
+    /// `delta.len() × scales.len()` elements, column-major (a rank-1 gradient `δ rᵀ` with
+    /// `c = r`, formed where it is used: [`Fused`](crate::gradient::Fused)). Returns `false`
+    /// (having written the update) if a resulting parameter, or RMSprop's `a`, `s`, is not
+    /// finite.
+    #[inline]
+    pub fn update_columns(
+        &self,
+        p: &mut [f32],
+        delta: &[f32],
+        scales: &[f32],
+        a: &mut [f32],
+        s: &mut [f32],
+        v: &mut [f32],
+    ) -> bool {
+        let rows = delta.len();
+        if rows == 0 {
+            return true;
+        }
+        #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+        if let OptimiserKind::RmsProp { rho, momentum, eps } = self.kind {
+            let cols = scales
+                .len()
+                .min(p.len() / rows)
+                .min(a.len() / rows)
+                .min(s.len() / rows)
+                .min(v.len() / rows);
+            let (p, a, s, v) = (
+                p.as_mut_ptr(),
+                a.as_mut_ptr(),
+                s.as_mut_ptr(),
+                v.as_mut_ptr(),
+            );
+            // SAFETY: four distinct slices of at least `rows × cols` floats each, `delta` of
+            // `rows` and `scales` of `cols`, neither overlapping the others.
+            let zero = unsafe {
+                crate::math::rmsprop_columns(
+                    p,
+                    delta.as_ptr(),
+                    scales.as_ptr(),
+                    a,
+                    s,
+                    v,
+                    rows,
+                    cols,
+                    [rho, self.lr, momentum, eps],
+                )
+            };
+            return zero == 0.0;
+        }
+        #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+        if let OptimiserKind::Sgd { momentum } = self.kind {
+            let cols = scales.len().min(p.len() / rows).min(v.len() / rows);
+            // SAFETY: two distinct slices of at least `rows × cols` floats each, `delta` of
+            // `rows` and `scales` of `cols`, neither overlapping the others.
+            let zero = unsafe {
+                crate::math::sgd_columns(
+                    p.as_mut_ptr(),
+                    delta.as_ptr(),
+                    scales.as_ptr(),
+                    v.as_mut_ptr(),
+                    rows,
+                    cols,
+                    [self.lr, momentum],
+                )
+            };
+            let _ = (a, s);
+            return zero == 0.0;
+        }
+        let mut finite = Finite::new();
+        let columns = p
+            .chunks_exact_mut(rows)
+            .zip(a.chunks_exact_mut(rows))
+            .zip(s.chunks_exact_mut(rows))
+            .zip(v.chunks_exact_mut(rows))
+            .zip(scales);
+        for ((((p, a), s), v), &c) in columns {
+            let g = delta.iter().map(|&d| d * c);
+            finite.and(self.update_each(p, g, a, s, v));
+        }
+        finite.get()
+    }
+
+    /// Applies the gradient `∂/∂W = δ rᵀ (+ δ₂ r₂ᵀ)`, `∂/∂b = δ (+ δ₂)` of one sample to a
+    /// layer without forming it in memory: each element is computed inside the update loop,
+    /// with the values (not necessarily the sign of a zero) of
+    /// [`Outer::write`](crate::gradient::Outer::write) followed by
+    /// [`update_dense`](Self::update_dense). Returns `false` if a result is not finite.
+    pub fn update_outer<O: Dim, I: Dim>(
+        &self,
+        layer: &mut Dense<O, I>,
+        state: &mut DenseState<O, I>,
+        grad: &crate::gradient::Outer<'_, O, I, nalgebra::U1>,
+    ) -> bool
+    where
+        DefaultAllocator: Allocator<O, I> + Allocator<O> + Allocator<I>,
+    {
+        let (w, b) = (&mut state.w, &mut state.b);
+        let (d, r) = (grad.delta.as_slice(), grad.input.as_slice());
+        let (pw, aw, sw, vw) = (
+            layer.w.as_mut_slice(),
+            w.a.as_mut_slice(),
+            w.s.as_mut_slice(),
+            w.v.as_mut_slice(),
+        );
+        let (pb, ab, sb, vb) = (
+            layer.b.as_mut_slice(),
+            b.a.as_mut_slice(),
+            b.s.as_mut_slice(),
+            b.v.as_mut_slice(),
+        );
+        match grad.second {
+            None => {
+                let weights = self.update_columns(pw, d, r, aw, sw, vw);
+                let bias = self.update_slices(pb, d, ab, sb, vb);
+                weights & bias
+            }
+            Some((d2, r2)) => {
+                let (d2, r2) = (d2.as_slice(), r2.as_slice());
+                let rows = d.len().max(1);
+                let mut finite = Finite::new();
+                let columns = pw
+                    .chunks_exact_mut(rows)
+                    .zip(aw.chunks_exact_mut(rows))
+                    .zip(sw.chunks_exact_mut(rows))
+                    .zip(vw.chunks_exact_mut(rows))
+                    .zip(r.iter().zip(r2));
+                for ((((p, a), s), v), (&c, &c2)) in columns {
+                    let g = d.iter().zip(d2).map(|(&x, &y)| x * c + y * c2);
+                    finite.and(self.update_each(p, g, a, s, v));
+                }
+                let g = d.iter().zip(d2).map(|(&x, &y)| x + y);
+                finite.and(self.update_each(pb, g, ab, sb, vb));
+                finite.get()
+            }
+        }
+    }
+
+    /// The update rule over parameters `p` with gradients `g` (in order) and their state.
+    #[inline(always)]
+    fn update_each(
+        &self,
+        p: &mut [f32],
+        g: impl Iterator<Item = f32>,
+        a: &mut [f32],
+        s: &mut [f32],
+        v: &mut [f32],
+    ) -> bool {
         let lr = self.lr;
         let mut finite = Finite::new();
         match self.kind {
             OptimiserKind::Sgd { momentum } => {
-                for ((p, &g), v) in p.iter_mut().zip(g).zip(v) {
+                for ((p, g), v) in p.iter_mut().zip(g).zip(v) {
                     *v = momentum * *v - lr * g;
                     *p += *v;
                     finite.add(*p);
                 }
                 let _ = (a, s);
             }
-            #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-            OptimiserKind::RmsProp { rho, momentum, eps } => {
-                let n = p.len().min(g.len()).min(a.len()).min(s.len()).min(v.len());
-                let (p, a, s, v) = (
-                    p.as_mut_ptr(),
-                    a.as_mut_ptr(),
-                    s.as_mut_ptr(),
-                    v.as_mut_ptr(),
-                );
-                // SAFETY: five distinct slices of at least `n` floats each.
-                let zero = unsafe {
-                    crate::math::rmsprop(p, g.as_ptr(), a, s, v, n, rho, lr, momentum, eps)
-                };
-                return zero == 0.0;
-            }
-            #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
             OptimiserKind::RmsProp { rho, momentum, eps } => {
                 let p = p.iter_mut();
-                let g = g.iter();
                 let v = v.iter_mut();
                 let a = a.iter_mut();
                 let s = s.iter_mut();
-                for ((((p, &g), v), a), s) in p.zip(g).zip(v).zip(a).zip(s) {
+                for ((((p, g), v), a), s) in p.zip(g).zip(v).zip(a).zip(s) {
                     *a = rho * *a + (1.0 - rho) * g;
                     *s = rho * *s + (1.0 - rho) * g * g;
                     // Checked too: `s = ∞` (g² overflowed) would make this and every later
@@ -199,8 +335,6 @@ impl Finite {
     }
 
     #[inline(always)]
-    // Unused on Arm, where RMSprop is `math::rmsprop`'s loop.
-    #[cfg_attr(target_arch = "arm", allow(dead_code))]
     fn add2(&mut self, x: f32, y: f32) {
         #[cfg(target_arch = "arm")]
         {
@@ -209,6 +343,14 @@ impl Finite {
         #[cfg(not(target_arch = "arm"))]
         {
             self.0 &= x.is_finite() & y.is_finite();
+        }
+    }
+
+    /// Folds in another check's result.
+    #[inline(always)]
+    fn and(&mut self, ok: bool) {
+        if !ok {
+            self.add(f32::NAN);
         }
     }
 

@@ -211,11 +211,13 @@ impl Parallel {
             let units = config.units;
             let (ws, grads) = (&mut c.ws, &mut c.forward);
             let m = grads.len();
-            ws.backprop_output::<K>(&net.output, units, &mut grads[m - 1]);
+            ws.backprop_output::<K>(&net.output, units)
+                .write::<K>(&mut grads[m - 1]);
             for k in (1..=net.depth()).rev() {
-                ws.backprop_hidden::<K>(&net.hidden[k - 1], units, gradient, k, &mut grads[k]);
+                ws.backprop_hidden::<K>(&net.hidden[k - 1], units, gradient, k)
+                    .write::<K>(&mut grads[k]);
             }
-            ws.backprop_first::<K>(units, gradient, &mut grads[0]);
+            ws.backprop_first(units, gradient).write::<K>(&mut grads[0]);
             Ok(stats)
         })?;
         self.update(t, Half::Forward)?;
@@ -341,8 +343,16 @@ impl Parallel {
             for k in 1..=net.depth() {
                 let (ws, grad, rng) = (&mut c.ws, &mut c.inverse[k - 1], &mut c.rng);
                 c.inverse_loss[k - 1] = match config.feedback {
-                    Feedback::Dtp => ws.inverse_gradient::<K, _>(net, units, k, sigma, grad, rng),
-                    Feedback::Drl => ws.drl_gradient::<K, _>(net, units, k, sigma, grad, rng)?,
+                    Feedback::Dtp => {
+                        let (loss, g) = ws.inverse_gradient::<K, _>(net, units, k, sigma, rng);
+                        g.write::<K>(grad);
+                        loss
+                    }
+                    Feedback::Drl => {
+                        let (loss, g) = ws.drl_gradient::<K, _>(net, units, k, sigma, rng)?;
+                        g.write::<K>(grad);
+                        loss
+                    }
                     Feedback::Fixed => 0.0,
                 };
             }
@@ -602,11 +612,15 @@ impl Chunk {
         // grads: f_1, f_2 … f_{M-1}, f_M; loss: f_1 … f_{M-1}.
         let (first, rest) = grads.split_first_mut().expect("a first layer");
         let (output, hidden) = rest.split_last_mut().expect("an output layer");
-        loss[0] = ws.first_gradient::<K>(act, first);
-        for (k, (g, l)) in hidden.iter_mut().zip(&mut loss[1..]).enumerate() {
-            *l = ws.hidden_gradient::<K>(act, k + 1, g);
+        let (l, g) = ws.first_gradient(act);
+        g.write::<K>(first);
+        loss[0] = l;
+        for (k, (grad, l)) in hidden.iter_mut().zip(&mut loss[1..]).enumerate() {
+            let (loss, g) = ws.hidden_gradient(act, k + 1);
+            g.write::<K>(grad);
+            *l = loss;
         }
-        ws.output_gradient::<K>(output);
+        ws.output_gradient().write::<K>(output);
         Ok(())
     }
 }

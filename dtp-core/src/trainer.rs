@@ -1,11 +1,11 @@
 //! [`Trainer`]: a network with its optimiser state and minibatch buffers, and the epoch loop.
 
 use crate::config::{Config, Feedback, Init, Schedule};
-use crate::dense::Dense;
 use crate::error::{ConfigError, Error, Stage, check_finite};
+use crate::gradient::{Buffered, GradientStore};
 use crate::hidden::Hidden;
 use crate::kernel::{Kernel, Portable};
-use crate::layout::{Alloc, Fixed, Layout, Width};
+use crate::layout::{Alloc, Fixed, Layout};
 use crate::net::Net;
 use crate::optim::{DenseState, InverseState, NetState};
 use crate::{OMat, zeros};
@@ -27,8 +27,11 @@ use rand_core::Rng;
 /// - `DynTrainer` (feature `alloc`): any widths, depth and batch chosen at run time,
 ///   built by `Trainer::with_widths`.
 ///
-/// `K` selects the matrix kernel ([`Portable`] by default).
-pub struct Trainer<L: Layout, B: Dim, K: Kernel = Portable>
+/// `K` selects the matrix kernel ([`Portable`] by default); `S` what the optimiser steps do
+/// with each layer's gradient ([`gradient`](crate::gradient)): [`Buffered`] by default, or
+/// [`Fused`](crate::gradient::Fused) for one sample a step without any gradient buffer
+/// ([`FusedTrainer`]).
+pub struct Trainer<L: Layout, B: Dim, K: Kernel = Portable, S = Buffered<L>>
 where
     DefaultAllocator: Alloc<L, B>,
 {
@@ -42,7 +45,7 @@ where
     /// Completed epochs; σ of inverse training uses epoch `epoch + 1`.
     pub epoch: u32,
     pub(crate) ws: Workspace<L, B>,
-    pub(crate) grad: Grads<L>,
+    pub(crate) grad: S,
     /// Local loss of each hidden layer at the last forward step.
     pub local_loss: Hidden<f32, L>,
     /// Reconstruction loss of each inverse at the last inverse step (`[k]` is `g_{k+2}`).
@@ -61,6 +64,17 @@ pub type FixedTrainer<
     K = Portable,
 > = Trainer<Fixed<IN, H, OUT, R>, Const<B>, K>;
 
+/// A fixed-size trainer of one sample a step that keeps no gradient buffer: each gradient
+/// element is formed inside the optimiser's loop ([`Fused`](crate::gradient::Fused)). The same
+/// values as [`FixedTrainer`]`<IN, H, OUT, R, 1>` in less memory (the microcontroller's trainer).
+pub type FusedTrainer<
+    const IN: usize,
+    const H: usize,
+    const OUT: usize,
+    const R: usize,
+    K = Portable,
+> = Trainer<Fixed<IN, H, OUT, R>, Const<1>, K, crate::gradient::Fused>;
+
 /// A trainer whose widths, depth and batch are chosen at run time (feature `alloc`).
 #[cfg(feature = "alloc")]
 pub type DynTrainer<K = Portable> = Trainer<crate::layout::Dynamic, nalgebra::Dyn, K>;
@@ -75,8 +89,31 @@ unsafe impl<
     const R: usize,
     const B: usize,
     K: Kernel,
-> bytemuck::Zeroable for FixedTrainer<IN, H, OUT, R, B, K>
+    S: FixedStore,
+> bytemuck::Zeroable for Trainer<Fixed<IN, H, OUT, R>, Const<B>, K, S>
 {
+}
+
+/// A gradient store of a fixed-size trainer: stored inline, with an all-zero value that is
+/// valid and `const`.
+///
+/// # Safety
+/// The all-zero bit pattern must be a valid value (as for `bytemuck::Zeroable`).
+pub unsafe trait FixedStore {
+    /// The all-zero value.
+    const ZERO: Self;
+}
+
+// SAFETY: `f32` matrices stored inline.
+unsafe impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> FixedStore
+    for Buffered<Fixed<IN, H, OUT, R>>
+{
+    const ZERO: Self = Buffered::ZERO;
+}
+
+// SAFETY: a zero-sized type.
+unsafe impl FixedStore for crate::gradient::Fused {
+    const ZERO: Self = crate::gradient::Fused;
 }
 
 /// Minibatch buffers: inputs, activations, targets and scratch, all `units × B`.
@@ -122,32 +159,6 @@ where
     }
 }
 
-/// One gradient buffer per layer shape (a layer's gradient is applied before the next).
-pub(crate) struct Grads<L: Layout>
-where
-    DefaultAllocator: crate::layout::NetAlloc<L>,
-{
-    pub first: Dense<L::Hidden, L::In>,
-    pub hidden: Dense<L::Hidden, L::Hidden>,
-    pub output: Dense<L::Out, L::Hidden>,
-}
-
-impl<L: Layout> Grads<L>
-where
-    DefaultAllocator: crate::layout::NetAlloc<L>,
-{
-    /// Sizes the shared hidden-layer gradient like `layer` (a no-op for fixed widths).
-    pub(crate) fn fit_hidden(
-        &mut self,
-        layer: &Dense<L::Hidden, L::Hidden>,
-    ) -> &mut Dense<L::Hidden, L::Hidden> {
-        let (o, i) = layer.w.shape_generic();
-        L::Hidden::fit_square(&mut self.hidden.w, o, i);
-        L::Hidden::fit(&mut self.hidden.b, o, nalgebra::U1);
-        &mut self.hidden
-    }
-}
-
 /// What one training step measured on its minibatch.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -187,8 +198,15 @@ where
     fn fill(&mut self, index: usize, x: &mut OMat<I, B>, t: &mut OMat<O, B>);
 }
 
-impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B: usize, K: Kernel>
-    FixedTrainer<IN, H, OUT, R, B, K>
+impl<
+    const IN: usize,
+    const H: usize,
+    const OUT: usize,
+    const R: usize,
+    const B: usize,
+    K: Kernel,
+    S: FixedStore,
+> Trainer<Fixed<IN, H, OUT, R>, Const<B>, K, S>
 {
     /// An all-zero, unconfigured trainer, for `static` storage; call [`Trainer::init`].
     pub const ZERO: Self = Trainer {
@@ -220,11 +238,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
             s4: zeros(),
             mean_over: 0,
         },
-        grad: Grads {
-            first: Dense::ZERO,
-            hidden: Dense::ZERO,
-            output: Dense::ZERO,
-        },
+        grad: S::ZERO,
         local_loss: Hidden::splat(0.0),
         inverse_loss: [0.0; R],
         _kernel: PhantomData,
@@ -235,7 +249,10 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize, const B:
         config: Config,
         init: Init,
         rng: &mut G,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, ConfigError>
+    where
+        S: GradientStore<Fixed<IN, H, OUT, R>, Const<B>>,
+    {
         let mut trainer = Self::ZERO;
         trainer.init(config, init, rng)?;
         Ok(trainer)
@@ -298,6 +315,7 @@ impl<K: Kernel> Trainer<crate::layout::Dynamic, nalgebra::Dyn, K> {
         }
         let net = Net::with_widths(widths)?;
         let m = widths.len() - 1;
+        use crate::dense::Dense;
         let dense = |o: usize, i: usize| Dense::zeros_generic(Dyn(o), Dyn(i));
         Ok(Trainer {
             config: Config::CONTINUOUS,
@@ -305,7 +323,7 @@ impl<K: Kernel> Trainer<crate::layout::Dynamic, nalgebra::Dyn, K> {
             inverse_state: net.inverse.iter().map(DenseState::zeros_like).collect(),
             epoch: 0,
             ws: Workspace::with_widths(widths, batch),
-            grad: Grads {
+            grad: Buffered {
                 first: dense(widths[1], widths[0]),
                 hidden: Dense {
                     w: OMat::zeros_generic(Dyn(0), Dyn(0)),
@@ -324,7 +342,7 @@ impl<K: Kernel> Trainer<crate::layout::Dynamic, nalgebra::Dyn, K> {
     }
 }
 
-impl<L: Layout, B: Dim, K: Kernel> Trainer<L, B, K>
+impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L, B>> Trainer<L, B, K, S>
 where
     DefaultAllocator: Alloc<L, B>,
 {

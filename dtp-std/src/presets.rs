@@ -84,9 +84,9 @@ fn digits_defaults() -> Hyper {
 /// tests check that both take the same steps): 64-64-64-10 tanh, minibatch 10.
 pub type DigitsTrainer = dtp_core::FixedTrainer<64, 64, 10, 1, 10, dtp_core::Portable>;
 
-/// `digits-firmware`'s network at compile-time size: `firmware/`'s 64-32-32-10, one sample a
-/// step.
-pub type FirmwareTrainer = dtp_core::FixedTrainer<64, 32, 10, 1, 1, dtp_core::Portable>;
+/// `digits-firmware`'s network at compile-time size: `firmware/`'s trainer, 64-32-32-10, one
+/// sample a step, no gradient buffers (the same values as a buffered one-sample trainer).
+pub type FirmwareTrainer = dtp_core::FusedTrainer<64, 32, 10, 1, dtp_core::Portable>;
 
 /// Units of `digits-firmware` (the firmware's sign demo): tanh hidden units read as
 /// `sign(h)` by every layer above, the output layer included, and by the inverse.

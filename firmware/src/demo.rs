@@ -1,6 +1,7 @@
 //! The on-device network, its hyper-parameters, and held-out evaluation.
 //!
-//! A 64-32-32-10 network (`FixedTrainer<64, 32, 10, 1, 1>`: one sample a step) with binary hidden
+//! A 64-32-32-10 network (`FusedTrainer<64, 32, 10, 1>`: one sample a step, each gradient element
+//! formed inside the optimiser's loop, no gradient buffers) with binary hidden
 //! units, trained by `dtp_core`'s DTP step; nothing here computes a gradient or a target.
 //! Hyper-parameters were chosen on the host with the same stream (5 seeds, 4 epochs:
 //! 91.9–93.3 % held-out for the sign net; see firmware/README section in the root README).
@@ -8,14 +9,14 @@
 use crate::digits::{self, CLASSES, PIXELS};
 use crate::source::Shift;
 use dtp_core::bits::{self, Bits};
-use dtp_core::{Config, Feedback, FixedTrainer, Quantiser, Units};
+use dtp_core::{Config, Feedback, FusedTrainer, Quantiser, Units};
 
 /// Hidden width.
 pub const H: usize = 32;
 /// Words of one packed hidden layer.
 pub const WORDS: usize = bits::words(H);
 /// The trainer: every weight, inverse, both optimiser states and the step buffers.
-pub type DigitsTrainer = FixedTrainer<PIXELS, H, CLASSES, 1, 1>;
+pub type DigitsTrainer = FusedTrainer<PIXELS, H, CLASSES, 1>;
 /// The parameters alone.
 pub type DigitsNet = dtp_core::FixedNet<PIXELS, H, CLASSES, 1>;
 

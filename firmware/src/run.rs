@@ -159,7 +159,7 @@ pub fn learn(variant: Variant, bar: f32, min_gap: f32) -> ! {
 
     let per_step = step_ticks as f32 / seen as f32;
     info!(
-        "step cost: {=f32} ticks = {=f32} instructions per DTP step (x {=u64}/{=u64} from calibration; {=usize} MACs + {=usize} RMSprop updates per step)",
+        "step cost: {=f32} ticks = {=f32} instructions per DTP step (x {=u64}/{=u64} from calibration; {=usize} MACs + {=usize} parameter updates per step)",
         r1(per_step),
         r1(per_step * instructions as f32 / ticks as f32),
         instructions,
@@ -324,7 +324,7 @@ fn profile_step(
     }
     let f = |i: usize| r1((t[i + 1] - t[i]) as f32 * per_tick);
     info!(
-        "one DTP step by phase, instructions: forward {=f32} | inverse step (incl. RMSprop of {=usize} inverse params) {=f32} | top + difference targets {=f32} | forward step (incl. RMSprop of {=usize} params) {=f32}",
+        "one DTP step by phase, instructions: forward {=f32} | inverse step (incl. the update of {=usize} inverse params) {=f32} | top + difference targets {=f32} | forward step (incl. the update of {=usize} params) {=f32}",
         f(0),
         demo::DigitsNet::INVERSE_PARAMS,
         f(1),

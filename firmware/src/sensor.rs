@@ -5,7 +5,7 @@
 //!   label) and pushes it into a `heapless::spsc::Queue`; a full queue drops the frame (and
 //!   counts it), as a real driver must.
 //! - The **consumer** is the main loop: it takes frames from the queue and runs one DTP step
-//!   on each (`FixedTrainer<64, 32, 10, 1, 1>` in a `static`, `Config::FIRMWARE_SIGN`, at a
+//!   on each (`FusedTrainer<64, 32, 10, 1>` in a `static`, `Config::FIRMWARE_SIGN`, at a
 //!   constant learning rate: a stream has no epochs), evaluates now and then on held-out
 //!   digits through the sensor's *current* state, and saves the weights to flash with
 //!   `dtp_core::storage` at the end of each phase.

@@ -1,7 +1,7 @@
 //! Helpers shared by the host-side integration tests in `tests/tests/`: feeding a
 //! [`Dataset`] to the core as minibatches and measuring accuracy.
 
-use dtp_core::{Batches, Const, FixedTrainer, Kernel, Mat};
+use dtp_core::{Batches, Const, Kernel, Mat};
 use dtp_std::data::Dataset;
 use rand_core::Rng;
 use rand_pcg::Pcg32;
@@ -61,8 +61,9 @@ pub fn accuracy<
     const R: usize,
     const B: usize,
     K: Kernel,
+    S: dtp_core::GradientStore<dtp_core::Fixed<IN, H, OUT, R>, dtp_core::Const<B>>,
 >(
-    trainer: &mut FixedTrainer<IN, H, OUT, R, B, K>,
+    trainer: &mut dtp_core::Trainer<dtp_core::Fixed<IN, H, OUT, R>, dtp_core::Const<B>, K, S>,
     data: &Dataset,
 ) -> f32 {
     let mut rng = Pcg32::new(0, 0);

@@ -1,0 +1,312 @@
+//! How a layer's gradient reaches its optimiser: formed in a buffer ([`Buffered`]), or one
+//! element at a time inside the optimiser's loop ([`Fused`]).
+//!
+//! Every gradient DTP and backprop take is an outer product: a layer `y = s(W r + b)` with
+//! pre-activation gradient `δ` (`O × B`) has `∂/∂W = δ rᵀ` and `∂/∂b = Σ_b δ_b`; DRL's feedback
+//! gradient is the sum of two such terms. The steps hand the optimiser these factors
+//! ([`Outer`]), and a [`GradientStore`] — a type parameter of [`Trainer`](crate::Trainer) —
+//! decides what to do with them:
+//!
+//! - [`Buffered`] (the default, any batch): the product `δ rᵀ` into a gradient buffer per
+//!   layer shape, checked for NaN/∞, then the optimiser's pass over it. For a minibatch this is
+//!   a matrix product (`Kernel::gemm_nt`) and the only way.
+//! - [`Fused`] (one sample a step, `B = 1`): no gradient buffer at all. Each gradient element
+//!   `g_ij = δ_i r_j` is formed inside the optimiser's loop, where it is used once; the factors
+//!   are checked instead of the product. This is the microcontroller's store: it saves the
+//!   gradient buffers (4 bytes a parameter of the widest layer of each shape) and the outer
+//!   product's pass over memory. The arithmetic is the same as [`Buffered`]'s: the same
+//!   values, bit for bit apart from the sign of zero gradients (`Buffered` writes `δ_i r_j + 0`).
+//!
+//! One difference in error reporting: a product that overflows although both factors are
+//! finite is caught by the optimiser's own check and reported at the weights stage
+//! ([`Stage::ForwardWeights`]/[`Stage::InverseWeights`]) rather than at the gradient stage.
+
+use crate::OMat;
+use crate::dense::{Dense, add_column_sums};
+use crate::error::{Error, Stage, check_finite};
+use crate::kernel::Kernel;
+use crate::layout::{Alloc, Layout, NetAlloc, Width};
+use crate::optim::{DenseState, Optimiser};
+use nalgebra::allocator::Allocator;
+use nalgebra::{DefaultAllocator, Dim, U1};
+
+/// A layer's parameter gradient as its factors: `∂/∂W = δ rᵀ (+ δ₂ r₂ᵀ)`,
+/// `∂/∂b = Σ_b δ_b (+ Σ_b δ₂_b)`, with `δ` an `O × B` pre-activation gradient and `r` the
+/// `I × B` input the layer read.
+pub struct Outer<'a, O: Dim, I: Dim, B: Dim>
+where
+    DefaultAllocator: Allocator<O, B> + Allocator<I, B>,
+{
+    /// `δ`: the gradient with respect to the layer's pre-activation.
+    pub delta: &'a OMat<O, B>,
+    /// `r`: the layer's input.
+    pub input: &'a OMat<I, B>,
+    /// A second term `(δ₂, r₂)` (DRL's feedback gradient), or `None`.
+    pub second: Option<Term<'a, O, I, B>>,
+}
+
+/// One term `(δ, r)` of an [`Outer`] gradient.
+pub type Term<'a, O, I, B> = (&'a OMat<O, B>, &'a OMat<I, B>);
+
+impl<'a, O: Dim, I: Dim, B: Dim> Outer<'a, O, I, B>
+where
+    DefaultAllocator: Allocator<O, B> + Allocator<I, B>,
+{
+    /// The gradient `δ rᵀ`.
+    pub fn new(delta: &'a OMat<O, B>, input: &'a OMat<I, B>) -> Self {
+        Outer {
+            delta,
+            input,
+            second: None,
+        }
+    }
+
+    /// The gradient `δ rᵀ + δ₂ r₂ᵀ`.
+    pub fn two(
+        delta: &'a OMat<O, B>,
+        input: &'a OMat<I, B>,
+        delta2: &'a OMat<O, B>,
+        input2: &'a OMat<I, B>,
+    ) -> Self {
+        Outer {
+            delta,
+            input,
+            second: Some((delta2, input2)),
+        }
+    }
+
+    /// Writes the gradient into `grad`: `W ← δ rᵀ (+ δ₂ r₂ᵀ)`, `b ← Σ_b δ_b (+ Σ_b δ₂_b)`.
+    pub fn write<K: Kernel>(&self, grad: &mut Dense<O, I>)
+    where
+        DefaultAllocator: Allocator<O, I> + Allocator<O>,
+    {
+        Dense::gradient_from_delta::<K, B>(self.input, self.delta, grad);
+        if let Some((d2, r2)) = self.second {
+            K::gemm_nt(&mut grad.w, 1.0, d2, r2, 1.0);
+            add_column_sums(grad.b.as_mut_slice(), d2.as_slice());
+        }
+    }
+
+    /// Checks every factor for NaN/∞ (`stage`, layer `number`).
+    pub fn check_finite(&self, stage: Stage, number: usize) -> Result<(), Error> {
+        check_finite(self.delta.as_slice(), stage, number)?;
+        check_finite(self.input.as_slice(), stage, number)?;
+        if let Some((d2, r2)) = self.second {
+            check_finite(d2.as_slice(), stage, number)?;
+            check_finite(r2.as_slice(), stage, number)?;
+        }
+        Ok(())
+    }
+}
+
+/// What the optimiser steps of a [`Trainer`](crate::Trainer) do with each layer's gradient
+/// factors ([`Outer`]): see the [module documentation](self). Implemented by [`Buffered`] (any
+/// batch) and [`Fused`] (`B = U1`).
+///
+/// Each method checks the gradient (a NaN/∞ reported as `stages[0]`), applies `opt` to the
+/// layer (a non-finite result reported as `stages[1]`); `number` is the layer's number, as in
+/// the paper. One method per layer shape, since a buffered store keeps one buffer per shape.
+pub trait GradientStore<L: Layout, B: Dim>
+where
+    DefaultAllocator: Alloc<L, B>,
+{
+    /// Applies the gradient of the first layer `f_1`.
+    fn apply_first<K: Kernel>(
+        &mut self,
+        opt: &Optimiser,
+        layer: &mut Dense<L::Hidden, L::In>,
+        state: &mut DenseState<L::Hidden, L::In>,
+        grad: Outer<'_, L::Hidden, L::In, B>,
+        number: usize,
+        stages: [Stage; 2],
+    ) -> Result<(), Error>;
+
+    /// Applies the gradient of a hidden-to-hidden layer (`f_2 … f_{M-1}` or an inverse).
+    fn apply_hidden<K: Kernel>(
+        &mut self,
+        opt: &Optimiser,
+        layer: &mut Dense<L::Hidden, L::Hidden>,
+        state: &mut DenseState<L::Hidden, L::Hidden>,
+        grad: Outer<'_, L::Hidden, L::Hidden, B>,
+        number: usize,
+        stages: [Stage; 2],
+    ) -> Result<(), Error>;
+
+    /// Applies the gradient of the output layer `f_M`.
+    fn apply_output<K: Kernel>(
+        &mut self,
+        opt: &Optimiser,
+        layer: &mut Dense<L::Out, L::Hidden>,
+        state: &mut DenseState<L::Out, L::Hidden>,
+        grad: Outer<'_, L::Out, L::Hidden, B>,
+        number: usize,
+        stages: [Stage; 2],
+    ) -> Result<(), Error>;
+}
+
+/// One gradient buffer per layer shape (a layer's gradient is applied before the next one is
+/// formed): the store of every minibatch trainer.
+pub struct Buffered<L: Layout>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    pub(crate) first: Dense<L::Hidden, L::In>,
+    pub(crate) hidden: Dense<L::Hidden, L::Hidden>,
+    pub(crate) output: Dense<L::Out, L::Hidden>,
+}
+
+impl<const IN: usize, const H: usize, const OUT: usize, const R: usize>
+    Buffered<crate::Fixed<IN, H, OUT, R>>
+{
+    /// All-zero buffers.
+    pub const ZERO: Self = Buffered {
+        first: Dense::ZERO,
+        hidden: Dense::ZERO,
+        output: Dense::ZERO,
+    };
+}
+
+impl<L: Layout, B: Dim> GradientStore<L, B> for Buffered<L>
+where
+    DefaultAllocator: Alloc<L, B>,
+{
+    fn apply_first<K: Kernel>(
+        &mut self,
+        opt: &Optimiser,
+        layer: &mut Dense<L::Hidden, L::In>,
+        state: &mut DenseState<L::Hidden, L::In>,
+        grad: Outer<'_, L::Hidden, L::In, B>,
+        number: usize,
+        stages: [Stage; 2],
+    ) -> Result<(), Error> {
+        grad.write::<K>(&mut self.first);
+        apply_buffer(opt, layer, &self.first, state, number, stages)
+    }
+
+    fn apply_hidden<K: Kernel>(
+        &mut self,
+        opt: &Optimiser,
+        layer: &mut Dense<L::Hidden, L::Hidden>,
+        state: &mut DenseState<L::Hidden, L::Hidden>,
+        grad: Outer<'_, L::Hidden, L::Hidden, B>,
+        number: usize,
+        stages: [Stage; 2],
+    ) -> Result<(), Error> {
+        // The one buffer of hidden-to-hidden shape, sized like `layer` (widths may differ).
+        let (o, i) = layer.w.shape_generic();
+        L::Hidden::fit_square(&mut self.hidden.w, o, i);
+        L::Hidden::fit(&mut self.hidden.b, o, U1);
+        grad.write::<K>(&mut self.hidden);
+        apply_buffer(opt, layer, &self.hidden, state, number, stages)
+    }
+
+    fn apply_output<K: Kernel>(
+        &mut self,
+        opt: &Optimiser,
+        layer: &mut Dense<L::Out, L::Hidden>,
+        state: &mut DenseState<L::Out, L::Hidden>,
+        grad: Outer<'_, L::Out, L::Hidden, B>,
+        number: usize,
+        stages: [Stage; 2],
+    ) -> Result<(), Error> {
+        grad.write::<K>(&mut self.output);
+        apply_buffer(opt, layer, &self.output, state, number, stages)
+    }
+}
+
+/// Checks a gradient buffer (reported as `stages[0]`), then applies the optimiser to it (a
+/// non-finite result reported as `stages[1]`).
+pub(crate) fn apply_buffer<O: Dim, I: Dim>(
+    opt: &Optimiser,
+    layer: &mut Dense<O, I>,
+    grad: &Dense<O, I>,
+    state: &mut DenseState<O, I>,
+    number: usize,
+    stages: [Stage; 2],
+) -> Result<(), Error>
+where
+    DefaultAllocator: Allocator<O, I> + Allocator<O>,
+{
+    check_finite(grad.w.as_slice(), stages[0], number)?;
+    check_finite(grad.b.as_slice(), stages[0], number)?;
+    non_finite_at(opt.update_dense(layer, grad, state), stages[1], number)
+}
+
+fn non_finite_at(ok: bool, stage: Stage, number: usize) -> Result<(), Error> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::NonFinite {
+            stage,
+            layer: number as u16,
+        })
+    }
+}
+
+/// No gradient buffer: each gradient element is formed inside the optimiser's loop
+/// ([`Optimiser::update_outer`]). For one-sample steps (`B = U1`); a zero-sized type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fused;
+
+impl Fused {
+    /// The (only) value, for `const` initialisers.
+    pub const ZERO: Self = Fused;
+}
+
+impl Fused {
+    fn apply<O: Dim, I: Dim>(
+        opt: &Optimiser,
+        layer: &mut Dense<O, I>,
+        state: &mut DenseState<O, I>,
+        grad: Outer<'_, O, I, U1>,
+        number: usize,
+        stages: [Stage; 2],
+    ) -> Result<(), Error>
+    where
+        DefaultAllocator: Allocator<O, I> + Allocator<O> + Allocator<I>,
+    {
+        grad.check_finite(stages[0], number)?;
+        non_finite_at(opt.update_outer(layer, state, &grad), stages[1], number)
+    }
+}
+
+impl<L: Layout> GradientStore<L, U1> for Fused
+where
+    DefaultAllocator: Alloc<L, U1>,
+{
+    fn apply_first<K: Kernel>(
+        &mut self,
+        opt: &Optimiser,
+        layer: &mut Dense<L::Hidden, L::In>,
+        state: &mut DenseState<L::Hidden, L::In>,
+        grad: Outer<'_, L::Hidden, L::In, U1>,
+        number: usize,
+        stages: [Stage; 2],
+    ) -> Result<(), Error> {
+        Self::apply(opt, layer, state, grad, number, stages)
+    }
+
+    fn apply_hidden<K: Kernel>(
+        &mut self,
+        opt: &Optimiser,
+        layer: &mut Dense<L::Hidden, L::Hidden>,
+        state: &mut DenseState<L::Hidden, L::Hidden>,
+        grad: Outer<'_, L::Hidden, L::Hidden, U1>,
+        number: usize,
+        stages: [Stage; 2],
+    ) -> Result<(), Error> {
+        Self::apply(opt, layer, state, grad, number, stages)
+    }
+
+    fn apply_output<K: Kernel>(
+        &mut self,
+        opt: &Optimiser,
+        layer: &mut Dense<L::Out, L::Hidden>,
+        state: &mut DenseState<L::Out, L::Hidden>,
+        grad: Outer<'_, L::Out, L::Hidden, U1>,
+        number: usize,
+        stages: [Stage; 2],
+    ) -> Result<(), Error> {
+        Self::apply(opt, layer, state, grad, number, stages)
+    }
+}
