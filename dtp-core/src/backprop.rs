@@ -11,12 +11,14 @@ use crate::kernel::Kernel;
 use crate::layout::{Alloc, Layout, Width};
 use crate::loss::output_delta_over;
 use crate::quantise::Quantiser;
+use crate::trainer::FeedbackState;
 use crate::trainer::{StepStats, Trainer, Workspace};
 use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 
-impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L, B>> Trainer<L, B, K, S>
+impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L, B>, V: FeedbackState<L::Hidden>>
+    Trainer<L, B, K, S, V>
 where
     DefaultAllocator: Alloc<L, B>,
 {

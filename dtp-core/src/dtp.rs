@@ -15,12 +15,14 @@ use crate::layout::{Alloc, Layout, Width};
 use crate::loss::{correct, loss_over, output_activation, output_delta_over};
 use crate::net::Net;
 use crate::noise::add_gaussian;
+use crate::trainer::FeedbackState;
 use crate::trainer::{StepStats, Trainer, Workspace};
 use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 
-impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L, B>> Trainer<L, B, K, S>
+impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L, B>, V: FeedbackState<L::Hidden>>
+    Trainer<L, B, K, S, V>
 where
     DefaultAllocator: Alloc<L, B>,
 {
@@ -161,7 +163,9 @@ where
             self.grad.apply_hidden::<K>(
                 &self.config.inverse,
                 &mut self.net.inverse.as_mut()[k - 1],
-                &mut self.inverse_state.as_mut()[k - 1],
+                self.inverse_state
+                    .state_mut(k - 1)
+                    .ok_or(Error::NoFeedbackState)?,
                 grad,
                 k + 1,
                 INVERSE,
@@ -204,7 +208,9 @@ where
             self.grad.apply_hidden::<K>(
                 &self.config.inverse,
                 &mut self.net.inverse.as_mut()[k - 1],
-                &mut self.inverse_state.as_mut()[k - 1],
+                self.inverse_state
+                    .state_mut(k - 1)
+                    .ok_or(Error::NoFeedbackState)?,
                 grad,
                 k + 1,
                 INVERSE,

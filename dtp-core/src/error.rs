@@ -41,6 +41,9 @@ pub enum Error {
         /// The layer, numbered as in the paper.
         layer: u16,
     },
+    /// An inverse step asked of a trainer that keeps no optimiser state for its inverses
+    /// (`NoFeedbackState`: fixed feedback weights).
+    NoFeedbackState,
 }
 
 impl fmt::Display for Error {
@@ -62,6 +65,11 @@ impl fmt::Display for Error {
                     "NaN or infinity in the {what}{prefix}{layer} (learning rate or η̂ too high?)"
                 )
             }
+            Error::NoFeedbackState => write!(
+                f,
+                "this trainer keeps no optimiser state for its inverses (fixed feedback \
+                 weights): it cannot train them"
+            ),
         }
     }
 }
@@ -98,6 +106,9 @@ pub enum ConfigError {
         /// Human-readable allowed range, e.g. `"[0, 1)"`.
         allowed: &'static str,
     },
+    /// A trainer without inverse optimiser state (`NoFeedbackState`) given feedback weights to
+    /// train: only `Feedback::Fixed` fits it.
+    FeedbackNotTrainable,
 }
 
 impl fmt::Display for ConfigError {
@@ -105,6 +116,11 @@ impl fmt::Display for ConfigError {
         match *self {
             ConfigError::ZeroBatch => write!(f, "the minibatch size must be at least 1"),
             ConfigError::ZeroWidth => write!(f, "every layer width must be at least 1"),
+            ConfigError::FeedbackNotTrainable => write!(
+                f,
+                "this trainer keeps no optimiser state for its inverses: only fixed feedback \
+                 weights (FW-DTP) fit it"
+            ),
             ConfigError::TooShallow { layers } => write!(
                 f,
                 "{layers} layer widths: a network needs an input, at least one hidden layer and \

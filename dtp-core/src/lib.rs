@@ -118,7 +118,8 @@ pub use quantise::Quantiser;
 #[cfg(feature = "alloc")]
 pub use trainer::DynTrainer;
 pub use trainer::{
-    Batches, EpochStats, FixedStore, FixedTrainer, FusedTrainer, StepStats, Trainer,
+    Batches, EpochStats, FeedbackState, FixedFeedbackTrainer, FixedStore, FixedTrainer,
+    FusedTrainer, NoFeedbackState, StepStats, Trainer,
 };
 
 /// The matrix type of the whole crate: `R × C` `f32`, column-major, over nalgebra dimensions

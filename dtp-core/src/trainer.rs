@@ -30,8 +30,9 @@ use rand_core::Rng;
 /// `K` selects the matrix kernel ([`Portable`] by default); `S` what the optimiser steps do
 /// with each layer's gradient ([`gradient`](crate::gradient)): [`Buffered`] by default, or
 /// [`Fused`](crate::gradient::Fused) for one sample a step without any gradient buffer
-/// ([`FusedTrainer`]).
-pub struct Trainer<L: Layout, B: Dim, K: Kernel = Portable, S = Buffered<L>>
+/// ([`FusedTrainer`]). `V` holds the inverses' optimiser state ([`FeedbackState`]): one per
+/// inverse by default, or none ([`NoFeedbackState`], for fixed feedback weights: FW-DTP).
+pub struct Trainer<L: Layout, B: Dim, K: Kernel = Portable, S = Buffered<L>, V = InverseState<L>>
 where
     DefaultAllocator: Alloc<L, B>,
 {
@@ -40,8 +41,9 @@ where
     pub net: Net<L>,
     /// Optimiser state of the forward layers (also used by backprop).
     pub forward_state: NetState<L>,
-    /// Optimiser state of the inverses (`[k]` belongs to `g_{k+2}`).
-    pub inverse_state: InverseState<L>,
+    /// Optimiser state of the inverses (`[k]` belongs to `g_{k+2}`), if the feedback weights
+    /// are trained.
+    pub inverse_state: V,
     /// Completed epochs; σ of inverse training uses epoch `epoch + 1`.
     pub epoch: u32,
     pub(crate) ws: Workspace<L, B>,
@@ -75,6 +77,74 @@ pub type FusedTrainer<
     K = Portable,
 > = Trainer<Fixed<IN, H, OUT, R>, Const<1>, K, crate::gradient::Fused>;
 
+/// [`FusedTrainer`] for fixed feedback weights (FW-DTP, [`Feedback::Fixed`] only): no inverse
+/// optimiser state either.
+pub type FixedFeedbackTrainer<
+    const IN: usize,
+    const H: usize,
+    const OUT: usize,
+    const R: usize,
+    K = Portable,
+> = Trainer<Fixed<IN, H, OUT, R>, Const<1>, K, crate::gradient::Fused, NoFeedbackState>;
+
+/// The optimiser state a trainer keeps for its inverses `g_2 … g_{M-1}`: one [`DenseState`]
+/// each (`[DenseState; R]` or `Vec<DenseState>`, the default), or none ([`NoFeedbackState`]).
+pub trait FeedbackState<H: Dim>
+where
+    DefaultAllocator: Allocator<H, H> + Allocator<H>,
+{
+    /// Whether the feedback weights can be trained (otherwise only [`Feedback::Fixed`] is
+    /// accepted).
+    const TRAINABLE: bool;
+    /// The state of inverse `[k]` (`g_{k+2}`), or `None`.
+    fn state_mut(&mut self, k: usize) -> Option<&mut DenseState<H, H>>;
+    /// Resets every state to zero.
+    fn reset(&mut self);
+}
+
+impl<H: Dim, const R: usize> FeedbackState<H> for [DenseState<H, H>; R]
+where
+    DefaultAllocator: Allocator<H, H> + Allocator<H>,
+{
+    const TRAINABLE: bool = true;
+    fn state_mut(&mut self, k: usize) -> Option<&mut DenseState<H, H>> {
+        self.get_mut(k)
+    }
+    fn reset(&mut self) {
+        self.iter_mut().for_each(DenseState::reset);
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<H: Dim> FeedbackState<H> for alloc::vec::Vec<DenseState<H, H>>
+where
+    DefaultAllocator: Allocator<H, H> + Allocator<H>,
+{
+    const TRAINABLE: bool = true;
+    fn state_mut(&mut self, k: usize) -> Option<&mut DenseState<H, H>> {
+        self.get_mut(k)
+    }
+    fn reset(&mut self) {
+        self.iter_mut().for_each(DenseState::reset);
+    }
+}
+
+/// No inverse optimiser state: the feedback weights keep their initial values
+/// ([`Feedback::Fixed`], FW-DTP). A zero-sized type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoFeedbackState;
+
+impl<H: Dim> FeedbackState<H> for NoFeedbackState
+where
+    DefaultAllocator: Allocator<H, H> + Allocator<H>,
+{
+    const TRAINABLE: bool = false;
+    fn state_mut(&mut self, _: usize) -> Option<&mut DenseState<H, H>> {
+        None
+    }
+    fn reset(&mut self) {}
+}
+
 /// A trainer whose widths, depth and batch are chosen at run time (feature `alloc`).
 #[cfg(feature = "alloc")]
 pub type DynTrainer<K = Portable> = Trainer<crate::layout::Dynamic, nalgebra::Dyn, K>;
@@ -90,7 +160,8 @@ unsafe impl<
     const B: usize,
     K: Kernel,
     S: FixedStore,
-> bytemuck::Zeroable for Trainer<Fixed<IN, H, OUT, R>, Const<B>, K, S>
+    V: FixedStore,
+> bytemuck::Zeroable for Trainer<Fixed<IN, H, OUT, R>, Const<B>, K, S, V>
 {
 }
 
@@ -114,6 +185,16 @@ unsafe impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> F
 // SAFETY: a zero-sized type.
 unsafe impl FixedStore for crate::gradient::Fused {
     const ZERO: Self = crate::gradient::Fused;
+}
+
+// SAFETY: `f32` matrices stored inline.
+unsafe impl<const H: usize, const R: usize> FixedStore for [DenseState<Const<H>, Const<H>>; R] {
+    const ZERO: Self = [DenseState::ZERO; R];
+}
+
+// SAFETY: a zero-sized type.
+unsafe impl FixedStore for NoFeedbackState {
+    const ZERO: Self = NoFeedbackState;
 }
 
 /// Minibatch buffers: inputs, activations, targets and scratch, all `units × B`.
@@ -206,14 +287,15 @@ impl<
     const B: usize,
     K: Kernel,
     S: FixedStore,
-> Trainer<Fixed<IN, H, OUT, R>, Const<B>, K, S>
+    V: FixedStore,
+> Trainer<Fixed<IN, H, OUT, R>, Const<B>, K, S, V>
 {
     /// An all-zero, unconfigured trainer, for `static` storage; call [`Trainer::init`].
     pub const ZERO: Self = Trainer {
         config: Config::CONTINUOUS,
         net: Net::ZERO,
         forward_state: NetState::ZERO,
-        inverse_state: [DenseState::ZERO; R],
+        inverse_state: V::ZERO,
         epoch: 0,
         ws: Workspace {
             x: zeros(),
@@ -252,6 +334,7 @@ impl<
     ) -> Result<Self, ConfigError>
     where
         S: GradientStore<Fixed<IN, H, OUT, R>, Const<B>>,
+        V: FeedbackState<Const<H>>,
     {
         let mut trainer = Self::ZERO;
         trainer.init(config, init, rng)?;
@@ -342,7 +425,8 @@ impl<K: Kernel> Trainer<crate::layout::Dynamic, nalgebra::Dyn, K> {
     }
 }
 
-impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L, B>> Trainer<L, B, K, S>
+impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L, B>, V: FeedbackState<L::Hidden>>
+    Trainer<L, B, K, S, V>
 where
     DefaultAllocator: Alloc<L, B>,
 {
@@ -358,14 +442,11 @@ where
         rng: &mut G,
     ) -> Result<(), ConfigError> {
         self.check_shape()?;
-        config.validate()?;
+        Self::validate(&config)?;
         self.config = config;
         self.net.initialise(init, rng);
         self.forward_state.reset();
-        self.inverse_state
-            .as_mut()
-            .iter_mut()
-            .for_each(DenseState::reset);
+        self.inverse_state.reset();
         self.epoch = 0;
         Ok(())
     }
@@ -392,8 +473,17 @@ where
 
     /// Replaces the hyper-parameters (e.g. a learning-rate schedule), validating them.
     pub fn set_config(&mut self, config: Config) -> Result<(), ConfigError> {
-        config.validate()?;
+        Self::validate(&config)?;
         self.config = config;
+        Ok(())
+    }
+
+    /// [`Config::validate`], and fixed feedback if this trainer keeps no inverse state.
+    fn validate(config: &Config) -> Result<(), ConfigError> {
+        config.validate()?;
+        if !V::TRAINABLE && config.feedback != Feedback::Fixed {
+            return Err(ConfigError::FeedbackNotTrainable);
+        }
         Ok(())
     }
 

@@ -82,7 +82,9 @@ fn divergence_stops_at_the_first_non_finite_step_naming_the_layer() {
                 assert!(eta_hat < 1e20, "{units:?} η̂ {eta_hat}: did not diverge");
                 continue;
             };
-            let Error::NonFinite { layer, .. } = e;
+            let Error::NonFinite { layer, .. } = e else {
+                panic!("{units:?} η̂ {eta_hat}: {e:?}, not a non-finite value");
+            };
             assert!((1..=4).contains(&layer), "{e:?}");
             let msg = e.to_string();
             assert!(

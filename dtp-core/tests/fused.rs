@@ -169,3 +169,77 @@ fn the_firmware_trainer_needs_at_most_18_bytes_a_parameter() {
     );
     assert!(bytes <= 18 * params, "{bytes} B for {params} parameters");
 }
+
+type FixedFeedback = dtp_core::FixedFeedbackTrainer<6, 8, 3, 2>;
+
+#[test]
+fn a_trainer_without_inverse_state_takes_fw_dtps_steps_in_less_memory() {
+    for (i, config) in [
+        Config::CONTINUOUS,
+        Config::FIRMWARE_SIGN,
+        Config::FIRMWARE_BERNOULLI,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let config = with(config, Feedback::Fixed, i == 1);
+        let seed = 20 + i as u64;
+        let mut b = Buffered::new(config, Init::Orthogonal, &mut Pcg32::new(seed, 7)).unwrap();
+        let mut f = FixedFeedback::new(config, Init::Orthogonal, &mut Pcg32::new(seed, 7)).unwrap();
+        let (mut rb, mut rf) = (Pcg32::new(seed, 11), Pcg32::new(seed, 11));
+        let mut data = Pcg32::new(seed, 13);
+        let start = b.net.clone();
+        for step in 0..150 {
+            let class = (data.next_u32() % 3) as usize;
+            let x: Vec<f32> = (0..6).map(|_| standard_normal(&mut data)).collect();
+            for (input, labels) in [b.batch_mut(), f.batch_mut()] {
+                input.as_mut_slice().copy_from_slice(&x);
+                input[class] += 1.0;
+                labels.fill(0.0);
+                labels[class] = 1.0;
+            }
+            assert_eq!(
+                b.step(&mut rb).unwrap(),
+                f.step(&mut rf).unwrap(),
+                "step {step}"
+            );
+            assert!(
+                b.net == f.net && b.forward_state == f.forward_state,
+                "step {step}"
+            );
+        }
+        assert!(b.net.first.w != start.first.w);
+        assert!(
+            f.net.inverse == start.inverse,
+            "fixed feedback weights moved"
+        );
+    }
+    // Smaller by exactly the inverse optimiser state: 2 inverses × (8×8 + 8) × a, s, v.
+    let state = 2 * (8 * 8 + 8) * 3 * 4;
+    let (fused, fixed) = (
+        core::mem::size_of::<Fused>(),
+        core::mem::size_of::<FixedFeedback>(),
+    );
+    assert_eq!(fused - fixed, state);
+}
+
+#[test]
+fn a_trainer_without_inverse_state_refuses_trained_feedback() {
+    let mut rng = Pcg32::new(1, 1);
+    for feedback in [Feedback::Dtp, Feedback::Drl] {
+        let config = with(Config::CONTINUOUS, feedback, false);
+        let refused = FixedFeedback::new(config, Init::Orthogonal, &mut rng).err();
+        assert_eq!(refused, Some(dtp_core::ConfigError::FeedbackNotTrainable));
+    }
+    let fixed = with(Config::CONTINUOUS, Feedback::Fixed, false);
+    let mut t = FixedFeedback::new(fixed, Init::Orthogonal, &mut rng).unwrap();
+    let dtp = with(Config::CONTINUOUS, Feedback::Dtp, false);
+    assert_eq!(
+        t.set_config(dtp),
+        Err(dtp_core::ConfigError::FeedbackNotTrainable)
+    );
+    t.batch_mut().0.fill(0.5);
+    t.forward(true, &mut rng).unwrap();
+    assert_eq!(t.inverse_step(0.1, &mut rng), Err(Error::NoFeedbackState));
+    assert_eq!(t.drl_step(0.1, &mut rng), Err(Error::NoFeedbackState));
+}

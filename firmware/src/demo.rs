@@ -16,7 +16,11 @@ pub const H: usize = 32;
 /// Words of one packed hidden layer.
 pub const WORDS: usize = bits::words(H);
 /// The trainer: every weight, inverse, both optimiser states and the step buffers.
+#[cfg(not(feature = "fw-dtp"))]
 pub type DigitsTrainer = FusedTrainer<PIXELS, H, CLASSES, 1>;
+/// The trainer with fixed feedback weights: no inverse optimiser state either.
+#[cfg(feature = "fw-dtp")]
+pub type DigitsTrainer = dtp_core::FixedFeedbackTrainer<PIXELS, H, CLASSES, 1>;
 /// The parameters alone.
 pub type DigitsNet = dtp_core::FixedNet<PIXELS, H, CLASSES, 1>;
 
