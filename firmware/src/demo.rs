@@ -38,13 +38,23 @@ pub enum Variant {
 /// Units of the sign variant: `Units::DISCRETE` with the output layer reading signs too.
 pub const SIGN_UNITS: Units = Units::SIGN;
 
-/// The feedback rule of this build: DTP's trained inverse, or with the `fw-dtp` feature
-/// fixed-weight DTP (no inverse update).
+/// The feedback rule of this build: DTP's trained inverse, with the `fw-dtp` feature
+/// fixed-weight DTP (no inverse update), with the `drl` feature the difference reconstruction
+/// loss.
 pub const FEEDBACK: Feedback = if cfg!(feature = "fw-dtp") {
     Feedback::Fixed
+} else if cfg!(feature = "drl") {
+    Feedback::Drl
 } else {
     Feedback::Dtp
 };
+
+#[cfg(all(feature = "fw-dtp", feature = "drl"))]
+compile_error!("the features `fw-dtp` and `drl` choose different feedback rules: pick one");
+
+/// σ of DRL's corruption with the `drl` feature: Meulemans et al.'s MNIST setting (the
+/// `dtp train --algo drl` default), the demos' σ schedule otherwise unchanged.
+pub const DRL_SIGMA: f32 = 0.0569;
 
 /// The DTP hyper-parameters (per-sample steps, interleaved inverse and forward updates, the
 /// forward learning rate divided by `1 + e` in epoch `e`): the core's firmware settings,
@@ -61,6 +71,14 @@ pub const fn config(variant: Variant) -> Config {
     };
     let c = Config {
         feedback: FEEDBACK,
+        sigma: if cfg!(feature = "drl") {
+            dtp_core::SigmaSchedule {
+                sigma0: DRL_SIGMA,
+                ..c.sigma
+            }
+        } else {
+            c.sigma
+        },
         ..c
     };
     if cfg!(feature = "sgd") {
