@@ -6,7 +6,7 @@ use crate::config::Units;
 use crate::dense::Dense;
 use crate::dtp::FORWARD;
 use crate::error::Error;
-use crate::gradient::{GradientStore, Outer};
+use crate::gradient::{GradientStore, Outer, apply_gradient};
 use crate::kernel::Kernel;
 use crate::layout::{Alloc, Layout, Width};
 use crate::loss::output_delta_over;
@@ -17,7 +17,7 @@ use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 
-impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L, B>, V: FeedbackState<L::Hidden>>
+impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L>, V: FeedbackState<L::Hidden>>
     Trainer<L, B, K, S, V>
 where
     DefaultAllocator: Alloc<L, B>,
@@ -43,24 +43,20 @@ where
         let net = &mut self.net;
         let number = net.layers();
         let grad = ws.backprop_output::<K>(&net.output, units);
-        store.apply_output::<K>(
-            &opt,
-            &mut net.output,
-            &mut state.output,
-            grad,
-            number,
-            FORWARD,
-        )?;
+        let (layer, output) = (&mut net.output, &mut state.output);
+        apply_gradient::<K, _, _, B>(store.output(), &opt, layer, output, grad, number, FORWARD)?;
         for k in (1..=net.depth()).rev() {
             let (layer, state) = (
                 &mut net.hidden.as_mut()[k - 1],
                 &mut state.hidden.as_mut()[k - 1],
             );
             let grad = ws.backprop_hidden::<K>(layer, units, gradient, k);
-            store.apply_hidden::<K>(&opt, layer, state, grad, k + 1, FORWARD)?;
+            let buffer = store.hidden(layer);
+            apply_gradient::<K, _, _, B>(buffer, &opt, layer, state, grad, k + 1, FORWARD)?;
         }
         let grad = ws.backprop_first(units, gradient);
-        store.apply_first::<K>(&opt, &mut net.first, &mut state.first, grad, 1, FORWARD)?;
+        let (layer, first) = (&mut net.first, &mut state.first);
+        apply_gradient::<K, _, _, B>(store.first(), &opt, layer, first, grad, 1, FORWARD)?;
         Ok(stats)
     }
 }

@@ -9,7 +9,7 @@ use crate::Activation;
 use crate::config::{Config, Feedback, Units};
 use crate::dense::Dense;
 use crate::error::{Error, Stage, check_finite};
-use crate::gradient::{GradientStore, Outer};
+use crate::gradient::{GradientStore, Outer, apply_gradient};
 use crate::kernel::Kernel;
 use crate::layout::{Alloc, Layout, Width};
 use crate::loss::{correct, loss_over, output_activation, output_delta_over};
@@ -21,7 +21,7 @@ use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 
-impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L, B>, V: FeedbackState<L::Hidden>>
+impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L>, V: FeedbackState<L::Hidden>>
     Trainer<L, B, K, S, V>
 where
     DefaultAllocator: Alloc<L, B>,
@@ -160,16 +160,9 @@ where
                 .ws
                 .inverse_gradient::<K, G>(&self.net, units, k, sigma, rng);
             self.inverse_loss.as_mut()[k - 1] = loss;
-            self.grad.apply_hidden::<K>(
-                &self.config.inverse,
-                &mut self.net.inverse.as_mut()[k - 1],
-                self.inverse_state
-                    .state_mut(k - 1)
-                    .ok_or(Error::NoFeedbackState)?,
-                grad,
-                k + 1,
-                INVERSE,
-            )?;
+            let state = self.inverse_state.state_mut(k - 1);
+            let opt = &self.config.inverse;
+            apply_inverse::<K, L, B, S>(&mut self.grad, opt, &mut self.net, state, k, grad)?;
         }
         Ok(())
     }
@@ -205,16 +198,9 @@ where
                 .ws
                 .drl_gradient::<K, G>(&self.net, units, k, sigma, rng)?;
             self.inverse_loss.as_mut()[k - 1] = loss;
-            self.grad.apply_hidden::<K>(
-                &self.config.inverse,
-                &mut self.net.inverse.as_mut()[k - 1],
-                self.inverse_state
-                    .state_mut(k - 1)
-                    .ok_or(Error::NoFeedbackState)?,
-                grad,
-                k + 1,
-                INVERSE,
-            )?;
+            let state = self.inverse_state.state_mut(k - 1);
+            let opt = &self.config.inverse;
+            apply_inverse::<K, L, B, S>(&mut self.grad, opt, &mut self.net, state, k, grad)?;
         }
         Ok(())
     }
@@ -252,7 +238,8 @@ where
         let net = &mut self.net;
         let (loss, grad) = ws.first_gradient(act);
         self.local_loss[0] = loss;
-        store.apply_first::<K>(&opt, &mut net.first, &mut state.first, grad, 1, FORWARD)?;
+        let (layer, first) = (&mut net.first, &mut state.first);
+        apply_gradient::<K, _, _, B>(store.first(), &opt, layer, first, grad, 1, FORWARD)?;
         for k in 1..=net.depth() {
             let (layer, state) = (
                 &mut net.hidden.as_mut()[k - 1],
@@ -260,18 +247,13 @@ where
             );
             let (loss, grad) = ws.hidden_gradient(act, k);
             self.local_loss[k] = loss;
-            store.apply_hidden::<K>(&opt, layer, state, grad, k + 1, FORWARD)?;
+            let buffer = store.hidden(layer);
+            apply_gradient::<K, _, _, B>(buffer, &opt, layer, state, grad, k + 1, FORWARD)?;
         }
         let number = net.layers();
         let grad = ws.output_gradient();
-        store.apply_output::<K>(
-            &opt,
-            &mut net.output,
-            &mut state.output,
-            grad,
-            number,
-            FORWARD,
-        )
+        let (layer, output) = (&mut net.output, &mut state.output);
+        apply_gradient::<K, _, _, B>(store.output(), &opt, layer, output, grad, number, FORWARD)
     }
 }
 
@@ -536,6 +518,24 @@ where
         let r = self.read.len() - 1;
         Outer::new(&self.delta_out, &self.read[r])
     }
+}
+
+/// Applies the inverse optimiser `opt` to `g_{k+1}` (`inverse[k − 1]`, optimiser state
+/// `state`) with the gradient `grad`.
+fn apply_inverse<K: Kernel, L: Layout, B: Dim, S: GradientStore<L>>(
+    store: &mut S,
+    opt: &crate::Optimiser,
+    net: &mut Net<L>,
+    state: Option<&mut crate::DenseState<L::Hidden, L::Hidden>>,
+    k: usize,
+    grad: HiddenOuter<'_, L, B>,
+) -> Result<(), Error>
+where
+    DefaultAllocator: Alloc<L, B>,
+{
+    let state = state.ok_or(Error::NoFeedbackState)?;
+    let layer = &mut net.inverse.as_mut()[k - 1];
+    apply_gradient::<K, _, _, B>(store.hidden(layer), opt, layer, state, grad, k + 1, INVERSE)
 }
 
 /// The gradient of a hidden-to-hidden layer (or an inverse) of layout `L`.

@@ -10,7 +10,7 @@
 //! - [`Buffered`] (the default, any batch): the product `δ rᵀ` into a gradient buffer per
 //!   layer shape, checked for NaN/∞, then the optimiser's pass over it. For a minibatch this is
 //!   a matrix product (`Kernel::gemm_nt`) and the only way.
-//! - [`Fused`] (one sample a step, `B = 1`): no gradient buffer at all. Each gradient element
+//! - [`Fused`] (for one sample a step, `B = 1`): no gradient buffer at all. Each gradient element
 //!   `g_ij = δ_i r_j` is formed inside the optimiser's loop, where it is used once; the factors
 //!   are checked instead of the product. This is the microcontroller's store: it saves the
 //!   gradient buffers (4 bytes a parameter of the widest layer of each shape) and the outer
@@ -25,7 +25,7 @@ use crate::OMat;
 use crate::dense::{Dense, add_column_sums};
 use crate::error::{Error, Stage, check_finite};
 use crate::kernel::Kernel;
-use crate::layout::{Alloc, Layout, NetAlloc, Width};
+use crate::layout::{Layout, NetAlloc, Width};
 use crate::optim::{DenseState, Optimiser};
 use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim, U1};
@@ -100,48 +100,23 @@ where
 }
 
 /// What the optimiser steps of a [`Trainer`](crate::Trainer) do with each layer's gradient
-/// factors ([`Outer`]): see the [module documentation](self). Implemented by [`Buffered`] (any
-/// batch) and [`Fused`] (`B = U1`).
-///
-/// Each method checks the gradient (a NaN/∞ reported as `stages[0]`), applies `opt` to the
-/// layer (a non-finite result reported as `stages[1]`); `number` is the layer's number, as in
-/// the paper. One method per layer shape, since a buffered store keeps one buffer per shape.
-pub trait GradientStore<L: Layout, B: Dim>
+/// factors ([`Outer`]): see the [module documentation](self). A store hands out a buffer for
+/// each layer shape ([`Buffered`]), or none ([`Fused`]): the gradient is then formed inside
+/// the optimiser's loop.
+pub trait GradientStore<L: Layout>
 where
-    DefaultAllocator: Alloc<L, B>,
+    DefaultAllocator: NetAlloc<L>,
 {
-    /// Applies the gradient of the first layer `f_1`.
-    fn apply_first<K: Kernel>(
+    /// The buffer for the first layer's gradient, or `None`.
+    fn first(&mut self) -> Option<&mut Dense<L::Hidden, L::In>>;
+    /// The buffer for the gradient of a hidden-to-hidden layer shaped like `like` (`f_2 …
+    /// f_{M-1}` or an inverse), or `None`.
+    fn hidden(
         &mut self,
-        opt: &Optimiser,
-        layer: &mut Dense<L::Hidden, L::In>,
-        state: &mut DenseState<L::Hidden, L::In>,
-        grad: Outer<'_, L::Hidden, L::In, B>,
-        number: usize,
-        stages: [Stage; 2],
-    ) -> Result<(), Error>;
-
-    /// Applies the gradient of a hidden-to-hidden layer (`f_2 … f_{M-1}` or an inverse).
-    fn apply_hidden<K: Kernel>(
-        &mut self,
-        opt: &Optimiser,
-        layer: &mut Dense<L::Hidden, L::Hidden>,
-        state: &mut DenseState<L::Hidden, L::Hidden>,
-        grad: Outer<'_, L::Hidden, L::Hidden, B>,
-        number: usize,
-        stages: [Stage; 2],
-    ) -> Result<(), Error>;
-
-    /// Applies the gradient of the output layer `f_M`.
-    fn apply_output<K: Kernel>(
-        &mut self,
-        opt: &Optimiser,
-        layer: &mut Dense<L::Out, L::Hidden>,
-        state: &mut DenseState<L::Out, L::Hidden>,
-        grad: Outer<'_, L::Out, L::Hidden, B>,
-        number: usize,
-        stages: [Stage; 2],
-    ) -> Result<(), Error>;
+        like: &Dense<L::Hidden, L::Hidden>,
+    ) -> Option<&mut Dense<L::Hidden, L::Hidden>>;
+    /// The buffer for the output layer's gradient, or `None`.
+    fn output(&mut self) -> Option<&mut Dense<L::Out, L::Hidden>>;
 }
 
 /// One gradient buffer per layer shape (a layer's gradient is applied before the next one is
@@ -166,51 +141,84 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize>
     };
 }
 
-impl<L: Layout, B: Dim> GradientStore<L, B> for Buffered<L>
+impl<L: Layout> GradientStore<L> for Buffered<L>
 where
-    DefaultAllocator: Alloc<L, B>,
+    DefaultAllocator: NetAlloc<L>,
 {
-    fn apply_first<K: Kernel>(
-        &mut self,
-        opt: &Optimiser,
-        layer: &mut Dense<L::Hidden, L::In>,
-        state: &mut DenseState<L::Hidden, L::In>,
-        grad: Outer<'_, L::Hidden, L::In, B>,
-        number: usize,
-        stages: [Stage; 2],
-    ) -> Result<(), Error> {
-        grad.write::<K>(&mut self.first);
-        apply_buffer(opt, layer, &self.first, state, number, stages)
+    fn first(&mut self) -> Option<&mut Dense<L::Hidden, L::In>> {
+        Some(&mut self.first)
     }
 
-    fn apply_hidden<K: Kernel>(
+    fn hidden(
         &mut self,
-        opt: &Optimiser,
-        layer: &mut Dense<L::Hidden, L::Hidden>,
-        state: &mut DenseState<L::Hidden, L::Hidden>,
-        grad: Outer<'_, L::Hidden, L::Hidden, B>,
-        number: usize,
-        stages: [Stage; 2],
-    ) -> Result<(), Error> {
-        // The one buffer of hidden-to-hidden shape, sized like `layer` (widths may differ).
-        let (o, i) = layer.w.shape_generic();
+        like: &Dense<L::Hidden, L::Hidden>,
+    ) -> Option<&mut Dense<L::Hidden, L::Hidden>> {
+        // The one buffer of hidden-to-hidden shape, sized like the layer (widths may differ).
+        let (o, i) = like.w.shape_generic();
         L::Hidden::fit_square(&mut self.hidden.w, o, i);
         L::Hidden::fit(&mut self.hidden.b, o, U1);
-        grad.write::<K>(&mut self.hidden);
-        apply_buffer(opt, layer, &self.hidden, state, number, stages)
+        Some(&mut self.hidden)
     }
 
-    fn apply_output<K: Kernel>(
+    fn output(&mut self) -> Option<&mut Dense<L::Out, L::Hidden>> {
+        Some(&mut self.output)
+    }
+}
+
+/// No gradient buffer: each gradient element is formed inside the optimiser's loop
+/// ([`Optimiser::update_outer`]). A zero-sized type. Meant for one sample a step (`B = 1`:
+/// `g_ij = δ_i r_j`, the same values as [`Buffered`]); with a minibatch each element is a
+/// `B`-term dot product (correct, but a buffered trainer's matrix product is faster, and the
+/// sums' rounding differs from it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fused;
+
+impl<L: Layout> GradientStore<L> for Fused
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    fn first(&mut self) -> Option<&mut Dense<L::Hidden, L::In>> {
+        None
+    }
+
+    fn hidden(
         &mut self,
-        opt: &Optimiser,
-        layer: &mut Dense<L::Out, L::Hidden>,
-        state: &mut DenseState<L::Out, L::Hidden>,
-        grad: Outer<'_, L::Out, L::Hidden, B>,
-        number: usize,
-        stages: [Stage; 2],
-    ) -> Result<(), Error> {
-        grad.write::<K>(&mut self.output);
-        apply_buffer(opt, layer, &self.output, state, number, stages)
+        _: &Dense<L::Hidden, L::Hidden>,
+    ) -> Option<&mut Dense<L::Hidden, L::Hidden>> {
+        None
+    }
+
+    fn output(&mut self) -> Option<&mut Dense<L::Out, L::Hidden>> {
+        None
+    }
+}
+
+/// Applies `opt` to `layer` with the gradient `grad`: through `buffer` (the product written,
+/// checked, then the optimiser's pass) or, without one, formed inside the optimiser's loop
+/// (the factors checked). A NaN/∞ gradient is reported as `stages[0]` before the layer is
+/// written, a non-finite result as `stages[1]`; `number` is the layer's, as in the paper.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn apply_gradient<K: Kernel, O: Dim, I: Dim, B: Dim>(
+    buffer: Option<&mut Dense<O, I>>,
+    opt: &Optimiser,
+    layer: &mut Dense<O, I>,
+    state: &mut DenseState<O, I>,
+    grad: Outer<'_, O, I, B>,
+    number: usize,
+    stages: [Stage; 2],
+) -> Result<(), Error>
+where
+    DefaultAllocator: Allocator<O, I> + Allocator<O> + Allocator<O, B> + Allocator<I, B>,
+{
+    match buffer {
+        Some(buffer) => {
+            grad.write::<K>(buffer);
+            apply_buffer(opt, layer, buffer, state, number, stages)
+        }
+        None => {
+            grad.check_finite(stages[0], number)?;
+            non_finite_at(opt.update_outer(layer, state, &grad), stages[1], number)
+        }
     }
 }
 
@@ -240,73 +248,5 @@ fn non_finite_at(ok: bool, stage: Stage, number: usize) -> Result<(), Error> {
             stage,
             layer: number as u16,
         })
-    }
-}
-
-/// No gradient buffer: each gradient element is formed inside the optimiser's loop
-/// ([`Optimiser::update_outer`]). For one-sample steps (`B = U1`); a zero-sized type.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Fused;
-
-impl Fused {
-    /// The (only) value, for `const` initialisers.
-    pub const ZERO: Self = Fused;
-}
-
-impl Fused {
-    fn apply<O: Dim, I: Dim>(
-        opt: &Optimiser,
-        layer: &mut Dense<O, I>,
-        state: &mut DenseState<O, I>,
-        grad: Outer<'_, O, I, U1>,
-        number: usize,
-        stages: [Stage; 2],
-    ) -> Result<(), Error>
-    where
-        DefaultAllocator: Allocator<O, I> + Allocator<O> + Allocator<I>,
-    {
-        grad.check_finite(stages[0], number)?;
-        non_finite_at(opt.update_outer(layer, state, &grad), stages[1], number)
-    }
-}
-
-impl<L: Layout> GradientStore<L, U1> for Fused
-where
-    DefaultAllocator: Alloc<L, U1>,
-{
-    fn apply_first<K: Kernel>(
-        &mut self,
-        opt: &Optimiser,
-        layer: &mut Dense<L::Hidden, L::In>,
-        state: &mut DenseState<L::Hidden, L::In>,
-        grad: Outer<'_, L::Hidden, L::In, U1>,
-        number: usize,
-        stages: [Stage; 2],
-    ) -> Result<(), Error> {
-        Self::apply(opt, layer, state, grad, number, stages)
-    }
-
-    fn apply_hidden<K: Kernel>(
-        &mut self,
-        opt: &Optimiser,
-        layer: &mut Dense<L::Hidden, L::Hidden>,
-        state: &mut DenseState<L::Hidden, L::Hidden>,
-        grad: Outer<'_, L::Hidden, L::Hidden, U1>,
-        number: usize,
-        stages: [Stage; 2],
-    ) -> Result<(), Error> {
-        Self::apply(opt, layer, state, grad, number, stages)
-    }
-
-    fn apply_output<K: Kernel>(
-        &mut self,
-        opt: &Optimiser,
-        layer: &mut Dense<L::Out, L::Hidden>,
-        state: &mut DenseState<L::Out, L::Hidden>,
-        grad: Outer<'_, L::Out, L::Hidden, U1>,
-        number: usize,
-        stages: [Stage; 2],
-    ) -> Result<(), Error> {
-        Self::apply(opt, layer, state, grad, number, stages)
     }
 }

@@ -333,7 +333,7 @@ impl<
         rng: &mut G,
     ) -> Result<Self, ConfigError>
     where
-        S: GradientStore<Fixed<IN, H, OUT, R>, Const<B>>,
+        S: GradientStore<Fixed<IN, H, OUT, R>>,
         V: FeedbackState<Const<H>>,
     {
         let mut trainer = Self::ZERO;
@@ -425,7 +425,7 @@ impl<K: Kernel> Trainer<crate::layout::Dynamic, nalgebra::Dyn, K> {
     }
 }
 
-impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L, B>, V: FeedbackState<L::Hidden>>
+impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L>, V: FeedbackState<L::Hidden>>
     Trainer<L, B, K, S, V>
 where
     DefaultAllocator: Alloc<L, B>,

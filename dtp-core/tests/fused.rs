@@ -243,3 +243,48 @@ fn a_trainer_without_inverse_state_refuses_trained_feedback() {
     assert_eq!(t.inverse_step(0.1, &mut rng), Err(Error::NoFeedbackState));
     assert_eq!(t.drl_step(0.1, &mut rng), Err(Error::NoFeedbackState));
 }
+
+#[test]
+fn a_fused_minibatch_trainer_forms_each_element_as_a_dot_product() {
+    // With B = 4 the fused store sums δ_ib r_jb inside the loop: the same gradient as the
+    // buffered product up to rounding, so the same step to a few ulps.
+    type B4 = FixedTrainer<6, 8, 3, 2, 4>;
+    type Fused4 = dtp_core::Trainer<
+        dtp_core::Fixed<6, 8, 3, 2>,
+        dtp_core::Const<4>,
+        dtp_core::Portable,
+        dtp_core::Fused,
+    >;
+    for feedback in [Feedback::Dtp, Feedback::Drl] {
+        let config = with(Config::CONTINUOUS, feedback, false);
+        let mut b = B4::new(config, Init::Orthogonal, &mut Pcg32::new(9, 7)).unwrap();
+        let mut f = Fused4::new(config, Init::Orthogonal, &mut Pcg32::new(9, 7)).unwrap();
+        let start = b.net.clone();
+        let (mut rb, mut rf) = (Pcg32::new(9, 11), Pcg32::new(9, 11));
+        let mut data = Pcg32::new(9, 13);
+        let x: Vec<f32> = (0..24).map(|_| standard_normal(&mut data)).collect();
+        for (input, labels) in [b.batch_mut(), f.batch_mut()] {
+            input.as_mut_slice().copy_from_slice(&x);
+            labels.fill(0.0);
+            for col in 0..4 {
+                labels[(col % 3, col)] = 1.0;
+            }
+        }
+        b.step(&mut rb).unwrap();
+        f.step(&mut rf).unwrap();
+        let (pb, pf) = (b.net.first.w, f.net.first.w);
+        let moved = (pb - start.first.w).abs().max();
+        let apart = (pb - pf).abs().max();
+        assert!(moved > 1e-3, "{feedback:?}: the step moved W_1 by {moved}");
+        assert!(
+            apart <= 1e-6 * (1.0 + pb.abs().max()),
+            "{feedback:?}: {apart}"
+        );
+        let inverse_apart = (b.net.inverse[0].w - f.net.inverse[0].w).abs().max();
+        assert!(
+            inverse_apart <= 1e-6,
+            "{feedback:?}: inverse {inverse_apart}"
+        );
+        assert!(b.net.inverse[0].w != start.inverse[0].w);
+    }
+}

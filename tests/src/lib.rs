@@ -61,7 +61,7 @@ pub fn accuracy<
     const R: usize,
     const B: usize,
     K: Kernel,
-    S: dtp_core::GradientStore<dtp_core::Fixed<IN, H, OUT, R>, dtp_core::Const<B>>,
+    S: dtp_core::GradientStore<dtp_core::Fixed<IN, H, OUT, R>>,
 >(
     trainer: &mut dtp_core::Trainer<dtp_core::Fixed<IN, H, OUT, R>, dtp_core::Const<B>, K, S>,
     data: &Dataset,
