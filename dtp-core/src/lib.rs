@@ -36,6 +36,11 @@
 //! assert!(t.net.is_finite());
 //! ```
 //!
+//! On a microcontroller, prefer [`FusedTrainer`]`<IN, H, OUT, R>` to `FixedTrainer<…, 1>`: the
+//! same steps without gradient buffers, each gradient element formed inside the optimiser's
+//! loop ([`gradient`]); [`FixedFeedbackTrainer`] drops the inverses' optimiser state too, for
+//! fixed feedback weights (FW-DTP).
+//!
 //! Saving the weights to flash and loading them after a reset: the example of the `storage`
 //! module (feature `storage`). A run-time-shaped network: `DynTrainer::with_widths` (feature
 //! `alloc`).

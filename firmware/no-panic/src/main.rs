@@ -1,7 +1,7 @@
 //! Link-time proof that the on-device training loop has no panic path.
 //!
 //! This program runs what the firmware's learning loop runs on `dtp-core` — with the
-//! firmware's network type `FixedTrainer<64, 32, 10, 1, 1>`, release profile (fat LTO, opt-level 3,
+//! firmware's network type `FusedTrainer<64, 32, 10, 1>` (no gradient buffers), release profile (fat LTO, opt-level 3,
 //! `panic = "abort"`) — but every input the code could branch on is opaque to the optimiser
 //! (`core::hint::black_box`): the hyper-parameters (so any `Config`, not only the firmware's
 //! two, and every unit type), the pixels, the labels, the epoch, the random seed, the flash
@@ -28,14 +28,14 @@ use core::hint::black_box;
 
 use dtp_core::bits;
 use dtp_core::storage::{self, Slots};
-use dtp_core::{Config, FixedNet, FixedTrainer, Init};
+use dtp_core::{Config, FixedNet, FusedTrainer, Init};
 use embedded_storage::nor_flash::{
     ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
 };
 use rand_pcg::Pcg32;
 
 /// The firmware's network: 64-32-32-10, one sample a step (`firmware/src/demo.rs`).
-type DigitsTrainer = FixedTrainer<64, 32, 10, 1, 1>;
+type DigitsTrainer = FusedTrainer<64, 32, 10, 1>;
 type DigitsNet = FixedNet<64, 32, 10, 1>;
 const WORDS: usize = bits::words(32);
 const PAYLOAD_LEN: usize = DigitsNet::BLOB_LEN + 8;
