@@ -153,6 +153,10 @@ pub fn learn(variant: Variant, bar: f32, min_gap: f32) -> ! {
         flash.as_mut().map(|f| (f, payload)),
     );
     let (last, seen, step_ticks) = (run.last, run.seen, run.step_ticks);
+    info!(
+        "weights digest after training: {=u32:#010x} (FNV-1a over every weight bit)",
+        net_digest(&trainer.net)
+    );
     if variant == Variant::Sign {
         profile_step(trainer, &mut source, (instructions, ticks), &mut rng);
     }
@@ -365,14 +369,34 @@ fn start(
 
 /// FNV-1a over the bits of the input and hidden layers' weights and biases.
 fn hidden_digest(net: &DigitsNet) -> u32 {
-    let mut h = 0x811c_9dc5u32;
-    let layers = [
+    digest(&[
         net.first.w.as_slice(),
         net.first.b.as_slice(),
         net.hidden[0].w.as_slice(),
         net.hidden[0].b.as_slice(),
-    ];
-    for v in layers.into_iter().flatten() {
+    ])
+}
+
+/// FNV-1a over the bits of every weight and bias, the inverse's included: equal on every board
+/// and float ABI exactly when they computed the same bits (the Cortex-M4F's assembly loops and
+/// the Cortex-M3's portable Rust and software floats, `.ci/run` compares them).
+fn net_digest(net: &DigitsNet) -> u32 {
+    digest(&[
+        net.first.w.as_slice(),
+        net.first.b.as_slice(),
+        net.hidden[0].w.as_slice(),
+        net.hidden[0].b.as_slice(),
+        net.output.w.as_slice(),
+        net.output.b.as_slice(),
+        net.inverse[0].w.as_slice(),
+        net.inverse[0].b.as_slice(),
+    ])
+}
+
+/// FNV-1a (32 bits) over the little-endian bytes of every float of `parts`, in order.
+fn digest(parts: &[&[f32]]) -> u32 {
+    let mut h = 0x811c_9dc5u32;
+    for v in parts.iter().copied().flatten() {
         for byte in v.to_bits().to_le_bytes() {
             h = (h ^ byte as u32).wrapping_mul(0x0100_0193);
         }
