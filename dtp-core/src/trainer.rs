@@ -165,8 +165,10 @@ unsafe impl<
 {
 }
 
-/// A gradient store of a fixed-size trainer: stored inline, with an all-zero value that is
-/// valid and `const`.
+/// A part of a fixed-size trainer chosen by type — its gradient store (`S`: [`Buffered`] or
+/// [`Fused`](crate::gradient::Fused)) or its inverses' optimiser state (`V`: `[DenseState; R]`
+/// or [`NoFeedbackState`]) — stored inline, with an all-zero value that is valid and `const`
+/// (so [`Trainer::ZERO`] and `bytemuck::Zeroable` cover every combination).
 ///
 /// # Safety
 /// The all-zero bit pattern must be a valid value (as for `bytemuck::Zeroable`).
