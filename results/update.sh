@@ -67,12 +67,37 @@ stochastic_control=("${s[@]/#/mnist-stochastic-control-}")
 fashion_fwdtp=("${s[@]/#/fashion-7x240-fwdtp-}")
 discrete_drl=("${s[@]/#/mnist-discrete-drl-}")
 fashion_drl=("${s[@]/#/fashion-7x240-drl-}")
+# Settings searches of DTP's successors (issue 16): seed 1, short runs, chosen by the last
+# epoch's validation error (results/search.py ranks them). The finalists' seed-1 runs are the
+# search runs continued to 100 epochs (--resume); seeds 2 and 3 are new runs.
+continuous_fwdtp_search=(mnist-7x240-fwdtp-search-eta0.1-lrf5e-3 mnist-7x240-fwdtp-search-eta0.1-lrf1.49e-2
+    mnist-7x240-fwdtp-search-eta0.328-lrf5e-3 mnist-7x240-fwdtp-search-eta0.328-lrf1.49e-2
+    mnist-7x240-fwdtp-search-eta1-lrf5e-3 mnist-7x240-fwdtp-search-eta1-lrf1.49e-2
+    mnist-7x240-fwdtp-search-eta3-lrf1.5e-3 mnist-7x240-fwdtp-search-eta3-lrf5e-3
+    mnist-7x240-fwdtp-search-eta3-lrf1.49e-2 mnist-7x240-fwdtp-search-eta10-lrf1.5e-3
+    mnist-7x240-fwdtp-search-eta10-lrf5e-3)
+continuous_fwdtp_finalists=(mnist-7x240-fwdtp-eta3-lrf5e-3-s1 mnist-7x240-fwdtp-eta10-lrf5e-3-s1)
+continuous_fwdtp_searched=("${s[@]/#/mnist-7x240-fwdtp-eta10-lrf5e-3-}")
+continuous_drl_search=(mnist-7x240-drl-search-lrinv5e-3 mnist-7x240-drl-search-lrinv1.5e-3
+    mnist-7x240-drl-search-lrinv5e-4 mnist-7x240-drl-search-lrinv1.5e-4 mnist-7x240-drl-search-lrinv5e-5
+    mnist-7x240-drl-search-lrinv5e-4-eta1 mnist-7x240-drl-search-lrinv5e-4-eta3
+    mnist-7x240-drl-search-lrinv5e-4-sigma0.36)
+continuous_drl_searched=("${s[@]/#/mnist-7x240-drl-lrinv5e-4-eta1-}")
+discrete_fwdtp_search=(mnist-discrete-fwdtp-search-eta28-lrf6.6e-4 mnist-discrete-fwdtp-search-eta28-lrf2e-3
+    mnist-discrete-fwdtp-search-eta80-lrf2e-3 mnist-discrete-fwdtp-search-eta10-lrf6.6e-4
+    mnist-discrete-fwdtp-search-eta80-lrf6.6e-4 mnist-discrete-fwdtp-search-eta28-lrf2e-4)
+discrete_fwdtp_searched=("${s[@]/#/mnist-discrete-fwdtp-eta80-}")
+discrete_fwdtp_searched_200=(mnist-discrete-fwdtp-eta80-s1-e200 mnist-discrete-fwdtp-eta80-s2-e200
+    mnist-discrete-fwdtp-eta80-s3-e200)   # the same three runs continued to 200 epochs (copies)
 
 copy "${continuous_dtp[@]}" "${continuous_bp[@]}" "${discrete_dtp[@]}" "${discrete_bp[@]}" \
     "${stochastic[@]}" "${stochastic_search[@]}" "${fashion_dtp[@]}" "${fashion_bp[@]}" "${fashion_search[@]}" "${ae[@]}" \
     "${continuous_control[@]}" "${continuous_fwdtp[@]}" "${continuous_drl[@]}" \
     "${discrete_control[@]}" "${discrete_fwdtp[@]}" "${stochastic_control[@]}" "${fashion_fwdtp[@]}" \
-    "${discrete_drl[@]}" "${fashion_drl[@]}"
+    "${discrete_drl[@]}" "${fashion_drl[@]}" \
+    "${continuous_fwdtp_search[@]}" "${continuous_fwdtp_finalists[@]}" "${continuous_fwdtp_searched[@]}" \
+    "${continuous_drl_search[@]}" "${continuous_drl_searched[@]}" "${discrete_fwdtp_search[@]}" \
+    "${discrete_fwdtp_searched[@]}" "${discrete_fwdtp_searched_200[@]}"
 # The discrete row's continuous baseline, tested with sign units (needs the MNIST files: see
 # scripts/fetch-data.sh, or DTP_DATA_DIR).
 for n in "${discrete_tanh[@]}"; do
@@ -94,6 +119,8 @@ plot mnist-stochastic-search.png "${stochastic_search[@]}"
 plot fashion-7x240.png "${fashion_dtp[@]}" "${fashion_bp[@]}"
 plot fashion-search.png "${fashion_search[@]}"
 plot mnist-ae.png "${ae[@]}"
+plot mnist-7x240-successors-searched.png mnist-7x240-dtp-s1 mnist-7x240-fwdtp-s1 \
+    mnist-7x240-fwdtp-eta10-lrf5e-3-s1 mnist-7x240-drl-s1 mnist-7x240-drl-lrinv5e-4-eta1-s1
 
 args=()
 for g in "continuous DTP=${continuous_dtp[*]}" "continuous BP=${continuous_bp[*]}" \
@@ -106,12 +133,23 @@ for g in "continuous DTP=${continuous_dtp[*]}" "continuous BP=${continuous_bp[*]
     "discrete control (eta-hat 0)=${discrete_control[*]}" "discrete FW-DTP=${discrete_fwdtp[*]}" \
     "stochastic control (eta-hat 0)=${stochastic_control[*]}" \
     "Fashion FW-DTP=${fashion_fwdtp[*]}" "discrete DRL=${discrete_drl[*]}" \
-    "Fashion DRL=${fashion_drl[*]}"; do
+    "Fashion DRL=${fashion_drl[*]}" \
+    "continuous FW-DTP searched (eta-hat 10, lr-forward 0.005)=${continuous_fwdtp_searched[*]}" \
+    "continuous DRL searched (lr-inverse 5e-4, eta-hat 1)=${continuous_drl_searched[*]}" \
+    "discrete FW-DTP searched (eta-hat 80)=${discrete_fwdtp_searched[*]}" \
+    "discrete FW-DTP searched (eta-hat 80), continued=${discrete_fwdtp_searched_200[*]}"; do
     # shellcheck disable=SC2086
     line=$(group "${g%%=*}" ${g#*=})
     if [ -n "$line" ]; then args+=("$line"); fi
 done
 python3 results/summarise.py "${args[@]}"
+# The settings searches (issue 16), each ranked by the last epoch's validation error.
+for search in "continuous_fwdtp_search[@]" "continuous_fwdtp_finalists[@]" "continuous_drl_search[@]" \
+    "discrete_fwdtp_search[@]"; do
+    list=()
+    for n in "${!search}"; do if [ -f "results/$n.metrics.jsonl" ]; then list+=("results/$n.metrics.jsonl"); fi; done
+    if [ ${#list[@]} -gt 0 ]; then echo; echo "${search%\[@\]}:"; python3 results/search.py "${list[@]}"; fi
+done
 # The tanh nets tested with sign units (the last row's weights, evaluated by dtp eval --units).
 python3 - "${discrete_tanh[@]}" <<'PY'
 import json, os, statistics as st, sys
