@@ -123,8 +123,8 @@ pub use quantise::Quantiser;
 #[cfg(feature = "alloc")]
 pub use trainer::DynTrainer;
 pub use trainer::{
-    Batches, EpochStats, FeedbackState, FixedFeedbackTrainer, FixedStore, FixedTrainer,
-    FusedTrainer, NoFeedbackState, StepStats, Trainer,
+    BatchColumns, Batches, EpochStats, FeedbackState, FixedFeedbackTrainer, FixedStore,
+    FixedTrainer, FusedTrainer, NoFeedbackState, StepStats, Trainer,
 };
 
 /// The matrix type of the whole crate: `R × C` `f32`, column-major, over nalgebra dimensions

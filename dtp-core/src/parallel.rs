@@ -30,7 +30,7 @@ use crate::error::{Error, Stage, check_finite};
 use crate::kernel::Kernel;
 use crate::layout::Dynamic;
 use crate::optim::{DenseState, Optimiser};
-use crate::trainer::{Batches, DynTrainer, EpochStats, StepStats, Workspace};
+use crate::trainer::{BatchColumns, Batches, DynTrainer, EpochStats, StepStats, Workspace};
 use alloc::vec::Vec;
 use nalgebra::Dyn;
 use rand_core::Rng;
@@ -74,6 +74,19 @@ struct Chunk {
     local_loss: Vec<f32>,
     inverse_loss: Vec<f32>,
     rng: Pcg64,
+}
+
+/// Where the chunks' columns of a minibatch come from.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// The trainer's batch buffers: checked on the caller's thread, then each chunk copies its
+    /// columns.
+    Trainer,
+    /// Minibatch `.1` of a column source, written by each chunk straight into its buffers and
+    /// checked there (no whole-minibatch fill on the caller's thread, no copy).
+    Columns(&'a dyn BatchColumns, usize),
+    /// The chunks keep what they hold (the second half of an interleaved step).
+    Kept,
 }
 
 /// Which half of the parameters an update applies to.
@@ -154,9 +167,18 @@ impl Parallel {
         if self.chunks.len() == 1 {
             return t.step(rng);
         }
-        let stats = self.inverse_half(t, rng)?;
+        self.step_from(t, rng, Source::Trainer)
+    }
+
+    fn step_from<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        t: &mut DynTrainer<K>,
+        rng: &mut G,
+        source: Source<'_>,
+    ) -> Result<StepStats, Error> {
+        let stats = self.inverse_half(t, rng, source)?;
         // The chunks keep their (noisy) inputs and activations from the first half.
-        self.run(t, rng, false, |net, config, c| {
+        self.run(t, rng, Source::Kept, |net, config, c| {
             c.targets_and_forward_gradients::<K>(net, config)
                 .map(|()| StepStats::default())
         })?;
@@ -173,7 +195,7 @@ impl Parallel {
         if self.chunks.len() == 1 {
             return t.inverse_only(rng);
         }
-        self.inverse_half(t, rng)
+        self.inverse_half(t, rng, Source::Trainer)
     }
 
     /// The forward half of a step (as [`Trainer::forward_only`](crate::Trainer::forward_only)).
@@ -185,8 +207,16 @@ impl Parallel {
         if self.chunks.len() == 1 {
             return t.forward_only(rng);
         }
-        t.check_batch()?;
-        let stats = self.run(t, rng, true, |net, config, c| {
+        self.forward_from(t, rng, Source::Trainer)
+    }
+
+    fn forward_from<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        t: &mut DynTrainer<K>,
+        rng: &mut G,
+        source: Source<'_>,
+    ) -> Result<StepStats, Error> {
+        let stats = self.run(t, rng, source, |net, config, c| {
             let stats = c.ws.forward::<K, _>(net, config, true, &mut c.rng)?;
             c.targets_and_forward_gradients::<K>(net, config)?;
             Ok(stats)
@@ -205,8 +235,17 @@ impl Parallel {
         if self.chunks.len() == 1 {
             return t.backprop_step(gradient, rng);
         }
-        t.check_batch()?;
-        let stats = self.run(t, rng, true, |net, config, c| {
+        self.backprop_from(t, gradient, rng, Source::Trainer)
+    }
+
+    fn backprop_from<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        t: &mut DynTrainer<K>,
+        gradient: Gradient,
+        rng: &mut G,
+        source: Source<'_>,
+    ) -> Result<StepStats, Error> {
+        let stats = self.run(t, rng, source, |net, config, c| {
             let stats = c.ws.forward::<K, _>(net, config, true, &mut c.rng)?;
             let units = config.units;
             let (ws, grads) = (&mut c.ws, &mut c.forward);
@@ -235,8 +274,7 @@ impl Parallel {
         if self.chunks.len() == 1 {
             return t.evaluate(rng);
         }
-        t.check_batch()?;
-        let stats = self.run(t, rng, true, |net, config, c| {
+        let stats = self.run(t, rng, Source::Trainer, |net, config, c| {
             c.ws.forward::<K, _>(net, config, false, &mut c.rng)
         })?;
         let rows = t.ws.p.nrows();
@@ -266,11 +304,11 @@ impl Parallel {
         let sigma = t.sigma();
         let config = t.config;
         if config.schedule == Schedule::Alternating && config.feedback != Feedback::Fixed {
-            self.pass(t, data, rng, |p, t, r| p.inverse_only(t, r))?;
+            self.pass(t, data, rng, |p, t, r, s| p.inverse_half(t, r, s))?;
         }
-        let mut stats = self.pass(t, data, rng, |p, t, r| match config.schedule {
-            Schedule::Alternating => p.forward_only(t, r),
-            Schedule::Interleaved => p.step(t, r),
+        let mut stats = self.pass(t, data, rng, |p, t, r, s| match config.schedule {
+            Schedule::Alternating => p.forward_from(t, r, s),
+            Schedule::Interleaved => p.step_from(t, r, s),
         })?;
         stats.sigma = sigma;
         t.epoch = t.epoch.saturating_add(1);
@@ -294,7 +332,9 @@ impl Parallel {
         if self.chunks.len() == 1 {
             return t.backprop_epoch(data, gradient, rng);
         }
-        let stats = self.pass(t, data, rng, |p, t, r| p.backprop_step(t, gradient, r))?;
+        let stats = self.pass(t, data, rng, |p, t, r, s| {
+            p.backprop_from(t, gradient, r, s)
+        })?;
         t.epoch = t.epoch.saturating_add(1);
         Ok(stats)
     }
@@ -304,7 +344,12 @@ impl Parallel {
         t: &mut DynTrainer<K>,
         data: &mut D,
         rng: &mut G,
-        mut step: impl FnMut(&mut Self, &mut DynTrainer<K>, &mut G) -> Result<StepStats, Error>,
+        mut step: impl FnMut(
+            &mut Self,
+            &mut DynTrainer<K>,
+            &mut G,
+            Source<'_>,
+        ) -> Result<StepStats, Error>,
     ) -> Result<EpochStats, Error>
     where
         K: Kernel,
@@ -315,9 +360,17 @@ impl Parallel {
         let mut total = EpochStats::default();
         let mut correct = 0u64;
         for index in 0..n {
-            let (x, labels) = t.batch_mut();
-            data.fill(index, x, labels);
-            let stats = step(self, t, rng)?;
+            let stats = match data.columns() {
+                Some(columns) => step(self, t, rng, Source::Columns(columns, index))?,
+                None => {
+                    let (x, labels) = t.batch_mut();
+                    data.fill(index, x, labels);
+                    step(self, t, rng, Source::Trainer)?
+                }
+            };
+            if data.columns().is_some() {
+                data.filled_elsewhere(index);
+            }
             total.loss += stats.loss;
             correct += u64::from(stats.correct);
         }
@@ -334,10 +387,10 @@ impl Parallel {
         &mut self,
         t: &mut DynTrainer<K>,
         rng: &mut G,
+        source: Source<'_>,
     ) -> Result<StepStats, Error> {
-        t.check_batch()?;
         let sigma = t.sigma();
-        let stats = self.run(t, rng, true, |net, config, c| {
+        let stats = self.run(t, rng, source, |net, config, c| {
             let stats = c.ws.forward::<K, _>(net, config, true, &mut c.rng)?;
             let units = config.units;
             for k in 1..=net.depth() {
@@ -365,13 +418,13 @@ impl Parallel {
     }
 
     /// Runs `task` on every chunk (in parallel when there is a pool), after seeding its
-    /// stream from `rng` and, if `load`, copying its columns of the trainer's batch in;
-    /// returns the sum of the chunks' statistics, or the first chunk's error.
+    /// stream from `rng` and loading its columns from `source` (checked: finite inputs and
+    /// targets); returns the sum of the chunks' statistics, or the first chunk's error.
     fn run<K, G, F>(
         &mut self,
         t: &DynTrainer<K>,
         rng: &mut G,
-        load: bool,
+        source: Source<'_>,
         task: F,
     ) -> Result<StepStats, Error>
     where
@@ -380,19 +433,30 @@ impl Parallel {
         F: Fn(&crate::net::Net<Dynamic>, &crate::Config, &mut Chunk) -> Result<StepStats, Error>
             + Sync,
     {
+        if let Source::Trainer = source {
+            t.check_batch()?;
+        }
         let seed = (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
         let (net, config, ws) = (&t.net, &t.config, &t.ws);
         let one = |(index, c): (usize, &mut Chunk)| {
             c.rng = Pcg64::new(seed, index as u128);
-            if !load {
-                return task(net, config, c);
+            match source {
+                Source::Kept => {}
+                Source::Trainer => {
+                    let (xs, ts) = (ws.x.nrows(), ws.t.nrows());
+                    let cols = c.ws.x.ncols();
+                    let x = &ws.x.as_slice()[c.start * xs..(c.start + cols) * xs];
+                    let t = &ws.t.as_slice()[c.start * ts..(c.start + cols) * ts];
+                    c.ws.x.as_mut_slice().copy_from_slice(x);
+                    c.ws.t.as_mut_slice().copy_from_slice(t);
+                }
+                Source::Columns(columns, batch) => {
+                    let (x, t) = (c.ws.x.as_mut_slice(), c.ws.t.as_mut_slice());
+                    columns.fill_columns(batch, c.start, x, t);
+                    check_finite(c.ws.x.as_slice(), Stage::Input, 0)?;
+                    check_finite(c.ws.t.as_slice(), Stage::Labels, 0)?;
+                }
             }
-            let (xs, ts) = (ws.x.nrows(), ws.t.nrows());
-            let cols = c.ws.x.ncols();
-            let x = &ws.x.as_slice()[c.start * xs..(c.start + cols) * xs];
-            let t = &ws.t.as_slice()[c.start * ts..(c.start + cols) * ts];
-            c.ws.x.as_mut_slice().copy_from_slice(x);
-            c.ws.t.as_mut_slice().copy_from_slice(t);
             task(net, config, c)
         };
         let results: Vec<Result<StepStats, Error>> = match &self.pool {

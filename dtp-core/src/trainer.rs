@@ -279,6 +279,32 @@ where
     /// Writes minibatch `index` (`0..batches()`): inputs `x` (`I × B`, one sample a column)
     /// and targets `t` (`O × B`, one-hot for classification).
     fn fill(&mut self, index: usize, x: &mut OMat<I, B>, t: &mut OMat<O, B>);
+
+    /// A view that writes any columns of any minibatch from any thread, when the source has
+    /// one: the data-parallel trainer ([`Parallel`](crate::parallel::Parallel)) then fills
+    /// each chunk of the minibatch on the thread that trains it, instead of [`fill`]ing the
+    /// whole minibatch on the caller's thread and copying the chunks out. It must write
+    /// exactly what [`fill`] would. `None` (the default) keeps [`fill`].
+    ///
+    /// [`fill`]: Batches::fill
+    fn columns(&self) -> Option<&dyn BatchColumns> {
+        None
+    }
+
+    /// Called once for each minibatch that was written through [`columns`](Batches::columns)
+    /// instead of [`fill`](Batches::fill) (which is then not called for it), in order:
+    /// whatever `fill` does besides writing (counting, progress) belongs here too.
+    fn filled_elsewhere(&mut self, index: usize) {
+        let _ = index;
+    }
+}
+
+/// Writes columns of a minibatch, from any thread (see [`Batches::columns`]).
+pub trait BatchColumns: Sync {
+    /// Writes columns `first .. first + n` of minibatch `index` into `x` (`n` samples of the
+    /// input width, one after the other: column-major) and their targets into `t` (`n`
+    /// columns of the output width), `n` being `x.len()` ÷ the input width.
+    fn fill_columns(&self, index: usize, first: usize, x: &mut [f32], t: &mut [f32]);
 }
 
 impl<

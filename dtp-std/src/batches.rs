@@ -5,7 +5,7 @@
 //! since the order is reshuffled), as the reference code does; evaluation covers every
 //! sample, padding the last batch by repeating its last sample and ignoring the padding.
 
-use dtp_core::{Batches, OMat};
+use dtp_core::{BatchColumns, Batches, OMat};
 use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
@@ -29,10 +29,34 @@ pub fn below<G: Rng + ?Sized>(rng: &mut G, n: u64) -> u64 {
 /// The order depends only on the generator's state, so a run resumed with the generator
 /// state from its checkpoint sees exactly the batches of an uninterrupted one.
 pub struct EpochBatches<'a> {
+    shuffled: Shuffled<'a>,
+    on_batch: &'a mut dyn FnMut(),
+}
+
+/// The dataset in this epoch's order, `batch` samples a minibatch: what any thread needs to
+/// write a minibatch's columns ([`BatchColumns`]).
+struct Shuffled<'a> {
     data: &'a Dataset,
     order: Vec<u32>,
     batch: usize,
-    on_batch: &'a mut dyn FnMut(),
+}
+
+impl BatchColumns for Shuffled<'_> {
+    fn fill_columns(&self, index: usize, first: usize, x: &mut [f32], t: &mut [f32]) {
+        let f = self.data.features;
+        let n = x.len() / f.max(1);
+        assert_eq!(x.len(), n * f, "input columns ≠ a whole number of samples");
+        let outputs = t.len() / n.max(1);
+        let rows = &self.order[index * self.batch + first..][..n];
+        for (col, &i) in rows.iter().enumerate() {
+            let label = self
+                .data
+                .sample_into(i as usize, &mut x[col * f..(col + 1) * f]);
+            let onehot = &mut t[col * outputs..(col + 1) * outputs];
+            onehot.fill(0.0);
+            onehot[usize::from(label)] = 1.0;
+        }
+    }
 }
 
 impl<'a> EpochBatches<'a> {
@@ -51,21 +75,19 @@ impl<'a> EpochBatches<'a> {
             order.swap(i, j);
         }
         EpochBatches {
-            data,
-            order,
-            batch,
+            shuffled: Shuffled { data, order, batch },
             on_batch,
         }
     }
 
     /// The dataset.
     pub fn data(&self) -> &Dataset {
-        self.data
+        self.shuffled.data
     }
 
     /// The sample order of this epoch.
     pub fn order(&self) -> &[u32] {
-        &self.order
+        &self.shuffled.order
     }
 }
 
@@ -92,7 +114,7 @@ pub fn put_sample<I: Dim, O: Dim, B: Dim>(
 impl EpochBatches<'_> {
     /// Number of whole minibatches of `batch` samples in the epoch.
     pub fn count(&self, batch: usize) -> usize {
-        self.order.len() / batch
+        self.shuffled.order.len() / batch
     }
 }
 
@@ -103,15 +125,24 @@ where
     /// Whole minibatches of the batch size given to [`EpochBatches::new`] (which must be the
     /// trainer's).
     fn batches(&self) -> usize {
-        self.order.len() / self.batch.max(1)
+        self.shuffled.order.len() / self.shuffled.batch.max(1)
     }
 
     fn fill(&mut self, index: usize, x: &mut OMat<I, B>, t: &mut OMat<O, B>) {
         let b = x.ncols();
-        let rows = &self.order[index * b..(index + 1) * b];
+        let rows = &self.shuffled.order[index * b..(index + 1) * b];
         for (col, &i) in rows.iter().enumerate() {
-            put_sample(self.data, i as usize, col, x, t);
+            put_sample(self.shuffled.data, i as usize, col, x, t);
         }
+        (self.on_batch)();
+    }
+
+    /// This epoch's order (a chunk of a minibatch is filled by the thread that trains it).
+    fn columns(&self) -> Option<&dyn BatchColumns> {
+        Some(&self.shuffled)
+    }
+
+    fn filled_elsewhere(&mut self, _index: usize) {
         (self.on_batch)();
     }
 }

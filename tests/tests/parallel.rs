@@ -5,8 +5,8 @@
 use dtp_core::noise::standard_normal;
 use dtp_core::parallel::Parallel;
 use dtp_core::{
-    Batches, Blocked, Config, Dyn, DynTrainer, Feedback, Gradient, Init, OMat, Optimiser, Portable,
-    Schedule, SigmaSchedule, Units,
+    BatchColumns, Batches, Blocked, Config, Dyn, DynTrainer, Feedback, Gradient, Init, OMat,
+    Optimiser, Portable, Schedule, SigmaSchedule, Units,
 };
 use rand_core::Rng;
 use rand_pcg::Pcg64;
@@ -45,6 +45,64 @@ impl Batches<Dyn, Dyn, Dyn> for InOrder<'_> {
             x.column_mut(col).copy_from_slice(&d.x[i * f..(i + 1) * f]);
             t[(d.y[i], col)] = 1.0;
         }
+    }
+}
+
+/// The same minibatches as [`InOrder`], written chunk by chunk through
+/// [`Batches::columns`]; counts the calls of each kind.
+struct ByColumns<'a> {
+    data: &'a Data,
+    /// Input value planted at (minibatch, column, row), e.g. a NaN.
+    plant: Option<(usize, usize, usize, f32)>,
+    fills: usize,
+    elsewhere: Vec<usize>,
+}
+
+impl<'a> ByColumns<'a> {
+    fn new(data: &'a Data) -> Self {
+        ByColumns {
+            data,
+            plant: None,
+            fills: 0,
+            elsewhere: Vec::new(),
+        }
+    }
+}
+
+impl BatchColumns for ByColumns<'_> {
+    fn fill_columns(&self, index: usize, first: usize, x: &mut [f32], t: &mut [f32]) {
+        let (d, f, o) = (self.data, WIDTHS[0], WIDTHS[5]);
+        let n = x.len() / f;
+        t.fill(0.0);
+        for col in 0..n {
+            let i = index * 10 + first + col;
+            x[col * f..(col + 1) * f].copy_from_slice(&d.x[i * f..(i + 1) * f]);
+            t[col * o + d.y[i]] = 1.0;
+            if let Some((b, c, r, v)) = self.plant
+                && (b, c) == (index, first + col)
+            {
+                x[col * f + r] = v;
+            }
+        }
+    }
+}
+
+impl Batches<Dyn, Dyn, Dyn> for ByColumns<'_> {
+    fn batches(&self) -> usize {
+        self.data.y.len() / 10
+    }
+
+    fn fill(&mut self, index: usize, x: &mut OMat<Dyn, Dyn>, t: &mut OMat<Dyn, Dyn>) {
+        self.fills += 1;
+        InOrder(self.data).fill(index, x, t);
+    }
+
+    fn columns(&self) -> Option<&dyn BatchColumns> {
+        Some(self)
+    }
+
+    fn filled_elsewhere(&mut self, index: usize) {
+        self.elsewhere.push(index);
     }
 }
 
@@ -276,5 +334,96 @@ fn chunked_evaluation_gives_the_whole_batchs_outputs() {
     p.evaluate(&mut portable, &mut Pcg64::new(1, 1)).unwrap();
     for (u, v) in pa.iter().zip(portable.output().as_slice()) {
         assert!((u - v).abs() <= 1e-5, "{u} vs {v}");
+    }
+}
+
+/// Chunks that write their own columns (`Batches::columns`) train the same bits as a
+/// whole-minibatch fill copied into the chunks, at 1 and 2 threads, for every algorithm;
+/// `fill` is then never called and `filled_elsewhere` once per minibatch, in order.
+#[test]
+fn chunks_filling_their_own_columns_give_the_same_bits() {
+    let cases = [
+        (
+            Units::CONTINUOUS,
+            Schedule::Alternating,
+            Feedback::Dtp,
+            false,
+        ),
+        (
+            Units::STOCHASTIC,
+            Schedule::Interleaved,
+            Feedback::Dtp,
+            false,
+        ),
+        (Units::DISCRETE, Schedule::Alternating, Feedback::Drl, false),
+        (Units::SIGN, Schedule::Alternating, Feedback::Fixed, false),
+        (Units::DISCRETE, Schedule::Alternating, Feedback::Dtp, true),
+    ];
+    let d = data(60, 11);
+    for (units, schedule, feedback, backprop) in cases {
+        let c = config(units, schedule, feedback);
+        for (chunks, threads) in [(2, 1), (2, 2), (3, 2)] {
+            let what =
+                format!("{units:?} {schedule:?} {feedback:?} bp={backprop} {chunks}/{threads}");
+            let filled = train(c, backprop, chunks, threads);
+            let mut t = trainer(c);
+            let mut p = Parallel::new(&t, chunks, threads);
+            let mut rng = Pcg64::new(5, 5);
+            let mut source = ByColumns::new(&d);
+            for _ in 0..2 {
+                if backprop {
+                    p.backprop_epoch(&mut t, &mut source, Gradient::StraightThrough, &mut rng)
+                        .unwrap();
+                } else {
+                    p.train_epoch(&mut t, &mut source, &mut rng).unwrap();
+                }
+            }
+            assert_eq!(bits(&filled), bits(&t), "{what}");
+            assert_eq!(filled.local_loss, t.local_loss, "{what}");
+            assert_eq!(source.fills, 0, "{what}");
+            let passes =
+                if backprop || schedule == Schedule::Interleaved || feedback == Feedback::Fixed {
+                    2
+                } else {
+                    4
+                };
+            let expected: Vec<usize> = (0..passes).flat_map(|_| 0..6).collect();
+            assert_eq!(source.elsewhere, expected, "{what}");
+        }
+    }
+}
+
+/// A non-finite input written by a chunk is refused before any update, like one in a
+/// whole-minibatch fill.
+#[test]
+fn a_chunk_refuses_a_non_finite_input_before_any_update() {
+    let c = config(Units::CONTINUOUS, Schedule::Alternating, Feedback::Dtp);
+    let d = data(60, 11);
+    for (batch, column) in [(0, 1), (0, 8), (3, 5)] {
+        let mut t = trainer(c);
+        let mut p = Parallel::new(&t, 2, 2);
+        let mut source = ByColumns::new(&d);
+        source.plant = Some((batch, column, 4, f32::NAN));
+        let err = p
+            .train_epoch(&mut t, &mut source, &mut Pcg64::new(5, 5))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                dtp_core::Error::NonFinite {
+                    stage: dtp_core::Stage::Input,
+                    layer: 0
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(source.elsewhere, (0..batch).collect::<Vec<_>>());
+        if batch == 0 {
+            assert_eq!(
+                bits(&t),
+                bits(&trainer(c)),
+                "column {column}: updated before refusing"
+            );
+        }
     }
 }
