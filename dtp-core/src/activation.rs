@@ -52,8 +52,10 @@ impl Activation {
     /// compiler vectorises it).
     pub fn apply_slice(self, values: &mut [f32]) {
         match self {
-            Activation::Tanh => values.iter_mut().for_each(|v| *v = tanh(*v)),
-            Activation::Sigmoid => values.iter_mut().for_each(|v| *v = sigmoid(*v)),
+            Activation::Tanh => crate::simd::wide(|| values.iter_mut().for_each(|v| *v = tanh(*v))),
+            Activation::Sigmoid => {
+                crate::simd::wide(|| values.iter_mut().for_each(|v| *v = sigmoid(*v)))
+            }
             Activation::Linear => {}
         }
     }

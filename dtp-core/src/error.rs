@@ -144,15 +144,18 @@ impl core::error::Error for ConfigError {}
 pub(crate) fn check_finite(data: &[f32], stage: Stage, layer: usize) -> Result<(), Error> {
     // `v·0` is ±0 for a finite `v` and NaN otherwise; summed in eight lanes (which vectorise
     // on the desktop), it is one test per slice instead of one per element.
-    let mut lanes = [0.0f32; 8];
-    let mut chunks = data.chunks_exact(8);
-    for c in &mut chunks {
-        for (l, &v) in lanes.iter_mut().zip(c) {
-            *l += v * 0.0;
+    let sum = crate::simd::wide(|| {
+        let mut lanes = [0.0f32; 8];
+        let mut chunks = data.chunks_exact(8);
+        for c in &mut chunks {
+            for (l, &v) in lanes.iter_mut().zip(c) {
+                *l += v * 0.0;
+            }
         }
-    }
-    let tail = chunks.remainder().iter().fold(0.0f32, |z, &v| z + v * 0.0);
-    if lanes.iter().fold(tail, |z, &l| z + l) == 0.0 {
+        let tail = chunks.remainder().iter().fold(0.0f32, |z, &v| z + v * 0.0);
+        lanes.iter().fold(tail, |z, &l| z + l)
+    });
+    if sum == 0.0 {
         Ok(())
     } else {
         Err(Error::NonFinite {

@@ -91,6 +91,7 @@ pub mod optim;
 #[cfg(feature = "std")]
 pub mod parallel;
 pub mod quantise;
+pub mod simd;
 #[cfg(feature = "storage")]
 pub mod storage;
 pub mod trainer;

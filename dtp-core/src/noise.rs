@@ -33,6 +33,16 @@ pub fn normal_pair<R: Rng + ?Sized>(rng: &mut R) -> (f32, f32) {
     box_muller(rng.next_u32(), rng.next_u32())
 }
 
+/// `values[2i], values[2i+1] += σ·(z₀, z₁)` with `(z₀, z₁)` from draws `2i`, `2i+1`.
+#[inline(always)]
+fn add_box_muller(values: &mut [f32], draws: &[u32], sigma: f32) {
+    for (pair, w) in values.chunks_exact_mut(2).zip(draws.chunks_exact(2)) {
+        let (z0, z1) = box_muller(w[0], w[1]);
+        pair[0] += sigma * z0;
+        pair[1] += sigma * z1;
+    }
+}
+
 /// Box–Muller from two raw draws, branch-free so that loops over it vectorise:
 /// `r = √(−2 ln u₁)` with `ln` from [`ln_unit`], and `(cos θ, sin θ)` from [`cos_sin_turns`].
 #[inline]
@@ -104,11 +114,7 @@ pub fn add_gaussian<R: Rng + ?Sized>(values: &mut [f32], sigma: f32, rng: &mut R
     let mut blocks = values.chunks_exact_mut(2 * PAIRS);
     for block in &mut blocks {
         draws.iter_mut().for_each(|w| *w = rng.next_u32());
-        for (pair, w) in block.chunks_exact_mut(2).zip(draws.chunks_exact(2)) {
-            let (z0, z1) = box_muller(w[0], w[1]);
-            pair[0] += sigma * z0;
-            pair[1] += sigma * z1;
-        }
+        crate::simd::wide(|| add_box_muller(block, &draws, sigma));
     }
     let mut pairs = blocks.into_remainder().chunks_exact_mut(2);
     for pair in &mut pairs {
