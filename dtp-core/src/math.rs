@@ -286,7 +286,9 @@ core::arch::global_asm!(
 );
 
 // AAPCS-VFP: p, δ, v, rows in r0–r3; scales, cols on the stack; μ, lr in s0–s1; the sum of
-// `p·0` returned in s0. Registers as in `dtp_core_rmsprop_columns_f32`, with v in r2.
+// `p·0` returned in s0. Registers as in `dtp_core_rmsprop_columns_f32`, with v in r2; rows go
+// four at a time (27 instructions for four parameters, against 17 for two before), then two,
+// then one.
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 core::arch::global_asm!(
     ".section .text.dtp_core_sgd_columns_f32,\"ax\",%progbits",
@@ -299,13 +301,14 @@ core::arch::global_asm!(
     ".fpu vfpv2",
     "dtp_core_sgd_columns_f32:",
     "push {{r4, r5, r6, r7, r8, r9}}",
+    "vpush {{s16-s19}}",
     "mov r5, r3",        // rows
-    "ldr r6, [sp, #24]", // scales (6 registers saved: 24 bytes)
-    "ldr r7, [sp, #28]", // cols
+    "ldr r6, [sp, #40]", // scales (6 core + 4 FP registers saved: 40 bytes)
+    "ldr r7, [sp, #44]", // cols
     "movs r12, #0",
     "vmov s15, r12",   // 0.0
     "vmov s5, r12",    // Σ of the finiteness terms
-    "lsrs r9, r5, #1", // row pairs
+    "lsrs r9, r5, #2", // row quads
     "cmp r5, #0",
     "beq 4f", // no rows
     "cmp r7, #0",
@@ -315,7 +318,39 @@ core::arch::global_asm!(
     "mov r12, r1",         // δ
     "movs r8, r9",
     "beq 3f",
+    // Four rows: δ/g/lr·g/v in s6–s9, v in s16–s19, p in s10–s13.
     "2:",
+    "vldmia r12!, {{s6-s9}}", // δ_i … δ_i+3
+    "vldmia r2, {{s16-s19}}", // v
+    "vmul.f32 s6, s6, s14",   // g = δ c_j
+    "vmul.f32 s7, s7, s14",
+    "vmul.f32 s8, s8, s14",
+    "vmul.f32 s9, s9, s14",
+    "vmul.f32 s6, s1, s6", // lr·g
+    "vmul.f32 s7, s1, s7",
+    "vmul.f32 s8, s1, s8",
+    "vmul.f32 s9, s1, s9",
+    "vnmls.f32 s6, s0, s16", // v ← μv − lr·g
+    "vnmls.f32 s7, s0, s17",
+    "vnmls.f32 s8, s0, s18",
+    "vnmls.f32 s9, s0, s19",
+    "vldmia r0, {{s10-s13}}", // p
+    "vstmia r2!, {{s6-s9}}",
+    "vadd.f32 s10, s10, s6", // p ← p + v
+    "vadd.f32 s11, s11, s7",
+    "vadd.f32 s12, s12, s8",
+    "vadd.f32 s13, s13, s9",
+    "vstmia r0!, {{s10-s13}}",
+    "vmla.f32 s5, s10, s15", // + p·0
+    "vmla.f32 s5, s11, s15",
+    "vmla.f32 s5, s12, s15",
+    "vmla.f32 s5, s13, s15",
+    "subs r8, r8, #1",
+    "bne 2b",
+    "3:",
+    "tst r5, #2",
+    "beq 6f",
+    // Two rows left.
     "vldmia r12!, {{s6, s7}}", // δ_i, δ_i+1
     "vldmia r2, {{s8, s9}}",   // v
     "vmul.f32 s6, s6, s14",    // g = δ c_j
@@ -331,9 +366,7 @@ core::arch::global_asm!(
     "vstmia r0!, {{s10, s11}}",
     "vmla.f32 s5, s10, s15", // + p·0
     "vmla.f32 s5, s11, s15",
-    "subs r8, r8, #1",
-    "bne 2b",
-    "3:",
+    "6:",
     "tst r5, #1",
     "beq 5f",
     "vldmia r12!, {{s6}}",  // δ_i
@@ -351,6 +384,7 @@ core::arch::global_asm!(
     "bne 1b",
     "4:",
     "vmov.f32 s0, s5",
+    "vpop {{s16-s19}}",
     "pop {{r4, r5, r6, r7, r8, r9}}",
     "bx lr",
     ".size dtp_core_sgd_columns_f32, . - dtp_core_sgd_columns_f32",
@@ -410,7 +444,7 @@ pub(crate) unsafe fn sgd_columns(
     k: [f32; 2],
 ) -> f32 {
     let [lr, momentum] = k;
-    // SAFETY: as the caller promises; the routine touches only those floats, `r4`–`r9`
-    // (saved and restored) and the AAPCS-VFP scratch registers.
+    // SAFETY: as the caller promises; the routine touches only those floats, `r4`–`r9`,
+    // `s16`–`s19` (saved and restored) and the AAPCS-VFP scratch registers.
     unsafe { dtp_core_sgd_columns_f32(p, delta, v, rows, scales, cols, momentum, lr) }
 }
