@@ -150,13 +150,15 @@ unsafe extern "C" {
     fn dtp_core_tanh_f32(v: *mut f32, n: usize);
 }
 
-// AAPCS-VFP: v, n in r0, r1. Per element: `r4` its bits; `r5` = 2|a|'s bits − 2·TANH_SMALL's
+// AAPCS-VFP: v, n in r0, r1. Per element: `r4` its bits; `r6` = 2|a|'s bits − 2·TANH_SMALL's
 // (`r3` holds the negated second term), which is at most `r12` = 2·(TANH_CLAMP − TANH_SMALL)'s
 // bits exactly when neither the clamp nor the small-`a` case applies (the common case). The
 // rational part: `s0` x, `s1` x², `s2` A13, `s3` B6; `s4`–`s12` are reloaded from the table
 // by one `vldmia` per element (A11 A9 A7 A5 A3 A1 B4 B2 B0) and each Horner step is one
 // `vmla` into them: the stable compiler's code needed a `vmov` of the constant first (two
-// instructions a step) and four instructions for each float compare of the clamp.
+// instructions a step) and four instructions for each float compare of the clamp. Two
+// elements at a time when both are in the common case (the second's x in `s1`, x² in `s15`,
+// constants in `s16`–`s24`; the first's x² in `s14`), else one.
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 core::arch::global_asm!(
     ".section .text.dtp_core_tanh_f32,\"ax\",%progbits",
@@ -167,16 +169,60 @@ core::arch::global_asm!(
     ".thumb_func",
     ".fpu vfpv2",
     "dtp_core_tanh_f32:",
-    "push {{r4, r5}}",
+    "push {{r4, r5, r6}}",
+    "vpush {{s16-s24}}",
     "adr r2, 9f",
-    "vldr s2, [r2, #36]",  // A13
-    "vldr s3, [r2, #40]",  // B6
-    "ldr r3, [r2, #44]",   // −2·TANH_SMALL's bits
-    "ldr r12, [r2, #48]",  // 2·(TANH_CLAMP − TANH_SMALL)'s bits
+    "vldr s2, [r2, #36]", // A13
+    "vldr s3, [r2, #40]", // B6
+    "ldr r3, [r2, #44]",  // −2·TANH_SMALL's bits
+    "ldr r12, [r2, #48]", // 2·(TANH_CLAMP − TANH_SMALL)'s bits
     "1:",
+    "cmp r1, #2",
+    "blo 7f",
+    "ldmia r0, {{r4, r5}}",
+    "add r6, r3, r4, lsl #1",
+    "cmp r6, r12",
+    "bhi 6f",
+    "add r6, r3, r5, lsl #1",
+    "cmp r6, r12",
+    "bhi 6f",
+    "vmov s0, s1, r4, r5",
+    "vldmia r2, {{s4-s12}}",
+    "vldmia r2, {{s16-s24}}",
+    "vmul.f32 s14, s0, s0",   // x2 = x·x
+    "vmul.f32 s15, s1, s1",
+    "vmla.f32 s4, s14, s2",   // p = x2·A13 + A11
+    "vmla.f32 s16, s15, s2",
+    "vmla.f32 s5, s4, s14",   // p = p·x2 + A9
+    "vmla.f32 s17, s16, s15",
+    "vmla.f32 s6, s5, s14",   // … + A7
+    "vmla.f32 s18, s17, s15",
+    "vmla.f32 s7, s6, s14",   // … + A5
+    "vmla.f32 s19, s18, s15",
+    "vmla.f32 s8, s7, s14",   // … + A3
+    "vmla.f32 s20, s19, s15",
+    "vmla.f32 s9, s8, s14",   // … + A1
+    "vmla.f32 s21, s20, s15",
+    "vmul.f32 s9, s9, s0",    // p ·= x
+    "vmul.f32 s21, s21, s1",
+    "vmla.f32 s10, s14, s3",  // q = x2·B6 + B4
+    "vmla.f32 s22, s15, s3",
+    "vmla.f32 s11, s10, s14", // q = q·x2 + B2
+    "vmla.f32 s23, s22, s15",
+    "vmla.f32 s12, s11, s14", // … + B0
+    "vmla.f32 s24, s23, s15",
+    "vdiv.f32 s0, s9, s12",
+    "vdiv.f32 s1, s21, s24",
+    "vstmia r0!, {{s0-s1}}",
+    "subs r1, r1, #2",
+    "b 1b",
+    "7:",
+    "cmp r1, #0",
+    "beq 8f",
+    "6:",                  // one element
     "ldr r4, [r0]",
-    "add r5, r3, r4, lsl #1",
-    "cmp r5, r12",
+    "add r6, r3, r4, lsl #1",
+    "cmp r6, r12",
     "bhi 3f",
     "vmov s0, r4",
     "2:",                  // x in s0: x·P(x²)/Q(x²)
@@ -196,21 +242,23 @@ core::arch::global_asm!(
     "4:",
     "vstmia r0!, {{s0}}",
     "subs r1, r1, #1",
-    "bne 1b",
-    "pop {{r4, r5}}",
-    "bx lr",
+    "b 1b",
     "3:",                  // |a| < TANH_SMALL, |a| > TANH_CLAMP or NaN
     "vmov s0, r4",
-    "lsls r5, r4, #1",
-    "cmn r5, r3",          // carry clear: 2|a| < 2·TANH_SMALL, tanh(a) = a
+    "lsls r6, r4, #1",
+    "cmn r6, r3",          // carry clear: 2|a| < 2·TANH_SMALL, tanh(a) = a
     "bcc 4b",
-    "cmp r5, #0xFF000000", // NaN: through the rational part (the clamp keeps NaN)
+    "cmp r6, #0xFF000000", // NaN: through the rational part (the clamp keeps NaN)
     "bhi 2b",
     "and r4, r4, #0x80000000", // else ±TANH_CLAMP, the sign of a
-    "ldr r5, [r2, #52]",
-    "orr r4, r4, r5",
+    "ldr r6, [r2, #52]",
+    "orr r4, r4, r6",
     "vmov s0, r4",
     "b 2b",
+    "8:",
+    "vpop {{s16-s24}}",
+    "pop {{r4, r5, r6}}",
+    "bx lr",
     ".p2align 2",
     "9:",
     ".word {a11}, {a9}, {a7}, {a5}, {a3}, {a1}, {b4}, {b2}, {b0}",
