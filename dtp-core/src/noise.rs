@@ -44,18 +44,47 @@ const PAIRS: usize = 64;
 /// overwritten with the radius's bits (no scratch buffer to clear).
 #[inline(always)]
 fn add_box_muller(values: &mut [f32], draws: &mut [u32], sigma: f32) {
+    radii(draws);
+    for (pair, w) in values.chunks_exact_mut(2).zip(draws.chunks_exact(2)) {
+        let (z0, z1) = rotate(w);
+        pair[0] += sigma * z0;
+        pair[1] += sigma * z1;
+    }
+}
+
+/// [`add_box_muller`] from `src` into `dst`: `dst[j] = src[j] + σ·z_j`.
+#[inline(always)]
+fn box_muller_to(dst: &mut [f32], src: &[f32], draws: &mut [u32], sigma: f32) {
+    radii(draws);
+    for ((d, s), w) in dst
+        .chunks_exact_mut(2)
+        .zip(src.chunks_exact(2))
+        .zip(draws.chunks_exact(2))
+    {
+        let (z0, z1) = rotate(w);
+        d[0] = s[0] + sigma * z0;
+        d[1] = s[1] + sigma * z1;
+    }
+}
+
+/// The first two passes of [`add_box_muller`]: draw `2i` becomes the bits of
+/// `r = √(−2 ln u₁)`.
+#[inline(always)]
+fn radii(draws: &mut [u32]) {
     for w in draws.chunks_exact_mut(2) {
         w[0] = (-2.0 * ln_unit(unit_open(w[0]))).to_bits();
     }
     for w in draws.chunks_exact_mut(2) {
         w[0] = crate::math::sqrt(f32::from_bits(w[0])).to_bits();
     }
-    for (pair, w) in values.chunks_exact_mut(2).zip(draws.chunks_exact(2)) {
-        let r = f32::from_bits(w[0]);
-        let (cos, sin) = cos_sin_turns(w[1] >> 8);
-        pair[0] += sigma * (r * cos);
-        pair[1] += sigma * (r * sin);
-    }
+}
+
+/// The last pass: `(r cos θ, r sin θ)` from a pair of draws whose first is `r`'s bits.
+#[inline(always)]
+fn rotate(w: &[u32]) -> (f32, f32) {
+    let r = f32::from_bits(w[0]);
+    let (cos, sin) = cos_sin_turns(w[1] >> 8);
+    (r * cos, r * sin)
 }
 
 /// `u₁ = ((w >> 8) + 1) · 2⁻²⁴ ∈ (0, 1]`.
@@ -148,5 +177,31 @@ pub fn add_gaussian<R: Rng + ?Sized>(values: &mut [f32], sigma: f32, rng: &mut R
     }
     if let [last] = last {
         *last += sigma * standard_normal(rng);
+    }
+}
+
+/// `dst = src + σ·ε`: [`add_gaussian`] of a copy of `src`, without the copy (the same draws,
+/// the same bits). `dst` and `src` must have the same length.
+pub fn add_gaussian_to<R: Rng + ?Sized>(dst: &mut [f32], src: &[f32], sigma: f32, rng: &mut R) {
+    if sigma <= 0.0 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    debug_assert_eq!(dst.len(), src.len());
+    let mut buffer = [MaybeUninit::<u32>::uninit(); 2 * PAIRS];
+    let even = dst.len() & !1;
+    let (paired, last) = dst.split_at_mut(even);
+    for (block, src) in paired.chunks_mut(2 * PAIRS).zip(src.chunks(2 * PAIRS)) {
+        let buffer = &mut buffer[..block.len()];
+        for w in buffer.iter_mut() {
+            w.write(rng.next_u32());
+        }
+        // SAFETY: every element of `buffer` was written just above, and `MaybeUninit<u32>` has
+        // the layout of `u32`.
+        let draws = unsafe { &mut *(buffer as *mut [MaybeUninit<u32>] as *mut [u32]) };
+        crate::simd::wide(|| box_muller_to(block, src, draws, sigma));
+    }
+    if let ([last], Some(&s)) = (last, src.get(even)) {
+        *last = s + sigma * standard_normal(rng);
     }
 }
