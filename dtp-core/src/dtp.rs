@@ -324,8 +324,8 @@ where
             batch,
         );
         let target = &mut self.target[r];
-        target.as_mut_slice().copy_from_slice(self.h[r].as_slice());
-        K::gemm_tn(target, -config.eta_hat, &net.output.w, &self.delta_out, 1.0);
+        let (w, delta) = (&net.output.w, &self.delta_out);
+        K::gemm_tn_from(target, -config.eta_hat, w, delta, &self.h[r]);
         check_finite(target.as_slice(), Stage::Target, r + 1)
     }
 

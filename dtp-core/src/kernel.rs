@@ -44,6 +44,21 @@ pub trait Kernel {
     ) where
         DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<N, K>;
 
+    /// `C ← α·Aᵀ·B + C₀` ([`gemm_tn`](Kernel::gemm_tn) at `β = 1` of a copy of `c0` in `C`;
+    /// `c0` has `C`'s shape).
+    fn gemm_tn_from<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
+        alpha: f32,
+        a: &OMat<K, M>,
+        b: &OMat<K, N>,
+        c0: &OMat<M, N>,
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<K, M> + Allocator<K, N>,
+    {
+        c.as_mut_slice().copy_from_slice(c0.as_slice());
+        Self::gemm_tn(c, alpha, a, b, 1.0);
+    }
+
     /// `C ← bias·1ᵀ + A·B`: every column of `C` set to `bias` (`M` values), then
     /// [`gemm`](Kernel::gemm) at `α = β = 1` (a dense layer's `W r + b`). A kernel may start
     /// the sums from `bias` directly instead of copying it first, for the same bits.
@@ -73,6 +88,38 @@ pub trait Kernel {
 pub struct Portable;
 
 impl Kernel for Portable {
+    fn gemm_tn_from<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
+        alpha: f32,
+        a: &OMat<K, M>,
+        b: &OMat<K, N>,
+        c0: &OMat<M, N>,
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<K, M> + Allocator<K, N>,
+    {
+        let (k, m) = a.shape();
+        // nalgebra's `gemm_tr` (below, through `gemm_tn`) takes each `C_ij` as
+        // `α·dot(A_·i, B_·j) + β·C_ij`, its `dot` in the order of `dot_in_order` for more than
+        // four terms (fixed sizes 2–4 have their own): the same here, reading `C₀` instead of
+        // a copy of it in `C`.
+        if k > 4 && b.nrows() == k && c.shape() == (m, b.ncols()) && c0.shape() == c.shape() {
+            let (a, beta) = (a.as_slice(), 1.0f32);
+            for ((cj, c0j), bj) in c
+                .as_mut_slice()
+                .chunks_exact_mut(m.max(1))
+                .zip(c0.as_slice().chunks_exact(m.max(1)))
+                .zip(b.as_slice().chunks_exact(k))
+            {
+                for ((cij, &c0ij), ai) in cj.iter_mut().zip(c0j).zip(a.chunks_exact(k)) {
+                    *cij = alpha * dot_in_order(ai, bj) + beta * c0ij;
+                }
+            }
+            return;
+        }
+        c.as_mut_slice().copy_from_slice(c0.as_slice());
+        Self::gemm_tn(c, alpha, a, b, 1.0);
+    }
+
     fn gemm_bias<M: Dim, K: Dim, N: Dim>(
         c: &mut OMat<M, N>,
         a: &OMat<M, K>,
@@ -205,6 +252,29 @@ impl Kernel for Portable {
 /// On hard-float Arm cores `α = β = 1` (every product `Portable::gemm` is asked for in the
 /// core: `y ← W r + b`) goes to the assembly loop `dtp_core_gemv_add_f32`, which rounds the
 /// same operations in the same order.
+/// `Σ a_i b_i` as nalgebra's `dot` sums more than four terms: eight running sums over
+/// blocks of eight, combined as `((((0 + (s0 + s4)) + (s1 + s5)) + (s2 + s6)) + (s3 + s7))`,
+/// then the terms left over added one by one.
+#[inline(always)]
+fn dot_in_order(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (mut ac, mut bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (a8, b8) in (&mut ac).zip(&mut bc) {
+        for ((s, &x), &y) in acc.iter_mut().zip(a8).zip(b8) {
+            *s += x * y;
+        }
+    }
+    let mut res = 0.0f32;
+    res += acc[0] + acc[4];
+    res += acc[1] + acc[5];
+    res += acc[2] + acc[6];
+    res += acc[3] + acc[7];
+    for (&x, &y) in ac.remainder().iter().zip(bc.remainder()) {
+        res += x * y;
+    }
+    res
+}
+
 pub(crate) fn gemv_blocked(y: &mut [f32], alpha: f32, a: &[f32], x: &[f32], beta: f32) {
     let m = y.len();
     let Some((&x0, rest)) = x.split_first() else {
