@@ -71,13 +71,7 @@ where
     ) where
         DefaultAllocator: Allocator<I, B> + Allocator<O, B>,
     {
-        // Contiguous columns as slices: with run-time sizes nalgebra's element iterators
-        // cannot be vectorised.
-        let b = self.b.as_slice();
-        for column in out.as_mut_slice().chunks_exact_mut(b.len().max(1)) {
-            column.copy_from_slice(b);
-        }
-        K::gemm(out, 1.0, &self.w, r, 1.0);
+        K::gemm_bias(out, &self.w, r, self.b.as_slice());
         activation.apply_slice(out.as_mut_slice());
     }
 

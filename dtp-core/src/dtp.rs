@@ -14,7 +14,8 @@ use crate::kernel::Kernel;
 use crate::layout::{Alloc, Layout, Width};
 use crate::loss::{correct, loss_over, output_activation, output_delta_over};
 use crate::net::Net;
-use crate::noise::add_gaussian;
+use crate::noise::{add_gaussian, add_gaussian_to};
+use crate::quantise::Quantiser;
 use crate::trainer::FeedbackState;
 use crate::trainer::{StepStats, Trainer, Workspace};
 use nalgebra::allocator::Allocator;
@@ -323,8 +324,8 @@ where
             batch,
         );
         let target = &mut self.target[r];
-        target.as_mut_slice().copy_from_slice(self.h[r].as_slice());
-        K::gemm_tn(target, -config.eta_hat, &net.output.w, &self.delta_out, 1.0);
+        let (w, delta) = (&net.output.w, &self.delta_out);
+        K::gemm_tn_from(target, -config.eta_hat, w, delta, &self.h[r]);
         check_finite(target.as_slice(), Stage::Target, r + 1)
     }
 
@@ -359,7 +360,18 @@ where
         L::Hidden::fit(read, above.0, above.1);
         let (q, act) = (units.into_inverse, units.inverse);
         g.forward_read::<K, G, B>(q, act, &self.target[k], read, g_target, rng);
-        g.forward_read::<K, G, B>(q, act, &self.h[k], read, g_h, rng);
+        // The forward pass left `read[k] = q'(h[k])` with the quantiser `q'` of the layer
+        // above; when that is `q` and deterministic, it is `q(h[k])` already.
+        let above = if k + 1 < self.read.len() {
+            units.between
+        } else {
+            units.into_output
+        };
+        if q == above && q != Quantiser::Bernoulli {
+            g.forward::<K, B>(act, &self.read[k], g_h);
+        } else {
+            g.forward_read::<K, G, B>(q, act, &self.h[k], read, g_h, rng);
+        }
         let below = &mut self.target[k - 1];
         for ((t, &h), (&gt, &gh)) in below
             .as_mut_slice()
@@ -388,10 +400,7 @@ where
         L::Hidden::fit(corrupt, below.0, below.1);
         L::Hidden::fit(f_out, above.0, above.1);
         L::Hidden::fit(g_out, below.0, below.1);
-        corrupt
-            .as_mut_slice()
-            .copy_from_slice(self.h[k - 1].as_slice());
-        add_gaussian(corrupt.as_mut_slice(), sigma, rng);
+        add_gaussian_to(corrupt.as_mut_slice(), self.h[k - 1].as_slice(), sigma, rng);
         let (f, g) = (&net.hidden.as_ref()[k - 1], &net.inverse.as_ref()[k - 1]);
         L::Hidden::fit(read, below.0, below.1);
         f.forward_read::<K, G, B>(units.between, units.hidden, corrupt, read, f_out, rng);

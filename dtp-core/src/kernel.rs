@@ -43,6 +43,40 @@ pub trait Kernel {
         beta: f32,
     ) where
         DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<N, K>;
+
+    /// `C ← α·Aᵀ·B + C₀` ([`gemm_tn`](Kernel::gemm_tn) at `β = 1` of a copy of `c0` in `C`;
+    /// `c0` has `C`'s shape).
+    fn gemm_tn_from<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
+        alpha: f32,
+        a: &OMat<K, M>,
+        b: &OMat<K, N>,
+        c0: &OMat<M, N>,
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<K, M> + Allocator<K, N>,
+    {
+        c.as_mut_slice().copy_from_slice(c0.as_slice());
+        Self::gemm_tn(c, alpha, a, b, 1.0);
+    }
+
+    /// `C ← bias·1ᵀ + A·B`: every column of `C` set to `bias` (`M` values), then
+    /// [`gemm`](Kernel::gemm) at `α = β = 1` (a dense layer's `W r + b`). A kernel may start
+    /// the sums from `bias` directly instead of copying it first, for the same bits.
+    fn gemm_bias<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
+        a: &OMat<M, K>,
+        b: &OMat<K, N>,
+        bias: &[f32],
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<K, N>,
+    {
+        // Contiguous columns as slices: with run-time sizes nalgebra's element iterators
+        // cannot be vectorised.
+        for column in c.as_mut_slice().chunks_exact_mut(bias.len().max(1)) {
+            column.copy_from_slice(bias);
+        }
+        Self::gemm(c, 1.0, a, b, 1.0);
+    }
 }
 
 /// nalgebra's column-by-column products: no allocation, no `std`, no temporaries on the stack.
@@ -54,6 +88,81 @@ pub trait Kernel {
 pub struct Portable;
 
 impl Kernel for Portable {
+    fn gemm_tn_from<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
+        alpha: f32,
+        a: &OMat<K, M>,
+        b: &OMat<K, N>,
+        c0: &OMat<M, N>,
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<K, M> + Allocator<K, N>,
+    {
+        let (k, m) = a.shape();
+        // nalgebra's `gemm_tr` (below, through `gemm_tn`) takes each `C_ij` as
+        // `α·dot(A_·i, B_·j) + β·C_ij`, its `dot` in the order of `dot_in_order` for more than
+        // four terms (fixed sizes 2–4 have their own): the same here, reading `C₀` instead of
+        // a copy of it in `C`.
+        if k > 4 && b.nrows() == k && c.shape() == (m, b.ncols()) && c0.shape() == c.shape() {
+            let (a, beta) = (a.as_slice(), 1.0f32);
+            for ((cj, c0j), bj) in c
+                .as_mut_slice()
+                .chunks_exact_mut(m.max(1))
+                .zip(c0.as_slice().chunks_exact(m.max(1)))
+                .zip(b.as_slice().chunks_exact(k))
+            {
+                for ((cij, &c0ij), ai) in cj.iter_mut().zip(c0j).zip(a.chunks_exact(k)) {
+                    *cij = alpha * dot_in_order(ai, bj) + beta * c0ij;
+                }
+            }
+            return;
+        }
+        c.as_mut_slice().copy_from_slice(c0.as_slice());
+        Self::gemm_tn(c, alpha, a, b, 1.0);
+    }
+
+    fn gemm_bias<M: Dim, K: Dim, N: Dim>(
+        c: &mut OMat<M, N>,
+        a: &OMat<M, K>,
+        b: &OMat<K, N>,
+        bias: &[f32],
+    ) where
+        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<K, N>,
+    {
+        #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+        {
+            let (m, k) = a.shape();
+            if b.nrows() == k && c.nrows() == m && bias.len() == m && m > 0 && k > 0 {
+                // The assembly gemv of `gemm` (α = β = 1), its sums started from `bias`
+                // instead of from a copy of it in `C`: the same bits, without the copy.
+                let a = a.as_slice();
+                for (y, x) in c
+                    .as_mut_slice()
+                    .chunks_exact_mut(m)
+                    .zip(b.as_slice().chunks_exact(k))
+                {
+                    // SAFETY: `a` holds `m × k` floats (its shape), `x` `k ≥ 1` and `y` and
+                    // `bias` `m ≥ 1`; `y` is borrowed mutably, so it overlaps none of `a`,
+                    // `x` and `bias`.
+                    unsafe {
+                        dtp_core_gemv_add_f32(
+                            y.as_mut_ptr(),
+                            a.as_ptr(),
+                            x.as_ptr(),
+                            m,
+                            k,
+                            bias.as_ptr(),
+                        )
+                    };
+                }
+                return;
+            }
+        }
+        for column in c.as_mut_slice().chunks_exact_mut(bias.len().max(1)) {
+            column.copy_from_slice(bias);
+        }
+        Self::gemm(c, 1.0, a, b, 1.0);
+    }
+
     fn gemm<M: Dim, K: Dim, N: Dim>(
         c: &mut OMat<M, N>,
         alpha: f32,
@@ -141,8 +250,31 @@ impl Kernel for Portable {
 /// are kept in registers across the columns. Leaves `y` as it is if `a` is not `m × k`.
 ///
 /// On hard-float Arm cores `α = β = 1` (every product `Portable::gemm` is asked for in the
-/// core: `y ← W r + b`) goes to [`gemv_add_f32`]'s assembly loop, which rounds the same
-/// operations in the same order.
+/// core: `y ← W r + b`) goes to the assembly loop `dtp_core_gemv_add_f32`, which rounds the
+/// same operations in the same order.
+/// `Σ a_i b_i` as nalgebra's `dot` sums more than four terms: eight running sums over
+/// blocks of eight, combined as `((((0 + (s0 + s4)) + (s1 + s5)) + (s2 + s6)) + (s3 + s7))`,
+/// then the terms left over added one by one.
+#[inline(always)]
+fn dot_in_order(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (mut ac, mut bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (a8, b8) in (&mut ac).zip(&mut bc) {
+        for ((s, &x), &y) in acc.iter_mut().zip(a8).zip(b8) {
+            *s += x * y;
+        }
+    }
+    let mut res = 0.0f32;
+    res += acc[0] + acc[4];
+    res += acc[1] + acc[5];
+    res += acc[2] + acc[6];
+    res += acc[3] + acc[7];
+    for (&x, &y) in ac.remainder().iter().zip(bc.remainder()) {
+        res += x * y;
+    }
+    res
+}
+
 pub(crate) fn gemv_blocked(y: &mut [f32], alpha: f32, a: &[f32], x: &[f32], beta: f32) {
     let m = y.len();
     let Some((&x0, rest)) = x.split_first() else {
@@ -153,9 +285,11 @@ pub(crate) fn gemv_blocked(y: &mut [f32], alpha: f32, a: &[f32], x: &[f32], beta
     }
     #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
     if alpha == 1.0 && beta == 1.0 {
+        let y = y.as_mut_ptr();
         // SAFETY: `a` holds `m × k` floats with `m = y.len() ≥ 1` and `k = x.len() ≥ 1`
-        // (checked above); `y` is borrowed mutably, so it overlaps neither `a` nor `x`.
-        unsafe { gemv_add_f32(y.as_mut_ptr(), a.as_ptr(), x.as_ptr(), m, x.len()) };
+        // (checked above); `y` is borrowed mutably, so it overlaps neither `a` nor `x`; the
+        // outputs start from `y` itself.
+        unsafe { dtp_core_gemv_add_f32(y, a.as_ptr(), x.as_ptr(), m, x.len(), y) };
         return;
     }
     let first = |yi: f32, ai0: f32| {
@@ -199,44 +333,46 @@ pub(crate) fn gemv_blocked(y: &mut [f32], alpha: f32, a: &[f32], x: &[f32], beta
     }
 }
 
-/// `y ← y + A·x` for a column-major `m × k` `A`, in the order and with the roundings of
-/// [`gemv_blocked`] at `α = β = 1`: `y_i ← y_i + A_i0·x_0`, then `y_i ← y_i + A_ij·x_j` for
-/// `j = 1, 2, …`. `1·A_ij` is `A_ij` exactly and `1·y_i` is `y_i`, so dropping the two
-/// multiplications by 1 changes no bit, and `y_i + A_i0·x_0` is `A_i0·x_0 + y_i` (IEEE
-/// addition commutes; the compiled Rust loop also adds `y_i` first). Each step is one
-/// `vmla.f32`, which on these cores rounds the product and then the sum as `vmul` + `vadd`
-/// do: it is not fused.
-///
-/// Rows go in blocks of 16, then 8, 4, 2 and 1: a block's outputs stay in `s0`–`s15` across
-/// all the columns, its segment of a column (contiguous, `A` being column-major) comes in
-/// with one `vldmia` of up to 8 floats, and `x` comes 8 elements at a time into `s24`–`s31`.
-/// A column of a 16-row block costs 19 instructions for 16 multiply-adds (the pure Rust loop
-/// took about 2.8 instructions a multiply-add).
-///
-/// # Safety
-/// `m ≥ 1`, `k ≥ 1`; `y` valid for reads and writes of `m` floats, `a` for reads of `m·k`,
-/// `x` for reads of `k`, `y` overlapping neither.
-#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-#[inline]
-unsafe fn gemv_add_f32(y: *mut f32, a: *const f32, x: *const f32, m: usize, k: usize) {
-    // SAFETY: as the caller promises; the routine touches only those floats, `r4`–`r9`,
-    // `s16`–`s31` (saved and restored) and the AAPCS-VFP scratch registers.
-    unsafe { dtp_core_gemv_add_f32(y, a, x, m, k) }
-}
-
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 unsafe extern "C" {
-    fn dtp_core_gemv_add_f32(y: *mut f32, a: *const f32, x: *const f32, m: usize, k: usize);
+    /// `y ← y0 + A·x` for a column-major `m × k` `A`, in the order and with the roundings of
+    /// [`gemv_blocked`] at `α = β = 1`: `y_i ← y_i + A_i0·x_0`, then `y_i ← y_i + A_ij·x_j` for
+    /// `j = 1, 2, …`. `1·A_ij` is `A_ij` exactly and `1·y_i` is `y_i`, so dropping the two
+    /// multiplications by 1 changes no bit, and `y_i + A_i0·x_0` is `A_i0·x_0 + y_i` (IEEE
+    /// addition commutes; the compiled Rust loop also adds `y_i` first). Each step is one
+    /// `vmla.f32`, which on these cores rounds the product and then the sum as `vmul` + `vadd`
+    /// do: it is not fused.
+    ///
+    /// Rows go in blocks of 16, then 8, 4, 2 and 1: a block's outputs stay in `s0`–`s15` across
+    /// all the columns, its segment of a column (contiguous, `A` being column-major) comes in
+    /// with one `vldmia` of up to 8 floats, and `x` comes 8 elements at a time into `s24`–`s31`.
+    /// A column of a 16-row block costs 19 instructions for 16 multiply-adds (the pure Rust loop
+    /// took about 2.8 instructions a multiply-add).
+    ///
+    /// # Safety
+    /// `m ≥ 1`, `k ≥ 1`; `y` valid for writes of `m` floats, `y0` for reads of `m` (it may be
+    /// `y` itself: each block of outputs is read from `y0` before it is written), `a` for
+    /// reads of `m·k`, `x` for reads of `k`; `y` overlapping neither `a` nor `x`, nor `y0`
+    /// unless it is `y`. With `y0 = y` this is `y ← y + A·x`; with `y0` a bias `b`, a dense
+    /// layer's `W r + b` without first copying `b` into `y`.
+    fn dtp_core_gemv_add_f32(
+        y: *mut f32,
+        a: *const f32,
+        x: *const f32,
+        m: usize,
+        k: usize,
+        y0: *const f32,
+    );
 }
 
-// AAPCS-VFP: y, a, x, m in r0–r3, k on the stack. Registers: r0 the block's outputs, r1 the
-// block's first row of column 0, r2 x, r3 rows left, r4 the column stride 4m, r5 k mod 8,
-// r6 k div 8, r7 the walk down the block's rows of each column, r8 the walk along x,
-// r9 4m − 32, r12 the column count; s0–s15 the block's outputs, s16–s23 its segment of a
+// AAPCS-VFP: y, a, x, m in r0–r3, k and y0 on the stack. Registers: r0 the block's outputs,
+// r1 the block's first row of column 0, r2 x, r3 rows left, r4 the column stride 4m, r5 k mod
+// 8, r6 k div 8, r7 the walk down the block's rows of each column, r8 the walk along x,
+// r9 4m − 32, r10 the walk along y0 (the outputs' starting values), r12 the column count; s0–s15 the block's outputs, s16–s23 its segment of a
 // column, s24–s31 eight elements of x.
 //
 // `dtp_gemv_block rows, regs, col` is one block of `rows` outputs (held in `regs`): loaded
-// from y, every column multiplied in (eight at a time, then the k mod 8 left), stored back
+// from y0, every column multiplied in (eight at a time, then the k mod 8 left), stored back
 // to y; `col` is the macro that multiplies in one column whose x is in register `\xr`.
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 core::arch::global_asm!(
@@ -303,7 +439,7 @@ core::arch::global_asm!(
     "vmla.f32 s0, s16, \\xr",
     ".endm",
     ".macro dtp_gemv_block rows, regs, col",
-    "vldmia r0, {{\\regs}}", // the outputs so far: y
+    "vldmia r10!, {{\\regs}}", // the outputs so far: y (or the bias)
     "mov r7, r1",
     "mov r8, r2",
     "movs r12, r6",
@@ -333,13 +469,14 @@ core::arch::global_asm!(
     "add r1, r1, #(4 * \\rows)",
     ".endm",
     "dtp_core_gemv_add_f32:",
-    "push {{r4, r5, r6, r7, r8, r9}}",
+    "push {{r4, r5, r6, r7, r8, r9, r10}}",
     "vpush {{s16-s31}}",
-    "ldr r5, [sp, #88]", // k (6 core + 16 FP registers saved: 88 bytes)
-    "lsls r4, r3, #2",   // 4m
-    "sub r9, r4, #32",   // 4m − 32
-    "lsrs r6, r5, #3",   // k div 8
-    "and r5, r5, #7",    // k mod 8
+    "ldr r5, [sp, #92]",  // k (7 core + 16 FP registers saved: 92 bytes)
+    "ldr r10, [sp, #96]", // where the outputs' first values are read: y or the bias
+    "lsls r4, r3, #2",    // 4m
+    "sub r9, r4, #32",    // 4m − 32
+    "lsrs r6, r5, #3",    // k div 8
+    "and r5, r5, #7",     // k mod 8
     "10:",
     "cmp r3, #16",
     "blo 11f",
@@ -364,7 +501,7 @@ core::arch::global_asm!(
     "dtp_gemv_block 1, s0, dtp_gemv_col1",
     "15:",
     "vpop {{s16-s31}}",
-    "pop {{r4, r5, r6, r7, r8, r9}}",
+    "pop {{r4, r5, r6, r7, r8, r9, r10}}",
     "bx lr",
     ".purgem dtp_gemv_col16",
     ".purgem dtp_gemv_col8",

@@ -3,6 +3,7 @@
 //! These are the crate's only sources of randomness; they are deliberately simple so that an
 //! independent implementation (the PyTorch parity script) can reproduce them exactly.
 
+use core::mem::MaybeUninit;
 use rand_core::Rng;
 
 /// Uniform in `[0, 1)` with 24 bits of resolution: `(next_u32 >> 8) · 2⁻²⁴`.
@@ -33,22 +34,70 @@ pub fn normal_pair<R: Rng + ?Sized>(rng: &mut R) -> (f32, f32) {
     box_muller(rng.next_u32(), rng.next_u32())
 }
 
-/// `values[2i], values[2i+1] += σ·(z₀, z₁)` with `(z₀, z₁)` from draws `2i`, `2i+1`.
+/// Pairs per block of raw draws in [`add_gaussian`].
+const PAIRS: usize = 64;
+
+/// `values[2i], values[2i+1] += σ·(z₀, z₁)` with `(z₀, z₁)` from draws `2i`, `2i+1`:
+/// [`box_muller`]'s arithmetic in three passes (radii before the square root, square roots,
+/// rotations), so that no pass holds a call among many live values (on hard-float Arm the
+/// square root is a call, which clobbers `s0`–`s15`). Draw `2i`, used up by its radius, is
+/// overwritten with the radius's bits (no scratch buffer to clear).
 #[inline(always)]
-fn add_box_muller(values: &mut [f32], draws: &[u32], sigma: f32) {
+fn add_box_muller(values: &mut [f32], draws: &mut [u32], sigma: f32) {
+    radii(draws);
     for (pair, w) in values.chunks_exact_mut(2).zip(draws.chunks_exact(2)) {
-        let (z0, z1) = box_muller(w[0], w[1]);
+        let (z0, z1) = rotate(w);
         pair[0] += sigma * z0;
         pair[1] += sigma * z1;
     }
+}
+
+/// [`add_box_muller`] from `src` into `dst`: `dst[j] = src[j] + σ·z_j`.
+#[inline(always)]
+fn box_muller_to(dst: &mut [f32], src: &[f32], draws: &mut [u32], sigma: f32) {
+    radii(draws);
+    for ((d, s), w) in dst
+        .chunks_exact_mut(2)
+        .zip(src.chunks_exact(2))
+        .zip(draws.chunks_exact(2))
+    {
+        let (z0, z1) = rotate(w);
+        d[0] = s[0] + sigma * z0;
+        d[1] = s[1] + sigma * z1;
+    }
+}
+
+/// The first two passes of [`add_box_muller`]: draw `2i` becomes the bits of
+/// `r = √(−2 ln u₁)`.
+#[inline(always)]
+fn radii(draws: &mut [u32]) {
+    for w in draws.chunks_exact_mut(2) {
+        w[0] = (-2.0 * ln_unit(unit_open(w[0]))).to_bits();
+    }
+    for w in draws.chunks_exact_mut(2) {
+        w[0] = crate::math::sqrt(f32::from_bits(w[0])).to_bits();
+    }
+}
+
+/// The last pass: `(r cos θ, r sin θ)` from a pair of draws whose first is `r`'s bits.
+#[inline(always)]
+fn rotate(w: &[u32]) -> (f32, f32) {
+    let r = f32::from_bits(w[0]);
+    let (cos, sin) = cos_sin_turns(w[1] >> 8);
+    (r * cos, r * sin)
+}
+
+/// `u₁ = ((w >> 8) + 1) · 2⁻²⁴ ∈ (0, 1]`.
+#[inline(always)]
+fn unit_open(w: u32) -> f32 {
+    ((w >> 8) + 1) as f32 * (1.0 / 16_777_216.0)
 }
 
 /// Box–Muller from two raw draws, branch-free so that loops over it vectorise:
 /// `r = √(−2 ln u₁)` with `ln` from [`ln_unit`], and `(cos θ, sin θ)` from [`cos_sin_turns`].
 #[inline]
 fn box_muller(w1: u32, w2: u32) -> (f32, f32) {
-    let u1 = ((w1 >> 8) + 1) as f32 * (1.0 / 16_777_216.0);
-    let r = crate::math::sqrt(-2.0 * ln_unit(u1));
+    let r = crate::math::sqrt(-2.0 * ln_unit(unit_open(w1)));
     let (cos, sin) = cos_sin_turns(w2 >> 8);
     (r * cos, r * sin)
 }
@@ -106,23 +155,53 @@ fn cos_sin_turns(k: u32) -> (f32, f32) {
 /// The raw draws are taken block by block into a small buffer first, so that the
 /// transcendental part runs as one vectorised loop.
 pub fn add_gaussian<R: Rng + ?Sized>(values: &mut [f32], sigma: f32, rng: &mut R) {
-    const PAIRS: usize = 64;
     if sigma <= 0.0 {
         return;
     }
-    let mut draws = [0u32; 2 * PAIRS];
-    let mut blocks = values.chunks_exact_mut(2 * PAIRS);
-    for block in &mut blocks {
-        draws.iter_mut().for_each(|w| *w = rng.next_u32());
-        crate::simd::wide(|| add_box_muller(block, &draws, sigma));
+    // Not cleared first: every element used is written just before (clearing the 512 bytes
+    // cost more than the noise of a 32-unit layer on a Cortex-M4).
+    let mut buffer = [MaybeUninit::<u32>::uninit(); 2 * PAIRS];
+    let even = values.len() & !1;
+    let (paired, last) = values.split_at_mut(even);
+    // Every pair, a last short block included, from raw draws taken first (the same draws in
+    // the same order as one `normal_pair` per pair).
+    for block in paired.chunks_mut(2 * PAIRS) {
+        let buffer = &mut buffer[..block.len()];
+        for w in buffer.iter_mut() {
+            w.write(rng.next_u32());
+        }
+        // SAFETY: every element of `buffer` was written just above, and `MaybeUninit<u32>` has
+        // the layout of `u32`.
+        let draws = unsafe { &mut *(buffer as *mut [MaybeUninit<u32>] as *mut [u32]) };
+        crate::simd::wide(|| add_box_muller(block, draws, sigma));
     }
-    let mut pairs = blocks.into_remainder().chunks_exact_mut(2);
-    for pair in &mut pairs {
-        let (z0, z1) = normal_pair(rng);
-        pair[0] += sigma * z0;
-        pair[1] += sigma * z1;
-    }
-    if let [last] = pairs.into_remainder() {
+    if let [last] = last {
         *last += sigma * standard_normal(rng);
+    }
+}
+
+/// `dst = src + σ·ε`: [`add_gaussian`] of a copy of `src`, without the copy (the same draws,
+/// the same bits). `dst` and `src` must have the same length.
+pub fn add_gaussian_to<R: Rng + ?Sized>(dst: &mut [f32], src: &[f32], sigma: f32, rng: &mut R) {
+    if sigma <= 0.0 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    debug_assert_eq!(dst.len(), src.len());
+    let mut buffer = [MaybeUninit::<u32>::uninit(); 2 * PAIRS];
+    let even = dst.len() & !1;
+    let (paired, last) = dst.split_at_mut(even);
+    for (block, src) in paired.chunks_mut(2 * PAIRS).zip(src.chunks(2 * PAIRS)) {
+        let buffer = &mut buffer[..block.len()];
+        for w in buffer.iter_mut() {
+            w.write(rng.next_u32());
+        }
+        // SAFETY: every element of `buffer` was written just above, and `MaybeUninit<u32>` has
+        // the layout of `u32`.
+        let draws = unsafe { &mut *(buffer as *mut [MaybeUninit<u32>] as *mut [u32]) };
+        crate::simd::wide(|| box_muller_to(block, src, draws, sigma));
+    }
+    if let ([last], Some(&s)) = (last, src.get(even)) {
+        *last = s + sigma * standard_normal(rng);
     }
 }
