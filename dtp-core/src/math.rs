@@ -53,8 +53,12 @@ unsafe extern "C" {
 /// `g = δ_i · c_j` for element `i` of column `j` (column-major), in the order and with the
 /// roundings of [`Optimiser::update_columns`](crate::Optimiser::update_columns)'s loop (so the
 /// same bits): `a ← ρa + (1−ρ)g`, `s ← ρs + ((1−ρ)g)g`, `d = (s − a·a) + ε`,
-/// `v ← μv − (lr·g)/√d`, `p ← p + v`; returns `Σ (p·0 + d·0)`, which is 0 exactly when every
-/// `p` and `d` is finite. `k = [ρ, lr, μ, ε]`.
+/// `v ← μv − (lr·g)/√d`, `p ← p + v`; returns `Σ p·√d`, which is finite when every `p` and
+/// `d` is finite (and `d` not negative) unless the sum itself overflows: a finite `√d` is at
+/// most 1.9·10¹⁹, so that takes `Σ |p|·√d` > 3.4·10³⁸, a run already diverged. One
+/// multiply-add a parameter checks both (`p·0` and `d·0` took two): a non-finite `d` gives an
+/// infinite or NaN `√d`, which times any `p` is not finite (`∞·0` is NaN), and a non-finite
+/// `p` times `√d ≥ 0` is not finite either. `k = [ρ, lr, μ, ε]`.
 ///
 /// One loop of single-precision VFP instructions: each array is walked by a post-incremented
 /// pointer, nothing is spilled, the square root is a bare `vsqrt.f32` (which stable Rust
@@ -103,11 +107,11 @@ pub(crate) unsafe fn rmsprop_columns(
 }
 
 // AAPCS-VFP: p, δ, a, s in r0–r3; v, rows, scales, cols on the stack; ρ, 1 − ρ, μ, lr, ε in
-// s0–s4; the sum of `p·0 + d·0` returned in s0. Registers: r4 v, r5 rows, r6 scales, r7 columns
-// left, r8 row quads left, r9 row quads, r12 δ; s5 the sum, s14 c_j, s15 zero. Rows go four at
-// a time (one `vldmia`/`vstmia` of four floats per array: 16.75 instructions a parameter), then
-// a pair and a last row as the row count needs. The sum's terms are each 0 or NaN, so their
-// order does not matter.
+// s0–s4; the sum of `p·√d` returned in s0. Registers: r4 v, r5 rows, r6 scales, r7 columns
+// left, r8 row quads left, r9 row quads, r12 δ; s5 the sum, s14 c_j. Rows go four at a time
+// (one `vldmia`/`vstmia` of four floats per array: 15.75 instructions a parameter), then a
+// pair and a last row as the row count needs. Only whether the sum is finite is used, so the
+// order of its terms does not matter.
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 core::arch::global_asm!(
     ".section .text.dtp_core_rmsprop_columns_f32,\"ax\",%progbits",
@@ -126,8 +130,7 @@ core::arch::global_asm!(
     "ldr r6, [sp, #80]", // scales
     "ldr r7, [sp, #84]", // cols
     "movs r12, #0",
-    "vmov s15, r12",   // 0.0
-    "vmov s5, r12",    // Σ of the finiteness terms
+    "vmov s5, r12",    // Σ p·√d
     "lsrs r9, r5, #2", // row quads
     "cmp r5, #0",
     "beq 4f", // no rows
@@ -178,10 +181,6 @@ core::arch::global_asm!(
     "vadd.f32 s21, s21, s4",
     "vadd.f32 s22, s22, s4",
     "vadd.f32 s23, s23, s4",
-    "vmla.f32 s5, s20, s15", // + d·0
-    "vmla.f32 s5, s21, s15",
-    "vmla.f32 s5, s22, s15",
-    "vmla.f32 s5, s23, s15",
     "vsqrt.f32 s20, s20", // √d
     "vsqrt.f32 s21, s21",
     "vsqrt.f32 s22, s22",
@@ -202,10 +201,10 @@ core::arch::global_asm!(
     "vadd.f32 s26, s26, s8",
     "vadd.f32 s27, s27, s9",
     "vstmia r0!, {{s24-s27}}",
-    "vmla.f32 s5, s24, s15", // + p·0
-    "vmla.f32 s5, s25, s15",
-    "vmla.f32 s5, s26, s15",
-    "vmla.f32 s5, s27, s15",
+    "vmla.f32 s5, s24, s20", // + p·√d
+    "vmla.f32 s5, s25, s21",
+    "vmla.f32 s5, s26, s22",
+    "vmla.f32 s5, s27, s23",
     "subs r8, r8, #1",
     "bne 2b",
     "6:",
@@ -244,10 +243,8 @@ core::arch::global_asm!(
     "vadd.f32 s22, s22, s18", // p ← p + v
     "vadd.f32 s23, s23, s19",
     "vstmia r0!, {{s22, s23}}",
-    "vmla.f32 s5, s22, s15", // + p·0
-    "vmla.f32 s5, s23, s15",
-    "vmla.f32 s5, s16, s15", // + d·0
-    "vmla.f32 s5, s17, s15",
+    "vmla.f32 s5, s22, s24", // + p·√d
+    "vmla.f32 s5, s23, s25",
     "3:",
     "tst r5, #1",
     "beq 5f",
@@ -272,8 +269,7 @@ core::arch::global_asm!(
     "vstmia r4!, {{s18}}",
     "vadd.f32 s22, s22, s18", // p ← p + v
     "vstmia r0!, {{s22}}",
-    "vmla.f32 s5, s22, s15", // + p·0
-    "vmla.f32 s5, s16, s15", // + d·0
+    "vmla.f32 s5, s22, s24", // + p·√d
     "5:",
     "subs r7, r7, #1",
     "bne 1b",

@@ -142,7 +142,7 @@ impl Optimiser {
             );
             // SAFETY: four distinct slices of at least `rows × cols` floats each, `delta` of
             // `rows` and `scales` of `cols`, neither overlapping the others.
-            let zero = unsafe {
+            let sum = unsafe {
                 crate::math::rmsprop_columns(
                     p,
                     delta.as_ptr(),
@@ -155,7 +155,8 @@ impl Optimiser {
                     [rho, self.lr, momentum, eps],
                 )
             };
-            return zero == 0.0;
+            // `Σ p·√d`: finite when every result is (see `rmsprop_columns`).
+            return (sum * 0.0) == 0.0;
         }
         #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
         if let OptimiserKind::Sgd { momentum } = self.kind {

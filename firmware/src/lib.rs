@@ -8,6 +8,7 @@
 //! - [`demo`]: the network type, its hyper-parameters and the held-out evaluation;
 //! - [`flash`]: the flash for the two weight slots of `dtp_core::storage` (NOR rules on
 //!   SSRAM under QEMU, the NVMC on the nRF52840-DK);
+//! - [`guard`]: a start-up check that the optimiser's update refuses NaN and overflow;
 //! - [`measure`]: stack painting and a SysTick instruction/cycle counter;
 //! - [`run`]: the demos' main loops (stream → `Trainer::step` → log → flash);
 //! - [`sensor`]: the integration example — a SysTick-driven (simulated, drifting) sensor
@@ -21,6 +22,7 @@ pub mod cell;
 pub mod demo;
 pub mod digits;
 pub mod flash;
+pub mod guard;
 pub mod measure;
 pub mod run;
 pub mod sensor;

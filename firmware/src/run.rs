@@ -125,6 +125,9 @@ pub fn learn(variant: Variant, bar: f32, min_gap: f32) -> ! {
         None => info!("flash: no saved weights; learning from scratch"),
     }
 
+    if !crate::guard::optimiser_refuses_non_finite() {
+        crate::exit(false);
+    }
     let (instructions, ticks) = measure::calibrate(1_000_000);
     info!(
         "SysTick calibration: {=u64} instructions in {=u64} ticks",

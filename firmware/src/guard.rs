@@ -1,0 +1,94 @@
+//! A start-up check, on the device itself, that the optimiser's update refuses what it must:
+//! the finiteness test folded into the assembly update loops (`dtp_core`'s
+//! `rmsprop_columns`/`sgd_columns` on hard-float Arm) runs only on the target, so only the
+//! target can show that a NaN or an overflow in any row position (the loops take rows four,
+//! two and one at a time) makes `Optimiser::update_columns` return `false`.
+
+use dtp_core::Optimiser;
+
+/// Rows of the check: one quad, one pair, one single row, so every path of the loop runs.
+const ROWS: usize = 7;
+/// Columns of the check.
+const COLS: usize = 2;
+/// Parameters of the check.
+const N: usize = ROWS * COLS;
+/// The first row of each path: the quad (0–3), the pair (4–5) and the single row (6).
+const PATHS: [usize; 3] = [0, 4, 6];
+
+/// What a case breaks before the update.
+#[derive(Clone, Copy)]
+enum Fault {
+    /// Nothing: the update must succeed.
+    None,
+    /// `δ_i = NaN`: every gradient of row `i` is NaN.
+    NanDelta,
+    /// `δ_i = 10²⁰`: `g²` overflows, so RMSprop's `s` becomes `+∞` while the step it
+    /// divides (`lr·g/√d`) is 0 and the parameter stays finite; only the `√d` term sees it.
+    HugeDelta,
+    /// The parameter of row `i` in column 1 is `+∞` before the update.
+    InfParam,
+    /// RMSprop's running mean square of row `i` in column 0 is NaN.
+    NanState,
+}
+
+/// One update of a 7 × 2 block with `fault` put in row `row`; whether it reported success.
+fn update(opt: &Optimiser, fault: Fault, row: usize) -> bool {
+    let mut delta = [0.25f32, -0.5, 0.125, 0.75, -0.25, 0.5, -0.125];
+    let scales = [0.5f32, -1.0];
+    let mut p = [0.1f32; N];
+    let (mut a, mut s, mut v) = ([0.0f32; N], [0.0f32; N], [0.0f32; N]);
+    let r = row.min(ROWS - 1);
+    match fault {
+        Fault::None => {}
+        Fault::NanDelta => delta[r] = f32::NAN,
+        Fault::HugeDelta => delta[r] = 1.0e20,
+        Fault::InfParam => p[ROWS + r] = f32::INFINITY,
+        Fault::NanState => s[r] = f32::NAN,
+    }
+    opt.update_columns(&mut p, &delta, &scales, &mut a, &mut s, &mut v)
+}
+
+/// Runs every case for RMSprop and SGD; logs and returns `false` at the first wrong answer.
+pub fn optimiser_refuses_non_finite() -> bool {
+    let rules = [
+        ("RMSprop", Optimiser::rmsprop(0.001)),
+        ("SGD", Optimiser::sgd(0.01, 0.9)),
+    ];
+    for (name, opt) in rules.iter() {
+        if !update(opt, Fault::None, 0) {
+            defmt::error!("guard: {=str} refused a finite update", name);
+            return false;
+        }
+        let rms = *name == "RMSprop";
+        for &row in PATHS.iter() {
+            let faults: &[(Fault, &str)] = if rms {
+                &[
+                    (Fault::NanDelta, "a NaN gradient"),
+                    (Fault::HugeDelta, "an overflowing g²"),
+                    (Fault::InfParam, "an infinite parameter"),
+                    (Fault::NanState, "a NaN state"),
+                ]
+            } else {
+                &[
+                    (Fault::NanDelta, "a NaN gradient"),
+                    (Fault::InfParam, "an infinite parameter"),
+                ]
+            };
+            for &(fault, what) in faults {
+                if update(opt, fault, row) {
+                    defmt::error!(
+                        "guard: {=str} accepted {=str} in row {=usize}",
+                        name,
+                        what,
+                        row
+                    );
+                    return false;
+                }
+            }
+        }
+    }
+    defmt::info!(
+        "guard: the update refuses NaN gradients, an overflowing g², infinite parameters and NaN state in every row path (RMSprop and SGD)"
+    );
+    true
+}
