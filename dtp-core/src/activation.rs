@@ -59,11 +59,15 @@ impl Activation {
                     unsafe { dtp_core_tanh_f32(values.as_mut_ptr(), values.len()) };
                 }
                 #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
-                crate::simd::wide(|| values.iter_mut().for_each(|v| *v = tanh(*v)));
+                crate::simd::wide(
+                    #[inline(always)]
+                    || values.iter_mut().for_each(|v| *v = tanh(*v)),
+                );
             }
-            Activation::Sigmoid => {
-                crate::simd::wide(|| values.iter_mut().for_each(|v| *v = sigmoid(*v)))
-            }
+            Activation::Sigmoid => crate::simd::wide(
+                #[inline(always)]
+                || values.iter_mut().for_each(|v| *v = sigmoid(*v)),
+            ),
             Activation::Linear => {}
         }
     }

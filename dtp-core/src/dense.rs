@@ -154,19 +154,22 @@ where
             e * e
         };
         let (d, y, t) = (delta.as_mut_slice(), y.as_slice(), target.as_slice());
-        crate::simd::wide(|| {
-            let (mut dc, mut yc, mut tc) =
-                (d.chunks_exact_mut(8), y.chunks_exact(8), t.chunks_exact(8));
-            for ((d, y), t) in (&mut dc).zip(&mut yc).zip(&mut tc) {
-                for j in 0..8 {
-                    partial[j] += step(&mut d[j], y[j], t[j]);
+        crate::simd::wide(
+            #[inline(always)]
+            || {
+                let (mut dc, mut yc, mut tc) =
+                    (d.chunks_exact_mut(8), y.chunks_exact(8), t.chunks_exact(8));
+                for ((d, y), t) in (&mut dc).zip(&mut yc).zip(&mut tc) {
+                    for j in 0..8 {
+                        partial[j] += step(&mut d[j], y[j], t[j]);
+                    }
                 }
-            }
-            let (dr, yr, tr) = (dc.into_remainder(), yc.remainder(), tc.remainder());
-            for ((d, &y), &t) in dr.iter_mut().zip(yr).zip(tr) {
-                tail += step(d, y, t);
-            }
-        });
+                let (dr, yr, tr) = (dc.into_remainder(), yc.remainder(), tc.remainder());
+                for ((d, &y), &t) in dr.iter_mut().zip(yr).zip(tr) {
+                    tail += step(d, y, t);
+                }
+            },
+        );
         (partial.iter().sum::<f32>() + tail) / batch
     }
 

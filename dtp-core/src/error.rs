@@ -148,17 +148,20 @@ pub(crate) fn check_finite(data: &[f32], stage: Stage, layer: usize) -> Result<(
     // SAFETY: `data` holds `data.len()` floats.
     let sum = unsafe { dtp_core_finite_sum_f32(data.as_ptr(), data.len()) };
     #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
-    let sum = crate::simd::wide(|| {
-        let mut lanes = [0.0f32; 8];
-        let mut chunks = data.chunks_exact(8);
-        for c in &mut chunks {
-            for (l, &v) in lanes.iter_mut().zip(c) {
-                *l += v * 0.0;
+    let sum = crate::simd::wide(
+        #[inline(always)]
+        || {
+            let mut lanes = [0.0f32; 8];
+            let mut chunks = data.chunks_exact(8);
+            for c in &mut chunks {
+                for (l, &v) in lanes.iter_mut().zip(c) {
+                    *l += v * 0.0;
+                }
             }
-        }
-        let tail = chunks.remainder().iter().fold(0.0f32, |z, &v| z + v * 0.0);
-        lanes.iter().fold(tail, |z, &l| z + l)
-    });
+            let tail = chunks.remainder().iter().fold(0.0f32, |z, &v| z + v * 0.0);
+            lanes.iter().fold(tail, |z, &l| z + l)
+        },
+    );
     if sum == 0.0 {
         Ok(())
     } else {

@@ -173,7 +173,10 @@ pub fn add_gaussian<R: Rng + ?Sized>(values: &mut [f32], sigma: f32, rng: &mut R
         // SAFETY: every element of `buffer` was written just above, and `MaybeUninit<u32>` has
         // the layout of `u32`.
         let draws = unsafe { &mut *(buffer as *mut [MaybeUninit<u32>] as *mut [u32]) };
-        crate::simd::wide(|| add_box_muller(block, draws, sigma));
+        crate::simd::wide(
+            #[inline(always)]
+            || add_box_muller(block, draws, sigma),
+        );
     }
     if let [last] = last {
         *last += sigma * standard_normal(rng);
@@ -199,7 +202,10 @@ pub fn add_gaussian_to<R: Rng + ?Sized>(dst: &mut [f32], src: &[f32], sigma: f32
         // SAFETY: every element of `buffer` was written just above, and `MaybeUninit<u32>` has
         // the layout of `u32`.
         let draws = unsafe { &mut *(buffer as *mut [MaybeUninit<u32>] as *mut [u32]) };
-        crate::simd::wide(|| box_muller_to(block, src, draws, sigma));
+        crate::simd::wide(
+            #[inline(always)]
+            || box_muller_to(block, src, draws, sigma),
+        );
     }
     if let ([last], Some(&s)) = (last, src.get(even)) {
         *last = s + sigma * standard_normal(rng);

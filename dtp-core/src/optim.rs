@@ -103,7 +103,10 @@ impl Optimiser {
         #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
         return self.update_columns(p, g, &[1.0], a, s, v);
         #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
-        return crate::simd::wide(|| self.update_each(p, g.iter().copied(), a, s, v));
+        return crate::simd::wide(
+            #[inline(always)]
+            || self.update_each(p, g.iter().copied(), a, s, v),
+        );
     }
 
     /// The update for a gradient given by columns: element `i` of column `j` has gradient

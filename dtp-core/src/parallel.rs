@@ -583,11 +583,14 @@ impl Task<'_> {
         } = self;
         let (sum, rest) = grads.split_first_mut().expect("at least one chunk");
         for g in rest {
-            crate::simd::wide(|| {
-                for (s, &g) in sum.iter_mut().zip(g.iter()) {
-                    *s += g;
-                }
-            });
+            crate::simd::wide(
+                #[inline(always)]
+                || {
+                    for (s, &g) in sum.iter_mut().zip(g.iter()) {
+                        *s += g;
+                    }
+                },
+            );
         }
         check_finite(sum, stages[0], number)?;
         if opt.update_slices(p, sum, a, s, v) {

@@ -9,7 +9,9 @@
 
 /// Runs `f`, compiled for AVX2 + FMA if the processor has them (detected once, then a load
 /// and a test per call). Put the element-wise loop inside `f`, with its helpers `#[inline]`,
-/// so that it is compiled into the AVX2 copy.
+/// and mark the closure `#[inline(always)]`: a closure that LLVM leaves out of line (it is
+/// called from both copies, so a large one is) is compiled once, for the baseline, and the
+/// AVX2 copy only calls it (the input noise's Box–Muller loop was, until marked).
 #[inline(always)]
 pub fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]

@@ -159,11 +159,14 @@ impl Dataset {
         let (f, r) = (self.features, self.row(i));
         let out = &mut out[..f];
         match &self.store.values {
-            Values::U8 { bytes, divisor } => dtp_core::simd::wide(|| {
-                for (o, &b) in out.iter_mut().zip(&bytes[r * f..(r + 1) * f]) {
-                    *o = f32::from(b) / divisor;
-                }
-            }),
+            Values::U8 { bytes, divisor } => dtp_core::simd::wide(
+                #[inline(always)]
+                || {
+                    for (o, &b) in out.iter_mut().zip(&bytes[r * f..(r + 1) * f]) {
+                        *o = f32::from(b) / divisor;
+                    }
+                },
+            ),
             Values::F32(x) => out.copy_from_slice(&x[r * f..(r + 1) * f]),
         }
         self.store.labels[r]
