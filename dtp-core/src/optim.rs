@@ -114,7 +114,8 @@ impl Optimiser {
     /// `delta.len() × scales.len()` elements, column-major (a rank-1 gradient `δ rᵀ` with
     /// `c = r`, formed where it is used: [`Fused`](crate::gradient::Fused)). Returns `false`
     /// (having written the update) if a resulting parameter, or RMSprop's `a`, `s`, is not
-    /// finite.
+    /// finite (on hard-float Arm, where one term `p·√d` a parameter checks both, also in the
+    /// diverged case `Σ |p|·√d > 3.4·10³⁸`: see `math::rmsprop_columns`).
     #[inline]
     pub fn update_columns(
         &self,
