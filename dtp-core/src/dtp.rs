@@ -308,6 +308,36 @@ where
         })
     }
 
+    /// Step 1 as far as training the inverses by DTP reads it (see
+    /// [`inverse_gradient`](Self::inverse_gradient), which reads `h[k − 1]` for `k = 1 … r`):
+    /// `h[0] … h[r−1]`, not the last hidden layer's product, the output layer or the loss. The
+    /// random draws those would take (input noise first, then any stochastic quantiser's) are
+    /// still taken in the same order, so the stream continues exactly as after
+    /// [`forward`](Self::forward) and what follows gives the same bits.
+    pub(crate) fn forward_for_inverses<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        net: &Net<L>,
+        config: &Config,
+        rng: &mut G,
+    ) {
+        let units = config.units;
+        let r = net.depth();
+        add_gaussian(self.x.as_mut_slice(), config.input_noise, rng);
+        net.first
+            .forward::<K, B>(units.hidden, &self.x, &mut self.h.first);
+        for k in 0..r {
+            let (below, above) = self.h.pair_mut(k);
+            let (q, act) = (units.between, units.hidden);
+            if k + 1 < r {
+                let layer = &net.hidden.as_ref()[k];
+                layer.forward_read::<K, G, B>(q, act, below, &mut self.read[k], above, rng);
+            } else {
+                q.skip(below.len(), rng);
+            }
+        }
+        units.into_output.skip(self.h[r].len(), rng);
+    }
+
     /// Step 2 on these buffers (see [`Trainer::top_target`]).
     pub(crate) fn top_target<K: Kernel>(
         &mut self,

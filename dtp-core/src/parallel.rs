@@ -176,7 +176,7 @@ impl Parallel {
         rng: &mut G,
         source: Source<'_>,
     ) -> Result<StepStats, Error> {
-        let stats = self.inverse_half(t, rng, source)?;
+        let stats = self.inverse_half(t, rng, source, true)?;
         // The chunks keep their (noisy) inputs and activations from the first half.
         self.run(t, rng, Source::Kept, |net, config, c| {
             c.targets_and_forward_gradients::<K>(net, config)
@@ -195,7 +195,7 @@ impl Parallel {
         if self.chunks.len() == 1 {
             return t.inverse_only(rng);
         }
-        self.inverse_half(t, rng, Source::Trainer)
+        self.inverse_half(t, rng, Source::Trainer, true)
     }
 
     /// The forward half of a step (as [`Trainer::forward_only`](crate::Trainer::forward_only)).
@@ -304,7 +304,9 @@ impl Parallel {
         let sigma = t.sigma();
         let config = t.config;
         if config.schedule == Schedule::Alternating && config.feedback != Feedback::Fixed {
-            self.pass(t, data, rng, |p, t, r, s| p.inverse_half(t, r, s))?;
+            // Its statistics are not reported: the forward pass stops where the inverses'
+            // training stops reading it.
+            self.pass(t, data, rng, |p, t, r, s| p.inverse_half(t, r, s, false))?;
         }
         let mut stats = self.pass(t, data, rng, |p, t, r, s| match config.schedule {
             Schedule::Alternating => p.forward_from(t, r, s),
@@ -382,16 +384,25 @@ impl Parallel {
         Ok(total)
     }
 
-    /// Forward pass and feedback gradients in every chunk, then the feedback update.
+    /// Forward pass and feedback gradients in every chunk, then the feedback update. With
+    /// `full` false and DTP's feedback, the forward pass stops below the last hidden layer
+    /// ([`Workspace::forward_for_inverses`]: the same bits for everything after it) and the
+    /// statistics returned are zero.
     fn inverse_half<K: Kernel, G: Rng + ?Sized>(
         &mut self,
         t: &mut DynTrainer<K>,
         rng: &mut G,
         source: Source<'_>,
+        full: bool,
     ) -> Result<StepStats, Error> {
         let sigma = t.sigma();
         let stats = self.run(t, rng, source, |net, config, c| {
-            let stats = c.ws.forward::<K, _>(net, config, true, &mut c.rng)?;
+            let stats = if full || config.feedback != Feedback::Dtp {
+                c.ws.forward::<K, _>(net, config, true, &mut c.rng)?
+            } else {
+                c.ws.forward_for_inverses::<K, _>(net, config, &mut c.rng);
+                StepStats::default()
+            };
             let units = config.units;
             for k in 1..=net.depth() {
                 let (ws, grad, rng) = (&mut c.ws, &mut c.inverse[k - 1], &mut c.rng);

@@ -50,6 +50,17 @@ impl Quantiser {
         }
     }
 
+    /// Takes from `rng` the draws [`apply`](Self::apply) takes for `n` values (one `next_u32`
+    /// a value for [`Bernoulli`](Quantiser::Bernoulli), none otherwise), without reading or
+    /// writing any value: the stream then continues exactly as after `apply`.
+    pub fn skip<R: Rng + ?Sized>(self, n: usize, rng: &mut R) {
+        if self == Quantiser::Bernoulli {
+            for _ in 0..n {
+                rng.next_u32();
+            }
+        }
+    }
+
     /// Whether reading through this quantiser changes the value.
     pub fn is_identity(self) -> bool {
         self == Quantiser::Identity

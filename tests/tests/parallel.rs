@@ -393,6 +393,50 @@ fn chunks_filling_their_own_columns_give_the_same_bits() {
     }
 }
 
+/// The inverse pass of an alternating epoch stops each forward pass below the last hidden
+/// layer (nothing the inverses' training reads lies above it; the skipped stochastic units'
+/// draws are still taken): the same bits as full forward passes, i.e. `inverse_only` on every
+/// minibatch, then `forward_only` on every minibatch. A skipped draw, or one taken in another
+/// order, would change every later noise sample of the stochastic case.
+#[test]
+fn the_inverse_pass_stops_its_forward_pass_early_with_the_same_bits() {
+    let d = data(60, 11);
+    for units in [
+        Units::CONTINUOUS,
+        Units::STOCHASTIC,
+        Units::SIGN,
+        Units::DISCRETE,
+    ] {
+        let c = config(units, Schedule::Alternating, Feedback::Dtp);
+        for (chunks, threads) in [(2, 1), (3, 2)] {
+            let what = format!("{units:?} {chunks}/{threads}");
+            let mut epoch = trainer(c);
+            let mut p = Parallel::new(&epoch, chunks, threads);
+            p.train_epoch(&mut epoch, &mut InOrder(&d), &mut Pcg64::new(5, 5))
+                .unwrap();
+
+            let mut halves = trainer(c);
+            let mut q = Parallel::new(&halves, chunks, threads);
+            let mut rng = Pcg64::new(5, 5);
+            let mut source = InOrder(&d);
+            let n = source.batches();
+            for i in 0..n {
+                let (x, t) = halves.batch_mut();
+                source.fill(i, x, t);
+                q.inverse_only(&mut halves, &mut rng).unwrap();
+            }
+            for i in 0..n {
+                let (x, t) = halves.batch_mut();
+                source.fill(i, x, t);
+                q.forward_only(&mut halves, &mut rng).unwrap();
+            }
+            assert_eq!(bits(&epoch), bits(&halves), "{what}");
+            assert_eq!(epoch.inverse_loss, halves.inverse_loss, "{what}");
+            assert_ne!(bits(&epoch), bits(&trainer(c)), "{what}: trained");
+        }
+    }
+}
+
 /// A non-finite input written by a chunk is refused before any update, like one in a
 /// whole-minibatch fill.
 #[test]
