@@ -276,17 +276,7 @@ where
     ) -> Result<StepStats, Error> {
         let units = config.units;
         let r = net.depth();
-        if training {
-            add_gaussian(self.x.as_mut_slice(), config.input_noise, rng);
-        }
-        net.first
-            .forward::<K, B>(units.hidden, &self.x, &mut self.h.first);
-        for k in 0..r {
-            let (below, above) = self.h.pair_mut(k);
-            let (q, act) = (units.between, units.hidden);
-            let layer = &net.hidden.as_ref()[k];
-            layer.forward_read::<K, G, B>(q, act, below, &mut self.read[k], above, rng);
-        }
+        self.hidden_layers::<K, G>(net, config, training, r, rng);
         units
             .into_output
             .apply(self.h[r].as_slice(), self.read[r].as_mut_slice(), rng);
@@ -320,22 +310,38 @@ where
         config: &Config,
         rng: &mut G,
     ) {
-        let units = config.units;
         let r = net.depth();
-        add_gaussian(self.x.as_mut_slice(), config.input_noise, rng);
+        self.hidden_layers::<K, G>(net, config, true, r.saturating_sub(1), rng);
+        config.units.into_output.skip(self.h[r].len(), rng);
+    }
+
+    /// The input noise (when `training`) and the first layer of step 1, then hidden layer
+    /// `k + 1` from `h[k]` for `k < computed`; for the layers above, only the draws their
+    /// quantisers would take (see [`Quantiser::skip`]).
+    fn hidden_layers<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        net: &Net<L>,
+        config: &Config,
+        training: bool,
+        computed: usize,
+        rng: &mut G,
+    ) {
+        let units = config.units;
+        if training {
+            add_gaussian(self.x.as_mut_slice(), config.input_noise, rng);
+        }
         net.first
             .forward::<K, B>(units.hidden, &self.x, &mut self.h.first);
-        for k in 0..r {
+        let (q, act) = (units.between, units.hidden);
+        for k in 0..net.depth() {
             let (below, above) = self.h.pair_mut(k);
-            let (q, act) = (units.between, units.hidden);
-            if k + 1 < r {
+            if k < computed {
                 let layer = &net.hidden.as_ref()[k];
                 layer.forward_read::<K, G, B>(q, act, below, &mut self.read[k], above, rng);
             } else {
                 q.skip(below.len(), rng);
             }
         }
-        units.into_output.skip(self.h[r].len(), rng);
     }
 
     /// Step 2 on these buffers (see [`Trainer::top_target`]).
