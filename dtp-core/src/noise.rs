@@ -149,6 +149,20 @@ fn cos_sin_turns(k: u32) -> (f32, f32) {
     if q & 2 == 2 { (-c, -s) } else { (c, s) }
 }
 
+/// Fills `buffer` with raw draws from `rng`, in order, and returns it as written `u32`s.
+#[inline(always)]
+fn draw_into<'a, R: Rng + ?Sized>(
+    buffer: &'a mut [MaybeUninit<u32>],
+    rng: &mut R,
+) -> &'a mut [u32] {
+    for w in buffer.iter_mut() {
+        w.write(rng.next_u32());
+    }
+    // SAFETY: every element of `buffer` was written just above, and `MaybeUninit<u32>` has
+    // the layout of `u32`.
+    unsafe { &mut *(buffer as *mut [MaybeUninit<u32>] as *mut [u32]) }
+}
+
 /// Adds `σ·ε`, `ε ~ N(0, 1)`, to every value, in storage order: values `2m` and `2m + 1` get
 /// the two halves of one [`normal_pair`]; an odd last value gets a [`standard_normal`].
 ///
@@ -166,13 +180,7 @@ pub fn add_gaussian<R: Rng + ?Sized>(values: &mut [f32], sigma: f32, rng: &mut R
     // Every pair, a last short block included, from raw draws taken first (the same draws in
     // the same order as one `normal_pair` per pair).
     for block in paired.chunks_mut(2 * PAIRS) {
-        let buffer = &mut buffer[..block.len()];
-        for w in buffer.iter_mut() {
-            w.write(rng.next_u32());
-        }
-        // SAFETY: every element of `buffer` was written just above, and `MaybeUninit<u32>` has
-        // the layout of `u32`.
-        let draws = unsafe { &mut *(buffer as *mut [MaybeUninit<u32>] as *mut [u32]) };
+        let draws = draw_into(&mut buffer[..block.len()], rng);
         crate::simd::wide(
             #[inline(always)]
             || add_box_muller(block, draws, sigma),
@@ -195,13 +203,7 @@ pub fn add_gaussian_to<R: Rng + ?Sized>(dst: &mut [f32], src: &[f32], sigma: f32
     let even = dst.len() & !1;
     let (paired, last) = dst.split_at_mut(even);
     for (block, src) in paired.chunks_mut(2 * PAIRS).zip(src.chunks(2 * PAIRS)) {
-        let buffer = &mut buffer[..block.len()];
-        for w in buffer.iter_mut() {
-            w.write(rng.next_u32());
-        }
-        // SAFETY: every element of `buffer` was written just above, and `MaybeUninit<u32>` has
-        // the layout of `u32`.
-        let draws = unsafe { &mut *(buffer as *mut [MaybeUninit<u32>] as *mut [u32]) };
+        let draws = draw_into(&mut buffer[..block.len()], rng);
         crate::simd::wide(
             #[inline(always)]
             || box_muller_to(block, src, draws, sigma),
