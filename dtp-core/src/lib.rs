@@ -94,6 +94,8 @@ pub mod quantise;
 pub mod simd;
 #[cfg(feature = "storage")]
 pub mod storage;
+#[cfg(feature = "std")]
+pub mod team;
 pub mod trainer;
 
 mod backprop;

@@ -8,7 +8,9 @@
 //! each product cost more in synchronisation than they save at these sizes. Chunks of the
 //! minibatch meet twice per step (after the gradients, after the update) whatever the depth,
 //! and every part of the step — element-wise work, noise, optimiser — is split, not only the
-//! products. (The other split DTP allows, one thread per layer once the targets are known,
+//! products. The four jobs of a minibatch pair (two chunk passes, two updates) go to a
+//! [`Team`] whose helpers stay awake between them (a pool that puts its workers to sleep paid
+//! ≈ 5 % of an epoch in wake-ups). (The other split DTP allows, one thread per layer once the targets are known,
 //! leaves the forward pass and the targets serial; BENCHMARKS.md measures both.)
 //!
 //! # What the chunks change, and what they do not
@@ -30,12 +32,12 @@ use crate::error::{Error, Stage, check_finite};
 use crate::kernel::Kernel;
 use crate::layout::Dynamic;
 use crate::optim::{DenseState, Optimiser};
+use crate::team::Team;
 use crate::trainer::{BatchColumns, Batches, DynTrainer, EpochStats, StepStats, Workspace};
 use alloc::vec::Vec;
 use nalgebra::Dyn;
 use rand_core::Rng;
 use rand_pcg::Pcg64;
-use rayon::prelude::*;
 
 type DynDense = Dense<Dyn, Dyn>;
 
@@ -58,7 +60,7 @@ type DynDense = Dense<Dyn, Dyn>;
 /// ```
 pub struct Parallel {
     chunks: Vec<Chunk>,
-    pool: Option<rayon::ThreadPool>,
+    team: Team,
 }
 
 /// One chunk's buffers, gradients and losses.
@@ -100,7 +102,8 @@ impl Parallel {
     /// Workers for `trainer`'s network and minibatch: the minibatch split into `chunks` chunks
     /// of consecutive columns (as equal as the batch allows; at least 1, at most one column
     /// each), run by `threads` threads (at most one per chunk; 1 runs them one after the other
-    /// on the caller's thread). Use them with this trainer only (or one of the same shape).
+    /// on the caller's thread): the caller and `threads − 1` helpers of a [`Team`], which
+    /// also share each update. Use them with this trainer only (or one of the same shape).
     pub fn new<K: Kernel>(trainer: &DynTrainer<K>, chunks: usize, threads: usize) -> Self {
         let batch = trainer.batch();
         let n = chunks.clamp(1, batch.max(1));
@@ -131,15 +134,10 @@ impl Parallel {
                 chunk
             })
             .collect();
-        let threads = threads.clamp(1, n);
-        let pool = (threads > 1).then(|| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .thread_name(|i| std::format!("dtp-chunk-{i}"))
-                .build()
-                .expect("a thread pool of a few threads (the OS refused to start a thread)")
-        });
-        Parallel { chunks, pool }
+        Parallel {
+            chunks,
+            team: Team::new(threads.clamp(1, n)),
+        }
     }
 
     /// Number of chunks each minibatch is split into.
@@ -149,9 +147,7 @@ impl Parallel {
 
     /// Number of threads that run them.
     pub fn threads(&self) -> usize {
-        self.pool
-            .as_ref()
-            .map_or(1, rayon::ThreadPool::current_num_threads)
+        self.team.threads()
     }
 
     /// One interleaved DTP step on the batch in the trainer's buffers (as [`Trainer::step`]):
@@ -470,12 +466,7 @@ impl Parallel {
             }
             task(net, config, c)
         };
-        let results: Vec<Result<StepStats, Error>> = match &self.pool {
-            Some(pool) => {
-                pool.install(|| self.chunks.par_iter_mut().enumerate().map(one).collect())
-            }
-            None => self.chunks.iter_mut().enumerate().map(one).collect(),
-        };
+        let results = self.team.map(&mut self.chunks, |i, c| one((i, c)));
         let mut total = StepStats::default();
         for r in results {
             let s = r?;
@@ -541,10 +532,7 @@ impl Parallel {
                 }
             }
         }
-        let results: Vec<Result<(), Error>> = match &self.pool {
-            Some(pool) => pool.install(|| tasks.into_par_iter().map(Task::run).collect()),
-            None => tasks.into_iter().map(Task::run).collect(),
-        };
+        let results = self.team.map(&mut tasks, |_, task| task.run());
         results.into_iter().collect::<Result<(), Error>>()?;
         match half {
             Half::Forward => {
@@ -581,17 +569,18 @@ struct Task<'a> {
 }
 
 impl Task<'_> {
-    fn run(self) -> Result<(), Error> {
+    fn run(&mut self) -> Result<(), Error> {
         let Task {
             p,
             a,
             s,
             v,
-            mut grads,
+            grads,
             opt,
             number,
             stages,
         } = self;
+        let (number, stages) = (*number, *stages);
         let (sum, rest) = grads.split_first_mut().expect("at least one chunk");
         for g in rest {
             crate::simd::wide(

@@ -1,0 +1,328 @@
+//! A fixed team of threads for the chunk-parallel trainer (feature `std`): the caller and
+//! `threads − 1` helpers that stay awake between the short jobs of a training step.
+//!
+//! # Why not a general pool
+//! A DTP step on two cores hands out four jobs per minibatch pair (two chunk passes, two
+//! updates), each 0.2–1.5 ms long. A work-stealing pool whose idle workers go to sleep pays a
+//! wake-up on every job: on the development machine (a 2-vCPU KVM guest) `rayon`'s
+//! `install` + `par_iter` round trip cost 60–80 µs for jobs of 0.5–2 ms, ≈ 5 % of an epoch
+//! (BENCHMARKS.md). Here the caller runs a share of every job itself, and a helper that has
+//! finished spins for a while ([`SPIN`]) before it parks, so back-to-back jobs meet in
+//! well under a microsecond; a team left idle (evaluation, checkpoints, the user's own code)
+//! parks after that and costs nothing. The caller, waiting for the helpers, spins only
+//! briefly ([`CALLER_SPIN`]) before it offers its core to other threads on every check: with
+//! a third busy process on two cores, spinning longer made epochs 10–20 % slower than with
+//! the pool, these two limits as fast as the pool (BENCHMARKS.md).
+//!
+//! Which thread runs which item is not fixed (items are claimed from a shared counter), so
+//! anything that must not depend on the number of threads must not depend on the thread
+//! either: [`Team::map`] gives each item its own index and returns results in item order.
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::any::Any;
+use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long a helper that has finished a job waits, spinning, for the next one before it
+/// parks (the gap between a step's jobs is a few microseconds; between epochs it is long).
+pub const SPIN: Duration = Duration::from_micros(50);
+
+/// How long the caller, having done its share of a job, spins for the helpers before it
+/// yields its core between checks.
+pub const CALLER_SPIN: Duration = Duration::from_micros(5);
+
+/// A job as the helpers see it: a type-erased `&(dyn Fn() + Sync)` that the caller keeps
+/// alive until every helper has reported it finished.
+type Job = *const (dyn Fn() + Sync);
+
+/// What the caller and the helpers share.
+struct Shared {
+    /// The current job, written by the caller before it bumps `generation`.
+    job: UnsafeCell<Option<Job>>,
+    /// Bumped (release) once per job; a helper runs each generation once.
+    generation: AtomicU64,
+    /// Helpers finished with the current generation.
+    finished: AtomicUsize,
+    /// Helpers parked (or about to park) on `wake`.
+    parked: AtomicUsize,
+    lock: Mutex<()>,
+    wake: Condvar,
+    stop: AtomicBool,
+    /// The first panic of a helper in the current job, re-raised on the caller.
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+// SAFETY: `job` is written only by the caller, while no helper reads it (between a job's
+// end — every helper has reported — and the next generation's release), and read by the
+// helpers only after they acquire that generation. Everything else is atomics and locks.
+unsafe impl Sync for Shared {}
+unsafe impl Send for Shared {}
+
+/// The caller and `threads − 1` helper threads, for [`Team::map`].
+pub struct Team {
+    shared: Arc<Shared>,
+    helpers: Vec<JoinHandle<()>>,
+}
+
+impl Team {
+    /// A team of `threads` threads (at least 1): the caller and `threads − 1` helpers, named
+    /// `dtp-team-1` …
+    ///
+    /// # Panics
+    /// If the operating system refuses to start a thread.
+    pub fn new(threads: usize) -> Self {
+        let shared = Arc::new(Shared {
+            job: UnsafeCell::new(None),
+            generation: AtomicU64::new(0),
+            finished: AtomicUsize::new(0),
+            parked: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
+            panic: Mutex::new(None),
+        });
+        let helpers = (1..threads.max(1))
+            .map(|i| {
+                let shared = Arc::clone(&shared);
+                std::thread::Builder::new()
+                    .name(std::format!("dtp-team-{i}"))
+                    .spawn(move || helper(&shared))
+                    .expect("a helper thread (the OS refused to start a thread)")
+            })
+            .collect();
+        Team { shared, helpers }
+    }
+
+    /// Number of threads, the caller included.
+    pub fn threads(&self) -> usize {
+        self.helpers.len() + 1
+    }
+
+    /// `f(i, &mut items[i])` for every item, on all the team's threads at once (the caller
+    /// included); the results in item order. A panic in `f` is re-raised here once every
+    /// thread has stopped touching `items`.
+    pub fn map<T, R, F>(&self, items: &mut [T], f: F) -> Vec<R>
+    where
+        T: Send,
+        R: Send,
+        F: Fn(usize, &mut T) -> R + Sync,
+    {
+        let n = items.len();
+        let mut results: Vec<MaybeUninit<R>> = Vec::with_capacity(n);
+        // SAFETY: `MaybeUninit` needs no initialisation; every element is written below
+        // before the vector is read as `R`s.
+        unsafe { results.set_len(n) };
+        let next = AtomicUsize::new(0);
+        let (items_at, results_at) = (Pointer(items.as_mut_ptr()), Pointer(results.as_mut_ptr()));
+        let work = || {
+            let (items_at, results_at) = (&items_at, &results_at);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                // SAFETY: index `i < n` is claimed by exactly one thread (the counter hands
+                // each out once), so this is the only reference to item `i` and result `i`;
+                // both buffers outlive the job (`run` returns only after every thread is done).
+                unsafe {
+                    let item = &mut *items_at.0.add(i);
+                    results_at.0.add(i).write(MaybeUninit::new(f(i, item)));
+                }
+            }
+        };
+        self.run(&work);
+        // SAFETY: `run` returned normally, so every index below `n` was claimed and its
+        // result written; `MaybeUninit<R>` has the layout of `R`.
+        unsafe {
+            let mut results = core::mem::ManuallyDrop::new(results);
+            Vec::from_raw_parts(results.as_mut_ptr().cast::<R>(), n, results.capacity())
+        }
+    }
+
+    /// Runs `work` on every thread of the team once and returns when all have finished;
+    /// re-raises the first panic of any of them after that.
+    fn run(&self, work: &(dyn Fn() + Sync)) {
+        let shared = &*self.shared;
+        if self.helpers.is_empty() {
+            work();
+            return;
+        }
+        // SAFETY: erases `work`'s lifetime for the helpers; they call it only within this
+        // generation, and this function does not return (nor unwind) before every helper
+        // has reported the generation finished.
+        let job: Job = unsafe { core::mem::transmute::<&(dyn Fn() + Sync), Job>(work) };
+        // SAFETY: no helper reads `job` now: the previous generation is finished.
+        unsafe { *shared.job.get() = Some(job) };
+        shared.finished.store(0, Ordering::Relaxed);
+        shared.generation.fetch_add(1, Ordering::SeqCst);
+        if shared.parked.load(Ordering::SeqCst) > 0 {
+            let _guard = shared.lock.lock().unwrap_or_else(|e| e.into_inner());
+            shared.wake.notify_all();
+        }
+        let mine = std::panic::catch_unwind(core::panic::AssertUnwindSafe(work));
+        let started = Instant::now();
+        let mut spins = 0u32;
+        while shared.finished.load(Ordering::Acquire) < self.helpers.len() {
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(64) && started.elapsed() > CALLER_SPIN {
+                std::thread::yield_now();
+            } else {
+                core::hint::spin_loop();
+            }
+        }
+        // SAFETY: every helper has finished this generation; none reads `job` until the next.
+        unsafe { *shared.job.get() = None };
+        if let Err(payload) = mine {
+            std::panic::resume_unwind(payload);
+        }
+        let theirs = shared
+            .panic
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(payload) = theirs {
+            std::panic::resume_unwind(payload);
+        }
+    }
+}
+
+impl Drop for Team {
+    fn drop(&mut self) {
+        let shared = &*self.shared;
+        shared.stop.store(true, Ordering::SeqCst);
+        shared.generation.fetch_add(1, Ordering::SeqCst);
+        {
+            let _guard = shared.lock.lock().unwrap_or_else(|e| e.into_inner());
+            shared.wake.notify_all();
+        }
+        for h in self.helpers.drain(..) {
+            // A helper never panics outside a job (jobs' panics are caught), so `join` only
+            // fails if the thread was killed; nothing is left to clean up either way.
+            let _ = h.join();
+        }
+    }
+}
+
+/// A helper's life: wait for a generation, run its job, report, repeat until stopped.
+fn helper(shared: &Shared) {
+    // Generation 0 is the team's start: a job may be handed out before this thread first
+    // runs, so do not read the counter here (that job's generation would look already seen).
+    let mut seen = 0;
+    loop {
+        seen = wait_for_next(shared, seen);
+        if shared.stop.load(Ordering::Acquire) {
+            return;
+        }
+        // SAFETY: the caller wrote `job` before releasing generation `seen` and keeps it alive
+        // until this helper reports below.
+        let job = unsafe { (*shared.job.get()).expect("a job for every generation") };
+        // SAFETY: see above: `job` points at a live `dyn Fn() + Sync`.
+        let outcome =
+            std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| unsafe { (*job)() }));
+        if let Err(payload) = outcome {
+            let mut first = shared.panic.lock().unwrap_or_else(|e| e.into_inner());
+            first.get_or_insert(payload);
+        }
+        shared.finished.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// Waits until the generation differs from `seen` (spinning for [`SPIN`], then parked on
+/// the condition variable) and returns it.
+fn wait_for_next(shared: &Shared, seen: u64) -> u64 {
+    let started = Instant::now();
+    let mut spins = 0u32;
+    loop {
+        let now = shared.generation.load(Ordering::Acquire);
+        if now != seen {
+            return now;
+        }
+        spins = spins.wrapping_add(1);
+        if spins.is_multiple_of(64) && started.elapsed() > SPIN {
+            break;
+        }
+        core::hint::spin_loop();
+    }
+    let mut guard = shared.lock.lock().unwrap_or_else(|e| e.into_inner());
+    shared.parked.fetch_add(1, Ordering::SeqCst);
+    loop {
+        // Checked after announcing `parked` (both SeqCst): either the caller sees the count
+        // and notifies under the lock, or this load sees its new generation.
+        let now = shared.generation.load(Ordering::SeqCst);
+        if now != seen {
+            shared.parked.fetch_sub(1, Ordering::SeqCst);
+            return now;
+        }
+        guard = shared.wake.wait(guard).unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// A raw pointer the team's threads may share (each element is touched by one thread).
+struct Pointer<P>(*mut P);
+
+// SAFETY: `Team::map` hands each element to exactly one thread; `P: Send` is required there.
+unsafe impl<P: Send> Sync for Pointer<P> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_item_once_results_in_order() {
+        for threads in 1..=3 {
+            let team = Team::new(threads);
+            for round in 0..2_000usize {
+                let mut items: Vec<usize> = (0..(round % 7)).collect();
+                let out = team.map(&mut items, |i, x| {
+                    *x += 10;
+                    i * 2 + round
+                });
+                assert_eq!(
+                    out,
+                    (0..round % 7).map(|i| i * 2 + round).collect::<Vec<_>>()
+                );
+                assert!(items.iter().enumerate().all(|(i, &x)| x == i + 10));
+            }
+        }
+    }
+
+    #[test]
+    fn a_job_handed_out_before_the_helpers_start_is_run() {
+        for _ in 0..200 {
+            let team = Team::new(3);
+            let mut items = [0u8; 6];
+            assert_eq!(team.map(&mut items, |i, _| i), [0, 1, 2, 3, 4, 5]);
+        }
+    }
+
+    #[test]
+    fn a_parked_team_wakes_up() {
+        let team = Team::new(2);
+        let mut items = [0u32; 4];
+        team.map(&mut items, |_, x| *x += 1);
+        std::thread::sleep(SPIN * 20);
+        team.map(&mut items, |_, x| *x += 1);
+        assert_eq!(items, [2; 4]);
+    }
+
+    #[test]
+    fn a_panic_reaches_the_caller_and_the_team_goes_on() {
+        let team = Team::new(2);
+        let mut items = [0u32; 8];
+        let caught = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+            team.map(&mut items, |i, _| assert!(i != 5, "item five"))
+        }));
+        assert!(caught.is_err());
+        let out = team.map(&mut items, |i, x| {
+            *x = i as u32;
+            i
+        });
+        assert_eq!(out, (0..8).collect::<Vec<_>>());
+    }
+}
