@@ -192,6 +192,44 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// `C ← A·B` with the `gemm` crate on one thread: `C` is `m × n` column-major with leading
+/// dimension `ldc`; `A` (`m × k`) and `B` (`k × n`) are given as (pointer, column stride, row
+/// stride).
+///
+/// # Safety
+/// The pointers and strides must describe buffers holding those shapes, `C` aliasing neither.
+unsafe fn product(
+    (m, k, n): (usize, usize, usize),
+    (c, ldc): (*mut f32, usize),
+    (a, acs, ars): (*const f32, usize, usize),
+    (b, bcs, brs): (*const f32, usize, usize),
+) {
+    // SAFETY: as the caller promises.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c,
+            ldc as isize,
+            1,
+            false,
+            a,
+            acs as isize,
+            ars as isize,
+            b,
+            bcs as isize,
+            brs as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
 /// GFLOP/s of one stand-alone `gemm` crate product `M×K×N` per thread, hot, with `threads`
 /// threads each running their own at the same time (1: one core alone).
 fn standalone(m: usize, k: usize, n: usize, threads: usize) -> f64 {
@@ -201,27 +239,13 @@ fn standalone(m: usize, k: usize, n: usize, threads: usize) -> f64 {
         let a = vec![0.5f32; m * k];
         let b = vec![0.25f32; k * n];
         let mut c = vec![0.0f32; m * n];
+        // SAFETY: `c` is m × n, `a` m × k, `b` k × n, all column-major and distinct.
         let mut product = || unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                c.as_mut_ptr(),
-                m as isize,
-                1,
-                false,
-                a.as_ptr(),
-                m as isize,
-                1,
-                b.as_ptr(),
-                k as isize,
-                1,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
+            product(
+                (m, k, n),
+                (c.as_mut_ptr(), m),
+                (a.as_ptr(), m, 1),
+                (b.as_ptr(), k, 1),
             )
         };
         for _ in 0..reps / 10 {
@@ -430,27 +454,7 @@ fn replay(widths: &[usize], rows: bool, pairs: usize) -> f64 {
                         ),
                         Product::Meet => unreachable!(),
                     };
-                    gemm::gemm(
-                        r1 - r0,
-                        cols,
-                        k,
-                        c,
-                        ldc as isize,
-                        1,
-                        false,
-                        a,
-                        acs as isize,
-                        ars as isize,
-                        b,
-                        bcs as isize,
-                        brs as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
-                    );
+                    product((r1 - r0, k, cols), (c, ldc), (a, acs, ars), (b, bcs, brs));
                 }
                 if rows {
                     spin.wait(2);
@@ -731,7 +735,7 @@ fn dispatch(reps: usize) {
     println!("| job length | `dtp_core::team::Team` | `rayon` pool (2 threads) |");
     println!("|---|---|---|");
     for us in [0u64, 50, 500, 2000] {
-        let jobs = if us == 0 { 20_000 } else { (400_000 / us) as usize };
+        let jobs = 400_000u64.checked_div(us).map_or(20_000, |j| j as usize);
         let mut items = [0u64; 2];
         let (mut t, mut r) = (Vec::new(), Vec::new());
         for _ in 0..reps {

@@ -72,11 +72,21 @@ pub struct Checkpoint {
 /// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
 /// On failure the temporary file is removed and `path` is as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, |tmp| File::create(tmp)?.write_all(bytes))
+}
+
+/// [`write_atomic`] of what `write` writes to the file it is given (created and filled by
+/// `write`, then fsynced here before the rename): for contents streamed rather than held
+/// whole in memory.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&Path) -> io::Result<()>,
+) -> io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let written = File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+    let written = write(&tmp)
+        .and_then(|()| fs::OpenOptions::new().write(true).open(&tmp)?.sync_all())
         .and_then(|()| fs::rename(&tmp, path));
     if let Err(e) = written {
         // Disk full, quota, I/O error: leave nothing behind (the old file is untouched).
@@ -94,12 +104,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-struct Owned {
+/// One tensor as written: the model's column-major values, turned into row-major little-endian bytes only
+/// when the writer asks (one tensor's bytes at a time, never the whole file's).
+struct Owned<'a> {
     shape: Vec<usize>,
-    bytes: Vec<u8>,
+    rows: usize,
+    cols: usize,
+    data: &'a [f32],
 }
 
-impl View for &Owned {
+impl View for &Owned<'_> {
     fn dtype(&self) -> Dtype {
         Dtype::F32
     }
@@ -107,10 +121,17 @@ impl View for &Owned {
         &self.shape
     }
     fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.bytes)
+        // Column-major storage → row-major bytes.
+        let mut bytes = Vec::with_capacity(self.data.len() * 4);
+        for r in 0..self.rows {
+            for c in 0..self.cols {
+                bytes.extend_from_slice(&self.data[r + c * self.rows].to_le_bytes());
+            }
+        }
+        Cow::Owned(bytes)
     }
     fn data_len(&self) -> usize {
-        self.bytes.len()
+        self.data.len() * 4
     }
 }
 
@@ -134,23 +155,42 @@ pub fn to_bytes_with(
     shuffle_rng: &Pcg64,
     data: Option<&DataRecord>,
 ) -> Result<Vec<u8>> {
-    let tensors: Vec<(String, Owned)> = model
+    let (tensors, meta) = contents(preset, hyper, model, train_rng, shuffle_rng, data)?;
+    Ok(safetensors::serialize(
+        tensors.iter().map(|(n, o)| (n.as_str(), o)),
+        Some(meta),
+    )?)
+}
+
+/// The tensors (borrowed from `model`) and metadata of a checkpoint.
+#[allow(clippy::type_complexity)]
+fn contents<'a>(
+    preset: &Preset,
+    hyper: &Hyper,
+    model: &'a dyn Model,
+    train_rng: &Pcg64,
+    shuffle_rng: &Pcg64,
+    data: Option<&DataRecord>,
+) -> Result<(Vec<(String, Owned<'a>)>, HashMap<String, String>)> {
+    let tensors: Vec<(String, Owned<'a>)> = model
         .tensors()
         .into_iter()
         .map(|t| {
-            // Column-major storage → row-major bytes.
-            let mut bytes = Vec::with_capacity(t.data.len() * 4);
-            for r in 0..t.rows {
-                for c in 0..t.cols {
-                    bytes.extend_from_slice(&t.data[r + c * t.rows].to_le_bytes());
-                }
-            }
             let shape = if t.cols == 1 {
                 vec![t.rows]
             } else {
                 vec![t.rows, t.cols]
             };
-            (t.name, Owned { shape, bytes })
+            let (rows, cols) = (t.rows, t.cols);
+            (
+                t.name,
+                Owned {
+                    shape,
+                    rows,
+                    cols,
+                    data: t.data,
+                },
+            )
         })
         .collect();
     let mut meta = HashMap::new();
@@ -176,10 +216,7 @@ pub fn to_bytes_with(
     if let Some(ae) = model.as_autoencoder() {
         meta.extend(ae.metadata());
     }
-    Ok(safetensors::serialize(
-        tensors.iter().map(|(n, o)| (n.as_str(), o)),
-        Some(meta),
-    )?)
+    Ok((tensors, meta))
 }
 
 /// Writes a checkpoint to `path` atomically.
@@ -204,8 +241,14 @@ pub fn save_with(
     shuffle_rng: &Pcg64,
     data: Option<&DataRecord>,
 ) -> Result<()> {
-    let bytes = to_bytes_with(preset, hyper, model, train_rng, shuffle_rng, data)?;
-    write_atomic(path, &bytes).map_err(|e| anyhow!("{}: cannot write: {e}", path.display()))
+    let (tensors, meta) = contents(preset, hyper, model, train_rng, shuffle_rng, data)?;
+    // Streamed tensor by tensor: the file's bytes are never all in memory at once (a
+    // `mnist-7x240` checkpoint is 14 MB; holding it whole raised the run's peak RSS by twice that).
+    write_atomic_with(path, |tmp| {
+        let tensors = tensors.iter().map(|(n, o)| (n.as_str(), o));
+        safetensors::serialize_to_file(tensors, Some(meta), tmp).map_err(io::Error::other)
+    })
+    .map_err(|e| anyhow!("{}: cannot write: {e}", path.display()))
 }
 
 /// `64-48-24-10` → `[64, 48, 24, 10]`.
@@ -440,6 +483,33 @@ mod tests {
         let d = w.data();
         let v = f32::from_le_bytes([d[4], d[5], d[6], d[7]]);
         assert_eq!(v, m.tensors()[0].data[64]); // (0, 1) is column-major index 64
+    }
+
+    #[test]
+    fn a_saved_file_holds_what_to_bytes_holds_and_no_temporary_is_left() {
+        let (preset, hyper, m) = digits();
+        let (a, b) = (Pcg64::new(5, 6), Pcg64::new(7, 8));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.safetensors");
+        save(&path, preset, &hyper, m.as_ref(), &a, &b).unwrap();
+        let file = fs::read(&path).unwrap();
+        let bytes = to_bytes(preset, &hyper, m.as_ref(), &a, &b).unwrap();
+        assert_eq!(file.len(), bytes.len());
+        let (f, t) = (
+            SafeTensors::deserialize(&file).unwrap(),
+            SafeTensors::deserialize(&bytes).unwrap(),
+        );
+        let mut names = f.names();
+        names.sort();
+        assert_eq!(names.len(), m.tensors().len());
+        for name in names {
+            assert_eq!(f.tensor(name).unwrap(), t.tensor(name).unwrap(), "{name}");
+        }
+        let (_, meta_f) = SafeTensors::read_metadata(&file).unwrap();
+        let (_, meta_t) = SafeTensors::read_metadata(&bytes).unwrap();
+        assert_eq!(meta_f.metadata(), meta_t.metadata());
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "only the checkpoint: {left:?}");
     }
 
     #[test]
