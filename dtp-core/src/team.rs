@@ -106,8 +106,8 @@ impl Team {
 
     /// `f(i, &mut items[i])` for every item, on all the team's threads at once (the caller
     /// included); the results in item order. A panic in `f` is re-raised here once every
-    /// thread has stopped touching `items`.
-    pub fn map<T, R, F>(&self, items: &mut [T], f: F) -> Vec<R>
+    /// thread has stopped touching `items`. (`&mut self`: one job at a time per team.)
+    pub fn map<T, R, F>(&mut self, items: &mut [T], f: F) -> Vec<R>
     where
         T: Send,
         R: Send,
@@ -147,7 +147,7 @@ impl Team {
 
     /// Runs `work` on every thread of the team once and returns when all have finished;
     /// re-raises the first panic of any of them after that.
-    fn run(&self, work: &(dyn Fn() + Sync)) {
+    fn run(&mut self, work: &(dyn Fn() + Sync)) {
         let shared = &*self.shared;
         if self.helpers.is_empty() {
             work();
@@ -276,7 +276,7 @@ mod tests {
     #[test]
     fn every_item_once_results_in_order() {
         for threads in 1..=3 {
-            let team = Team::new(threads);
+            let mut team = Team::new(threads);
             for round in 0..2_000usize {
                 let mut items: Vec<usize> = (0..(round % 7)).collect();
                 let out = team.map(&mut items, |i, x| {
@@ -295,7 +295,7 @@ mod tests {
     #[test]
     fn a_job_handed_out_before_the_helpers_start_is_run() {
         for _ in 0..200 {
-            let team = Team::new(3);
+            let mut team = Team::new(3);
             let mut items = [0u8; 6];
             assert_eq!(team.map(&mut items, |i, _| i), [0, 1, 2, 3, 4, 5]);
         }
@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn a_parked_team_wakes_up() {
-        let team = Team::new(2);
+        let mut team = Team::new(2);
         let mut items = [0u32; 4];
         team.map(&mut items, |_, x| *x += 1);
         std::thread::sleep(SPIN * 20);
@@ -313,7 +313,7 @@ mod tests {
 
     #[test]
     fn a_panic_reaches_the_caller_and_the_team_goes_on() {
-        let team = Team::new(2);
+        let mut team = Team::new(2);
         let mut items = [0u32; 8];
         let caught = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
             team.map(&mut items, |i, _| assert!(i != 5, "item five"))

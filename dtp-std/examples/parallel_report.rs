@@ -726,7 +726,7 @@ fn dispatch(reps: usize) {
             std::hint::spin_loop();
         }
     };
-    let team = Team::new(2);
+    let mut team = Team::new(2);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()
