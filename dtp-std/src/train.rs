@@ -146,8 +146,9 @@ pub struct RunSpec {
     pub plot: bool,
     /// Testing aid: abort the process after this many batches (as a crash would).
     pub abort_after_batches: Option<u64>,
-    /// Threads that carry the chunks of each minibatch (at most `chunks` of them work;
-    /// 0 reads as 1). Never changes a result.
+    /// Threads that carry the chunks of each minibatch (at most `chunks` of them work, and
+    /// at most the processor's available cores are started; 0 reads as 1). Never changes a
+    /// result.
     pub threads: usize,
 }
 
@@ -348,8 +349,12 @@ pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
     }
     rundir::prepare_out(&out)?;
     let (mut run, start_epoch, splits, record) = start(args, obs, &out, &patch)?;
+    // No more threads than cores: the chunk trainer's threads wait for each other spinning,
+    // and more of them than cores only take turns (4 threads on 2 cores ran at 0.90–0.93× the
+    // speed of 2 in BENCHMARKS.md's fourth round).
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     run.model
-        .set_parallel(run.hyper.chunks as usize, args.threads.max(1));
+        .set_parallel(run.hyper.chunks as usize, args.threads.clamp(1, cores));
     let save = |run: &Run| {
         checkpoint::save_with(
             &ckpt_path,

@@ -171,8 +171,8 @@ pub struct TrainArgs {
     /// batches of 32 or more, else 1]. Results depend on it, not on --threads.
     #[arg(long)]
     pub chunks: Option<u32>,
-    /// Threads that carry the chunks [default: $DTP_THREADS, else the available cores]. Never
-    /// changes a result.
+    /// Threads that carry the chunks [default: $DTP_THREADS, else the available cores; more
+    /// than the available cores run as that many]. Never changes a result.
     #[arg(long)]
     pub threads: Option<NonZeroUsize>,
     /// No progress bar and no per-epoch lines (the summary line is still printed).
