@@ -5,14 +5,16 @@
 //! A DTP step on two cores hands out four jobs per minibatch pair (two chunk passes, two
 //! updates), each 0.2–1.5 ms long. A work-stealing pool whose idle workers go to sleep pays a
 //! wake-up on every job: on the development machine (a 2-vCPU KVM guest) `rayon`'s
-//! `install` + `par_iter` round trip cost 60–80 µs for jobs of 0.5–2 ms, ≈ 5 % of an epoch
-//! (BENCHMARKS.md). Here the caller runs a share of every job itself, and a helper that has
-//! finished spins for a while ([`SPIN`]) before it parks, so back-to-back jobs meet in
-//! well under a microsecond; a team left idle (evaluation, checkpoints, the user's own code)
-//! parks after that and costs nothing. The caller, waiting for the helpers, spins only
-//! briefly ([`CALLER_SPIN`]) before it offers its core to other threads on every check: with
-//! a third busy process on two cores, spinning longer made epochs 10–20 % slower than with
-//! the pool, these two limits as fast as the pool (BENCHMARKS.md).
+//! `install` + `par_iter` round trip cost 45–60 µs beyond the work for jobs of 0.05–2 ms
+//! (`parallel_report -- --dispatch`); the team trains ≈ 5 % faster (BENCHMARKS.md). Here the
+//! caller runs a share of every job itself, and a helper that has finished spins for a while
+//! ([`SPIN`]) before it parks, so an empty job costs about a microsecond; a team left idle
+//! (evaluation, checkpoints, the user's own code) parks after that and costs nothing. The
+//! caller, waiting for the helpers, spins only briefly ([`CALLER_SPIN`]) before it offers its
+//! core to other threads on every check: with a third busy process on two cores, spinning
+//! longer made epochs 10–20 % slower than with the pool, these two limits as fast as the pool
+//! (BENCHMARKS.md). With more threads than cores they only take turns: start at most as many
+//! as there are cores.
 //!
 //! Which thread runs which item is not fixed (items are claimed from a shared counter), so
 //! anything that must not depend on the number of threads must not depend on the thread
