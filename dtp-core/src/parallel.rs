@@ -8,10 +8,11 @@
 //! each product cost more in synchronisation than they save at these sizes. Chunks of the
 //! minibatch meet twice per step (after the gradients, after the update) whatever the depth,
 //! and every part of the step — element-wise work, noise, optimiser — is split, not only the
-//! products. The four jobs of a minibatch pair (two chunk passes, two updates) go to a
-//! [`Team`] whose helpers stay awake between them (a pool that puts its workers to sleep paid
-//! ≈ 5 % of an epoch in wake-ups). (The other split DTP allows, one thread per layer once the targets are known,
-//! leaves the forward pass and the targets serial; BENCHMARKS.md measures both.)
+//! products. (The other split DTP allows, one thread per layer once the targets are known,
+//! leaves the forward pass and the targets serial; BENCHMARKS.md measures both.) The four jobs
+//! of a minibatch pair (two chunk passes, two updates) go to a [`Team`] whose helpers stay
+//! awake between them (a pool that puts its workers to sleep paid ≈ 5 % of an epoch in
+//! wake-ups).
 //!
 //! # What the chunks change, and what they do not
 //! Every batch mean keeps the minibatch's `B` (not the chunk's column count): a chunk's gradient
@@ -445,7 +446,7 @@ impl Parallel {
         }
         let seed = (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
         let (net, config, ws) = (&t.net, &t.config, &t.ws);
-        let one = |(index, c): (usize, &mut Chunk)| {
+        let one = |index: usize, c: &mut Chunk| {
             c.rng = Pcg64::new(seed, index as u128);
             match source {
                 Source::Kept => {}
@@ -466,7 +467,7 @@ impl Parallel {
             }
             task(net, config, c)
         };
-        let results = self.team.map(&mut self.chunks, |i, c| one((i, c)));
+        let results = self.team.map(&mut self.chunks, one);
         let mut total = StepStats::default();
         for r in results {
             let s = r?;
