@@ -92,6 +92,7 @@ pub mod optim;
 pub mod parallel;
 pub mod quantise;
 pub mod simd;
+pub mod step;
 #[cfg(feature = "storage")]
 pub mod storage;
 #[cfg(feature = "std")]
