@@ -184,15 +184,29 @@ where
 
     /// Step 4 by `rule`: each inverse's loss and gradient ([`Workspace::feedback_gradient`]),
     /// then its optimiser step, `i` increasing.
+    #[inline(always)]
     fn feedback_by<G: Rng + ?Sized>(
         &mut self,
         rule: Feedback,
         sigma: f32,
         rng: &mut G,
     ) -> Result<(), Error> {
-        if rule == Feedback::Fixed {
-            return Ok(());
+        // Each arm passes its rule as a constant, so the per-layer choice folds away.
+        match rule {
+            Feedback::Fixed => Ok(()),
+            Feedback::Dtp => self.feedback_layers(Feedback::Dtp, sigma, rng),
+            Feedback::Drl => self.feedback_layers(Feedback::Drl, sigma, rng),
         }
+    }
+
+    /// [`feedback_by`](Self::feedback_by)'s loop over the inverses.
+    #[inline(always)]
+    fn feedback_layers<G: Rng + ?Sized>(
+        &mut self,
+        rule: Feedback,
+        sigma: f32,
+        rng: &mut G,
+    ) -> Result<(), Error> {
         let units = self.config.units;
         for k in 1..=self.net.depth() {
             let (loss, grad) = self
@@ -422,6 +436,7 @@ where
     /// Step 4 for the inverse `g_{k+1}` by `rule` (DTP or DRL; not [`Feedback::Fixed`],
     /// which trains nothing): its loss and its gradient. The one place the feedback rule is
     /// chosen, for every executor.
+    #[inline(always)]
     pub(crate) fn feedback_gradient<K: Kernel, G: Rng + ?Sized>(
         &mut self,
         rule: Feedback,

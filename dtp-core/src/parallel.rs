@@ -707,13 +707,13 @@ impl<K: Kernel> Exec<'_, K> {
 impl<K: Kernel> Steps for Exec<'_, K> {
     type Stats = StepStats;
 
-    fn forward<G: Rng + ?Sized>(&mut self, pass: Pass, rng: &mut G) -> Result<(), Error> {
+    fn forward<G: Rng + ?Sized>(&mut self, pass: Pass, rng: &mut G) -> Result<StepStats, Error> {
         if self.whole() {
             return Steps::forward(self.t, pass, rng);
         }
         self.plan.forward = Some(pass);
         self.seed(rng);
-        Ok(())
+        Ok(StepStats::default())
     }
 
     fn feedback_step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
@@ -749,9 +749,9 @@ impl<K: Kernel> Steps for Exec<'_, K> {
         self.flush(Some(Half::Forward))
     }
 
-    fn measured(&mut self) -> Result<StepStats, Error> {
+    fn measured(&mut self, forward: StepStats) -> Result<StepStats, Error> {
         if self.whole() {
-            return Steps::measured(self.t);
+            return Ok(forward);
         }
         if self.plan.forward.is_some() {
             self.flush(None)?;

@@ -76,9 +76,10 @@ pub trait Steps {
     type Stats: Tally;
 
     /// **Step 1 — forward pass**: `h_i = s_i(W_i q(h_{i-1}) + b_i)`, `p = f_M(h_{M-1})`, `L(p, t)`.
-    /// Checks the minibatch it reads first (non-finite inputs or labels are an error). What it
-    /// measured is returned by [`measured`](Steps::measured).
-    fn forward<G: Rng + ?Sized>(&mut self, pass: Pass, rng: &mut G) -> Result<(), Error>;
+    /// Checks the minibatch it reads first (non-finite inputs or labels are an error). Returns
+    /// what it measured, or — for an executor that defers the pass — a placeholder that
+    /// [`measured`](Steps::measured) replaces.
+    fn forward<G: Rng + ?Sized>(&mut self, pass: Pass, rng: &mut G) -> Result<Self::Stats, Error>;
 
     /// **Step 4 — feedback step**, by the configured rule: DTP's inverse step on
     /// `‖g_i(f_i(h̃)) − h̃‖²`, DRL's difference reconstruction loss, or nothing for fixed
@@ -95,53 +96,59 @@ pub trait Steps {
     /// output layer a step on `L`.
     fn forward_step(&mut self) -> Result<(), Error>;
 
-    /// What the last forward pass measured, once every step the executor deferred has run.
-    fn measured(&mut self) -> Result<Self::Stats, Error>;
+    /// What the last forward pass measured, once every step the executor deferred has run;
+    /// `forward` is what [`forward`](Steps::forward) returned (an executor that runs each
+    /// step at once returns it as it is).
+    fn measured(&mut self, forward: Self::Stats) -> Result<Self::Stats, Error>;
 }
 
 /// One DTP step on the minibatch the executor holds, inverse then forward (the interleaved
 /// schedule): steps 1, 4, 2, 3, 5 — the difference targets are taken through the inverses
 /// just updated.
+#[inline(always)]
 pub fn step<E: Steps + ?Sized, G: Rng + ?Sized>(e: &mut E, rng: &mut G) -> Result<E::Stats, Error> {
-    e.forward(Pass::Training, rng)?;
+    let stats = e.forward(Pass::Training, rng)?;
     e.feedback_step(rng)?;
     e.top_target()?;
     e.difference_targets(rng)?;
     e.forward_step()?;
-    e.measured()
+    e.measured(stats)
 }
 
 /// The feedback half of a step: steps 1 and 4. With `pass` [`Pass::Feedback`] the executor may
 /// shorten the forward pass (its statistics are then not meaningful).
+#[inline(always)]
 pub fn inverse_only<E: Steps + ?Sized, G: Rng + ?Sized>(
     e: &mut E,
     pass: Pass,
     rng: &mut G,
 ) -> Result<E::Stats, Error> {
-    e.forward(pass, rng)?;
+    let stats = e.forward(pass, rng)?;
     e.feedback_step(rng)?;
-    e.measured()
+    e.measured(stats)
 }
 
 /// The forward half of a step: steps 1, 2, 3 and 5.
+#[inline(always)]
 pub fn forward_only<E: Steps + ?Sized, G: Rng + ?Sized>(
     e: &mut E,
     rng: &mut G,
 ) -> Result<E::Stats, Error> {
-    e.forward(Pass::Training, rng)?;
+    let stats = e.forward(Pass::Training, rng)?;
     e.top_target()?;
     e.difference_targets(rng)?;
     e.forward_step()?;
-    e.measured()
+    e.measured(stats)
 }
 
 /// The forward pass alone, without noise or training.
+#[inline(always)]
 pub fn evaluate<E: Steps + ?Sized, G: Rng + ?Sized>(
     e: &mut E,
     rng: &mut G,
 ) -> Result<E::Stats, Error> {
-    e.forward(Pass::Evaluation, rng)?;
-    e.measured()
+    let stats = e.forward(Pass::Evaluation, rng)?;
+    e.measured(stats)
 }
 
 /// What one pass over the minibatches summed, before it becomes

@@ -53,8 +53,6 @@ where
     pub local_loss: Hidden<f32, L>,
     /// Reconstruction loss of each inverse at the last inverse step (`[k]` is `g_{k+2}`).
     pub inverse_loss: L::Seq<f32>,
-    /// What the last forward pass of a driver measured ([`Steps::measured`]).
-    measured: StepStats,
     _kernel: PhantomData<K>,
 }
 
@@ -354,10 +352,6 @@ impl<
         grad: S::ZERO,
         local_loss: Hidden::splat(0.0),
         inverse_loss: [0.0; R],
-        measured: StepStats {
-            loss: 0.0,
-            correct: 0,
-        },
         _kernel: PhantomData,
     };
 
@@ -454,7 +448,6 @@ impl<K: Kernel> Trainer<crate::layout::Dynamic, nalgebra::Dyn, K> {
                 rest: alloc::vec![0.0; m - 2],
             },
             inverse_loss: alloc::vec![0.0; m - 2],
-            measured: StepStats::default(),
             net,
             _kernel: PhantomData,
         })
@@ -655,35 +648,40 @@ where
 {
     type Stats = StepStats;
 
-    fn forward<G: Rng + ?Sized>(&mut self, pass: Pass, rng: &mut G) -> Result<(), Error> {
+    #[inline(always)]
+    fn forward<G: Rng + ?Sized>(&mut self, pass: Pass, rng: &mut G) -> Result<StepStats, Error> {
         self.check_batch()?;
         let (net, config) = (&self.net, &self.config);
-        self.measured = if pass == Pass::Feedback && config.feedback == Feedback::Dtp {
+        if pass == Pass::Feedback && config.feedback == Feedback::Dtp {
             self.ws.forward_for_inverses::<K, G>(net, config, rng);
-            StepStats::default()
+            Ok(StepStats::default())
         } else {
-            self.ws.forward::<K, G>(net, config, pass.training(), rng)?
-        };
-        Ok(())
+            self.ws.forward::<K, G>(net, config, pass.training(), rng)
+        }
     }
 
+    #[inline(always)]
     fn feedback_step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
         Trainer::feedback_step(self, self.sigma(), rng)
     }
 
+    #[inline(always)]
     fn top_target(&mut self) -> Result<(), Error> {
         Trainer::top_target(self)
     }
 
+    #[inline(always)]
     fn difference_targets<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
         Trainer::difference_targets(self, rng)
     }
 
+    #[inline(always)]
     fn forward_step(&mut self) -> Result<(), Error> {
         Trainer::forward_step(self)
     }
 
-    fn measured(&mut self) -> Result<StepStats, Error> {
-        Ok(self.measured)
+    #[inline(always)]
+    fn measured(&mut self, forward: StepStats) -> Result<StepStats, Error> {
+        Ok(forward)
     }
 }
