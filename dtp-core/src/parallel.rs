@@ -49,6 +49,7 @@ type DynDense = Dense<Dyn, Dyn>;
 /// # Example
 /// ```
 /// use dtp_core::parallel::Parallel;
+/// use dtp_core::step::Drive;
 /// use dtp_core::{Config, DynTrainer, Init, Portable};
 /// use rand_pcg::Pcg64;
 ///
@@ -57,7 +58,7 @@ type DynDense = Dense<Dyn, Dyn>;
 /// let mut p = Parallel::new(&t, 2, 2); // two chunks of 4 columns, two threads
 /// t.input_mut().fill(0.5);
 /// t.labels_mut().row_mut(1).fill(1.0);
-/// let stats = p.step(&mut t, &mut Pcg64::new(2, 2)).unwrap();
+/// let stats = p.on(&mut t).step(&mut Pcg64::new(2, 2)).unwrap();
 /// assert!(stats.loss.is_finite() && t.net.is_finite());
 /// ```
 pub struct Parallel {
