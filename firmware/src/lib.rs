@@ -13,19 +13,25 @@
 //! - [`run`]: the demos' main loops (stream → `Trainer::step` → log → flash);
 //! - [`sensor`]: the integration example — a SysTick-driven (simulated, drifting) sensor
 //!   feeding a `heapless::spsc::Queue`, a main loop running one DTP step per frame;
+//! - [`small`]: a 16-12-12-10 network on the digits pooled to 4×4, small enough for a 16 KB
+//!   Cortex-M0 (the micro:bit board);
 //! - [`cell`]: a take-once `static` for the trainer (all parameters, optimiser state and
-//!   buffers live in `.bss`, no heap).
+//!   buffers live in `.bss`, no heap);
+//! - `fault`: the HardFault handler, which switches to a fresh stack first, so a stack
+//!   overflow ends in a message and exit code 1.
 #![no_std]
 #![deny(missing_docs)]
 
 pub mod cell;
 pub mod demo;
 pub mod digits;
+mod fault;
 pub mod flash;
 pub mod guard;
 pub mod measure;
 pub mod run;
 pub mod sensor;
+pub mod small;
 pub mod source;
 
 #[cfg(all(feature = "qemu", feature = "rtt"))]
@@ -35,8 +41,6 @@ compile_error!("choose one defmt transport: feature `qemu` (semihosting) or `rtt
 use defmt_rtt as _;
 #[cfg(feature = "qemu")]
 mod logger;
-
-use cortex_m_rt::{ExceptionFrame, exception};
 
 /// The seed of the demos: their generator (initial weights, the inverses' noise, Bernoulli
 /// samples) and the order of the training stream ([`source::FlashDigits`]). Set at build
@@ -87,11 +91,5 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 /// deliberate error exits (a failed step, a corrupt save, a static taken twice).
 #[defmt::panic_handler]
 fn defmt_panic() -> ! {
-    exit(false)
-}
-
-#[exception]
-unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
-    defmt::error!("HardFault at pc = {=u32:#010x}", frame.pc());
     exit(false)
 }
