@@ -1,7 +1,7 @@
 //! [`Once`]: a `static` handed out as `&'static mut` exactly once.
 
 use core::cell::UnsafeCell;
-use portable_atomic::{AtomicBool, Ordering};
+use crate::atomic::{AtomicBool, Ordering};
 
 /// A value in a `static`, lent out mutably once, for the lifetime of the program.
 ///

@@ -8,7 +8,7 @@
 //! bytes of a frame go out through a small buffer rather than one semihosting call each.
 
 use core::cell::UnsafeCell;
-use portable_atomic::{AtomicBool, Ordering};
+use crate::atomic::{AtomicBool, Ordering};
 use cortex_m_semihosting::hio::{self, HostStream};
 
 #[defmt::global_logger]

@@ -1,7 +1,7 @@
 //! Measurements: stack high-water mark by painting, and a SysTick counter that turns into
 //! instructions under `qemu-system-arm -icount shift=0` (into cycles on a board).
 
-use portable_atomic::{AtomicU32, AtomicUsize, Ordering};
+use crate::atomic::{AtomicU32, AtomicUsize, Ordering};
 use cortex_m::peripheral::{SCB, SYST, syst::SystClkSource};
 use cortex_m_rt::exception;
 

@@ -27,7 +27,7 @@ use crate::measure;
 use crate::run::{self, PAYLOAD_LEN, SLOTS, r1};
 use crate::source::{FlashDigits, SampleSource, Shift};
 use core::cell::RefCell;
-use portable_atomic::{AtomicBool, AtomicU32, Ordering};
+use crate::atomic::{AtomicBool, AtomicU32, Ordering};
 use cortex_m::interrupt::{self, Mutex};
 use cortex_m::peripheral::SYST;
 use defmt::{error, info, warn};
