@@ -28,6 +28,9 @@ fn main() -> ! {
         measure::stack_size()
     );
     let r = descend(0);
-    defmt::error!("the recursion returned ({=u32}): the stack did not overflow", r);
+    defmt::error!(
+        "the recursion returned ({=u32}): the stack did not overflow",
+        r
+    );
     dtp_firmware::exit(false)
 }
