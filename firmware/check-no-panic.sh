@@ -26,8 +26,8 @@
 # thumbv7em-none-eabihf and for the soft-float thumbv7m-none-eabi build. Their deliberate
 # error exits (`defmt::panic!`: a failed step, a corrupt save, a static taken twice) end in
 # defmt's panic handler, not in core's, so they are what remains. Then the micro:bit's
-# Cortex-M0 demos (thumbv6m-none-eabi, feature microbit: learn_small, stack_overflow) must link
-# the same way. Exit 0 only if all four steps behave.
+# Cortex-M0 demos (thumbv6m-none-eabi, feature microbit: learn_small, flash_check,
+# stack_overflow) must link the same way. Exit 0 only if all four steps behave.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -124,9 +124,9 @@ check_firmware() {
         if THUMB_TARGET=thumbv7m-none-eabi firmware_build "" --bins >"$log" 2>&1; then
             echo "check-no-panic: PASS: no panic path in the soft-float demos either"
             echo "check-no-panic: the same for the Cortex-M0 micro:bit build (thumbv6m-none-eabi:" \
-                "learn_small, stack_overflow) ..."
+                "learn_small, flash_check, stack_overflow) ..."
             if THUMB_TARGET=thumbv6m-none-eabi firmware_build ,microbit --bin learn_small \
-                --bin stack_overflow >"$log" 2>&1; then
+                --bin flash_check --bin stack_overflow >"$log" 2>&1; then
                 echo "check-no-panic: PASS: no panic path in the Cortex-M0 demos either"
                 return
             fi

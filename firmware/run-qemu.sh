@@ -54,7 +54,7 @@ while [[ $# -gt 0 ]]; do
 done
 all_demos=(learn_digits learn_digits_bernoulli adapt_digits sensor_stream)
 # The micro:bit's demos (each a bin of firmware/ that fits 16 KiB of RAM with its stack).
-microbit_demos=(learn_small)
+microbit_demos=(learn_small flash_check)
 features=${FIRMWARE_FEATURES:-}
 fault_checks=()
 case $board in
