@@ -124,7 +124,15 @@ check_firmware() {
         if THUMB_TARGET=thumbv7m-none-eabi firmware_build "" --bins >"$log" 2>&1; then
             echo "check-no-panic: PASS: no panic path in the soft-float demos either"
             echo "check-no-panic: the same for the Cortex-M0 micro:bit build (thumbv6m-none-eabi:" \
-                "learn_small, flash_check, stack_overflow) ..."
+                "learn_small, flash_check, stack_overflow); its canary first ..."
+            if THUMB_TARGET=thumbv6m-none-eabi firmware_build ,microbit,no-panic-canary \
+                --bin learn_small >"$log" 2>&1 || ! grep -q "undefined symbol: $fsymbol" "$log"; then
+                tail -n 40 "$log"
+                echo "check-no-panic: FAILED: the Cortex-M0 canary linked, or failed for" \
+                    "another reason" >&2
+                exit 1
+            fi
+            echo "check-no-panic: Cortex-M0 canary rejected (undefined symbol: $fsymbol)"
             if THUMB_TARGET=thumbv6m-none-eabi firmware_build ,microbit --bin learn_small \
                 --bin flash_check --bin stack_overflow >"$log" 2>&1; then
                 echo "check-no-panic: PASS: no panic path in the Cortex-M0 demos either"
