@@ -54,8 +54,8 @@ while [[ $# -gt 0 ]]; do
 done
 all_demos=(learn_digits learn_digits_bernoulli adapt_digits sensor_stream)
 # The micro:bit's demos: bins of firmware/ that link with feature `microbit` (16 KiB of RAM:
-# statics + stack; flip-link gives the stack all RAM the statics leave, 16,384 B - 96 B of
-# logger and tick counter - the demo's own). A new demo: src/bin/NAME.rs with a [[bin]] entry
+# statics + stack; flip-link gives the stack all RAM the statics leave: 16,384 B - 92 B of
+# logger, tick counter and flags - the demo's own statics). A new demo: src/bin/NAME.rs with a [[bin]] entry
 # (code only the small parts run goes behind a feature that `microbit` enables, as `small`
 # does), `measure::paint_stack()` first and the "stack high-water mark" line at the end, exit
 # through `dtp_firmware::exit`; then its name here.
