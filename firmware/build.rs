@@ -15,9 +15,14 @@ fn main() {
 
     // --- memory.x of the selected board. ---------------------------------
     // mps2-an386 (Cortex-M4F), mps2-an500 (Cortex-M7) and mps2-an385 (Cortex-M3, the
-    // soft-float build) share one memory map; mps2-an505 (Cortex-M33) has its own.
+    // soft-float build) share one memory map; mps2-an505 (Cortex-M33), the micro:bit (nRF51,
+    // Cortex-M0) and the RP2040 (Cortex-M0+, its boot2 stage first) have their own.
     let board = if env::var_os("CARGO_FEATURE_NRF52840_DK").is_some() {
         "nrf52840-dk"
+    } else if env::var_os("CARGO_FEATURE_MICROBIT").is_some() {
+        "microbit"
+    } else if env::var_os("CARGO_FEATURE_RP2040").is_some() {
+        "rp2040"
     } else if env::var_os("CARGO_FEATURE_MPS2_AN505").is_some() {
         "mps2-an505"
     } else {

@@ -25,8 +25,9 @@
 # check in the training loop) must fail to link; 4. the demos must link, for
 # thumbv7em-none-eabihf and for the soft-float thumbv7m-none-eabi build. Their deliberate
 # error exits (`defmt::panic!`: a failed step, a corrupt save, a static taken twice) end in
-# defmt's panic handler, not in core's, so they are what remains. Exit 0 only if all four
-# steps behave.
+# defmt's panic handler, not in core's, so they are what remains. Then the micro:bit's
+# Cortex-M0 demos (thumbv6m-none-eabi, feature microbit: learn_small, flash_check,
+# stack_overflow) must link the same way. Exit 0 only if all four steps behave.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -122,7 +123,25 @@ check_firmware() {
         echo "check-no-panic: the same for the soft-float build (thumbv7m-none-eabi, Cortex-M3) ..."
         if THUMB_TARGET=thumbv7m-none-eabi firmware_build "" --bins >"$log" 2>&1; then
             echo "check-no-panic: PASS: no panic path in the soft-float demos either"
-            return
+            echo "check-no-panic: the same for the Cortex-M0 micro:bit build (thumbv6m-none-eabi:" \
+                "learn_small, flash_check, stack_overflow); its canary first ..."
+            if THUMB_TARGET=thumbv6m-none-eabi firmware_build ,microbit,no-panic-canary \
+                --bin learn_small >"$log" 2>&1 || ! grep -q "undefined symbol: $fsymbol" "$log"; then
+                tail -n 40 "$log"
+                echo "check-no-panic: FAILED: the Cortex-M0 canary linked, or failed for" \
+                    "another reason" >&2
+                exit 1
+            fi
+            echo "check-no-panic: Cortex-M0 canary rejected (undefined symbol: $fsymbol)"
+            if THUMB_TARGET=thumbv6m-none-eabi firmware_build ,microbit --bin learn_small \
+                --bin flash_check --bin stack_overflow >"$log" 2>&1; then
+                echo "check-no-panic: PASS: no panic path in the Cortex-M0 demos either"
+                return
+            fi
+            tail -n 40 "$log"
+            echo "check-no-panic: FAILED: the Cortex-M0 demos do not link with an undefined" \
+                "panic handler" >&2
+            exit 1
         fi
         tail -n 40 "$log"
         echo "check-no-panic: FAILED: the soft-float demos do not link with an undefined" \

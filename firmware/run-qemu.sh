@@ -15,6 +15,11 @@
 #                                                   boards/mps2-an505/memory.x)
 #   mps2-an385  Cortex-M3   thumbv7m-none-eabi     (no FPU: soft float; runs learn_digits
 #                                                   unless demos are named)
+#   microbit    Cortex-M0   thumbv6m-none-eabi     (nRF51: 256 KiB flash, 16 KiB RAM; feature
+#                                                   microbit, boards/microbit/memory.x; linked
+#                                                   through flip-link; runs the demos of
+#                                                   `microbit_demos` below, then the stack
+#                                                   overflow check)
 # The seed (build time, firmware/build.rs; 1 by default) drives the initial weights, the
 # inverses' noise, Bernoulli samples and the order of the training stream.
 #
@@ -22,7 +27,11 @@
 # stated held-out accuracy (and, where it saves, the weights reloaded after a reset). QEMU runs
 # with -icount shift=0, so each run is deterministic and the instruction counts in the log are
 # exact (SysTick runs at 25 MHz of virtual time = 1 tick per 40 instructions; 20 MHz = 50 on
-# mps2-an505; the firmware calibrates the ratio itself).
+# mps2-an505; 16 MHz = 62.5 on the microbit; the firmware calibrates the ratio itself).
+#
+# Boards linked through flip-link (the microbit) also run the ELFs of `fault_checks`, which must
+# fail: `stack_overflow` overflows its stack on purpose and passes only if it exits 1 within a
+# minute with the HardFault handler's "stack overflow" line saying no static was overwritten.
 # Needs qemu-system-arm, a way to build for the target (scripts/thumb-cargo.sh: rustup's
 # thumbv7em target or Debian's rustc-web + rust-web-src) and defmt-print (installed with
 # `cargo install defmt-print --locked` if missing).
@@ -44,14 +53,28 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 all_demos=(learn_digits learn_digits_bernoulli adapt_digits sensor_stream)
+# The micro:bit's demos: bins of firmware/ that link with feature `microbit` (16 KiB of RAM:
+# statics + stack; flip-link gives the stack all RAM the statics leave: 16,384 B - 92 B of
+# logger, tick counter and flags - the demo's own statics). A new demo: src/bin/NAME.rs with a [[bin]] entry
+# (code only the small parts run goes behind a feature that `microbit` enables, as `small`
+# does), `measure::paint_stack()` first and the "stack high-water mark" line at the end, exit
+# through `dtp_firmware::exit`; then its name here.
+microbit_demos=(learn_small flash_check)
 features=${FIRMWARE_FEATURES:-}
+fault_checks=()
 case $board in
     mps2-an386) cpu=cortex-m4 target=thumbv7em-none-eabihf ;;
     mps2-an500) cpu=cortex-m7 target=thumbv7em-none-eabihf ;;
     mps2-an505) cpu=cortex-m33 target=thumbv7em-none-eabihf features=${features:+$features,}mps2-an505 ;;
     mps2-an385) cpu=cortex-m3 target=thumbv7m-none-eabi all_demos=(learn_digits) ;;
+    microbit)
+        cpu=cortex-m0 target=thumbv6m-none-eabi features=${features:+$features,}microbit
+        all_demos=("${microbit_demos[@]}") fault_checks=(stack_overflow)
+        # flip-link is required here (THUMB_FLIP_LINK=0 only to see the check fail without it).
+        export THUMB_FLIP_LINK=${THUMB_FLIP_LINK:-1}
+        ;;
     *)
-        echo "run-qemu: unknown board $board (mps2-an386, mps2-an500, mps2-an505, mps2-an385)" >&2
+        echo "run-qemu: unknown board $board (mps2-an386, mps2-an500, mps2-an505, mps2-an385, microbit)" >&2
         exit 2
         ;;
 esac
@@ -67,9 +90,20 @@ if ! command -v defmt-print >/dev/null; then
     cargo install defmt-print --locked --version 1.2.0 >&2
 fi
 
+if [[ ${THUMB_FLIP_LINK:-} == 1 ]] && ! command -v flip-link >/dev/null; then
+    echo "run-qemu: installing flip-link (cargo install flip-link --locked) ..."
+    cargo install flip-link --locked --version 0.1.12 >&2
+fi
+
+# Every bin, except on a board where only some fit: its demos and fault checks.
+bins=(--bins)
+if [[ ${#fault_checks[@]} -gt 0 ]]; then
+    bins=()
+    for b in "${demos[@]}" "${fault_checks[@]}"; do bins+=(--bin "$b"); done
+fi
 echo "run-qemu: building (release) for $board ($cpu, $target, seed ${DTP_FIRMWARE_SEED:-1}${features:+, features $features}) ..."
 THUMB_TARGET=$target "$repo/scripts/thumb-cargo.sh" build --manifest-path "$here/Cargo.toml" \
-    --release --bins ${features:+--features "$features"}
+    --release "${bins[@]}" ${features:+--features "$features"}
 
 # thumb-cargo.sh puts rustup-target builds in target/<target> and Debian-rustc builds in
 # target/thumb-debian/<target>.
@@ -103,9 +137,32 @@ for demo in "${demos[@]}"; do
     fi
 done
 
+# The checks that must fail, and fail clearly.
+for check in "${fault_checks[@]}"; do
+    elf=$elf_dir/$check
+    echo
+    echo "=== $check on $board (must fail: a stack overflow must end in a message and exit 1) ==="
+    raw=$(mktemp)
+    set +e
+    timeout 60 qemu-system-arm -machine "$board" -cpu "$cpu" -icount shift=0 \
+        -nographic -monitor none -serial none \
+        -semihosting-config enable=on,target=native -kernel "$elf" >"$raw"
+    rc=$?
+    set -e
+    log=$(defmt-print -e "$elf" <"$raw" 2>&1 || true)
+    rm -f "$raw"
+    echo "$log"
+    if [[ $rc -eq 1 ]] && grep -q 'stack overflow: HardFault.*none was overwritten' <<<"$log"; then
+        echo "=== $check on $board: exit 1 with the overflow reported, statics untouched (as it must) ==="
+    else
+        echo "=== $check on $board: exit $rc$([[ $rc -eq 124 ]] && echo ': a silent hang'), no clear overflow report (FAILED) ==="
+        failed+=("$check")
+    fi
+done
+
 echo
 if [[ ${#failed[@]} -gt 0 ]]; then
-    echo "run-qemu: $board: ${#failed[@]} of ${#demos[@]} demos failed: ${failed[*]}"
+    echo "run-qemu: $board: ${#failed[@]} of $((${#demos[@]} + ${#fault_checks[@]})) demos and checks failed: ${failed[*]}"
     exit 1
 fi
-echo "run-qemu: $board: all ${#demos[@]} demos met their bars"
+echo "run-qemu: $board: all ${#demos[@]} demos met their bars${fault_checks[*]:+; the overflow check failed clearly, as it must}"

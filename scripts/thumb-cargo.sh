@@ -6,6 +6,15 @@
 #   scripts/thumb-cargo.sh build --manifest-path firmware/Cargo.toml --release
 #   THUMB_TARGET=thumbv7m-none-eabi scripts/thumb-cargo.sh build ...   # another Arm target
 #                                              # (here: Cortex-M3, no FPU, soft float)
+#   THUMB_TARGET=thumbv6m-none-eabi scripts/thumb-cargo.sh build ...   # Cortex-M0/M0+
+#
+# thumbv6m-none-eabi is linked through flip-link (knurling-rs; `cargo install flip-link
+# --locked`), which moves the statics to the top of RAM and the stack under them, so a stack
+# overflow leaves RAM and faults instead of overwriting the statics (on a Cortex-M0 there is
+# no MPU to guard the stack otherwise). THUMB_FLIP_LINK=1 requires it (exit 2 if it is not
+# installed), THUMB_FLIP_LINK=0 links without it; unset, it is used when installed and a
+# warning is printed when not. flip-link runs `rust-lld` from PATH: the rust-lld found below
+# is put there. Other targets are linked as before.
 #
 # Two ways to get a core library for the target:
 #   1. rustup: `rustup target add thumbv7em-none-eabihf` was done -> plain
@@ -72,9 +81,39 @@ run_cargo() {
     exec cargo "${before[@]}" "${extra[@]}" "${after[@]}"
 }
 
+# flip-link for thumbv6m-none-eabi (see above): sets CARGO_TARGET_<T>_LINKER=flip-link and
+# puts the rust-lld given as $1 on PATH under that name. Returns 1 if flip-link is not used.
+use_flip_link() {
+    local lld=$1 want=${THUMB_FLIP_LINK:-} var
+    [[ $TARGET == thumbv6m-none-eabi && $want != 0 ]] || return 1
+    [[ -d $HOME/.cargo/bin ]] && PATH=$PATH:$HOME/.cargo/bin
+    if ! command -v flip-link >/dev/null 2>&1; then
+        if [[ $want == 1 ]]; then
+            echo "thumb-cargo: THUMB_FLIP_LINK=1 but flip-link is not installed" \
+                "(cargo install flip-link --locked)" >&2
+            exit 2
+        fi
+        echo "thumb-cargo: warning: flip-link not installed (cargo install flip-link --locked):" \
+            "$TARGET linked without stack overflow protection" >&2
+        return 1
+    fi
+    if [[ $(basename "$lld") != rust-lld ]]; then
+        local dir
+        dir=$(mktemp -d)
+        ln -s "$lld" "$dir/rust-lld"
+        lld=$dir/rust-lld
+    fi
+    export PATH=$(dirname "$lld"):$PATH
+    var=CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$TARGET")_LINKER
+    export "$var=flip-link"
+}
+
 # --- 1. rustup with the target installed. ----------------------------------
 if command -v rustup >/dev/null 2>&1 &&
     rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
+    rustup_rustc=$(rustup which rustc)
+    use_flip_link "$("$rustup_rustc" --print sysroot)/lib/rustlib/$("$rustup_rustc" -vV |
+        sed -n 's/^host: //p')/bin/rust-lld" || true
     run_cargo --target "$TARGET"
 fi
 
@@ -129,7 +168,10 @@ export RUSTC=$DEBIAN_RUSTC
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR=$target_dir
 export RUST_LLD=$lld
-# The target's default linker flavour is gnu-lld; rust-lld or ld.lld both fit.
+# The target's default linker flavour is gnu-lld; rust-lld or ld.lld both fit (or flip-link
+# in front of them, for thumbv6m-none-eabi).
 linker_var=CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$TARGET")_LINKER
-export "$linker_var=${!linker_var:-$lld}"
+if [[ -z ${!linker_var:-} ]]; then
+    use_flip_link "$lld" || export "$linker_var=$lld"
+fi
 run_cargo -Zbuild-std=core --target "$TARGET"

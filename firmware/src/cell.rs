@@ -1,7 +1,7 @@
 //! [`Once`]: a `static` handed out as `&'static mut` exactly once.
 
+use crate::atomic::{AtomicBool, Ordering};
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 /// A value in a `static`, lent out mutably once, for the lifetime of the program.
 ///

@@ -130,9 +130,109 @@ impl<F: NorFlash> NorFlash for Kinds<F> {
     }
 }
 
+/// The nRF51's flash (the micro:bit) through its NVMC, over `len` bytes at `base`: 1 KiB
+/// hardware pages erased four at a time (so [`PAGE`], the slots' unit, stays 4 KiB), 32-bit
+/// word writes. Registers as in the nRF51 Series Reference Manual (NVMC at `0x4001_E000`:
+/// `READY` `+0x400`, `CONFIG` `+0x504` — 1 write-enable, 2 erase-enable — `ERASEPAGE`
+/// `+0x508`), which QEMU's `microbit` model implements (a write only clears bits there, as on
+/// the chip).
+#[cfg(feature = "microbit")]
+pub struct Nrf51Nvmc {
+    base: usize,
+    len: usize,
+}
+
+#[cfg(feature = "microbit")]
+impl Nrf51Nvmc {
+    const NVMC: usize = 0x4001_E000;
+    const READY: usize = Self::NVMC + 0x400;
+    const CONFIG: usize = Self::NVMC + 0x504;
+    const ERASEPAGE: usize = Self::NVMC + 0x508;
+    /// The nRF51's erase page.
+    const HW_PAGE: usize = 1024;
+
+    /// # Safety
+    /// `base..base + len` must be flash outside the image, page-aligned, that nothing else
+    /// uses, and only one driver may cover it (and touch the NVMC).
+    pub const unsafe fn new(base: usize, len: usize) -> Self {
+        Nrf51Nvmc { base, len }
+    }
+
+    /// Sets `CONFIG` (0 read-only, 1 write, 2 erase) and waits until the NVMC is ready.
+    fn config(mode: u32) {
+        // SAFETY: the NVMC's registers (fixed addresses on every nRF51); this driver owns them.
+        unsafe { (Self::CONFIG as *mut u32).write_volatile(mode) };
+        Self::wait();
+    }
+
+    fn wait() {
+        // SAFETY: as in `config`.
+        while unsafe { (Self::READY as *const u32).read_volatile() } & 1 == 0 {}
+    }
+}
+
+#[cfg(feature = "microbit")]
+impl ErrorType for Nrf51Nvmc {
+    type Error = FlashError;
+}
+
+#[cfg(feature = "microbit")]
+impl ReadNorFlash for Nrf51Nvmc {
+    const READ_SIZE: usize = 1;
+
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
+        check_read(self, offset, bytes.len()).map_err(FlashError)?;
+        for (i, b) in bytes.iter_mut().enumerate() {
+            // SAFETY: in range (checked above); the region is ours (see `new`).
+            *b = unsafe { ((self.base + offset as usize + i) as *const u8).read_volatile() };
+        }
+        Ok(())
+    }
+
+    fn capacity(&self) -> usize {
+        self.len
+    }
+}
+
+#[cfg(feature = "microbit")]
+impl NorFlash for Nrf51Nvmc {
+    const WRITE_SIZE: usize = 4;
+    const ERASE_SIZE: usize = PAGE;
+
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
+        check_erase(self, from, to).map_err(FlashError)?;
+        Self::config(2);
+        for page in (from as usize..to as usize).step_by(Self::HW_PAGE) {
+            // SAFETY: a page of our region (checked above); erase is enabled.
+            unsafe { (Self::ERASEPAGE as *mut u32).write_volatile((self.base + page) as u32) };
+            Self::wait();
+        }
+        Self::config(0);
+        Ok(())
+    }
+
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
+        check_write(self, offset, bytes.len()).map_err(FlashError)?;
+        Self::config(1);
+        let (words, _) = bytes.as_chunks::<4>();
+        for (i, w) in words.iter().enumerate() {
+            let at = self.base + offset as usize + 4 * i;
+            // SAFETY: a word of our region (checked above: in range, word-aligned); writing
+            // is enabled.
+            unsafe { (at as *mut u32).write_volatile(u32::from_le_bytes(*w)) };
+            Self::wait();
+        }
+        Self::config(0);
+        Ok(())
+    }
+}
+
 /// The board's flash for the weight slots.
-#[cfg(not(feature = "nrf52840-dk"))]
+#[cfg(not(any(feature = "nrf52840-dk", feature = "microbit")))]
 pub type Board = RamNor;
+/// The board's flash for the weight slots: the nRF51's, through its NVMC.
+#[cfg(feature = "microbit")]
+pub type Board = Nrf51Nvmc;
 /// The board's flash for the weight slots: the NVMC over the region `memory.x` reserves.
 #[cfg(feature = "nrf52840-dk")]
 pub type Board = Kinds<nrf52840_hal::nvmc::Nvmc<nrf52840_hal::pac::NVMC>>;
@@ -162,10 +262,21 @@ fn slot_region(len: usize) -> Option<usize> {
     Some(start)
 }
 
+/// `len` bytes of the micro:bit's flash for the weight slots (the top 40 KiB, which its
+/// `memory.x` keeps out of the image), at offset 0 of the returned driver; `None` if that
+/// region is smaller. Call it once.
+#[cfg(feature = "microbit")]
+pub fn board(len: usize) -> Option<Board> {
+    let start = slot_region(len)?;
+    // SAFETY: the slot region is flash outside the image (memory.x), page-aligned (checked);
+    // only this driver owns it and the NVMC.
+    Some(unsafe { Nrf51Nvmc::new(start, len) })
+}
+
 /// `len` bytes of the board's flash for the weight slots, at offset 0 of the returned driver;
 /// `None` if the region `memory.x` reserves is smaller. Under QEMU: SSRAM outside the image
 /// and RAM (mps2-an385/an386/an500: `0x0010_0000`; mps2-an505: `0x1010_0000`). Call it once.
-#[cfg(feature = "qemu")]
+#[cfg(all(feature = "qemu", not(feature = "microbit")))]
 pub fn board(len: usize) -> Option<Board> {
     let start = slot_region(len)?;
     // SAFETY: the slot region is outside the image and RAM (memory.x); only this owns it.

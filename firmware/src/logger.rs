@@ -7,8 +7,8 @@
 //! (a log from inside a log, e.g. from a fault handler) is a deliberate error exit, and the
 //! bytes of a frame go out through a small buffer rather than one semihosting call each.
 
+use crate::atomic::{AtomicBool, Ordering};
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
 use cortex_m_semihosting::hio::{self, HostStream};
 
 #[defmt::global_logger]

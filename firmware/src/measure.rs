@@ -1,7 +1,7 @@
 //! Measurements: stack high-water mark by painting, and a SysTick counter that turns into
 //! instructions under `qemu-system-arm -icount shift=0` (into cycles on a board).
 
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use crate::atomic::{AtomicU32, AtomicUsize, Ordering};
 use cortex_m::peripheral::{SCB, SYST, syst::SystClkSource};
 use cortex_m_rt::exception;
 
@@ -14,11 +14,24 @@ unsafe extern "C" {
     static _stack_end: u32;
 }
 
-fn stack_bounds() -> (usize, usize) {
+unsafe extern "C" {
+    /// Start of `.data`, the lowest static (cortex-m-rt).
+    static __sdata: u32;
+}
+
+/// `(lowest, highest)` address of the stack: `_stack_end..._stack_start`.
+pub(crate) fn stack_bounds() -> (usize, usize) {
     (
         &raw const _stack_end as usize,
         &raw const _stack_start as usize,
     )
+}
+
+/// Whether the stack lies under the statics (linked by `flip-link`), so that an overflow
+/// leaves RAM and faults instead of running into `.bss`/`.data`.
+pub fn stack_below_statics() -> bool {
+    let (_, top) = stack_bounds();
+    top <= &raw const __sdata as usize
 }
 
 /// Paints the free stack (from its lowest address to 64 bytes under the current stack

@@ -19,6 +19,7 @@
 //! only the output layer learns, on the random hidden layers it started with), then reloads
 //! DTP's weights from flash and checks they score what they were saved with.
 
+use crate::atomic::{AtomicBool, AtomicU32, Ordering};
 use crate::cell::Once;
 use crate::demo::{self, DigitsTrainer, Eval, Learner, Variant};
 use crate::digits::{self, PIXELS};
@@ -27,7 +28,6 @@ use crate::measure;
 use crate::run::{self, PAYLOAD_LEN, SLOTS, r1};
 use crate::source::{FlashDigits, SampleSource, Shift};
 use core::cell::RefCell;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use cortex_m::interrupt::{self, Mutex};
 use cortex_m::peripheral::SYST;
 use defmt::{error, info, warn};
