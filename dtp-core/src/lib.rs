@@ -81,6 +81,7 @@ pub mod error;
 pub mod gradient;
 pub mod hidden;
 pub mod init;
+pub mod int;
 pub mod kernel;
 pub mod layout;
 pub mod loss;
