@@ -8,6 +8,53 @@
 
 use super::noise::Dither;
 
+/// The columns of a column-major matrix of `n` rows, in order: `chunks_exact` without the
+/// division it takes for its length (a library call on a Cortex-M0).
+#[derive(Clone, Debug)]
+pub struct Columns<'a, T> {
+    rest: &'a [T],
+    n: usize,
+}
+
+/// [`Columns`] of `w` with `n` rows.
+#[inline(always)]
+pub fn columns<T>(w: &[T], n: usize) -> Columns<'_, T> {
+    Columns { rest: w, n }
+}
+
+impl<'a, T> Iterator for Columns<'a, T> {
+    type Item = &'a [T];
+    #[inline(always)]
+    fn next(&mut self) -> Option<&'a [T]> {
+        let (col, rest) = self.rest.split_at_checked(self.n)?;
+        self.rest = rest;
+        Some(col)
+    }
+}
+
+/// The columns of a column-major matrix of `n` rows, to write.
+#[derive(Debug)]
+pub struct ColumnsMut<'a, T> {
+    rest: &'a mut [T],
+    n: usize,
+}
+
+/// [`ColumnsMut`] of `w` with `n` rows.
+#[inline(always)]
+pub fn columns_mut<T>(w: &mut [T], n: usize) -> ColumnsMut<'_, T> {
+    ColumnsMut { rest: w, n }
+}
+
+impl<'a, T> Iterator for ColumnsMut<'a, T> {
+    type Item = &'a mut [T];
+    #[inline(always)]
+    fn next(&mut self) -> Option<&'a mut [T]> {
+        let (col, rest) = core::mem::take(&mut self.rest).split_at_mut_checked(self.n)?;
+        self.rest = rest;
+        Some(col)
+    }
+}
+
 /// `acc = b + W sign(src)` (Q12). `|acc| ≤ (n_in + 1)·2¹⁵ < 2³¹` for `n_in < 2¹⁶`.
 #[inline(always)]
 pub fn sign_gemv(w: &[i16], b: &[i16], src: &[i32], acc: &mut [i32]) {
@@ -15,7 +62,7 @@ pub fn sign_gemv(w: &[i16], b: &[i16], src: &[i32], acc: &mut [i32]) {
     for (a, &bi) in acc.iter_mut().zip(b) {
         *a = bi as i32;
     }
-    for (col, &s) in w.chunks_exact(n).zip(src) {
+    for (col, &s) in columns(w, n).zip(src) {
         if s >= 0 {
             for (a, &wi) in acc.iter_mut().zip(col) {
                 *a += wi as i32;
@@ -42,7 +89,7 @@ pub fn input_gemv(w: &[i16], b: &[i16], x: &[i32], acc: &mut [i32], tmp: &mut [i
     for (a, &bi) in acc.iter_mut().zip(b) {
         *a = (bi as i32) << 8;
     }
-    let mut cols = w.chunks_exact(n).zip(x);
+    let mut cols = columns(w, n).zip(x);
     for (col, &xj) in cols.by_ref().take(BLOCK - 1) {
         if xj != 0 {
             for (a, &wi) in acc.iter_mut().zip(col) {
@@ -98,7 +145,7 @@ pub fn sign_update(
     for (bi, &di) in b.iter_mut().zip(d) {
         *bi = saturate(*bi as i32 + ((di + dither.next(f)) >> f), &mut flag);
     }
-    for (col, &s) in w.chunks_exact_mut(n).zip(src) {
+    for (col, &s) in columns_mut(w, n).zip(src) {
         if s >= 0 {
             for (wi, &di) in col.iter_mut().zip(d) {
                 *wi = saturate(*wi as i32 + ((di + dither.next(f)) >> f), &mut flag);
@@ -132,7 +179,7 @@ pub fn input_update(
         *s = di >> 8;
     }
     let scaled = &scaled[..n];
-    for (col, &xj) in w.chunks_exact_mut(n).zip(x) {
+    for (col, &xj) in columns_mut(w, n).zip(x) {
         if xj != 0 {
             for (wi, &di) in col.iter_mut().zip(scaled) {
                 *wi = saturate(*wi as i32 + ((di * xj + dither.next(f)) >> f), &mut flag);

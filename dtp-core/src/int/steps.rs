@@ -6,7 +6,7 @@
 //! Formats: [`format`](super::format). One sample a step.
 
 use super::format::{Fx, Pre};
-use super::kernel::{input_gemv, input_update, sign_gemv, sign_update};
+use super::kernel::{columns, input_gemv, input_update, sign_gemv, sign_update};
 use super::net::Shape;
 use super::noise::{Dither, Noise};
 use super::settings::{Rate, Scale};
@@ -114,7 +114,7 @@ pub(crate) fn top_target(v: &mut View<'_>, label: usize, eta: Scale) {
     let (hidden, targets) = below.split_at_mut(t);
     let (h, target) = (&hidden[h..h + n[m - 1]], &mut targets[..n[m - 1]]);
     let (mul, shift) = (eta.mul as i32, eta.shift as u32);
-    for ((col, &hj), tj) in v.p[w].chunks_exact(n[m]).zip(h).zip(target.iter_mut()) {
+    for ((col, &hj), tj) in columns(&v.p[w], n[m]).zip(h).zip(target.iter_mut()) {
         let mut g = 0i32;
         for (&wk, &dk) in col.iter().zip(delta.iter()) {
             g += wk as i32 * dk;
@@ -151,7 +151,7 @@ pub(crate) fn difference_targets(v: &mut View<'_>) {
         let (g_h, g_t) = (&mut g_h[..n[i - 1]], &mut rest[..n[i - 1]]);
         sign_gemv(&v.p[vr.clone()], &v.p[cr], h, g_h);
         g_t.copy_from_slice(g_h);
-        for ((col, &t), &hj) in v.p[vr].chunks_exact(n[i - 1]).zip(target).zip(h) {
+        for ((col, &t), &hj) in columns(&v.p[vr], n[i - 1]).zip(target).zip(h) {
             if (t >= 0) == (hj >= 0) {
                 continue;
             }

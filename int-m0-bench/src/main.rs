@@ -1,0 +1,105 @@
+//! Instructions per integer DTP step (`dtp_core::int`, `step::step`) of the 64-32-32-10
+//! sign-unit digits net, one sample a step, on the digits' training part (`i % 5 != 4`, in
+//! order), built for thumbv6m (Cortex-M0) and counted under `qemu-system-arm -icount shift=0`
+//! (1 instruction = 1 ns of virtual time; mps2-an385's SysTick runs at 25 MHz: 40 instructions
+//! a tick). Prints the figure, the trainer's size, and the held-out accuracy after one epoch.
+//!
+//! `cargo run --release` from this directory (through `scripts/thumb-cargo.sh` on Debian).
+#![no_std]
+#![no_main]
+
+use cortex_m::peripheral::{SYST, syst::SystClkSource};
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+use dtp_core::int::{Arrays, Input, IntTrainer, Settings, buffers, params};
+use dtp_core::step;
+use rand_pcg::Pcg32;
+
+const W: [usize; 4] = [64, 32, 32, 10];
+type Net = Arrays<4, { params(&W) }, { buffers(&W) }>;
+static mut TRAINER: IntTrainer<Net> = IntTrainer::new(Net::new(W), Settings::DIGITS);
+static PIXELS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pixels.bin"));
+static LABELS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/labels.bin"));
+/// Steps measured (the first of the training part, in order).
+const STEPS: u32 = 1000;
+
+fn fill(t: &mut IntTrainer<Net>, i: usize) {
+    for (x, &q) in t.input_mut().iter_mut().zip(&PIXELS[64 * i..64 * i + 64]) {
+        *x = Input::from_4bit(q).0;
+    }
+    t.set_label(u16::from(LABELS[i]));
+}
+
+#[entry]
+fn main() -> ! {
+    let mut cp = cortex_m::Peripherals::take().unwrap();
+    // SAFETY: the only reference to TRAINER.
+    let t = unsafe { &mut *core::ptr::addr_of_mut!(TRAINER) };
+    let mut rng = Pcg32::new(1, 0x0a02_bdbf_7bb3_c0a7);
+    t.init(&mut rng);
+    let syst = &mut cp.SYST;
+    syst.set_clock_source(SystClkSource::Core);
+    syst.set_reload(0x00FF_FFFF);
+    syst.clear_current();
+    syst.enable_counter();
+    while SYST::get_current() == 0 {}
+    // Calibration: a two-instruction countdown loop of known length.
+    let c0 = SYST::get_current();
+    // SAFETY: a register-only countdown loop.
+    unsafe {
+        core::arch::asm!("2:", "subs {0}, {0}, #1", "bne 2b", inout(reg) 1_000_000u32 => _,
+            options(nomem, nostack));
+    }
+    let calibration = c0.wrapping_sub(SYST::get_current()) & 0x00FF_FFFF;
+    hprintln!("calibration: 2000000 instructions in {} ticks", calibration);
+    let train = (0..LABELS.len()).filter(|i| i % 5 != 4);
+    let start = SYST::get_current();
+    for i in train.clone().take(STEPS as usize) {
+        fill(t, i);
+        if step::step(t, &mut rng).is_err() {
+            hprintln!("step failed");
+            debug::exit(debug::EXIT_FAILURE);
+        }
+        #[cfg(feature = "float-canary")]
+        canary(t);
+    }
+    let ticks = start.wrapping_sub(SYST::get_current()) & 0x00FF_FFFF;
+    hprintln!(
+        "= {} instructions per DTP step (integer, 64-32-32-10, thumbv6m; {} steps, {} ticks of 40)",
+        ticks * 40 / STEPS,
+        STEPS,
+        ticks
+    );
+    hprintln!(
+        "trainer: {} B for {} parameters",
+        core::mem::size_of::<IntTrainer<Net>>(),
+        params(&W)
+    );
+    for i in train.skip(STEPS as usize) {
+        fill(t, i);
+        let _ = step::step(t, &mut rng);
+    }
+    let (mut correct, mut n) = (0, 0);
+    for i in (0..LABELS.len()).filter(|i| i % 5 == 4) {
+        fill(t, i);
+        correct += step::evaluate(t, &mut rng).map_or(0, |s| s.correct);
+        n += 1;
+    }
+    hprintln!("held-out after one epoch in order: {}/{}", correct, n);
+    debug::exit(debug::EXIT_SUCCESS);
+    loop {}
+}
+
+/// A float operation on the measured path (the no-float check's canary).
+#[cfg(feature = "float-canary")]
+#[inline(never)]
+fn canary(t: &mut IntTrainer<Net>) {
+    let x = t.input_mut();
+    x[0] = (core::hint::black_box(x[0] as f32) / core::hint::black_box(3.0f32)) as i32;
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    debug::exit(debug::EXIT_FAILURE);
+    loop {}
+}
