@@ -156,9 +156,9 @@ impl<S: Storage> IntTrainer<S> {
             fill(&mut params[w], n[i - 1], rng);
             params[b].fill(0);
         }
-        for i in 2..s.m() {
+        for (i, &fan_in) in n.iter().enumerate().take(s.m()).skip(2) {
             let (v, c) = s.inverse(i);
-            fill(&mut params[v], n[i], rng);
+            fill(&mut params[v], fan_in, rng);
             params[c].fill(0);
         }
         self.restart_schedule();
