@@ -64,8 +64,10 @@ fn main() -> ! {
         canary(t);
     }
     let ticks = start.wrapping_sub(SYST::get_current()) & 0x00FF_FFFF;
+    #[cfg(feature = "phases")]
+    phases(t, &mut rng);
     hprintln!(
-        "= {} instructions per DTP step (integer, 64-32-32-10, thumbv6m; {} steps, {} ticks of 40)",
+        "= {} instructions per DTP step (integer, 64-32-32-10; {} steps, {} ticks of 40)",
         ticks * 40 / STEPS,
         STEPS,
         ticks
@@ -88,6 +90,46 @@ fn main() -> ! {
     hprintln!("held-out after one epoch in order: {}/{}", correct, n);
     debug::exit(debug::EXIT_SUCCESS);
     loop {}
+}
+
+/// Instructions of each step of the driver's order over 200 more samples (`--features phases`).
+#[cfg(feature = "phases")]
+fn phases(t: &mut IntTrainer<Net>, rng: &mut Pcg32) {
+    use dtp_core::step::{Pass, Steps};
+    let mut sum = [0u32; 5];
+    let now = || SYST::get_current();
+    for i in (0..LABELS.len())
+        .filter(|i| i % 5 != 4)
+        .skip(STEPS as usize)
+        .take(200)
+    {
+        fill(t, i);
+        let t0 = now();
+        let _ = t.forward(Pass::Training, rng);
+        let t1 = now();
+        let _ = t.feedback_step(rng);
+        let t2 = now();
+        let _ = t.top_target();
+        let t3 = now();
+        let _ = t.difference_targets(rng);
+        let t4 = now();
+        let _ = t.forward_step();
+        let t5 = now();
+        for (s, (a, b)) in sum
+            .iter_mut()
+            .zip([(t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5)])
+        {
+            *s += a.wrapping_sub(b) & 0x00FF_FFFF;
+        }
+    }
+    hprintln!(
+        "phases (instructions a step): forward {}, inverse {}, top target {}, difference targets {}, forward step {}",
+        sum[0] * 40 / 200,
+        sum[1] * 40 / 200,
+        sum[2] * 40 / 200,
+        sum[3] * 40 / 200,
+        sum[4] * 40 / 200
+    );
 }
 
 /// A float operation on the measured path (the no-float check's canary).
