@@ -42,8 +42,8 @@ pub enum Error {
         layer: u16,
     },
     /// The integer step (`dtp_core::int`) met a value it cannot represent: a weight leaving
-    /// `i16` at a weights stage (the layer's overflowing entries were clamped; restore from
-    /// the last good save), an input-layer sum leaving `i32` at [`Stage::Forward`], an input
+    /// `i16` at a weights stage (that layer keeps its values from before the update; the
+    /// layers updated before it in the same step keep theirs), an input-layer sum leaving `i32` at [`Stage::Forward`], an input
     /// outside `[−1, 1]` at [`Stage::Input`] or a label outside the outputs at
     /// [`Stage::Labels`] (nothing written). Layers numbered as for `NonFinite`.
     Overflow {

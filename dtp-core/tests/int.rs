@@ -262,32 +262,41 @@ fn the_same_seed_gives_the_same_bits() {
     assert_ne!(run(1), run(2));
 }
 
-/// Weights at the top of their range: the update would leave `i16`; the step refuses
-/// (an overflow error naming the stage and layer) and no weight wrapped to the other sign.
+/// Weights at the top of their range: the update would leave `i16`; the step refuses (an
+/// overflow error naming the stage and layer), that layer holds exactly its values from before
+/// the step, and no weight anywhere wrapped to the other sign.
 #[test]
 fn the_step_refuses_to_wrap_huge_weights() {
     let mut t = trainer(Settings::DIGITS, 3);
     t.params_mut().fill(i16::MAX);
     let mut rng = Pcg32::new(3, 3);
     let mut refused = None;
+    let mut before = t.params().to_vec();
     for _ in 0..50 {
         sample(&mut t, &mut rng);
+        before = t.params().to_vec();
         if let Err(e) = step::step(&mut *t, &mut rng) {
             refused = Some(e);
             break;
         }
     }
-    match refused {
+    let range = match refused {
         Some(Error::Overflow { stage, layer }) => {
-            assert!(
-                matches!(stage, Stage::ForwardWeights | Stage::InverseWeights),
-                "{stage:?}"
-            );
-            assert!((1..=3).contains(&layer), "{layer}");
             println!("refused: {}", Error::Overflow { stage, layer });
+            let layer = usize::from(layer);
+            match stage {
+                Stage::ForwardWeights => forward_end(&W, layer - 1)..forward_end(&W, layer),
+                Stage::InverseWeights => forward_end(&W, 3)..params(&W),
+                other => panic!("refused at {other:?}"),
+            }
         }
         other => panic!("expected an overflow error, got {other:?}"),
-    }
+    };
+    assert_eq!(
+        t.params()[range.clone()],
+        before[range],
+        "the refused layer changed"
+    );
     assert!(
         t.params().iter().all(|&w| w > i16::MAX - 4096),
         "a weight wrapped"

@@ -120,17 +120,32 @@ pub fn input_gemv(w: &[i16], b: &[i16], x: &[i32], acc: &mut [i32], tmp: &mut [i
     }
 }
 
-/// `v` as `i16`, clamped; records a clamp in `flag` (non-zero after any).
+/// `v` as `i16` (wrapping); records in `flag` (non-zero after any) whether it wrapped.
 #[inline(always)]
-fn saturate(v: i32, flag: &mut i32) -> i16 {
-    let c = v.clamp(i16::MIN as i32, i16::MAX as i32);
-    *flag |= c ^ v;
-    c as i16
+fn narrow(v: i32, flag: &mut i32) -> i16 {
+    let w = v as i16;
+    *flag |= v ^ w as i32;
+    w
+}
+
+/// One weight's update `old + Δ` (`UNDO = false`: returns the value to store and records a
+/// wrap in `flag`), or its undoing from the stored value, `stored − Δ` (`UNDO = true`, the
+/// exact inverse of the wrapping update).
+#[inline(always)]
+fn apply<const UNDO: bool>(w: i16, delta: i32, flag: &mut i32) -> i16 {
+    if UNDO {
+        w.wrapping_sub(delta as i16)
+    } else {
+        narrow(w as i32 + delta, flag)
+    }
 }
 
 /// SGD on a layer reading signs: `W_ij += (sign(src_j)·d_i + r) >> f`, `b_i += (d_i + r) >> f`
 /// with `d = −lr·δ` pre-scaled (`|d| < 2³⁰`), `r` the dither on `[0, 2^f)` (`f ≤ 30`).
-/// Weights that would leave `i16` are clamped; returns whether any was.
+///
+/// Returns `false`, with every weight and bias as before the call, if any would leave `i16`:
+/// the pass is replayed from the same dither and its wrapping adds undone (only then: the
+/// common path stores and checks, no clamp).
 #[inline(always)]
 pub fn sign_update(
     w: &mut [i16],
@@ -140,28 +155,47 @@ pub fn sign_update(
     f: u32,
     dither: &mut Dither,
 ) -> bool {
+    let start = *dither;
+    if sign_pass::<false>(w, b, d, src, f, dither) == 0 {
+        return true;
+    }
+    let mut again = start;
+    sign_pass::<true>(w, b, d, src, f, &mut again);
+    false
+}
+
+#[inline(always)]
+fn sign_pass<const UNDO: bool>(
+    w: &mut [i16],
+    b: &mut [i16],
+    d: &[i32],
+    src: &[i32],
+    f: u32,
+    dither: &mut Dither,
+) -> i32 {
     let n = d.len();
     let mut flag = 0;
     for (bi, &di) in b.iter_mut().zip(d) {
-        *bi = saturate(*bi as i32 + ((di + dither.next(f)) >> f), &mut flag);
+        *bi = apply::<UNDO>(*bi, (di + dither.next(f)) >> f, &mut flag);
     }
     for (col, &s) in columns_mut(w, n).zip(src) {
         if s >= 0 {
             for (wi, &di) in col.iter_mut().zip(d) {
-                *wi = saturate(*wi as i32 + ((di + dither.next(f)) >> f), &mut flag);
+                *wi = apply::<UNDO>(*wi, (di + dither.next(f)) >> f, &mut flag);
             }
         } else {
             for (wi, &di) in col.iter_mut().zip(d) {
-                *wi = saturate(*wi as i32 + ((dither.next(f) - di) >> f), &mut flag);
+                *wi = apply::<UNDO>(*wi, (dither.next(f) - di) >> f, &mut flag);
             }
         }
     }
-    flag != 0
+    flag
 }
 
 /// SGD on the input layer: `W_ij += (d'_i·x_j + r) >> f` with `d' = d >> 8` (`x` in Q8,
 /// `|d'·x| < 2³⁰`), `b_i += (d_i + r) >> f`; zero inputs are skipped (their update is 0
-/// exactly, `r < 2^f`). `scaled` receives `d'`. Returns whether any weight was clamped.
+/// exactly, `r < 2^f`). `scaled` receives `d'`. Returns `false`, with the layer as before,
+/// if any weight would leave `i16` (as [`sign_update`]).
 #[inline(always)]
 pub fn input_update(
     w: &mut [i16],
@@ -172,19 +206,40 @@ pub fn input_update(
     f: u32,
     dither: &mut Dither,
 ) -> bool {
-    let n = d.len();
-    let mut flag = 0;
-    for ((bi, &di), s) in b.iter_mut().zip(d).zip(scaled.iter_mut()) {
-        *bi = saturate(*bi as i32 + ((di + dither.next(f)) >> f), &mut flag);
+    for (s, &di) in scaled.iter_mut().zip(d) {
         *s = di >> 8;
     }
-    let scaled = &scaled[..n];
+    let scaled = &scaled[..d.len()];
+    let start = *dither;
+    if input_pass::<false>(w, b, d, scaled, x, f, dither) == 0 {
+        return true;
+    }
+    let mut again = start;
+    input_pass::<true>(w, b, d, scaled, x, f, &mut again);
+    false
+}
+
+#[inline(always)]
+fn input_pass<const UNDO: bool>(
+    w: &mut [i16],
+    b: &mut [i16],
+    d: &[i32],
+    scaled: &[i32],
+    x: &[i32],
+    f: u32,
+    dither: &mut Dither,
+) -> i32 {
+    let n = d.len();
+    let mut flag = 0;
+    for (bi, &di) in b.iter_mut().zip(d) {
+        *bi = apply::<UNDO>(*bi, (di + dither.next(f)) >> f, &mut flag);
+    }
     for (col, &xj) in columns_mut(w, n).zip(x) {
         if xj != 0 {
             for (wi, &di) in col.iter_mut().zip(scaled) {
-                *wi = saturate(*wi as i32 + ((di * xj + dither.next(f)) >> f), &mut flag);
+                *wi = apply::<UNDO>(*wi, (di * xj + dither.next(f)) >> f, &mut flag);
             }
         }
     }
-    flag != 0
+    flag
 }

@@ -180,8 +180,8 @@ pub(crate) fn difference_targets(v: &mut View<'_>) {
 /// draw a unit), `y = f_i(h̃) = tanh(W_i sign(h̃) + b_i)`, `r = g_i(y) = tanh(V_i sign(y) + c_i)`,
 /// and an SGD step on `½‖r − h̃‖²` for `(V_i, c_i)`: `δ = (r − h̃)(1 − r²)` (clamped to ±3),
 /// `V_i −= lr δ sign(y)ᵀ`, `c_i −= lr δ`, rounded stochastically (one dither seed drawn a
-/// layer). A weight leaving `[−8, 8)` is clamped and the step returns
-/// [`Error::Overflow`] at [`Stage::InverseWeights`].
+/// layer). If a weight would leave `[−8, 8)`, that inverse keeps its values from before the
+/// update and the step returns [`Error::Overflow`] at [`Stage::InverseWeights`].
 pub(crate) fn inverse_step<G: Rng + ?Sized>(
     v: &mut View<'_>,
     noise: Noise,
@@ -213,7 +213,7 @@ pub(crate) fn inverse_step<G: Rng + ?Sized>(
         let mut dither = Dither::seeded(rng);
         let (params, c) = v.p.split_at_mut(cr.start);
         let f = rate.shift as u32 + 2;
-        if sign_update(&mut params[vr], &mut c[..n[i - 1]], r, y, f, &mut dither) {
+        if !sign_update(&mut params[vr], &mut c[..n[i - 1]], r, y, f, &mut dither) {
             return Err(overflow(Stage::InverseWeights, i));
         }
     }
@@ -224,9 +224,10 @@ pub(crate) fn inverse_step<G: Rng + ?Sized>(
 /// `½‖h_i − ĥ_i‖²` through `tanh`: `δ_i = (h_i − ĥ_i)(1 − h_i²)` (clamped to ±3),
 /// `W_i −= lr δ_i q(h_{i−1})ᵀ`, `b_i −= lr δ_i` (a layer whose `δ` is all zero is skipped: its
 /// update is 0 exactly); for the output layer a step on `L`: `W_M −= lr_M δ_M sign(h_{M−1})ᵀ`,
-/// `b_M −= lr_M δ_M` with `δ_M = p − t` from step 2. Rounded stochastically from `dither`. A
-/// weight leaving `[−8, 8)` is clamped and the step returns [`Error::Overflow`] at
-/// [`Stage::ForwardWeights`] (the layers below it are updated).
+/// `b_M −= lr_M δ_M` with `δ_M = p − t` from step 2. Rounded stochastically from `dither`. If
+/// a weight would leave `[−8, 8)`, that layer keeps its values from before the update and the
+/// step returns [`Error::Overflow`] at [`Stage::ForwardWeights`] (the layers below it are
+/// updated).
 pub(crate) fn forward_step(
     v: &mut View<'_>,
     hidden: Rate,
@@ -254,12 +255,12 @@ pub(crate) fn forward_step(
         let (wm, bm) = (&mut params[wr], &mut b[..n[i]]);
         let f = hidden.shift as u32 + 2;
         let src = &lo[s.h(i - 1)..s.h(i - 1) + n[i - 1]];
-        let clamped = if i == 1 {
+        let fits = if i == 1 {
             input_update(wm, bm, d, scaled, src, f, dither)
         } else {
             sign_update(wm, bm, d, src, f, dither)
         };
-        if clamped {
+        if !fits {
             return Err(overflow(Stage::ForwardWeights, i));
         }
     }
@@ -273,7 +274,7 @@ pub(crate) fn forward_step(
     let (params, b) = v.p.split_at_mut(br.start);
     let src = &lo[s.h(m - 1)..s.h(m - 1) + n[m - 1]];
     let f = output.shift as u32 + 2;
-    if sign_update(&mut params[wr], &mut b[..n[m]], d, src, f, dither) {
+    if !sign_update(&mut params[wr], &mut b[..n[m]], d, src, f, dither) {
         return Err(overflow(Stage::ForwardWeights, m));
     }
     Ok(())
