@@ -446,3 +446,40 @@ fn vectors_and_arrays_give_the_same_bits() {
 fn eta_hat_scale_zero_is_the_control() {
     assert_eq!(Settings::DIGITS.control().eta_hat, Scale::ZERO);
 }
+
+/// Saving is copying `params()` (a flat `i16` slice); loading into a fresh trainer of the same
+/// widths gives the same predictions, and training on continues with the same bits.
+#[test]
+fn weights_saved_as_a_flat_i16_slice_load_into_a_fresh_trainer() {
+    let mut a = trainer(Settings::DIGITS, 5);
+    let mut rng = Pcg32::new(5, 5);
+    for _ in 0..200 {
+        sample(&mut a, &mut rng);
+        step::step(&mut *a, &mut rng).unwrap();
+    }
+    let saved: Vec<i16> = a.params().to_vec();
+    let mut b = Box::new(IntTrainer::new(Digits::new(W), Settings::DIGITS));
+    b.params_mut().copy_from_slice(&saved);
+    let (mut ra, mut rb, mut data) = (Pcg32::new(6, 6), Pcg32::new(6, 6), Pcg32::new(7, 7));
+    for _ in 0..50 {
+        sample(&mut a, &mut data);
+        let (x, l) = (a.input_mut().to_vec(), a.label());
+        b.input_mut().copy_from_slice(&x);
+        b.set_label(l);
+        step::evaluate(&mut *a, &mut ra).unwrap();
+        step::evaluate(&mut *b, &mut rb).unwrap();
+        assert_eq!(a.output(), b.output());
+        assert_eq!(a.predicted(), b.predicted());
+    }
+    // The schedule is the trainer's, not the save's: restart both to compare training.
+    a.restart_schedule();
+    for _ in 0..50 {
+        sample(&mut a, &mut data);
+        let (x, l) = (a.input_mut().to_vec(), a.label());
+        b.input_mut().copy_from_slice(&x);
+        b.set_label(l);
+        step::step(&mut *a, &mut ra).unwrap();
+        step::step(&mut *b, &mut rb).unwrap();
+    }
+    assert_eq!(a.params(), b.params());
+}
