@@ -102,8 +102,7 @@ pub fn input_gemv(w: &[i16], b: &[i16], x: &[i32], acc: &mut [i32], tmp: &mut [i
         if block.peek().is_none() {
             return true;
         }
-        let tmp = &mut tmp[..n];
-        tmp.fill(0);
+        tmp.iter_mut().take(n).for_each(|t| *t = 0);
         for (col, &xj) in block {
             if xj != 0 {
                 for (t, &wi) in tmp.iter_mut().zip(col) {
@@ -209,7 +208,7 @@ pub fn input_update(
     for (s, &di) in scaled.iter_mut().zip(d) {
         *s = di >> 8;
     }
-    let scaled = &scaled[..d.len()];
+    let scaled = scaled.get(..d.len()).unwrap_or(scaled);
     let start = *dither;
     if input_pass::<false>(w, b, d, scaled, x, f, dither) == 0 {
         return true;

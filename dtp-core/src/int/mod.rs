@@ -145,7 +145,7 @@ impl<S: Storage> IntTrainer<S> {
         let (n, params, _) = self.storage.parts();
         let s = Shape { n };
         fn fill<G: Rng + ?Sized>(w: &mut [i16], fan_in: usize, rng: &mut G) {
-            let a = ((3u64 << 24) / fan_in as u64).isqrt() as i32; // √(3/fan_in) in Q12
+            let a = ((3u64 << 24) / (fan_in as u64).max(1)).isqrt() as i32; // √(3/fan_in) in Q12
             for w in w {
                 let r = (rng.next_u32() >> 16) as i32; // [0, 2^16)
                 *w = (((r * (2 * a + 1)) >> 16) - a) as i16;
@@ -153,13 +153,13 @@ impl<S: Storage> IntTrainer<S> {
         }
         for i in 1..=s.m() {
             let (w, b) = s.forward(i);
-            fill(&mut params[w], n[i - 1], rng);
-            params[b].fill(0);
+            fill(params.get_mut(w).unwrap_or(&mut []), s.w(i - 1), rng);
+            params.get_mut(b).unwrap_or(&mut []).fill(0);
         }
-        for (i, &fan_in) in n.iter().enumerate().take(s.m()).skip(2) {
+        for i in 2..s.m() {
             let (v, c) = s.inverse(i);
-            fill(&mut params[v], fan_in, rng);
-            params[c].fill(0);
+            fill(params.get_mut(v).unwrap_or(&mut []), s.w(i), rng);
+            params.get_mut(c).unwrap_or(&mut []).fill(0);
         }
         self.restart_schedule();
     }
@@ -181,7 +181,8 @@ impl<S: Storage> IntTrainer<S> {
     /// pass refuses it).
     pub fn input_mut(&mut self) -> &mut [i32] {
         let (n, _, b) = self.storage.parts();
-        &mut b[..n[0]]
+        let len = n.first().copied().unwrap_or(0);
+        b.get_mut(..len).unwrap_or(&mut [])
     }
 
     /// The class of the sample held (one-hot target).
@@ -196,9 +197,11 @@ impl<S: Storage> IntTrainer<S> {
 
     /// The output probabilities `p` of the last forward pass, Q15.
     pub fn output(&self) -> &[i32] {
-        let n = self.storage.widths();
-        let at = Shape { n }.p();
-        &self.storage.buffers()[at..at + n[n.len() - 1]]
+        let s = Shape {
+            n: self.storage.widths(),
+        };
+        let (at, len) = (s.p(), s.w(s.m()));
+        self.storage.buffers().get(at..at + len).unwrap_or(&[])
     }
 
     /// The class the last forward pass predicted (the largest output; the first on ties).
@@ -208,16 +211,20 @@ impl<S: Storage> IntTrainer<S> {
 
     /// Hidden activations `h_i` (`i ∈ 1 ..= M−1`) of the last forward pass, Q14.
     pub fn hidden(&self, i: usize) -> &[i32] {
-        let n = self.storage.widths();
-        let at = Shape { n }.h(i);
-        &self.storage.buffers()[at..at + n[i]]
+        let s = Shape {
+            n: self.storage.widths(),
+        };
+        let (at, len) = (s.h(i), s.w(i));
+        self.storage.buffers().get(at..at + len).unwrap_or(&[])
     }
 
     /// Targets `ĥ_i` (`i ∈ 1 ..= M−1`) of the last step, Q14.
     pub fn target(&self, i: usize) -> &[i32] {
-        let n = self.storage.widths();
-        let at = Shape { n }.target(i);
-        &self.storage.buffers()[at..at + n[i]]
+        let s = Shape {
+            n: self.storage.widths(),
+        };
+        let (at, len) = (s.target(i), s.w(i));
+        self.storage.buffers().get(at..at + len).unwrap_or(&[])
     }
 
     /// Every parameter, Q3.12, in the arena's order ([`net`]): the save format.
@@ -321,14 +328,12 @@ impl<S: Storage> Steps for IntTrainer<S> {
     /// **Step 2**: `ĥ_{M−1} = h_{M−1} − η̂ W_Mᵀ (p − t)`.
     fn top_target(&mut self) -> Result<(), Error> {
         let (label, eta) = (usize::from(self.label), self.settings.eta_hat);
-        steps::top_target(&mut self.view(), label, eta);
-        Ok(())
+        steps::top_target(&mut self.view(), label, eta)
     }
 
     /// **Step 3**: `ĥ_{i−1} = h_{i−1} + g_i(ĥ_i) − g_i(h_i)` (draws nothing).
     fn difference_targets<G: Rng + ?Sized>(&mut self, _rng: &mut G) -> Result<(), Error> {
-        steps::difference_targets(&mut self.view());
-        Ok(())
+        steps::difference_targets(&mut self.view())
     }
 
     /// **Step 5**: SGD of every forward layer at the decayed rates; then the schedule advances.

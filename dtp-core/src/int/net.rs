@@ -183,39 +183,47 @@ pub(crate) struct Shape<'w> {
 }
 
 impl<'w> Shape<'w> {
+    /// `n_i` (0 past the end: every access is checked, none can panic).
+    #[inline(always)]
+    pub fn w(&self, i: usize) -> usize {
+        self.n.get(i).copied().unwrap_or(0)
+    }
+
     /// `M`, the number of forward layers.
+    #[inline(always)]
     pub fn m(&self) -> usize {
-        self.n.len() - 1
+        self.n.len().saturating_sub(1)
     }
 
     /// `(W_i, b_i)` of forward layer `i ∈ 1 ..= M` as ranges of the parameter arena.
     pub fn forward(&self, i: usize) -> (core::ops::Range<usize>, core::ops::Range<usize>) {
         let mut at = 0;
         for l in 1..i {
-            at += self.n[l] * (self.n[l - 1] + 1);
+            at += self.w(l) * (self.w(l - 1) + 1);
         }
-        let w = at..at + self.n[i] * self.n[i - 1];
-        (w.clone(), w.end..w.end + self.n[i])
+        let end = at + self.w(i) * self.w(i.wrapping_sub(1));
+        (at..end, end..end + self.w(i))
     }
 
     /// `(V_i, c_i)` of inverse `i ∈ 2 ..= M−1` as ranges of the parameter arena.
     pub fn inverse(&self, i: usize) -> (core::ops::Range<usize>, core::ops::Range<usize>) {
         let mut at = self.forward(self.m()).1.end;
         for l in 2..i {
-            at += self.n[l - 1] * (self.n[l] + 1);
+            at += self.w(l - 1) * (self.w(l) + 1);
         }
-        let v = at..at + self.n[i - 1] * self.n[i];
-        (v.clone(), v.end..v.end + self.n[i - 1])
+        let below = self.w(i.wrapping_sub(1));
+        let end = at + below * self.w(i);
+        (at..end, end..end + below)
     }
 
     /// Start of `h_i` (`i ∈ 1 ..= M−1`) in the buffer arena; `i = 0` is `x`.
     pub fn h(&self, i: usize) -> usize {
-        self.n[..i].iter().sum()
+        self.n.iter().take(i).sum()
     }
 
     /// Total of the hidden widths.
     fn hidden(&self) -> usize {
-        self.n[1..self.m()].iter().sum()
+        self.n.iter().take(self.m()).skip(1).sum()
     }
 
     /// Start of `ĥ_i` (`i ∈ 1 ..= M−1`) in the buffer arena.
@@ -225,16 +233,16 @@ impl<'w> Shape<'w> {
 
     /// Start of `p` in the buffer arena (`δ_M` follows it).
     pub fn p(&self) -> usize {
-        self.n[0] + 2 * self.hidden()
+        self.w(0) + 2 * self.hidden()
     }
 
     /// Length of a scratch vector: the widest layer above the input.
     pub fn widest(&self) -> usize {
-        self.n[1..].iter().copied().max().unwrap_or(0)
+        self.n.iter().skip(1).copied().max().unwrap_or(0)
     }
 
     /// Start of scratch vector `s ∈ 0..3`.
     pub fn scratch(&self, s: usize) -> usize {
-        self.p() + 2 * self.n[self.m()] + s * self.widest()
+        self.p() + 2 * self.w(self.m()) + s * self.widest()
     }
 }

@@ -12,6 +12,7 @@ use super::noise::{Dither, Noise};
 use super::settings::{Rate, Scale};
 use super::table::{softmax, tanh, tanh_derivative};
 use crate::error::{Error, Stage};
+use core::ops::Range;
 use rand_core::Rng;
 
 /// The largest target and delta magnitudes (Q14): `ĥ ∈ [−2, 2]`, `δ ∈ [−3, 3]`.
@@ -32,6 +33,38 @@ fn overflow(stage: Stage, layer: usize) -> Error {
     }
 }
 
+/// The arenas do not match the widths: impossible through [`Arrays::new`](super::Arrays::new)
+/// and `Vectors::new`; every access is checked (no panic path) and this is what a failed one
+/// returns.
+const SHAPE: Error = Error::Overflow {
+    stage: Stage::Forward,
+    layer: 0,
+};
+
+/// `len` values of `s` from `at`.
+#[inline(always)]
+fn part<T>(s: &[T], at: usize, len: usize) -> Result<&[T], Error> {
+    s.get(at..at.wrapping_add(len)).ok_or(SHAPE)
+}
+
+/// `len` values of `s` from `at`, to write.
+#[inline(always)]
+fn part_mut<T>(s: &mut [T], at: usize, len: usize) -> Result<&mut [T], Error> {
+    s.get_mut(at..at.wrapping_add(len)).ok_or(SHAPE)
+}
+
+/// A range of `s`.
+#[inline(always)]
+fn range<T>(s: &[T], r: Range<usize>) -> Result<&[T], Error> {
+    s.get(r).ok_or(SHAPE)
+}
+
+/// `s` split at `at`.
+#[inline(always)]
+fn split<T>(s: &mut [T], at: usize) -> Result<(&mut [T], &mut [T]), Error> {
+    s.split_at_mut_checked(at).ok_or(SHAPE)
+}
+
 /// `δ = (h − ĥ)(1 − h²)` in Q14, clamped to `±3` (`|h − ĥ| ≤ 3`: the product is below 2³¹),
 /// times `−mul`: the descent step `d = −mul·δ` of a unit (`|d| < 2³⁰` for `mul ≤ 2¹⁴`).
 #[inline(always)]
@@ -47,20 +80,20 @@ fn descent(h: i32, target: i32, mul: i32) -> i32 {
 /// ([`Error::Overflow`] at [`Stage::Input`] / [`Stage::Labels`]) and an input-layer sum leaving
 /// `i32` (only possible above 254 inputs; [`Stage::Forward`], layer 1).
 pub(crate) fn forward(v: &mut View<'_>, label: usize) -> Result<(usize, u32), Error> {
-    let (s, n) = (v.s, v.s.n);
+    let s = v.s;
     let m = s.m();
-    if v.b[..n[0]].iter().any(|x| x.unsigned_abs() > 256) {
+    if part(v.b, 0, s.w(0))?.iter().any(|x| x.unsigned_abs() > 256) {
         return Err(overflow(Stage::Input, 0));
     }
-    if label >= n[m] {
+    if label >= s.w(m) {
         return Err(overflow(Stage::Labels, 0));
     }
     // Layer 1 reads x (Q8): Q20 sums, then Q12 (floor) into tanh.
     let (w, b) = s.forward(1);
-    let (x, above) = v.b.split_at_mut(s.h(1));
-    let (h1, rest) = above.split_at_mut(n[1]);
-    let tmp = &mut rest[s.scratch(2) - s.h(1) - n[1]..];
-    if !input_gemv(&v.p[w], &v.p[b], x, h1, tmp) {
+    let (x, above) = split(v.b, s.h(1))?;
+    let (h1, rest) = split(above, s.w(1))?;
+    let tmp = part_mut(rest, s.scratch(2) - s.h(1) - s.w(1), s.widest())?;
+    if !input_gemv(range(v.p, w)?, range(v.p, b)?, x, h1, tmp) {
         return Err(overflow(Stage::Forward, 1));
     }
     for a in h1.iter_mut() {
@@ -69,22 +102,24 @@ pub(crate) fn forward(v: &mut View<'_>, label: usize) -> Result<(usize, u32), Er
     // Hidden layers 2 … M−1 read signs.
     for i in 2..m {
         let (w, b) = s.forward(i);
-        let (below, above) = v.b.split_at_mut(s.h(i));
-        let (src, acc) = (&below[s.h(i - 1)..], &mut above[..n[i]]);
-        sign_gemv(&v.p[w], &v.p[b], src, acc);
+        let (below, above) = split(v.b, s.h(i))?;
+        let src = part(below, s.h(i - 1), s.w(i - 1))?;
+        let acc = part_mut(above, 0, s.w(i))?;
+        sign_gemv(range(v.p, w)?, range(v.p, b)?, src, acc);
         for a in acc.iter_mut() {
             *a = tanh(Fx(*a)).0;
         }
     }
     // Output: logits into δ_M's place, probabilities into p.
     let (w, b) = s.forward(m);
-    let (below, above) = v.b.split_at_mut(s.p());
-    let src = &below[s.h(m - 1)..s.h(m - 1) + n[m - 1]];
-    let (p, rest) = above.split_at_mut(n[m]);
-    let z = &mut rest[..n[m]];
-    sign_gemv(&v.p[w], &v.p[b], src, z);
+    let (below, above) = split(v.b, s.p())?;
+    let src = part(below, s.h(m - 1), s.w(m - 1))?;
+    let (p, rest) = split(above, s.w(m))?;
+    let z = part_mut(rest, 0, s.w(m))?;
+    sign_gemv(range(v.p, w)?, range(v.p, b)?, src, z);
     let best = softmax(z, p);
-    Ok((best, (1 << 15) - p[label] as u32))
+    let p_label = p.get(label).copied().ok_or(SHAPE)?;
+    Ok((best, ((1 << 15) - p_label).max(0) as u32))
 }
 
 impl Pre {
@@ -99,22 +134,25 @@ impl Pre {
 /// `∂L/∂q(h_{M−1}) = W_Mᵀ δ_M`, `δ_M = p − t` (one-hot `t`; Q15, kept as Q14 for step 5),
 /// `η̂ = mul · 2^−shift`. `Σ_k |δ_k| ≤ 2`, so `|W_Mᵀ δ_M| ≤ 2³⁰` in Q26; `ĥ` clamped to
 /// `[−2, 2]`. With `η̂ = 0`, `ĥ_{M−1} = h_{M−1}` bit for bit.
-pub(crate) fn top_target(v: &mut View<'_>, label: usize, eta: Scale) {
-    let (s, n) = (v.s, v.s.n);
+pub(crate) fn top_target(v: &mut View<'_>, label: usize, eta: Scale) -> Result<(), Error> {
+    let s = v.s;
     let m = s.m();
-    let (below, above) = v.b.split_at_mut(s.p());
-    let (p, rest) = above.split_at_mut(n[m]);
-    let delta = &mut rest[..n[m]];
+    let (below, above) = split(v.b, s.p())?;
+    let (p, rest) = split(above, s.w(m))?;
+    let delta = part_mut(rest, 0, s.w(m))?;
     for (k, (d, &pk)) in delta.iter_mut().zip(p.iter()).enumerate() {
         let t = if k == label { 1 << 15 } else { 0 };
         *d = (pk - t) >> 1;
     }
     let (w, _) = s.forward(m);
-    let (h, t) = (s.h(m - 1), s.target(m - 1));
-    let (hidden, targets) = below.split_at_mut(t);
-    let (h, target) = (&hidden[h..h + n[m - 1]], &mut targets[..n[m - 1]]);
+    let (hidden, targets) = split(below, s.target(m - 1))?;
+    let h = part(hidden, s.h(m - 1), s.w(m - 1))?;
+    let target = part_mut(targets, 0, s.w(m - 1))?;
     let (mul, shift) = (eta.mul as i32, eta.shift as u32);
-    for ((col, &hj), tj) in columns(&v.p[w], n[m]).zip(h).zip(target.iter_mut()) {
+    for ((col, &hj), tj) in columns(range(v.p, w)?, s.w(m))
+        .zip(h)
+        .zip(target.iter_mut())
+    {
         let mut g = 0i32;
         for (&wk, &dk) in col.iter().zip(delta.iter()) {
             g += wk as i32 * dk;
@@ -122,6 +160,7 @@ pub(crate) fn top_target(v: &mut View<'_>, label: usize, eta: Scale) {
         let step = ((g >> 12) * mul) >> shift;
         *tj = (hj - step).clamp(-TARGET_LIMIT, TARGET_LIMIT);
     }
+    Ok(())
 }
 
 /// **Step 3 — difference targets**, downward for `i = M−1 … 2`:
@@ -130,28 +169,33 @@ pub(crate) fn top_target(v: &mut View<'_>, label: usize, eta: Scale) {
 /// `g_i` reads signs, so `V_i sign(ĥ_i) = V_i sign(h_i) + Σ_{j flipped} 2 sign(ĥ_ij) V_i[:, j]`:
 /// one full product and a column per flipped unit. No unit flipped: `ĥ_{i−1} = h_{i−1}`
 /// exactly (copied).
-pub(crate) fn difference_targets(v: &mut View<'_>) {
-    let (s, n) = (v.s, v.s.n);
+pub(crate) fn difference_targets(v: &mut View<'_>) -> Result<(), Error> {
+    let s = v.s;
     for i in (2..s.m()).rev() {
+        let (above, below) = (s.w(i), s.w(i - 1));
         let (vr, cr) = s.inverse(i);
-        let (lo, hi) = v.b.split_at_mut(s.target(i));
-        let (hidden, lower_target) = lo.split_at_mut(s.target(i - 1));
-        let lower_target = &mut lower_target[..n[i - 1]];
-        let (targets, scratch) = hi.split_at_mut(s.scratch(0) - s.target(i));
-        let target = &targets[..n[i]];
-        let h = &hidden[s.h(i)..s.h(i) + n[i]];
-        let h_below = &hidden[s.h(i - 1)..s.h(i - 1) + n[i - 1]];
+        let (lo, hi) = split(v.b, s.target(i))?;
+        let (hidden, lower_target) = split(lo, s.target(i - 1))?;
+        let lower_target = part_mut(lower_target, 0, below)?;
+        let (targets, scratch) = split(hi, s.scratch(0) - s.target(i))?;
+        let target = part(targets, 0, above)?;
+        let h = part(hidden, s.h(i), above)?;
+        let h_below = part(hidden, s.h(i - 1), below)?;
         let flipped = |(&t, &h): (&i32, &i32)| (t >= 0) != (h >= 0);
         if !target.iter().zip(h).any(flipped) {
-            lower_target.copy_from_slice(h_below);
+            for (t, &h) in lower_target.iter_mut().zip(h_below) {
+                *t = h;
+            }
             continue;
         }
-        let w = s.widest();
-        let (g_h, rest) = scratch.split_at_mut(w);
-        let (g_h, g_t) = (&mut g_h[..n[i - 1]], &mut rest[..n[i - 1]]);
-        sign_gemv(&v.p[vr.clone()], &v.p[cr], h, g_h);
-        g_t.copy_from_slice(g_h);
-        for ((col, &t), &hj) in columns(&v.p[vr], n[i - 1]).zip(target).zip(h) {
+        let (g_h, rest) = split(scratch, s.widest())?;
+        let (g_h, g_t) = (part_mut(g_h, 0, below)?, part_mut(rest, 0, below)?);
+        let vm = range(v.p, vr)?;
+        sign_gemv(vm, range(v.p, cr)?, h, g_h);
+        for (t, &g) in g_t.iter_mut().zip(g_h.iter()) {
+            *t = g;
+        }
+        for ((col, &t), &hj) in columns(vm, below).zip(target).zip(h) {
             if (t >= 0) == (hj >= 0) {
                 continue;
             }
@@ -174,6 +218,7 @@ pub(crate) fn difference_targets(v: &mut View<'_>) {
             *lt = (hb + diff).clamp(-TARGET_LIMIT, TARGET_LIMIT);
         }
     }
+    Ok(())
 }
 
 /// **Step 4 — inverse step**, for `i = 2 … M−1`: corrupt `h̃ = h_{i−1} + ε` ([`Noise`], one
@@ -188,22 +233,24 @@ pub(crate) fn inverse_step<G: Rng + ?Sized>(
     rate: Rate,
     rng: &mut G,
 ) -> Result<(), Error> {
-    let (s, n) = (v.s, v.s.n);
-    let w = s.widest();
+    let s = v.s;
+    let widest = s.widest();
     for i in 2..s.m() {
-        let (lo, scratch) = v.b.split_at_mut(s.scratch(0));
-        let h_below = &lo[s.h(i - 1)..s.h(i - 1) + n[i - 1]];
-        let (corrupt, rest) = scratch.split_at_mut(w);
-        let (y, r) = rest.split_at_mut(w);
-        let (corrupt, y, r) = (&mut corrupt[..n[i - 1]], &mut y[..n[i]], &mut r[..n[i - 1]]);
+        let (above, below) = (s.w(i), s.w(i - 1));
+        let (lo, scratch) = split(v.b, s.scratch(0))?;
+        let h_below = part(lo, s.h(i - 1), below)?;
+        let (corrupt, rest) = split(scratch, widest)?;
+        let (y, r) = split(rest, widest)?;
+        let corrupt = part_mut(corrupt, 0, below)?;
+        let (y, r) = (part_mut(y, 0, above)?, part_mut(r, 0, below)?);
         for (c, &h) in corrupt.iter_mut().zip(h_below) {
             *c = h + noise.sample(rng);
         }
         let (wr, br) = s.forward(i);
-        sign_gemv(&v.p[wr], &v.p[br], corrupt, y);
+        sign_gemv(range(v.p, wr)?, range(v.p, br)?, corrupt, y);
         y.iter_mut().for_each(|a| *a = tanh(Fx(*a)).0);
         let (vr, cr) = s.inverse(i);
-        sign_gemv(&v.p[vr.clone()], &v.p[cr.clone()], y, r);
+        sign_gemv(range(v.p, vr.clone())?, range(v.p, cr.clone())?, y, r);
         let mul = rate.mul as i32;
         for (rk, &ck) in r.iter_mut().zip(corrupt.iter()) {
             let out = tanh(Fx(*rk)).0;
@@ -211,13 +258,19 @@ pub(crate) fn inverse_step<G: Rng + ?Sized>(
             *rk = -delta.clamp(-DELTA_LIMIT, DELTA_LIMIT) * mul;
         }
         let mut dither = Dither::seeded(rng);
-        let (params, c) = v.p.split_at_mut(cr.start);
-        let f = rate.shift as u32 + 2;
-        if !sign_update(&mut params[vr], &mut c[..n[i - 1]], r, y, f, &mut dither) {
+        let (params, c) = split(v.p, cr.start)?;
+        let (vm, c) = (range_mut(params, vr)?, part_mut(c, 0, below)?);
+        if !sign_update(vm, c, r, y, rate.shift as u32 + 2, &mut dither) {
             return Err(overflow(Stage::InverseWeights, i));
         }
     }
     Ok(())
+}
+
+/// A range of `s`, to write.
+#[inline(always)]
+fn range_mut<T>(s: &mut [T], r: Range<usize>) -> Result<&mut [T], Error> {
+    s.get_mut(r).ok_or(SHAPE)
 }
 
 /// **Step 5 — forward step**: for each hidden layer `i = 1 … M−1` an SGD step on
@@ -234,14 +287,13 @@ pub(crate) fn forward_step(
     output: Rate,
     dither: &mut Dither,
 ) -> Result<(), Error> {
-    let (s, n) = (v.s, v.s.n);
-    let (m, w) = (s.m(), s.widest());
+    let s = v.s;
+    let (m, widest) = (s.m(), s.widest());
     for i in 1..m {
-        let (lo, scratch) = v.b.split_at_mut(s.scratch(0));
-        let (d, scaled) = scratch.split_at_mut(w);
-        let d = &mut d[..n[i]];
-        let (h, t) = (s.h(i), s.target(i));
-        let (h, t) = (&lo[h..h + n[i]], &lo[t..t + n[i]]);
+        let (lo, scratch) = split(v.b, s.scratch(0))?;
+        let (d, scaled) = split(scratch, widest)?;
+        let d = part_mut(d, 0, s.w(i))?;
+        let (h, t) = (part(lo, s.h(i), s.w(i))?, part(lo, s.target(i), s.w(i))?);
         let mut any = 0;
         for ((dj, &hj), &tj) in d.iter_mut().zip(h).zip(t) {
             *dj = descent(hj, tj, hidden.mul as i32);
@@ -251,10 +303,10 @@ pub(crate) fn forward_step(
             continue;
         }
         let (wr, br) = s.forward(i);
-        let (params, b) = v.p.split_at_mut(br.start);
-        let (wm, bm) = (&mut params[wr], &mut b[..n[i]]);
+        let (params, b) = split(v.p, br.start)?;
+        let (wm, bm) = (range_mut(params, wr)?, part_mut(b, 0, s.w(i))?);
         let f = hidden.shift as u32 + 2;
-        let src = &lo[s.h(i - 1)..s.h(i - 1) + n[i - 1]];
+        let src = part(lo, s.h(i - 1), s.w(i - 1))?;
         let fits = if i == 1 {
             input_update(wm, bm, d, scaled, src, f, dither)
         } else {
@@ -264,17 +316,17 @@ pub(crate) fn forward_step(
             return Err(overflow(Stage::ForwardWeights, i));
         }
     }
-    let (lo, scratch) = v.b.split_at_mut(s.scratch(0));
-    let d = &mut scratch[..n[m]];
-    let delta = &lo[s.p() + n[m]..s.p() + 2 * n[m]];
+    let (lo, scratch) = split(v.b, s.scratch(0))?;
+    let d = part_mut(scratch, 0, s.w(m))?;
+    let delta = part(lo, s.p() + s.w(m), s.w(m))?;
     for (dk, &e) in d.iter_mut().zip(delta) {
         *dk = -e * output.mul as i32;
     }
     let (wr, br) = s.forward(m);
-    let (params, b) = v.p.split_at_mut(br.start);
-    let src = &lo[s.h(m - 1)..s.h(m - 1) + n[m - 1]];
-    let f = output.shift as u32 + 2;
-    if !sign_update(&mut params[wr], &mut b[..n[m]], d, src, f, dither) {
+    let (params, b) = split(v.p, br.start)?;
+    let (wm, bm) = (range_mut(params, wr)?, part_mut(b, 0, s.w(m))?);
+    let src = part(lo, s.h(m - 1), s.w(m - 1))?;
+    if !sign_update(wm, bm, d, src, output.shift as u32 + 2, dither) {
         return Err(overflow(Stage::ForwardWeights, m));
     }
     Ok(())
