@@ -45,7 +45,9 @@ pub enum Error {
     /// `i16` at a weights stage (that layer keeps its values from before the update; the
     /// layers updated before it in the same step keep theirs), an input-layer sum leaving `i32` at [`Stage::Forward`], an input
     /// outside `[−1, 1]` at [`Stage::Input`] or a label outside the outputs at
-    /// [`Stage::Labels`] (nothing written). Layers numbered as for `NonFinite`.
+    /// [`Stage::Labels`] (nothing written); at [`Stage::Forward`] with layer 0, arenas that do
+    /// not match their widths (impossible through the integer storages' constructors). Layers
+    /// numbered as for `NonFinite`.
     Overflow {
         /// The step stage that produced the value.
         stage: Stage,
@@ -80,6 +82,9 @@ impl fmt::Display for Error {
                 let (what, prefix) = match stage {
                     Stage::Input => return write!(f, "integer input outside [-1, 1]"),
                     Stage::Labels => return write!(f, "label outside the integer net's outputs"),
+                    Stage::Forward if layer == 0 => {
+                        return write!(f, "integer net's storage does not match its widths");
+                    }
                     Stage::Forward => ("sum of forward layer", " "),
                     Stage::Target => ("target of layer", " "),
                     Stage::ForwardGradient => ("gradient of forward layer", " "),
