@@ -1,5 +1,5 @@
 //! DTP in integer arithmetic, for parts without a floating-point unit (Cortex-M0/M0+/M3):
-//! the same five steps as [`crate::dtp`], executed by [`IntTrainer`] under the step driver
+//! the same five steps as [`Trainer`](crate::Trainer)'s, executed by [`IntTrainer`] under the step driver
 //! ([`crate::step`]), with
 //! - `i16` weights, inverses and biases in Q3.12, `i32` activations and sums
 //!   ([`format`]: ranges, scaling, rounding);
@@ -98,7 +98,8 @@ impl Tally for IntStats {
 /// with [`step::step`](crate::step::step), evaluate with
 /// [`step::evaluate`](crate::step::evaluate).
 ///
-/// Memory: the storage (2 B a parameter, 4 B a buffer entry) and 28 B of fields.
+/// Memory: the storage (2 B a parameter, 4 B a buffer entry, the widths) and 48 B of
+/// settings and counters (32-bit target): 10,340 B for 64-32-32-10, 2.29 B a parameter.
 #[derive(Clone, Debug)]
 pub struct IntTrainer<S> {
     storage: S,

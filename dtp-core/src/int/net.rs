@@ -1,7 +1,7 @@
 //! Where the integer network lives: its widths, one `i16` arena of parameters and one `i32`
 //! arena of step buffers, owned by a [`Storage`] — const-sized arrays on the device
 //! ([`Arrays`], in a `static`, no allocation) or vectors on the desktop (`Vectors`, feature
-//! `alloc`). The steps read them through the offsets of [`Shape`].
+//! `alloc`). The steps read them through the offsets the widths give.
 //!
 //! Widths `n_0 (input), n_1 … n_{M−1} (hidden), n_M (output)`, any `M ≥ 3` (two hidden
 //! layers or more), any widths `1 … 16384`.

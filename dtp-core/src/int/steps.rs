@@ -1,6 +1,6 @@
 //! The five steps of DTP (Lee et al. 2015, arXiv:1412.7525, §2–3) in integer arithmetic, one
 //! function each, over the arenas of a [`Storage`](super::Storage). Notation as in
-//! [`crate::dtp`]: `h_0 = x`, hidden layers `h_i = tanh(W_i q(h_{i−1}) + b_i)` for
+//! [`Trainer`](crate::Trainer): `h_0 = x`, hidden layers `h_i = tanh(W_i q(h_{i−1}) + b_i)` for
 //! `i = 1 … M−1` with `q(h_0) = x` and `q = sign` above, `p = softmax(W_M q(h_{M−1}) + b_M)`,
 //! inverses `g_i(h_i) = tanh(V_i q(h_i) + c_i)` for `i = 2 … M−1`, targets `ĥ_i`.
 //! Formats: [`format`](super::format). One sample a step.
