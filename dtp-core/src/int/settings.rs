@@ -70,7 +70,7 @@ impl Settings {
     /// `η̂ = 8`, hidden rate 2⁻⁴, output rate 2⁻⁶, inverse rate 2⁻⁷, σ = 0.5, the forward
     /// rates divided by `1 + epoch`. Chosen on the host over a grid of shifts (4 epochs of the
     /// firmware's stream; `tests/tests/int_learning.rs`, `tune`): held-out 93.9 % and 92.5 %
-    /// for seeds 1 and 2, 92.5–94.7 % over seeds 1–6; controls (`η̂ = 0`) 54.0–64.6 %. A hidden
+    /// for seeds 1 and 2, 92.5–95.3 % over seeds 1–10; controls (`η̂ = 0`) 54.0–64.6 %. A hidden
     /// rate of 2⁻³ scores a little higher (93.3–95.0 %) but sits next to 2⁻², where a weight
     /// leaves `[−8, 8)` and the step refuses ([`Error::Overflow`](crate::Error::Overflow)).
     pub const DIGITS: Settings = Settings {
