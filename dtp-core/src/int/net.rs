@@ -14,7 +14,9 @@
 //!
 //! # The buffer arena (`i32`)
 //! `x` (`n_0`, Q8) · `h_1 … h_{M−1}` (Q14) · `ĥ_1 … ĥ_{M−1}` (Q14) · `p` (`n_M`, Q15) ·
-//! `δ_M` (`n_M`, Q14) · three scratch vectors of the widest layer above the input.
+//! `δ_M` (`n_M`, Q14) · the pre-activations `a_2 … a_{M−1}` of the layers an inverse reads
+//! (Q12, kept by the forward pass for the inverse step) · three scratch vectors of the widest
+//! layer above the input.
 
 /// The largest width: keeps every sign-input sum `(n + 1) · 2¹⁵` and the softmax's sum inside
 /// `i32`.
@@ -55,7 +57,7 @@ pub const fn buffers(widths: &[usize]) -> usize {
         }
         i += 1;
     }
-    widths[0] + 2 * hidden + 2 * widths[m - 1] + 3 * widest
+    widths[0] + 2 * hidden + 2 * widths[m - 1] + (hidden - widths[1]) + 3 * widest
 }
 
 /// Whether `widths` describes a network the integer step can train: at least two hidden
@@ -241,8 +243,14 @@ impl<'w> Shape<'w> {
         self.n.iter().skip(1).copied().max().unwrap_or(0)
     }
 
+    /// Start of the pre-activation `a_i` (`i ∈ 2 ..= M−1`) in the buffer arena.
+    pub fn pre(&self, i: usize) -> usize {
+        let before: usize = self.n.iter().take(i).skip(2).sum();
+        self.p() + 2 * self.w(self.m()) + before
+    }
+
     /// Start of scratch vector `s ∈ 0..3`.
     pub fn scratch(&self, s: usize) -> usize {
-        self.p() + 2 * self.w(self.m()) + s * self.widest()
+        self.pre(self.m()) + s * self.widest()
     }
 }

@@ -104,10 +104,11 @@ pub(crate) fn forward(v: &mut View<'_>, label: usize) -> Result<(usize, u32), Er
         let (w, b) = s.forward(i);
         let (below, above) = split(v.b, s.h(i))?;
         let src = part(below, s.h(i - 1), s.w(i - 1))?;
-        let acc = part_mut(above, 0, s.w(i))?;
-        sign_gemv(range(v.p, w)?, range(v.p, b)?, src, acc);
-        for a in acc.iter_mut() {
-            *a = tanh(Fx(*a)).0;
+        let (h, rest) = split(above, s.w(i))?;
+        let pre = part_mut(rest, s.pre(i) - s.h(i) - s.w(i), s.w(i))?;
+        sign_gemv(range(v.p, w)?, range(v.p, b)?, src, pre);
+        for (hj, &a) in h.iter_mut().zip(pre.iter()) {
+            *hj = tanh(Fx(a)).0;
         }
     }
     // Output: logits into δ_M's place, probabilities into p.
@@ -222,7 +223,8 @@ pub(crate) fn difference_targets(v: &mut View<'_>) -> Result<(), Error> {
 }
 
 /// **Step 4 — inverse step**, for `i = 2 … M−1`: corrupt `h̃ = h_{i−1} + ε` ([`Noise`], one
-/// draw a unit), `y = f_i(h̃) = tanh(W_i sign(h̃) + b_i)`, `r = g_i(y) = tanh(V_i sign(y) + c_i)`,
+/// draw a unit), `y = f_i(h̃) = tanh(W_i sign(h̃) + b_i)` (from step 1's `a_i` and the columns
+/// whose sign the noise flipped), `r = g_i(y) = tanh(V_i sign(y) + c_i)`,
 /// and an SGD step on `½‖r − h̃‖²` for `(V_i, c_i)`: `δ = (r − h̃)(1 − r²)` (clamped to ±3),
 /// `V_i −= lr δ sign(y)ᵀ`, `c_i −= lr δ`, rounded stochastically (one dither seed drawn a
 /// layer). If a weight would leave `[−8, 8)`, that inverse keeps its values from before the
@@ -246,8 +248,23 @@ pub(crate) fn inverse_step<G: Rng + ?Sized>(
         for (c, &h) in corrupt.iter_mut().zip(h_below) {
             *c = h + noise.sample(rng);
         }
-        let (wr, br) = s.forward(i);
-        sign_gemv(range(v.p, wr)?, range(v.p, br)?, corrupt, y);
+        // W_i sign(h̃) + b_i = a_i + Σ_{j: sign(h̃_j) ≠ sign(h_{i−1,j})} 2 sign(h̃_j) W_i[:, j]
+        // (integer sums: the same bits as the full product).
+        let (wr, _) = s.forward(i);
+        for (yk, &a) in y.iter_mut().zip(part(lo, s.pre(i), above)?) {
+            *yk = a;
+        }
+        let wm = range(v.p, wr)?;
+        for ((col, &c), &h) in columns(wm, above).zip(corrupt.iter()).zip(h_below) {
+            if (c >= 0) == (h >= 0) {
+                continue;
+            }
+            if c >= 0 {
+                y.iter_mut().zip(col).for_each(|(a, &w)| *a += 2 * w as i32);
+            } else {
+                y.iter_mut().zip(col).for_each(|(a, &w)| *a -= 2 * w as i32);
+            }
+        }
         y.iter_mut().for_each(|a| *a = tanh(Fx(*a)).0);
         let (vr, cr) = s.inverse(i);
         sign_gemv(range(v.p, vr.clone())?, range(v.p, cr.clone())?, y, r);
