@@ -122,11 +122,7 @@ where
     /// [`inverse_step`](Self::inverse_step) for DTP, [`drl_step`](Self::drl_step) for the
     /// difference reconstruction loss, nothing (no noise drawn) for fixed feedback weights.
     pub fn feedback_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
-        match self.config.feedback {
-            Feedback::Dtp => self.inverse_step(sigma, rng),
-            Feedback::Drl => self.drl_step(sigma, rng),
-            Feedback::Fixed => Ok(()),
-        }
+        self.feedback_by(self.config.feedback, sigma, rng)
     }
 
     /// **Step 4 — inverse step**, for `i = 2 … M−1`: corrupt `h̃ = h_{i-1} + ε`,
@@ -155,17 +151,7 @@ where
     /// assert!(t.inverse_loss[0] < first);
     /// ```
     pub fn inverse_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
-        let units = self.config.units;
-        for k in 1..=self.net.depth() {
-            let (loss, grad) = self
-                .ws
-                .inverse_gradient::<K, G>(&self.net, units, k, sigma, rng);
-            self.inverse_loss.as_mut()[k - 1] = loss;
-            let state = self.inverse_state.state_mut(k - 1);
-            let opt = &self.config.inverse;
-            apply_inverse::<K, L, B, S>(&mut self.grad, opt, &mut self.net, state, k, grad)?;
-        }
-        Ok(())
+        self.feedback_by(Feedback::Dtp, sigma, rng)
     }
 
     /// **Step 4 by the difference reconstruction loss** (DRL; Meulemans et al. 2020, "A
@@ -193,11 +179,39 @@ where
     /// of [`forward`](Self::forward); uses the target buffers as scratch (the forward half
     /// recomputes them). [`inverse_loss`](Self::inverse_loss) receives each `L_i`.
     pub fn drl_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
+        self.feedback_by(Feedback::Drl, sigma, rng)
+    }
+
+    /// Step 4 by `rule`: each inverse's loss and gradient ([`Workspace::feedback_gradient`]),
+    /// then its optimiser step, `i` increasing.
+    #[inline(always)]
+    fn feedback_by<G: Rng + ?Sized>(
+        &mut self,
+        rule: Feedback,
+        sigma: f32,
+        rng: &mut G,
+    ) -> Result<(), Error> {
+        // Each arm passes its rule as a constant, so the per-layer choice folds away.
+        match rule {
+            Feedback::Fixed => Ok(()),
+            Feedback::Dtp => self.feedback_layers(Feedback::Dtp, sigma, rng),
+            Feedback::Drl => self.feedback_layers(Feedback::Drl, sigma, rng),
+        }
+    }
+
+    /// [`feedback_by`](Self::feedback_by)'s loop over the inverses.
+    #[inline(always)]
+    fn feedback_layers<G: Rng + ?Sized>(
+        &mut self,
+        rule: Feedback,
+        sigma: f32,
+        rng: &mut G,
+    ) -> Result<(), Error> {
         let units = self.config.units;
         for k in 1..=self.net.depth() {
             let (loss, grad) = self
                 .ws
-                .drl_gradient::<K, G>(&self.net, units, k, sigma, rng)?;
+                .feedback_gradient::<K, G>(rule, &self.net, units, k, sigma, rng)?;
             self.inverse_loss.as_mut()[k - 1] = loss;
             let state = self.inverse_state.state_mut(k - 1);
             let opt = &self.config.inverse;
@@ -416,6 +430,25 @@ where
             .zip(g_target.as_slice().iter().zip(g_h.as_slice()))
         {
             *t = h + (gt - gh);
+        }
+    }
+
+    /// Step 4 for the inverse `g_{k+1}` by `rule` (DTP or DRL; not [`Feedback::Fixed`],
+    /// which trains nothing): its loss and its gradient. The one place the feedback rule is
+    /// chosen, for every executor.
+    #[inline(always)]
+    pub(crate) fn feedback_gradient<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        rule: Feedback,
+        net: &Net<L>,
+        units: Units,
+        k: usize,
+        sigma: f32,
+        rng: &mut G,
+    ) -> Result<(f32, HiddenOuter<'_, L, B>), Error> {
+        match rule {
+            Feedback::Drl => self.drl_gradient::<K, G>(net, units, k, sigma, rng),
+            _ => Ok(self.inverse_gradient::<K, G>(net, units, k, sigma, rng)),
         }
     }
 

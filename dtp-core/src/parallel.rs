@@ -27,12 +27,13 @@
 //! thread runs it, and layer `l`'s gradient is always `((g_0 + g_1) + g_2) + …` applied by
 //! one thread. One chunk is exactly the [`Trainer`](crate::Trainer)'s own step (same code, same streams).
 
-use crate::config::{Feedback, Gradient, Schedule};
+use crate::config::{Feedback, Gradient};
 use crate::dense::Dense;
 use crate::error::{Error, Stage, check_finite};
 use crate::kernel::Kernel;
 use crate::layout::Dynamic;
 use crate::optim::{DenseState, Optimiser};
+use crate::step::{self, Pass, Steps, Tally};
 use crate::team::Team;
 use crate::trainer::{BatchColumns, Batches, DynTrainer, EpochStats, StepStats, Workspace};
 use alloc::vec::Vec;
@@ -151,139 +152,24 @@ impl Parallel {
         self.team.threads()
     }
 
-    /// One interleaved DTP step on the batch in the trainer's buffers (as [`Trainer::step`]):
-    /// forward pass and feedback gradients in every chunk, feedback update, targets and
-    /// forward gradients in every chunk, forward update.
-    ///
-    /// [`Trainer::step`]: crate::Trainer::step
-    pub fn step<K: Kernel, G: Rng + ?Sized>(
-        &mut self,
-        t: &mut DynTrainer<K>,
-        rng: &mut G,
-    ) -> Result<StepStats, Error> {
-        if self.chunks.len() == 1 {
-            return t.step(rng);
+    /// The executor of the step driver ([`step`](crate::step)) for `t`'s minibatch, held in
+    /// `t`'s batch buffers: `p.on(&mut t).step(rng)` (with [`Drive`](crate::step::Drive) in
+    /// scope) is one DTP step on the chunks. With one chunk it is `t` itself (same code, same
+    /// streams).
+    pub fn on<'a, K: Kernel>(&'a mut self, t: &'a mut DynTrainer<K>) -> Exec<'a, K> {
+        Exec {
+            par: self,
+            t,
+            data: None,
+            source: Load::Trainer,
+            unreported: None,
+            plan: Plan::default(),
+            stats: StepStats::default(),
         }
-        self.step_from(t, rng, Source::Trainer)
     }
 
-    fn step_from<K: Kernel, G: Rng + ?Sized>(
-        &mut self,
-        t: &mut DynTrainer<K>,
-        rng: &mut G,
-        source: Source<'_>,
-    ) -> Result<StepStats, Error> {
-        let stats = self.inverse_half(t, rng, source, true)?;
-        // The chunks keep their (noisy) inputs and activations from the first half.
-        self.run(t, rng, Source::Kept, |net, config, c| {
-            c.targets_and_forward_gradients::<K>(net, config)
-                .map(|()| StepStats::default())
-        })?;
-        self.update(t, Half::Forward)?;
-        Ok(stats)
-    }
-
-    /// The inverse half of a step (as [`Trainer::inverse_only`](crate::Trainer::inverse_only)).
-    pub fn inverse_only<K: Kernel, G: Rng + ?Sized>(
-        &mut self,
-        t: &mut DynTrainer<K>,
-        rng: &mut G,
-    ) -> Result<StepStats, Error> {
-        if self.chunks.len() == 1 {
-            return t.inverse_only(rng);
-        }
-        self.inverse_half(t, rng, Source::Trainer, true)
-    }
-
-    /// The forward half of a step (as [`Trainer::forward_only`](crate::Trainer::forward_only)).
-    pub fn forward_only<K: Kernel, G: Rng + ?Sized>(
-        &mut self,
-        t: &mut DynTrainer<K>,
-        rng: &mut G,
-    ) -> Result<StepStats, Error> {
-        if self.chunks.len() == 1 {
-            return t.forward_only(rng);
-        }
-        self.forward_from(t, rng, Source::Trainer)
-    }
-
-    fn forward_from<K: Kernel, G: Rng + ?Sized>(
-        &mut self,
-        t: &mut DynTrainer<K>,
-        rng: &mut G,
-        source: Source<'_>,
-    ) -> Result<StepStats, Error> {
-        let stats = self.run(t, rng, source, |net, config, c| {
-            let stats = c.ws.forward::<K, _>(net, config, true, &mut c.rng)?;
-            c.targets_and_forward_gradients::<K>(net, config)?;
-            Ok(stats)
-        })?;
-        self.update(t, Half::Forward)?;
-        Ok(stats)
-    }
-
-    /// One backprop step (as [`Trainer::backprop_step`](crate::Trainer::backprop_step)).
-    pub fn backprop_step<K: Kernel, G: Rng + ?Sized>(
-        &mut self,
-        t: &mut DynTrainer<K>,
-        gradient: Gradient,
-        rng: &mut G,
-    ) -> Result<StepStats, Error> {
-        if self.chunks.len() == 1 {
-            return t.backprop_step(gradient, rng);
-        }
-        self.backprop_from(t, gradient, rng, Source::Trainer)
-    }
-
-    fn backprop_from<K: Kernel, G: Rng + ?Sized>(
-        &mut self,
-        t: &mut DynTrainer<K>,
-        gradient: Gradient,
-        rng: &mut G,
-        source: Source<'_>,
-    ) -> Result<StepStats, Error> {
-        let stats = self.run(t, rng, source, |net, config, c| {
-            let stats = c.ws.forward::<K, _>(net, config, true, &mut c.rng)?;
-            let units = config.units;
-            let (ws, grads) = (&mut c.ws, &mut c.forward);
-            let m = grads.len();
-            ws.backprop_output::<K>(&net.output, units)
-                .write::<K>(&mut grads[m - 1]);
-            for k in (1..=net.depth()).rev() {
-                ws.backprop_hidden::<K>(&net.hidden[k - 1], units, gradient, k)
-                    .write::<K>(&mut grads[k]);
-            }
-            ws.backprop_first(units, gradient).write::<K>(&mut grads[0]);
-            Ok(stats)
-        })?;
-        self.update(t, Half::Forward)?;
-        Ok(stats)
-    }
-
-    /// The forward pass alone on the batch in the trainer's buffers, without training (as
-    /// [`Trainer::evaluate`](crate::Trainer::evaluate)); the trainer's
-    /// [`output`](crate::Trainer::output) holds the result.
-    pub fn evaluate<K: Kernel, G: Rng + ?Sized>(
-        &mut self,
-        t: &mut DynTrainer<K>,
-        rng: &mut G,
-    ) -> Result<StepStats, Error> {
-        if self.chunks.len() == 1 {
-            return t.evaluate(rng);
-        }
-        let stats = self.run(t, rng, Source::Trainer, |net, config, c| {
-            c.ws.forward::<K, _>(net, config, false, &mut c.rng)
-        })?;
-        let rows = t.ws.p.nrows();
-        let p = t.ws.p.as_mut_slice();
-        for c in &self.chunks {
-            let part = c.ws.p.as_slice();
-            p[c.start * rows..c.start * rows + part.len()].copy_from_slice(part);
-        }
-        Ok(stats)
-    }
-
-    /// One epoch over `data` (as [`Trainer::train_epoch`](crate::Trainer::train_epoch)).
+    /// One epoch over `data` (as [`Trainer::train_epoch`](crate::Trainer::train_epoch)), by
+    /// the step driver ([`step::epoch`]).
     pub fn train_epoch<K, D, G>(
         &mut self,
         t: &mut DynTrainer<K>,
@@ -295,20 +181,16 @@ impl Parallel {
         D: Batches<Dyn, Dyn, Dyn> + ?Sized,
         G: Rng + ?Sized,
     {
-        if self.chunks.len() == 1 {
-            return t.train_epoch(data, rng);
-        }
         let sigma = t.sigma();
-        let config = t.config;
-        if config.schedule == Schedule::Alternating && config.feedback != Feedback::Fixed {
-            // Its statistics are not reported: the forward pass stops where the inverses'
-            // training stops reading it.
-            self.pass(t, data, rng, |p, t, r, s| p.inverse_half(t, r, s, false))?;
-        }
-        let mut stats = self.pass(t, data, rng, |p, t, r, s| match config.schedule {
-            Schedule::Alternating => p.forward_from(t, r, s),
-            Schedule::Interleaved => p.step_from(t, r, s),
-        })?;
+        let (schedule, feedback) = (t.config.schedule, t.config.feedback);
+        let (n, batch) = (data.batches(), t.batch());
+        let mut data = Data(data);
+        let mut e = self.on(t);
+        e.data = Some(&mut data);
+        let load = |e: &mut Exec<'_, K>, index| e.load(index);
+        let tally = step::epoch(&mut e, schedule, feedback != Feedback::Fixed, n, rng, load)?;
+        e.report_filled();
+        let mut stats = tally.stats(batch);
         stats.sigma = sigma;
         t.epoch = t.epoch.saturating_add(1);
         Ok(stats)
@@ -328,123 +210,35 @@ impl Parallel {
         D: Batches<Dyn, Dyn, Dyn> + ?Sized,
         G: Rng + ?Sized,
     {
-        if self.chunks.len() == 1 {
-            return t.backprop_epoch(data, gradient, rng);
-        }
-        let stats = self.pass(t, data, rng, |p, t, r, s| {
-            p.backprop_from(t, gradient, r, s)
-        })?;
+        let (n, batch) = (data.batches(), t.batch());
+        let mut data = Data(data);
+        let mut e = self.on(t);
+        e.data = Some(&mut data);
+        let load = |e: &mut Exec<'_, K>, index| e.load(index);
+        let tally = step::pass(&mut e, n, rng, load, |e, r| e.backprop_step(gradient, r))?;
+        e.report_filled();
         t.epoch = t.epoch.saturating_add(1);
-        Ok(stats)
+        Ok(tally.stats(batch))
     }
 
-    fn pass<K, D, G>(
-        &mut self,
-        t: &mut DynTrainer<K>,
-        data: &mut D,
-        rng: &mut G,
-        mut step: impl FnMut(
-            &mut Self,
-            &mut DynTrainer<K>,
-            &mut G,
-            Source<'_>,
-        ) -> Result<StepStats, Error>,
-    ) -> Result<EpochStats, Error>
-    where
-        K: Kernel,
-        D: Batches<Dyn, Dyn, Dyn> + ?Sized,
-        G: Rng + ?Sized,
-    {
-        let n = data.batches();
-        let mut total = EpochStats::default();
-        let mut correct = 0u64;
-        for index in 0..n {
-            let stats = match data.columns() {
-                Some(columns) => step(self, t, rng, Source::Columns(columns, index))?,
-                None => {
-                    let (x, labels) = t.batch_mut();
-                    data.fill(index, x, labels);
-                    step(self, t, rng, Source::Trainer)?
-                }
-            };
-            if data.columns().is_some() {
-                data.filled_elsewhere(index);
-            }
-            total.loss += stats.loss;
-            correct += u64::from(stats.correct);
-        }
-        if n > 0 {
-            total.loss /= n as f32;
-            total.error = 1.0 - correct as f32 / (n * t.batch()) as f32;
-        }
-        total.batches = n as u32;
-        Ok(total)
-    }
-
-    /// Forward pass and feedback gradients in every chunk, then the feedback update. With
-    /// `full` false and DTP's feedback, the forward pass stops below the last hidden layer
-    /// ([`Workspace::forward_for_inverses`]: the same bits for everything after it) and the
-    /// statistics returned are zero.
-    fn inverse_half<K: Kernel, G: Rng + ?Sized>(
-        &mut self,
-        t: &mut DynTrainer<K>,
-        rng: &mut G,
-        source: Source<'_>,
-        full: bool,
-    ) -> Result<StepStats, Error> {
-        let sigma = t.sigma();
-        let stats = self.run(t, rng, source, |net, config, c| {
-            let stats = if full || config.feedback != Feedback::Dtp {
-                c.ws.forward::<K, _>(net, config, true, &mut c.rng)?
-            } else {
-                c.ws.forward_for_inverses::<K, _>(net, config, &mut c.rng);
-                StepStats::default()
-            };
-            let units = config.units;
-            for k in 1..=net.depth() {
-                let (ws, grad, rng) = (&mut c.ws, &mut c.inverse[k - 1], &mut c.rng);
-                c.inverse_loss[k - 1] = match config.feedback {
-                    Feedback::Dtp => {
-                        let (loss, g) = ws.inverse_gradient::<K, _>(net, units, k, sigma, rng);
-                        g.write::<K>(grad);
-                        loss
-                    }
-                    Feedback::Drl => {
-                        let (loss, g) = ws.drl_gradient::<K, _>(net, units, k, sigma, rng)?;
-                        g.write::<K>(grad);
-                        loss
-                    }
-                    Feedback::Fixed => 0.0,
-                };
-            }
-            Ok(stats)
-        })?;
-        if t.config.feedback != Feedback::Fixed {
-            self.update(t, Half::Inverse)?;
-        }
-        Ok(stats)
-    }
-
-    /// Runs `task` on every chunk (in parallel when there is a pool), after seeding its
-    /// stream from `rng` and loading its columns from `source` (checked: finite inputs and
+    /// Runs `task` on every chunk (in parallel when there is a team), after seeding its
+    /// stream from `seed` and loading its columns from `source` (checked: finite inputs and
     /// targets); returns the sum of the chunks' statistics, or the first chunk's error.
-    fn run<K, G, F>(
+    fn run<K, F>(
         &mut self,
         t: &DynTrainer<K>,
-        rng: &mut G,
+        seed: u128,
         source: Source<'_>,
         task: F,
     ) -> Result<StepStats, Error>
     where
         K: Kernel,
-        G: Rng + ?Sized,
         F: Fn(&crate::net::Net<Dynamic>, &crate::Config, &mut Chunk) -> Result<StepStats, Error>
             + Sync,
     {
         if let Source::Trainer = source {
             t.check_batch()?;
         }
-        let seed = (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
         let (net, config, ws) = (&t.net, &t.config, &t.ws);
         let one = |index: usize, c: &mut Chunk| {
             c.rng = Pcg64::new(seed, index as u128);
@@ -470,9 +264,7 @@ impl Parallel {
         let results = self.team.map(&mut self.chunks, one);
         let mut total = StepStats::default();
         for r in results {
-            let s = r?;
-            total.loss += s.loss;
-            total.correct += s.correct;
+            total.add(r?);
         }
         Ok(total)
     }
@@ -668,6 +460,27 @@ fn cut<'a>(
 }
 
 impl Chunk {
+    /// Step 4's gradients on this chunk (after its forward pass), by the configured rule
+    /// ([`Workspace::feedback_gradient`]); nothing for fixed feedback weights.
+    fn feedback_gradients<K: Kernel>(
+        &mut self,
+        net: &crate::net::Net<Dynamic>,
+        config: &crate::Config,
+        sigma: f32,
+    ) -> Result<(), Error> {
+        if config.feedback == Feedback::Fixed {
+            return Ok(());
+        }
+        for k in 1..=net.depth() {
+            let (ws, grad, rng) = (&mut self.ws, &mut self.inverse[k - 1], &mut self.rng);
+            let rule = config.feedback;
+            let (loss, g) = ws.feedback_gradient::<K, _>(rule, net, config.units, k, sigma, rng)?;
+            g.write::<K>(grad);
+            self.inverse_loss[k - 1] = loss;
+        }
+        Ok(())
+    }
+
     /// Steps 2, 3 and 5's gradients on this chunk (after its forward pass).
     fn targets_and_forward_gradients<K: Kernel>(
         &mut self,
@@ -692,5 +505,257 @@ impl Chunk {
         }
         ws.output_gradient().write::<K>(output);
         Ok(())
+    }
+}
+
+/// Where the next job's minibatch comes from, as the executor records it.
+#[derive(Clone, Copy)]
+enum Load {
+    /// The trainer's batch buffers.
+    Trainer,
+    /// Minibatch `.0` of the epoch's column source.
+    Columns(usize),
+    /// What the chunks hold already.
+    Kept,
+}
+
+/// The steps an executor has been asked for and not yet run: they run as one job on the
+/// chunks when the parameters must change (a feedback or forward update) or when the figures
+/// are asked for.
+#[derive(Clone, Copy, Default)]
+struct Plan {
+    /// Step 1, and how much of it.
+    forward: Option<Pass>,
+    /// Step 4's gradients.
+    feedback: bool,
+    /// Steps 2, 3 and 5's gradients.
+    targets: bool,
+    /// The chunks' streams' seed, drawn from the caller's generator when the job's first
+    /// step that draws was asked for.
+    seed: Option<u128>,
+}
+
+/// A minibatch source seen by the executor (any [`Batches`], type-erased).
+trait Loader {
+    fn fill(&mut self, index: usize, x: &mut crate::OMat<Dyn, Dyn>, t: &mut crate::OMat<Dyn, Dyn>);
+    fn columns(&self) -> Option<&dyn BatchColumns>;
+    fn filled_elsewhere(&mut self, index: usize);
+}
+
+/// The [`Source`] of a job whose minibatch was recorded as `load`.
+fn source<'s>(load: Load, data: Option<&'s (dyn Loader + 's)>) -> Source<'s> {
+    match load {
+        Load::Trainer => Source::Trainer,
+        Load::Kept => Source::Kept,
+        Load::Columns(index) => {
+            let columns = data.and_then(Loader::columns);
+            Source::Columns(columns.expect("an epoch's column source"), index)
+        }
+    }
+}
+
+/// A `&mut` [`Batches`] as a [`Loader`].
+struct Data<'d, D: ?Sized>(&'d mut D);
+
+impl<D: Batches<Dyn, Dyn, Dyn> + ?Sized> Loader for Data<'_, D> {
+    fn fill(&mut self, index: usize, x: &mut crate::OMat<Dyn, Dyn>, t: &mut crate::OMat<Dyn, Dyn>) {
+        self.0.fill(index, x, t);
+    }
+    fn columns(&self) -> Option<&dyn BatchColumns> {
+        self.0.columns()
+    }
+    fn filled_elsewhere(&mut self, index: usize) {
+        self.0.filled_elsewhere(index);
+    }
+}
+
+/// The chunk-parallel executor of the step driver ([`Parallel::on`]): steps 1 and 4 run as
+/// one job on the chunks, then the feedback update; steps 2, 3 and 5 as another, then the
+/// forward update. With one chunk every step is the trainer's own.
+pub struct Exec<'a, K: Kernel> {
+    par: &'a mut Parallel,
+    t: &'a mut DynTrainer<K>,
+    data: Option<&'a mut dyn Loader>,
+    source: Load,
+    /// A minibatch written through the source's columns whose step has not been reported.
+    unreported: Option<usize>,
+    plan: Plan,
+    stats: StepStats,
+}
+
+impl<K: Kernel> Exec<'_, K> {
+    /// Whether the chunks are the trainer itself.
+    fn whole(&self) -> bool {
+        self.par.chunks.len() == 1
+    }
+
+    /// Puts minibatch `index` of the epoch's source into the executor: each chunk writes its
+    /// own columns when the source can, else the trainer's buffers are filled.
+    fn load(&mut self, index: usize) -> Result<(), Error> {
+        self.report_filled();
+        let whole = self.whole();
+        let data = self.data.as_deref_mut().expect("an epoch's source");
+        if !whole && data.columns().is_some() {
+            self.unreported = Some(index);
+            self.source = Load::Columns(index);
+        } else {
+            let (x, labels) = self.t.batch_mut();
+            data.fill(index, x, labels);
+            self.source = Load::Trainer;
+        }
+        Ok(())
+    }
+
+    /// Tells the source that the last minibatch its columns gave was trained on
+    /// ([`Batches::filled_elsewhere`]): once its step succeeded, before the next is loaded.
+    fn report_filled(&mut self) {
+        if let (Some(index), Some(data)) = (self.unreported.take(), self.data.as_deref_mut()) {
+            data.filled_elsewhere(index);
+        }
+    }
+
+    /// Draws the chunks' seed for the pending job, unless it has one.
+    fn seed<G: Rng + ?Sized>(&mut self, rng: &mut G) {
+        if self.plan.seed.is_none() {
+            self.plan.seed = Some((u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64()));
+        }
+    }
+
+    /// Runs the pending steps as one job on the chunks, then `update` (if any).
+    fn flush(&mut self, update: Option<Half>) -> Result<(), Error> {
+        let plan = core::mem::take(&mut self.plan);
+        let source = source(self.source, self.data.as_deref());
+        let sigma = self.t.sigma();
+        let seed = plan.seed.unwrap_or(0);
+        let stats = self.par.run(self.t, seed, source, |net, config, c| {
+            let mut stats = StepStats::default();
+            match plan.forward {
+                Some(Pass::Feedback) if config.feedback == Feedback::Dtp => {
+                    c.ws.forward_for_inverses::<K, _>(net, config, &mut c.rng);
+                }
+                Some(pass) => {
+                    stats =
+                        c.ws.forward::<K, _>(net, config, pass.training(), &mut c.rng)?;
+                }
+                None => {}
+            }
+            if plan.feedback {
+                c.feedback_gradients::<K>(net, config, sigma)?;
+            }
+            if plan.targets {
+                c.targets_and_forward_gradients::<K>(net, config)?;
+            }
+            Ok(stats)
+        })?;
+        self.source = Load::Kept;
+        if let Some(pass) = plan.forward {
+            self.stats = stats;
+            if pass == Pass::Evaluation {
+                self.gather_output();
+            }
+        }
+        match update {
+            Some(Half::Inverse) if self.t.config.feedback == Feedback::Fixed => Ok(()),
+            Some(half) => self.par.update(self.t, half),
+            None => Ok(()),
+        }
+    }
+
+    /// Copies the chunks' outputs into the trainer's [`output`](crate::Trainer::output).
+    fn gather_output(&mut self) {
+        let rows = self.t.ws.p.nrows();
+        let p = self.t.ws.p.as_mut_slice();
+        for c in &self.par.chunks {
+            let part = c.ws.p.as_slice();
+            p[c.start * rows..c.start * rows + part.len()].copy_from_slice(part);
+        }
+    }
+
+    /// One backprop step (as [`Trainer::backprop_step`](crate::Trainer::backprop_step)):
+    /// forward pass and every layer's exact gradient on the chunks, then the forward update.
+    pub fn backprop_step<G: Rng + ?Sized>(
+        &mut self,
+        gradient: Gradient,
+        rng: &mut G,
+    ) -> Result<StepStats, Error> {
+        if self.whole() {
+            return self.t.backprop_step(gradient, rng);
+        }
+        self.seed(rng);
+        let seed = self.plan.seed.take().unwrap_or(0);
+        let source = source(self.source, self.data.as_deref());
+        let stats = self.par.run(self.t, seed, source, |net, config, c| {
+            let stats = c.ws.forward::<K, _>(net, config, true, &mut c.rng)?;
+            let units = config.units;
+            let (ws, grads) = (&mut c.ws, &mut c.forward);
+            let m = grads.len();
+            ws.backprop_output::<K>(&net.output, units)
+                .write::<K>(&mut grads[m - 1]);
+            for k in (1..=net.depth()).rev() {
+                ws.backprop_hidden::<K>(&net.hidden[k - 1], units, gradient, k)
+                    .write::<K>(&mut grads[k]);
+            }
+            ws.backprop_first(units, gradient).write::<K>(&mut grads[0]);
+            Ok(stats)
+        })?;
+        self.source = Load::Kept;
+        self.par.update(self.t, Half::Forward)?;
+        Ok(stats)
+    }
+}
+
+impl<K: Kernel> Steps for Exec<'_, K> {
+    type Stats = StepStats;
+
+    fn forward<G: Rng + ?Sized>(&mut self, pass: Pass, rng: &mut G) -> Result<StepStats, Error> {
+        if self.whole() {
+            return Steps::forward(self.t, pass, rng);
+        }
+        self.plan.forward = Some(pass);
+        self.seed(rng);
+        Ok(StepStats::default())
+    }
+
+    fn feedback_step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
+        if self.whole() {
+            return Steps::feedback_step(self.t, rng);
+        }
+        self.plan.feedback = true;
+        self.seed(rng);
+        self.flush(Some(Half::Inverse))
+    }
+
+    fn top_target(&mut self) -> Result<(), Error> {
+        if self.whole() {
+            return Steps::top_target(self.t);
+        }
+        self.plan.targets = true;
+        Ok(())
+    }
+
+    fn difference_targets<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
+        if self.whole() {
+            return Steps::difference_targets(self.t, rng);
+        }
+        self.plan.targets = true;
+        self.seed(rng);
+        Ok(())
+    }
+
+    fn forward_step(&mut self) -> Result<(), Error> {
+        if self.whole() {
+            return Steps::forward_step(self.t);
+        }
+        self.flush(Some(Half::Forward))
+    }
+
+    fn measured(&mut self, forward: StepStats) -> Result<StepStats, Error> {
+        if self.whole() {
+            return Ok(forward);
+        }
+        if self.plan.forward.is_some() {
+            self.flush(None)?;
+        }
+        Ok(self.stats)
     }
 }

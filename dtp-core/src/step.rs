@@ -76,7 +76,9 @@ pub trait Steps {
     type Stats: Tally;
 
     /// **Step 1 — forward pass**: `h_i = s_i(W_i q(h_{i-1}) + b_i)`, `p = f_M(h_{M-1})`, `L(p, t)`.
-    /// Checks the minibatch it reads first (non-finite inputs or labels are an error).
+    /// Checks the minibatch it reads first (non-finite inputs or labels are an error). Returns
+    /// what it measured, or — for an executor that defers the pass — a placeholder that
+    /// [`measured`](Steps::measured) replaces.
     fn forward<G: Rng + ?Sized>(&mut self, pass: Pass, rng: &mut G) -> Result<Self::Stats, Error>;
 
     /// **Step 4 — feedback step**, by the configured rule: DTP's inverse step on
@@ -93,22 +95,29 @@ pub trait Steps {
     /// **Step 5 — forward step**: each hidden layer a step on `‖f_i(h_{i-1}) − ĥ_i‖²`, the
     /// output layer a step on `L`.
     fn forward_step(&mut self) -> Result<(), Error>;
+
+    /// What the last forward pass measured, once every step the executor deferred has run;
+    /// `forward` is what [`forward`](Steps::forward) returned (an executor that runs each
+    /// step at once returns it as it is).
+    fn measured(&mut self, forward: Self::Stats) -> Result<Self::Stats, Error>;
 }
 
 /// One DTP step on the minibatch the executor holds, inverse then forward (the interleaved
 /// schedule): steps 1, 4, 2, 3, 5 — the difference targets are taken through the inverses
 /// just updated.
+#[inline(always)]
 pub fn step<E: Steps + ?Sized, G: Rng + ?Sized>(e: &mut E, rng: &mut G) -> Result<E::Stats, Error> {
     let stats = e.forward(Pass::Training, rng)?;
     e.feedback_step(rng)?;
     e.top_target()?;
     e.difference_targets(rng)?;
     e.forward_step()?;
-    Ok(stats)
+    e.measured(stats)
 }
 
 /// The feedback half of a step: steps 1 and 4. With `pass` [`Pass::Feedback`] the executor may
 /// shorten the forward pass (its statistics are then not meaningful).
+#[inline(always)]
 pub fn inverse_only<E: Steps + ?Sized, G: Rng + ?Sized>(
     e: &mut E,
     pass: Pass,
@@ -116,10 +125,11 @@ pub fn inverse_only<E: Steps + ?Sized, G: Rng + ?Sized>(
 ) -> Result<E::Stats, Error> {
     let stats = e.forward(pass, rng)?;
     e.feedback_step(rng)?;
-    Ok(stats)
+    e.measured(stats)
 }
 
 /// The forward half of a step: steps 1, 2, 3 and 5.
+#[inline(always)]
 pub fn forward_only<E: Steps + ?Sized, G: Rng + ?Sized>(
     e: &mut E,
     rng: &mut G,
@@ -128,15 +138,17 @@ pub fn forward_only<E: Steps + ?Sized, G: Rng + ?Sized>(
     e.top_target()?;
     e.difference_targets(rng)?;
     e.forward_step()?;
-    Ok(stats)
+    e.measured(stats)
 }
 
 /// The forward pass alone, without noise or training.
+#[inline(always)]
 pub fn evaluate<E: Steps + ?Sized, G: Rng + ?Sized>(
     e: &mut E,
     rng: &mut G,
 ) -> Result<E::Stats, Error> {
-    e.forward(Pass::Evaluation, rng)
+    let stats = e.forward(Pass::Evaluation, rng)?;
+    e.measured(stats)
 }
 
 /// What one pass over the minibatches summed, before it becomes
@@ -209,3 +221,40 @@ where
         }
     }
 }
+
+impl<T: Tally> PassTally<T> {
+    /// The pass's [`EpochStats`](crate::EpochStats): mean loss over its minibatches and the
+    /// error over its `batches × batch` samples (σ left 0).
+    pub fn stats(&self, batch: usize) -> crate::EpochStats {
+        let mut total = crate::EpochStats::default();
+        let n = self.batches;
+        if n > 0 {
+            total.loss = self.sum.loss() / n as f32;
+            total.error = 1.0 - self.sum.correct() as f32 / (n * batch) as f32;
+        }
+        total.batches = n as u32;
+        total
+    }
+}
+
+/// The drivers as methods of every executor: `e.step(rng)` is [`step`]`(e, rng)`.
+pub trait Drive: Steps {
+    /// [`step`]: steps 1, 4, 2, 3, 5.
+    fn step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<Self::Stats, Error> {
+        step(self, rng)
+    }
+    /// [`inverse_only`] with the whole forward pass: steps 1 and 4.
+    fn inverse_only<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<Self::Stats, Error> {
+        inverse_only(self, Pass::Training, rng)
+    }
+    /// [`forward_only`]: steps 1, 2, 3 and 5.
+    fn forward_only<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<Self::Stats, Error> {
+        forward_only(self, rng)
+    }
+    /// [`evaluate`]: step 1 without noise.
+    fn evaluate<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<Self::Stats, Error> {
+        evaluate(self, rng)
+    }
+}
+
+impl<E: Steps + ?Sized> Drive for E {}

@@ -25,7 +25,6 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
 use core::cell::UnsafeCell;
-use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -77,8 +76,28 @@ impl Team {
     /// `dtp-team-1` …
     ///
     /// # Panics
-    /// If the operating system refuses to start a thread.
+    /// If the operating system refuses to start a thread (the helpers already started are
+    /// stopped and joined first: [`Team::try_new`] returns the error instead).
     pub fn new(threads: usize) -> Self {
+        match Self::try_new(threads) {
+            Ok(team) => team,
+            Err(e) => panic!("a helper thread (the OS refused to start a thread: {e})"),
+        }
+    }
+
+    /// [`Team::new`], or the operating system's error if it refuses to start a helper; the
+    /// helpers started before it are stopped and joined, none is left parked.
+    pub fn try_new(threads: usize) -> std::io::Result<Self> {
+        Self::spawned_by(threads, |name, body| {
+            std::thread::Builder::new().name(name).spawn(body)
+        })
+    }
+
+    /// [`Team::try_new`] with `spawn` starting each helper (tests make it fail).
+    fn spawned_by<S>(threads: usize, mut spawn: S) -> std::io::Result<Self>
+    where
+        S: FnMut(std::string::String, Box<dyn FnOnce() + Send>) -> std::io::Result<JoinHandle<()>>,
+    {
         let shared = Arc::new(Shared {
             job: UnsafeCell::new(None),
             generation: AtomicU64::new(0),
@@ -89,16 +108,18 @@ impl Team {
             stop: AtomicBool::new(false),
             panic: Mutex::new(None),
         });
-        let helpers = (1..threads.max(1))
-            .map(|i| {
-                let shared = Arc::clone(&shared);
-                std::thread::Builder::new()
-                    .name(std::format!("dtp-team-{i}"))
-                    .spawn(move || helper(&shared))
-                    .expect("a helper thread (the OS refused to start a thread)")
-            })
-            .collect();
-        Team { shared, helpers }
+        // Built as it grows, so that on an error its `Drop` stops the helpers started so far.
+        let mut team = Team {
+            shared,
+            helpers: Vec::new(),
+        };
+        for i in 1..threads.max(1) {
+            let shared = Arc::clone(&team.shared);
+            let name = std::format!("dtp-team-{i}");
+            team.helpers
+                .push(spawn(name, Box::new(move || helper(&shared)))?);
+        }
+        Ok(team)
     }
 
     /// Number of threads, the caller included.
@@ -116,10 +137,9 @@ impl Team {
         F: Fn(usize, &mut T) -> R + Sync,
     {
         let n = items.len();
-        let mut results: Vec<MaybeUninit<R>> = Vec::with_capacity(n);
-        // SAFETY: `MaybeUninit` needs no initialisation; every element is written below
-        // before the vector is read as `R`s.
-        unsafe { results.set_len(n) };
+        // `None` until written: if `f` panics, the results already written are dropped with
+        // the vector as the panic unwinds through here.
+        let mut results: Vec<Option<R>> = (0..n).map(|_| None).collect();
         let next = AtomicUsize::new(0);
         let (items_at, results_at) = (Pointer(items.as_mut_ptr()), Pointer(results.as_mut_ptr()));
         let work = || {
@@ -134,17 +154,16 @@ impl Team {
                 // both buffers outlive the job (`run` returns only after every thread is done).
                 unsafe {
                     let item = &mut *items_at.0.add(i);
-                    results_at.0.add(i).write(MaybeUninit::new(f(i, item)));
+                    *results_at.0.add(i) = Some(f(i, item));
                 }
             }
         };
         self.run(&work);
-        // SAFETY: `run` returned normally, so every index below `n` was claimed and its
-        // result written; `MaybeUninit<R>` has the layout of `R`.
-        unsafe {
-            let mut results = core::mem::ManuallyDrop::new(results);
-            Vec::from_raw_parts(results.as_mut_ptr().cast::<R>(), n, results.capacity())
-        }
+        // `run` returned normally, so every index below `n` was claimed and its result written.
+        results
+            .into_iter()
+            .map(|r| r.expect("every item's result is written"))
+            .collect()
     }
 
     /// Runs `work` on every thread of the team once and returns when all have finished;
@@ -180,15 +199,14 @@ impl Team {
         }
         // SAFETY: every helper has finished this generation; none reads `job` until the next.
         unsafe { *shared.job.get() = None };
-        if let Err(payload) = mine {
-            std::panic::resume_unwind(payload);
-        }
+        // The helpers' panic is taken whatever happened on the caller, so that it can never
+        // be re-raised by a later job.
         let theirs = shared
             .panic
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        if let Some(payload) = theirs {
+        if let Some(payload) = mine.err().or(theirs) {
             std::panic::resume_unwind(payload);
         }
     }
@@ -326,5 +344,103 @@ mod tests {
             i
         });
         assert_eq!(out, (0..8).collect::<Vec<_>>());
+    }
+
+    /// Runs `f` on a thread of its own and fails if it does not finish within `limit` (a
+    /// hang in the team fails the test instead of stalling the run).
+    fn within(limit: Duration, f: impl FnOnce() + Send + 'static) {
+        let (done, wait) = std::sync::mpsc::channel();
+        let worker = std::thread::spawn(move || {
+            f();
+            let _ = done.send(());
+        });
+        match wait.recv_timeout(limit) {
+            Ok(()) => worker.join().expect("the test body"),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                std::panic::resume_unwind(worker.join().expect_err("it panicked"))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("the team hung"),
+        }
+    }
+
+    /// When the caller's share and a helper's share of one job both panic, the helper's panic
+    /// is not kept for the next job (on 018a861 every clean job after such a one re-raised the
+    /// stale panic).
+    #[test]
+    fn a_panic_is_not_re_raised_by_the_next_job() {
+        within(Duration::from_secs(60), || {
+            let mut team = Team::new(2);
+            for round in 0..200 {
+                let arrived = AtomicUsize::new(0);
+                let mut items = [0u8; 2];
+                // Each thread claims one item and waits for the other before panicking, so
+                // both the caller and the helper panic in this job.
+                let caught = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+                    team.map(&mut items, |i, _| {
+                        arrived.fetch_add(1, Ordering::SeqCst);
+                        let start = Instant::now();
+                        while arrived.load(Ordering::SeqCst) < 2
+                            && start.elapsed() < Duration::from_secs(5)
+                        {
+                            std::thread::yield_now();
+                        }
+                        panic!("round {round}, item {i}")
+                    })
+                }));
+                assert!(caught.is_err());
+                let clean = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+                    team.map(&mut items, |i, _| i)
+                }));
+                assert_eq!(clean.ok(), Some(std::vec![0, 1]), "round {round}");
+            }
+        });
+    }
+
+    /// The results written before a panic are dropped, not leaked.
+    #[test]
+    fn results_written_before_a_panic_are_dropped() {
+        within(Duration::from_secs(60), || {
+            for threads in [1, 2] {
+                let mut team = Team::new(threads);
+                let alive = Arc::new(());
+                let mut items = [0u8; 8];
+                let caught = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+                    team.map(&mut items, |i, _| {
+                        assert!(i != 5, "item five");
+                        Arc::clone(&alive)
+                    })
+                }));
+                assert!(caught.is_err());
+                assert_eq!(
+                    Arc::strong_count(&alive),
+                    1,
+                    "{threads} threads: results leaked"
+                );
+            }
+        });
+    }
+
+    /// A helper that cannot be started: the error is returned, and the helpers started before
+    /// it have been stopped and joined by then (on 018a861 they stayed parked forever).
+    #[test]
+    fn a_refused_spawn_stops_the_helpers_already_started() {
+        within(Duration::from_secs(60), || {
+            let ended = Arc::new(AtomicUsize::new(0));
+            let mut started = 0;
+            let result = Team::spawned_by(4, |name, body| {
+                started += 1;
+                if started == 3 {
+                    return Err(std::io::Error::other("refused"));
+                }
+                let ended = Arc::clone(&ended);
+                std::thread::Builder::new().name(name).spawn(move || {
+                    body();
+                    ended.fetch_add(1, Ordering::SeqCst);
+                })
+            });
+            let err = result.err().expect("the third helper was refused");
+            assert_eq!(std::format!("{err}"), "refused");
+            assert_eq!(ended.load(Ordering::SeqCst), 2, "helpers left running");
+        });
     }
 }

@@ -1,6 +1,6 @@
 //! [`Trainer`]: a network with its optimiser state and minibatch buffers, and the epoch loop.
 
-use crate::config::{Config, Feedback, Init, Schedule};
+use crate::config::{Config, Feedback, Init};
 use crate::error::{ConfigError, Error, Stage, check_finite};
 use crate::gradient::{Buffered, GradientStore};
 use crate::hidden::Hidden;
@@ -8,6 +8,7 @@ use crate::kernel::{Kernel, Portable};
 use crate::layout::{Alloc, Fixed, Layout};
 use crate::net::Net;
 use crate::optim::{DenseState, InverseState, NetState};
+use crate::step::{self, Pass, Steps};
 use crate::{OMat, zeros};
 use core::marker::PhantomData;
 use nalgebra::allocator::Allocator;
@@ -563,66 +564,54 @@ where
     }
 
     /// Evaluates the batch in the buffers without training (no input noise): the forward pass
-    /// only. Returns the loss and the number of correct samples.
+    /// only ([`step::evaluate`]). Returns the loss and the number of correct samples.
     pub fn evaluate<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<StepStats, Error> {
-        self.check_batch()?;
-        self.forward(false, rng)
+        step::evaluate(self, rng)
     }
 
     /// One DTP step on the batch in the buffers, inverse then forward (the interleaved
-    /// schedule): [`forward`](Self::forward), [`feedback_step`](Self::feedback_step) (the
-    /// configured rule: DTP's [`inverse_step`](Self::inverse_step), DRL's
-    /// [`drl_step`](Self::drl_step), or none for fixed feedback weights),
-    /// [`top_target`](Self::top_target), [`difference_targets`](Self::difference_targets)
-    /// (with the updated inverses), [`forward_step`](Self::forward_step).
+    /// schedule), by the step driver ([`step::step`]): [`forward`](Self::forward),
+    /// [`feedback_step`](Self::feedback_step) (the configured rule: DTP's
+    /// [`inverse_step`](Self::inverse_step), DRL's [`drl_step`](Self::drl_step), or none for
+    /// fixed feedback weights), [`top_target`](Self::top_target),
+    /// [`difference_targets`](Self::difference_targets) (with the updated inverses),
+    /// [`forward_step`](Self::forward_step).
     pub fn step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<StepStats, Error> {
-        self.check_batch()?;
-        let stats = self.forward(true, rng)?;
-        self.feedback_step(self.sigma(), rng)?;
-        self.top_target()?;
-        self.difference_targets(rng)?;
-        self.forward_step()?;
-        Ok(stats)
+        step::step(self, rng)
     }
 
-    /// The inverse half of a step on the batch in the buffers: forward pass, inverse update
-    /// by the configured rule ([`feedback_step`](Self::feedback_step)).
+    /// The inverse half of a step on the batch in the buffers ([`step::inverse_only`]):
+    /// forward pass, inverse update by the configured rule
+    /// ([`feedback_step`](Self::feedback_step)).
     pub fn inverse_only<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<StepStats, Error> {
-        self.check_batch()?;
-        let stats = self.forward(true, rng)?;
-        self.feedback_step(self.sigma(), rng)?;
-        Ok(stats)
+        step::inverse_only(self, Pass::Training, rng)
     }
 
-    /// The forward half of a step on the batch in the buffers: forward pass, targets,
-    /// forward update.
+    /// The forward half of a step on the batch in the buffers ([`step::forward_only`]):
+    /// forward pass, targets, forward update.
     pub fn forward_only<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<StepStats, Error> {
-        self.check_batch()?;
-        let stats = self.forward(true, rng)?;
-        self.top_target()?;
-        self.difference_targets(rng)?;
-        self.forward_step()?;
-        Ok(stats)
+        step::forward_only(self, rng)
     }
 
-    /// One epoch of DTP over `data` following the configured [`Schedule`], then advances the
-    /// epoch counter. Stops at the first error, leaving the epoch counter unchanged. With
-    /// fixed feedback weights ([`Feedback::Fixed`]) the alternating schedule skips its
-    /// inverse pass: one pass of forward steps.
+    /// One epoch of DTP over `data` following the configured [`Schedule`](crate::Schedule) ([`step::epoch`]),
+    /// then advances the epoch counter. Stops at the first error, leaving the epoch counter
+    /// unchanged. With fixed feedback weights ([`Feedback::Fixed`]) the alternating schedule
+    /// skips its inverse pass: one pass of forward steps.
     pub fn train_epoch<D, G>(&mut self, data: &mut D, rng: &mut G) -> Result<EpochStats, Error>
     where
         D: Batches<L::In, L::Out, B> + ?Sized,
         G: Rng + ?Sized,
     {
         let sigma = self.sigma();
-        if self.config.schedule == Schedule::Alternating && self.config.feedback != Feedback::Fixed
-        {
-            self.pass(data, rng, |t, r| t.inverse_only(r))?;
-        }
-        let mut stats = self.pass(data, rng, |t, r| match t.config.schedule {
-            Schedule::Alternating => t.forward_only(r),
-            Schedule::Interleaved => t.step(r),
-        })?;
+        let (schedule, feedback) = (self.config.schedule, self.config.feedback);
+        let trains_feedback = feedback != Feedback::Fixed;
+        let n = data.batches();
+        let load = |t: &mut Self, index| {
+            data.fill(index, &mut t.ws.x, &mut t.ws.t);
+            Ok(())
+        };
+        let tally = step::epoch(self, schedule, trains_feedback, n, rng, load)?;
+        let mut stats = tally.stats(self.batch());
         stats.sigma = sigma;
         self.epoch = self.epoch.saturating_add(1);
         Ok(stats)
@@ -639,37 +628,60 @@ where
         D: Batches<L::In, L::Out, B> + ?Sized,
         G: Rng + ?Sized,
     {
-        let stats = self.pass(data, rng, |t, r| t.backprop_step(gradient, r))?;
+        let n = data.batches();
+        let load = |t: &mut Self, index| {
+            data.fill(index, &mut t.ws.x, &mut t.ws.t);
+            Ok(())
+        };
+        let tally = step::pass(self, n, rng, load, |t, r| t.backprop_step(gradient, r))?;
         self.epoch = self.epoch.saturating_add(1);
-        Ok(stats)
+        Ok(tally.stats(self.batch()))
+    }
+}
+
+/// The whole-minibatch executor of the step driver: each step on the trainer's own buffers,
+/// each layer's gradient applied as soon as it is formed (through the gradient store `S`).
+impl<L: Layout, B: Dim, K: Kernel, S: GradientStore<L>, V: FeedbackState<L::Hidden>> Steps
+    for Trainer<L, B, K, S, V>
+where
+    DefaultAllocator: Alloc<L, B>,
+{
+    type Stats = StepStats;
+
+    #[inline(always)]
+    fn forward<G: Rng + ?Sized>(&mut self, pass: Pass, rng: &mut G) -> Result<StepStats, Error> {
+        self.check_batch()?;
+        let (net, config) = (&self.net, &self.config);
+        if pass == Pass::Feedback && config.feedback == Feedback::Dtp {
+            self.ws.forward_for_inverses::<K, G>(net, config, rng);
+            Ok(StepStats::default())
+        } else {
+            self.ws.forward::<K, G>(net, config, pass.training(), rng)
+        }
     }
 
-    /// One pass over `data`: fills each minibatch and runs `step` on it; returns the mean loss
-    /// and the error over the pass (σ left 0).
-    fn pass<D, G>(
-        &mut self,
-        data: &mut D,
-        rng: &mut G,
-        mut step: impl FnMut(&mut Self, &mut G) -> Result<StepStats, Error>,
-    ) -> Result<EpochStats, Error>
-    where
-        D: Batches<L::In, L::Out, B> + ?Sized,
-        G: Rng + ?Sized,
-    {
-        let n = data.batches();
-        let mut total = EpochStats::default();
-        let mut correct = 0u64;
-        for index in 0..n {
-            data.fill(index, &mut self.ws.x, &mut self.ws.t);
-            let stats = step(self, rng)?;
-            total.loss += stats.loss;
-            correct += stats.correct as u64;
-        }
-        if n > 0 {
-            total.loss /= n as f32;
-            total.error = 1.0 - correct as f32 / (n * self.batch()) as f32;
-        }
-        total.batches = n as u32;
-        Ok(total)
+    #[inline(always)]
+    fn feedback_step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
+        Trainer::feedback_step(self, self.sigma(), rng)
+    }
+
+    #[inline(always)]
+    fn top_target(&mut self) -> Result<(), Error> {
+        Trainer::top_target(self)
+    }
+
+    #[inline(always)]
+    fn difference_targets<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
+        Trainer::difference_targets(self, rng)
+    }
+
+    #[inline(always)]
+    fn forward_step(&mut self) -> Result<(), Error> {
+        Trainer::forward_step(self)
+    }
+
+    #[inline(always)]
+    fn measured(&mut self, forward: StepStats) -> Result<StepStats, Error> {
+        Ok(forward)
     }
 }

@@ -6,6 +6,7 @@
 
 use dtp_core::blob::BlobError;
 use dtp_core::parallel::Parallel;
+use dtp_core::step::Drive;
 use dtp_core::{
     Auto, Config, ConfigError, Dense, DenseState, DynTrainer, EpochStats, Error, Gradient, Init,
     Moments, Schedule,
@@ -451,7 +452,7 @@ impl Model for Classifier {
             }
             probs.fill(0.0);
             for _ in 0..passes {
-                self.par.evaluate(&mut self.t, rng)?;
+                self.par.on(&mut self.t).evaluate(rng)?;
                 for (acc, &p) in probs.iter_mut().zip(self.t.output().as_slice()) {
                     *acc += p;
                 }

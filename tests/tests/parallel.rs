@@ -4,6 +4,7 @@
 
 use dtp_core::noise::standard_normal;
 use dtp_core::parallel::Parallel;
+use dtp_core::step::Drive;
 use dtp_core::{
     BatchColumns, Batches, Blocked, Config, Dyn, DynTrainer, Feedback, Gradient, Init, OMat,
     Optimiser, Portable, Schedule, SigmaSchedule, Units,
@@ -258,10 +259,11 @@ fn chunks_sum_to_the_minibatch_gradient() {
                 let mut p = Parallel::new(&t, chunks, 1);
                 let mut rng = Pcg64::new(9, 9);
                 if backprop {
-                    p.backprop_step(&mut t, Gradient::StraightThrough, &mut rng)
+                    p.on(&mut t)
+                        .backprop_step(Gradient::StraightThrough, &mut rng)
                         .unwrap();
                 } else {
-                    p.step(&mut t, &mut rng).unwrap();
+                    p.on(&mut t).step(&mut rng).unwrap();
                 }
                 t
             };
@@ -316,7 +318,7 @@ fn chunked_evaluation_gives_the_whole_batchs_outputs() {
     InOrder(&d).fill(0, x, labels);
     let a = whole.evaluate(&mut Pcg64::new(1, 1)).unwrap();
     let mut p = Parallel::new(&split, 3, 2);
-    let b = p.evaluate(&mut split, &mut Pcg64::new(1, 1)).unwrap();
+    let b = p.on(&mut split).evaluate(&mut Pcg64::new(1, 1)).unwrap();
     assert_eq!(a.correct, b.correct);
     assert!((a.loss - b.loss).abs() <= 1e-6 * a.loss.abs().max(1.0));
     let (pa, pb) = (whole.output().as_slice(), split.output().as_slice());
@@ -331,7 +333,7 @@ fn chunked_evaluation_gives_the_whole_batchs_outputs() {
     let (x, labels) = portable.batch_mut();
     InOrder(&d).fill(0, x, labels);
     let mut p = Parallel::new(&portable, 2, 2);
-    p.evaluate(&mut portable, &mut Pcg64::new(1, 1)).unwrap();
+    p.on(&mut portable).evaluate(&mut Pcg64::new(1, 1)).unwrap();
     for (u, v) in pa.iter().zip(portable.output().as_slice()) {
         assert!((u - v).abs() <= 1e-5, "{u} vs {v}");
     }
@@ -423,12 +425,12 @@ fn the_inverse_pass_stops_its_forward_pass_early_with_the_same_bits() {
             for i in 0..n {
                 let (x, t) = halves.batch_mut();
                 source.fill(i, x, t);
-                q.inverse_only(&mut halves, &mut rng).unwrap();
+                q.on(&mut halves).inverse_only(&mut rng).unwrap();
             }
             for i in 0..n {
                 let (x, t) = halves.batch_mut();
                 source.fill(i, x, t);
-                q.forward_only(&mut halves, &mut rng).unwrap();
+                q.on(&mut halves).forward_only(&mut rng).unwrap();
             }
             assert_eq!(bits(&epoch), bits(&halves), "{what}");
             assert_eq!(epoch.inverse_loss, halves.inverse_loss, "{what}");
