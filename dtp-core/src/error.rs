@@ -41,6 +41,19 @@ pub enum Error {
         /// The layer, numbered as in the paper.
         layer: u16,
     },
+    /// The integer step (`dtp_core::int`) met a value it cannot represent: a weight leaving
+    /// `i16` at a weights stage (that layer keeps its values from before the update; the
+    /// layers updated before it in the same step keep theirs), an input-layer sum leaving `i32` at [`Stage::Forward`], an input
+    /// outside `[−1, 1]` at [`Stage::Input`] or a label outside the outputs at
+    /// [`Stage::Labels`] (nothing written); at [`Stage::Forward`] with layer 0, arenas that do
+    /// not match their widths (impossible through the integer storages' constructors). Layers
+    /// numbered as for `NonFinite`.
+    Overflow {
+        /// The step stage that produced the value.
+        stage: Stage,
+        /// The layer, numbered as in the paper.
+        layer: u16,
+    },
     /// An inverse step asked of a trainer that keeps no optimiser state for its inverses
     /// (`NoFeedbackState`: fixed feedback weights).
     NoFeedbackState,
@@ -63,6 +76,25 @@ impl fmt::Display for Error {
                 write!(
                     f,
                     "NaN or infinity in the {what}{prefix}{layer} (learning rate or η̂ too high?)"
+                )
+            }
+            Error::Overflow { stage, layer } => {
+                let (what, prefix) = match stage {
+                    Stage::Input => return write!(f, "integer input outside [-1, 1]"),
+                    Stage::Labels => return write!(f, "label outside the integer net's outputs"),
+                    Stage::Forward if layer == 0 => {
+                        return write!(f, "integer net's storage does not match its widths");
+                    }
+                    Stage::Forward => ("sum of forward layer", " "),
+                    Stage::Target => ("target of layer", " "),
+                    Stage::ForwardGradient => ("gradient of forward layer", " "),
+                    Stage::InverseGradient => ("gradient of inverse layer", " g_"),
+                    Stage::ForwardWeights => ("weights of forward layer", " "),
+                    Stage::InverseWeights => ("weights of inverse layer", " g_"),
+                };
+                write!(
+                    f,
+                    "integer overflow in the {what}{prefix}{layer} (learning rate or η̂ too high?)"
                 )
             }
             Error::NoFeedbackState => write!(

@@ -53,6 +53,9 @@
 //! 4. [`Trainer::inverse_step`] — a step on `‖g_i(f_i(h+ε)) − (h+ε)‖²`, `ε ~ N(0, σ²)`;
 //! 5. [`Trainer::forward_step`] — a step on `‖f_i(h_{i-1}) − ĥ_i‖²` (on `L` for the output).
 //!
+//! [`int`] runs the same five steps in integer arithmetic (`i16` weights, sign units, no
+//! floating point, no division) for parts without an FPU, under the [`step`] driver.
+//!
 //! [`Trainer::backprop_step`] trains the same network by ordinary backpropagation: the
 //! baseline every DTP result is compared with.
 //!
@@ -81,6 +84,7 @@ pub mod error;
 pub mod gradient;
 pub mod hidden;
 pub mod init;
+pub mod int;
 pub mod kernel;
 pub mod layout;
 pub mod loss;
