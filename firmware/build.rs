@@ -9,6 +9,9 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::{env, fs};
 
+/// Epochs of the integer demo (`dtp_firmware::int_digits::EPOCHS`).
+const INT_EPOCHS: usize = 4;
+
 fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -84,5 +87,22 @@ fn main() {
     assert_eq!(labels.len(), 1797, "expected the 1797 UCI digits");
     fs::write(out.join("digits_pixels.bin"), &pixels).unwrap();
     fs::write(out.join("digits_labels.bin"), &labels).unwrap();
+
+    // --- The integer demo's training order, in flash (it has no RAM to spare for it). ---
+    // Epoch e's order of the 1438 training digits is the one `source::FlashDigits` makes at run
+    // time: Fisher–Yates over the previous epoch's order (the identity before epoch 0) from a
+    // Pcg32 of the seed on the order stream; `INT_EPOCHS` orders, u16 little-endian.
+    let train = labels.len() - labels.len() / 5;
+    let mut order: Vec<u16> = (0..train as u16).collect();
+    let mut rng = rand_pcg::Pcg32::new(seed, 0x5851_f42d_4c95_7f2d);
+    let mut orders = Vec::new();
+    for _ in 0..INT_EPOCHS {
+        for i in (1..order.len()).rev() {
+            let r = u64::from(rand_core::Rng::next_u32(&mut rng));
+            order.swap(i, ((r * (i as u64 + 1)) >> 32) as usize);
+        }
+        orders.extend(order.iter().flat_map(|j| j.to_le_bytes()));
+    }
+    fs::write(out.join("digits_orders.bin"), &orders).unwrap();
     println!("cargo:rerun-if-changed=build.rs");
 }

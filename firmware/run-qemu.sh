@@ -52,21 +52,21 @@ while [[ $# -gt 0 ]]; do
         *) demos+=("$1"); shift ;;
     esac
 done
-all_demos=(learn_digits learn_digits_bernoulli adapt_digits sensor_stream)
+all_demos=(learn_digits learn_digits_bernoulli adapt_digits sensor_stream learn_digits_int)
 # The micro:bit's demos: bins of firmware/ that link with feature `microbit` (16 KiB of RAM:
 # statics + stack; flip-link gives the stack all RAM the statics leave: 16,384 B - 92 B of
 # logger, tick counter and flags - the demo's own statics). A new demo: src/bin/NAME.rs with a [[bin]] entry
 # (code only the small parts run goes behind a feature that `microbit` enables, as `small`
 # does), `measure::paint_stack()` first and the "stack high-water mark" line at the end, exit
 # through `dtp_firmware::exit`; then its name here.
-microbit_demos=(learn_small flash_check)
+microbit_demos=(learn_digits_int learn_small flash_check)
 features=${FIRMWARE_FEATURES:-}
 fault_checks=()
 case $board in
     mps2-an386) cpu=cortex-m4 target=thumbv7em-none-eabihf ;;
     mps2-an500) cpu=cortex-m7 target=thumbv7em-none-eabihf ;;
     mps2-an505) cpu=cortex-m33 target=thumbv7em-none-eabihf features=${features:+$features,}mps2-an505 ;;
-    mps2-an385) cpu=cortex-m3 target=thumbv7m-none-eabi all_demos=(learn_digits) ;;
+    mps2-an385) cpu=cortex-m3 target=thumbv7m-none-eabi all_demos=(learn_digits learn_digits_int) ;;
     microbit)
         cpu=cortex-m0 target=thumbv6m-none-eabi features=${features:+$features,}microbit
         all_demos=("${microbit_demos[@]}") fault_checks=(stack_overflow)

@@ -50,6 +50,21 @@ pub fn sample(i: usize, x: &mut [f32; PIXELS]) -> Option<u8> {
     Some(label)
 }
 
+/// Writes sample `i`'s 4-bit pixels `q ∈ 0..=15`, each through `f`, into `x` (at most
+/// [`PIXELS`] values); returns its label, or `None` (and leaves `x` alone) if there is no
+/// sample `i`. The integer demo's reader: no floating point.
+pub fn sample_4bit<T>(i: usize, x: &mut [T], f: impl Fn(u8) -> T) -> Option<u8> {
+    let (rows, _) = PIXELS_4BIT.as_chunks::<{ PIXELS / 2 }>();
+    let (row, &label) = rows.get(i).zip(LABELS.get(i))?;
+    for (pair, byte) in x.chunks_mut(2).zip(row) {
+        if let [lo, hi] = pair {
+            *lo = f(byte & 0x0F);
+            *hi = f(byte >> 4);
+        }
+    }
+    Some(label)
+}
+
 /// Writes the one-hot target of `label` into `t` (`t[k] = 1` for `k == label`, 0 elsewhere)
 /// without indexing by the label: a label outside `0..t.len()` gives an all-zero target.
 pub fn one_hot(label: u8, t: &mut [f32]) {

@@ -31,6 +31,7 @@ pub mod digits;
 mod fault;
 pub mod flash;
 pub mod guard;
+pub mod int_digits;
 pub mod measure;
 pub mod run;
 pub mod sensor;
