@@ -60,8 +60,9 @@
 //!   [`Classifier`](model::Classifier) (the core's run-time-shaped trainer) or the
 //!   [`autoencoder`] (the core's DTP auto-encoder with linear probes on its codes);
 //! - [`layers`]: a layout as the user writes it (`784-500-250-10`, `auto` ends);
-//! - [`config`]: every setting, with TOML / flag overrides; [`presets`]: the reference
-//!   experiments as rows of settings;
+//! - [`config`]: every setting, declared once ([`settings`]), with TOML / flag overrides;
+//!   [`kinds`]: the names a setting takes; [`optimiser`]: an optimiser's table and flags;
+//!   [`presets`]: the reference experiments as rows of settings;
 //! - [`data`], [`datasets`]: dataset readers (MNIST / Fashion-MNIST IDX, CIFAR-10, CSV of any
 //!   width, embedded digits) and the splits;
 //! - [`batches`]: shuffled training minibatches and padded evaluation batches;
@@ -80,12 +81,15 @@ pub mod data;
 pub mod datasets;
 pub mod evaluate;
 pub mod failure;
+pub mod kinds;
 pub mod layers;
 pub mod metrics;
 pub mod model;
 pub mod observe;
+pub mod optimiser;
 pub mod plot;
 pub mod plot_runs;
 pub mod presets;
 pub mod rundir;
+pub mod settings;
 pub mod train;
