@@ -67,7 +67,8 @@
 //!   width, embedded digits) and the splits;
 //! - [`batches`]: shuffled training minibatches and padded evaluation batches;
 //! - [`checkpoint`]: self-describing safetensors checkpoints written atomically; [`rundir`]:
-//!   run directories (never overwritten by mistake) and the record of a run's data;
+//!   run directories (never overwritten by mistake); [`data_record`]: the record of a run's
+//!   data;
 //! - [`evaluate`]: a checkpoint's [`EvalReport`](evaluate::EvalReport) and firmware blob;
 //! - [`metrics`], [`plot`], [`plot_runs`]: what a run records and draws;
 //! - [`failure`]: errors with their exit codes.
@@ -78,6 +79,7 @@ pub mod batches;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod data_record;
 pub mod datasets;
 pub mod evaluate;
 pub mod failure;

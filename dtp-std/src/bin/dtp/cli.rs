@@ -7,13 +7,14 @@ use std::path::PathBuf;
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 
-use dtp_std::config::{HyperPatch, UnitsName};
+use dtp_std::config::HyperPatch;
 use dtp_std::data::ScaleKind;
 use dtp_std::failure::Outcome;
 use dtp_std::optimiser::OptimiserFlags;
 use dtp_std::presets::PRESETS;
 use dtp_std::train::RunSpec;
 
+use crate::commands::{self, EvalArgs, ExportArgs, InfoArgs, PlotArgs};
 use crate::progress::Bar;
 
 /// Difference Target Propagation (Lee et al. 2015): train, evaluate, inspect and export nets.
@@ -134,58 +135,6 @@ impl TrainArgs {
     }
 }
 
-/// `dtp eval`.
-#[derive(Debug, Args)]
-pub struct EvalArgs {
-    /// A checkpoint file (RUN_DIR/checkpoint.safetensors) or a run directory.
-    pub checkpoint: PathBuf,
-    /// Dataset location, as for train [default: the one the run was trained on].
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Sampled passes to average, at least 1 [default: the run's eval_passes].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    pub passes: Option<u32>,
-    /// Evaluate the trained weights under these units instead of the preset's (e.g. a
-    /// network trained continuous, tested with sign units: --units discrete).
-    #[arg(long, value_enum)]
-    pub units: Option<UnitsName>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `dtp export`.
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    /// A checkpoint file or a run directory.
-    pub checkpoint: PathBuf,
-    /// Blob file to write (e.g. firmware/weights.bin).
-    #[arg(long)]
-    pub firmware: PathBuf,
-    /// Write the blob of a network other than the firmware's 64-32-32-10 sign-unit net (for
-    /// the host-side core's Net::read_blob); without it such a network is refused.
-    #[arg(long)]
-    pub host: bool,
-}
-
-/// `dtp plot`.
-#[derive(Debug, Args)]
-pub struct PlotArgs {
-    /// A run directory (holding metrics.jsonl); with several, their error curves on one plot.
-    #[arg(required = true, num_args = 1..)]
-    pub run_dirs: Vec<PathBuf>,
-    /// Output file [default: RUN_DIR/curves.png for one run, runs.png for several].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-/// `dtp info`.
-#[derive(Debug, Args)]
-pub struct InfoArgs {
-    /// A checkpoint file or a run directory.
-    pub checkpoint: PathBuf,
-}
-
 /// The whole `dtp` program: parses `std::env::args`, runs, prints any error to stderr and
 /// returns the exit code (see `dtp_std::failure`; clap's usage errors exit with 2 too).
 pub fn main() -> std::process::ExitCode {
@@ -219,9 +168,9 @@ pub fn run(cli: Cli) -> Outcome<()> {
             let mut bar = Bar::new(a.quiet);
             dtp_std::train::train(&a.spec(), &mut bar).map(|s| println!("{}", s.line()))
         }
-        Command::Eval(a) => crate::commands::eval(&a),
-        Command::Export(a) => crate::commands::export(&a),
-        Command::Plot(a) => crate::commands::plot(&a),
-        Command::Info(a) => crate::commands::info(&a),
+        Command::Eval(a) => commands::eval(&a),
+        Command::Export(a) => commands::export(&a),
+        Command::Plot(a) => commands::plot(&a),
+        Command::Info(a) => commands::info(&a),
     }
 }
