@@ -82,11 +82,11 @@ settings! {
     /// η̂, the step of the top target.
     #[arg(long)]
     eta_hat: f32 = 0.5 => core;
-    /// Optimiser of the forward layers (and of backprop): the [forward] table (flags:
+    /// Optimiser of the forward layers (and of backprop): the TOML table forward (flags:
     /// --lr-forward, --optimiser, --momentum).
     #[arg(skip)]
     forward: Optimiser = Optimiser::rmsprop(1e-3) => core;
-    /// Optimiser of the inverses: the [inverse] table (flags: --lr-inverse, --optimiser,
+    /// Optimiser of the inverses: the TOML table inverse (flags: --lr-inverse, --optimiser,
     /// --momentum).
     #[arg(skip)]
     inverse: Optimiser = Optimiser::rmsprop(1e-3) => core;
