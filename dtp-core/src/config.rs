@@ -206,6 +206,12 @@ pub enum Init {
     Uniform,
 }
 
+/// σ of the difference reconstruction loss's corruption ([`Feedback::Drl`]): the value
+/// Meulemans et al. (2020) tuned for DTP with DRL on MNIST (their released
+/// `final_configs/mnist_DTPDRL.py`), used by `dtp train --algo drl` by default and by the
+/// firmware's `drl` feature.
+pub const DRL_SIGMA: f32 = 0.0569;
+
 /// Every hyper-parameter of DTP training.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -235,7 +241,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reference settings of the continuous 784-240×7-10 tanh net.
+    /// Reference settings of the continuous 784-240×7-10 tanh net: the base the other
+    /// constants (and `dtp-std`'s presets) change with `..`.
     pub const CONTINUOUS: Config = Config {
         units: Units::CONTINUOUS,
         eta_hat: 0.327_736_32,
@@ -258,10 +265,7 @@ impl Config {
             sigma0: 0.5,
             tau: 50.0,
         },
-        input_noise: 0.0,
-        schedule: Schedule::Alternating,
-        lr_decay: LrDecay::NONE,
-        feedback: Feedback::Dtp,
+        ..Config::CONTINUOUS
     };
 
     /// Reference settings of the stochastic 784-200-200-10 net.
@@ -275,9 +279,7 @@ impl Config {
             tau: 100.0,
         },
         input_noise: 0.3,
-        schedule: Schedule::Alternating,
-        lr_decay: LrDecay::NONE,
-        feedback: Feedback::Dtp,
+        ..Config::CONTINUOUS
     };
 
     /// The settings of the firmware's binary network (`firmware/`'s sign demo and the
@@ -290,10 +292,9 @@ impl Config {
         forward: Optimiser::rmsprop(6e-4),
         inverse: Optimiser::rmsprop(1e-4),
         sigma: SigmaSchedule::constant(0.5),
-        input_noise: 0.0,
         schedule: Schedule::Interleaved,
         lr_decay: LrDecay { tau: 1.0 },
-        feedback: Feedback::Dtp,
+        ..Config::CONTINUOUS
     };
 
     /// The firmware's stochastic network: [`Config::FIRMWARE_SIGN`] with sigmoid units read

@@ -110,7 +110,7 @@ pub use activation::Activation;
 pub use autoencoder::{Autoencoder, AutoencoderConfig, FixedAutoencoder};
 pub use blob::BlobError;
 pub use config::{
-    Config, Feedback, Gradient, Init, LrDecay, Output, Schedule, SigmaSchedule, Units,
+    Config, DRL_SIGMA, Feedback, Gradient, Init, LrDecay, Output, Schedule, SigmaSchedule, Units,
 };
 pub use dense::{Dense, FixedDense};
 pub use error::{ConfigError, Error, Stage};

@@ -27,8 +27,8 @@ use nalgebra::{DMatrix, Dyn};
 use rand_pcg::Pcg64;
 
 use crate::batches::{EpochBatches, put_sample};
-use crate::config::Algo;
 use crate::data::{Dataset, Splits};
+use crate::kinds::Algo;
 use crate::model::{
     DynDense, Evaluation, Finish, Model, ModelKind, ProbeFit, Shape, Tensor, TensorKind, TensorMut,
 };

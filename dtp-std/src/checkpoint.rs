@@ -39,9 +39,9 @@ use rand_pcg::Pcg64;
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, View};
 
 use crate::config::{Hyper, HyperPatch};
+use crate::data_record::{DATA_KEY, DataRecord};
 use crate::model::{self, Model};
 use crate::presets::{self, Preset};
-use crate::rundir::{DATA_KEY, DataRecord};
 
 /// Value of the `format` metadata key.
 pub const FORMAT: &str = "dtp-checkpoint/2";

@@ -1,289 +1,139 @@
 //! Settings on the desktop: [`Hyper`], everything a run needs — the network (dataset, model
 //! kind, layout, batch, units), the core's [`dtp_core::Config`] as flat TOML keys (the core's
-//! own `Schedule`, `Init` and `Gradient` types, serialised by its `serde` feature; η̂, the two
-//! optimisers, σ and its τ, the forward learning-rate decay, input noise) and the run settings
+//! own `Optimiser`, `Schedule`, `Init` and `Gradient` types, serialised by its `serde`
+//! feature; η̂, σ and its τ, the forward learning-rate decay, input noise) and the run settings
 //! (epochs, seed, algorithm, …) — and [`HyperPatch`], the partial overrides read from a TOML
-//! file (`--config`) and from command-line flags.
+//! file (`--config`) and, with the `cli` feature, from command-line flags.
 //!
-//! A preset supplies a complete [`Hyper`]; a TOML file, then the flags, patch it. Unknown
-//! keys are errors that name the key and the file.
+//! Each setting is declared once, below: its doc comment (also its flag's help), flag, name
+//! (TOML key), type and default (see [`crate::settings`]). A preset supplies a complete
+//! [`Hyper`]; a TOML file, then the flags, patch it. Unknown keys are errors that name the key
+//! and the file.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use dtp_core::{
-    Config, Feedback, Gradient, Init, LrDecay, Optimiser, OptimiserKind, Schedule, SigmaSchedule,
-    Units,
+    Config, Feedback, Gradient, Init, LrDecay, Optimiser, Schedule, SigmaSchedule, Units,
 };
-use serde::{Deserialize, Serialize};
 
+pub use crate::kinds::{Algo, OptimiserName, UnitsName};
+use crate::kinds::{DataKind, ModelKind};
 pub use crate::layers::Layers;
-use crate::model::ModelKind;
-use crate::presets::DataKind;
+pub use crate::optimiser::OptimiserPatch;
+use crate::settings::settings;
 
-/// What a preset's network is: dataset, kind, layout, batch and units (the rest of a
-/// [`Hyper`] is training settings).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Network {
-    /// The dataset.
-    pub dataset: DataKind,
-    /// Classifier or auto-encoder.
-    pub model: ModelKind,
-    /// Layer widths.
-    pub layers: Layers,
-    /// Minibatch size.
-    pub batch: u32,
-    /// Unit types.
-    pub units: UnitsName,
+/// σ₀ of the difference reconstruction loss by default (`drl_sigma`): the core's
+/// [`dtp_core::DRL_SIGMA`].
+pub const DRL_SIGMA: f32 = dtp_core::DRL_SIGMA;
+
+/// A flag taking one of the core's setting enums by its serde name (`alternating`, …): the
+/// core's types are the settings, the flags only list their names.
+#[cfg(feature = "cli")]
+fn core_names<T>(names: &'static [&'static str]) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(names).try_map(|s| {
+        serde_json::from_value::<T>(serde_json::Value::String(s.clone()))
+            .map_err(|e| format!("{s}: {e}"))
+    })
 }
 
-/// The training algorithm.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-#[serde(rename_all = "kebab-case")]
-pub enum Algo {
-    /// Difference Target Propagation (Lee et al. 2015): inverses trained to reconstruct.
-    Dtp,
-    /// Backpropagation through the same network (the baseline).
-    Bp,
-    /// DTP with the difference reconstruction loss (Meulemans et al. 2020), σ = drl_sigma.
-    Drl,
-    /// Fixed-weight DTP (Shibuya et al. 2023): feedback weights never trained.
-    FwDtp,
-}
+settings! {
+    /// Every setting of a training run. Serialised into checkpoints, `config.toml` of a run
+    /// directory and `summary.json`; a TOML file with any subset of these keys is a valid
+    /// `--config`. A key missing from an older file or checkpoint reads as its default (the
+    /// digits preset's value: see [`Hyper::default`]).
+    pub struct Hyper;
+    /// Partial [`Hyper`]: what a `--config` TOML file or the flags set (`dtp train`'s flags
+    /// are this struct's, flattened). Field meanings are those of [`Hyper`].
+    pub struct HyperPatch;
 
-impl Algo {
-    /// The core's feedback rule of a target-propagation algorithm ([`Feedback::Dtp`] for
-    /// backprop, where it plays no role).
-    pub fn feedback(self) -> Feedback {
-        match self {
-            Algo::Dtp | Algo::Bp => Feedback::Dtp,
-            Algo::Drl => Feedback::Drl,
-            Algo::FwDtp => Feedback::Fixed,
-        }
-    }
-
-    /// The target-propagation algorithm of a core feedback rule.
-    pub fn from_feedback(f: Feedback) -> Self {
-        match f {
-            Feedback::Dtp => Algo::Dtp,
-            Feedback::Drl => Algo::Drl,
-            Feedback::Fixed => Algo::FwDtp,
-        }
-    }
-
-    /// Whether this is DTP or one of its variants (trained by `Trainer::train_epoch`).
-    pub fn is_target_propagation(self) -> bool {
-        self != Algo::Bp
-    }
-}
-
-impl std::fmt::Display for Algo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Algo::Dtp => "DTP",
-            Algo::Bp => "backprop",
-            Algo::Drl => "DRL",
-            Algo::FwDtp => "FW-DTP",
-        })
-    }
-}
-
-/// Default σ of the difference reconstruction loss: the value Meulemans et al. (2020) tuned
-/// for DTP with DRL on MNIST (their released `final_configs/mnist_DTPDRL.py`, σ = 0.05688).
-pub const DRL_SIGMA: f32 = 0.056_879_454;
-
-fn default_drl_sigma() -> f32 {
-    DRL_SIGMA
-}
-
-/// The unit types of a network, by name (one of the core's [`Units`] constants): what every
-/// layer computes and how the next layer reads it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-#[serde(rename_all = "kebab-case")]
-pub enum UnitsName {
-    /// tanh units read as they are (the paper's continuous net).
-    Continuous,
-    /// tanh units; hidden layers after the first read sign(h), as do the inverses; the
-    /// output reads h (the paper's discrete net).
-    Discrete,
-    /// Sigmoid units read as Bernoulli samples by the next layer and the output (the paper's
-    /// stochastic net).
-    Stochastic,
-    /// tanh units read as sign(h) by every layer above, the output and the inverses (the
-    /// firmware's binary net).
-    Sign,
-}
-
-impl UnitsName {
-    /// The core unit set.
-    pub fn units(self) -> Units {
-        match self {
-            UnitsName::Continuous => Units::CONTINUOUS,
-            UnitsName::Discrete => Units::DISCRETE,
-            UnitsName::Stochastic => Units::STOCHASTIC,
-            UnitsName::Sign => Units::SIGN,
-        }
-    }
-
-    /// The lowercase name, as on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            UnitsName::Continuous => "continuous",
-            UnitsName::Discrete => "discrete",
-            UnitsName::Stochastic => "stochastic",
-            UnitsName::Sign => "sign",
-        }
-    }
-}
-
-/// The update rule of an optimiser.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-#[serde(rename_all = "kebab-case")]
-pub enum OptimiserName {
-    /// Centred RMSprop with momentum (the reference).
-    Rmsprop,
-    /// SGD with momentum (rho and eps unused).
-    Sgd,
-}
-
-/// One optimiser's settings.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OptimiserCfg {
-    /// The rule.
-    pub kind: OptimiserName,
-    /// Learning rate.
-    pub lr: f32,
-    /// Momentum μ in [0, 1).
-    pub momentum: f32,
-    /// RMSprop averaging coefficient ρ in [0, 1).
-    pub rho: f32,
-    /// RMSprop stabiliser ε > 0.
-    pub eps: f32,
-}
-
-impl OptimiserCfg {
-    /// The mirror of a core optimiser.
-    pub fn from_core(o: Optimiser) -> Self {
-        match o.kind {
-            OptimiserKind::RmsProp { rho, momentum, eps } => OptimiserCfg {
-                kind: OptimiserName::Rmsprop,
-                lr: o.lr,
-                momentum,
-                rho,
-                eps,
-            },
-            OptimiserKind::Sgd { momentum } => OptimiserCfg {
-                kind: OptimiserName::Sgd,
-                lr: o.lr,
-                momentum,
-                rho: 0.95,
-                eps: 0.001,
-            },
-        }
-    }
-
-    /// The core optimiser.
-    pub fn to_core(self) -> Optimiser {
-        Optimiser {
-            lr: self.lr,
-            kind: match self.kind {
-                OptimiserName::Rmsprop => OptimiserKind::RmsProp {
-                    rho: self.rho,
-                    momentum: self.momentum,
-                    eps: self.eps,
-                },
-                OptimiserName::Sgd => OptimiserKind::Sgd {
-                    momentum: self.momentum,
-                },
-            },
-        }
-    }
-
-    fn apply(&mut self, p: &OptimiserPatch) {
-        set(&mut self.kind, p.kind);
-        set(&mut self.lr, p.lr);
-        set(&mut self.momentum, p.momentum);
-        set(&mut self.rho, p.rho);
-        set(&mut self.eps, p.eps);
-    }
-}
-
-/// Every setting of a training run. Serialised into checkpoints, `config.toml` of a run
-/// directory and `summary.json`; a TOML file with any subset of these keys is a valid
-/// `--config`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Hyper {
-    /// The dataset the run trains on.
-    pub dataset: DataKind,
-    /// A classifier, or a denoising auto-encoder.
-    #[serde(default)]
-    pub model: ModelKind,
-    /// Layer widths, input to output (`auto` ends are taken from the data).
-    pub layers: Layers,
-    /// Minibatch size.
-    pub batch: u32,
-    /// Unit types.
-    pub units: UnitsName,
-    /// DTP, one of its variants (DRL, FW-DTP), or backprop.
-    pub algo: Algo,
+    /// Dataset kind [default: the preset's] (--data says where its files are).
+    #[arg(long, value_enum)]
+    dataset: DataKind = DataKind::Digits;
+    /// A classifier, or a denoising auto-encoder (the preset's; no flag).
+    #[arg(skip)]
+    model: ModelKind = ModelKind::Classifier;
+    /// Layer widths input-hidden…-output, e.g. 784-500-250-10; the input and output may be
+    /// "auto" (from the data: its features; its classes, or its features for an
+    /// auto-encoder) [default: the preset's]. One hidden layer trains on the top target alone
+    /// (a rescaled gradient step); DTP's difference targets, through learned inverses, need
+    /// two hidden layers or more.
+    #[arg(long, value_name = "W0-W1-…-WM")]
+    layers: Layers = Layers::fixed(&[64, 64, 64, 10]);
+    /// Minibatch size [default: the preset's].
+    #[arg(long)]
+    batch: u32 = 10;
+    /// Unit types of the network [default: the preset's].
+    #[arg(long, value_enum)]
+    units: UnitsName = UnitsName::Continuous;
+    /// Training algorithm: DTP, one of its variants (DRL, FW-DTP), or backprop.
+    #[arg(long, value_enum)]
+    algo: Algo = Algo::Dtp;
     /// Total number of epochs.
-    pub epochs: u32,
+    #[arg(long)]
+    epochs: u32 = 20;
     /// Seed of initialisation, shuffling and noise.
-    pub seed: u64,
-    /// η̂: step of the top target.
-    pub eta_hat: f32,
-    /// Optimiser of the forward layers (and of backprop).
-    pub forward: OptimiserCfg,
-    /// Optimiser of the inverses.
-    pub inverse: OptimiserCfg,
-    /// σ₀ of the inverse-training corruption.
-    pub sigma: f32,
-    /// τ of `σ_e = σ₀ / (1 + e/τ)` in epochs; 0 keeps σ constant.
-    pub sigma_tau: f32,
-    /// σ₀ of the difference reconstruction loss's corruption (`algo = "drl"`, where it takes
-    /// the place of `sigma`; `sigma_tau` still applies). Absent from older checkpoints and
-    /// files, where it reads as [`DRL_SIGMA`].
-    #[serde(default = "default_drl_sigma")]
-    pub drl_sigma: f32,
-    /// τ of the forward learning rate's decay `lr_e = lr₀ / (1 + e/τ)` in epochs (`e` = epochs
-    /// completed before the one being trained); 0 keeps it constant. Absent from older
-    /// checkpoints and files, where it reads as 0.
-    #[serde(default)]
-    pub lr_tau: f32,
+    #[arg(long)]
+    seed: u64 = 1;
+    /// η̂, the step of the top target.
+    #[arg(long)]
+    eta_hat: f32 = 0.5 => core;
+    /// Optimiser of the forward layers (and of backprop): the TOML table forward (flags:
+    /// --lr-forward, --optimiser, --momentum).
+    #[arg(skip)]
+    forward: Optimiser = Optimiser::rmsprop(1e-3) => core;
+    /// Optimiser of the inverses: the TOML table inverse (flags: --lr-inverse, --optimiser,
+    /// --momentum).
+    #[arg(skip)]
+    inverse: Optimiser = Optimiser::rmsprop(1e-3) => core;
+    /// σ₀ of the inverses' training noise.
+    #[arg(long)]
+    sigma: f32 = 0.3;
+    /// τ of σ_e = σ₀ / (1 + e/τ), in epochs (0 = constant σ).
+    #[arg(long)]
+    sigma_tau: f32 = 0.0;
+    /// σ₀ of the difference reconstruction loss's corruption, in place of --sigma with
+    /// --algo drl [default: 0.0569, Meulemans et al.'s MNIST setting].
+    #[arg(long)]
+    drl_sigma: f32 = DRL_SIGMA;
+    /// τ of the forward learning rate's decay lr_e = lr₀ / (1 + e/τ), in epochs (0 = constant;
+    /// e = epochs completed before the one being trained).
+    #[arg(long)]
+    lr_tau: f32 = 0.0;
     /// Standard deviation of Gaussian noise added to training inputs.
-    pub input_noise: f32,
-    /// Update schedule of DTP.
-    pub schedule: Schedule,
-    /// Weight initialisation.
-    pub init: Init,
-    /// How backprop passes through quantisers (`--algo bp` only).
-    pub bp_gradient: Gradient,
-    /// Sampled passes averaged by the final test and validation evaluation (stochastic nets;
-    /// 1 otherwise). Per-epoch metrics (except `eval_every`'s) and the final training error use
-    /// one pass.
-    pub eval_passes: u32,
-    /// Every this many epochs, also evaluate test and validation sets averaging
-    /// `eval_passes` passes, as the final evaluation does (`*_error_passes` in the metrics);
-    /// 0 never. Absent from older checkpoints and files, where it reads as 0.
-    #[serde(default)]
-    pub eval_every: u32,
-    /// Write a checkpoint every this many epochs (and always after the last).
-    pub checkpoint_every: u32,
-    /// Chunks each minibatch is split into, carried through a step in parallel (by up to as
-    /// many threads; see `dtp_core::parallel`). Results depend on this, never on the number
-    /// of threads. Absent from older checkpoints and files, where it reads as 1 (one
-    /// whole-minibatch step, as they were trained).
-    #[serde(default = "one_chunk")]
-    pub chunks: u32,
-}
-
-fn one_chunk() -> u32 {
-    1
+    #[arg(long)]
+    input_noise: f32 = 0.0 => core;
+    /// DTP update schedule: a pass of inverse steps then a pass of forward steps each epoch
+    /// (the reference), or both per minibatch.
+    #[arg(long, value_parser = core_names::<Schedule>(&["alternating", "interleaved"]))]
+    schedule: Schedule = Schedule::Alternating => core;
+    /// Weight initialisation: random orthogonal, or uniform in ±√(6 / (fan_in + fan_out)).
+    #[arg(long, value_parser = core_names::<Init>(&["orthogonal", "uniform"]))]
+    init: Init = Init::Orthogonal;
+    /// Backprop through sign / Bernoulli units (--algo bp): the exact derivative (zero) or the
+    /// straight-through estimator (one).
+    #[arg(long, value_parser = core_names::<Gradient>(&["exact", "straight-through"]))]
+    bp_gradient: Gradient = Gradient::Exact;
+    /// Sampled passes averaged by the final evaluation (of test and validation sets; the
+    /// per-epoch figures and the final training error use one).
+    #[arg(long)]
+    eval_passes: u32 = 1;
+    /// Every N epochs, also evaluate test and validation with --eval-passes passes (recorded
+    /// as test_error_passes / valid_error_passes) [default: the preset's; 0 = never].
+    #[arg(long)]
+    eval_every: u32 = 0;
+    /// Write a checkpoint every N epochs (and after the last).
+    #[arg(long)]
+    checkpoint_every: u32 = 1;
+    /// Chunks each minibatch is split into, trained in parallel [default: the preset's: 2 for
+    /// batches of 32 or more, else 1]. Results depend on it, not on --threads (1 in files
+    /// written before it existed: one whole-minibatch step, as they were trained).
+    #[arg(long)]
+    chunks: u32 = 1;
 }
 
 /// The chunks a preset splits its minibatches into: 2 (the cores of a small machine) when
@@ -292,47 +142,31 @@ pub fn default_chunks(batch: u32) -> u32 {
     if batch >= 32 { 2 } else { 1 }
 }
 
+/// τ as a setting (0 = constant) as the core's (∞ = constant), and back.
+fn tau_to_core(tau: f32) -> f32 {
+    if tau == 0.0 { f32::INFINITY } else { tau }
+}
+
+fn tau_from_core(tau: f32) -> f32 {
+    if tau.is_finite() { tau } else { 0.0 }
+}
+
 impl Hyper {
-    /// Settings from a core config, with the network and run settings given (`units` must
-    /// name `c.units`).
-    pub fn from_core(net: Network, c: &Config, epochs: u32, init: Init, eval_passes: u32) -> Self {
-        Hyper {
-            dataset: net.dataset,
-            model: net.model,
-            layers: net.layers,
-            batch: net.batch,
-            units: net.units,
-            algo: Algo::from_feedback(c.feedback),
-            epochs,
-            seed: 1,
-            eta_hat: c.eta_hat,
-            forward: OptimiserCfg::from_core(c.forward),
-            inverse: OptimiserCfg::from_core(c.inverse),
-            sigma: c.sigma.sigma0,
-            drl_sigma: if c.feedback == Feedback::Drl {
-                c.sigma.sigma0
-            } else {
-                DRL_SIGMA
-            },
-            sigma_tau: if c.sigma.tau.is_finite() {
-                c.sigma.tau
-            } else {
-                0.0
-            },
-            lr_tau: if c.lr_decay.tau.is_finite() {
-                c.lr_decay.tau
-            } else {
-                0.0
-            },
-            input_noise: c.input_noise,
-            schedule: c.schedule,
-            init,
-            bp_gradient: Gradient::Exact,
-            eval_passes,
-            eval_every: 0,
-            checkpoint_every: 1,
-            chunks: default_chunks(net.batch),
-        }
+    /// These settings with those of a core config: its feedback rule as the algorithm, its
+    /// σ schedule (its σ₀ also as `drl_sigma` under DRL), its forward learning-rate decay and
+    /// its fields of the same name. The units are not taken: a preset names them.
+    pub fn with_core(mut self, c: &Config) -> Self {
+        self.core_from(c);
+        self.algo = Algo::from_feedback(c.feedback);
+        self.sigma = c.sigma.sigma0;
+        self.drl_sigma = if c.feedback == Feedback::Drl {
+            c.sigma.sigma0
+        } else {
+            DRL_SIGMA
+        };
+        self.sigma_tau = tau_from_core(c.sigma.tau);
+        self.lr_tau = tau_from_core(c.lr_decay.tau);
+        self
     }
 
     /// The core config of these settings.
@@ -342,32 +176,24 @@ impl Hyper {
 
     /// The core config with other `units` (`dtp eval --units`).
     pub fn to_core_with(&self, units: Units) -> Config {
-        Config {
+        let mut c = Config {
             units,
-            eta_hat: self.eta_hat,
-            forward: self.forward.to_core(),
-            inverse: self.inverse.to_core(),
             sigma: SigmaSchedule {
                 sigma0: if self.algo == Algo::Drl {
                     self.drl_sigma
                 } else {
                     self.sigma
                 },
-                tau: if self.sigma_tau == 0.0 {
-                    f32::INFINITY
-                } else {
-                    self.sigma_tau
-                },
+                tau: tau_to_core(self.sigma_tau),
             },
-            input_noise: self.input_noise,
-            schedule: self.schedule,
-            lr_decay: if self.lr_tau == 0.0 {
-                LrDecay::NONE
-            } else {
-                LrDecay { tau: self.lr_tau }
+            lr_decay: LrDecay {
+                tau: tau_to_core(self.lr_tau),
             },
             feedback: self.algo.feedback(),
-        }
+            ..Config::CONTINUOUS
+        };
+        self.core_into(&mut c);
+        c
     }
 
     /// The settings in effect in epoch `epoch` (0-based: `epoch` epochs completed): [`to_core`]
@@ -427,92 +253,10 @@ impl Hyper {
         Ok(())
     }
 
-    /// Applies every key present in `p`.
-    pub fn apply(&mut self, p: &HyperPatch) {
-        set(&mut self.dataset, p.dataset);
-        set(&mut self.model, p.model);
-        if let Some(l) = &p.layers {
-            self.layers = l.clone();
-        }
-        set(&mut self.batch, p.batch);
-        set(&mut self.units, p.units);
-        set(&mut self.algo, p.algo);
-        set(&mut self.epochs, p.epochs);
-        set(&mut self.seed, p.seed);
-        set(&mut self.eta_hat, p.eta_hat);
-        if let Some(f) = &p.forward {
-            self.forward.apply(f);
-        }
-        if let Some(i) = &p.inverse {
-            self.inverse.apply(i);
-        }
-        set(&mut self.sigma, p.sigma);
-        set(&mut self.sigma_tau, p.sigma_tau);
-        set(&mut self.drl_sigma, p.drl_sigma);
-        set(&mut self.lr_tau, p.lr_tau);
-        set(&mut self.input_noise, p.input_noise);
-        set(&mut self.schedule, p.schedule);
-        set(&mut self.init, p.init);
-        set(&mut self.bp_gradient, p.bp_gradient);
-        set(&mut self.eval_passes, p.eval_passes);
-        set(&mut self.eval_every, p.eval_every);
-        set(&mut self.checkpoint_every, p.checkpoint_every);
-        set(&mut self.chunks, p.chunks);
-    }
-
     /// The settings as TOML (loadable again with `--config`).
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_default()
     }
-}
-
-fn set<T: Copy>(dst: &mut T, src: Option<T>) {
-    if let Some(v) = src {
-        *dst = v;
-    }
-}
-
-/// Partial [`OptimiserCfg`]: the keys of a `[forward]` or `[inverse]` table.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct OptimiserPatch {
-    pub kind: Option<OptimiserName>,
-    pub lr: Option<f32>,
-    pub momentum: Option<f32>,
-    pub rho: Option<f32>,
-    pub eps: Option<f32>,
-}
-
-/// Partial [`Hyper`]: what a `--config` TOML file or the flags set. Field meanings are those
-/// of [`Hyper`].
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct HyperPatch {
-    pub dataset: Option<DataKind>,
-    pub model: Option<ModelKind>,
-    pub layers: Option<Layers>,
-    pub batch: Option<u32>,
-    pub units: Option<UnitsName>,
-    pub algo: Option<Algo>,
-    pub epochs: Option<u32>,
-    pub seed: Option<u64>,
-    pub eta_hat: Option<f32>,
-    pub forward: Option<OptimiserPatch>,
-    pub inverse: Option<OptimiserPatch>,
-    pub sigma: Option<f32>,
-    pub sigma_tau: Option<f32>,
-    pub drl_sigma: Option<f32>,
-    pub lr_tau: Option<f32>,
-    pub input_noise: Option<f32>,
-    pub schedule: Option<Schedule>,
-    pub init: Option<Init>,
-    pub bp_gradient: Option<Gradient>,
-    pub eval_passes: Option<u32>,
-    pub eval_every: Option<u32>,
-    pub checkpoint_every: Option<u32>,
-    pub chunks: Option<u32>,
 }
 
 impl HyperPatch {
@@ -545,24 +289,11 @@ impl HyperPatch {
 mod tests {
     use super::*;
 
-    fn net(units: UnitsName) -> Network {
-        Network {
-            dataset: DataKind::Digits,
-            model: ModelKind::Classifier,
-            layers: Layers::fixed(&[64, 32, 32, 10]),
-            batch: 10,
-            units,
-        }
-    }
-
     fn hyper() -> Hyper {
-        Hyper::from_core(
-            net(UnitsName::Continuous),
-            &Config::CONTINUOUS,
-            10,
-            Init::Orthogonal,
-            1,
-        )
+        Hyper {
+            epochs: 10,
+            ..Hyper::default().with_core(&Config::CONTINUOUS)
+        }
     }
 
     #[test]
@@ -572,7 +303,10 @@ mod tests {
             (UnitsName::Discrete, Config::DISCRETE),
             (UnitsName::Stochastic, Config::STOCHASTIC),
         ] {
-            let h = Hyper::from_core(net(u), &c, 1, Init::Orthogonal, 1);
+            let h = Hyper {
+                units: u,
+                ..Hyper::default().with_core(&c)
+            };
             assert_eq!(h.to_core(), c);
         }
     }
@@ -631,13 +365,13 @@ mod tests {
     fn full_settings_round_trip_through_toml() {
         let h = hyper();
         let p = HyperPatch::parse(Path::new("c.toml"), &h.to_toml()).unwrap();
-        let mut g = Hyper::from_core(
-            net(UnitsName::Discrete),
-            &Config::DISCRETE,
-            99,
-            Init::Uniform,
-            7,
-        );
+        let mut g = Hyper {
+            units: UnitsName::Discrete,
+            epochs: 99,
+            init: Init::Uniform,
+            eval_passes: 7,
+            ..Hyper::default().with_core(&Config::DISCRETE)
+        };
         g.apply(&p);
         assert_eq!(g, h);
     }
@@ -653,7 +387,10 @@ mod tests {
         let c = h.to_core();
         assert_eq!((c.feedback, c.sigma.sigma0), (Feedback::Drl, DRL_SIGMA));
         assert_eq!(
-            Hyper::from_core(net(UnitsName::Continuous), &c, 10, Init::Orthogonal, 1),
+            Hyper {
+                epochs: 10,
+                ..Hyper::default().with_core(&c)
+            },
             {
                 let mut g = h.clone();
                 g.sigma = DRL_SIGMA;

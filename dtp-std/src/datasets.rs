@@ -10,7 +10,7 @@ use crate::data::{
     default_data_dir, missing_data_help,
 };
 use crate::failure::{Failure, Outcome};
-use crate::presets::DataKind;
+use crate::kinds::DataKind;
 
 /// Seed of the fixed digits split (independent of the training seed, so runs compare).
 pub const DIGITS_SPLIT_SEED: u64 = 0;

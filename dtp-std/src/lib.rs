@@ -60,13 +60,15 @@
 //!   [`Classifier`](model::Classifier) (the core's run-time-shaped trainer) or the
 //!   [`autoencoder`] (the core's DTP auto-encoder with linear probes on its codes);
 //! - [`layers`]: a layout as the user writes it (`784-500-250-10`, `auto` ends);
-//! - [`config`]: every setting, with TOML / flag overrides; [`presets`]: the reference
-//!   experiments as rows of settings;
+//! - [`config`]: every setting, declared once ([`settings`]), with TOML / flag overrides;
+//!   [`kinds`]: the names a setting takes; [`optimiser`]: an optimiser's table and flags;
+//!   [`presets`]: the reference experiments as rows of settings;
 //! - [`data`], [`datasets`]: dataset readers (MNIST / Fashion-MNIST IDX, CIFAR-10, CSV of any
 //!   width, embedded digits) and the splits;
 //! - [`batches`]: shuffled training minibatches and padded evaluation batches;
 //! - [`checkpoint`]: self-describing safetensors checkpoints written atomically; [`rundir`]:
-//!   run directories (never overwritten by mistake) and the record of a run's data;
+//!   run directories (never overwritten by mistake); [`data_record`]: the record of a run's
+//!   data;
 //! - [`evaluate`]: a checkpoint's [`EvalReport`](evaluate::EvalReport) and firmware blob;
 //! - [`metrics`], [`plot`], [`plot_runs`]: what a run records and draws;
 //! - [`failure`]: errors with their exit codes.
@@ -77,15 +79,19 @@ pub mod batches;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod data_record;
 pub mod datasets;
 pub mod evaluate;
 pub mod failure;
+pub mod kinds;
 pub mod layers;
 pub mod metrics;
 pub mod model;
 pub mod observe;
+pub mod optimiser;
 pub mod plot;
 pub mod plot_runs;
 pub mod presets;
 pub mod rundir;
+pub mod settings;
 pub mod train;

@@ -16,34 +16,14 @@ use nalgebra::{DefaultAllocator, Dim, Dyn};
 use rand_pcg::Pcg64;
 
 use crate::batches::{EpochBatches, put_sample};
-use crate::config::Algo;
 use crate::data::Dataset;
+use crate::kinds::Algo;
+pub use crate::kinds::ModelKind;
 
 /// A dense layer of run-time shape.
 pub type DynDense = Dense<Dyn, Dyn>;
 /// Its optimiser state.
 pub type DynDenseState = DenseState<Dyn, Dyn>;
-
-/// What a model learns, which decides how its figures read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelKind {
-    /// A classifier (every preset but `mnist-ae`): `error` is its classification error,
-    /// `loss` its negative log-likelihood.
-    #[default]
-    Classifier,
-    /// The denoising auto-encoder (`mnist-ae`): `loss` is the reconstruction error
-    /// `‖g(f(x)) − x‖²` per image, `error` the classification error of a linear probe on the
-    /// codes `f(x)`.
-    Autoencoder,
-}
-
-impl ModelKind {
-    /// Whether this is [`ModelKind::Classifier`] (serde's `skip_serializing_if`).
-    pub fn is_classifier(&self) -> bool {
-        *self == ModelKind::Classifier
-    }
-}
 
 /// What a linear probe reached: a softmax-regression classifier trained on fixed features
 /// (the auto-encoder's codes, or raw pixels as the baseline), the epoch picked by

@@ -1,31 +1,16 @@
 //! The preset table: each preset is a row of data — dataset, network kind, layout, batch,
-//! units and the reference settings of its experiment — as one complete [`Hyper`].
+//! units and the reference settings of its experiment — as one complete [`Hyper`]: the
+//! default settings (the `digits` row) with the row's network, a core config's settings and
+//! whatever else differs.
 //!
 //! `dtp train --preset P` starts from P's row; `--config` and the flags patch any key of it
 //! (`--layers 784-500-500-10` keeps P's settings and changes its layout).
 
 use dtp_core::{Config, Init, Optimiser, Schedule, SigmaSchedule, Units};
 
-use crate::config::{Hyper, Layers, Network, UnitsName};
-use crate::model::ModelKind;
-
-/// The dataset a run trains on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-#[serde(rename_all = "kebab-case")]
-pub enum DataKind {
-    /// The embedded UCI 8×8 digits (or any CSV file given with --data).
-    Digits,
-    /// The same digits as firmware/ stores them: pixels at 4 bits, and the firmware's
-    /// held-out part (every fifth sample, from the fifth) as the test set.
-    FirmwareDigits,
-    /// MNIST (IDX files).
-    Mnist,
-    /// Fashion-MNIST (IDX files, the MNIST format).
-    FashionMnist,
-    /// CIFAR-10 (binary batches).
-    Cifar10,
-}
+use crate::config::{Hyper, Layers, default_chunks};
+pub use crate::kinds::DataKind;
+use crate::kinds::{ModelKind, UnitsName};
 
 /// A named row of settings.
 pub struct Preset {
@@ -44,40 +29,24 @@ impl Preset {
     }
 }
 
-fn net(dataset: DataKind, widths: &[usize], batch: u32, units: UnitsName) -> Network {
-    Network {
+/// The default settings with this network (a classifier; the chunks [`default_chunks`]) and
+/// the settings of the core config `c` (see [`Hyper::with_core`]).
+fn net(dataset: DataKind, widths: &[usize], batch: u32, units: UnitsName, c: &Config) -> Hyper {
+    Hyper {
         dataset,
-        model: ModelKind::Classifier,
         layers: Layers::fixed(widths),
         batch,
         units,
+        chunks: default_chunks(batch),
+        ..Hyper::default().with_core(c)
     }
 }
 
-/// Settings of the digits preset (the paper has none for this set): η̂ = 0.5, RMSprop with
-/// lr 10⁻³ for both passes, σ = 0.3, the reference alternating schedule, 20 epochs.
+/// Settings of the digits preset (the paper has none for this set), the default settings'
+/// (see [`Hyper::default`]): η̂ = 0.5, RMSprop with lr 10⁻³ for both passes, σ = 0.3, the
+/// reference alternating schedule (and 20 epochs).
 pub fn digits_config() -> Config {
-    Config {
-        units: Units::CONTINUOUS,
-        eta_hat: 0.5,
-        forward: Optimiser::rmsprop(1e-3),
-        inverse: Optimiser::rmsprop(1e-3),
-        sigma: SigmaSchedule::constant(0.3),
-        input_noise: 0.0,
-        schedule: Schedule::Alternating,
-        lr_decay: dtp_core::LrDecay::NONE,
-        feedback: dtp_core::Feedback::Dtp,
-    }
-}
-
-fn digits_defaults() -> Hyper {
-    let n = net(
-        DataKind::Digits,
-        &[64, 64, 64, 10],
-        10,
-        UnitsName::Continuous,
-    );
-    Hyper::from_core(n, &digits_config(), 20, Init::Orthogonal, 1)
+    Hyper::default().to_core()
 }
 
 /// The digits preset's network at compile-time size (the CLI trains it at run-time size; the
@@ -99,75 +68,91 @@ pub fn firmware_config() -> Config {
     Config::FIRMWARE_SIGN
 }
 
-fn firmware_defaults() -> Hyper {
-    let n = net(
-        DataKind::FirmwareDigits,
-        &[64, 32, 32, 10],
-        1,
-        UnitsName::Sign,
-    );
-    Hyper::from_core(n, &firmware_config(), 4, Init::Orthogonal, 1)
-}
-
 /// Settings of the `mnist-ae` preset (the paper gives none for its auto-encoder): Gaussian
 /// corruption σ = `input_noise`, centred RMSprop (the reference's) for the encoder
 /// (`forward`) and the decoder (`inverse`). `eta_hat`, `sigma` and `schedule` play no role in
 /// the auto-encoder (each minibatch takes one step of both halves).
 pub fn autoencoder_config() -> Config {
     Config {
-        units: Units::CONTINUOUS,
         eta_hat: 0.0,
         forward: Optimiser::rmsprop(3e-4),
         inverse: Optimiser::rmsprop(3e-4),
         sigma: SigmaSchedule::constant(0.0),
         input_noise: 0.3,
         schedule: Schedule::Interleaved,
-        lr_decay: dtp_core::LrDecay::NONE,
-        feedback: dtp_core::Feedback::Dtp,
+        ..Config::CONTINUOUS
     }
 }
 
-fn mnist_7x240() -> Network {
-    let widths = [784, 240, 240, 240, 240, 240, 240, 240, 10];
-    net(DataKind::Mnist, &widths, 100, UnitsName::Continuous)
-}
+const MNIST_7X240: [usize; 9] = [784, 240, 240, 240, 240, 240, 240, 240, 10];
 
 /// Every preset, the default first.
 pub static PRESETS: &[Preset] = &[
     Preset {
         name: "digits",
         about: "64-64-64-10 tanh on the embedded UCI 8x8 digits (seconds; the default)",
-        defaults: digits_defaults,
+        defaults: Hyper::default,
     },
     Preset {
         name: "digits-firmware",
         about: "firmware/'s 64-32-32-10 sign-unit network, one sample a step, on the digits at \
                 4 bits with the firmware's held-out split (its adaptation demo starts from \
                 these weights: dtp export --firmware)",
-        defaults: firmware_defaults,
+        defaults: || Hyper {
+            epochs: 4,
+            ..net(
+                DataKind::FirmwareDigits,
+                &[64, 32, 32, 10],
+                1,
+                UnitsName::Sign,
+                &firmware_config(),
+            )
+        },
     },
     Preset {
         name: "mnist-7x240",
         about: "784-240x7-10 tanh on MNIST, reference continuous settings, 100 epochs",
-        defaults: || Hyper::from_core(mnist_7x240(), &Config::CONTINUOUS, 100, Init::Orthogonal, 1),
+        defaults: || Hyper {
+            epochs: 100,
+            ..net(
+                DataKind::Mnist,
+                &MNIST_7X240,
+                100,
+                UnitsName::Continuous,
+                &Config::CONTINUOUS,
+            )
+        },
     },
     Preset {
         name: "fashion-7x240",
         about: "784-240x7-10 tanh on Fashion-MNIST: the continuous settings with the forward lr \
                 searched for this set (0.005; MNIST's 0.0149 diverges after epoch 5), 100 epochs",
-        defaults: fashion_defaults,
+        defaults: || Hyper {
+            epochs: 100,
+            ..net(
+                DataKind::FashionMnist,
+                &MNIST_7X240,
+                100,
+                UnitsName::Continuous,
+                &Config {
+                    forward: Optimiser::rmsprop(FASHION_LR_FORWARD),
+                    ..Config::CONTINUOUS
+                },
+            )
+        },
     },
     Preset {
         name: "mnist-discrete",
         about: "784-500-500-10 with sign units on MNIST, reference discrete settings, 500 epochs",
-        defaults: || {
-            let n = net(
+        defaults: || Hyper {
+            epochs: 500,
+            ..net(
                 DataKind::Mnist,
                 &[784, 500, 500, 10],
                 100,
                 UnitsName::Discrete,
-            );
-            Hyper::from_core(n, &Config::DISCRETE, 500, Init::Orthogonal, 1)
+                &Config::DISCRETE,
+            )
         },
     },
     Preset {
@@ -175,18 +160,15 @@ pub static PRESETS: &[Preset] = &[
         about: "784-500-500-10 tanh on MNIST: the discrete net with its sign units read as tanh \
                 (baseline of the discrete row: train with --algo bp, test with \
                 `dtp eval --units discrete`), reference discrete settings, 100 epochs",
-        defaults: || {
-            let n = net(
+        defaults: || Hyper {
+            epochs: 100,
+            ..net(
                 DataKind::Mnist,
                 &[784, 500, 500, 10],
                 100,
                 UnitsName::Continuous,
-            );
-            let c = Config {
-                units: Units::CONTINUOUS,
-                ..Config::DISCRETE
-            };
-            Hyper::from_core(n, &c, 100, Init::Orthogonal, 1)
+                &Config::DISCRETE,
+            )
         },
     },
     Preset {
@@ -194,44 +176,49 @@ pub static PRESETS: &[Preset] = &[
         about: "784-200-200-10 Bernoulli units on MNIST, reference stochastic settings, \
                 1000 epochs, test = mean of 100 sampled passes (every 10 epochs and at the end)",
         // The reference code's monitoring: 100-pass test and validation every 10 epochs.
-        defaults: || {
-            let n = net(
+        defaults: || Hyper {
+            epochs: 1000,
+            init: Init::Uniform,
+            eval_passes: 100,
+            eval_every: 10,
+            ..net(
                 DataKind::Mnist,
                 &[784, 200, 200, 10],
                 100,
                 UnitsName::Stochastic,
-            );
-            Hyper {
-                eval_every: 10,
-                ..Hyper::from_core(n, &Config::STOCHASTIC, 1000, Init::Uniform, 100)
-            }
+                &Config::STOCHASTIC,
+            )
         },
     },
     Preset {
         name: "mnist-ae",
         about: "784-1000-784 sigmoid denoising auto-encoder on MNIST trained without backprop \
                 (hidden target h + f(x) - f(g(h))), linear probe on the codes",
-        defaults: || {
-            let n = Network {
-                model: ModelKind::Autoencoder,
-                ..net(
-                    DataKind::Mnist,
-                    &[784, 1000, 784],
-                    100,
-                    UnitsName::Continuous,
-                )
-            };
-            Hyper::from_core(n, &autoencoder_config(), 100, Init::Orthogonal, 1)
+        defaults: || Hyper {
+            model: ModelKind::Autoencoder,
+            epochs: 100,
+            ..net(
+                DataKind::Mnist,
+                &[784, 1000, 784],
+                100,
+                UnitsName::Continuous,
+                &autoencoder_config(),
+            )
         },
     },
     Preset {
         name: "cifar-3x1000",
         about: "3072-1000x3-10 tanh on CIFAR-10 (continuous reference settings; the paper \
                 gives none for CIFAR)",
-        defaults: || {
-            let widths = [3072, 1000, 1000, 1000, 10];
-            let n = net(DataKind::Cifar10, &widths, 100, UnitsName::Continuous);
-            Hyper::from_core(n, &Config::CONTINUOUS, 100, Init::Orthogonal, 1)
+        defaults: || Hyper {
+            epochs: 100,
+            ..net(
+                DataKind::Cifar10,
+                &[3072, 1000, 1000, 1000, 10],
+                100,
+                UnitsName::Continuous,
+                &Config::CONTINUOUS,
+            )
         },
     },
 ];
@@ -239,17 +226,6 @@ pub static PRESETS: &[Preset] = &[
 /// Forward learning rate of `fashion-7x240`: best validation error after 15 epochs among
 /// 0.0149 (MNIST's; diverges after epoch 5), 0.005 and 0.0015 (RESULTS.md).
 pub const FASHION_LR_FORWARD: f32 = 0.005;
-
-/// Settings of `fashion-7x240`: [`Config::CONTINUOUS`] but the forward learning rate.
-fn fashion_defaults() -> Hyper {
-    let n = Network {
-        dataset: DataKind::FashionMnist,
-        ..mnist_7x240()
-    };
-    let mut h = Hyper::from_core(n, &Config::CONTINUOUS, 100, Init::Orthogonal, 1);
-    h.forward.lr = FASHION_LR_FORWARD;
-    h
-}
 
 /// The preset called `name`.
 pub fn find(name: &str) -> Option<&'static Preset> {

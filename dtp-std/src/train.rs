@@ -232,14 +232,14 @@ fn data_of(
     Ok((splits, DataRecord::new(data.as_deref(), scaling)))
 }
 
-/// Sets up a fresh run or loads the checkpoint of a resumed one, applying `patch`; loads the
+/// Sets up a fresh run or loads the checkpoint of a resumed one, applying `patches` in turn; loads the
 /// data (before any model is built) and checks that it fits the network; returns the run,
 /// its epoch, its data and the record of where the data came from.
 fn start(
     args: &RunSpec,
     obs: &mut dyn Observer,
     out: &Path,
-    patch: &HyperPatch,
+    patches: &[HyperPatch],
 ) -> Outcome<(Run, u32, Splits, DataRecord)> {
     let ckpt_path = out.join(checkpoint::FILE_NAME);
     if args.resume {
@@ -254,7 +254,7 @@ fn start(
             )));
         }
         let mut hyper = c.hyper.clone();
-        hyper.apply(patch);
+        patches.iter().for_each(|p| hyper.apply(p));
         hyper.validate_run().map_err(|e| invalid_setting(args, e))?;
         if (
             hyper.dataset,
@@ -302,7 +302,7 @@ fn start(
     } else {
         let preset = preset_of(args)?;
         let mut hyper = (preset.defaults)();
-        hyper.apply(patch);
+        patches.iter().for_each(|p| hyper.apply(p));
         hyper.validate_run().map_err(|e| invalid_setting(args, e))?;
         let config = hyper.to_core();
         config.validate().map_err(|e| invalid_setting(args, e))?;
@@ -333,11 +333,12 @@ fn start(
 /// `curves.png` into the run directory; returns the summary.
 pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
     let t0 = Instant::now();
-    let mut patch = match &args.config {
+    // Flags win over the TOML file: its patch is applied first.
+    let file = match &args.config {
         Some(path) => HyperPatch::from_file(path).or_input()?,
         None => HyperPatch::default(),
     };
-    merge(&mut patch, args.patch.clone());
+    let patches = [file, args.patch.clone()];
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs").join(args.preset.as_deref().unwrap_or(presets::PRESETS[0].name))
     });
@@ -348,7 +349,7 @@ pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
         rundir::refuse_existing_run(&out, args.force)?;
     }
     rundir::prepare_out(&out)?;
-    let (mut run, start_epoch, splits, record) = start(args, obs, &out, &patch)?;
+    let (mut run, start_epoch, splits, record) = start(args, obs, &out, &patches)?;
     // No more threads than cores: the chunk trainer's threads wait for each other spinning,
     // and more of them than cores only take turns (4 threads on 2 cores ran at 0.90–0.93× the
     // speed of 2 in BENCHMARKS.md's fourth round).
@@ -453,50 +454,6 @@ fn title(run: &Run) -> String {
         run.model.shape().widths(),
         run.hyper.algo
     )
-}
-
-/// Flags win over the TOML file.
-fn merge(base: &mut HyperPatch, flags: HyperPatch) {
-    macro_rules! over {
-        ($($f:ident),*) => { $( if flags.$f.is_some() { base.$f = flags.$f; } )* };
-    }
-    if flags.layers.is_some() {
-        base.layers = flags.layers;
-    }
-    over!(
-        dataset,
-        model,
-        batch,
-        units,
-        algo,
-        epochs,
-        seed,
-        eta_hat,
-        sigma,
-        sigma_tau,
-        drl_sigma,
-        lr_tau,
-        input_noise,
-        schedule,
-        init,
-        bp_gradient,
-        eval_passes,
-        eval_every,
-        checkpoint_every,
-        chunks
-    );
-    for (b, f) in [
-        (&mut base.forward, flags.forward),
-        (&mut base.inverse, flags.inverse),
-    ] {
-        if let Some(f) = f {
-            let b = b.get_or_insert_with(Default::default);
-            macro_rules! over_opt {
-                ($($k:ident),*) => { $( if f.$k.is_some() { b.$k = f.$k; } )* };
-            }
-            over_opt!(kind, lr, momentum, rho, eps);
-        }
-    }
 }
 
 /// The epoch loop; returns the training seconds and samples trained in this invocation.

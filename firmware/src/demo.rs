@@ -52,9 +52,10 @@ pub const FEEDBACK: Feedback = if cfg!(feature = "fw-dtp") {
 #[cfg(all(feature = "fw-dtp", feature = "drl"))]
 compile_error!("the features `fw-dtp` and `drl` choose different feedback rules: pick one");
 
-/// σ of DRL's corruption with the `drl` feature: Meulemans et al.'s MNIST setting (the
-/// `dtp train --algo drl` default), the demos' σ schedule otherwise unchanged.
-pub const DRL_SIGMA: f32 = 0.0569;
+/// σ of DRL's corruption with the `drl` feature: the core's [`dtp_core::DRL_SIGMA`]
+/// (Meulemans et al.'s MNIST setting, the `dtp train --algo drl` default), the demos' σ
+/// schedule otherwise unchanged.
+pub const DRL_SIGMA: f32 = dtp_core::DRL_SIGMA;
 
 /// The DTP hyper-parameters (per-sample steps, interleaved inverse and forward updates, the
 /// forward learning rate divided by `1 + e` in epoch `e`): the core's firmware settings,

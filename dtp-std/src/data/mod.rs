@@ -20,6 +20,7 @@ mod csv;
 mod dataset;
 mod digits;
 mod error;
+mod help;
 mod idx;
 mod locate;
 mod scaling;
@@ -37,12 +38,13 @@ pub use csv::{CsvOptions, parse_csv, read_csv};
 pub use dataset::Dataset;
 pub use digits::{DIGITS_CSV_GZ, DIGITS_FEATURES, DIGITS_LEN, DIGITS_MAX, digits, digits_split};
 pub use error::{DataError, Pos};
+pub use help::missing_data_help;
 pub use idx::{
     FASHION_MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IdxImages, IdxKind, MNIST_CLASSES,
     find_idx_pair, idx_file_names, load_fashion_mnist, load_idx, load_idx_dir, load_mnist,
     load_mnist_like, read_idx_images, read_idx_labels,
 };
-pub use locate::{DATA_DIR_ENV, FETCH_SCRIPT, default_data_dir, find_first, missing_data_help};
+pub use locate::{DATA_DIR_ENV, FETCH_SCRIPT, default_data_dir, find_first};
 pub use scaling::{FAR_OUTSIDE, ScaleKind, Scaling, range_warning};
 pub use source::{GZIP_MAGIC, is_gzip};
 pub use split::{MNIST_VALID, Splits};

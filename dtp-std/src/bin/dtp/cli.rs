@@ -4,16 +4,17 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
-use dtp_core::{Gradient, Init, Schedule};
 
-use dtp_std::config::{Algo, HyperPatch, Layers, OptimiserName, OptimiserPatch, UnitsName};
+use dtp_std::config::HyperPatch;
 use dtp_std::data::ScaleKind;
 use dtp_std::failure::Outcome;
-use dtp_std::presets::{DataKind, PRESETS};
+use dtp_std::optimiser::OptimiserFlags;
+use dtp_std::presets::PRESETS;
 use dtp_std::train::RunSpec;
 
+use crate::commands::{self, EvalArgs, ExportArgs, InfoArgs, PlotArgs};
 use crate::progress::Bar;
 
 /// Difference Target Propagation (Lee et al. 2015): train, evaluate, inspect and export nets.
@@ -40,59 +41,23 @@ pub enum Command {
     Info(InfoArgs),
 }
 
-/// A flag taking one of the core's setting enums by its serde name (`alternating`, …): the
-/// core's types are the settings, the binary only lists their names.
-fn core_names<T>(names: &'static [&'static str]) -> impl TypedValueParser<Value = T>
-where
-    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
-{
-    PossibleValuesParser::new(names).try_map(|s| {
-        serde_json::from_value::<T>(serde_json::Value::String(s.clone()))
-            .map_err(|e| format!("{s}: {e}"))
-    })
-}
-
 fn preset_names() -> PossibleValuesParser {
     PossibleValuesParser::new(PRESETS.iter().map(|p| p.name))
 }
 
-/// `dtp train`.
+/// `dtp train`: the run's flags, then a flag for every setting (those of
+/// [`HyperPatch`], the optimisers' [`OptimiserFlags`]).
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Preset: network, dataset and reference settings [default: digits, or the checkpoint's
     /// with --resume].
     #[arg(long, value_parser = preset_names())]
     pub preset: Option<String>,
-    /// Layer widths input-hidden…-output, e.g. 784-500-250-10; the input and output may be
-    /// "auto" (from the data: its features; its classes, or its features for an
-    /// auto-encoder) [default: the preset's]. One hidden layer trains on the top target alone
-    /// (a rescaled gradient step); DTP's difference targets, through learned inverses, need
-    /// two hidden layers or more.
-    #[arg(long, value_name = "W0-W1-…-WM")]
-    pub layers: Option<Layers>,
-    /// Minibatch size [default: the preset's].
-    #[arg(long)]
-    pub batch: Option<u32>,
-    /// Unit types of the network [default: the preset's].
-    #[arg(long, value_enum)]
-    pub units: Option<UnitsName>,
-    /// Dataset kind [default: the preset's] (--data says where its files are).
-    #[arg(long, value_enum)]
-    pub dataset: Option<DataKind>,
-    /// Training algorithm.
-    #[arg(long, value_enum)]
-    pub algo: Option<Algo>,
     /// Dataset location: a directory for MNIST / CIFAR-10 (holding the files, or mnist/,
     /// cifar-10/), or a CSV file (any number of features, then a label 0..K-1) [default:
     /// $DTP_DATA_DIR, else the repository's datasets/ folder; digits are embedded].
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Total number of epochs.
-    #[arg(long)]
-    pub epochs: Option<u32>,
-    /// Seed of initialisation, shuffling and noise.
-    #[arg(long)]
-    pub seed: Option<u64>,
     /// TOML file overriding any setting (keys as in RUN_DIR/config.toml); flags win over it.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -115,62 +80,12 @@ pub struct TrainArgs {
     /// feature's own, none = as written [default: range].
     #[arg(long, value_enum)]
     pub scale: Option<ScaleKind>,
-    /// η̂, the step of the top target.
-    #[arg(long)]
-    pub eta_hat: Option<f32>,
-    /// Learning rate of the forward layers (and of backprop).
-    #[arg(long)]
-    pub lr_forward: Option<f32>,
-    /// Learning rate of the inverses.
-    #[arg(long)]
-    pub lr_inverse: Option<f32>,
-    /// Optimiser of both passes.
-    #[arg(long, value_enum)]
-    pub optimiser: Option<OptimiserName>,
-    /// Momentum of both optimisers.
-    #[arg(long)]
-    pub momentum: Option<f32>,
-    /// σ₀ of the inverses' training noise.
-    #[arg(long)]
-    pub sigma: Option<f32>,
-    /// τ of σ_e = σ₀ / (1 + e/τ), in epochs (0 = constant σ).
-    #[arg(long)]
-    pub sigma_tau: Option<f32>,
-    /// σ₀ of the difference reconstruction loss's corruption, in place of --sigma with
-    /// --algo drl [default: 0.0569, Meulemans et al.'s MNIST setting].
-    #[arg(long)]
-    pub drl_sigma: Option<f32>,
-    /// τ of the forward learning rate's decay lr_e = lr₀ / (1 + e/τ), in epochs (0 = constant).
-    #[arg(long)]
-    pub lr_tau: Option<f32>,
-    /// Standard deviation of Gaussian noise added to training inputs.
-    #[arg(long)]
-    pub input_noise: Option<f32>,
-    /// DTP update schedule: a pass of inverse steps then a pass of forward steps each epoch
-    /// (the reference), or both per minibatch.
-    #[arg(long, value_parser = core_names::<Schedule>(&["alternating", "interleaved"]))]
-    pub schedule: Option<Schedule>,
-    /// Weight initialisation: random orthogonal, or uniform in ±√(6 / (fan_in + fan_out)).
-    #[arg(long, value_parser = core_names::<Init>(&["orthogonal", "uniform"]))]
-    pub init: Option<Init>,
-    /// Backprop through sign / Bernoulli units (--algo bp): the exact derivative (zero) or the
-    /// straight-through estimator (one).
-    #[arg(long, value_parser = core_names::<Gradient>(&["exact", "straight-through"]))]
-    pub bp_gradient: Option<Gradient>,
-    /// Sampled passes averaged by the final evaluation.
-    #[arg(long)]
-    pub eval_passes: Option<u32>,
-    /// Every N epochs, also evaluate test and validation with --eval-passes passes (recorded
-    /// as test_error_passes / valid_error_passes) [default: the preset's; 0 = never].
-    #[arg(long)]
-    pub eval_every: Option<u32>,
-    /// Write a checkpoint every N epochs (and after the last).
-    #[arg(long)]
-    pub checkpoint_every: Option<u32>,
-    /// Chunks each minibatch is split into, trained in parallel [default: the preset's: 2 for
-    /// batches of 32 or more, else 1]. Results depend on it, not on --threads.
-    #[arg(long)]
-    pub chunks: Option<u32>,
+    /// The settings.
+    #[command(flatten)]
+    pub hyper: HyperPatch,
+    /// The optimisers' settings.
+    #[command(flatten)]
+    pub optimisers: OptimiserFlags,
     /// Threads that carry the chunks [default: $DTP_THREADS, else the available cores; more
     /// than the available cores run as that many]. Never changes a result.
     #[arg(long)]
@@ -211,94 +126,13 @@ impl TrainArgs {
 
     /// The settings given by flags.
     pub fn patch(&self) -> HyperPatch {
-        let opt = |lr| {
-            let p = OptimiserPatch {
-                kind: self.optimiser,
-                lr,
-                momentum: self.momentum,
-                rho: None,
-                eps: None,
-            };
-            (p != OptimiserPatch::default()).then_some(p)
-        };
+        let [forward, inverse] = self.optimisers.patches();
         HyperPatch {
-            dataset: self.dataset,
-            model: None,
-            layers: self.layers.clone(),
-            batch: self.batch,
-            units: self.units,
-            algo: self.algo,
-            epochs: self.epochs,
-            seed: self.seed,
-            eta_hat: self.eta_hat,
-            forward: opt(self.lr_forward),
-            inverse: opt(self.lr_inverse),
-            sigma: self.sigma,
-            sigma_tau: self.sigma_tau,
-            drl_sigma: self.drl_sigma,
-            lr_tau: self.lr_tau,
-            input_noise: self.input_noise,
-            schedule: self.schedule,
-            init: self.init,
-            bp_gradient: self.bp_gradient,
-            eval_passes: self.eval_passes,
-            eval_every: self.eval_every,
-            checkpoint_every: self.checkpoint_every,
-            chunks: self.chunks,
+            forward,
+            inverse,
+            ..self.hyper.clone()
         }
     }
-}
-
-/// `dtp eval`.
-#[derive(Debug, Args)]
-pub struct EvalArgs {
-    /// A checkpoint file (RUN_DIR/checkpoint.safetensors) or a run directory.
-    pub checkpoint: PathBuf,
-    /// Dataset location, as for train [default: the one the run was trained on].
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Sampled passes to average, at least 1 [default: the run's eval_passes].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    pub passes: Option<u32>,
-    /// Evaluate the trained weights under these units instead of the preset's (e.g. a
-    /// network trained continuous, tested with sign units: --units discrete).
-    #[arg(long, value_enum)]
-    pub units: Option<UnitsName>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `dtp export`.
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    /// A checkpoint file or a run directory.
-    pub checkpoint: PathBuf,
-    /// Blob file to write (e.g. firmware/weights.bin).
-    #[arg(long)]
-    pub firmware: PathBuf,
-    /// Write the blob of a network other than the firmware's 64-32-32-10 sign-unit net (for
-    /// the host-side core's Net::read_blob); without it such a network is refused.
-    #[arg(long)]
-    pub host: bool,
-}
-
-/// `dtp plot`.
-#[derive(Debug, Args)]
-pub struct PlotArgs {
-    /// A run directory (holding metrics.jsonl); with several, their error curves on one plot.
-    #[arg(required = true, num_args = 1..)]
-    pub run_dirs: Vec<PathBuf>,
-    /// Output file [default: RUN_DIR/curves.png for one run, runs.png for several].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-/// `dtp info`.
-#[derive(Debug, Args)]
-pub struct InfoArgs {
-    /// A checkpoint file or a run directory.
-    pub checkpoint: PathBuf,
 }
 
 /// The whole `dtp` program: parses `std::env::args`, runs, prints any error to stderr and
@@ -334,9 +168,9 @@ pub fn run(cli: Cli) -> Outcome<()> {
             let mut bar = Bar::new(a.quiet);
             dtp_std::train::train(&a.spec(), &mut bar).map(|s| println!("{}", s.line()))
         }
-        Command::Eval(a) => crate::commands::eval(&a),
-        Command::Export(a) => crate::commands::export(&a),
-        Command::Plot(a) => crate::commands::plot(&a),
-        Command::Info(a) => crate::commands::info(&a),
+        Command::Eval(a) => commands::eval(&a),
+        Command::Export(a) => commands::export(&a),
+        Command::Plot(a) => commands::plot(&a),
+        Command::Info(a) => commands::info(&a),
     }
 }

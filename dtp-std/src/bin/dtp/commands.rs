@@ -1,14 +1,69 @@
-//! `dtp eval`, `dtp export`, `dtp plot` and `dtp info`.
+//! `dtp eval`, `dtp export`, `dtp plot` and `dtp info`: each one's flags and what it does.
+
+use std::path::PathBuf;
 
 use anyhow::anyhow;
+use clap::Args;
 
-use crate::cli::{EvalArgs, ExportArgs, InfoArgs, PlotArgs};
 use dtp_std::checkpoint;
+use dtp_std::config::UnitsName;
 use dtp_std::evaluate::{checkpoint_path, evaluate, firmware_blob, load, recorded_data};
 use dtp_std::failure::{Classify, Failure, Outcome};
 use dtp_std::metrics;
 use dtp_std::model::{ModelKind, TensorKind};
 use dtp_std::plot;
+
+/// `dtp eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A checkpoint file (RUN_DIR/checkpoint.safetensors) or a run directory.
+    pub checkpoint: PathBuf,
+    /// Dataset location, as for train [default: the one the run was trained on].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Sampled passes to average, at least 1 [default: the run's eval_passes].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub passes: Option<u32>,
+    /// Evaluate the trained weights under these units instead of the preset's (e.g. a
+    /// network trained continuous, tested with sign units: --units discrete).
+    #[arg(long, value_enum)]
+    pub units: Option<UnitsName>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `dtp export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A checkpoint file or a run directory.
+    pub checkpoint: PathBuf,
+    /// Blob file to write (e.g. firmware/weights.bin).
+    #[arg(long)]
+    pub firmware: PathBuf,
+    /// Write the blob of a network other than the firmware's 64-32-32-10 sign-unit net (for
+    /// the host-side core's Net::read_blob); without it such a network is refused.
+    #[arg(long)]
+    pub host: bool,
+}
+
+/// `dtp plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A run directory (holding metrics.jsonl); with several, their error curves on one plot.
+    #[arg(required = true, num_args = 1..)]
+    pub run_dirs: Vec<PathBuf>,
+    /// Output file [default: RUN_DIR/curves.png for one run, runs.png for several].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `dtp info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// A checkpoint file or a run directory.
+    pub checkpoint: PathBuf,
+}
 
 /// `dtp eval`: errors on the run's three sets (for the auto-encoder: reconstruction
 /// error as `loss`, and the linear probe's classification error).

@@ -1,0 +1,58 @@
+//! The record of where a run's data came from and how it was scaled, kept in its checkpoint.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Scaling;
+
+/// Metadata key of the checkpoint holding the [`DataRecord`] (JSON).
+pub const DATA_KEY: &str = "data";
+
+/// Where a run's data came from and how its features were scaled: recorded in every
+/// checkpoint (key [`DATA_KEY`]), so `--resume` reads the same data and `dtp eval` scales as
+/// training did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataRecord {
+    /// `--data` as an absolute path; `None`: the preset's default (embedded digits, or the
+    /// default data directory).
+    pub source: Option<PathBuf>,
+    /// The scaling applied to every split.
+    #[serde(default)]
+    pub scaling: Scaling,
+}
+
+impl DataRecord {
+    /// The record of `--data data` scaled by `scaling`.
+    pub fn new(data: Option<&Path>, scaling: Scaling) -> Self {
+        DataRecord {
+            source: data.map(absolute),
+            scaling,
+        }
+    }
+
+    /// Parses the checkpoint metadata value.
+    pub fn from_json(s: &str) -> Result<Self, String> {
+        serde_json::from_str(s).map_err(|e| format!("metadata `{DATA_KEY}`: {e}"))
+    }
+
+    /// The metadata value.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// How to print the source.
+    pub fn source_name(&self) -> String {
+        match &self.source {
+            Some(p) => p.display().to_string(),
+            None => "the preset's default data".into(),
+        }
+    }
+}
+
+/// `p` made absolute and, when it exists, canonical (so a run resumed from another directory
+/// reads the same file, and two spellings of one file compare equal).
+pub fn absolute(p: &Path) -> PathBuf {
+    fs::canonicalize(p).unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.into()))
+}

@@ -1,0 +1,137 @@
+//! An optimiser's settings as a user changes them: [`OptimiserPatch`], the keys of a
+//! `[forward]` or `[inverse]` TOML table, applied to the core's [`Optimiser`] (which is itself
+//! the setting, serialised by the core's `serde` feature); and, with the `cli` feature,
+//! [`OptimiserFlags`], the flags that set both tables at once.
+
+use dtp_core::{Optimiser, OptimiserKind};
+use serde::Deserialize;
+
+pub use crate::kinds::OptimiserName;
+
+/// Partial [`Optimiser`]: the keys of a `[forward]` or `[inverse]` table (`rho` and `eps` are
+/// RMSprop's; SGD has none).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimiserPatch {
+    /// The rule.
+    pub kind: Option<OptimiserName>,
+    /// Learning rate.
+    pub lr: Option<f32>,
+    /// Momentum μ in [0, 1).
+    pub momentum: Option<f32>,
+    /// RMSprop's averaging coefficient ρ in [0, 1).
+    pub rho: Option<f32>,
+    /// RMSprop's stabiliser ε > 0.
+    pub eps: Option<f32>,
+}
+
+impl OptimiserPatch {
+    /// Applies every key present: first the rule (keeping the momentum; RMSprop's ρ and ε
+    /// start at the reference's), then the constants.
+    pub fn apply_to(&self, o: &mut Optimiser) {
+        if let Some(kind) = self.kind {
+            let m = momentum(o.kind);
+            o.kind = match (kind, o.kind) {
+                (OptimiserName::Sgd, _) => OptimiserKind::Sgd { momentum: m },
+                (OptimiserName::Rmsprop, k @ OptimiserKind::RmsProp { .. }) => k,
+                (OptimiserName::Rmsprop, OptimiserKind::Sgd { .. }) => {
+                    match Optimiser::rmsprop(o.lr).kind {
+                        OptimiserKind::RmsProp { rho, eps, .. } => OptimiserKind::RmsProp {
+                            rho,
+                            momentum: m,
+                            eps,
+                        },
+                        k => k,
+                    }
+                }
+            };
+        }
+        if let Some(lr) = self.lr {
+            o.lr = lr;
+        }
+        match &mut o.kind {
+            OptimiserKind::Sgd { momentum } => set(momentum, self.momentum),
+            OptimiserKind::RmsProp { rho, momentum, eps } => {
+                set(momentum, self.momentum);
+                set(rho, self.rho);
+                set(eps, self.eps);
+            }
+        }
+    }
+}
+
+fn momentum(k: OptimiserKind) -> f32 {
+    match k {
+        OptimiserKind::Sgd { momentum } | OptimiserKind::RmsProp { momentum, .. } => momentum,
+    }
+}
+
+fn set(dst: &mut f32, src: Option<f32>) {
+    if let Some(v) = src {
+        *dst = v;
+    }
+}
+
+/// The flags of both optimisers (`dtp train`): what they set in the `[forward]` and
+/// `[inverse]` tables.
+#[cfg(feature = "cli")]
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct OptimiserFlags {
+    /// Learning rate of the forward layers (and of backprop).
+    #[arg(long)]
+    pub lr_forward: Option<f32>,
+    /// Learning rate of the inverses.
+    #[arg(long)]
+    pub lr_inverse: Option<f32>,
+    /// Optimiser of both passes.
+    #[arg(long, value_enum)]
+    pub optimiser: Option<OptimiserName>,
+    /// Momentum of both optimisers.
+    #[arg(long)]
+    pub momentum: Option<f32>,
+}
+
+#[cfg(feature = "cli")]
+impl OptimiserFlags {
+    /// The `[forward]` and `[inverse]` patches of these flags (`None` where no flag is given).
+    pub fn patches(&self) -> [Option<OptimiserPatch>; 2] {
+        [self.lr_forward, self.lr_inverse].map(|lr| {
+            let p = OptimiserPatch {
+                kind: self.optimiser,
+                lr,
+                momentum: self.momentum,
+                rho: None,
+                eps: None,
+            };
+            (p != OptimiserPatch::default()).then_some(p)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_patch_switches_the_rule_keeping_the_momentum() {
+        let mut o = Optimiser::rmsprop(1e-3);
+        let sgd = OptimiserPatch {
+            kind: Some(OptimiserName::Sgd),
+            lr: Some(0.1),
+            ..OptimiserPatch::default()
+        };
+        sgd.apply_to(&mut o);
+        assert_eq!(o, Optimiser::sgd(0.1, 0.9));
+        let back = OptimiserPatch {
+            kind: Some(OptimiserName::Rmsprop),
+            rho: Some(0.5),
+            ..OptimiserPatch::default()
+        };
+        back.apply_to(&mut o);
+        let mut want = Optimiser::rmsprop(0.1);
+        if let OptimiserKind::RmsProp { rho, .. } = &mut want.kind {
+            *rho = 0.5;
+        }
+        assert_eq!(o, want);
+    }
+}
