@@ -133,7 +133,7 @@ check_firmware() {
                 exit 1
             fi
             echo "check-no-panic: Cortex-M0 canary rejected (undefined symbol: $fsymbol)"
-            if THUMB_TARGET=thumbv6m-none-eabi firmware_build ,microbit --bin learn_small \
+            if THUMB_TARGET=thumbv6m-none-eabi firmware_build ,microbit --bin learn_small --bin learn_digits_int \
                 --bin flash_check --bin stack_overflow >"$log" 2>&1; then
                 echo "check-no-panic: PASS: no panic path in the Cortex-M0 demos either"
                 return

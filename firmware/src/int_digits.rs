@@ -116,6 +116,12 @@ fn train(t: &mut Trainer, settings: Settings, name: &str) -> Run {
         let mut stream = 0u32;
         for k in 0..digits::TRAIN {
             fill(t, digits::train_index(order(epoch, k)));
+            // firmware/check-no-float.sh's negative control: one f32 division in the loop.
+            #[cfg(feature = "float-canary")]
+            {
+                let x = core::hint::black_box(t.output().first().copied().unwrap_or(0)) as f32;
+                core::hint::black_box(x / core::hint::black_box(3.0f32));
+            }
             let t0 = measure::ticks();
             match step::step(t, &mut rng) {
                 Ok(s) => stream += s.correct,
