@@ -5,7 +5,7 @@
 //! products to the `gemm` crate's cache-blocked, run-time-dispatched SIMD GEMM for desktop
 //! minibatches. Both take fixed (`Const`) and run-time (`Dyn`) dimensions alike.
 
-use crate::OMat;
+use crate::mat::OMat;
 use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim};
 
@@ -552,7 +552,7 @@ pub struct Auto;
 #[cfg(feature = "std")]
 mod blocked {
     use super::{AUTO_BLOCKED_MIN, Auto, Blocked, Kernel, Portable};
-    use crate::OMat;
+    use crate::mat::OMat;
     use nalgebra::allocator::Allocator;
     use nalgebra::{DefaultAllocator, Dim};
 

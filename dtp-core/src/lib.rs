@@ -84,10 +84,12 @@ pub mod init;
 pub mod kernel;
 pub mod layout;
 pub mod loss;
+pub mod mat;
 pub mod math;
 pub mod net;
 pub mod noise;
 pub mod optim;
+pub mod outer;
 #[cfg(feature = "std")]
 pub mod parallel;
 pub mod quantise;
@@ -118,6 +120,7 @@ pub use kernel::{Kernel, Portable};
 #[cfg(feature = "alloc")]
 pub use layout::Dynamic;
 pub use layout::{Alloc, Fixed, Layout, NetAlloc, Width};
+pub use mat::{Mat, OMat, zeros};
 pub use nalgebra::{Const, Dyn};
 pub use net::{FixedNet, Net};
 pub use optim::{
@@ -130,17 +133,3 @@ pub use trainer::{
     BatchColumns, Batches, EpochStats, FeedbackState, FixedFeedbackTrainer, FixedStore,
     FixedTrainer, FusedTrainer, NoFeedbackState, StepStats, Trainer,
 };
-
-/// The matrix type of the whole crate: `R × C` `f32`, column-major, over nalgebra dimensions
-/// (`Const<N>`: stored inline; `Dyn`: on the heap, feature `alloc`).
-///
-/// Activations of a minibatch are `units × batch`: column `b` is sample `b`.
-pub type OMat<R, C> = nalgebra::OMatrix<f32, R, C>;
-
-/// [`OMat`] of compile-time shape, stored inline.
-pub type Mat<const R: usize, const C: usize> = nalgebra::SMatrix<f32, R, C>;
-
-/// A `Mat` of zeros, usable in `const` contexts (for `static` networks on a microcontroller).
-pub const fn zeros<const R: usize, const C: usize>() -> Mat<R, C> {
-    Mat::from_array_storage(nalgebra::ArrayStorage([[0.0; R]; C]))
-}

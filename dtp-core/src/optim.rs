@@ -5,7 +5,7 @@
 
 use crate::dense::Dense;
 use crate::layout::{Layout, NetAlloc};
-use crate::{OMat, zeros};
+use crate::mat::{OMat, zeros};
 use nalgebra::allocator::Allocator;
 use nalgebra::{Const, DefaultAllocator, Dim};
 
@@ -198,7 +198,7 @@ impl Optimiser {
     /// Applies the gradient `∂/∂W = δ rᵀ (+ δ₂ r₂ᵀ)`, `∂/∂b = δ (+ δ₂)` of one sample to a
     /// layer without forming it in memory: each element is computed inside the update loop,
     /// with the values (not necessarily the sign of a zero) of
-    /// [`Outer::write`](crate::gradient::Outer::write) followed by
+    /// [`Outer::write`](crate::outer::Outer::write) followed by
     /// [`update_dense`](Self::update_dense). Returns `false` if a result is not finite.
     ///
     /// With a minibatch (`B > 1` columns) each element is the `B`-term sum
@@ -208,7 +208,7 @@ impl Optimiser {
         &self,
         layer: &mut Dense<O, I>,
         state: &mut DenseState<O, I>,
-        grad: &crate::gradient::Outer<'_, O, I, B>,
+        grad: &crate::outer::Outer<'_, O, I, B>,
     ) -> bool
     where
         DefaultAllocator: Allocator<O, I> + Allocator<O> + Allocator<O, B> + Allocator<I, B>,
@@ -252,7 +252,7 @@ impl Optimiser {
         &self,
         layer: &mut Dense<O, I>,
         state: &mut DenseState<O, I>,
-        grad: &crate::gradient::Outer<'_, O, I, B>,
+        grad: &crate::outer::Outer<'_, O, I, B>,
     ) -> bool
     where
         DefaultAllocator: Allocator<O, I> + Allocator<O> + Allocator<O, B> + Allocator<I, B>,
