@@ -65,6 +65,9 @@
 //!   rejected with a [`ConfigError`] when the trainer is built.
 #![no_std]
 #![deny(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`, every feature: `[package.metadata.docs.rs]`) marks each
+// feature-gated item with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -91,13 +94,16 @@ pub mod noise;
 pub mod optim;
 pub mod outer;
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub mod parallel;
 pub mod quantise;
 pub mod simd;
 pub mod step;
 #[cfg(feature = "storage")]
+#[cfg_attr(docsrs, doc(cfg(feature = "storage")))]
 pub mod storage;
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub mod team;
 pub mod trainer;
 
@@ -115,9 +121,11 @@ pub use error::{ConfigError, Error, Stage};
 pub use gradient::{Buffered, Fused, GradientStore, Outer};
 pub use hidden::Hidden;
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub use kernel::{Auto, Blocked};
 pub use kernel::{Kernel, Portable};
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use layout::Dynamic;
 pub use layout::{Alloc, Fixed, Layout, NetAlloc, Width};
 pub use mat::{Mat, OMat, zeros};
@@ -128,6 +136,7 @@ pub use optim::{
 };
 pub use quantise::Quantiser;
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use trainer::DynTrainer;
 pub use trainer::{
     BatchColumns, Batches, EpochStats, FeedbackState, FixedFeedbackTrainer, FixedStore,
