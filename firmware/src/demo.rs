@@ -10,6 +10,7 @@ use crate::digits::{self, CLASSES, PIXELS};
 use crate::source::Shift;
 use dtp_core::bits::{self, Bits};
 use dtp_core::{Config, Feedback, FusedTrainer, Quantiser, Units};
+use dtp_digits::order::{EVAL_SEED, TRAINER_STREAM};
 
 /// Hidden width.
 pub const H: usize = 32;
@@ -154,7 +155,7 @@ impl Eval {
 /// Bernoulli units are sampled from a generator seeded afresh for every evaluation (one
 /// sampled pass per digit), so the same weights always score the same.
 pub fn evaluate(trainer: &mut DigitsTrainer, shift: Shift) -> Eval {
-    let rng = &mut rand_pcg::Pcg32::new(0x5eed, 0x0a02_bdbf_7bb3_c0a7);
+    let rng = &mut rand_pcg::Pcg32::new(EVAL_SEED, TRAINER_STREAM);
     let mut e = Eval::default();
     let mut x = [0.0f32; PIXELS];
     let packed = trainer.config().units.between == Quantiser::Sign;

@@ -31,8 +31,8 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use cortex_m::interrupt::{self, Mutex};
 use cortex_m::peripheral::SYST;
 use defmt::{error, info, warn};
-use dtp_core::Init;
 use dtp_core::storage;
+use dtp_digits::order::{EVAL_SEED, TRAINER_STREAM};
 use heapless::spsc::{Consumer, Producer, Queue};
 use rand_pcg::Pcg32;
 
@@ -188,7 +188,7 @@ static PAYLOAD: Once<[u8; PAYLOAD_LEN]> = Once::new([0; PAYLOAD_LEN]);
 
 /// Held-out digits read through the sensor in state `drift`.
 pub fn evaluate(trainer: &mut DigitsTrainer, drift: Drift) -> Eval {
-    let rng = &mut Pcg32::new(0x5eed, 0x0a02_bdbf_7bb3_c0a7);
+    let rng = &mut Pcg32::new(EVAL_SEED, TRAINER_STREAM);
     let mut e = Eval::default();
     let (mut x, mut bytes) = ([0.0f32; PIXELS], [0u8; PIXELS]);
     for j in 0..digits::HELD_OUT {
@@ -321,14 +321,6 @@ fn stream(
     out
 }
 
-fn start(trainer: &mut DigitsTrainer, learner: Learner) -> Pcg32 {
-    let mut rng = Pcg32::new(crate::SEED, 0x0a02_bdbf_7bb3_c0a7);
-    if let Err(e) = trainer.init(learner.config(Variant::Sign), Init::Orthogonal, &mut rng) {
-        defmt::panic!("config: {}", e);
-    }
-    rng
-}
-
 /// The example: DTP on the drifting stream, then its control, then the weights reloaded
 /// from flash. Exits 0 iff DTP's held-out accuracy at the end (turned, aged sensor) is at
 /// least `bar` percent and `min_gap` points above the control's, and the reloaded weights
@@ -344,7 +336,7 @@ pub fn run(bar: f32, min_gap: f32) -> ! {
     let mut flash = flash::board(2 * SLOTS.slot_size as usize);
 
     // At boot a device resumes from its newest save. (Under QEMU the slots start blank.)
-    let mut rng = start(trainer, Learner::Dtp);
+    let mut rng = run::start(trainer, Variant::Sign, Learner::Dtp, false);
     match flash.as_mut().map(|f| storage::load(f, &SLOTS, payload)) {
         Some(Ok(Some(r))) => match trainer.net.read_blob(&payload[..demo::DigitsNet::BLOB_LEN]) {
             Ok(_) => info!(
@@ -403,7 +395,7 @@ pub fn run(bar: f32, min_gap: f32) -> ! {
 
     info!("control: the same stream with eta-hat = 0 (only the output layer learns)");
     // Initialise first: the sensor keeps producing while the trainer is set up.
-    let mut rng = start(trainer, Learner::Control);
+    let mut rng = run::start(trainer, Variant::Sign, Learner::Control, false);
     restart(&mut consumer);
     let control = stream(trainer, &mut consumer, Learner::Control, &mut rng, None);
     info!(
