@@ -107,6 +107,7 @@ pub mod storage;
 pub mod team;
 pub mod trainer;
 
+mod arm;
 mod backprop;
 mod dtp;
 

@@ -115,7 +115,7 @@ impl Optimiser {
     /// `c = r`, formed where it is used: [`Fused`](crate::gradient::Fused)). Returns `false`
     /// (having written the update) if a resulting parameter, or RMSprop's `a`, `s`, is not
     /// finite (on hard-float Arm, where one term `p·√d` a parameter checks both, also in the
-    /// diverged case `Σ |p|·√d > 3.4·10³⁸`: see `math::rmsprop_columns`).
+    /// diverged case `Σ |p|·√d > 3.4·10³⁸`: see `arm::update::rmsprop_columns`).
     #[inline]
     pub fn update_columns(
         &self,
@@ -147,7 +147,7 @@ impl Optimiser {
             // SAFETY: four distinct slices of at least `rows × cols` floats each, `delta` of
             // `rows` and `scales` of `cols`, neither overlapping the others.
             let sum = unsafe {
-                crate::math::rmsprop_columns(
+                crate::arm::update::rmsprop_columns(
                     p,
                     delta.as_ptr(),
                     scales.as_ptr(),
@@ -168,7 +168,7 @@ impl Optimiser {
             // SAFETY: two distinct slices of at least `rows × cols` floats each, `delta` of
             // `rows` and `scales` of `cols`, neither overlapping the others.
             let zero = unsafe {
-                crate::math::sgd_columns(
+                crate::arm::update::sgd_columns(
                     p.as_mut_ptr(),
                     delta.as_ptr(),
                     scales.as_ptr(),
