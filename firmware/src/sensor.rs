@@ -32,7 +32,6 @@ use cortex_m::interrupt::{self, Mutex};
 use cortex_m::peripheral::SYST;
 use defmt::{error, info, warn};
 use dtp_core::storage;
-use dtp_digits::order::{EVAL_SEED, TRAINER_STREAM};
 use heapless::spsc::{Consumer, Producer, Queue};
 use rand_pcg::Pcg32;
 
@@ -186,25 +185,14 @@ fn restart(consumer: &mut Consumer<'static, Frame>) {
 static TRAINER: Once<DigitsTrainer> = Once::new(unsafe { core::mem::zeroed() });
 static PAYLOAD: Once<[u8; PAYLOAD_LEN]> = Once::new([0; PAYLOAD_LEN]);
 
-/// Held-out digits read through the sensor in state `drift`.
+/// Held-out digits read through the sensor in state `drift` (`demo::held_out`, without the
+/// packed path).
 pub fn evaluate(trainer: &mut DigitsTrainer, drift: Drift) -> Eval {
-    let rng = &mut Pcg32::new(EVAL_SEED, TRAINER_STREAM);
-    let mut e = Eval::default();
-    let (mut x, mut bytes) = ([0.0f32; PIXELS], [0u8; PIXELS]);
-    for j in 0..digits::HELD_OUT {
-        let label = match digits::sample(digits::held_out_index(j), &mut x) {
-            Some(l) => l,
-            None => defmt::panic!("no held-out digit {=usize}", j),
-        };
-        drift.read(&mut x, &mut bytes);
+    let mut bytes = [0u8; PIXELS];
+    demo::held_out(trainer, false, |trainer, x, label| {
+        drift.read(x, &mut bytes);
         load(trainer, &bytes, label);
-        match trainer.evaluate(rng) {
-            Ok(s) => e.correct += s.correct,
-            Err(err) => defmt::panic!("evaluate: {}", err),
-        }
-        e.n += 1;
-    }
-    e
+    })
 }
 
 /// Puts one frame into the trainer's one-sample batch: pixels scaled to `[0, 1]`, one-hot
