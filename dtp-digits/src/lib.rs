@@ -10,7 +10,7 @@
 //! - [`split`]: which samples are held out (`i % 5 == 4`) and which form the training stream;
 //! - [`order`]: the generator streams and the Fisher–Yates shuffle of the training order;
 //! - [`digest`]: the FNV-1a digest of a network's weight bits the firmware logs;
-//! - [`table`] (feature `alloc`): the CSV packed into the table the firmware keeps in flash.
+//! - `table` (feature `alloc`): the CSV packed into the table the firmware keeps in flash.
 //!
 //! `no_std`, no allocation without `alloc`, no dependency but `rand_core`.
 #![no_std]
