@@ -4,6 +4,7 @@
 //! `learn_digits` at seed 1.
 
 /// FNV-1a (32 bits) over the little-endian bytes of every float of `parts`, in order.
+#[inline]
 pub fn fnv1a(parts: &[&[f32]]) -> u32 {
     let mut h = 0x811c_9dc5u32;
     for v in parts.iter().copied().flatten() {
