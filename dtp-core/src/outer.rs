@@ -1,8 +1,8 @@
 //! A layer's parameter gradient as its factors ([`Outer`]): what the steps hand the optimiser.
 //!
-//! Its own module, below both [`gradient`](crate::gradient) (which decides where the product
-//! is formed) and [`optim`](crate::optim) (which can form it inside its update loop), so
-//! neither has to import the other for it. Re-exported as `gradient::Outer`.
+//! Its own module, below both `gradient` (which decides where the product is formed) and
+//! `optim` (which can form it inside its update loop), so neither has to import the other for
+//! it. Re-exported as `gradient::Outer`.
 
 use crate::dense::{Dense, add_column_sums};
 use crate::error::{Error, Stage, check_finite};

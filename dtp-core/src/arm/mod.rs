@@ -15,14 +15,14 @@
 //! |---|---|---|
 //! | [`sign`] | `sign::sign` (`Quantiser::Sign`) | `dtp_core_sign_f32` |
 //! | [`finite`] | `finite::sum_times_zero` (`error::check_finite`) | `dtp_core_finite_sum_f32` |
-//! | [`tanh`] | `tanh::tanh_in_place` (`Activation::apply_slice`) | `dtp_core_tanh_f32` |
+//! | [`tanh`] | `tanh::tanh_in_place` (`Activation::apply_slice`); the scalar `tanh::tanh` (`activation::tanh`) | `dtp_core_tanh_f32` |
 //! | [`sqrt`] | `sqrt::sqrt` (`math::sqrt`) | `dtp_core_vsqrt_f32` |
 //! | [`gemv`] | `gemv::gemv_blocked`, `gemv::gemv_add` (`Portable::gemm`, `gemm_bias`) | `dtp_core_gemv_add_f32` |
 //! | [`update`] | `Optimiser::update_columns` | `dtp_core_rmsprop_columns_f32`, `dtp_core_sgd_columns_f32` |
 //!
-//! Arm code that is portable Rust (so the Cortex-M3 runs it too) stays with its module: the
-//! branch-free range test of `activation::tanh`, the float-sum finiteness check of
-//! `optim`'s update loops, the register-blocked `gemv_blocked` path of `Portable::gemm`.
+//! Arm code in portable Rust (the Cortex-M3 runs it too): the branch-free range test of the
+//! scalar `tanh` and the register-blocked `gemv_blocked` are here; the float-sum finiteness
+//! check of `optim`'s update loops (`Finite`) stays with them.
 
 pub(crate) mod finite;
 pub(crate) mod gemv;
