@@ -1,5 +1,6 @@
 //! Build script: puts the board's `memory.x` on the linker search path, turns
-//! `dtp-std/data/digits.csv.gz` into the 4-bit pixel table the firmware keeps in flash, and
+//! `dtp-std/data/digits.csv.gz` into the 4-bit pixel table the firmware keeps in flash
+//! (`dtp_digits::table`), and
 //! writes the demos' seed (`DTP_FIRMWARE_SEED`, default 1) for `dtp_firmware::SEED`.
 //!
 //! `memory.x` is copied into `OUT_DIR` (as embassy's examples do) because the linker looks for
@@ -56,52 +57,29 @@ fn main() {
     fs::write(out.join("seed.rs"), format!("{seed}u64\n")).unwrap();
 
     // --- digits: 1797 rows of 64 pixels (0..=16) and a label. --------------
-    // Pixel v is stored as round(v·15/16) in 4 bits (two pixels a byte, low nibble first);
-    // the firmware reads q/15. Labels are one byte each.
+    // Packed by `dtp_digits::table` in `dtp_digits::format`'s 4 bits (two pixels a byte, low
+    // nibble first), which the firmware reads back (`digits.rs`). Labels are one byte each.
     let gz = manifest.join("../dtp-std/data/digits.csv.gz");
     println!("cargo:rerun-if-changed={}", gz.display());
     let mut csv = String::new();
     flate2::read::GzDecoder::new(fs::File::open(&gz).unwrap())
         .read_to_string(&mut csv)
         .unwrap();
-    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
-    for line in csv.lines() {
-        let values: Vec<u32> = match line
-            .split(',')
-            .map(|f| f.trim().parse::<f64>().map(|v| v as u32))
-            .collect()
-        {
-            Ok(v) => v,
-            Err(_) => continue, // a header line
-        };
-        assert_eq!(values.len(), 65, "digits row with {} fields", values.len());
-        for pair in values[..64].chunks(2) {
-            let q = |v: u32| {
-                assert!(v <= 16);
-                (v * 15 + 8) / 16
-            };
-            pixels.push((q(pair[0]) | q(pair[1]) << 4) as u8);
-        }
-        labels.push(values[64] as u8);
-    }
-    assert_eq!(labels.len(), 1797, "expected the 1797 UCI digits");
-    fs::write(out.join("digits_pixels.bin"), &pixels).unwrap();
-    fs::write(out.join("digits_labels.bin"), &labels).unwrap();
+    let table = dtp_digits::table::Table::from_csv(&csv).unwrap_or_else(|e| panic!("{e}"));
+    fs::write(out.join("digits_pixels.bin"), &table.pixels).unwrap();
+    fs::write(out.join("digits_labels.bin"), &table.labels).unwrap();
 
     // --- The integer demo's training order, in flash (it has no RAM to spare for it). ---
-    // Epoch e's order of the 1438 training digits is the one `source::FlashDigits` makes at run
-    // time: Fisher–Yates over the previous epoch's order (the identity before epoch 0) from a
-    // Pcg32 of the seed on the order stream; `INT_EPOCHS` orders, u16 little-endian.
-    let train = labels.len() - labels.len() / 5;
-    let mut order: Vec<u16> = (0..train as u16).collect();
-    let mut rng = rand_pcg::Pcg32::new(seed, 0x5851_f42d_4c95_7f2d);
+    // Epoch e's order of the training digits is the one `source::FlashDigits` makes at run
+    // time: `dtp_digits::order::shuffle` over the previous epoch's order (the identity before
+    // epoch 0) from a Pcg32 of the seed on the order stream; `INT_EPOCHS` orders, u16 LE.
+    use dtp_digits::{order, split};
+    let mut order_now: [u16; split::TRAIN] = core::array::from_fn(|j| j as u16);
+    let mut rng = rand_pcg::Pcg32::new(seed, order::ORDER_STREAM);
     let mut orders = Vec::new();
     for _ in 0..INT_EPOCHS {
-        for i in (1..order.len()).rev() {
-            let r = u64::from(rand_core::Rng::next_u32(&mut rng));
-            order.swap(i, ((r * (i as u64 + 1)) >> 32) as usize);
-        }
-        orders.extend(order.iter().flat_map(|j| j.to_le_bytes()));
+        order::shuffle(&mut order_now, &mut rng);
+        orders.extend(order_now.iter().flat_map(|j| j.to_le_bytes()));
     }
     fs::write(out.join("digits_orders.bin"), &orders).unwrap();
     println!("cargo:rerun-if-changed=build.rs");

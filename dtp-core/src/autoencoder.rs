@@ -3,14 +3,15 @@
 //! approximate inverse, so the decoder's target (the clean input) is carried back to the
 //! hidden layer through `f`.
 
+use crate::Init;
 use crate::activation::Activation;
 use crate::dense::Dense;
 use crate::error::{ConfigError, Error, Stage, check_finite};
 use crate::init::{orthogonal, uniform_scaled};
 use crate::kernel::{Kernel, Portable};
+use crate::mat::{OMat, zeros};
 use crate::noise::add_gaussian;
 use crate::optim::{DenseState, Optimiser};
-use crate::{Init, OMat, zeros};
 use core::marker::PhantomData;
 use nalgebra::allocator::Allocator;
 use nalgebra::{Const, DefaultAllocator, Dim};

@@ -1,6 +1,5 @@
 //! Backpropagation through the same networks: the baseline DTP is compared with.
 
-use crate::OMat;
 use crate::config::Gradient;
 use crate::config::Units;
 use crate::dense::Dense;
@@ -10,6 +9,7 @@ use crate::gradient::{GradientStore, Outer, apply_gradient};
 use crate::kernel::Kernel;
 use crate::layout::{Alloc, Layout, Width};
 use crate::loss::output_delta_over;
+use crate::mat::OMat;
 use crate::quantise::Quantiser;
 use crate::trainer::FeedbackState;
 use crate::trainer::{StepStats, Trainer, Workspace};

@@ -11,7 +11,7 @@
 //!
 //! `N` units take `W = ⌈N/32⌉` words: a 32× smaller activation buffer than `f32`.
 
-use crate::Mat;
+use crate::mat::Mat;
 
 /// Number of `u32` words holding `n` binary units.
 pub const fn words(n: usize) -> usize {

@@ -2,8 +2,8 @@
 
 use crate::activation::Activation;
 use crate::kernel::Kernel;
+use crate::mat::{OMat, zeros};
 use crate::quantise::Quantiser;
-use crate::{OMat, zeros};
 use nalgebra::allocator::Allocator;
 use nalgebra::{Const, DefaultAllocator, Dim, U1};
 use rand_core::Rng;

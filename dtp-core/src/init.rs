@@ -3,7 +3,7 @@
 //! Both work on the matrix where it lies, so a multi-megabyte layer on the heap or in a
 //! `static` is initialised without a copy on the stack.
 
-use crate::OMat;
+use crate::mat::OMat;
 use crate::noise::{standard_normal, uniform};
 use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim};

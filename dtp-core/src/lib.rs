@@ -68,6 +68,9 @@
 //!   rejected with a [`ConfigError`] when the trainer is built.
 #![no_std]
 #![deny(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`, every feature: `[package.metadata.docs.rs]`) marks each
+// feature-gated item with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -88,21 +91,27 @@ pub mod int;
 pub mod kernel;
 pub mod layout;
 pub mod loss;
+pub mod mat;
 pub mod math;
 pub mod net;
 pub mod noise;
 pub mod optim;
+pub mod outer;
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub mod parallel;
 pub mod quantise;
 pub mod simd;
 pub mod step;
 #[cfg(feature = "storage")]
+#[cfg_attr(docsrs, doc(cfg(feature = "storage")))]
 pub mod storage;
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub mod team;
 pub mod trainer;
 
+mod arm;
 mod backprop;
 mod dtp;
 
@@ -117,11 +126,14 @@ pub use error::{ConfigError, Error, Stage};
 pub use gradient::{Buffered, Fused, GradientStore, Outer};
 pub use hidden::Hidden;
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub use kernel::{Auto, Blocked};
 pub use kernel::{Kernel, Portable};
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use layout::Dynamic;
 pub use layout::{Alloc, Fixed, Layout, NetAlloc, Width};
+pub use mat::{Mat, OMat, zeros};
 pub use nalgebra::{Const, Dyn};
 pub use net::{FixedNet, Net};
 pub use optim::{
@@ -129,22 +141,9 @@ pub use optim::{
 };
 pub use quantise::Quantiser;
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use trainer::DynTrainer;
 pub use trainer::{
     BatchColumns, Batches, EpochStats, FeedbackState, FixedFeedbackTrainer, FixedStore,
     FixedTrainer, FusedTrainer, NoFeedbackState, StepStats, Trainer,
 };
-
-/// The matrix type of the whole crate: `R × C` `f32`, column-major, over nalgebra dimensions
-/// (`Const<N>`: stored inline; `Dyn`: on the heap, feature `alloc`).
-///
-/// Activations of a minibatch are `units × batch`: column `b` is sample `b`.
-pub type OMat<R, C> = nalgebra::OMatrix<f32, R, C>;
-
-/// [`OMat`] of compile-time shape, stored inline.
-pub type Mat<const R: usize, const C: usize> = nalgebra::SMatrix<f32, R, C>;
-
-/// A `Mat` of zeros, usable in `const` contexts (for `static` networks on a microcontroller).
-pub const fn zeros<const R: usize, const C: usize>() -> Mat<R, C> {
-    Mat::from_array_storage(nalgebra::ArrayStorage([[0.0; R]; C]))
-}

@@ -1,7 +1,7 @@
 //! The output layer's activation and the global loss `L`, averaged over the minibatch.
 
-use crate::OMat;
 use crate::config::Output;
+use crate::mat::OMat;
 use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim};
 

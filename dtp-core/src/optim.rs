@@ -5,7 +5,7 @@
 
 use crate::dense::Dense;
 use crate::layout::{Layout, NetAlloc};
-use crate::{OMat, zeros};
+use crate::mat::{OMat, zeros};
 use nalgebra::allocator::Allocator;
 use nalgebra::{Const, DefaultAllocator, Dim};
 
@@ -115,7 +115,7 @@ impl Optimiser {
     /// `c = r`, formed where it is used: [`Fused`](crate::gradient::Fused)). Returns `false`
     /// (having written the update) if a resulting parameter, or RMSprop's `a`, `s`, is not
     /// finite (on hard-float Arm, where one term `p·√d` a parameter checks both, also in the
-    /// diverged case `Σ |p|·√d > 3.4·10³⁸`: see `math::rmsprop_columns`).
+    /// diverged case `Σ |p|·√d > 3.4·10³⁸`: see `arm::update::rmsprop_columns`).
     #[inline]
     pub fn update_columns(
         &self,
@@ -147,7 +147,7 @@ impl Optimiser {
             // SAFETY: four distinct slices of at least `rows × cols` floats each, `delta` of
             // `rows` and `scales` of `cols`, neither overlapping the others.
             let sum = unsafe {
-                crate::math::rmsprop_columns(
+                crate::arm::update::rmsprop_columns(
                     p,
                     delta.as_ptr(),
                     scales.as_ptr(),
@@ -168,7 +168,7 @@ impl Optimiser {
             // SAFETY: two distinct slices of at least `rows × cols` floats each, `delta` of
             // `rows` and `scales` of `cols`, neither overlapping the others.
             let zero = unsafe {
-                crate::math::sgd_columns(
+                crate::arm::update::sgd_columns(
                     p.as_mut_ptr(),
                     delta.as_ptr(),
                     scales.as_ptr(),
@@ -198,7 +198,7 @@ impl Optimiser {
     /// Applies the gradient `∂/∂W = δ rᵀ (+ δ₂ r₂ᵀ)`, `∂/∂b = δ (+ δ₂)` of one sample to a
     /// layer without forming it in memory: each element is computed inside the update loop,
     /// with the values (not necessarily the sign of a zero) of
-    /// [`Outer::write`](crate::gradient::Outer::write) followed by
+    /// [`Outer::write`](crate::outer::Outer::write) followed by
     /// [`update_dense`](Self::update_dense). Returns `false` if a result is not finite.
     ///
     /// With a minibatch (`B > 1` columns) each element is the `B`-term sum
@@ -208,7 +208,7 @@ impl Optimiser {
         &self,
         layer: &mut Dense<O, I>,
         state: &mut DenseState<O, I>,
-        grad: &crate::gradient::Outer<'_, O, I, B>,
+        grad: &crate::outer::Outer<'_, O, I, B>,
     ) -> bool
     where
         DefaultAllocator: Allocator<O, I> + Allocator<O> + Allocator<O, B> + Allocator<I, B>,
@@ -252,7 +252,7 @@ impl Optimiser {
         &self,
         layer: &mut Dense<O, I>,
         state: &mut DenseState<O, I>,
-        grad: &crate::gradient::Outer<'_, O, I, B>,
+        grad: &crate::outer::Outer<'_, O, I, B>,
     ) -> bool
     where
         DefaultAllocator: Allocator<O, I> + Allocator<O> + Allocator<O, B> + Allocator<I, B>,

@@ -33,16 +33,16 @@ pub fn split_three(all: &Dataset) -> Result<Splits, DataError> {
 }
 
 /// `firmware/`'s 4-bit pixel: `x ∈ [0, 1]` stored as `q = round(15x)` and read back as
-/// `q · (1/15)` (`firmware/build.rs` stores digit pixel `v ∈ 0..=16` as `round(15v/16)`,
-/// `firmware/src/digits.rs` reads it so), bit for bit the value the device computes with.
+/// `q · (1/15)` (`dtp_digits::format`: digit pixel `v ∈ 0..=16` stored as `round(15v/16)`
+/// and read so), bit for bit the value the device computes with.
 pub fn quantise_4bit(x: f32) -> f32 {
     (15.0 * x).round().clamp(0.0, 15.0) * (1.0 / 15.0)
 }
 
 /// The digits as `firmware/` holds them: pixels through [`quantise_4bit`]; test = the
-/// firmware's held-out part (sample `i` with `i % 5 == 4`, 359 of the 1,797); the other 1,438
-/// (the device's training stream) split into train and a stratified validation part
-/// ([`DIGITS_VALID`]; the device has none).
+/// firmware's held-out part (`dtp_digits::split`: sample `i` with `i % 5 == 4`, 359 of the
+/// 1,797); the other 1,438 (the device's training stream) split into train and a stratified
+/// validation part ([`DIGITS_VALID`]; the device has none).
 pub fn firmware_split(all: &Dataset) -> Result<Splits, DataError> {
     firmware_parts(all, quantise_4bit)
 }
@@ -51,7 +51,7 @@ pub fn firmware_split(all: &Dataset) -> Result<Splits, DataError> {
 fn firmware_parts(all: &Dataset, q: fn(f32) -> f32) -> Result<Splits, DataError> {
     let part = |held_out: bool| {
         let picked: Vec<usize> = (0..all.len())
-            .filter(|i| (i % 5 == 4) == held_out)
+            .filter(|&i| dtp_digits::split::held_out(i) == held_out)
             .collect();
         all.subset(String::new(), &picked).map_values(|v, _| q(v))
     };
@@ -212,12 +212,13 @@ mod tests {
 
     #[test]
     fn firmware_digits_are_the_devices() {
-        // firmware/build.rs: pixel v in 0..=16 stored as (15v + 8) / 16, read as q * (1/15).
+        // The device's format: pixel v in 0..=16 stored as (15v + 8) / 16, read as q * (1/15).
+        use dtp_digits::format;
         for v in 0..=16u32 {
-            let q = (v * 15 + 8) / 16;
+            let q = format::quantise(v).unwrap();
             assert_eq!(
                 quantise_4bit(v as f32 / 16.0).to_bits(),
-                (q as f32 * (1.0 / 15.0)).to_bits(),
+                format::level(q).to_bits(),
                 "v = {v}"
             );
         }
@@ -226,7 +227,7 @@ mod tests {
         assert_eq!(s.train.len() + s.valid.len(), 1438);
         let all = data::digits();
         for j in [0, 100, 358] {
-            let (x, y) = all.sample(5 * j + 4);
+            let (x, y) = all.sample(dtp_digits::split::held_out_index(j));
             let (q, l) = s.test.sample(j);
             assert_eq!(l, y);
             assert!(q.iter().zip(x.iter()).all(|(&q, &x)| q == quantise_4bit(x)));

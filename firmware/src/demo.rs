@@ -10,6 +10,7 @@ use crate::digits::{self, CLASSES, PIXELS};
 use crate::source::Shift;
 use dtp_core::bits::{self, Bits};
 use dtp_core::{Config, Feedback, FusedTrainer, Quantiser, Units};
+use dtp_digits::order::{EVAL_SEED, TRAINER_STREAM};
 
 /// Hidden width.
 pub const H: usize = 32;
@@ -151,23 +152,38 @@ impl Eval {
 
 /// Evaluates the held-out digits (through `shift`), by the trainer's forward pass and, for
 /// sign units, by the bit-packed path as well.
+pub fn evaluate(trainer: &mut DigitsTrainer, shift: Shift) -> Eval {
+    held_out(trainer, true, |trainer, x, label| {
+        shift.apply(x);
+        let (bx, bt) = trainer.batch_mut();
+        bx.as_mut_slice().copy_from_slice(x);
+        digits::one_hot(label, bt.as_mut_slice());
+    })
+}
+
+/// Evaluates the held-out digits: `load` puts each digit (its pixels in `x`, which it may
+/// change, and its label) into the trainer's batch — through an input shift ([`evaluate`]) or
+/// as a sensor reads it (`sensor::evaluate`); then the trainer's forward pass and, with
+/// `with_packed` and sign units, the bit-packed path on `x` as well.
 ///
 /// Bernoulli units are sampled from a generator seeded afresh for every evaluation (one
 /// sampled pass per digit), so the same weights always score the same.
-pub fn evaluate(trainer: &mut DigitsTrainer, shift: Shift) -> Eval {
-    let rng = &mut rand_pcg::Pcg32::new(0x5eed, 0x0a02_bdbf_7bb3_c0a7);
+#[inline(always)]
+pub fn held_out(
+    trainer: &mut DigitsTrainer,
+    with_packed: bool,
+    mut load: impl FnMut(&mut DigitsTrainer, &mut [f32; PIXELS], u8),
+) -> Eval {
+    let rng = &mut rand_pcg::Pcg32::new(EVAL_SEED, TRAINER_STREAM);
     let mut e = Eval::default();
     let mut x = [0.0f32; PIXELS];
-    let packed = trainer.config().units.between == Quantiser::Sign;
+    let packed = with_packed && trainer.config().units.between == Quantiser::Sign;
     for j in 0..digits::HELD_OUT {
         let label = match digits::sample(digits::held_out_index(j), &mut x) {
             Some(l) => l,
             None => defmt::panic!("no held-out digit {=usize}", j),
         };
-        shift.apply(&mut x);
-        let (bx, bt) = trainer.batch_mut();
-        bx.as_mut_slice().copy_from_slice(&x);
-        digits::one_hot(label, bt.as_mut_slice());
+        load(trainer, &mut x, label);
         let stats = match trainer.evaluate(rng) {
             Ok(s) => s,
             Err(err) => defmt::panic!("evaluate: {}", err),

@@ -11,6 +11,8 @@ use defmt::{error, info, warn};
 use dtp_core::Init;
 use dtp_core::bits::XnorDense;
 use dtp_core::storage::{self, Slots};
+use dtp_digits::digest::fnv1a;
+use dtp_digits::order::TRAINER_STREAM;
 use rand_pcg::Pcg32;
 
 /// Every parameter, inverse, optimiser state and step buffer: zero bits, so `.bss`.
@@ -35,7 +37,7 @@ pub const EVAL_EVERY: usize = 360;
 
 /// The demos' generator, from the build's seed ([`crate::SEED`]).
 fn rng() -> Pcg32 {
-    Pcg32::new(crate::SEED, 0x0a02_bdbf_7bb3_c0a7)
+    Pcg32::new(crate::SEED, TRAINER_STREAM)
 }
 
 /// The training stream (its order in a `static`); a second take is a deliberate error exit.
@@ -350,7 +352,7 @@ fn init_for(variant: Variant) -> Init {
 
 /// Sets `trainer` up for `learner` from the demos' seed (random weights, or with `from_host`
 /// the host-trained ones) and returns the generator, so DTP and its control start alike.
-fn start(
+pub(crate) fn start(
     trainer: &mut DigitsTrainer,
     variant: Variant,
     learner: Learner,
@@ -370,9 +372,9 @@ fn start(
     rng
 }
 
-/// FNV-1a over the bits of the input and hidden layers' weights and biases.
+/// `dtp_digits::digest::fnv1a` over the bits of the input and hidden layers' weights and biases.
 fn hidden_digest(net: &DigitsNet) -> u32 {
-    digest(&[
+    fnv1a(&[
         net.first.w.as_slice(),
         net.first.b.as_slice(),
         net.hidden[0].w.as_slice(),
@@ -380,11 +382,11 @@ fn hidden_digest(net: &DigitsNet) -> u32 {
     ])
 }
 
-/// FNV-1a over the bits of every weight and bias, the inverse's included: equal on every board
+/// `dtp_digits::digest::fnv1a` over the bits of every weight and bias, the inverse's included: equal on every board
 /// and float ABI exactly when they computed the same bits (the Cortex-M4F's assembly loops and
 /// the Cortex-M3's portable Rust and software floats, `.ci/run` compares them).
 fn net_digest(net: &DigitsNet) -> u32 {
-    digest(&[
+    fnv1a(&[
         net.first.w.as_slice(),
         net.first.b.as_slice(),
         net.hidden[0].w.as_slice(),
@@ -394,17 +396,6 @@ fn net_digest(net: &DigitsNet) -> u32 {
         net.inverse[0].w.as_slice(),
         net.inverse[0].b.as_slice(),
     ])
-}
-
-/// FNV-1a (32 bits) over the little-endian bytes of every float of `parts`, in order.
-fn digest(parts: &[&[f32]]) -> u32 {
-    let mut h = 0x811c_9dc5u32;
-    for v in parts.iter().copied().flatten() {
-        for byte in v.to_bits().to_le_bytes() {
-            h = (h ^ byte as u32).wrapping_mul(0x0100_0193);
-        }
-    }
-    h
 }
 
 /// The control of a demo: the same start, stream (through `shift`), generator and

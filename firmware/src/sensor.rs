@@ -31,7 +31,6 @@ use core::cell::RefCell;
 use cortex_m::interrupt::{self, Mutex};
 use cortex_m::peripheral::SYST;
 use defmt::{error, info, warn};
-use dtp_core::Init;
 use dtp_core::storage;
 use heapless::spsc::{Consumer, Producer, Queue};
 use rand_pcg::Pcg32;
@@ -186,25 +185,14 @@ fn restart(consumer: &mut Consumer<'static, Frame>) {
 static TRAINER: Once<DigitsTrainer> = Once::new(unsafe { core::mem::zeroed() });
 static PAYLOAD: Once<[u8; PAYLOAD_LEN]> = Once::new([0; PAYLOAD_LEN]);
 
-/// Held-out digits read through the sensor in state `drift`.
+/// Held-out digits read through the sensor in state `drift` (`demo::held_out`, without the
+/// packed path).
 pub fn evaluate(trainer: &mut DigitsTrainer, drift: Drift) -> Eval {
-    let rng = &mut Pcg32::new(0x5eed, 0x0a02_bdbf_7bb3_c0a7);
-    let mut e = Eval::default();
-    let (mut x, mut bytes) = ([0.0f32; PIXELS], [0u8; PIXELS]);
-    for j in 0..digits::HELD_OUT {
-        let label = match digits::sample(digits::held_out_index(j), &mut x) {
-            Some(l) => l,
-            None => defmt::panic!("no held-out digit {=usize}", j),
-        };
-        drift.read(&mut x, &mut bytes);
+    let mut bytes = [0u8; PIXELS];
+    demo::held_out(trainer, false, |trainer, x, label| {
+        drift.read(x, &mut bytes);
         load(trainer, &bytes, label);
-        match trainer.evaluate(rng) {
-            Ok(s) => e.correct += s.correct,
-            Err(err) => defmt::panic!("evaluate: {}", err),
-        }
-        e.n += 1;
-    }
-    e
+    })
 }
 
 /// Puts one frame into the trainer's one-sample batch: pixels scaled to `[0, 1]`, one-hot
@@ -321,14 +309,6 @@ fn stream(
     out
 }
 
-fn start(trainer: &mut DigitsTrainer, learner: Learner) -> Pcg32 {
-    let mut rng = Pcg32::new(crate::SEED, 0x0a02_bdbf_7bb3_c0a7);
-    if let Err(e) = trainer.init(learner.config(Variant::Sign), Init::Orthogonal, &mut rng) {
-        defmt::panic!("config: {}", e);
-    }
-    rng
-}
-
 /// The example: DTP on the drifting stream, then its control, then the weights reloaded
 /// from flash. Exits 0 iff DTP's held-out accuracy at the end (turned, aged sensor) is at
 /// least `bar` percent and `min_gap` points above the control's, and the reloaded weights
@@ -344,7 +324,7 @@ pub fn run(bar: f32, min_gap: f32) -> ! {
     let mut flash = flash::board(2 * SLOTS.slot_size as usize);
 
     // At boot a device resumes from its newest save. (Under QEMU the slots start blank.)
-    let mut rng = start(trainer, Learner::Dtp);
+    let mut rng = run::start(trainer, Variant::Sign, Learner::Dtp, false);
     match flash.as_mut().map(|f| storage::load(f, &SLOTS, payload)) {
         Some(Ok(Some(r))) => match trainer.net.read_blob(&payload[..demo::DigitsNet::BLOB_LEN]) {
             Ok(_) => info!(
@@ -403,7 +383,7 @@ pub fn run(bar: f32, min_gap: f32) -> ! {
 
     info!("control: the same stream with eta-hat = 0 (only the output layer learns)");
     // Initialise first: the sensor keeps producing while the trainer is set up.
-    let mut rng = start(trainer, Learner::Control);
+    let mut rng = run::start(trainer, Variant::Sign, Learner::Control, false);
     restart(&mut consumer);
     let control = stream(trainer, &mut consumer, Learner::Control, &mut rng, None);
     info!(

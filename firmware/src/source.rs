@@ -4,7 +4,7 @@
 
 use crate::cell::Once;
 use crate::digits::{self, PIXELS};
-use rand_core::Rng;
+use dtp_digits::order::{ORDER_STREAM, shuffle};
 use rand_pcg::Pcg32;
 
 /// A stream of labelled samples of `PIXELS` inputs in `[0, 1]`.
@@ -77,10 +77,6 @@ pub struct FlashDigits {
 /// The storage of [`FlashDigits`]'s order (zero bits: `.bss`).
 pub static ORDER: Once<[u16; digits::TRAIN]> = Once::new([0; digits::TRAIN]);
 
-/// The `Pcg32` stream (increment) of the sample order; the trainer's generator uses
-/// `0x0a02_bdbf_7bb3_c0a7`.
-const ORDER_STREAM: u64 = 0x5851_f42d_4c95_7f2d;
-
 impl FlashDigits {
     /// The stream, starting at epoch 0, ordered from the build's seed; `None` if it was taken
     /// already.
@@ -118,18 +114,10 @@ impl FlashDigits {
         self.position
     }
 
-    /// Fisher–Yates over the current order: for `i` from the last down to 1, swap entry `i`
-    /// with a uniform entry of `0..=i` (`⌊r·(i+1)/2³²⌋` of a 32-bit draw `r`: bias below
-    /// `1438/2³²`). A permutation stays one, whatever the generator gives.
+    /// A new order for the next epoch: `dtp_digits::order::shuffle` (Fisher–Yates) of the
+    /// current one.
     fn shuffle(&mut self) {
-        for i in (1..self.order.len()).rev() {
-            let r = u64::from(self.rng.next_u32());
-            let j = ((r * (i as u64 + 1)) >> 32) as usize;
-            if j <= i {
-                // `j <= i < len`: the bounds are known here, so `swap` cannot panic.
-                self.order.swap(i, j);
-            }
-        }
+        shuffle(self.order, &mut self.rng);
     }
 }
 
