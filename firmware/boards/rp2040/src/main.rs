@@ -1,16 +1,18 @@
-//! `learn_small` on a Raspberry Pi Pico (RP2040, Cortex-M0+ at 125 MHz): the firmware's
-//! 16-12-12-10 sign-unit network learning the digits pooled to 4×4 (`dtp_firmware::small`),
-//! with its control; defmt over RTT, exit code through semihosting (`probe-rs run`). Not run
-//! here (no board, no RP2040 model in QEMU): CI builds and links it.
+//! `learn_digits_int` on a Raspberry Pi Pico (RP2040, Cortex-M0+ at 125 MHz, no FPU): the
+//! firmware's 64-32-32-10 sign-unit network trained by integer DTP (`dtp_firmware::int_digits`,
+//! `dtp_core::int`) on the 8×8 digits, with its control; defmt over RTT, exit code through
+//! semihosting (`probe-rs run`). No flash driver for the Pico here: the save/reset check is
+//! skipped. Not run here (no board, no RP2040 model in QEMU): CI builds, links and converts it
+//! to UF2.
 #![no_std]
 #![no_main]
 
 use rp_pico::hal::{self, pac};
 
-/// Required held-out accuracy (percent), as on the micro:bit (`learn_small`).
-const BAR: f32 = 55.0;
-/// Required lead over the control (points), as on the micro:bit.
-const MIN_GAP: f32 = 5.0;
+/// Required held-out accuracy (per mille), as on the micro:bit (`learn_digits_int`).
+const BAR: u32 = 900;
+/// Required lead over the control (per mille), as on the micro:bit.
+const MIN_GAP: u32 = 150;
 
 #[rp_pico::entry]
 fn main() -> ! {
@@ -33,5 +35,5 @@ fn main() -> ! {
         defmt::error!("clocks: the crystal or a PLL did not start");
         dtp_firmware::exit(false)
     }
-    dtp_firmware::small::run(BAR, MIN_GAP)
+    dtp_firmware::int_digits::run(BAR, MIN_GAP)
 }
