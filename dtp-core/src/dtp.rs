@@ -183,8 +183,9 @@ where
     }
 
     /// Step 4 by `rule`: each inverse's loss and gradient ([`Workspace::feedback_gradient`]),
-    /// then its optimiser step, `i` increasing.
-    #[inline(always)]
+    /// then its optimiser step, `i` increasing. (Kept out of line, as `feedback_step` was
+    /// before the step driver: on the device the caller then inlines the same code it did.)
+    #[inline(never)]
     fn feedback_by<G: Rng + ?Sized>(
         &mut self,
         rule: Feedback,

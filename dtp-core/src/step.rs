@@ -105,7 +105,6 @@ pub trait Steps {
 /// One DTP step on the minibatch the executor holds, inverse then forward (the interleaved
 /// schedule): steps 1, 4, 2, 3, 5 — the difference targets are taken through the inverses
 /// just updated.
-#[inline(always)]
 pub fn step<E: Steps + ?Sized, G: Rng + ?Sized>(e: &mut E, rng: &mut G) -> Result<E::Stats, Error> {
     let stats = e.forward(Pass::Training, rng)?;
     e.feedback_step(rng)?;
@@ -117,7 +116,6 @@ pub fn step<E: Steps + ?Sized, G: Rng + ?Sized>(e: &mut E, rng: &mut G) -> Resul
 
 /// The feedback half of a step: steps 1 and 4. With `pass` [`Pass::Feedback`] the executor may
 /// shorten the forward pass (its statistics are then not meaningful).
-#[inline(always)]
 pub fn inverse_only<E: Steps + ?Sized, G: Rng + ?Sized>(
     e: &mut E,
     pass: Pass,
@@ -129,7 +127,6 @@ pub fn inverse_only<E: Steps + ?Sized, G: Rng + ?Sized>(
 }
 
 /// The forward half of a step: steps 1, 2, 3 and 5.
-#[inline(always)]
 pub fn forward_only<E: Steps + ?Sized, G: Rng + ?Sized>(
     e: &mut E,
     rng: &mut G,
@@ -142,7 +139,6 @@ pub fn forward_only<E: Steps + ?Sized, G: Rng + ?Sized>(
 }
 
 /// The forward pass alone, without noise or training.
-#[inline(always)]
 pub fn evaluate<E: Steps + ?Sized, G: Rng + ?Sized>(
     e: &mut E,
     rng: &mut G,

@@ -9,7 +9,7 @@ use crate::layout::{Alloc, Fixed, Layout};
 use crate::net::Net;
 use crate::optim::{DenseState, InverseState, NetState};
 use crate::step::{self, Pass, Steps};
-use crate::{OMat, zeros};
+use crate::mat::{OMat, zeros};
 use core::marker::PhantomData;
 use nalgebra::allocator::Allocator;
 use nalgebra::{Const, DefaultAllocator, Dim};
@@ -282,7 +282,7 @@ where
     fn fill(&mut self, index: usize, x: &mut OMat<I, B>, t: &mut OMat<O, B>);
 
     /// A view that writes any columns of any minibatch from any thread, when the source has
-    /// one: the data-parallel trainer ([`Parallel`](crate::parallel::Parallel)) then fills
+    /// one: the data-parallel trainer (`parallel::Parallel`, feature `std`) then fills
     /// each chunk of the minibatch on the thread that trains it, instead of [`fill`]ing the
     /// whole minibatch on the caller's thread and copying the chunks out. It must write
     /// exactly what [`fill`] would. `None` (the default) keeps [`fill`].
@@ -648,7 +648,6 @@ where
 {
     type Stats = StepStats;
 
-    #[inline(always)]
     fn forward<G: Rng + ?Sized>(&mut self, pass: Pass, rng: &mut G) -> Result<StepStats, Error> {
         self.check_batch()?;
         let (net, config) = (&self.net, &self.config);
@@ -660,27 +659,22 @@ where
         }
     }
 
-    #[inline(always)]
     fn feedback_step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
         Trainer::feedback_step(self, self.sigma(), rng)
     }
 
-    #[inline(always)]
     fn top_target(&mut self) -> Result<(), Error> {
         Trainer::top_target(self)
     }
 
-    #[inline(always)]
     fn difference_targets<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
         Trainer::difference_targets(self, rng)
     }
 
-    #[inline(always)]
     fn forward_step(&mut self) -> Result<(), Error> {
         Trainer::forward_step(self)
     }
 
-    #[inline(always)]
     fn measured(&mut self, forward: StepStats) -> Result<StepStats, Error> {
         Ok(forward)
     }
