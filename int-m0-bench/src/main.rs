@@ -92,6 +92,12 @@ fn main() -> ! {
         n += 1;
     }
     hprintln!("held-out after one epoch in order: {}/{}", correct, n);
+    // FNV-1a of the trained parameters: thumbv6m (portable loops) and thumbv7em (the DSP
+    // loops) must print the same.
+    let digest = t.params().iter().fold(0x811c_9dc5u32, |h, &w| {
+        (h ^ u32::from(w as u16)).wrapping_mul(0x0100_0193)
+    });
+    hprintln!("parameters' digest after one epoch: {:#010x}", digest);
     #[cfg(feature = "no-panic-canary")]
     hprintln!("{}", canary_index(n));
     debug::exit(debug::EXIT_SUCCESS);

@@ -139,56 +139,337 @@ fn apply<const UNDO: bool>(w: i16, delta: i32, flag: &mut i32) -> i16 {
     }
 }
 
-/// SGD on a layer reading signs: `W_ij += (sign(src_j)·d_i + r) >> f`, `b_i += (d_i + r) >> f`
-/// with `d = −lr·δ` pre-scaled (`|d| < 2³⁰`), `r` the dither on `[0, 2^f)` (`f ≤ 30`).
+/// The largest rounded step `|⌊v / 2^f⌋|` a sign-input update takes (4.0 in Q12): a larger
+/// one is refused (see [`row_constants`]).
+pub const STEP_LIMIT: i32 = 1 << 14;
+
+/// One row's rounding constant for the value `v` (`|v| < 2³⁰`) and shift `f` (`2 ≤ f ≤ 30`):
+/// `(q << 16) | r` with `q = ⌊v / 2^f⌋` and `r` the top 16 bits of the remainder's fraction
+/// `(v mod 2^f) / 2^f`. The update `q + [r + R ≥ 2¹⁶]`, `R` uniform on `[0, 2¹⁶)`, has the
+/// expectation `v / 2^f` exactly for `f ≤ 16` and within `2⁻¹⁶` of an LSB below it above.
+/// `None` if `q ∉ [−2¹⁴, 2¹⁴)`.
+#[inline(always)]
+pub fn row_constant(v: i32, f: u32) -> Option<i32> {
+    let q = v >> f;
+    let frac = if f >= 16 {
+        (v >> (f - 16)) as u32 & 0xFFFF
+    } else {
+        (v as u32) << (16 - f) & 0xFFFF
+    };
+    if (q + STEP_LIMIT) as u32 >= 2 * STEP_LIMIT as u32 {
+        return None;
+    }
+    Some(((q as u32) << 16 | frac) as i32)
+}
+
+/// The constants of a sign-input update from `d = −lr·δ` (`|d| < 2³⁰`): `d` becomes the
+/// constants of `+d` (what a unit reading `+1` and the bias add), `minus` those of `−d`
+/// ([`row_constant`]). `false` (and the layer must be left as it is) if some rounded step
+/// `|⌊±d_i / 2^f⌋|` exceeds [`STEP_LIMIT`]: a step of 4.0 on a weight of `[−8, 8)` is refused
+/// like a weight leaving its range.
+#[inline(always)]
+pub fn row_constants(d: &mut [i32], minus: &mut [i32], f: u32) -> bool {
+    let mut fits = true;
+    for (di, mi) in d.iter_mut().zip(minus.iter_mut()) {
+        match (row_constant(*di, f), row_constant(-*di, f)) {
+            (Some(p), Some(m)) => (*di, *mi) = (p, m),
+            _ => fits = false,
+        }
+    }
+    fits
+}
+
+/// The step of the dither word: `⌊2³²/φ⌋` (odd). The word `R` advances by it once a row
+/// pair; row `2k` rounds with its low half, row `2k + 1` with its high half (each a
+/// low-discrepancy (Weyl) sequence, uniform on `[0, 2¹⁶)` for a uniform seed).
+pub const WEYL: u32 = 0x9E37_79B9;
+
+/// SGD on a layer reading signs: `W_ij += ⌊(sign(src_j)·d_i + R) / 2^f⌋`,
+/// `b_i += ⌊(d_i + R) / 2^f⌋`, rounded stochastically from the constants `plus`
+/// (of `+d`) and `minus` (of `−d`, [`row_constants`]) and a dither of two 16-bit Weyl lanes
+/// seeded by one 32-bit draw `seed`: every row pair of every column (the bias first, then
+/// `W`'s columns in order) advances the dither word by [`WEYL`]; a row rounds up when the row's
+/// fraction plus its half of the dither word carries out of 16 bits.
 ///
 /// Returns `false`, with every weight and bias as before the call, if any would leave `i16`:
-/// the pass is replayed from the same dither and its wrapping adds undone (only then: the
-/// common path stores and checks, no clamp).
+/// the pass is replayed from the same seed and its wrapping adds undone (only then: the
+/// common path stores and checks, no clamp). On a Cortex-M4/M7 (`target_feature = "dsp"`)
+/// with an even number of rows the columns take two rows a word (`SADD16`, `QADD16`, `SEL`;
+/// [`lanes`]), the same bits as the portable loop.
 #[inline(always)]
 pub fn sign_update(
     w: &mut [i16],
     b: &mut [i16],
-    d: &[i32],
+    plus: &mut [i32],
+    minus: &mut [i32],
     src: &[i32],
-    f: u32,
-    dither: &mut Dither,
+    seed: u32,
 ) -> bool {
-    let start = *dither;
-    if sign_pass::<false>(w, b, d, src, f, dither) == 0 {
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    let flag = if plus.len() % 2 == 0 {
+        lanes::sign_pass::<lanes::Dsp>(w, b, plus, minus, src, seed)
+    } else {
+        sign_pass::<false>(w, b, plus, minus, src, seed)
+    };
+    #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+    let flag = sign_pass::<false>(w, b, plus, minus, src, seed);
+    if flag == 0 {
         return true;
     }
-    let mut again = start;
-    sign_pass::<true>(w, b, d, src, f, &mut again);
+    sign_pass::<true>(w, b, plus, minus, src, seed);
     false
 }
 
+/// One weight's rounded step from its row's constant `c` (`q << 16 | fraction`) and its
+/// dither half `r` in the high 16 bits (the low ones below the carry: `frac·2¹⁶ + r` carries
+/// out of 32 bits exactly when `frac + ⌊r/2¹⁶⌋` does out of 16).
+#[inline(always)]
+fn rounded(c: i32, r: u32) -> i32 {
+    let (_, carry) = ((c as u32) << 16).overflowing_add(r);
+    (c >> 16) + carry as i32
+}
+
+/// One column (or the bias), row pairs in order: the dither word advances, the even row
+/// rounds with its low half, the odd row with its high half.
+#[inline(always)]
+fn column_pass<const UNDO: bool>(col: &mut [i16], consts: &[i32], r: &mut u32, flag: &mut i32) {
+    let mut rows = col.iter_mut().zip(consts);
+    while let Some((w, &c)) = rows.next() {
+        *r = r.wrapping_add(WEYL);
+        *w = apply::<UNDO>(*w, rounded(c, *r << 16), flag);
+        let Some((w, &c)) = rows.next() else {
+            break;
+        };
+        *w = apply::<UNDO>(*w, rounded(c, *r), flag);
+    }
+}
+
+/// The portable sign-input update pass (and its undoing, `UNDO`): non-zero `flag` if a value
+/// wrapped.
 #[inline(always)]
 fn sign_pass<const UNDO: bool>(
     w: &mut [i16],
     b: &mut [i16],
-    d: &[i32],
+    plus: &[i32],
+    minus: &[i32],
     src: &[i32],
-    f: u32,
-    dither: &mut Dither,
+    seed: u32,
 ) -> i32 {
-    let n = d.len();
+    let n = plus.len();
     let mut flag = 0;
-    for (bi, &di) in b.iter_mut().zip(d) {
-        *bi = apply::<UNDO>(*bi, (di + dither.next(f)) >> f, &mut flag);
-    }
+    let mut r = seed;
+    column_pass::<UNDO>(b, plus, &mut r, &mut flag);
     for (col, &s) in columns_mut(w, n).zip(src) {
-        if s >= 0 {
-            for (wi, &di) in col.iter_mut().zip(d) {
-                *wi = apply::<UNDO>(*wi, (di + dither.next(f)) >> f, &mut flag);
-            }
-        } else {
-            for (wi, &di) in col.iter_mut().zip(d) {
-                *wi = apply::<UNDO>(*wi, (dither.next(f) - di) >> f, &mut flag);
+        let consts = if s >= 0 { plus } else { minus };
+        column_pass::<UNDO>(col, consts, &mut r, &mut flag);
+    }
+    flag
+}
+
+/// The sign-input update two rows a word (a 32-bit word holds rows `2k`, `2k + 1` of a
+/// column; the two dither lanes are its halves), as the Arm DSP extension (Cortex-M4/M7)
+/// computes it: `SADD16`, `UADD16`, `SEL`, `QADD16` (the dither lanes are the halves of
+/// the dither word, advanced by a 32-bit `ADD`). The same bits as the portable pass
+/// ([`sign_update`]): [`Model`] writes the instructions in Rust, and `tests/int.rs` checks the
+/// pass with it against the portable one; on the part, `int-m0-bench` prints the same digest
+/// of the trained weights for thumbv6m (portable) and thumbv7em (these instructions).
+pub mod lanes {
+    use super::{WEYL, column_pass, columns_mut};
+
+    /// One word of a column: `v` (two weights), `f`, `q` (the rows' fractions and steps as
+    /// lanes), `r` (the dither lanes, advanced), `wide` (non-zero after a wrap); returns the
+    /// new word (wrapping adds).
+    pub trait Word {
+        /// The word's update.
+        fn word(v: u32, f: u32, q: u32, r: &mut u32, wide: &mut u32) -> u32;
+
+        /// A column of `2·words` rows whose constants are `[fractions, steps]` pairs.
+        #[inline(always)]
+        fn column(col: &mut [i16], consts: &[i32], r: &mut u32, wide: &mut u32) {
+            for (pair, c) in col.chunks_exact_mut(2).zip(consts.chunks_exact(2)) {
+                if let ([w0, w1], [f, q]) = (pair, c) {
+                    let v = u32::from(*w0 as u16) | u32::from(*w1 as u16) << 16;
+                    let v = Self::word(v, *f as u32, *q as u32, r, wide);
+                    (*w0, *w1) = (v as i16, (v >> 16) as i16);
+                }
             }
         }
     }
-    flag
+
+    /// [`Word`] in portable Rust: what each instruction does to the lanes.
+    #[derive(Debug)]
+    pub enum Model {}
+
+    /// The lanes of `x` (low, high).
+    #[inline(always)]
+    fn halves(x: u32) -> (u32, u32) {
+        (x & 0xFFFF, x >> 16)
+    }
+
+    impl Word for Model {
+        #[inline(always)]
+        fn word(v: u32, f: u32, q: u32, r: &mut u32, wide: &mut u32) -> u32 {
+            *r = r.wrapping_add(WEYL); // ADD r, r, weyl
+            let (rl, rh) = halves(*r);
+            let ((fl, fh), (ql, qh), (vl, vh)) = (halves(f), halves(q), halves(v));
+            // UADD16 (carries into GE), SADD16 q + 1, SEL: the step of each lane.
+            let tl = ql + ((fl + rl) >> 16);
+            let th = qh + ((fh + rh) >> 16);
+            let lane = |x: u32| x as u16 as i16;
+            let (sl, sh) = (
+                lane(vl).wrapping_add(lane(tl)),
+                lane(vh).wrapping_add(lane(th)),
+            ); // SADD16 v, v, t
+            let (ql, qh) = (
+                lane(vl).saturating_add(lane(tl)),
+                lane(vh).saturating_add(lane(th)),
+            ); // QADD16
+            let new = u32::from(sl as u16) | u32::from(sh as u16) << 16;
+            *wide |= new ^ (u32::from(ql as u16) | u32::from(qh as u16) << 16);
+            new
+        }
+    }
+
+    /// [`Word`] with the DSP instructions.
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    #[derive(Debug)]
+    pub enum Dsp {}
+
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    impl Word for Dsp {
+        #[inline(always)]
+        fn word(v: u32, f: u32, q: u32, r: &mut u32, wide: &mut u32) -> u32 {
+            let mut v = v;
+            // SAFETY: register-only instructions (they set the GE flags only, read by the SEL
+            // of the same block).
+            unsafe {
+                core::arch::asm!(
+                    "sadd16 {t}, {q}, {one}",
+                    "add {r}, {r}, {weyl}",
+                    "uadd16 {s}, {f}, {r}",
+                    "sel {t}, {t}, {q}",
+                    "qadd16 {s}, {v}, {t}",
+                    "sadd16 {v}, {v}, {t}",
+                    "eor {s}, {s}, {v}",
+                    "orr {wide}, {wide}, {s}",
+                    t = out(reg) _,
+                    s = out(reg) _,
+                    q = in(reg) q,
+                    f = in(reg) f,
+                    one = in(reg) 0x0001_0001u32,
+                    weyl = in(reg) WEYL,
+                    r = inout(reg) *r,
+                    v = inout(reg) v,
+                    wide = inout(reg) *wide,
+                    options(pure, nomem, nostack),
+                );
+            }
+            v
+        }
+
+        #[inline(always)]
+        fn column(col: &mut [i16], consts: &[i32], r: &mut u32, wide: &mut u32) {
+            let words = col.len() / 2;
+            if words == 0 || consts.len() < 2 * words {
+                return;
+            }
+            // SAFETY: `words` pairs of `i16` (four bytes each, unaligned word access is
+            // allowed on ARMv7E-M) and `2·words` constants, checked above; the loop reads
+            // and writes only those.
+            unsafe {
+                core::arch::asm!(
+                    "2:",
+                    "ldr {v}, [{p}]",
+                    "ldrd {f}, {q}, [{c}], #8",
+                    "sadd16 {t}, {q}, {one}",
+                    "add {r}, {r}, {weyl}",
+                    "uadd16 {s}, {f}, {r}",
+                    "sel {t}, {t}, {q}",
+                    "qadd16 {s}, {v}, {t}",
+                    "sadd16 {v}, {v}, {t}",
+                    "eor {s}, {s}, {v}",
+                    "orr {wide}, {wide}, {s}",
+                    "str {v}, [{p}], #4",
+                    "subs {n}, {n}, #1",
+                    "bne 2b",
+                    v = out(reg) _,
+                    f = out(reg) _,
+                    q = out(reg) _,
+                    t = out(reg) _,
+                    s = out(reg) _,
+                    one = in(reg) 0x0001_0001u32,
+                    weyl = in(reg) WEYL,
+                    r = inout(reg) *r,
+                    wide = inout(reg) *wide,
+                    p = inout(reg) col.as_mut_ptr() => _,
+                    c = inout(reg) consts.as_ptr() => _,
+                    n = inout(reg) words => _,
+                    options(nostack),
+                );
+            }
+        }
+    }
+
+    /// Row pairs' constants as lanes: `[c_{2k}, c_{2k+1}]` becomes `[fractions, steps]`
+    /// (low half row `2k`, high half row `2k + 1`); applied twice, the identity.
+    #[inline(always)]
+    fn repack(c: &mut [i32]) {
+        for pair in c.chunks_exact_mut(2) {
+            if let [a, b] = pair {
+                let (x, y) = (*a as u32, *b as u32);
+                *a = (x & 0xFFFF | y << 16) as i32;
+                *b = (x >> 16 | y & 0xFFFF_0000) as i32;
+            }
+        }
+    }
+
+    /// The pass of [`sign_update`](super::sign_update) two rows a word: non-zero if a value
+    /// wrapped. Needs `plus.len()` even (the portable pass otherwise); `plus` and `minus` are
+    /// as they were on return.
+    #[inline(always)]
+    pub fn sign_pass<K: Word>(
+        w: &mut [i16],
+        b: &mut [i16],
+        plus: &mut [i32],
+        minus: &mut [i32],
+        src: &[i32],
+        seed: u32,
+    ) -> i32 {
+        let n = plus.len();
+        let mut flag = 0;
+        let mut r = seed;
+        column_pass::<false>(b, plus, &mut r, &mut flag);
+        repack(plus);
+        repack(minus);
+        let mut wide = 0u32;
+        for (col, &s) in columns_mut(w, n).zip(src) {
+            let consts: &[i32] = if s >= 0 { plus } else { minus };
+            K::column(col, consts, &mut r, &mut wide);
+        }
+        repack(plus);
+        repack(minus);
+        flag | wide as i32
+    }
+
+    /// [`sign_update`](super::sign_update) through `K`'s pass (the undoing portable): for
+    /// the test of [`Model`] against the portable pass.
+    pub fn sign_update<K: Word>(
+        w: &mut [i16],
+        b: &mut [i16],
+        plus: &mut [i32],
+        minus: &mut [i32],
+        src: &[i32],
+        seed: u32,
+    ) -> bool {
+        if plus.len() % 2 != 0 {
+            return super::sign_update(w, b, plus, minus, src, seed);
+        }
+        if sign_pass::<K>(w, b, plus, minus, src, seed) == 0 {
+            return true;
+        }
+        super::sign_pass::<true>(w, b, plus, minus, src, seed);
+        false
+    }
 }
 
 /// SGD on the input layer: `W_ij += (d'_i·x_j + r) >> f` with `d' = d >> 8` (`x` in Q8,

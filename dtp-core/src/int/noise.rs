@@ -68,6 +68,13 @@ impl Dither {
         Dither(seed)
     }
 
+    /// The next state, a 32-bit word (the seed of a sign-input update's dither lanes).
+    #[inline(always)]
+    pub fn word(&mut self) -> u32 {
+        self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        self.0
+    }
+
     /// The next offset, uniform on `[0, 2^bits)` (`1 ≤ bits ≤ 31`).
     #[inline(always)]
     pub fn next(&mut self, bits: u32) -> i32 {

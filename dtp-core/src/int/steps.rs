@@ -6,7 +6,7 @@
 //! Formats: [`format`](super::format). One sample a step.
 
 use super::format::{Fx, Pre};
-use super::kernel::{columns, input_gemv, input_update, sign_gemv, sign_update};
+use super::kernel::{columns, input_gemv, input_update, row_constants, sign_gemv, sign_update};
 use super::net::Shape;
 use super::noise::{Dither, Noise};
 use super::settings::{Rate, Scale};
@@ -274,10 +274,12 @@ pub(crate) fn inverse_step<G: Rng + ?Sized>(
             let delta = ((out - ck) * tanh_derivative(Fx(out)).0) >> 14;
             *rk = -delta.clamp(-DELTA_LIMIT, DELTA_LIMIT) * mul;
         }
-        let mut dither = Dither::seeded(rng);
+        let seed = rng.next_u32();
         let (params, c) = split(v.p, cr.start)?;
         let (vm, c) = (range_mut(params, vr)?, part_mut(c, 0, below)?);
-        if !sign_update(vm, c, r, y, rate.shift as u32 + 2, &mut dither) {
+        if !(row_constants(r, corrupt, rate.shift as u32 + 2)
+            && sign_update(vm, c, r, corrupt, y, seed))
+        {
             return Err(overflow(Stage::InverseWeights, i));
         }
     }
@@ -327,14 +329,16 @@ pub(crate) fn forward_step(
         let fits = if i == 1 {
             input_update(wm, bm, d, scaled, src, f, dither)
         } else {
-            sign_update(wm, bm, d, src, f, dither)
+            let minus = part_mut(scaled, 0, s.w(i))?;
+            row_constants(d, minus, f) && sign_update(wm, bm, d, minus, src, dither.word())
         };
         if !fits {
             return Err(overflow(Stage::ForwardWeights, i));
         }
     }
     let (lo, scratch) = split(v.b, s.scratch(0))?;
-    let d = part_mut(scratch, 0, s.w(m))?;
+    let (d, minus) = split(scratch, widest)?;
+    let (d, minus) = (part_mut(d, 0, s.w(m))?, part_mut(minus, 0, s.w(m))?);
     let delta = part(lo, s.p() + s.w(m), s.w(m))?;
     for (dk, &e) in d.iter_mut().zip(delta) {
         *dk = -e * output.mul as i32;
@@ -343,7 +347,9 @@ pub(crate) fn forward_step(
     let (params, b) = split(v.p, br.start)?;
     let (wm, bm) = (range_mut(params, wr)?, part_mut(b, 0, s.w(m))?);
     let src = part(lo, s.h(m - 1), s.w(m - 1))?;
-    if !sign_update(wm, bm, d, src, output.shift as u32 + 2, dither) {
+    if !(row_constants(d, minus, output.shift as u32 + 2)
+        && sign_update(wm, bm, d, minus, src, dither.word()))
+    {
         return Err(overflow(Stage::ForwardWeights, m));
     }
     Ok(())
