@@ -62,6 +62,10 @@ pub fn sign_gemv(w: &[i16], b: &[i16], src: &[i32], acc: &mut [i32]) {
     for (a, &bi) in acc.iter_mut().zip(b) {
         *a = bi as i32;
     }
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    if pairs::product(w, src, acc, |s| if s >= 0 { 1 } else { 0xFFFF }) {
+        return;
+    }
     for (col, &s) in columns(w, n).zip(src) {
         if s >= 0 {
             for (a, &wi) in acc.iter_mut().zip(col) {
@@ -88,6 +92,10 @@ pub fn input_gemv(w: &[i16], b: &[i16], x: &[i32], acc: &mut [i32], tmp: &mut [i
     let n = acc.len();
     for (a, &bi) in acc.iter_mut().zip(b) {
         *a = (bi as i32) << 8;
+    }
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    if x.len() < BLOCK && pairs::product(w, x, acc, |x| x as u32 & 0xFFFF) {
+        return true;
     }
     let mut cols = columns(w, n).zip(x);
     for (col, &xj) in cols.by_ref().take(BLOCK - 1) {
@@ -116,6 +124,86 @@ pub fn input_gemv(w: &[i16], b: &[i16], x: &[i32], acc: &mut [i32], tmp: &mut [i
                 None => return false,
             }
         }
+    }
+}
+
+/// The products on the Arm DSP extension (Cortex-M4/M7): two rows by two columns a
+/// step, `acc_i += W_ij·m_j + W_i,j+1·m_{j+1}` with one `SMLAD` a row (`PKHBT`/`PKHTB`
+/// pair the rows' weights of the two columns, the multipliers are packed as 16-bit lanes).
+/// Integer sums of the same terms, bounded below 2³¹: the same bits as the portable loops
+/// (`int-m0-bench` prints the same parameters' digest for thumbv6m and thumbv7em).
+#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+mod pairs {
+    /// Column pairs packed at once (their multipliers on the stack: 64 bytes).
+    const CHUNK: usize = 16;
+
+    /// `acc += W m` with `m_j = mult(src_j)` (a 16-bit lane: ±1, or an input `|x| ≤ 256`),
+    /// `W` column-major with `acc.len()` rows. `false` (nothing done) unless the rows are
+    /// even and `w` holds `src.len()` columns.
+    #[inline(always)]
+    pub fn product(w: &[i16], src: &[i32], acc: &mut [i32], mult: impl Fn(i32) -> u32) -> bool {
+        let n = acc.len();
+        let cols = src.len();
+        if n % 2 != 0 || n == 0 || w.len() < cols.saturating_mul(n) {
+            return false;
+        }
+        let mut packed = [0u32; CHUNK];
+        let mut col = 0;
+        let mut pairs = src.chunks_exact(2);
+        loop {
+            let mut len = 0;
+            for (slot, pair) in packed.iter_mut().zip(pairs.by_ref()) {
+                if let [a, b] = pair {
+                    *slot = mult(*a) | mult(*b) << 16;
+                }
+                len += 1;
+            }
+            if len == 0 {
+                break;
+            }
+            let base = w.as_ptr().wrapping_add(col * n);
+            for (k, two) in acc.chunks_exact_mut(2).enumerate() {
+                if let [x0, x1] = two {
+                    // SAFETY: rows 2k, 2k + 1 of columns col .. col + 2·len, inside `w`
+                    // (`w.len() ≥ cols·n`, checked above); unaligned word loads are allowed
+                    // on ARMv7E-M. The loop reads only those and `packed[..len]`.
+                    unsafe {
+                        core::arch::asm!(
+                            "2:",
+                            "ldr {a}, [{p}]",
+                            "ldr {b}, [{p}, {nb}]",
+                            "ldr {m}, [{mp}], #4",
+                            "pkhbt {t}, {a}, {b}, lsl #16",
+                            "pkhtb {a}, {b}, {a}, asr #16",
+                            "smlad {x0}, {t}, {m}, {x0}",
+                            "smlad {x1}, {a}, {m}, {x1}",
+                            "add {p}, {p}, {nb}, lsl #1",
+                            "subs {cnt}, {cnt}, #1",
+                            "bne 2b",
+                            a = out(reg) _,
+                            b = out(reg) _,
+                            m = out(reg) _,
+                            t = out(reg) _,
+                            x0 = inout(reg) *x0,
+                            x1 = inout(reg) *x1,
+                            p = inout(reg) base.wrapping_add(2 * k) => _,
+                            nb = in(reg) 2 * n,
+                            mp = inout(reg) packed.as_ptr() => _,
+                            cnt = inout(reg) len => _,
+                            options(nostack, readonly),
+                        );
+                    }
+                }
+            }
+            col += 2 * len;
+        }
+        if let (Some(&s), Some(last)) = (pairs.remainder().first(), w.get(col * n..col * n + n)) {
+            let m = mult(s) as u16 as i16 as i32;
+            for (a, &wi) in acc.iter_mut().zip(last) {
+                *a += wi as i32 * m;
+            }
+        }
+        true
     }
 }
 
