@@ -79,6 +79,24 @@ pub fn sign_gemv(w: &[i16], b: &[i16], src: &[i32], acc: &mut [i32]) {
     }
 }
 
+/// `g_j = Σ_k W_kj d_k` for every column `j` of `w` (`d.len()` rows), into `g`
+/// (`Wᵀ d`; the caller bounds the sums below 2³¹). On the M4 with an even number of rows
+/// (up to 32) and every `d_k` inside `i16`: two rows a `SMLAD` (same bits: integer sums).
+#[inline(always)]
+pub fn column_dots(w: &[i16], d: &[i32], g: &mut [i32]) {
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    if pairs::dots(w, d, g) {
+        return;
+    }
+    for (col, gj) in columns(w, d.len()).zip(g.iter_mut()) {
+        let mut sum = 0i32;
+        for (&wk, &dk) in col.iter().zip(d) {
+            sum += wk as i32 * dk;
+        }
+        *gj = sum;
+    }
+}
+
 /// Columns of the input layer summed in `i32` before a checked fold: 255 terms of at most
 /// `2¹⁵ · 2⁸` (a Q12 weight times a Q8 input of magnitude ≤ 1) stay below 2³¹.
 const BLOCK: usize = 255;
@@ -136,6 +154,49 @@ pub fn input_gemv(w: &[i16], b: &[i16], x: &[i32], acc: &mut [i32], tmp: &mut [i
 mod pairs {
     /// Column pairs packed at once (their multipliers on the stack: 64 bytes).
     const CHUNK: usize = 16;
+
+    /// [`column_dots`](super::column_dots): `false` (nothing done) unless the rows are
+    /// even, at most `2·CHUNK`, every `d_k` fits `i16` and `w` holds `g.len()` columns.
+    #[inline(always)]
+    pub fn dots(w: &[i16], d: &[i32], g: &mut [i32]) -> bool {
+        let n = d.len();
+        if n % 2 != 0 || n == 0 || n > 2 * CHUNK || w.len() < g.len().saturating_mul(n) {
+            return false;
+        }
+        let mut packed = [0u32; CHUNK];
+        for (slot, pair) in packed.iter_mut().zip(d.chunks_exact(2)) {
+            if let [a, b] = pair {
+                if *a != *a as i16 as i32 || *b != *b as i16 as i32 {
+                    return false;
+                }
+                *slot = *a as u32 & 0xFFFF | (*b as u32) << 16;
+            }
+        }
+        let mut p = w.as_ptr();
+        for gj in g.iter_mut() {
+            // SAFETY: column j's `n` weights, inside `w` (`w.len() ≥ g.len()·n`, checked
+            // above), and `packed[..n/2]`; unaligned word loads are allowed on ARMv7E-M.
+            unsafe {
+                core::arch::asm!(
+                    "mov {x}, #0",
+                    "2:",
+                    "ldr {a}, [{p}], #4",
+                    "ldr {m}, [{mp}], #4",
+                    "smlad {x}, {a}, {m}, {x}",
+                    "subs {cnt}, {cnt}, #1",
+                    "bne 2b",
+                    a = out(reg) _,
+                    m = out(reg) _,
+                    x = out(reg) *gj,
+                    p = inout(reg) p,
+                    mp = inout(reg) packed.as_ptr() => _,
+                    cnt = inout(reg) n / 2 => _,
+                    options(nostack, readonly),
+                );
+            }
+        }
+        true
+    }
 
     /// `acc += W m` with `m_j = mult(src_j)` (a 16-bit lane: ±1, or an input `|x| ≤ 256`),
     /// `W` column-major with `acc.len()` rows. `false` (nothing done) unless the rows are

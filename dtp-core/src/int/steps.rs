@@ -6,7 +6,7 @@
 //! Formats: [`format`](super::format). One sample a step.
 
 use super::format::{Fx, Pre};
-use super::kernel::{columns, input_gemv, input_update, row_constants, sign_gemv, sign_update};
+use super::kernel::{column_dots, columns, input_gemv, input_update, row_constants, sign_gemv, sign_update};
 use super::net::Shape;
 use super::noise::{Dither, Noise};
 use super::settings::{Rate, Scale};
@@ -150,14 +150,9 @@ pub(crate) fn top_target(v: &mut View<'_>, label: usize, eta: Scale) -> Result<(
     let h = part(hidden, s.h(m - 1), s.w(m - 1))?;
     let target = part_mut(targets, 0, s.w(m - 1))?;
     let (mul, shift) = (eta.mul as i32, eta.shift as u32);
-    for ((col, &hj), tj) in columns(range(v.p, w)?, s.w(m))
-        .zip(h)
-        .zip(target.iter_mut())
-    {
-        let mut g = 0i32;
-        for (&wk, &dk) in col.iter().zip(delta.iter()) {
-            g += wk as i32 * dk;
-        }
+    column_dots(range(v.p, w)?, delta, target);
+    for (&hj, tj) in h.iter().zip(target.iter_mut()) {
+        let g = *tj;
         let step = ((g >> 12) * mul) >> shift;
         *tj = (hj - step).clamp(-TARGET_LIMIT, TARGET_LIMIT);
     }
