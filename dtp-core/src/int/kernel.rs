@@ -343,7 +343,7 @@ pub const WEYL: u32 = 0x9E37_79B9;
 /// Returns `false`, with every weight and bias as before the call, if any would leave `i16`:
 /// the pass is replayed from the same seed and its wrapping adds undone (only then: the
 /// common path stores and checks, no clamp). On a Cortex-M4/M7 (`target_feature = "dsp"`)
-/// with an even number of rows the columns take two rows a word (`SADD16`, `QADD16`, `SEL`;
+/// with an even number of rows the columns take two rows a word (`SADD16`, `UADD16`, `SEL`;
 /// [`lanes`]), the same bits as the portable loop.
 #[inline(always)]
 pub fn sign_update(
@@ -355,18 +355,17 @@ pub fn sign_update(
     seed: u32,
 ) -> bool {
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
-    let flag = if plus.len() % 2 == 0 {
-        lanes::sign_pass::<lanes::Dsp>(w, b, plus, minus, src, seed)
-    } else {
-        sign_pass::<false>(w, b, plus, minus, src, seed)
-    };
-    #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
-    let flag = sign_pass::<false>(w, b, plus, minus, src, seed);
-    if flag == 0 {
-        return true;
+    {
+        lanes::sign_update::<lanes::Dsp>(w, b, plus, minus, src, seed)
     }
-    sign_pass::<true>(w, b, plus, minus, src, seed);
-    false
+    #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+    {
+        if sign_pass::<false>(w, b, plus, minus, src, seed) == 0 {
+            return true;
+        }
+        sign_pass::<true>(w, b, plus, minus, src, seed);
+        false
+    }
 }
 
 /// One weight's rounded step from its row's constant `c` (`q << 16 | fraction`) and its
@@ -417,7 +416,7 @@ fn sign_pass<const UNDO: bool>(
 
 /// The sign-input update two rows a word (a 32-bit word holds rows `2k`, `2k + 1` of a
 /// column; the two dither lanes are its halves), as the Arm DSP extension (Cortex-M4/M7)
-/// computes it: `SADD16`, `UADD16`, `SEL`, `QADD16` (the dither lanes are the halves of
+/// computes it: `SADD16`, `UADD16`, `SEL` (the dither lanes are the halves of
 /// the dither word, advanced by a 32-bit `ADD`). The same bits as the portable pass
 /// ([`sign_update`]): [`Model`] writes the instructions in Rust, and `tests/int.rs` checks the
 /// pass with it against the portable one; on the part, `int-m0-bench` prints the same digest
@@ -469,12 +468,8 @@ pub mod lanes {
                 lane(vl).wrapping_add(lane(tl)),
                 lane(vh).wrapping_add(lane(th)),
             ); // SADD16 v, v, t
-            let (ql, qh) = (
-                lane(vl).saturating_add(lane(tl)),
-                lane(vh).saturating_add(lane(th)),
-            ); // QADD16
             let new = u32::from(sl as u16) | u32::from(sh as u16) << 16;
-            *wide |= new ^ (u32::from(ql as u16) | u32::from(qh as u16) << 16);
+            *wide |= new ^ new << 1; // EOR s, v, v, LSL #1; ORR
             new
         }
     }
@@ -497,9 +492,8 @@ pub mod lanes {
                     "add {r}, {r}, {weyl}",
                     "uadd16 {s}, {f}, {r}",
                     "sel {t}, {t}, {q}",
-                    "qadd16 {s}, {v}, {t}",
                     "sadd16 {v}, {v}, {t}",
-                    "eor {s}, {s}, {v}",
+                    "eor {s}, {v}, {v}, lsl #1",
                     "orr {wide}, {wide}, {s}",
                     t = out(reg) _,
                     s = out(reg) _,
@@ -534,9 +528,8 @@ pub mod lanes {
                     "add {r}, {r}, {weyl}",
                     "uadd16 {s}, {f}, {r}",
                     "sel {t}, {t}, {q}",
-                    "qadd16 {s}, {v}, {t}",
                     "sadd16 {v}, {v}, {t}",
-                    "eor {s}, {s}, {v}",
+                    "eor {s}, {v}, {v}, lsl #1",
                     "orr {wide}, {wide}, {s}",
                     "str {v}, [{p}], #4",
                     "subs {n}, {n}, #1",
@@ -572,9 +565,13 @@ pub mod lanes {
         }
     }
 
-    /// The pass of [`sign_update`](super::sign_update) two rows a word: non-zero if a value
-    /// wrapped. Needs `plus.len()` even (the portable pass otherwise); `plus` and `minus` are
-    /// as they were on return.
+    /// The lanes' bits 15 of `w ^ w << 1`: a weight's top two bits differ, `|w| ≥ 4.0`.
+    /// A step is at most `2¹⁴` (4.0) in size, so a wrapped weight always lands there.
+    pub const NEAR_EDGE: u32 = 0x8000_8000;
+
+    /// The pass of [`sign_update`](super::sign_update) two rows a word: (non-zero if a bias
+    /// wrapped, non-zero if a weight is at `|w| ≥ 4.0` after the pass — then it may have
+    /// wrapped). Needs `plus.len()` even; `plus` and `minus` are as they were on return.
     #[inline(always)]
     pub fn sign_pass<K: Word>(
         w: &mut [i16],
@@ -583,7 +580,7 @@ pub mod lanes {
         minus: &mut [i32],
         src: &[i32],
         seed: u32,
-    ) -> i32 {
+    ) -> (i32, u32) {
         let n = plus.len();
         let mut flag = 0;
         let mut r = seed;
@@ -597,11 +594,13 @@ pub mod lanes {
         }
         repack(plus);
         repack(minus);
-        flag | wide as i32
+        (flag, wide & NEAR_EDGE)
     }
 
-    /// [`sign_update`](super::sign_update) through `K`'s pass (the undoing portable): for
-    /// the test of [`Model`] against the portable pass.
+    /// [`sign_update`](super::sign_update) through `K`'s pass (the undoing and the check
+    /// of a layer with a weight at `|w| ≥ 4.0` portable): what the M4 runs, and with
+    /// [`Model`] the test against the portable pass.
+    #[inline(always)]
     pub fn sign_update<K: Word>(
         w: &mut [i16],
         b: &mut [i16],
@@ -611,11 +610,30 @@ pub mod lanes {
         seed: u32,
     ) -> bool {
         if plus.len() % 2 != 0 {
-            return super::sign_update(w, b, plus, minus, src, seed);
+            return super::sign_pass::<false>(w, b, plus, minus, src, seed) == 0
+                || undo(w, b, plus, minus, src, seed);
         }
-        if sign_pass::<K>(w, b, plus, minus, src, seed) == 0 {
+        let (wrapped, near) = sign_pass::<K>(w, b, plus, minus, src, seed);
+        if wrapped == 0 && near == 0 {
             return true;
         }
+        // A weight at |w| ≥ 4.0: undo, and the portable pass decides (same bits).
+        super::sign_pass::<true>(w, b, plus, minus, src, seed);
+        wrapped == 0
+            && (super::sign_pass::<false>(w, b, plus, minus, src, seed) == 0
+                || undo(w, b, plus, minus, src, seed))
+    }
+
+    /// Undoes the portable pass; `false`.
+    #[inline(always)]
+    fn undo(
+        w: &mut [i16],
+        b: &mut [i16],
+        plus: &[i32],
+        minus: &[i32],
+        src: &[i32],
+        seed: u32,
+    ) -> bool {
         super::sign_pass::<true>(w, b, plus, minus, src, seed);
         false
     }

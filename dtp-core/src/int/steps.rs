@@ -6,7 +6,9 @@
 //! Formats: [`format`](super::format). One sample a step.
 
 use super::format::{Fx, Pre};
-use super::kernel::{column_dots, columns, input_gemv, input_update, row_constants, sign_gemv, sign_update};
+use super::kernel::{
+    column_dots, columns, input_gemv, input_update, row_constants, sign_gemv, sign_update,
+};
 use super::net::Shape;
 use super::noise::{Dither, Noise};
 use super::settings::{Rate, Scale};
