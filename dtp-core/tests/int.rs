@@ -569,3 +569,58 @@ fn a_rows_rounding_constant_is_unbiased() {
         }
     }
 }
+
+/// The input layer's update two rows a word (`kernel::lanes::input_update` with `Model`,
+/// what the Cortex-M4 computes) gives the portable bits: weights, biases, verdict, `d'`,
+/// including layers near the edge of `i16` and shifts above 16 (the portable path).
+#[test]
+fn the_two_rows_a_word_input_update_gives_the_portable_bits() {
+    use dtp_core::int::kernel::input_update;
+    use dtp_core::int::kernel::lanes::{self, Model};
+    let mut rng = Pcg32::new(6, 6);
+    let (mut refused, mut updated) = (0, 0);
+    for case in 0..400 {
+        let n = [2, 4, 10, 32, 7][case % 5];
+        let cols = 1 + rng.next_u32() as usize % 70;
+        let near_edge = case % 3 == 0;
+        let mut w: Vec<i16> = (0..n * cols)
+            .map(|_| {
+                let v = rng.next_u32() as i16;
+                if near_edge { v | 0x7F00 } else { v >> 3 }
+            })
+            .collect();
+        let mut b: Vec<i16> = (0..n).map(|_| (rng.next_u32() as i16) >> 3).collect();
+        let f = 2 + rng.next_u32() % 20;
+        let d: Vec<i32> = (0..n)
+            .map(|_| (rng.next_u32() as i32) >> (2 + rng.next_u32() % 20))
+            .collect();
+        let x: Vec<i32> = (0..cols)
+            .map(|_| {
+                let q = rng.next_u32() % 24;
+                if q > 16 { 0 } else { (q as i32 - 8) * 32 }
+            })
+            .collect();
+        let seed = rng.next_u32();
+        // `lanes::input_update` takes `d' = d >> 8` ready (as `input_update` passes it).
+        let (mut s1, mut s2) = (vec![0; n], d.iter().map(|&v| v >> 8).collect::<Vec<_>>());
+        let (mut w2, mut b2, w0, b0) = (w.clone(), b.clone(), w.clone(), b.clone());
+        let portable = input_update(&mut w, &mut b, &d, &mut s1, &x, f, seed);
+        let paired = lanes::input_update::<Model>(&mut w2, &mut b2, &d, &mut s2, &x, f, seed);
+        assert_eq!(portable, paired, "case {case}: verdict");
+        assert_eq!(w, w2, "case {case}: weights");
+        assert_eq!(b, b2, "case {case}: biases");
+        assert_eq!(s1, s2, "case {case}: d'");
+        if portable {
+            updated += 1;
+        } else {
+            refused += 1;
+            assert_eq!(
+                (w, b),
+                (w0, b0),
+                "case {case}: a refused update changed the layer"
+            );
+        }
+    }
+    println!("{updated} updates, {refused} refused");
+    assert!(updated > 100 && refused > 20);
+}

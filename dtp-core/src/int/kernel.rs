@@ -6,8 +6,6 @@
 //! Matrices are column-major `n_out × n_in` (`w[j·n_out + i]` is `W_ij`), `src` holds what
 //! the layer reads from (its sign: `src_j ≥ 0` reads +1, else −1).
 
-use super::noise::Dither;
-
 /// The columns of a column-major matrix of `n` rows, in order: `chunks_exact` without the
 /// division it takes for its length (a library call on a Cortex-M0).
 #[derive(Clone, Debug)]
@@ -431,6 +429,29 @@ pub mod lanes {
         /// The word's update.
         fn word(v: u32, f: u32, q: u32, r: &mut u32, wide: &mut u32) -> u32;
 
+        /// One word of an input-layer column: `v` (two weights), `a`, `b` (the two rows'
+        /// `d' << (16 − f)`, so that `a·x` holds the step in its high half and the fraction
+        /// in its low half), `x`, `r`, `wide` as in [`word`](Word::word).
+        #[inline(always)]
+        fn product_word(v: u32, a: i32, b: i32, x: i32, r: &mut u32, wide: &mut u32) -> u32 {
+            let (pa, pb) = ((a * x) as u32, (b * x) as u32);
+            let f = pa & 0xFFFF | pb << 16; // PKHBT
+            let q = pa >> 16 | pb & 0xFFFF_0000; // PKHTB
+            Self::word(v, f, q, r, wide)
+        }
+
+        /// An input-layer column of `2·words` rows and its rows' `d' << (16 − f)`.
+        #[inline(always)]
+        fn product_column(col: &mut [i16], d: &[i32], x: i32, r: &mut u32, wide: &mut u32) {
+            for (pair, c) in col.chunks_exact_mut(2).zip(d.chunks_exact(2)) {
+                if let ([w0, w1], [a, b]) = (pair, c) {
+                    let v = u32::from(*w0 as u16) | u32::from(*w1 as u16) << 16;
+                    let v = Self::product_word(v, *a, *b, x, r, wide);
+                    (*w0, *w1) = (v as i16, (v >> 16) as i16);
+                }
+            }
+        }
+
         /// A column of `2·words` rows whose constants are `[fractions, steps]` pairs.
         #[inline(always)]
         fn column(col: &mut [i16], consts: &[i32], r: &mut u32, wide: &mut u32) {
@@ -511,6 +532,11 @@ pub mod lanes {
         }
 
         #[inline(always)]
+        fn product_column(col: &mut [i16], d: &[i32], x: i32, r: &mut u32, wide: &mut u32) {
+            Dsp::products(col, d, x, r, wide);
+        }
+
+        #[inline(always)]
         fn column(col: &mut [i16], consts: &[i32], r: &mut u32, wide: &mut u32) {
             let words = col.len() / 2;
             if words == 0 || consts.len() < 2 * words {
@@ -550,6 +576,97 @@ pub mod lanes {
                 );
             }
         }
+    }
+
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    impl Dsp {
+        /// [`Word::product_column`] with the DSP instructions.
+        #[inline(always)]
+        fn products(col: &mut [i16], d: &[i32], x: i32, r: &mut u32, wide: &mut u32) {
+            let words = col.len() / 2;
+            if words == 0 || d.len() < 2 * words {
+                return;
+            }
+            // SAFETY: `words` pairs of `i16` and `2·words` values of `d`, checked above
+            // (unaligned word access is allowed on ARMv7E-M); the loop touches only those.
+            unsafe {
+                core::arch::asm!(
+                    "2:",
+                    "ldrd {a}, {b}, [{dp}], #8",
+                    "mul {a}, {a}, {x}",
+                    "mul {b}, {b}, {x}",
+                    "add {r}, {r}, {weyl}",
+                    "pkhtb {q}, {b}, {a}, asr #16",
+                    "pkhbt {a}, {a}, {b}, lsl #16",
+                    "sadd16 {b}, {q}, {one}",
+                    "uadd16 {a}, {a}, {r}",
+                    "sel {b}, {b}, {q}",
+                    "ldr {q}, [{p}]",
+                    "sadd16 {q}, {q}, {b}",
+                    "eor {a}, {q}, {q}, lsl #1",
+                    "orr {wide}, {wide}, {a}",
+                    "str {q}, [{p}], #4",
+                    "subs {n}, {n}, #1",
+                    "bne 2b",
+                    a = out(reg) _,
+                    b = out(reg) _,
+                    q = out(reg) _,
+                    x = in(reg) x,
+                    one = in(reg) 0x0001_0001u32,
+                    weyl = in(reg) WEYL,
+                    r = inout(reg) *r,
+                    wide = inout(reg) *wide,
+                    p = inout(reg) col.as_mut_ptr() => _,
+                    dp = inout(reg) d.as_ptr() => _,
+                    n = inout(reg) words => _,
+                    options(nostack),
+                );
+            }
+        }
+    }
+
+    /// [`input_update`](super::input_update) (`scaled` holding `d' = d >> 8`) through `K`
+    /// where it applies (`f ≤ 16`, even
+    /// rows, `|d'| < 2^(f+6)`: the steps stay below 2¹⁴), else portable; a layer with a
+    /// weight at `|w| ≥ 4.0` after the pass is undone and left to the portable pass (same
+    /// bits). With [`Model`]: the test against the portable pass.
+    #[inline(always)]
+    pub fn input_update<K: Word>(
+        w: &mut [i16],
+        b: &mut [i16],
+        d: &[i32],
+        scaled: &mut [i32],
+        x: &[i32],
+        f: u32,
+        seed: u32,
+    ) -> bool {
+        use super::input_pass;
+        let n = d.len();
+        let lanes =
+            f <= 16 && n % 2 == 0 && scaled.iter().all(|&s| s.unsigned_abs() < 1 << (f + 6));
+        if lanes {
+            let (mut flag, mut wide, mut r) = (0, 0u32, seed);
+            super::product_column::<false>(b, d, 1, f, &mut r, &mut flag);
+            scaled.iter_mut().for_each(|s| *s <<= 16 - f);
+            for (col, &xj) in columns_mut(w, n).zip(x) {
+                if xj != 0 {
+                    K::product_column(col, scaled, xj, &mut r, &mut wide);
+                }
+            }
+            scaled.iter_mut().for_each(|s| *s >>= 16 - f);
+            if flag == 0 && wide & NEAR_EDGE == 0 {
+                return true;
+            }
+            input_pass::<true>(w, b, d, scaled, x, f, seed);
+            if flag != 0 {
+                return false;
+            }
+        }
+        if input_pass::<false>(w, b, d, scaled, x, f, seed) == 0 {
+            return true;
+        }
+        input_pass::<true>(w, b, d, scaled, x, f, seed);
+        false
     }
 
     /// Row pairs' constants as lanes: `[c_{2k}, c_{2k+1}]` becomes `[fractions, steps]`
@@ -639,10 +756,52 @@ pub mod lanes {
     }
 }
 
-/// SGD on the input layer: `W_ij += (d'_i·x_j + r) >> f` with `d' = d >> 8` (`x` in Q8,
-/// `|d'·x| < 2³⁰`), `b_i += (d_i + r) >> f`; zero inputs are skipped (their update is 0
-/// exactly, `r < 2^f`). `scaled` receives `d'`. Returns `false`, with the layer as before,
-/// if any weight would leave `i16` (as [`sign_update`]).
+/// The fraction of `v / 2^f` in the high 16 bits (its top 16 bits; the low half zero).
+#[inline(always)]
+fn fraction_high(v: i32, f: u32) -> u32 {
+    if f <= 16 {
+        (v as u32) << (32 - f)
+    } else {
+        ((v >> (f - 16)) as u32) << 16
+    }
+}
+
+/// `⌊v / 2^f⌋`, plus one when the fraction plus the dither half `r` (high 16 bits) carries.
+#[inline(always)]
+fn rounded_value(v: i32, f: u32, r: u32) -> i32 {
+    let (_, carry) = fraction_high(v, f).overflowing_add(r);
+    (v >> f) + carry as i32
+}
+
+/// One column of the input layer (or its bias, `x = 1`): `W_ij += ⌊(d_i·x + R)/2^f⌋`, rows
+/// in pairs on one dither word as in [`sign_update`].
+#[inline(always)]
+pub(crate) fn product_column<const UNDO: bool>(
+    col: &mut [i16],
+    d: &[i32],
+    x: i32,
+    f: u32,
+    r: &mut u32,
+    flag: &mut i32,
+) {
+    let mut rows = col.iter_mut().zip(d);
+    while let Some((w, &di)) = rows.next() {
+        *r = r.wrapping_add(WEYL);
+        *w = apply::<UNDO>(*w, rounded_value(di * x, f, *r << 16), flag);
+        let Some((w, &di)) = rows.next() else {
+            break;
+        };
+        *w = apply::<UNDO>(*w, rounded_value(di * x, f, *r), flag);
+    }
+}
+
+/// SGD on the input layer: `W_ij += ⌊(d'_i·x_j + R)/2^f⌋` with `d' = d >> 8` (`x` in Q8,
+/// `|d'·x| < 2³⁰`), `b_i += ⌊(d_i + R)/2^f⌋`, `R` from the dither word seeded by `seed` as in
+/// [`sign_update`] (the bias, then the columns of non-zero inputs; zero inputs are skipped, their
+/// update is 0 exactly). The expectation is exact for `f ≤ 16`, within `2⁻¹⁶` LSB below it
+/// above. `scaled` receives `d'`. Returns `false`, with the layer as before, if any weight
+/// would leave `i16` (as [`sign_update`]). On the M4 with `f ≤ 16`, even rows and
+/// `|d'| < 2^(f+7)`: two rows a word ([`lanes`]; same bits).
 #[inline(always)]
 pub fn input_update(
     w: &mut [i16],
@@ -651,41 +810,48 @@ pub fn input_update(
     scaled: &mut [i32],
     x: &[i32],
     f: u32,
-    dither: &mut Dither,
+    seed: u32,
 ) -> bool {
     for (s, &di) in scaled.iter_mut().zip(d) {
         *s = di >> 8;
     }
-    let scaled = scaled.get(..d.len()).unwrap_or(scaled);
-    let start = *dither;
-    if input_pass::<false>(w, b, d, scaled, x, f, dither) == 0 {
-        return true;
+    let n = d.len();
+    let Some(scaled) = scaled.get_mut(..n) else {
+        return false;
+    };
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    {
+        lanes::input_update::<lanes::Dsp>(w, b, d, scaled, x, f, seed)
     }
-    let mut again = start;
-    input_pass::<true>(w, b, d, scaled, x, f, &mut again);
-    false
+    #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+    {
+        if input_pass::<false>(w, b, d, scaled, x, f, seed) == 0 {
+            return true;
+        }
+        input_pass::<true>(w, b, d, scaled, x, f, seed);
+        false
+    }
 }
 
+/// The portable pass of [`input_update`] (and its undoing): non-zero `flag` if a value
+/// wrapped.
 #[inline(always)]
-fn input_pass<const UNDO: bool>(
+pub(crate) fn input_pass<const UNDO: bool>(
     w: &mut [i16],
     b: &mut [i16],
     d: &[i32],
     scaled: &[i32],
     x: &[i32],
     f: u32,
-    dither: &mut Dither,
+    seed: u32,
 ) -> i32 {
     let n = d.len();
     let mut flag = 0;
-    for (bi, &di) in b.iter_mut().zip(d) {
-        *bi = apply::<UNDO>(*bi, (di + dither.next(f)) >> f, &mut flag);
-    }
+    let mut r = seed;
+    product_column::<UNDO>(b, d, 1, f, &mut r, &mut flag);
     for (col, &xj) in columns_mut(w, n).zip(x) {
         if xj != 0 {
-            for (wi, &di) in col.iter_mut().zip(scaled) {
-                *wi = apply::<UNDO>(*wi, (di * xj + dither.next(f)) >> f, &mut flag);
-            }
+            product_column::<UNDO>(col, scaled, xj, f, &mut r, &mut flag);
         }
     }
     flag

@@ -324,7 +324,7 @@ pub(crate) fn forward_step(
         let f = hidden.shift as u32 + 2;
         let src = part(lo, s.h(i - 1), s.w(i - 1))?;
         let fits = if i == 1 {
-            input_update(wm, bm, d, scaled, src, f, dither)
+            input_update(wm, bm, d, scaled, src, f, dither.word())
         } else {
             let minus = part_mut(scaled, 0, s.w(i))?;
             row_constants(d, minus, f) && sign_update(wm, bm, d, minus, src, dither.word())
