@@ -197,6 +197,18 @@ fn kernels() {
         seed = seed.wrapping_add(1);
         black_box(kernel::sign_update(black_box(&mut *wb), black_box(&mut *b), plus, minus, black_box(&*src), seed));
     });
+    // A wrap refused (the assembly loops' overflow paths): weights at the top of `i16`, steps
+    // of +1 or more on every row, the layer left as it was.
+    wb.iter_mut().for_each(|w| *w = i16::MAX - 1);
+    for (p, m) in plus.iter_mut().zip(minus.iter_mut()) {
+        *p = 3 << 14;
+        *m = 0;
+    }
+    let fits = kernel::row_constants(plus, minus, 14);
+    let refused = fits
+        && !kernel::sign_update(&mut *wb, &mut *b, plus, minus, &*src, 7)
+        && wb.iter().all(|&w| w == i16::MAX - 1);
+    hprintln!("kernel sign_update refuses a wrap: {}", refused);
 }
 
 /// A float operation on the measured path (the no-float check's canary).

@@ -439,9 +439,95 @@ fn sign_pass<const UNDO: bool>(
     column_pass::<UNDO>(b, plus, &mut r, &mut flag);
     for (col, &s) in columns_mut(w, n).zip(src) {
         let consts = if s >= 0 { plus } else { minus };
+        #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+        if !UNDO && m0::column(col, consts, &mut r, &mut flag) {
+            continue;
+        }
         column_pass::<UNDO>(col, consts, &mut r, &mut flag);
     }
     flag
+}
+
+/// The sign-input update's column on a Cortex-M0 (thumbv6m): [`column_pass`] in Thumb-1
+/// assembly (the rows' constants and the dither word in low registers, a wrap branching out
+/// of the loop to record it). The same bits as the portable loop: `int-m0-bench` prints
+/// the same parameters' digest on thumbv6m as on thumbv7em.
+#[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+mod m0 {
+    use super::WEYL;
+
+    /// `false` (nothing done) unless the column has an even number of rows, at least two,
+    /// and a constant for each.
+    #[inline(always)]
+    pub fn column(col: &mut [i16], consts: &[i32], r: &mut u32, flag: &mut i32) -> bool {
+        let n = col.len();
+        if n % 2 != 0 || n == 0 || consts.len() < n {
+            return false;
+        }
+        let wrapped: u32;
+        // SAFETY: the loop reads `n` constants and reads and writes `n` weights, inside the
+        // slices (checked above); `end` is one past the last weight.
+        unsafe {
+            core::arch::asm!(
+                "mov r8, r3",
+                "mov r10, r4",
+                "movs r5, #0",
+                "mov r12, r5",
+                "2:",
+                "add r2, r8",
+                "ldr r4, [r1]",
+                "lsls r5, r4, #16",
+                "asrs r4, r4, #16",
+                "lsls r3, r2, #16",
+                "adds r5, r5, r3",
+                "ldrh r3, [r0]",
+                "sxth r3, r3",
+                "adcs r4, r3",
+                "strh r4, [r0]",
+                "sxth r3, r4",
+                "cmp r3, r4",
+                "bne 8f",
+                "3:",
+                "ldr r4, [r1, #4]",
+                "lsls r5, r4, #16",
+                "asrs r4, r4, #16",
+                "adds r5, r5, r2",
+                "ldrh r3, [r0, #2]",
+                "sxth r3, r3",
+                "adcs r4, r3",
+                "strh r4, [r0, #2]",
+                "sxth r3, r4",
+                "cmp r3, r4",
+                "bne 9f",
+                "4:",
+                "adds r0, #4",
+                "adds r1, #8",
+                "cmp r0, r10",
+                "bne 2b",
+                "b 5f",
+                "8:",
+                "mov r12, r0",
+                "b 3b",
+                "9:",
+                "mov r12, r0",
+                "b 4b",
+                "5:",
+                "mov r3, r12",
+                inout("r0") col.as_mut_ptr() => _,
+                inout("r1") consts.as_ptr() => _,
+                inout("r2") *r,
+                inout("r3") WEYL => wrapped,
+                inout("r4") col.as_mut_ptr().wrapping_add(n) => _,
+                out("r5") _,
+                out("r8") _,
+                out("r10") _,
+                out("r12") _,
+                options(nostack),
+            );
+        }
+        *flag |= (wrapped != 0) as i32;
+        true
+    }
 }
 
 /// The sign-input update two rows a word (a 32-bit word holds rows `2k`, `2k + 1` of a
