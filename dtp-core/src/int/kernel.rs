@@ -158,7 +158,7 @@ mod pairs {
     #[inline(always)]
     pub fn dots(w: &[i16], d: &[i32], g: &mut [i32]) -> bool {
         let n = d.len();
-        if n % 2 != 0 || n == 0 || n > 2 * CHUNK || w.len() < g.len().saturating_mul(n) {
+        if !n.is_multiple_of(2) || n == 0 || n > 2 * CHUNK || w.len() < g.len().saturating_mul(n) {
             return false;
         }
         let mut packed = [0u32; CHUNK];
@@ -214,7 +214,7 @@ mod pairs {
     pub fn product(w: &[i16], src: &[i32], acc: &mut [i32], mult: impl Fn(i32) -> u32) -> bool {
         let n = acc.len();
         let cols = src.len();
-        if n % 2 != 0 || n == 0 || w.len() < cols.saturating_mul(n) {
+        if !n.is_multiple_of(2) || n == 0 || w.len() < cols.saturating_mul(n) {
             return false;
         }
         let mut packed = [0u32; CHUNK];
@@ -461,7 +461,7 @@ mod m0 {
     #[inline(always)]
     pub fn column(col: &mut [i16], consts: &[i32], r: &mut u32, flag: &mut i32) -> bool {
         let n = col.len();
-        if n % 2 != 0 || n == 0 || consts.len() < n {
+        if !n.is_multiple_of(2) || n == 0 || consts.len() < n {
             return false;
         }
         let wrapped: u32;
@@ -818,8 +818,9 @@ pub mod lanes {
     ) -> bool {
         use super::input_pass;
         let n = d.len();
-        let lanes =
-            f <= 16 && n % 2 == 0 && scaled.iter().all(|&s| s.unsigned_abs() < 1 << (f + 6));
+        let lanes = f <= 16
+            && n.is_multiple_of(2)
+            && scaled.iter().all(|&s| s.unsigned_abs() < 1 << (f + 6));
         if lanes {
             let (mut flag, mut wide, mut r) = (0, 0u32, seed);
             super::product_column::<false>(b, d, 1, f, &mut r, &mut flag);
@@ -902,7 +903,7 @@ pub mod lanes {
         src: &[i32],
         seed: u32,
     ) -> bool {
-        if plus.len() % 2 != 0 {
+        if !plus.len().is_multiple_of(2) {
             return super::sign_pass::<false>(w, b, plus, minus, src, seed) == 0
                 || undo(w, b, plus, minus, src, seed);
         }
