@@ -330,15 +330,16 @@ pub const STEP_LIMIT: i32 = 1 << 14;
 #[inline(always)]
 pub fn row_constant(v: i32, f: u32) -> Option<i32> {
     let q = v >> f;
-    let frac = if f >= 16 {
-        (v >> (f - 16)) as u32 & 0xFFFF
-    } else {
-        (v as u32) << (16 - f) & 0xFFFF
-    };
     if (q + STEP_LIMIT) as u32 >= 2 * STEP_LIMIT as u32 {
         return None;
     }
-    Some(((q as u32) << 16 | frac) as i32)
+    // `v·2^(16−f)` (exact: `|q| < 2¹⁴`), or `⌊v / 2^(f−16)⌋`: `q` above bit 16, the
+    // fraction's top 16 bits below.
+    Some(if f >= 16 {
+        v >> (f - 16)
+    } else {
+        v << (16 - f)
+    })
 }
 
 /// The constants of a sign-input update from `d = −lr·δ` (`|d| < 2³⁰`): `d` becomes the
