@@ -535,7 +535,7 @@ mod m0 {
 /// column; the two dither lanes are its halves), as the Arm DSP extension (Cortex-M4/M7)
 /// computes it: `SADD16`, `UADD16`, `SEL` (the dither lanes are the halves of
 /// the dither word, advanced by a 32-bit `ADD`). The same bits as the portable pass
-/// ([`sign_update`]): [`Model`] writes the instructions in Rust, and `tests/int.rs` checks the
+/// ([`sign_update`]): [`Model`](lanes::Model) writes the instructions in Rust, and `tests/int.rs` checks the
 /// pass with it against the portable one; on the part, `int-m0-bench` prints the same digest
 /// of the trained weights for thumbv6m (portable) and thumbv7em (these instructions).
 pub mod lanes {

@@ -48,11 +48,12 @@ impl Noise {
     }
 }
 
-/// The dither of stochastic rounding: a 32-bit linear congruential generator
-/// (`x ← 1664525·x + 1013904223`, Numerical Recipes; one `MULS` and one `ADDS` on a
-/// Cortex-M0), seeded by one draw of the driver's generator per layer update. Rounding
-/// `v / 2^F` stochastically is `(v + r) >> F` with `r` the top `F` bits of the state:
-/// uniform on `[0, 2^F)`, so the expected result is `v / 2^F` exactly.
+/// The seeds of the forward step's stochastic rounding: a 32-bit linear congruential
+/// generator (`x ← 1664525·x + 1013904223`, Numerical Recipes; one `MULS` and one `ADDS` on a
+/// Cortex-M0), seeded by one draw of the driver's generator a step; [`word`](Dither::word)
+/// gives each layer's update its dither word (`kernel::sign_update`, `kernel::input_update`).
+/// [`next`](Dither::next) is a uniform offset on `[0, 2^F)` (rounding `v / 2^F` as
+/// `(v + r) >> F`; no longer used by the step).
 #[derive(Clone, Copy, Debug)]
 pub struct Dither(u32);
 

@@ -22,9 +22,11 @@ impl Scale {
 /// scales it), `θ ← θ − lr · δ · x`, rounded
 /// stochastically to the weights' Q12.
 ///
-/// Inside the step the update of a weight is `(d·x + r) >> (shift + 2)` with
-/// `d = −δ_Q14 · mul` (the `+2`: Q14 deltas onto Q12 weights) and `r` the dither; `mul` at
-/// most 2¹⁴ and `shift + 2` at most 30 keep `d·x + r` inside `i32` (`|δ| ≤ 3`).
+/// Inside the step the update of a weight is `⌊(d·x + r) / 2^(shift + 2)⌋` with
+/// `d = −δ_Q14 · mul` (the `+2`: Q14 deltas onto Q12 weights) and `r` the dither (its top 16
+/// bits: exact in expectation for `shift ≤ 14`, within 2⁻¹⁶ LSB below above); `mul` at most
+/// 2¹⁴ and `shift + 2` at most 30 keep `d·x` inside `i32` (`|δ| ≤ 3`). A rounded step beyond
+/// 4.0 on a sign-input weight is refused like a weight leaving `[−8, 8)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Rate {

@@ -223,7 +223,7 @@ pub(crate) fn difference_targets(v: &mut View<'_>) -> Result<(), Error> {
 /// draw a unit), `y = f_i(h̃) = tanh(W_i sign(h̃) + b_i)` (from step 1's `a_i` and the columns
 /// whose sign the noise flipped), `r = g_i(y) = tanh(V_i sign(y) + c_i)`,
 /// and an SGD step on `½‖r − h̃‖²` for `(V_i, c_i)`: `δ = (r − h̃)(1 − r²)` (clamped to ±3),
-/// `V_i −= lr δ sign(y)ᵀ`, `c_i −= lr δ`, rounded stochastically (one dither seed drawn a
+/// `V_i −= lr δ sign(y)ᵀ`, `c_i −= lr δ`, rounded stochastically (one dither word drawn a
 /// layer). If a weight would leave `[−8, 8)`, that inverse keeps its values from before the
 /// update and the step returns [`Error::Overflow`] at [`Stage::InverseWeights`].
 pub(crate) fn inverse_step<G: Rng + ?Sized>(
