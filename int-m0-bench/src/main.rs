@@ -154,7 +154,12 @@ fn kernels() {
     static mut W: [i16; 64 * 32] = [0; 64 * 32];
     static mut BUF: [i32; 64 + 32 * 4] = [0; 64 + 32 * 4];
     // SAFETY: the only references to W and BUF.
-    let (w, buf) = unsafe { (&mut *core::ptr::addr_of_mut!(W), &mut *core::ptr::addr_of_mut!(BUF)) };
+    let (w, buf) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(W),
+            &mut *core::ptr::addr_of_mut!(BUF),
+        )
+    };
     let mut x = 12345u32;
     for v in w.iter_mut() {
         x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
@@ -162,7 +167,11 @@ fn kernels() {
     }
     for (k, v) in buf.iter_mut().enumerate() {
         x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        *v = if k < 64 { ((x >> 24) as i32 & 255) * (k as i32 & 1) } else { (x >> 14) as i32 - (1 << 17) };
+        *v = if k < 64 {
+            ((x >> 24) as i32 & 255) * (k as i32 & 1)
+        } else {
+            (x >> 14) as i32 - (1 << 17)
+        };
     }
     let (b, rest) = w.split_at_mut(32);
     let (xin, rest2) = buf.split_at_mut(64);
@@ -179,12 +188,23 @@ fn kernels() {
     };
     let wb = &mut rest[..32 * 32];
     time("sign_gemv 32x32", &mut || {
-        kernel::sign_gemv(black_box(&*wb), black_box(&*b), black_box(&*src), black_box(&mut *acc))
+        kernel::sign_gemv(
+            black_box(&*wb),
+            black_box(&*b),
+            black_box(&*src),
+            black_box(&mut *acc),
+        )
     });
     let mut tmp = [0i32; 32];
     let w1 = &mut rest[..64 * 31];
     time("input_gemv 64x31", &mut || {
-        black_box(kernel::input_gemv(black_box(&*w1), black_box(&b[..31]), black_box(&*xin), black_box(&mut acc[..31]), &mut tmp));
+        black_box(kernel::input_gemv(
+            black_box(&*w1),
+            black_box(&b[..31]),
+            black_box(&*xin),
+            black_box(&mut acc[..31]),
+            &mut tmp,
+        ));
     });
     for (p, m) in plus.iter_mut().zip(minus.iter_mut()) {
         *p = (*p >> 6) * 1;
@@ -195,7 +215,14 @@ fn kernels() {
     let wb = &mut rest[..32 * 32];
     time("sign_update 32x32", &mut || {
         seed = seed.wrapping_add(1);
-        black_box(kernel::sign_update(black_box(&mut *wb), black_box(&mut *b), plus, minus, black_box(&*src), seed));
+        black_box(kernel::sign_update(
+            black_box(&mut *wb),
+            black_box(&mut *b),
+            plus,
+            minus,
+            black_box(&*src),
+            seed,
+        ));
     });
     // A wrap refused (the assembly loops' overflow paths): weights at the top of `i16`, steps
     // of +1 or more on every row, the layer left as it was.

@@ -537,7 +537,8 @@ mod m0 {
 /// the dither word, advanced by a 32-bit `ADD`). The same bits as the portable pass
 /// ([`sign_update`]): [`Model`](lanes::Model) writes the instructions in Rust, and `tests/int.rs` checks the
 /// pass with it against the portable one; on the part, `int-m0-bench` prints the same digest
-/// of the trained weights for thumbv6m (portable) and thumbv7em (these instructions).
+/// of the trained weights for thumbv6m (the portable loops and the Thumb-1 column of `m0`) and
+/// thumbv7em (these instructions).
 pub mod lanes {
     use super::{WEYL, column_pass, columns_mut};
 
