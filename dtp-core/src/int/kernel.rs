@@ -61,7 +61,7 @@ pub fn sign_gemv(w: &[i16], b: &[i16], src: &[i32], acc: &mut [i32]) {
         *a = bi as i32;
     }
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
-    if pairs::product(w, src, acc, |s| if s >= 0 { 1 } else { 0xFFFF }) {
+    if pairs::product::<false>(w, src, acc, |s| if s >= 0 { 1 } else { 0xFFFF }) {
         return;
     }
     for (col, &s) in columns(w, n).zip(src) {
@@ -110,7 +110,7 @@ pub fn input_gemv(w: &[i16], b: &[i16], x: &[i32], acc: &mut [i32], tmp: &mut [i
         *a = (bi as i32) << 8;
     }
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
-    if x.len() < BLOCK && pairs::product(w, x, acc, |x| x as u32 & 0xFFFF) {
+    if x.len() < BLOCK && pairs::product::<true>(w, x, acc, |x| x as u32 & 0xFFFF) {
         return true;
     }
     let mut cols = columns(w, n).zip(x);
@@ -207,11 +207,90 @@ mod pairs {
         true
     }
 
+    /// The column pairs `kept` of a chunk starting at column `col`, their multipliers in
+    /// `packed` and their byte offsets from the chunk's first column in `offsets` (the pairs
+    /// whose multipliers are both zero left out).
+    #[inline(always)]
+    fn sparse(
+        w: &[i16],
+        n: usize,
+        col: usize,
+        packed: &[u32; CHUNK],
+        offsets: &[usize; CHUNK],
+        kept: usize,
+        acc: &mut [i32],
+    ) {
+        let base = w.as_ptr().wrapping_add(col * n);
+        for (k, two) in acc.chunks_exact_mut(2).enumerate() {
+            if let [x0, x1] = two {
+                // SAFETY: rows 2k, 2k + 1 of the kept column pairs of the chunk, inside `w`
+                // (the caller checked `w.len() ≥ cols·n`; an offset is that of a pair of the
+                // chunk); `kept ≤ CHUNK` values of `packed` and `offsets`.
+                unsafe {
+                    core::arch::asm!(
+                        "tst {cnt}, #1",
+                        "beq 3f",
+                        "ldr {t}, [{op}], #4",
+                        "ldr {m}, [{mp}], #4",
+                        "add {t}, {t}, {p}",
+                        "ldr {a}, [{t}]",
+                        "ldr {b}, [{t}, {nb}]",
+                        "pkhbt {t}, {a}, {b}, lsl #16",
+                        "pkhtb {a}, {b}, {a}, asr #16",
+                        "smlad {x0}, {t}, {m}, {x0}",
+                        "smlad {x1}, {a}, {m}, {x1}",
+                        "subs {cnt}, {cnt}, #1",
+                        "beq 4f",
+                        "3:",
+                        "ldr {t}, [{op}], #4",
+                        "ldr {m}, [{mp}], #4",
+                        "add {t}, {t}, {p}",
+                        "ldr {a}, [{t}]",
+                        "ldr {b}, [{t}, {nb}]",
+                        "pkhbt {t}, {a}, {b}, lsl #16",
+                        "pkhtb {a}, {b}, {a}, asr #16",
+                        "smlad {x0}, {t}, {m}, {x0}",
+                        "smlad {x1}, {a}, {m}, {x1}",
+                        "ldr {t}, [{op}], #4",
+                        "ldr {m}, [{mp}], #4",
+                        "add {t}, {t}, {p}",
+                        "ldr {a}, [{t}]",
+                        "ldr {b}, [{t}, {nb}]",
+                        "pkhbt {t}, {a}, {b}, lsl #16",
+                        "pkhtb {a}, {b}, {a}, asr #16",
+                        "smlad {x0}, {t}, {m}, {x0}",
+                        "smlad {x1}, {a}, {m}, {x1}",
+                        "subs {cnt}, {cnt}, #2",
+                        "bne 3b",
+                        "4:",
+                        a = out(reg) _,
+                        b = out(reg) _,
+                        m = out(reg) _,
+                        t = out(reg) _,
+                        x0 = inout(reg) *x0,
+                        x1 = inout(reg) *x1,
+                        p = in(reg) base.wrapping_add(2 * k),
+                        nb = in(reg) 2 * n,
+                        op = inout(reg) offsets.as_ptr() => _,
+                        mp = inout(reg) packed.as_ptr() => _,
+                        cnt = inout(reg) kept => _,
+                        options(nostack, readonly),
+                    );
+                }
+            }
+        }
+    }
+
     /// `acc += W m` with `m_j = mult(src_j)` (a 16-bit lane: ±1, or an input `|x| ≤ 256`),
     /// `W` column-major with `acc.len()` rows. `false` (nothing done) unless the rows are
     /// even and `w` holds `src.len()` columns.
     #[inline(always)]
-    pub fn product(w: &[i16], src: &[i32], acc: &mut [i32], mult: impl Fn(i32) -> u32) -> bool {
+    pub fn product<const SKIP: bool>(
+        w: &[i16],
+        src: &[i32],
+        acc: &mut [i32],
+        mult: impl Fn(i32) -> u32,
+    ) -> bool {
         let n = acc.len();
         let cols = src.len();
         if !n.is_multiple_of(2) || n == 0 || w.len() < cols.saturating_mul(n) {
@@ -222,6 +301,31 @@ mod pairs {
         let mut pairs = src.chunks_exact(2);
         loop {
             let mut len = 0;
+            if SKIP {
+                let (mut offsets, mut kept) = ([0usize; CHUNK], 0);
+                for pair in pairs.by_ref().take(CHUNK) {
+                    if let [a, b] = pair {
+                        let m = mult(*a) | mult(*b) << 16;
+                        if m != 0 {
+                            if let (Some(slot), Some(off)) =
+                                (packed.get_mut(kept), offsets.get_mut(kept))
+                            {
+                                (*slot, *off) = (m, 4 * len * n);
+                            }
+                            kept += 1;
+                        }
+                    }
+                    len += 1;
+                }
+                if len == 0 {
+                    break;
+                }
+                if kept > 0 {
+                    sparse(w, n, col, &packed, &offsets, kept, acc);
+                }
+                col += 2 * len;
+                continue;
+            }
             for (slot, pair) in packed.iter_mut().zip(pairs.by_ref()) {
                 if let [a, b] = pair {
                     *slot = mult(*a) | mult(*b) << 16;
