@@ -65,6 +65,10 @@ pub fn sign_gemv(w: &[i16], b: &[i16], src: &[i32], acc: &mut [i32]) {
         return;
     }
     for (col, &s) in columns(w, n).zip(src) {
+        #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+        if m0::add_column(col, acc, s >= 0) {
+            continue;
+        }
         if s >= 0 {
             for (a, &wi) in acc.iter_mut().zip(col) {
                 *a += wi as i32;
@@ -560,6 +564,75 @@ fn sign_pass<const UNDO: bool>(
 #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
 mod m0 {
     use super::WEYL;
+
+    /// `acc ± col` (`add`: `+`), two rows a word: `false` (nothing done) unless the column
+    /// has an even number of rows, at least two, starts on a word and `acc` is as long.
+    #[inline(always)]
+    pub fn add_column(col: &[i16], acc: &mut [i32], add: bool) -> bool {
+        let n = col.len();
+        if !n.is_multiple_of(2)
+            || n == 0
+            || acc.len() != n
+            || !(col.as_ptr() as usize).is_multiple_of(4)
+        {
+            return false;
+        }
+        let end = col.as_ptr().wrapping_add(n);
+        // SAFETY: the loop reads the `n` weights of `col` (word-aligned, checked above) as
+        // `n/2` words, and reads and writes the `n` sums of `acc`.
+        unsafe {
+            if add {
+                core::arch::asm!(
+                    "mov r8, r2",
+                    "2:",
+                    "ldr r3, [r0]",
+                    "adds r0, #4",
+                    "ldm r1!, {{r4, r5}}",
+                    "sxth r2, r3",
+                    "adds r4, r4, r2",
+                    "asrs r3, r3, #16",
+                    "adds r5, r5, r3",
+                    "subs r1, #8",
+                    "stm r1!, {{r4, r5}}",
+                    "cmp r0, r8",
+                    "bne 2b",
+                    inout("r0") col.as_ptr() => _,
+                    inout("r1") acc.as_mut_ptr() => _,
+                    inout("r2") end => _,
+                    out("r3") _,
+                    out("r4") _,
+                    out("r5") _,
+                    out("r8") _,
+                    options(nostack),
+                );
+            } else {
+                core::arch::asm!(
+                    "mov r8, r2",
+                    "2:",
+                    "ldr r3, [r0]",
+                    "adds r0, #4",
+                    "ldm r1!, {{r4, r5}}",
+                    "sxth r2, r3",
+                    "subs r4, r4, r2",
+                    "asrs r3, r3, #16",
+                    "subs r5, r5, r3",
+                    "subs r1, #8",
+                    "stm r1!, {{r4, r5}}",
+                    "cmp r0, r8",
+                    "bne 2b",
+                    inout("r0") col.as_ptr() => _,
+                    inout("r1") acc.as_mut_ptr() => _,
+                    inout("r2") end => _,
+                    out("r3") _,
+                    out("r4") _,
+                    out("r5") _,
+                    out("r8") _,
+                    options(nostack),
+                );
+            }
+        }
+        true
+    }
 
     /// `false` (nothing done) unless the column has an even number of rows, at least two,
     /// and a constant for each.
