@@ -14,8 +14,9 @@
 //!   and a weight rounds up when the fraction's top 16 bits plus 16 bits of a Weyl dither
 //!   word (seeded from the driver's generator, one draw a layer) carry out ([`kernel`]);
 //! - on Cortex-M4/M7 (`target_feature = "dsp"`) the products and updates take two rows a
-//!   word with `SMLAD`, `SADD16`, `UADD16`, `SEL`, on the Cortex-M0 the sign-input update is a
-//!   Thumb-1 loop: the same bits as the portable loops ([`kernel`]);
+//!   word with `SMLAD`, `SADD16`, `UADD16`, `SEL` (up to 128 B of multipliers and offsets on
+//!   the stack), on the Cortex-M0 the sign-input update and products are Thumb-1 loops: the
+//!   same bits as the portable loops ([`kernel`]);
 //! - the inverses' corruption as an Irwin–Hall sum of four uniform bytes ([`noise`]);
 //! - the forward rates decayed as `lr₀/(1 + k)` by the trainer itself, `k` the number of
 //!   completed `decay_every`-sample periods ([`Settings::decay_every`]).
