@@ -483,3 +483,144 @@ fn weights_saved_as_a_flat_i16_slice_load_into_a_fresh_trainer() {
     }
     assert_eq!(a.params(), b.params());
 }
+
+/// The sign-input update two rows a word (`kernel::lanes`, what the Cortex-M4's DSP
+/// instructions compute, written in Rust by `Model`) gives the portable loop's bits: the
+/// same weights, biases and verdict, with and without a wrap (then the layer as it was), for
+/// even and odd heights (odd: the portable loop).
+#[test]
+fn the_two_rows_a_word_update_gives_the_portable_bits() {
+    use dtp_core::int::kernel::lanes::{self, Model};
+    use dtp_core::int::kernel::{row_constants, sign_update};
+    let mut rng = Pcg32::new(5, 5);
+    let (mut refused, mut updated) = (0, 0);
+    for case in 0..400 {
+        let n = [2, 4, 10, 32, 7][case % 5];
+        let cols = 1 + rng.next_u32() as usize % 40;
+        let near_edge = case % 3 == 0;
+        let mut w: Vec<i16> = (0..n * cols)
+            .map(|_| {
+                let v = rng.next_u32() as i16;
+                if near_edge { v | 0x7F00 } else { v >> 3 }
+            })
+            .collect();
+        let mut b: Vec<i16> = (0..n).map(|_| (rng.next_u32() as i16) >> 3).collect();
+        let f = 2 + rng.next_u32() % 20;
+        let d: Vec<i32> = (0..n)
+            .map(|_| (rng.next_u32() as i32) >> (2 + rng.next_u32() % 12))
+            .collect();
+        let src: Vec<i32> = (0..cols).map(|_| rng.next_u32() as i32 >> 16).collect();
+        let seed = rng.next_u32();
+        let (mut plus, mut minus) = (d.clone(), vec![0; n]);
+        if !row_constants(&mut plus, &mut minus, f) {
+            continue;
+        }
+        let (mut w2, mut b2, mut plus2, mut minus2) =
+            (w.clone(), b.clone(), plus.clone(), minus.clone());
+        let (w0, b0) = (w.clone(), b.clone());
+        let portable = sign_update(&mut w, &mut b, &mut plus, &mut minus, &src, seed);
+        let paired =
+            lanes::sign_update::<Model>(&mut w2, &mut b2, &mut plus2, &mut minus2, &src, seed);
+        assert_eq!(portable, paired, "case {case}: verdict");
+        assert_eq!(w, w2, "case {case}: weights");
+        assert_eq!(b, b2, "case {case}: biases");
+        assert_eq!((plus, minus), (plus2, minus2), "case {case}: constants");
+        if portable {
+            updated += 1;
+            assert_ne!(w, w0, "case {case}: no update");
+        } else {
+            refused += 1;
+            assert_eq!(
+                (w, b),
+                (w0, b0),
+                "case {case}: a refused update changed the layer"
+            );
+        }
+    }
+    println!("{updated} updates, {refused} refused");
+    assert!(updated > 100 && refused > 20);
+}
+
+/// A row's rounding constant: over the 2¹⁶ values of its dither half, the rounded step
+/// `q + [frac + R ≥ 2¹⁶]` averages `v / 2^f` exactly for `f ≤ 16`, within `2⁻¹⁶` below it
+/// above; a step beyond `±2¹⁴` has no constant (the update is refused).
+#[test]
+fn a_rows_rounding_constant_is_unbiased() {
+    use dtp_core::int::kernel::{STEP_LIMIT, row_constant};
+    let mut rng = Pcg32::new(9, 9);
+    for _ in 0..2000 {
+        let f = 2 + rng.next_u32() % 29;
+        let v = (rng.next_u32() as i32) >> (2 + rng.next_u32() % 20);
+        let exact = v as f64 / f64::from(1u32 << f);
+        let Some(c) = row_constant(v, f) else {
+            assert!(
+                exact.floor().abs() >= f64::from(STEP_LIMIT) - 1.0,
+                "{v} >> {f}"
+            );
+            continue;
+        };
+        let (q, frac) = (c >> 16, c as u32 & 0xFFFF);
+        let mean = q as f64 + frac as f64 / 65536.0; // Σ_R [frac + R ≥ 2¹⁶] = frac
+        let err = exact - mean;
+        if f <= 16 {
+            assert_eq!(err, 0.0, "{v} >> {f}");
+        } else {
+            assert!((0.0..1.0 / 65536.0).contains(&err), "{v} >> {f}: {err}");
+        }
+    }
+}
+
+/// The input layer's update two rows a word (`kernel::lanes::input_update` with `Model`,
+/// what the Cortex-M4 computes) gives the portable bits: weights, biases, verdict, `d'`,
+/// including layers near the edge of `i16` and shifts above 16 (the portable path).
+#[test]
+fn the_two_rows_a_word_input_update_gives_the_portable_bits() {
+    use dtp_core::int::kernel::input_update;
+    use dtp_core::int::kernel::lanes::{self, Model};
+    let mut rng = Pcg32::new(6, 6);
+    let (mut refused, mut updated) = (0, 0);
+    for case in 0..400 {
+        let n = [2, 4, 10, 32, 7][case % 5];
+        let cols = 1 + rng.next_u32() as usize % 70;
+        let near_edge = case % 3 == 0;
+        let mut w: Vec<i16> = (0..n * cols)
+            .map(|_| {
+                let v = rng.next_u32() as i16;
+                if near_edge { v | 0x7F00 } else { v >> 3 }
+            })
+            .collect();
+        let mut b: Vec<i16> = (0..n).map(|_| (rng.next_u32() as i16) >> 3).collect();
+        let f = 2 + rng.next_u32() % 20;
+        let d: Vec<i32> = (0..n)
+            .map(|_| (rng.next_u32() as i32) >> (2 + rng.next_u32() % 20))
+            .collect();
+        let x: Vec<i32> = (0..cols)
+            .map(|_| {
+                let q = rng.next_u32() % 24;
+                if q > 16 { 0 } else { (q as i32 - 8) * 32 }
+            })
+            .collect();
+        let seed = rng.next_u32();
+        // `lanes::input_update` takes `d' = d >> 8` ready (as `input_update` passes it).
+        let (mut s1, mut s2) = (vec![0; n], d.iter().map(|&v| v >> 8).collect::<Vec<_>>());
+        let (mut w2, mut b2, w0, b0) = (w.clone(), b.clone(), w.clone(), b.clone());
+        let portable = input_update(&mut w, &mut b, &d, &mut s1, &x, f, seed);
+        let paired = lanes::input_update::<Model>(&mut w2, &mut b2, &d, &mut s2, &x, f, seed);
+        assert_eq!(portable, paired, "case {case}: verdict");
+        assert_eq!(w, w2, "case {case}: weights");
+        assert_eq!(b, b2, "case {case}: biases");
+        assert_eq!(s1, s2, "case {case}: d'");
+        if portable {
+            updated += 1;
+        } else {
+            refused += 1;
+            assert_eq!(
+                (w, b),
+                (w0, b0),
+                "case {case}: a refused update changed the layer"
+            );
+        }
+    }
+    println!("{updated} updates, {refused} refused");
+    assert!(updated > 100 && refused > 20);
+}

@@ -70,6 +70,8 @@ fn main() -> ! {
     let ticks = start.wrapping_sub(SYST::get_current()) & 0x00FF_FFFF;
     #[cfg(feature = "phases")]
     phases(t, &mut rng);
+    #[cfg(feature = "kernels")]
+    kernels();
     hprintln!(
         "= {} instructions per DTP step (integer, 64-32-32-10; {} steps, {} ticks of 40)",
         ticks * 40 / STEPS,
@@ -92,6 +94,12 @@ fn main() -> ! {
         n += 1;
     }
     hprintln!("held-out after one epoch in order: {}/{}", correct, n);
+    // FNV-1a of the trained parameters: thumbv6m (portable loops) and thumbv7em (the DSP
+    // loops) must print the same.
+    let digest = t.params().iter().fold(0x811c_9dc5u32, |h, &w| {
+        (h ^ u32::from(w as u16)).wrapping_mul(0x0100_0193)
+    });
+    hprintln!("parameters' digest after one epoch: {:#010x}", digest);
     #[cfg(feature = "no-panic-canary")]
     hprintln!("{}", canary_index(n));
     debug::exit(debug::EXIT_SUCCESS);
@@ -136,6 +144,98 @@ fn phases(t: &mut IntTrainer<Net>, rng: &mut Pcg32) {
         sum[3] * 40 / 200,
         sum[4] * 40 / 200
     );
+}
+
+/// Instructions of each kernel alone, on fixed data (`--features kernels`).
+#[cfg(feature = "kernels")]
+fn kernels() {
+    use core::hint::black_box;
+    use dtp_core::int::kernel;
+    static mut W: [i16; 64 * 32] = [0; 64 * 32];
+    static mut BUF: [i32; 64 + 32 * 4] = [0; 64 + 32 * 4];
+    // SAFETY: the only references to W and BUF.
+    let (w, buf) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(W),
+            &mut *core::ptr::addr_of_mut!(BUF),
+        )
+    };
+    let mut x = 12345u32;
+    for v in w.iter_mut() {
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        *v = (x >> 20) as i16 - 2048;
+    }
+    for (k, v) in buf.iter_mut().enumerate() {
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        *v = if k < 64 {
+            ((x >> 24) as i32 & 255) * (k as i32 & 1)
+        } else {
+            (x >> 14) as i32 - (1 << 17)
+        };
+    }
+    let (b, rest) = w.split_at_mut(32);
+    let (xin, rest2) = buf.split_at_mut(64);
+    let (src, rest3) = rest2.split_at_mut(32);
+    let (acc, rest4) = rest3.split_at_mut(32);
+    let (plus, minus) = rest4.split_at_mut(32);
+    let time = |name: &str, f: &mut dyn FnMut()| {
+        let t0 = SYST::get_current();
+        for _ in 0..20 {
+            f();
+        }
+        let t = t0.wrapping_sub(SYST::get_current()) & 0x00FF_FFFF;
+        hprintln!("kernel {}: {} instructions", name, t * 40 / 20);
+    };
+    let wb = &mut rest[..32 * 32];
+    time("sign_gemv 32x32", &mut || {
+        kernel::sign_gemv(
+            black_box(&*wb),
+            black_box(&*b),
+            black_box(&*src),
+            black_box(&mut *acc),
+        )
+    });
+    let mut tmp = [0i32; 32];
+    let w1 = &mut rest[..64 * 31];
+    time("input_gemv 64x31", &mut || {
+        black_box(kernel::input_gemv(
+            black_box(&*w1),
+            black_box(&b[..31]),
+            black_box(&*xin),
+            black_box(&mut acc[..31]),
+            &mut tmp,
+        ));
+    });
+    for (p, m) in plus.iter_mut().zip(minus.iter_mut()) {
+        *p = (*p >> 6) * 1;
+        *m = 0;
+    }
+    let _ = kernel::row_constants(plus, minus, 14);
+    let mut seed = 1u32;
+    let wb = &mut rest[..32 * 32];
+    time("sign_update 32x32", &mut || {
+        seed = seed.wrapping_add(1);
+        black_box(kernel::sign_update(
+            black_box(&mut *wb),
+            black_box(&mut *b),
+            plus,
+            minus,
+            black_box(&*src),
+            seed,
+        ));
+    });
+    // A wrap refused (the assembly loops' overflow paths): weights at the top of `i16`, steps
+    // of +1 or more on every row, the layer left as it was.
+    wb.iter_mut().for_each(|w| *w = i16::MAX - 1);
+    for (p, m) in plus.iter_mut().zip(minus.iter_mut()) {
+        *p = 3 << 14;
+        *m = 0;
+    }
+    let fits = kernel::row_constants(plus, minus, 14);
+    let refused = fits
+        && !kernel::sign_update(&mut *wb, &mut *b, plus, minus, &*src, 7)
+        && wb.iter().all(|&w| w == i16::MAX - 1);
+    hprintln!("kernel sign_update refuses a wrap: {}", refused);
 }
 
 /// A float operation on the measured path (the no-float check's canary).

@@ -9,8 +9,14 @@
 //!   ([`kernel`]);
 //! - `tanh`, `1 − h²`, `exp` and a Newton reciprocal from tables, shifts and 32-bit multiplies
 //!   ([`table`]); softmax outputs with the loss `−log p_t`;
-//! - SGD with rates `mul · 2^−shift`, rounded stochastically to the weights' LSB by a dither
-//!   seeded from the driver's generator, and no optimiser state ([`settings`]);
+//! - SGD with rates `mul · 2^−shift`, rounded stochastically to the weights' LSB, and no
+//!   optimiser state ([`settings`]): each row's step and fraction are computed once a row,
+//!   and a weight rounds up when the fraction's top 16 bits plus 16 bits of a Weyl dither
+//!   word (seeded from the driver's generator, one draw a layer) carry out ([`kernel`]);
+//! - on Cortex-M4/M7 (`target_feature = "dsp"`) the products and updates take two rows a
+//!   word with `SMLAD`, `SADD16`, `UADD16`, `SEL` (up to 128 B of multipliers and offsets on
+//!   the stack), on the Cortex-M0 the sign-input update and products are Thumb-1 loops: the
+//!   same bits as the portable loops ([`kernel`]);
 //! - the inverses' corruption as an Irwin–Hall sum of four uniform bytes ([`noise`]);
 //! - the forward rates decayed as `lr₀/(1 + k)` by the trainer itself, `k` the number of
 //!   completed `decay_every`-sample periods ([`Settings::decay_every`]).

@@ -48,11 +48,12 @@ impl Noise {
     }
 }
 
-/// The dither of stochastic rounding: a 32-bit linear congruential generator
-/// (`x ← 1664525·x + 1013904223`, Numerical Recipes; one `MULS` and one `ADDS` on a
-/// Cortex-M0), seeded by one draw of the driver's generator per layer update. Rounding
-/// `v / 2^F` stochastically is `(v + r) >> F` with `r` the top `F` bits of the state:
-/// uniform on `[0, 2^F)`, so the expected result is `v / 2^F` exactly.
+/// The seeds of the forward step's stochastic rounding: a 32-bit linear congruential
+/// generator (`x ← 1664525·x + 1013904223`, Numerical Recipes; one `MULS` and one `ADDS` on a
+/// Cortex-M0), seeded by one draw of the driver's generator a step; [`word`](Dither::word)
+/// gives each layer's update its dither word (`kernel::sign_update`, `kernel::input_update`).
+/// [`next`](Dither::next) is a uniform offset on `[0, 2^F)` (rounding `v / 2^F` as
+/// `(v + r) >> F`; no longer used by the step).
 #[derive(Clone, Copy, Debug)]
 pub struct Dither(u32);
 
@@ -66,6 +67,13 @@ impl Dither {
     /// A dither from a seed drawn earlier.
     pub const fn from_seed(seed: u32) -> Dither {
         Dither(seed)
+    }
+
+    /// The next state, a 32-bit word (the seed of a sign-input update's dither lanes).
+    #[inline(always)]
+    pub fn word(&mut self) -> u32 {
+        self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        self.0
     }
 
     /// The next offset, uniform on `[0, 2^bits)` (`1 ≤ bits ≤ 31`).

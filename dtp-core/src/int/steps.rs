@@ -6,7 +6,9 @@
 //! Formats: [`format`](super::format). One sample a step.
 
 use super::format::{Fx, Pre};
-use super::kernel::{columns, input_gemv, input_update, sign_gemv, sign_update};
+use super::kernel::{
+    column_dots, columns, input_gemv, input_update, row_constants, sign_gemv, sign_update,
+};
 use super::net::Shape;
 use super::noise::{Dither, Noise};
 use super::settings::{Rate, Scale};
@@ -150,14 +152,9 @@ pub(crate) fn top_target(v: &mut View<'_>, label: usize, eta: Scale) -> Result<(
     let h = part(hidden, s.h(m - 1), s.w(m - 1))?;
     let target = part_mut(targets, 0, s.w(m - 1))?;
     let (mul, shift) = (eta.mul as i32, eta.shift as u32);
-    for ((col, &hj), tj) in columns(range(v.p, w)?, s.w(m))
-        .zip(h)
-        .zip(target.iter_mut())
-    {
-        let mut g = 0i32;
-        for (&wk, &dk) in col.iter().zip(delta.iter()) {
-            g += wk as i32 * dk;
-        }
+    column_dots(range(v.p, w)?, delta, target);
+    for (&hj, tj) in h.iter().zip(target.iter_mut()) {
+        let g = *tj;
         let step = ((g >> 12) * mul) >> shift;
         *tj = (hj - step).clamp(-TARGET_LIMIT, TARGET_LIMIT);
     }
@@ -226,7 +223,7 @@ pub(crate) fn difference_targets(v: &mut View<'_>) -> Result<(), Error> {
 /// draw a unit), `y = f_i(h̃) = tanh(W_i sign(h̃) + b_i)` (from step 1's `a_i` and the columns
 /// whose sign the noise flipped), `r = g_i(y) = tanh(V_i sign(y) + c_i)`,
 /// and an SGD step on `½‖r − h̃‖²` for `(V_i, c_i)`: `δ = (r − h̃)(1 − r²)` (clamped to ±3),
-/// `V_i −= lr δ sign(y)ᵀ`, `c_i −= lr δ`, rounded stochastically (one dither seed drawn a
+/// `V_i −= lr δ sign(y)ᵀ`, `c_i −= lr δ`, rounded stochastically (one dither word drawn a
 /// layer). If a weight would leave `[−8, 8)`, that inverse keeps its values from before the
 /// update and the step returns [`Error::Overflow`] at [`Stage::InverseWeights`].
 pub(crate) fn inverse_step<G: Rng + ?Sized>(
@@ -274,10 +271,12 @@ pub(crate) fn inverse_step<G: Rng + ?Sized>(
             let delta = ((out - ck) * tanh_derivative(Fx(out)).0) >> 14;
             *rk = -delta.clamp(-DELTA_LIMIT, DELTA_LIMIT) * mul;
         }
-        let mut dither = Dither::seeded(rng);
+        let seed = rng.next_u32();
         let (params, c) = split(v.p, cr.start)?;
         let (vm, c) = (range_mut(params, vr)?, part_mut(c, 0, below)?);
-        if !sign_update(vm, c, r, y, rate.shift as u32 + 2, &mut dither) {
+        if !(row_constants(r, corrupt, rate.shift as u32 + 2)
+            && sign_update(vm, c, r, corrupt, y, seed))
+        {
             return Err(overflow(Stage::InverseWeights, i));
         }
     }
@@ -325,16 +324,18 @@ pub(crate) fn forward_step(
         let f = hidden.shift as u32 + 2;
         let src = part(lo, s.h(i - 1), s.w(i - 1))?;
         let fits = if i == 1 {
-            input_update(wm, bm, d, scaled, src, f, dither)
+            input_update(wm, bm, d, scaled, src, f, dither.word())
         } else {
-            sign_update(wm, bm, d, src, f, dither)
+            let minus = part_mut(scaled, 0, s.w(i))?;
+            row_constants(d, minus, f) && sign_update(wm, bm, d, minus, src, dither.word())
         };
         if !fits {
             return Err(overflow(Stage::ForwardWeights, i));
         }
     }
     let (lo, scratch) = split(v.b, s.scratch(0))?;
-    let d = part_mut(scratch, 0, s.w(m))?;
+    let (d, minus) = split(scratch, widest)?;
+    let (d, minus) = (part_mut(d, 0, s.w(m))?, part_mut(minus, 0, s.w(m))?);
     let delta = part(lo, s.p() + s.w(m), s.w(m))?;
     for (dk, &e) in d.iter_mut().zip(delta) {
         *dk = -e * output.mul as i32;
@@ -343,7 +344,9 @@ pub(crate) fn forward_step(
     let (params, b) = split(v.p, br.start)?;
     let (wm, bm) = (range_mut(params, wr)?, part_mut(b, 0, s.w(m))?);
     let src = part(lo, s.h(m - 1), s.w(m - 1))?;
-    if !sign_update(wm, bm, d, src, output.shift as u32 + 2, dither) {
+    if !(row_constants(d, minus, output.shift as u32 + 2)
+        && sign_update(wm, bm, d, minus, src, dither.word()))
+    {
         return Err(overflow(Stage::ForwardWeights, m));
     }
     Ok(())
