@@ -78,6 +78,7 @@ pub mod activation;
 pub mod autoencoder;
 pub mod bits;
 pub mod blob;
+pub mod clock;
 pub mod config;
 pub mod dense;
 pub mod error;
@@ -109,6 +110,7 @@ mod dtp;
 pub use activation::Activation;
 pub use autoencoder::{Autoencoder, AutoencoderConfig, FixedAutoencoder};
 pub use blob::BlobError;
+pub use clock::SampleClock;
 pub use config::{
     Config, DRL_SIGMA, Feedback, Gradient, Init, LrDecay, Output, Schedule, SigmaSchedule, Units,
 };
