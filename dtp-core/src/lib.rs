@@ -75,6 +75,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod activation;
+pub mod any;
 pub mod autoencoder;
 pub mod bits;
 pub mod blob;
@@ -108,6 +109,7 @@ mod backprop;
 mod dtp;
 
 pub use activation::Activation;
+pub use any::AnyTrainer;
 pub use autoencoder::{Autoencoder, AutoencoderConfig, FixedAutoencoder};
 pub use blob::BlobError;
 pub use clock::SampleClock;
@@ -124,7 +126,12 @@ pub use kernel::{Kernel, Portable};
 #[cfg(feature = "alloc")]
 pub use layout::Dynamic;
 pub use layout::{Alloc, Fixed, Layout, NetAlloc, Width};
-pub use nalgebra::{Const, Dyn};
+/// The nalgebra names a user's code may need (dimensions, the allocator bound of
+/// [`Alloc`], matrix types), so that it needs no `nalgebra` dependency of its own: see
+/// [`any`] for a helper generic over the layout.
+pub use nalgebra::{
+    Const, DefaultAllocator, Dim, DimName, Dyn, OMatrix, SMatrix, U1, allocator::Allocator,
+};
 pub use net::{FixedNet, Net};
 pub use optim::{
     DenseState, FixedNetState, InverseState, Moments, NetState, Optimiser, OptimiserKind,

@@ -59,9 +59,15 @@ impl Gestures {
             let i = i as i32;
             *v = noise
                 + match label {
-                    0 => 64,                                         // still: 0.25 g
-                    1 => if (i + phase) % 2 == 0 { 200 } else { -200 }, // shake
-                    _ => (i - 8) * 24 + phase * 8,                   // tilt: a ramp
+                    0 => 64, // still: 0.25 g
+                    1 => {
+                        if (i + phase) % 2 == 0 {
+                            200
+                        } else {
+                            -200
+                        }
+                    } // shake
+                    _ => (i - 8) * 24 + phase * 8, // tilt: a ramp
                 };
         }
         label
@@ -75,7 +81,10 @@ fn main() -> ! {
     let mut rng = Pcg32::new(1, 2);
     trainer.init(&mut rng);
     let mut data = Gestures(Pcg32::new(7, 11));
-    log!("dtp device template: 16-24-16-3 integer DTP, {} training samples", TRAIN);
+    log!(
+        "dtp device template: 16-24-16-3 integer DTP, {} training samples",
+        TRAIN
+    );
 
     for seen in 1..=TRAIN {
         let label = data.sample(trainer.input_mut());
@@ -125,4 +134,46 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     log!("panic: {}", info);
     debug::exit(debug::EXIT_FAILURE);
     loop {}
+}
+
+/// Helpers generic over the float trainers (`dtp_core::any`), for a part with an FPU: they
+/// compile in this crate, which has no `nalgebra` dependency (dtp_core re-exports what the
+/// bounds name). Not called here, so not in the binary.
+#[allow(dead_code)]
+mod float {
+    use dtp_core::{
+        Alloc, AnyTrainer, DefaultAllocator, Dim, Error, FeedbackState, Fixed, GradientStore,
+        Kernel, Layout, StepStats, Trainer,
+    };
+    use rand_pcg::Pcg32;
+
+    /// Any trainer of the 16-24-24-3 layout (FusedTrainer<16, 24, 3, 1>, FixedFeedbackTrainer...).
+    pub fn learn<T: AnyTrainer<Layout = Fixed<16, 24, 3, 1>>>(
+        t: &mut T,
+        reading: &[f32; 16],
+        class: usize,
+        rng: &mut Pcg32,
+    ) -> Result<StepStats, Error> {
+        t.input().copy_from_slice(reading);
+        let labels = t.labels();
+        labels.fill(0.0);
+        labels[class] = 1.0;
+        t.step(rng)
+    }
+
+    /// Any trainer of any layout, with the matrices in reach.
+    pub fn step<L, B, K, S, V>(
+        t: &mut Trainer<L, B, K, S, V>,
+        rng: &mut Pcg32,
+    ) -> Result<StepStats, Error>
+    where
+        L: Layout,
+        B: Dim,
+        K: Kernel,
+        S: GradientStore<L>,
+        V: FeedbackState<L::Hidden>,
+        DefaultAllocator: Alloc<L, B>,
+    {
+        t.step(rng)
+    }
 }
