@@ -12,7 +12,12 @@ type T = FusedTrainer<6, 8, 3, 1>;
 const PERIOD: u32 = 40;
 
 fn trainer() -> T {
-    T::new(Config::FIRMWARE_SIGN, Init::Orthogonal, &mut Pcg32::new(3, 7)).unwrap()
+    T::new(
+        Config::FIRMWARE_SIGN,
+        Init::Orthogonal,
+        &mut Pcg32::new(3, 7),
+    )
+    .unwrap()
 }
 
 fn sample(t: &mut T, data: &mut Pcg32) {
@@ -50,7 +55,10 @@ fn the_clock_decays_as_the_firmware_does() {
         t.step(rng).unwrap();
         t.epoch = (k + 1) / PERIOD;
     });
-    assert_eq!(clocked.net, by_hand.net, "the clock decays exactly as the demos do");
+    assert_eq!(
+        clocked.net, by_hand.net,
+        "the clock decays exactly as the demos do"
+    );
     // Plain `step` never decays: other weights (this is what a device without the clock
     // learned, silently).
     let plain = run(3 * PERIOD + 5, |t, rng, _| {
@@ -75,6 +83,15 @@ fn a_zero_period_never_advances_and_an_error_is_not_counted() {
     clock.step(&mut t, &mut rng).unwrap();
     t.batch_mut().0[0] = f32::NAN;
     let e = clock.step(&mut t, &mut rng).unwrap_err();
-    assert!(matches!(e, Error::NonFinite { stage: Stage::Input, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::NonFinite {
+                stage: Stage::Input,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!((t.epoch, clock.seen), (0, 1));
 }
