@@ -15,7 +15,7 @@ static mut TRAINER: IntTrainer<Net> = IntTrainer::new(Net::new(WIDTHS), SETTINGS
 
 fn main() {
     // SAFETY: the only reference, taken once.
-    let t = unsafe { &mut *&raw mut TRAINER };
+    let t = unsafe { &mut *core::ptr::addr_of_mut!(TRAINER) };
     let mut rng = Pcg32::new(1, 2);
     t.init(&mut rng);
     for sample in 0..1200 {
