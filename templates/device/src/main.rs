@@ -123,7 +123,8 @@ fn main() -> ! {
 
 #[exception]
 unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
-    // A stack overflow ends here when linked through flip-link (README.md).
+    // A stack overflow ends here when linked through flip-link (.cargo/config.toml; for
+    // thumbv6m-none-eabi): the stack lies under the statics and overflows out of RAM.
     log!("HardFault at pc {:#010x}", frame.pc());
     debug::exit(debug::EXIT_FAILURE);
     loop {}
