@@ -2,13 +2,15 @@
 //!
 //! A trainer's schedules ([`Config::lr_decay`](crate::Config::lr_decay), σ's
 //! [`SigmaSchedule`](crate::SigmaSchedule)) read its epoch counter,
-//! [`Trainer::epoch`]. [`Trainer::train_epoch`] advances it after each pass over a data set;
-//! [`Trainer::step`] never does, so a device that calls `step` on a stream with
-//! [`Config::FIRMWARE_SIGN`](crate::Config::FIRMWARE_SIGN) (whose forward rate is divided by
-//! `1 + epoch`) learns at the first epoch's rate for ever — 82.7–86.0 % held-out on the
-//! firmware's digits against 89.5–93.7 % with the decay. A `SampleClock` is the stream's
-//! epoch: [`SampleClock::step`] is `Trainer::step` that also counts the samples and advances
-//! `epoch` every [`every`](SampleClock::every) of them.
+//! [`Trainer::epoch`](crate::Trainer::epoch).
+//! [`Trainer::train_epoch`](crate::Trainer::train_epoch) advances it after each pass over a
+//! data set; [`Trainer::step`](crate::Trainer::step) never does, so a device that calls `step`
+//! on a stream with [`Config::FIRMWARE_SIGN`](crate::Config::FIRMWARE_SIGN) (whose forward
+//! rate is divided by `1 + epoch`) learns at the first epoch's rate for ever — 82.7–86.0 %
+//! held-out on the firmware's digits against 89.5–93.7 % with the decay (issue 27). A
+//! `SampleClock` is the stream's epoch: [`SampleClock::step`] is `Trainer::step` that also
+//! counts the samples and advances `epoch` every [`every`](SampleClock::every) of them, for
+//! any trainer ([`AnyTrainer`]).
 //!
 //! `Trainer::step` itself is unchanged (the firmware's demos count its instructions and set
 //! `epoch` themselves at their epochs' ends). The integer trainer keeps its own clock
@@ -35,12 +37,9 @@
 //! assert_eq!(t.config().forward_at(t.epoch).lr, 6e-4 / 3.0);
 //! ```
 
+use crate::any::AnyTrainer;
 use crate::error::Error;
-use crate::gradient::GradientStore;
-use crate::kernel::Kernel;
-use crate::layout::{Alloc, Layout};
-use crate::trainer::{FeedbackState, StepStats, Trainer};
-use nalgebra::{DefaultAllocator, Dim};
+use crate::trainer::StepStats;
 use rand_core::Rng;
 
 /// Counts the samples a trainer has stepped on and advances its epoch counter every
@@ -63,45 +62,30 @@ impl SampleClock {
         }
     }
 
-    /// One DTP step ([`Trainer::step`]) on the batch in the trainer's buffers, then
-    /// [`tick`](Self::tick). An error leaves the count and the epoch as they were.
-    pub fn step<L, B, K, S, V, G>(
-        &mut self,
-        trainer: &mut Trainer<L, B, K, S, V>,
-        rng: &mut G,
-    ) -> Result<StepStats, Error>
+    /// One DTP step ([`Trainer::step`](crate::Trainer::step)) on the batch in any trainer's
+    /// buffers ([`AnyTrainer`]), then [`tick`](Self::tick). An error leaves the count and the
+    /// epoch as they were.
+    pub fn step<T, G>(&mut self, trainer: &mut T, rng: &mut G) -> Result<StepStats, Error>
     where
-        L: Layout,
-        B: Dim,
-        K: Kernel,
-        S: GradientStore<L>,
-        V: FeedbackState<L::Hidden>,
+        T: AnyTrainer,
         G: Rng + ?Sized,
-        DefaultAllocator: Alloc<L, B>,
     {
         let stats = trainer.step(rng)?;
         self.tick(trainer);
         Ok(stats)
     }
 
-    /// Counts one step's samples (the trainer's batch) and advances `trainer.epoch` by one
+    /// Counts one step's samples (the trainer's batch) and advances its epoch counter by one
     /// for each period completed: for steps taken some other way.
-    pub fn tick<L, B, K, S, V>(&mut self, trainer: &mut Trainer<L, B, K, S, V>)
-    where
-        L: Layout,
-        B: Dim,
-        K: Kernel,
-        S: GradientStore<L>,
-        V: FeedbackState<L::Hidden>,
-        DefaultAllocator: Alloc<L, B>,
-    {
+    pub fn tick<T: AnyTrainer>(&mut self, trainer: &mut T) {
         if self.every == 0 {
             return;
         }
         self.seen = self.seen.saturating_add(trainer.batch() as u32);
         while self.seen >= self.every {
             self.seen -= self.every;
-            trainer.epoch = trainer.epoch.saturating_add(1);
+            let epoch = trainer.epoch_mut();
+            *epoch = epoch.saturating_add(1);
         }
     }
 }
