@@ -285,7 +285,9 @@ impl Config {
     /// The settings of the firmware's binary network (`firmware/`'s sign demo and the
     /// `digits-firmware` preset; 64-32-32-10, one sample a step): tanh units read as signs
     /// everywhere, η̂ = 3, RMSprop with lr 6·10⁻⁴ (forward, divided by `1 + e` in epoch `e`)
-    /// and 10⁻⁴ (inverse), σ = 0.5, interleaved updates.
+    /// and 10⁻⁴ (inverse), σ = 0.5, interleaved updates. The decay reads the trainer's
+    /// epoch counter, which `Trainer::step` does not advance: on a stream, step through a
+    /// [`SampleClock`](crate::SampleClock).
     pub const FIRMWARE_SIGN: Config = Config {
         units: Units::SIGN,
         eta_hat: 3.0,

@@ -78,9 +78,11 @@ extern crate alloc;
 extern crate std;
 
 pub mod activation;
+pub mod any;
 pub mod autoencoder;
 pub mod bits;
 pub mod blob;
+pub mod clock;
 pub mod config;
 pub mod dense;
 pub mod error;
@@ -116,8 +118,10 @@ mod backprop;
 mod dtp;
 
 pub use activation::Activation;
+pub use any::AnyTrainer;
 pub use autoencoder::{Autoencoder, AutoencoderConfig, FixedAutoencoder};
 pub use blob::BlobError;
+pub use clock::SampleClock;
 pub use config::{
     Config, DRL_SIGMA, Feedback, Gradient, Init, LrDecay, Output, Schedule, SigmaSchedule, Units,
 };
@@ -134,7 +138,12 @@ pub use kernel::{Kernel, Portable};
 pub use layout::Dynamic;
 pub use layout::{Alloc, Fixed, Layout, NetAlloc, Width};
 pub use mat::{Mat, OMat, zeros};
-pub use nalgebra::{Const, Dyn};
+/// The nalgebra names a user's code may need (dimensions, the allocator bound of
+/// [`Alloc`], matrix types), so that it needs no `nalgebra` dependency of its own: see
+/// [`any`] for a helper generic over the layout.
+pub use nalgebra::{
+    Const, DefaultAllocator, Dim, DimName, Dyn, OMatrix, SMatrix, U1, allocator::Allocator,
+};
 pub use net::{FixedNet, Net};
 pub use optim::{
     DenseState, FixedNetState, InverseState, Moments, NetState, Optimiser, OptimiserKind,

@@ -576,6 +576,10 @@ where
     /// fixed feedback weights), [`top_target`](Self::top_target),
     /// [`difference_targets`](Self::difference_targets) (with the updated inverses),
     /// [`forward_step`](Self::forward_step).
+    ///
+    /// It does not advance [`epoch`](Self::epoch), which the learning-rate decay and σ's
+    /// schedule read: one sample at a time, step through a
+    /// [`SampleClock`](crate::SampleClock) (or set `epoch` yourself).
     pub fn step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<StepStats, Error> {
         step::step(self, rng)
     }
