@@ -679,3 +679,26 @@ pub fn evaluate(
     };
     Ok((run(&splits.train)?, run(&splits.valid)?, run(&splits.test)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_int_reads_as_the_devices_settings() {
+        let h = (presets::find("digits-int").unwrap().defaults)();
+        assert_eq!(settings_of(&h, 1438).unwrap(), Settings::DIGITS);
+        assert_eq!(validate(&h), Ok(()));
+        let mut c = h.clone();
+        c.eta_hat = 0.0;
+        assert_eq!(settings_of(&c, 1438).unwrap(), Settings::DIGITS.control());
+        c.eta_hat = 0.375;
+        assert_eq!(
+            settings_of(&c, 1).unwrap().eta_hat,
+            Scale { mul: 3, shift: 3 }
+        );
+        c.forward.lr = 0.1;
+        let r = settings_of(&c, 1).unwrap().hidden;
+        assert_eq!((r.mul, r.shift), (410, 12));
+    }
+}
