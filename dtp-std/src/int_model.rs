@@ -655,6 +655,14 @@ pub fn train(
     let json = serde_json::to_string_pretty(&summary).or_other()? + "\n";
     write_atomic(&out.join(metrics::SUMMARY), json.as_bytes())
         .map_err(|e| Failure::other(anyhow!("{}: {e}", out.display())))?;
+    if args.plot && model.epoch > 0 {
+        let title = format!("{} {} (integer DTP)", preset.name, summary.widths);
+        if let Err(e) = metrics::read(&out)
+            .and_then(|r| crate::plot::draw(&r, &title, &out.join(crate::plot::FILE_NAME)))
+        {
+            obs.warning(&format!("no curves: {e:#}"));
+        }
+    }
     Ok(summary)
 }
 

@@ -138,6 +138,10 @@ fn a_short_int_run_and_what_int_refuses() {
         "-q",
     ]);
     assert_eq!(metrics::read(&run).unwrap().len(), 1);
+    assert!(
+        run.join(dtp_std::plot::FILE_NAME).is_file(),
+        "no curves.png"
+    );
     let eval = ok(&["eval", s(&run)]);
     assert!(eval.contains("integer arithmetic"), "{eval}");
     for (k, (args, needle)) in [
