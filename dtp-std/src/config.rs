@@ -71,7 +71,7 @@ settings! {
     #[arg(long, value_enum)]
     units: UnitsName = UnitsName::Continuous;
     /// Arithmetic: float, or int — the device's integer DTP step (i16 weights, sign units,
-    /// batch 1, SGD whose rates --lr-forward / --lr-inverse are rounded to `mul·2^-shift`,
+    /// batch 1, SGD whose rates --lr-forward / --lr-inverse are rounded to mul·2^-shift,
     /// η̂ from --eta-hat, σ from --sigma, lr₀/(1 + k) every --lr-tau epochs), bit-identical to
     /// the firmware's integer demo [default: the preset's].
     #[arg(long, value_enum)]

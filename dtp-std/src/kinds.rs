@@ -50,12 +50,12 @@ impl ModelKind {
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Arith {
-    /// `f32`: the core's trainers (any units, optimiser, batch, algorithm).
+    /// f32: the core's trainers (any units, optimiser, batch, algorithm).
     #[default]
     Float,
-    /// The device's integer DTP step (`dtp_core::int`): i16 weights, sign units, SGD at
+    /// The device's integer DTP step (dtp_core::int): i16 weights, sign units, SGD at
     /// power-of-two rates, one sample a step; bit-identical to the firmware's
-    /// `learn_digits_int` (see `crate::int_model`).
+    /// learn_digits_int (see dtp_std::int_model).
     Int,
 }
 
