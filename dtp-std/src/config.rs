@@ -17,7 +17,7 @@ use dtp_core::{
     Config, Feedback, Gradient, Init, LrDecay, Optimiser, Schedule, SigmaSchedule, Units,
 };
 
-pub use crate::kinds::{Algo, OptimiserName, UnitsName};
+pub use crate::kinds::{Algo, Arith, OptimiserName, UnitsName};
 use crate::kinds::{DataKind, ModelKind};
 pub use crate::layers::Layers;
 pub use crate::optimiser::OptimiserPatch;
@@ -70,6 +70,12 @@ settings! {
     /// Unit types of the network [default: the preset's].
     #[arg(long, value_enum)]
     units: UnitsName = UnitsName::Continuous;
+    /// Arithmetic: float, or int — the device's integer DTP step (i16 weights, sign units,
+    /// batch 1, SGD whose rates --lr-forward / --lr-inverse are rounded to mul·2^-shift,
+    /// η̂ from --eta-hat, σ from --sigma, lr₀/(1 + k) every --lr-tau epochs), bit-identical to
+    /// the firmware's integer demo [default: the preset's].
+    #[arg(long, value_enum)]
+    arith: Arith = Arith::Float;
     /// Training algorithm: DTP, one of its variants (DRL, FW-DTP), or backprop.
     #[arg(long, value_enum)]
     algo: Algo = Algo::Dtp;
@@ -214,6 +220,7 @@ impl Hyper {
         if self.batch == 0 {
             return Err("batch = 0: must be at least 1".into());
         }
+        self.validate_arith()?;
         if self.eval_passes == 0 {
             return Err("eval_passes = 0: must be at least 1".into());
         }
@@ -251,6 +258,14 @@ impl Hyper {
             ));
         }
         Ok(())
+    }
+
+    /// [`validate_run`](Hyper::validate_run) of an integer run: what `--arith int` requires.
+    fn validate_arith(&self) -> Result<(), String> {
+        match self.arith {
+            Arith::Float => Ok(()),
+            Arith::Int => crate::int_model::validate(self),
+        }
     }
 
     /// The settings as TOML (loadable again with `--config`).

@@ -64,6 +64,17 @@ fn firmware_parts(all: &Dataset, q: fn(f32) -> f32) -> Result<Splits, DataError>
     Ok(Splits { train, valid, test })
 }
 
+/// The device's training stream of the embedded digits: the 1,438 samples with
+/// `i % 5 != 4`, in index order, pixels through [`quantise_4bit`] — what `firmware/` trains
+/// on (the train and valid parts of [`firmware_split`] together); `digits-int` trains on it.
+pub fn firmware_stream() -> Outcome<Dataset> {
+    let all = load_digits(None)?;
+    let picked: Vec<usize> = (0..all.len()).filter(|i| i % 5 != 4).collect();
+    Ok(all
+        .subset(format!("{}-4bit/stream", all.name), &picked)
+        .map_values(|v, _| quantise_4bit(v)))
+}
+
 fn data_error(e: DataError, dir: &Path, name: &str) -> Failure {
     match e {
         DataError::NotFound { .. } => {

@@ -45,6 +45,20 @@ impl ModelKind {
     }
 }
 
+/// The arithmetic a classifier trains in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Arith {
+    /// f32: the core's trainers (any units, optimiser, batch, algorithm).
+    #[default]
+    Float,
+    /// The device's integer DTP step (dtp_core::int): i16 weights, sign units, SGD at
+    /// power-of-two rates, one sample a step; bit-identical to the firmware's
+    /// learn_digits_int (see dtp_std::int_model).
+    Int,
+}
+
 /// The training algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]

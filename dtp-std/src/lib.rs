@@ -71,7 +71,8 @@
 //!   data;
 //! - [`evaluate`]: a checkpoint's [`EvalReport`](evaluate::EvalReport) and firmware blob;
 //! - [`metrics`], [`plot`], [`plot_runs`]: what a run records and draws;
-//! - [`failure`]: errors with their exit codes.
+//! - [`failure`]: errors with their exit codes;
+//! - [`int_model`]: `--arith int`, the desktop twin of the device's integer DTP step.
 #![deny(missing_docs)]
 
 pub mod autoencoder;
@@ -83,6 +84,7 @@ pub mod data_record;
 pub mod datasets;
 pub mod evaluate;
 pub mod failure;
+pub mod int_model;
 pub mod kinds;
 pub mod layers;
 pub mod metrics;

@@ -133,6 +133,10 @@ pub struct Summary {
     /// Auto-encoder: the same probe on raw pixels (the baseline).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pixel_probe: Option<ProbeFit>,
+    /// An integer run (`--arith int`): the FNV-1a digest of its i16 weights, as the
+    /// firmware logs it (`0x…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_digest: Option<String>,
 }
 
 impl Summary {
@@ -160,9 +164,13 @@ impl Summary {
                 self.samples_per_sec
             );
         }
+        let digest = self
+            .weights_digest
+            .as_ref()
+            .map_or_else(String::new, |d| format!(", weights digest {d}"));
         format!(
             "{} {} {}: test error {:.2}% (valid {:.2}%, train {:.2}%) after {} epochs, \
-             {:.1} s, {:.0} samples/s",
+             {:.1} s, {:.0} samples/s{digest}",
             self.preset,
             self.widths,
             self.hyper.algo,

@@ -84,6 +84,24 @@ pub fn autoencoder_config() -> Config {
     }
 }
 
+/// An integer network (`arith = int`, see [`crate::int_model`]) with the settings of
+/// `dtp_core::int::Settings::DIGITS` as a float run's keys: η̂ = 8, SGD at 2⁻⁴ forward (the
+/// output layer a quarter of it) and 2⁻⁷ inverse, σ = 0.5, lr₀/(1 + epoch); sign units,
+/// batch 1.
+fn int_net(dataset: DataKind, widths: &[usize], epochs: u32) -> Hyper {
+    Hyper {
+        arith: crate::kinds::Arith::Int,
+        epochs,
+        eta_hat: 8.0,
+        forward: Optimiser::sgd(1.0 / 16.0, 0.0),
+        inverse: Optimiser::sgd(1.0 / 128.0, 0.0),
+        sigma: 0.5,
+        lr_tau: 1.0,
+        schedule: Schedule::Interleaved,
+        ..net(dataset, widths, 1, UnitsName::Sign, &Config::FIRMWARE_SIGN)
+    }
+}
+
 const MNIST_7X240: [usize; 9] = [784, 240, 240, 240, 240, 240, 240, 240, 10];
 
 /// Every preset, the default first.
@@ -108,6 +126,20 @@ pub static PRESETS: &[Preset] = &[
                 &firmware_config(),
             )
         },
+    },
+    Preset {
+        name: "digits-int",
+        about: "firmware/'s integer demo (learn_digits_int): 64-32-32-10 sign units in integer \
+                arithmetic (i16 weights), one sample a step, on the device's 4-bit digits \
+                stream; bit-identical to the device (prints its weights digest); dtp export \
+                writes the i16 weights it loads",
+        defaults: || int_net(DataKind::FirmwareDigits, &[64, 32, 32, 10], 4),
+    },
+    Preset {
+        name: "mnist-int",
+        about: "784-500-500-10 sign units on MNIST in the device's integer arithmetic (i16 \
+                weights, one sample a step; the integer twin of mnist-discrete)",
+        defaults: || int_net(DataKind::Mnist, &[784, 500, 500, 10], 1),
     },
     Preset {
         name: "mnist-7x240",

@@ -10,7 +10,7 @@
 use dtp_core::{Gradient, Init, Optimiser, Schedule};
 use serde::de::DeserializeOwned;
 
-use crate::kinds::{Algo, DataKind, ModelKind, UnitsName};
+use crate::kinds::{Algo, Arith, DataKind, ModelKind, UnitsName};
 use crate::layers::Layers;
 use crate::optimiser::OptimiserPatch;
 
@@ -37,7 +37,7 @@ macro_rules! replaced_whole {
 }
 
 replaced_whole!(
-    f32, u32, u64, Layers, DataKind, ModelKind, UnitsName, Algo, Schedule, Init, Gradient
+    f32, u32, u64, Layers, DataKind, ModelKind, UnitsName, Algo, Arith, Schedule, Init, Gradient
 );
 
 impl Setting for Optimiser {

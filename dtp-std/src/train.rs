@@ -342,6 +342,13 @@ pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs").join(args.preset.as_deref().unwrap_or(presets::PRESETS[0].name))
     });
+    if args.resume {
+        rundir::require_checkpoint(&out)?;
+    }
+    // The integer step (`--arith int`) has its own loop: crate::int_model.
+    if crate::int_model::wants_int(args, &patches, &out) {
+        return crate::int_model::train(args, obs, &patches, out);
+    }
     let ckpt_path = out.join(checkpoint::FILE_NAME);
     if args.resume {
         rundir::require_checkpoint(&out)?;
@@ -428,6 +435,7 @@ pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
         }),
         probe: finish.as_ref().map(|f| f.probe.clone()),
         pixel_probe: finish.map(|f| f.pixel_probe),
+        weights_digest: None,
     };
     let json = serde_json::to_string_pretty(&summary).or_other()? + "\n";
     checkpoint::write_atomic(&out.join(metrics::SUMMARY), json.as_bytes())

@@ -2,7 +2,11 @@
 //! sign-unit net, one sample a step, on the device's 4-bit digits with its held-out split
 //! (`i % 5 == 4`) and its seeded, reshuffled-every-epoch training order (as
 //! `firmware_replay.rs` mirrors `firmware/src/{digits,source}.rs`), reaches ≥ 90 % held-out
-//! and ≥ 15 points above its `η̂ = 0` control, for seeds 1 and 2.
+//! and ≥ 15 points above its `η̂ = 0` control, for seeds 1 and 2; and, seed 1, ends with every
+//! weight bit the device ends with: the FNV-1a digest `learn_digits_int` logs after training
+//! (`weights digest after training`, `firmware/src/int_digits.rs`) is the one in
+//! `firmware/int-weights-digest-seed1.txt` (CI compares the device's log line with the same
+//! file).
 //!
 //! Tuning: `INT_TUNE=eta_mul,eta_shift,hidden_mul,hidden_shift,output_mul,output_shift,
 //! inverse_mul,inverse_shift,sigma_q14[,epochs] cargo test -p dtp-tests --test int_learning
@@ -64,8 +68,22 @@ fn fill(t: &mut IntTrainer<Net>, image: &[u8; PIXELS], label: u8) {
     t.set_label(u16::from(label));
 }
 
+/// FNV-1a (32 bits) over the parameters' little-endian bytes, as the firmware's `digest`.
+fn digest(params: &[i16]) -> u32 {
+    let mut h = 0x811c_9dc5u32;
+    for b in params.iter().flat_map(|p| p.to_le_bytes()) {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
 /// Held-out accuracy (percent) after `epochs` of the firmware's stream with `settings`.
 fn run(settings: Settings, seed: u64, epochs: u32) -> f64 {
+    run_with_digest(settings, seed, epochs).0
+}
+
+/// [`run`], and the digest of the weights after training (before the held-out pass).
+fn run_with_digest(settings: Settings, seed: u64, epochs: u32) -> (f64, u32) {
     let (x, y) = device_digits();
     let train: Vec<usize> = (0..LEN).filter(|i| i % 5 != 4).collect();
     let held: Vec<usize> = (0..LEN).filter(|i| i % 5 == 4).collect();
@@ -83,12 +101,26 @@ fn run(settings: Settings, seed: u64, epochs: u32) -> f64 {
         }
         shuffle(&mut order, &mut order_rng);
     }
+    let trained = digest(t.params());
     let mut correct = 0;
     for &i in &held {
         fill(&mut t, &x[i], y[i]);
         correct += step::evaluate(&mut *t, &mut rng).unwrap().correct;
     }
-    100.0 * correct as f64 / held.len() as f64
+    (100.0 * correct as f64 / held.len() as f64, trained)
+}
+
+#[test]
+fn the_host_replay_of_learn_digits_int_ends_with_the_devices_weight_bits() {
+    let (acc, got) = run_with_digest(Settings::DIGITS, 1, EPOCHS);
+    let expected = include_str!("../../firmware/int-weights-digest-seed1.txt").trim();
+    assert_eq!(
+        format!("{got:#010x}"),
+        expected,
+        "host replay of learn_digits_int, seed 1 (held-out {acc:.1} %)"
+    );
+    // The device's held-out figure with these weights: 337 of 359.
+    assert_eq!((acc * 359.0 / 100.0).round() as u32, 337);
 }
 
 #[test]

@@ -9,7 +9,10 @@ use dtp_std::checkpoint;
 use dtp_std::config::UnitsName;
 use dtp_std::evaluate::{checkpoint_path, evaluate, firmware_blob, load, recorded_data};
 use dtp_std::failure::{Classify, Failure, Outcome};
+use dtp_std::int_model;
 use dtp_std::metrics;
+
+use crate::int_commands;
 use dtp_std::model::{ModelKind, TensorKind};
 use dtp_std::plot;
 
@@ -68,6 +71,9 @@ pub struct InfoArgs {
 /// `dtp eval`: errors on the run's three sets (for the auto-encoder: reconstruction
 /// error as `loss`, and the linear probe's classification error).
 pub fn eval(a: &EvalArgs) -> Outcome<()> {
+    if int_model::is_int_checkpoint(&checkpoint_path(&a.checkpoint)) {
+        return int_commands::eval(a);
+    }
     let mut c = load(&a.checkpoint)?;
     let splits = recorded_data(&c, a.data.as_deref())?;
     let path = checkpoint_path(&a.checkpoint);
@@ -120,6 +126,9 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
 
 /// `dtp export`: the firmware weight blob.
 pub fn export(a: &ExportArgs) -> Outcome<()> {
+    if int_model::is_int_checkpoint(&checkpoint_path(&a.checkpoint)) {
+        return int_commands::export(a);
+    }
     let c = load(&a.checkpoint)?;
     let (blob, note) = firmware_blob(&c, &checkpoint_path(&a.checkpoint), a.host)?;
     if let Some(n) = note {
@@ -202,6 +211,9 @@ pub fn plot(a: &PlotArgs) -> Outcome<()> {
 /// `dtp info`: what a checkpoint holds.
 pub fn info(a: &InfoArgs) -> Outcome<()> {
     let path = checkpoint_path(&a.checkpoint);
+    if int_model::is_int_checkpoint(&path) {
+        return int_commands::info(a);
+    }
     let c = load(&a.checkpoint)?;
     let m = c.model.as_ref();
     let s = m.shape();

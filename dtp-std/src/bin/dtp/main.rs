@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod int_commands;
 mod progress;
 
 fn main() -> std::process::ExitCode {
