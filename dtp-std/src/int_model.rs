@@ -32,7 +32,7 @@
 //! `IntTrainer::params_mut().copy_from_slice`, as little-endian `i16`, no header: for
 //! `i = 1 … M`, `W_i` column-major (`n_i` rows: column `j` holds the weights from input `j`)
 //! then `b_i`; then for `i = 2 … M−1`, `V_i` column-major (`n_{i−1}` rows) then `c_i`.
-//! `2 · params(widths)` bytes (21,512 for 64-32-32-10); the file's FNV-1a is the digest.
+//! `2 · params(widths)` bytes (9,044 for 64-32-32-10); the file's FNV-1a is the digest.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
