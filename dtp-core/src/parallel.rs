@@ -538,7 +538,12 @@ struct Plan {
 
 /// A minibatch source seen by the executor (any [`Batches`], type-erased).
 trait Loader {
-    fn fill(&mut self, index: usize, x: &mut crate::mat::OMat<Dyn, Dyn>, t: &mut crate::mat::OMat<Dyn, Dyn>);
+    fn fill(
+        &mut self,
+        index: usize,
+        x: &mut crate::mat::OMat<Dyn, Dyn>,
+        t: &mut crate::mat::OMat<Dyn, Dyn>,
+    );
     fn columns(&self) -> Option<&dyn BatchColumns>;
     fn filled_elsewhere(&mut self, index: usize);
 }
@@ -559,7 +564,12 @@ fn source<'s>(load: Load, data: Option<&'s (dyn Loader + 's)>) -> Source<'s> {
 struct Data<'d, D: ?Sized>(&'d mut D);
 
 impl<D: Batches<Dyn, Dyn, Dyn> + ?Sized> Loader for Data<'_, D> {
-    fn fill(&mut self, index: usize, x: &mut crate::mat::OMat<Dyn, Dyn>, t: &mut crate::mat::OMat<Dyn, Dyn>) {
+    fn fill(
+        &mut self,
+        index: usize,
+        x: &mut crate::mat::OMat<Dyn, Dyn>,
+        t: &mut crate::mat::OMat<Dyn, Dyn>,
+    ) {
         self.0.fill(index, x, t);
     }
     fn columns(&self) -> Option<&dyn BatchColumns> {
