@@ -101,6 +101,7 @@ pub mod step;
 pub mod storage;
 #[cfg(feature = "std")]
 pub mod team;
+pub mod tensors;
 pub mod trainer;
 
 mod backprop;
@@ -128,6 +129,7 @@ pub use optim::{
     DenseState, FixedNetState, InverseState, Moments, NetState, Optimiser, OptimiserKind,
 };
 pub use quantise::Quantiser;
+pub use tensors::{Name, Tensors};
 #[cfg(feature = "alloc")]
 pub use trainer::DynTrainer;
 pub use trainer::{

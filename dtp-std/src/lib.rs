@@ -85,6 +85,7 @@ pub mod evaluate;
 pub mod failure;
 pub mod kinds;
 pub mod layers;
+pub mod measures;
 pub mod metrics;
 pub mod model;
 pub mod observe;

@@ -10,7 +10,7 @@ use dtp_std::config::UnitsName;
 use dtp_std::evaluate::{checkpoint_path, evaluate, firmware_blob, load, recorded_data};
 use dtp_std::failure::{Classify, Failure, Outcome};
 use dtp_std::metrics;
-use dtp_std::model::{ModelKind, TensorKind};
+use dtp_std::model::{Model, ModelKind, TensorKind};
 use dtp_std::plot;
 
 /// `dtp eval`.
@@ -183,7 +183,7 @@ pub fn plot(a: &PlotArgs) -> Outcome<()> {
                         .map_or_else(|| "run".into(), |s| s.to_string_lossy())
                 )),
             };
-            plot::draw_filters(c.model.as_ref(), &filters).or_other()?;
+            plot::draw_filters(&c.model, &filters).or_other()?;
             println!(
                 "wrote {} (first-layer filters at epoch {})",
                 filters.display(),
@@ -203,7 +203,7 @@ pub fn plot(a: &PlotArgs) -> Outcome<()> {
 pub fn info(a: &InfoArgs) -> Outcome<()> {
     let path = checkpoint_path(&a.checkpoint);
     let c = load(&a.checkpoint)?;
-    let m = c.model.as_ref();
+    let m = &c.model;
     let s = m.shape();
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!("checkpoint  {} ({bytes} bytes)", path.display());
@@ -227,7 +227,7 @@ pub fn info(a: &InfoArgs) -> Outcome<()> {
             m.inverse_params()
         ),
     }
-    if let Some(ae) = m.as_autoencoder() {
+    if let Model::Autoencoder(ae) = m {
         for line in ae.info_lines() {
             println!("            {line}");
         }
