@@ -669,10 +669,12 @@ mod tests {
 
     fn model() -> Model {
         let mut m = AeModel::new(6, 5, 3, 4);
-        let mut h = Hyper::default();
-        h.forward = Optimiser::rmsprop(1e-2);
-        h.inverse = Optimiser::rmsprop(1e-2);
-        h.input_noise = 0.1;
+        let h = Hyper {
+            forward: Optimiser::rmsprop(1e-2),
+            inverse: Optimiser::rmsprop(1e-2),
+            input_noise: 0.1,
+            ..Hyper::default()
+        };
         m.init(AeSettings::of(&h), Init::Orthogonal, &mut Pcg64::new(1, 1))
             .unwrap();
         Model::Autoencoder(m)
