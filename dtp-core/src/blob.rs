@@ -17,6 +17,7 @@ use crate::config::{Output, Units};
 use crate::layout::{Fixed, Layout, NetAlloc};
 use crate::net::Net;
 use crate::quantise::Quantiser;
+use crate::tensors::Tensors;
 use core::fmt;
 use nalgebra::DefaultAllocator;
 
@@ -313,7 +314,7 @@ where
         // `get_mut`, not `out[at..]`: `at` ends at `len - 4` by construction, but the optimiser
         // cannot see it and would keep a bounds check (a panic path; see check-no-panic.sh).
         let mut at = HEADER_LEN;
-        self.for_each_slice(|s| at += put_f32s(out.get_mut(at..).unwrap_or(&mut []), s));
+        self.visit(&mut |_, _, s| at += put_f32s(out.get_mut(at..).unwrap_or(&mut []), s));
         debug_assert_eq!(at, len - 4);
         let crc = crc32(&out[..len - 4]);
         out[len - 4..len].copy_from_slice(&crc.to_le_bytes());
@@ -355,7 +356,7 @@ where
             });
         }
         let mut at = HEADER_LEN;
-        self.for_each_slice_mut(|s| at += get_f32s(bytes.get(at..).unwrap_or(&[]), s));
+        self.visit_mut(&mut |_, _, s| at += get_f32s(bytes.get(at..).unwrap_or(&[]), s));
         debug_assert_eq!(at, len - 4);
         Ok(header.units)
     }

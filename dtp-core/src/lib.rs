@@ -111,6 +111,7 @@ pub mod storage;
 #[cfg(feature = "std")]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub mod team;
+pub mod tensors;
 pub mod trainer;
 
 mod arm;
@@ -149,6 +150,7 @@ pub use optim::{
     DenseState, FixedNetState, InverseState, Moments, NetState, Optimiser, OptimiserKind,
 };
 pub use quantise::Quantiser;
+pub use tensors::{Name, Tensors};
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use trainer::DynTrainer;

@@ -4,6 +4,7 @@ use crate::config::Init;
 use crate::dense::Dense;
 use crate::init::{orthogonal, uniform_scaled};
 use crate::layout::{Fixed, Layout, NetAlloc};
+use crate::tensors::Tensors;
 use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
@@ -215,35 +216,14 @@ where
     }
 
     /// Every parameter slice in the blob and checkpoint order: `f_1` (weight, bias), `f_2 …
-    /// f_{M-1}`, `f_M`, then `g_2 … g_{M-1}`; weights column-major.
+    /// f_{M-1}`, `f_M`, then `g_2 … g_{M-1}`; weights column-major (the [`Tensors`] visit
+    /// without names).
     pub fn for_each_slice(&self, mut f: impl FnMut(&[f32])) {
-        f(self.first.w.as_slice());
-        f(self.first.b.as_slice());
-        for d in self.hidden.as_ref() {
-            f(d.w.as_slice());
-            f(d.b.as_slice());
-        }
-        f(self.output.w.as_slice());
-        f(self.output.b.as_slice());
-        for d in self.inverse.as_ref() {
-            f(d.w.as_slice());
-            f(d.b.as_slice());
-        }
+        self.visit(&mut |_, _, s| f(s));
     }
 
     /// [`for_each_slice`](Self::for_each_slice), mutably.
     pub fn for_each_slice_mut(&mut self, mut f: impl FnMut(&mut [f32])) {
-        f(self.first.w.as_mut_slice());
-        f(self.first.b.as_mut_slice());
-        for d in self.hidden.as_mut() {
-            f(d.w.as_mut_slice());
-            f(d.b.as_mut_slice());
-        }
-        f(self.output.w.as_mut_slice());
-        f(self.output.b.as_mut_slice());
-        for d in self.inverse.as_mut() {
-            f(d.w.as_mut_slice());
-            f(d.b.as_mut_slice());
-        }
+        self.visit_mut(&mut |_, _, s| f(s));
     }
 }

@@ -34,9 +34,7 @@ fn epoch(c: &mut Criterion) {
     let preset = presets::find("mnist-7x240").unwrap();
     let hyper = (preset.defaults)();
     let mut model = dtp_std::model::build(&hyper, &hyper.layers.resolve(784, 10), 10).unwrap();
-    model
-        .init(hyper.to_core(), hyper.init, &mut Pcg64::new(1, 1))
-        .unwrap();
+    model.init(&hyper, &mut Pcg64::new(1, 1)).unwrap();
     let data = synthetic();
     let mut rng = Pcg64::new(2, 2);
     let mut g = c.benchmark_group("dtp-epoch");

@@ -1,5 +1,6 @@
 //! The `mnist-ae` preset's model: the core's denoising [`Autoencoder`] (784-1000-784, trained
-//! by DTP without backprop, or by backprop as the baseline) behind the [`Model`] trait, with
+//! by DTP without backprop, or by backprop as the baseline), the
+//! [`Model::Autoencoder`](crate::model::Model::Autoencoder) variant, with
 //! linear probes that measure how useful its codes are for classification.
 //!
 //! - **Online probe**: a softmax regression `p = softmax(P h + c)` on the codes `h = f(x̃)` of
@@ -19,19 +20,19 @@
 use std::collections::HashMap;
 
 use dtp_core::loss::{self, argmax};
+use dtp_core::tensors::{Name, Tensors, Visit, VisitMut};
 use dtp_core::{
-    Activation, Auto, Autoencoder, AutoencoderConfig, Batches, Config, ConfigError, DenseState,
-    EpochStats, Error, Gradient, Init, Optimiser, Output, Stage,
+    Activation, Auto, Autoencoder, AutoencoderConfig, Batches, ConfigError, DenseState, EpochStats,
+    Error, Gradient, Init, LrDecay, Optimiser, Output, Stage,
 };
 use nalgebra::{DMatrix, Dyn};
 use rand_pcg::Pcg64;
 
 use crate::batches::{EpochBatches, put_sample};
+use crate::config::Hyper;
 use crate::data::{Dataset, Splits};
 use crate::kinds::Algo;
-use crate::model::{
-    DynDense, Evaluation, Finish, Model, ModelKind, ProbeFit, Shape, Tensor, TensorKind, TensorMut,
-};
+use crate::measures::{DynDense, Evaluation, Shape};
 
 /// Learning rate of both probes' RMSprop (the reference's centred RMSprop, ρ 0.95, μ 0.9).
 pub const PROBE_LR: f32 = 1e-3;
@@ -44,16 +45,78 @@ const PROBE_LAYER: u16 = 3;
 /// Metadata key of the final probe's report in checkpoints.
 const META_PROBE: &str = "probe";
 
-/// The auto-encoder's settings from the CLI's [`Config`]: sigmoid code and reconstruction,
-/// corruption σ = `input_noise`, encoder optimiser = `forward`, decoder optimiser =
-/// `inverse`. `eta_hat`, `sigma` and `schedule` have no role in the auto-encoder.
-pub fn ae_config(c: &Config) -> AutoencoderConfig {
-    AutoencoderConfig {
-        encoder: Activation::Sigmoid,
-        decoder: Activation::Sigmoid,
-        corruption: c.input_noise,
-        encoder_opt: c.forward,
-        decoder_opt: c.inverse,
+/// What a linear probe reached: a softmax-regression classifier trained on fixed features
+/// (the auto-encoder's codes, or raw pixels as the baseline), the epoch picked by
+/// validation error.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProbeFit {
+    /// `codes` (the encoder's `f(x)` on clean images) or `pixels`.
+    pub features: String,
+    /// Feature width.
+    pub width: usize,
+    /// Probe epochs run (early stopping included).
+    pub epochs: u32,
+    /// The epoch of the best validation error, whose weights are kept.
+    pub best_epoch: u32,
+    /// Learning rate of the probe's RMSprop.
+    pub lr: f32,
+    /// Training error of the kept weights.
+    pub train_error: f64,
+    /// Validation error of the kept weights.
+    pub valid_error: f64,
+    /// Test error of the kept weights.
+    pub test_error: f64,
+}
+
+/// What [`AeModel::finish`](crate::autoencoder::AeModel::finish) fitted after the last epoch.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Finish {
+    /// The epoch whose weights the fits were made on.
+    pub epoch: u32,
+    /// The linear probe on the model's codes (kept in the model for evaluation).
+    pub probe: ProbeFit,
+    /// The same probe on raw pixels, for comparison.
+    pub pixel_probe: ProbeFit,
+}
+
+/// The auto-encoder's settings: the core's [`AutoencoderConfig`] (sigmoid code and
+/// reconstruction) and the decay of the encoder's learning rate by the epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AeSettings {
+    /// Units, corruption σ and both optimisers (the encoder's at epoch 0).
+    pub ae: AutoencoderConfig,
+    /// Decay of the encoder's learning rate, as a classifier's forward rate decays.
+    pub lr_decay: LrDecay,
+}
+
+impl AeSettings {
+    /// The auto-encoder's settings of a run: corruption σ = `input_noise`, encoder optimiser
+    /// = `forward` (decayed by `lr_tau`), decoder optimiser = `inverse`. η̂, σ and the
+    /// schedule have no role in the auto-encoder.
+    pub fn of(hyper: &Hyper) -> Self {
+        let c = hyper.to_core();
+        AeSettings {
+            ae: AutoencoderConfig {
+                encoder: Activation::Sigmoid,
+                decoder: Activation::Sigmoid,
+                corruption: c.input_noise,
+                encoder_opt: c.forward,
+                decoder_opt: c.inverse,
+            },
+            lr_decay: c.lr_decay,
+        }
+    }
+
+    /// The core's settings in 0-based epoch `epoch`: the encoder's rate decayed.
+    pub fn at(&self, epoch: u32) -> AutoencoderConfig {
+        let e = self.ae.encoder_opt;
+        AutoencoderConfig {
+            encoder_opt: Optimiser {
+                lr: self.lr_decay.at(e.lr, epoch),
+                ..e
+            },
+            ..self.ae
+        }
     }
 }
 
@@ -204,9 +267,9 @@ impl Probe {
 }
 
 /// The `inputs → hidden → inputs` denoising auto-encoder with minibatches of `batch` and
-/// linear probes on its codes, as a [`Model`].
+/// linear probes on its codes.
 pub struct AeModel {
-    config: Config,
+    settings: AeSettings,
     epoch: u32,
     /// The auto-encoder (encoder `f`, decoder `g`, both optimiser states).
     pub ae: Autoencoder<Dyn, Dyn, Dyn, Auto>,
@@ -223,10 +286,13 @@ pub struct AeModel {
 
 impl AeModel {
     /// An all-zero, unconfigured `inputs → hidden → inputs` auto-encoder with probes of
-    /// `classes` classes; call [`Model::init`].
+    /// `classes` classes; call [`AeModel::init`].
     pub fn new(inputs: usize, hidden: usize, classes: usize, batch: usize) -> Self {
         AeModel {
-            config: Config::CONTINUOUS,
+            settings: AeSettings {
+                ae: AutoencoderConfig::DEFAULT,
+                lr_decay: LrDecay::NONE,
+            },
             epoch: 0,
             ae: Autoencoder::with_widths(inputs, hidden, batch),
             online: Probe::new(hidden, classes, batch),
@@ -248,7 +314,8 @@ impl AeModel {
         self.online.batch()
     }
 
-    fn classes(&self) -> usize {
+    /// Classes the probes label.
+    pub fn classes(&self) -> usize {
         self.online.layer.outputs()
     }
 
@@ -295,61 +362,72 @@ impl AeModel {
     }
 }
 
-fn probe_tensors<'a>(out: &mut Vec<Tensor<'a>>, name: &str, p: &'a Probe) {
-    crate::model::dense(out, name, TensorKind::Param, &p.layer);
-}
-
-impl Model for AeModel {
-    fn shape(&self) -> Shape {
+impl AeModel {
+    /// Dimensions.
+    pub fn shape(&self) -> Shape {
         Shape {
             layers: vec![self.inputs(), self.hidden(), self.inputs()],
             batch: self.batch(),
         }
     }
 
-    fn forward_params(&self) -> usize {
+    /// Number of forward parameters.
+    pub fn forward_params(&self) -> usize {
         self.ae.encoder.params()
     }
 
-    fn inverse_params(&self) -> usize {
+    /// Number of inverse parameters.
+    pub fn inverse_params(&self) -> usize {
         self.ae.decoder.params()
     }
 
-    fn init(&mut self, config: Config, init: Init, rng: &mut Pcg64) -> Result<(), ConfigError> {
-        self.ae.init(ae_config(&config), init, rng)?;
+    /// Validates `settings` and initialises weights, optimiser state, the probes and the
+    /// epoch counter.
+    pub fn init(
+        &mut self,
+        settings: AeSettings,
+        init: Init,
+        rng: &mut Pcg64,
+    ) -> Result<(), ConfigError> {
+        self.ae.init(settings.ae, init, rng)?;
         self.online.reset();
         self.final_probe.reset();
-        self.config = config;
+        self.settings = settings;
         self.epoch = 0;
         self.finished = None;
         self.means = [f32::NAN; 2];
         Ok(())
     }
 
-    fn config(&self) -> Config {
-        self.config
+    /// The settings.
+    pub fn settings(&self) -> &AeSettings {
+        &self.settings
     }
 
-    fn set_config(&mut self, config: Config) -> Result<(), ConfigError> {
-        self.ae.set_config(ae_config(&config))?;
-        self.config = config;
+    /// Replaces the settings (validated), keeping weights and optimiser state.
+    pub fn set_settings(&mut self, settings: AeSettings) -> Result<(), ConfigError> {
+        self.ae.set_config(settings.ae)?;
+        self.settings = settings;
         Ok(())
     }
 
-    fn epoch(&self) -> u32 {
+    /// Completed epochs.
+    pub fn epoch(&self) -> u32 {
         self.epoch
     }
 
-    fn set_epoch(&mut self, epoch: u32) {
+    /// Sets the completed-epoch counter.
+    pub fn set_epoch(&mut self, epoch: u32) {
         self.epoch = epoch;
     }
 
     /// The corruption σ (the auto-encoder has no inverse-training noise).
-    fn sigma(&self) -> f32 {
-        self.config.input_noise
+    pub fn sigma(&self) -> f32 {
+        self.settings.ae.corruption
     }
 
-    fn train_epoch(
+    /// One epoch of `algo` over `data`; advances the epoch counter.
+    pub fn train_epoch(
         &mut self,
         data: &mut EpochBatches<'_>,
         algo: Algo,
@@ -358,10 +436,7 @@ impl Model for AeModel {
     ) -> Result<EpochStats, Error> {
         // The encoder's learning rate decays by the epoch, as a classifier's does.
         self.ae
-            .set_config(ae_config(&Config {
-                forward: self.config.forward_at(self.epoch),
-                ..self.config
-            }))
+            .set_config(self.settings.at(self.epoch))
             .map_err(|_| Error::NonFinite {
                 stage: Stage::ForwardWeights,
                 layer: 1,
@@ -391,14 +466,14 @@ impl Model for AeModel {
                 1.0 - correct as f32 / (batches * b) as f32
             },
             batches: batches as u32,
-            sigma: self.config.input_noise,
+            sigma: self.settings.ae.corruption,
         })
     }
 
     /// `error`: the probe's classification error (the final probe when it was fitted on
     /// these weights, else the online one); `loss`: the mean reconstruction error
     /// `‖g(f(x)) − x‖²` of the clean images (summed over pixels).
-    fn evaluate(
+    pub fn evaluate(
         &mut self,
         data: &Dataset,
         _passes: u32,
@@ -450,61 +525,44 @@ impl Model for AeModel {
     }
 
     /// `[encoder ‖f(x̃) − ĥ‖², decoder ‖g(h) − x‖²]`, means over the last epoch's batches.
-    fn local_loss(&self) -> Vec<f32> {
+    pub fn local_loss(&self) -> Vec<f32> {
         self.means.to_vec()
     }
 
-    /// None: the decoder's loss is the second entry of [`local_loss`](Model::local_loss).
-    fn inverse_loss(&self) -> Vec<f32> {
+    /// None: the decoder's loss is the second entry of [`local_loss`](AeModel::local_loss).
+    pub fn inverse_loss(&self) -> Vec<f32> {
         Vec::new()
     }
 
-    fn tensors(&self) -> Vec<Tensor<'_>> {
-        let mut v = Vec::new();
-        crate::model::dense(&mut v, "net.f1", TensorKind::Param, &self.ae.encoder);
-        crate::model::dense(&mut v, "net.g1", TensorKind::Param, &self.ae.decoder);
-        probe_tensors(&mut v, "probe.online", &self.online);
-        probe_tensors(&mut v, "probe.final", &self.final_probe);
-        crate::model::state(&mut v, "opt.forward.f1", &self.ae.encoder_state);
-        crate::model::state(&mut v, "opt.inverse.g1", &self.ae.decoder_state);
-        crate::model::state(&mut v, "opt.probe.online", &self.online.state);
-        v
-    }
-
-    fn tensors_mut(&mut self) -> Vec<TensorMut<'_>> {
-        let mut v = Vec::new();
-        crate::model::dense_mut(&mut v, "net.f1", &mut self.ae.encoder);
-        crate::model::dense_mut(&mut v, "net.g1", &mut self.ae.decoder);
-        crate::model::dense_mut(&mut v, "probe.online", &mut self.online.layer);
-        crate::model::dense_mut(&mut v, "probe.final", &mut self.final_probe.layer);
-        crate::model::state_mut(&mut v, "opt.forward.f1", &mut self.ae.encoder_state);
-        crate::model::state_mut(&mut v, "opt.inverse.g1", &mut self.ae.decoder_state);
-        crate::model::state_mut(&mut v, "opt.probe.online", &mut self.online.state);
-        v
-    }
-
-    fn is_finite(&self) -> bool {
+    /// Whether every parameter is finite.
+    pub fn is_finite(&self) -> bool {
         self.ae.encoder.is_finite() && self.ae.decoder.is_finite() && self.online.layer.is_finite()
     }
+}
 
-    fn kind(&self) -> ModelKind {
-        ModelKind::Autoencoder
+/// The core auto-encoder's tensors (`net.f1`, `net.g1`, `opt.forward.f1`, `opt.inverse.g1`),
+/// then the probes' weights (`probe.online`, `probe.final`) and the online probe's optimiser
+/// state (`opt.probe.online`).
+impl Tensors for AeModel {
+    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
+        let probe = at.join("probe");
+        self.ae.visit_at(at, f);
+        self.online.layer.visit_at(&probe.join("online"), f);
+        self.final_probe.layer.visit_at(&probe.join("final"), f);
+        let opt = at.join("opt");
+        self.online
+            .state
+            .visit_at(&opt.join("probe").join("online"), f);
     }
-
-    fn classes(&self) -> usize {
-        AeModel::classes(self)
-    }
-
-    fn passes_per_epoch(&self, _algo: Algo) -> usize {
-        1
-    }
-
-    fn as_autoencoder(&self) -> Option<&AeModel> {
-        Some(self)
-    }
-
-    fn as_autoencoder_mut(&mut self) -> Option<&mut AeModel> {
-        Some(self)
+    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
+        let probe = at.join("probe");
+        self.ae.visit_mut_at(at, f);
+        self.online.layer.visit_mut_at(&probe.join("online"), f);
+        self.final_probe.layer.visit_mut_at(&probe.join("final"), f);
+        let opt = at.join("opt");
+        self.online
+            .state
+            .visit_mut_at(&opt.join("probe").join("online"), f);
     }
 }
 
@@ -591,6 +649,7 @@ impl AeModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Model;
 
     fn data(n: usize, seed: u32) -> Dataset {
         // Three classes, each a fixed pattern of two bright pixels, plus a little noise.
@@ -608,14 +667,24 @@ mod tests {
         Dataset::from_f32("tiny", 6, 3, x, y)
     }
 
-    fn model() -> AeModel {
+    fn model() -> Model {
         let mut m = AeModel::new(6, 5, 3, 4);
-        let mut c = Config::CONTINUOUS;
-        c.forward = Optimiser::rmsprop(1e-2);
-        c.inverse = Optimiser::rmsprop(1e-2);
-        c.input_noise = 0.1;
-        m.init(c, Init::Orthogonal, &mut Pcg64::new(1, 1)).unwrap();
-        m
+        let h = Hyper {
+            forward: Optimiser::rmsprop(1e-2),
+            inverse: Optimiser::rmsprop(1e-2),
+            input_noise: 0.1,
+            ..Hyper::default()
+        };
+        m.init(AeSettings::of(&h), Init::Orthogonal, &mut Pcg64::new(1, 1))
+            .unwrap();
+        Model::Autoencoder(m)
+    }
+
+    fn ae(m: &mut Model) -> &mut AeModel {
+        match m {
+            Model::Autoencoder(a) => a,
+            Model::Classifier(_) => unreachable!(),
+        }
     }
 
     #[test]
@@ -654,15 +723,15 @@ mod tests {
         }
         let after = m.evaluate(&splits.valid, 1, &mut erng).unwrap();
         assert!(after.loss < 0.5 * before.loss, "{before:?} → {after:?}");
-        let f = m.finish(&splits, &mut Pcg64::new(4, 4)).unwrap();
+        let f = ae(&mut m).finish(&splits, &mut Pcg64::new(4, 4)).unwrap();
         assert!(f.probe.test_error < 0.2, "{f:?}");
         assert_eq!(f.epoch, 30);
         let fin = m.evaluate(&splits.test, 1, &mut erng).unwrap();
         assert_eq!(fin.error, f.probe.test_error);
         // The report survives a metadata round trip.
-        let meta: HashMap<_, _> = m.metadata().into_iter().collect();
+        let meta: HashMap<_, _> = ae(&mut m).metadata().into_iter().collect();
         let mut other = model();
-        other.set_metadata(&meta).unwrap();
-        assert_eq!(other.metadata(), m.metadata());
+        ae(&mut other).set_metadata(&meta).unwrap();
+        assert_eq!(ae(&mut other).metadata(), ae(&mut m).metadata());
     }
 }

@@ -63,7 +63,7 @@ pub struct Checkpoint {
     /// Generator of the per-epoch shuffle.
     pub shuffle_rng: Pcg64,
     /// The model, configured, at its completed epoch.
-    pub model: Box<dyn Model>,
+    pub model: Model,
     /// The run's data source and feature scaling (`None` in checkpoints older than the
     /// record).
     pub data: Option<DataRecord>,
@@ -139,7 +139,7 @@ impl View for &Owned<'_> {
 pub fn to_bytes(
     preset: &Preset,
     hyper: &Hyper,
-    model: &dyn Model,
+    model: &Model,
     train_rng: &Pcg64,
     shuffle_rng: &Pcg64,
 ) -> Result<Vec<u8>> {
@@ -150,7 +150,7 @@ pub fn to_bytes(
 pub fn to_bytes_with(
     preset: &Preset,
     hyper: &Hyper,
-    model: &dyn Model,
+    model: &Model,
     train_rng: &Pcg64,
     shuffle_rng: &Pcg64,
     data: Option<&DataRecord>,
@@ -167,7 +167,7 @@ pub fn to_bytes_with(
 fn contents<'a>(
     preset: &Preset,
     hyper: &Hyper,
-    model: &'a dyn Model,
+    model: &'a Model,
     train_rng: &Pcg64,
     shuffle_rng: &Pcg64,
     data: Option<&DataRecord>,
@@ -213,7 +213,7 @@ fn contents<'a>(
         meta.insert(DATA_KEY.to_string(), d.to_json());
     }
     // Model-specific entries (the auto-encoder's probe report).
-    if let Some(ae) = model.as_autoencoder() {
+    if let Model::Autoencoder(ae) = model {
         meta.extend(ae.metadata());
     }
     Ok((tensors, meta))
@@ -224,7 +224,7 @@ pub fn save(
     path: &Path,
     preset: &Preset,
     hyper: &Hyper,
-    model: &dyn Model,
+    model: &Model,
     train_rng: &Pcg64,
     shuffle_rng: &Pcg64,
 ) -> Result<()> {
@@ -236,7 +236,7 @@ pub fn save_with(
     path: &Path,
     preset: &Preset,
     hyper: &Hyper,
-    model: &dyn Model,
+    model: &Model,
     train_rng: &Pcg64,
     shuffle_rng: &Pcg64,
     data: Option<&DataRecord>,
@@ -387,10 +387,10 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Checkpoint> {
     let mut model = model::build(&hyper, &widths, classes)
         .map_err(|e| anyhow!("{p}: header: metadata `widths`/`hyper`: {e}"))?;
     model
-        .set_config(hyper.to_core())
+        .configure(&hyper)
         .map_err(|e| anyhow!("{p}: header: metadata `hyper`: {e}"))?;
     model.set_epoch(epoch);
-    if let Some(ae) = model.as_autoencoder_mut() {
+    if let Model::Autoencoder(ae) = &mut model {
         ae.set_metadata(meta)
             .map_err(|e| anyhow!("{p}: header: {e}"))?;
     }
@@ -450,14 +450,12 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Checkpoint> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dtp_core::Init;
 
-    fn digits() -> (&'static Preset, Hyper, Box<dyn Model>) {
+    fn digits() -> (&'static Preset, Hyper, Model) {
         let preset = presets::find("digits").unwrap();
         let hyper = (preset.defaults)();
         let mut m = model::build(&hyper, &hyper.layers.resolve(64, 10), 10).unwrap();
-        m.init(hyper.to_core(), Init::Orthogonal, &mut Pcg64::new(3, 4))
-            .unwrap();
+        m.init(&hyper, &mut Pcg64::new(3, 4)).unwrap();
         m.set_epoch(7);
         (preset, hyper, m)
     }
@@ -466,7 +464,7 @@ mod tests {
     fn round_trip_is_exact() {
         let (preset, hyper, m) = digits();
         let (a, b) = (Pcg64::new(5, 6), Pcg64::new(u128::MAX - 3, 9));
-        let bytes = to_bytes(preset, &hyper, m.as_ref(), &a, &b).unwrap();
+        let bytes = to_bytes(preset, &hyper, &m, &a, &b).unwrap();
         let c = from_bytes(Path::new("c.safetensors"), &bytes).unwrap();
         assert_eq!(c.model.epoch(), 7);
         assert_eq!(c.hyper, hyper);
@@ -491,9 +489,9 @@ mod tests {
         let (a, b) = (Pcg64::new(5, 6), Pcg64::new(7, 8));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.safetensors");
-        save(&path, preset, &hyper, m.as_ref(), &a, &b).unwrap();
+        save(&path, preset, &hyper, &m, &a, &b).unwrap();
         let file = fs::read(&path).unwrap();
-        let bytes = to_bytes(preset, &hyper, m.as_ref(), &a, &b).unwrap();
+        let bytes = to_bytes(preset, &hyper, &m, &a, &b).unwrap();
         assert_eq!(file.len(), bytes.len());
         let (f, t) = (
             SafeTensors::deserialize(&file).unwrap(),
@@ -516,7 +514,7 @@ mod tests {
     fn broken_files_name_the_offset() {
         let (preset, hyper, m) = digits();
         let a = Pcg64::new(1, 1);
-        let bytes = to_bytes(preset, &hyper, m.as_ref(), &a, &a).unwrap();
+        let bytes = to_bytes(preset, &hyper, &m, &a, &a).unwrap();
         let p = Path::new("x.safetensors");
         let err = |b: &[u8]| from_bytes(p, b).err().unwrap().to_string();
         let e = err(&bytes[..5]);

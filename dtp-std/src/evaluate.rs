@@ -11,7 +11,7 @@ use crate::config::UnitsName;
 use crate::data::Splits;
 use crate::datasets;
 use crate::failure::{Classify, Failure, Outcome};
-use crate::model::{Evaluation, ModelKind};
+use crate::model::{Evaluation, Model, ModelKind};
 use crate::train::{check_splits, eval_rng};
 
 /// A checkpoint file, or the checkpoint inside a run directory.
@@ -85,16 +85,16 @@ pub fn evaluate(
     passes: Option<u32>,
     units: Option<UnitsName>,
 ) -> Outcome<EvalReport> {
-    check_splits(splits, c.model.as_ref(), None)?;
+    check_splits(splits, &c.model, None)?;
     if let Some(u) = units {
-        if c.model.kind() != ModelKind::Classifier {
+        let Model::Classifier(classifier) = &mut c.model else {
             return Err(Failure::input(anyhow!(
                 "{}: --units applies to classifiers; `{}` is an auto-encoder",
                 path.display(),
                 c.preset.name
             )));
-        }
-        c.model
+        };
+        classifier
             .set_config(c.hyper.to_core_with(u.units()))
             .map_err(|e| Failure::input(anyhow!("{}: --units {u:?}: {e}", path.display())))?;
     }
@@ -114,10 +114,8 @@ pub fn evaluate(
     let kind = c.model.kind();
     let epoch = c.model.epoch();
     let probe = (kind == ModelKind::Autoencoder).then(|| {
-        if c.model
-            .as_autoencoder()
-            .and_then(|ae| ae.finished())
-            .is_some_and(|f| f.epoch == epoch)
+        if let Model::Autoencoder(ae) = &c.model
+            && ae.finished().is_some_and(|f| f.epoch == epoch)
         {
             "final"
         } else {
@@ -163,7 +161,7 @@ pub fn firmware_blob(
     path: &Path,
     host: bool,
 ) -> Outcome<(Vec<u8>, Option<String>)> {
-    let Some(classifier) = c.model.as_classifier() else {
+    let Model::Classifier(classifier) = &c.model else {
         return Err(Failure::input(anyhow!(
             "{}: a `{}` checkpoint: the firmware blob holds classifiers only (the \
              auto-encoder's weights are the safetensors tensors net.f1.* and net.g1.*)",

@@ -87,6 +87,7 @@ pub mod failure;
 pub mod int_model;
 pub mod kinds;
 pub mod layers;
+pub mod measures;
 pub mod metrics;
 pub mod model;
 pub mod observe;

@@ -1,90 +1,26 @@
 //! [`Model`]: what training, evaluation and checkpoints need of a network, whatever it is: a
 //! [`Classifier`] (the core's run-time-shaped DTP trainer) or the denoising auto-encoder
-//! ([`AeModel`](crate::autoencoder::AeModel)). What only one of them has (a classifier's
-//! firmware blob; the auto-encoder's linear probes) is on that type, reached through
-//! [`Model::as_classifier`] / [`Model::as_autoencoder`].
+//! ([`AeModel`]), each with its own settings. What only one of them has (a classifier's
+//! firmware blob; the auto-encoder's linear probes) is on that type, reached by matching on
+//! the enum. Its tensors (for checkpoints, `dtp info`, tests) are the core's
+//! [`Tensors`] visit.
 
 use dtp_core::blob::BlobError;
 use dtp_core::parallel::Parallel;
 use dtp_core::step::Drive;
+use dtp_core::tensors::{Name, Tensors, Visit, VisitMut};
 use dtp_core::{
-    Auto, Config, ConfigError, Dense, DenseState, DynTrainer, EpochStats, Error, Gradient, Init,
-    Moments, Schedule,
+    Auto, Config, ConfigError, DynTrainer, EpochStats, Error, Gradient, Init, Schedule,
 };
-use nalgebra::allocator::Allocator;
-use nalgebra::{DefaultAllocator, Dim, Dyn};
 use rand_pcg::Pcg64;
 
+pub use crate::autoencoder::{AeModel, AeSettings, Finish, ProbeFit};
 use crate::batches::{EpochBatches, put_sample};
+use crate::config::Hyper;
 use crate::data::Dataset;
 use crate::kinds::Algo;
 pub use crate::kinds::ModelKind;
-
-/// A dense layer of run-time shape.
-pub type DynDense = Dense<Dyn, Dyn>;
-/// Its optimiser state.
-pub type DynDenseState = DenseState<Dyn, Dyn>;
-
-/// What a linear probe reached: a softmax-regression classifier trained on fixed features
-/// (the auto-encoder's codes, or raw pixels as the baseline), the epoch picked by
-/// validation error.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ProbeFit {
-    /// `codes` (the encoder's `f(x)` on clean images) or `pixels`.
-    pub features: String,
-    /// Feature width.
-    pub width: usize,
-    /// Probe epochs run (early stopping included).
-    pub epochs: u32,
-    /// The epoch of the best validation error, whose weights are kept.
-    pub best_epoch: u32,
-    /// Learning rate of the probe's RMSprop.
-    pub lr: f32,
-    /// Training error of the kept weights.
-    pub train_error: f64,
-    /// Validation error of the kept weights.
-    pub valid_error: f64,
-    /// Test error of the kept weights.
-    pub test_error: f64,
-}
-
-/// What [`AeModel::finish`](crate::autoencoder::AeModel::finish) fitted after the last epoch.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Finish {
-    /// The epoch whose weights the fits were made on.
-    pub epoch: u32,
-    /// The linear probe on the model's codes (kept in the model for evaluation).
-    pub probe: ProbeFit,
-    /// The same probe on raw pixels, for comparison.
-    pub pixel_probe: ProbeFit,
-}
-
-/// The layer widths of a network and its minibatch size.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Shape {
-    /// Widths `w_0 … w_M`: input, hidden layers, output (for the auto-encoder: input, code,
-    /// reconstruction).
-    pub layers: Vec<usize>,
-    /// Minibatch size `B`.
-    pub batch: usize,
-}
-
-impl Shape {
-    /// Input width.
-    pub fn inputs(&self) -> usize {
-        self.layers.first().copied().unwrap_or(0)
-    }
-
-    /// Output width.
-    pub fn outputs(&self) -> usize {
-        self.layers.last().copied().unwrap_or(0)
-    }
-
-    /// Layer widths, e.g. `784-500-250-10`.
-    pub fn widths(&self) -> String {
-        crate::layers::widths_string(&self.layers)
-    }
-}
+pub use crate::measures::{DynDense, DynDenseState, Evaluation, Shape};
 
 /// Whether a tensor is a network parameter or optimiser state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +31,19 @@ pub enum TensorKind {
     State,
 }
 
-/// A named matrix of a model, as stored: column-major, `rows × cols` (`cols = 1` for a bias).
+impl TensorKind {
+    /// The kind of the tensor named `name`: optimiser state under `opt.`, else a parameter.
+    pub fn of(name: &str) -> Self {
+        if name.starts_with("opt.") {
+            TensorKind::State
+        } else {
+            TensorKind::Param
+        }
+    }
+}
+
+/// A named matrix of a model (an entry of [`Model::tensors`], the list derived from its
+/// [`Tensors`] visit), as stored: column-major, `rows × cols` (`cols = 1` for a bias).
 #[derive(Debug)]
 pub struct Tensor<'a> {
     /// E.g. `net.f1.weight` or `opt.forward.f1.weight.v`.
@@ -123,181 +71,191 @@ pub struct TensorMut<'a> {
     pub data: &'a mut [f32],
 }
 
-/// Result of evaluating a model on a dataset.
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
-pub struct Evaluation {
-    /// Fraction of samples misclassified, in [0, 1].
-    pub error: f64,
-    /// Mean negative log-likelihood of the (averaged) output probabilities.
-    pub loss: f64,
-    /// Number of samples.
-    pub samples: usize,
+/// A trainable network of any preset: a [`Classifier`] or the denoising auto-encoder, each
+/// with its own settings (taken from the run's [`Hyper`]). What only one of them has (a
+/// classifier's firmware blob; the auto-encoder's probes) is reached by matching on it.
+// One model a run, built once and never moved in a loop: the variants' sizes (≈ 1.6 and 2.4
+// kB of matrix headers and buffers) do not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum Model {
+    /// A classifier of any layout (every preset but `mnist-ae`).
+    Classifier(Classifier),
+    /// The `mnist-ae` denoising auto-encoder with its linear probes.
+    Autoencoder(AeModel),
 }
 
-/// A trainable network of any preset: [`Classifier`] or the auto-encoder.
-pub trait Model {
+/// `$body` with `$m` bound to the model inside either variant.
+macro_rules! each {
+    ($self:expr, $m:ident => $body:expr) => {
+        match $self {
+            Model::Classifier($m) => $body,
+            Model::Autoencoder($m) => $body,
+        }
+    };
+}
+
+impl Model {
     /// Dimensions.
-    fn shape(&self) -> Shape;
-    /// Number of forward parameters (weights and biases).
-    fn forward_params(&self) -> usize;
-    /// Number of inverse parameters.
-    fn inverse_params(&self) -> usize;
-    /// Validates `config` and initialises weights, optimiser state and the epoch counter.
-    fn init(&mut self, config: Config, init: Init, rng: &mut Pcg64) -> Result<(), ConfigError>;
-    /// The hyper-parameters.
-    fn config(&self) -> Config;
-    /// Replaces the hyper-parameters (validated), keeping weights and optimiser state.
-    fn set_config(&mut self, config: Config) -> Result<(), ConfigError>;
+    pub fn shape(&self) -> Shape {
+        each!(self, m => m.shape())
+    }
+
+    /// Number of forward parameters (weights and biases; the encoder's for the auto-encoder).
+    pub fn forward_params(&self) -> usize {
+        each!(self, m => m.forward_params())
+    }
+
+    /// Number of inverse parameters (the decoder's for the auto-encoder).
+    pub fn inverse_params(&self) -> usize {
+        each!(self, m => m.inverse_params())
+    }
+
+    /// Validates the model's settings in `hyper`, initialises weights (by `hyper.init`),
+    /// optimiser state and the epoch counter.
+    pub fn init(&mut self, hyper: &Hyper, rng: &mut Pcg64) -> Result<(), ConfigError> {
+        match self {
+            Model::Classifier(c) => c.init(hyper.to_core(), hyper.init, rng),
+            Model::Autoencoder(a) => a.init(AeSettings::of(hyper), hyper.init, rng),
+        }
+    }
+
+    /// Replaces the settings by those of `hyper` (validated), keeping weights and optimiser
+    /// state.
+    pub fn configure(&mut self, hyper: &Hyper) -> Result<(), ConfigError> {
+        match self {
+            Model::Classifier(c) => c.set_config(hyper.to_core()),
+            Model::Autoencoder(a) => a.set_settings(AeSettings::of(hyper)),
+        }
+    }
+
     /// Completed epochs.
-    fn epoch(&self) -> u32;
+    pub fn epoch(&self) -> u32 {
+        each!(self, m => m.epoch())
+    }
+
     /// Sets the completed-epoch counter (when loading a checkpoint).
-    fn set_epoch(&mut self, epoch: u32);
-    /// σ of inverse training in the coming epoch.
-    fn sigma(&self) -> f32;
+    pub fn set_epoch(&mut self, epoch: u32) {
+        each!(self, m => m.set_epoch(epoch))
+    }
+
+    /// σ of inverse training in the coming epoch (the corruption σ for the auto-encoder).
+    pub fn sigma(&self) -> f32 {
+        each!(self, m => m.sigma())
+    }
+
     /// One epoch of `algo` over `data`; advances the epoch counter.
-    fn train_epoch(
+    pub fn train_epoch(
         &mut self,
         data: &mut EpochBatches<'_>,
         algo: Algo,
         gradient: Gradient,
         rng: &mut Pcg64,
-    ) -> Result<EpochStats, Error>;
+    ) -> Result<EpochStats, Error> {
+        each!(self, m => m.train_epoch(data, algo, gradient, rng))
+    }
+
     /// Classification error and loss over every sample of `data`, averaging the output
     /// probabilities of `passes` forward passes (useful for stochastic units only).
-    fn evaluate(
+    pub fn evaluate(
         &mut self,
         data: &Dataset,
         passes: u32,
         rng: &mut Pcg64,
-    ) -> Result<Evaluation, Error>;
+    ) -> Result<Evaluation, Error> {
+        each!(self, m => m.evaluate(data, passes, rng))
+    }
+
     /// Local loss of each hidden layer at the last forward step of the last epoch.
-    fn local_loss(&self) -> Vec<f32>;
+    pub fn local_loss(&self) -> Vec<f32> {
+        each!(self, m => m.local_loss())
+    }
+
     /// Reconstruction loss of each inverse `g_2 …` at the last inverse step.
-    fn inverse_loss(&self) -> Vec<f32>;
-    /// Every parameter and optimiser-state tensor.
-    fn tensors(&self) -> Vec<Tensor<'_>>;
-    /// Every tensor, mutable, in the order of [`tensors`](Model::tensors).
-    fn tensors_mut(&mut self) -> Vec<TensorMut<'_>>;
+    pub fn inverse_loss(&self) -> Vec<f32> {
+        each!(self, m => m.inverse_loss())
+    }
+
     /// Whether every parameter is finite.
-    fn is_finite(&self) -> bool;
+    pub fn is_finite(&self) -> bool {
+        each!(self, m => m.is_finite())
+    }
 
     /// Splits each minibatch into `chunks` chunks run by `threads` threads (see
-    /// `dtp_core::parallel`); a model that trains on whole minibatches only ignores it.
-    fn set_parallel(&mut self, chunks: usize, threads: usize) {
-        let _ = (chunks, threads);
+    /// `dtp_core::parallel`); the auto-encoder trains on whole minibatches and ignores it.
+    pub fn set_parallel(&mut self, chunks: usize, threads: usize) {
+        if let Model::Classifier(c) = self {
+            c.set_parallel(chunks, threads);
+        }
     }
 
     /// Classifier or auto-encoder.
-    fn kind(&self) -> ModelKind {
-        ModelKind::Classifier
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            Model::Classifier(_) => ModelKind::Classifier,
+            Model::Autoencoder(_) => ModelKind::Autoencoder,
+        }
     }
 
-    /// Number of classes the model labels (the output width of a classifier).
-    fn classes(&self) -> usize {
-        self.shape().outputs()
+    /// Number of classes the model labels (a classifier's output width; the probes' classes).
+    pub fn classes(&self) -> usize {
+        match self {
+            Model::Classifier(c) => c.shape().outputs(),
+            Model::Autoencoder(a) => a.classes(),
+        }
     }
 
     /// How many times each training batch is handed over in one epoch of `algo` (2 for DTP
-    /// and DRL with the alternating schedule; FW-DTP has no inverse pass), for the progress
-    /// bar.
-    fn passes_per_epoch(&self, algo: Algo) -> usize {
-        match (algo, self.config().schedule) {
-            (Algo::Dtp | Algo::Drl, Schedule::Alternating) => 2,
+    /// and DRL with the alternating schedule; FW-DTP has no inverse pass; the auto-encoder
+    /// trains both halves in one pass), for the progress bar.
+    pub fn passes_per_epoch(&self, algo: Algo) -> usize {
+        match (self, algo) {
+            (Model::Classifier(c), Algo::Dtp | Algo::Drl)
+                if c.config().schedule == Schedule::Alternating =>
+            {
+                2
+            }
             _ => 1,
         }
     }
 
-    /// The classifier behind this model, if it is one (its weight blob, its units).
-    fn as_classifier(&self) -> Option<&Classifier> {
-        None
-    }
-
-    /// The auto-encoder behind this model, if it is one (its probes).
-    fn as_autoencoder(&self) -> Option<&crate::autoencoder::AeModel> {
-        None
-    }
-
-    /// [`as_autoencoder`](Model::as_autoencoder), mutably.
-    fn as_autoencoder_mut(&mut self) -> Option<&mut crate::autoencoder::AeModel> {
-        None
-    }
-}
-
-/// Pushes the weight and bias of a layer.
-pub(crate) fn dense<'a>(out: &mut Vec<Tensor<'a>>, name: &str, kind: TensorKind, d: &'a DynDense) {
-    out.push(Tensor {
-        name: format!("{name}.weight"),
-        kind,
-        rows: d.w.nrows(),
-        cols: d.w.ncols(),
-        data: d.w.as_slice(),
-    });
-    out.push(Tensor {
-        name: format!("{name}.bias"),
-        kind,
-        rows: d.b.nrows(),
-        cols: 1,
-        data: d.b.as_slice(),
-    });
-}
-
-pub(crate) fn moments<'a, C: Dim>(out: &mut Vec<Tensor<'a>>, name: &str, m: &'a Moments<Dyn, C>)
-where
-    DefaultAllocator: Allocator<Dyn, C>,
-{
-    for (k, v) in [("a", &m.a), ("s", &m.s), ("v", &m.v)] {
-        out.push(Tensor {
-            name: format!("{name}.{k}"),
-            kind: TensorKind::State,
-            rows: v.nrows(),
-            cols: v.ncols(),
-            data: v.as_slice(),
+    /// Every parameter and optimiser-state tensor, in the order of the [`Tensors`] visit.
+    pub fn tensors(&self) -> Vec<Tensor<'_>> {
+        let mut v = Vec::new();
+        self.visit(&mut |name, shape, data| {
+            let name = name.to_string();
+            v.push(Tensor {
+                kind: TensorKind::of(&name),
+                name,
+                rows: shape[0],
+                cols: shape[1],
+                data,
+            })
         });
+        v
     }
-}
 
-pub(crate) fn state<'a>(out: &mut Vec<Tensor<'a>>, name: &str, s: &'a DynDenseState) {
-    moments(out, &format!("{name}.weight"), &s.w);
-    moments(out, &format!("{name}.bias"), &s.b);
-}
-
-pub(crate) fn dense_mut<'a>(out: &mut Vec<TensorMut<'a>>, name: &str, d: &'a mut DynDense) {
-    let (rows, cols) = d.w.shape();
-    out.push(TensorMut {
-        name: format!("{name}.weight"),
-        rows,
-        cols,
-        data: d.w.as_mut_slice(),
-    });
-    out.push(TensorMut {
-        name: format!("{name}.bias"),
-        rows,
-        cols: 1,
-        data: d.b.as_mut_slice(),
-    });
-}
-
-pub(crate) fn moments_mut<'a, C: Dim>(
-    out: &mut Vec<TensorMut<'a>>,
-    name: &str,
-    m: &'a mut Moments<Dyn, C>,
-) where
-    DefaultAllocator: Allocator<Dyn, C>,
-{
-    for (k, v) in [("a", &mut m.a), ("s", &mut m.s), ("v", &mut m.v)] {
-        let (rows, cols) = v.shape();
-        out.push(TensorMut {
-            name: format!("{name}.{k}"),
-            rows,
-            cols,
-            data: v.as_mut_slice(),
+    /// Every tensor, mutable, in the order of [`tensors`](Model::tensors).
+    pub fn tensors_mut(&mut self) -> Vec<TensorMut<'_>> {
+        let mut v = Vec::new();
+        self.visit_mut(&mut |name, shape, data| {
+            v.push(TensorMut {
+                name: name.to_string(),
+                rows: shape[0],
+                cols: shape[1],
+                data,
+            })
         });
+        v
     }
 }
 
-pub(crate) fn state_mut<'a>(out: &mut Vec<TensorMut<'a>>, name: &str, s: &'a mut DynDenseState) {
-    moments_mut(out, &format!("{name}.weight"), &mut s.w);
-    moments_mut(out, &format!("{name}.bias"), &mut s.b);
+impl Tensors for Model {
+    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
+        each!(self, m => m.visit_at(at, f))
+    }
+    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
+        each!(self, m => m.visit_mut_at(at, f))
+    }
 }
 
 /// The model of `hyper` (its kind, batch) with layer widths `widths` (its layout resolved
@@ -307,16 +265,16 @@ pub fn build(
     hyper: &crate::config::Hyper,
     widths: &[usize],
     classes: usize,
-) -> Result<Box<dyn Model>, String> {
+) -> Result<Model, String> {
     let batch = hyper.batch as usize;
     match hyper.model {
         ModelKind::Classifier => Classifier::new(widths, batch)
-            .map(|c| Box::new(c) as Box<dyn Model>)
+            .map(Model::Classifier)
             .map_err(|e| e.to_string()),
         ModelKind::Autoencoder => match widths {
-            &[i, h, o] if i == o && i > 0 && h > 0 && batch > 0 => Ok(Box::new(
-                crate::autoencoder::AeModel::new(i, h, classes, batch),
-            )),
+            &[i, h, o] if i == o && i > 0 && h > 0 && batch > 0 => {
+                Ok(Model::Autoencoder(AeModel::new(i, h, classes, batch)))
+            }
             _ => Err(format!(
                 "an auto-encoder's layout is inputs-code-inputs (e.g. 784-1000-784), not {}",
                 crate::layers::widths_string(widths)
@@ -353,51 +311,62 @@ impl Classifier {
     }
 }
 
-impl Model for Classifier {
-    fn shape(&self) -> Shape {
+impl Classifier {
+    /// Dimensions.
+    pub fn shape(&self) -> Shape {
         Shape {
             layers: self.t.net.widths().collect(),
             batch: self.t.batch(),
         }
     }
 
-    fn forward_params(&self) -> usize {
+    /// Number of forward parameters.
+    pub fn forward_params(&self) -> usize {
         self.t.net.forward_params()
     }
 
-    fn inverse_params(&self) -> usize {
+    /// Number of inverse parameters.
+    pub fn inverse_params(&self) -> usize {
         self.t.net.inverse_params()
     }
 
-    fn init(&mut self, config: Config, init: Init, rng: &mut Pcg64) -> Result<(), ConfigError> {
+    /// Validates `config` and initialises weights, optimiser state and the epoch counter.
+    pub fn init(&mut self, config: Config, init: Init, rng: &mut Pcg64) -> Result<(), ConfigError> {
         self.t.init(config, init, rng)
     }
 
-    fn config(&self) -> Config {
+    /// The hyper-parameters.
+    pub fn config(&self) -> Config {
         *self.t.config()
     }
 
-    fn set_config(&mut self, config: Config) -> Result<(), ConfigError> {
+    /// Replaces the hyper-parameters (validated), keeping weights and optimiser state.
+    pub fn set_config(&mut self, config: Config) -> Result<(), ConfigError> {
         self.t.set_config(config)
     }
 
-    fn epoch(&self) -> u32 {
+    /// Completed epochs.
+    pub fn epoch(&self) -> u32 {
         self.t.epoch
     }
 
-    fn set_epoch(&mut self, epoch: u32) {
+    /// Sets the completed-epoch counter.
+    pub fn set_epoch(&mut self, epoch: u32) {
         self.t.epoch = epoch;
     }
 
-    fn sigma(&self) -> f32 {
+    /// σ of inverse training in the coming epoch.
+    pub fn sigma(&self) -> f32 {
         self.t.sigma()
     }
 
-    fn set_parallel(&mut self, chunks: usize, threads: usize) {
+    /// Splits each minibatch into `chunks` chunks run by `threads` threads.
+    pub fn set_parallel(&mut self, chunks: usize, threads: usize) {
         self.par = Parallel::new(&self.t, chunks, threads);
     }
 
-    fn train_epoch(
+    /// One epoch of `algo` over `data`; advances the epoch counter.
+    pub fn train_epoch(
         &mut self,
         data: &mut EpochBatches<'_>,
         algo: Algo,
@@ -410,7 +379,8 @@ impl Model for Classifier {
         }
     }
 
-    fn evaluate(
+    /// Classification error and loss over every sample of `data` (see [`Model::evaluate`]).
+    pub fn evaluate(
         &mut self,
         data: &Dataset,
         passes: u32,
@@ -453,69 +423,29 @@ impl Model for Classifier {
         })
     }
 
-    fn local_loss(&self) -> Vec<f32> {
+    /// Local loss of each hidden layer at the last forward step.
+    pub fn local_loss(&self) -> Vec<f32> {
         self.t.local_loss.iter().copied().collect()
     }
 
-    fn inverse_loss(&self) -> Vec<f32> {
+    /// Reconstruction loss of each inverse `g_2 …` at the last inverse step.
+    pub fn inverse_loss(&self) -> Vec<f32> {
         self.t.inverse_loss.clone()
     }
 
-    fn tensors(&self) -> Vec<Tensor<'_>> {
-        let t = &self.t;
-        let m = t.net.layers();
-        let mut v = Vec::new();
-        let p = TensorKind::Param;
-        dense(&mut v, "net.f1", p, &t.net.first);
-        for (k, d) in t.net.hidden.iter().enumerate() {
-            dense(&mut v, &format!("net.f{}", k + 2), p, d);
-        }
-        dense(&mut v, &format!("net.f{m}"), p, &t.net.output);
-        for (k, d) in t.net.inverse.iter().enumerate() {
-            dense(&mut v, &format!("net.g{}", k + 2), p, d);
-        }
-        let fs = &t.forward_state;
-        state(&mut v, "opt.forward.f1", &fs.first);
-        for (k, s) in fs.hidden.iter().enumerate() {
-            state(&mut v, &format!("opt.forward.f{}", k + 2), s);
-        }
-        state(&mut v, &format!("opt.forward.f{m}"), &fs.output);
-        for (k, s) in t.inverse_state.iter().enumerate() {
-            state(&mut v, &format!("opt.inverse.g{}", k + 2), s);
-        }
-        v
-    }
-
-    fn tensors_mut(&mut self) -> Vec<TensorMut<'_>> {
-        let t = &mut self.t;
-        let m = t.net.layers();
-        let mut v = Vec::new();
-        dense_mut(&mut v, "net.f1", &mut t.net.first);
-        for (k, d) in t.net.hidden.iter_mut().enumerate() {
-            dense_mut(&mut v, &format!("net.f{}", k + 2), d);
-        }
-        dense_mut(&mut v, &format!("net.f{m}"), &mut t.net.output);
-        for (k, d) in t.net.inverse.iter_mut().enumerate() {
-            dense_mut(&mut v, &format!("net.g{}", k + 2), d);
-        }
-        let fs = &mut t.forward_state;
-        state_mut(&mut v, "opt.forward.f1", &mut fs.first);
-        for (k, s) in fs.hidden.iter_mut().enumerate() {
-            state_mut(&mut v, &format!("opt.forward.f{}", k + 2), s);
-        }
-        state_mut(&mut v, &format!("opt.forward.f{m}"), &mut fs.output);
-        for (k, s) in t.inverse_state.iter_mut().enumerate() {
-            state_mut(&mut v, &format!("opt.inverse.g{}", k + 2), s);
-        }
-        v
-    }
-
-    fn is_finite(&self) -> bool {
+    /// Whether every parameter is finite.
+    pub fn is_finite(&self) -> bool {
         self.t.net.is_finite()
     }
+}
 
-    fn as_classifier(&self) -> Option<&Classifier> {
-        Some(self)
+/// The trainer's tensors: `net.*`, `opt.forward.*`, `opt.inverse.*`.
+impl Tensors for Classifier {
+    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
+        self.t.visit_at(at, f);
+    }
+    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
+        self.t.visit_mut_at(at, f);
     }
 }
 
@@ -524,11 +454,11 @@ mod tests {
     use super::*;
     use rand_pcg::Pcg64;
 
-    fn tiny() -> Box<dyn Model> {
-        let mut t: Box<dyn Model> = Box::new(Classifier::new(&[4, 3, 3, 2], 2).unwrap());
+    fn tiny() -> Model {
+        let mut t = Classifier::new(&[4, 3, 3, 2], 2).unwrap();
         t.init(Config::CONTINUOUS, Init::Orthogonal, &mut Pcg64::new(1, 1))
             .unwrap();
-        t
+        Model::Classifier(t)
     }
 
     #[test]

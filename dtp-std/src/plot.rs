@@ -255,7 +255,7 @@ pub fn draw(records: &[EpochRecord], title: &str, out: &Path) -> Result<()> {
 /// each reshaped to a square image (28 × 28 for MNIST), scaled to its own [min, max] (black
 /// to white) and enlarged 2×, in a 10-column grid on a dark grey background, into the
 /// 8-bit grayscale PNG file `out` (written atomically).
-pub fn draw_filters(model: &dyn Model, out: &Path) -> Result<()> {
+pub fn draw_filters(model: &Model, out: &Path) -> Result<()> {
     let tensors = model.tensors();
     let w = tensors
         .iter()

@@ -54,7 +54,7 @@ pub fn eval_rng(seed: u64, epoch: u32) -> Pcg64 {
 /// draws whenever it runs, so `--eval-every`'s figure at the last epoch is the summary's,
 /// and `dtp eval` of a checkpoint gives the figure of its epoch.
 pub fn final_evaluation(
-    model: &mut dyn Model,
+    model: &mut Model,
     hyper: &Hyper,
     splits: &Splits,
     rng: &mut Pcg64,
@@ -66,7 +66,7 @@ pub fn final_evaluation(
 
 /// Checks that a dataset fits a model: its features are the network's input width and its
 /// labels are among the classes the model tells apart (exit 2 naming both numbers).
-pub fn check_fits(d: &Dataset, model: &dyn Model) -> Outcome<()> {
+pub fn check_fits(d: &Dataset, model: &Model) -> Outcome<()> {
     let s = model.shape();
     if d.features != s.inputs() {
         return Err(Failure::input(anyhow!(
@@ -95,7 +95,7 @@ pub fn check_fits(d: &Dataset, model: &dyn Model) -> Outcome<()> {
 
 /// [`check_fits`] for the three splits of the data read from `source` (named in the message
 /// when given: a CSV file, a data directory).
-pub fn check_splits(splits: &Splits, model: &dyn Model, source: Option<&Path>) -> Outcome<()> {
+pub fn check_splits(splits: &Splits, model: &Model, source: Option<&Path>) -> Outcome<()> {
     for d in [&splits.train, &splits.valid, &splits.test] {
         check_fits(d, model).map_err(|f| match source {
             Some(p) => Failure {
@@ -179,7 +179,7 @@ fn non_finite(epoch: u32, e: impl std::fmt::Display, ckpt: &Path, good: u32) -> 
 struct Run {
     preset: &'static Preset,
     hyper: Hyper,
-    model: Box<dyn Model>,
+    model: Model,
     train_rng: Pcg64,
     shuffle_rng: Pcg64,
 }
@@ -277,7 +277,7 @@ fn start(
         }
         let mut model = c.model;
         model
-            .set_config(hyper.to_core())
+            .configure(&hyper)
             .map_err(|e| invalid_setting(args, e))?;
         let (splits, record) = data_of(
             args,
@@ -285,7 +285,7 @@ fn start(
             hyper.dataset,
             Some((&ckpt_path, c.data.as_ref())),
         )?;
-        check_splits(&splits, model.as_ref(), record.source.as_deref())?;
+        check_splits(&splits, &model, record.source.as_deref())?;
         let epoch = model.epoch();
         Ok((
             Run {
@@ -310,9 +310,9 @@ fn start(
         let widths = resolve_layers(&hyper, &splits.train);
         let mut model = model::build(&hyper, &widths, splits.train.classes)
             .map_err(|e| invalid_setting(args, e))?;
-        check_splits(&splits, model.as_ref(), args.data.as_deref())?;
+        check_splits(&splits, &model, args.data.as_deref())?;
         model
-            .init(config, hyper.init, &mut rng(hyper.seed, STREAM_INIT))
+            .init(&hyper, &mut rng(hyper.seed, STREAM_INIT))
             .map_err(|e| invalid_setting(args, e))?;
         Ok((
             Run {
@@ -368,7 +368,7 @@ pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
             &ckpt_path,
             run.preset,
             &run.hyper,
-            run.model.as_ref(),
+            &run.model,
             &run.train_rng,
             &run.shuffle_rng,
             Some(&record),
@@ -388,12 +388,12 @@ pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
 
     // The auto-encoder fits its linear probes on the final codes (kept in the checkpoint).
     let epoch = run.model.epoch();
-    let finish = match run.model.as_autoencoder_mut() {
-        Some(ae) => Some(
+    let finish = match &mut run.model {
+        Model::Autoencoder(ae) => Some(
             ae.finish(&splits, &mut rng(run.hyper.seed, STREAM_PROBE))
                 .map_err(|e| non_finite(epoch, format!("linear probe: {e}"), &ckpt_path, epoch))?,
         ),
-        None => None,
+        Model::Classifier(_) => None,
     };
     if finish.is_some() {
         save(&run)?;
@@ -402,7 +402,7 @@ pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
     let hyper = &run.hyper;
     let epoch = run.model.epoch();
     let mut erng = eval_rng(hyper.seed, u32::MAX);
-    let (test, valid) = final_evaluation(run.model.as_mut(), hyper, &splits, &mut erng)
+    let (test, valid) = final_evaluation(&mut run.model, hyper, &splits, &mut erng)
         .map_err(|e| non_finite(hyper.epochs, e, &ckpt_path, epoch))?;
     // One pass over the (large) training set: an estimate, not the figure of merit.
     let train = run
@@ -447,7 +447,7 @@ pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
             obs.warning(&format!("no curves: {e:#}"));
         }
         if run.model.kind() == ModelKind::Autoencoder
-            && let Err(e) = plot::draw_filters(run.model.as_ref(), &out.join(plot::FILTERS))
+            && let Err(e) = plot::draw_filters(&run.model, &out.join(plot::FILTERS))
         {
             obs.warning(&format!("no filters image: {e:#}"));
         }
@@ -553,7 +553,7 @@ fn epochs(
         let every = run.hyper.eval_every;
         let (test_passes, valid_passes) = if every > 0 && epoch % every == 0 {
             let mut rng = eval_rng(run.hyper.seed, u32::MAX);
-            let (t, v) = final_evaluation(run.model.as_mut(), &run.hyper, splits, &mut rng)
+            let (t, v) = final_evaluation(&mut run.model, &run.hyper, splits, &mut rng)
                 .map_err(|e| non_finite(epoch, e, &ckpt_path, good))?;
             (Some(t.error), Some(v.error))
         } else {

@@ -5,23 +5,29 @@
 
 mod file;
 use dtp_std::checkpoint;
+use dtp_std::model::Model;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let path = file::as_file(data, checkpoint::FILE_NAME);
     if let Ok(c) = checkpoint::load(&path) {
-        let m = c.model.as_ref();
+        let m = &c.model;
         let _ = (
             m.shape().widths(),
             m.epoch(),
             c.hyper.to_toml(),
-            m.as_autoencoder().map(|ae| ae.info_lines()),
+            match m {
+                Model::Autoencoder(ae) => ae.info_lines(),
+                Model::Classifier(_) => Vec::new(),
+            },
         );
         for t in m.tensors() {
             assert_eq!(t.data.len(), t.rows * t.cols);
             assert!(t.data.iter().all(|v| v.is_finite()), "{}", t.name);
         }
         assert!(c.hyper.validate_run().is_ok());
-        let _ = m.as_classifier().map(|c| c.blob());
+        if let Model::Classifier(c) = m {
+            let _ = c.blob();
+        }
     }
 });

@@ -13,9 +13,17 @@ use std::process::{Command, Output, Stdio};
 
 use dtp_std::checkpoint::{self, Checkpoint};
 use dtp_std::metrics;
-use dtp_std::model::ModelKind;
+use dtp_std::model::{AeModel, Model, ModelKind};
 use dtp_tests::{timeless_records, timeless_summary};
 use tempfile::TempDir;
+
+/// The auto-encoder of a loaded `mnist-ae` checkpoint.
+fn ae(m: &Model) -> &AeModel {
+    match m {
+        Model::Autoencoder(a) => a,
+        Model::Classifier(_) => panic!("not an auto-encoder"),
+    }
+}
 
 const TRAIN: usize = 1_000;
 const VALID: usize = 10_000;
@@ -187,14 +195,7 @@ fn mnist_ae_trains_probes_reports_and_has_a_backprop_baseline() {
     png_header(&out.join("curves.png"));
     let c = load(&out);
     assert_eq!(c.model.epoch(), 4);
-    assert_eq!(
-        c.model
-            .as_autoencoder()
-            .unwrap()
-            .finished()
-            .map(|f| f.epoch),
-        Some(4)
-    );
+    assert_eq!(ae(&c.model).finished().map(|f| f.epoch), Some(4));
 
     // eval agrees with the summary; info, plot and export behave.
     let e: serde_json::Value =
@@ -301,14 +302,7 @@ fn mnist_ae_resume_is_bit_identical() {
     ]);
     assert!(!o.status.success());
     assert_eq!(load(&b).model.epoch(), 1);
-    assert!(
-        load(&b)
-            .model
-            .as_autoencoder()
-            .unwrap()
-            .finished()
-            .is_none()
-    );
+    assert!(ae(&load(&b).model).finished().is_none());
     ok(&[
         "train",
         "--out",
@@ -322,10 +316,7 @@ fn mnist_ae_resume_is_bit_identical() {
     let (x, y) = (load(&a), load(&b));
     assert_eq!(x.train_rng, y.train_rng);
     assert_eq!(x.shuffle_rng, y.shuffle_rng);
-    assert_eq!(
-        x.model.as_autoencoder().unwrap().finished(),
-        y.model.as_autoencoder().unwrap().finished()
-    );
+    assert_eq!(ae(&x.model).finished(), ae(&y.model).finished());
     let bits = |d: &[f32]| d.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     let (tx, ty) = (x.model.tensors(), y.model.tensors());
     assert_eq!(tx.len(), ty.len());

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use dtp_std::checkpoint::{self, Checkpoint};
+use dtp_std::model::Model;
 use dtp_tests::{timeless_records, timeless_summary};
 use tempfile::TempDir;
 
@@ -105,7 +106,10 @@ fn a_toml_file_sets_layout_batch_and_units() {
     let c = load(&out);
     assert_eq!(c.model.shape().layers, vec![64, 40, 30, 20, 10]);
     assert_eq!(c.hyper.batch, 5);
-    assert_eq!(c.model.config().units, dtp_core::Units::DISCRETE);
+    let Model::Classifier(classifier) = &c.model else {
+        panic!("a classifier")
+    };
+    assert_eq!(classifier.config().units, dtp_core::Units::DISCRETE);
     assert_eq!(c.model.epoch(), 2);
     // Three hidden layers: four forward layers and two inverses (g_2, g_3).
     let names: Vec<String> = c.model.tensors().iter().map(|t| t.name.clone()).collect();

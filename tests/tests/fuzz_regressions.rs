@@ -52,7 +52,7 @@ fn resuming_a_checkpoint_at_the_last_representable_epoch_does_not_overflow() {
         &path,
         c.preset,
         &c.hyper,
-        c.model.as_ref(),
+        &c.model,
         &c.train_rng,
         &c.shuffle_rng,
     )

@@ -11,9 +11,9 @@ use dtp_std::evaluate::{checkpoint_path, evaluate, firmware_blob, load, recorded
 use dtp_std::failure::{Classify, Failure, Outcome};
 use dtp_std::int_model;
 use dtp_std::metrics;
+use dtp_std::model::{Model, ModelKind, TensorKind};
 
 use crate::int_commands;
-use dtp_std::model::{ModelKind, TensorKind};
 use dtp_std::plot;
 
 /// `dtp eval`.
@@ -192,7 +192,7 @@ pub fn plot(a: &PlotArgs) -> Outcome<()> {
                         .map_or_else(|| "run".into(), |s| s.to_string_lossy())
                 )),
             };
-            plot::draw_filters(c.model.as_ref(), &filters).or_other()?;
+            plot::draw_filters(&c.model, &filters).or_other()?;
             println!(
                 "wrote {} (first-layer filters at epoch {})",
                 filters.display(),
@@ -215,7 +215,7 @@ pub fn info(a: &InfoArgs) -> Outcome<()> {
         return int_commands::info(a);
     }
     let c = load(&a.checkpoint)?;
-    let m = c.model.as_ref();
+    let m = &c.model;
     let s = m.shape();
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!("checkpoint  {} ({bytes} bytes)", path.display());
@@ -239,7 +239,7 @@ pub fn info(a: &InfoArgs) -> Outcome<()> {
             m.inverse_params()
         ),
     }
-    if let Some(ae) = m.as_autoencoder() {
+    if let Model::Autoencoder(ae) = m {
         for line in ae.info_lines() {
             println!("            {line}");
         }
