@@ -153,7 +153,7 @@ impl Parallel {
         self.team.threads()
     }
 
-    /// The executor of the step driver ([`step`](crate::step)) for `t`'s minibatch, held in
+    /// The executor of the step driver ([`step`] module) for `t`'s minibatch, held in
     /// `t`'s batch buffers: `p.on(&mut t).step(rng)` (with [`Drive`](crate::step::Drive) in
     /// scope) is one DTP step on the chunks. With one chunk it is `t` itself (same code, same
     /// streams).

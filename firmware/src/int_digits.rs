@@ -243,7 +243,10 @@ pub fn run(bar_tenths: u32, min_gap_tenths: u32) -> ! {
         "weights digest after training: {=u32:#010x} (FNV-1a over every i16 parameter)",
         d
     );
-    let per_step_x10 = dtp.step_ticks * 10 * instructions / ticks / u64::from(dtp.seen);
+    // `checked_div`: no division-by-zero panic path (the no-panic proof covers this demo).
+    let per_step_x10 = (dtp.step_ticks * 10 * instructions)
+        .checked_div(ticks.saturating_mul(u64::from(dtp.seen)))
+        .unwrap_or(0);
     info!(
         "step cost: = {=u64} instructions per DTP step (integer; x {=u64}/{=u64} from calibration; {=usize} parameters)",
         per_step_x10 / 10,
