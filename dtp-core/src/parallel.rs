@@ -191,7 +191,7 @@ impl Parallel {
         let load = |e: &mut Exec<'_, K>, index| e.load(index);
         let tally = step::epoch(&mut e, schedule, feedback != Feedback::Fixed, n, rng, load)?;
         e.report_filled();
-        let mut stats = tally.stats(batch);
+        let mut stats = EpochStats::from_pass(&tally, batch);
         stats.sigma = sigma;
         t.epoch = t.epoch.saturating_add(1);
         Ok(stats)
@@ -219,7 +219,7 @@ impl Parallel {
         let tally = step::pass(&mut e, n, rng, load, |e, r| e.backprop_step(gradient, r))?;
         e.report_filled();
         t.epoch = t.epoch.saturating_add(1);
-        Ok(tally.stats(batch))
+        Ok(EpochStats::from_pass(&tally, batch))
     }
 
     /// Runs `task` on every chunk (in parallel when there is a team), after seeding its

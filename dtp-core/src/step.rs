@@ -53,19 +53,6 @@ pub trait Tally: Copy + Default {
     fn correct(&self) -> u64;
 }
 
-impl Tally for crate::StepStats {
-    fn add(&mut self, other: Self) {
-        self.loss += other.loss;
-        self.correct += other.correct;
-    }
-    fn loss(&self) -> f32 {
-        self.loss
-    }
-    fn correct(&self) -> u64 {
-        u64::from(self.correct)
-    }
-}
-
 /// An executor of DTP's five steps (Lee et al. 2015) on the minibatch it holds.
 ///
 /// Each method is one step; its arithmetic, storage and threads are the executor's own. The
@@ -215,21 +202,6 @@ where
             }
             pass(e, batches, rng, &mut load, |e, r| forward_only(e, r))
         }
-    }
-}
-
-impl<T: Tally> PassTally<T> {
-    /// The pass's [`EpochStats`](crate::EpochStats): mean loss over its minibatches and the
-    /// error over its `batches × batch` samples (σ left 0).
-    pub fn stats(&self, batch: usize) -> crate::EpochStats {
-        let mut total = crate::EpochStats::default();
-        let n = self.batches;
-        if n > 0 {
-            total.loss = self.sum.loss() / n as f32;
-            total.error = 1.0 - self.sum.correct() as f32 / (n * batch) as f32;
-        }
-        total.batches = n as u32;
-        total
     }
 }
 

@@ -9,7 +9,7 @@ use crate::layout::{Alloc, Fixed, Layout};
 use crate::mat::{OMat, zeros};
 use crate::net::Net;
 use crate::optim::{DenseState, InverseState, NetState};
-use crate::step::{self, Pass, Steps};
+use crate::step::{self, Pass, Steps, Tally};
 use core::marker::PhantomData;
 use nalgebra::allocator::Allocator;
 use nalgebra::{Const, DefaultAllocator, Dim};
@@ -253,6 +253,19 @@ pub struct StepStats {
     pub correct: u32,
 }
 
+impl Tally for StepStats {
+    fn add(&mut self, other: Self) {
+        self.loss += other.loss;
+        self.correct += other.correct;
+    }
+    fn loss(&self) -> f32 {
+        self.loss
+    }
+    fn correct(&self) -> u64 {
+        u64::from(self.correct)
+    }
+}
+
 /// What one epoch measured (averages over the forward-training pass).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -265,6 +278,21 @@ pub struct EpochStats {
     pub batches: u32,
     /// σ used for inverse training this epoch.
     pub sigma: f32,
+}
+
+impl EpochStats {
+    /// A pass's figures ([`step::PassTally`]) as an epoch's: the mean loss over its minibatches
+    /// and the error over its `batches × batch` samples (σ left 0).
+    pub fn from_pass<T: Tally>(pass: &step::PassTally<T>, batch: usize) -> Self {
+        let mut total = EpochStats::default();
+        let n = pass.batches;
+        if n > 0 {
+            total.loss = pass.sum.loss() / n as f32;
+            total.error = 1.0 - pass.sum.correct() as f32 / (n * batch) as f32;
+        }
+        total.batches = n as u32;
+        total
+    }
 }
 
 /// A source of minibatches for [`Trainer::train_epoch`].
@@ -615,7 +643,7 @@ where
             Ok(())
         };
         let tally = step::epoch(self, schedule, trains_feedback, n, rng, load)?;
-        let mut stats = tally.stats(self.batch());
+        let mut stats = EpochStats::from_pass(&tally, self.batch());
         stats.sigma = sigma;
         self.epoch = self.epoch.saturating_add(1);
         Ok(stats)
@@ -639,7 +667,7 @@ where
         };
         let tally = step::pass(self, n, rng, load, |t, r| t.backprop_step(gradient, r))?;
         self.epoch = self.epoch.saturating_add(1);
-        Ok(tally.stats(self.batch()))
+        Ok(EpochStats::from_pass(&tally, self.batch()))
     }
 }
 

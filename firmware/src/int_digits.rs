@@ -40,6 +40,16 @@ static TRAINER: Once<Trainer> = Once::new(IntTrainer::new(Net::new(WIDTHS), Sett
 static ORDERS: &[u8; EPOCHS * digits::TRAIN * 2] =
     include_bytes!(concat!(env!("OUT_DIR"), "/digits_orders.bin"));
 
+/// Instructions per integer DTP step the demo allows (issue 27's targets): 60,000 on a core
+/// with the DSP extension (Cortex-M4F/M7/M33), 250,000 elsewhere (Cortex-M0/M0+, M3).
+const MAX_INSTRUCTIONS: u64 = if cfg!(target_feature = "dsp") {
+    60_000
+} else {
+    250_000
+};
+/// Stack the demo requires to be left unused at its high-water mark, in bytes.
+const MIN_SPARE_STACK: usize = 2048;
+
 /// The trainer's generator stream, as the float demos'.
 const TRAINER_STREAM: u64 = 0x0a02_bdbf_7bb3_c0a7;
 /// Bytes of the weights' save (the parameters, i16 little-endian).
@@ -194,7 +204,8 @@ fn verify_after_reset(t: &mut Trainer, nor: &mut flash::Board) -> bool {
 }
 
 /// The demo. Exits 0 iff integer DTP reaches `bar_tenths` per mille held-out, leads its
-/// control by `min_gap_tenths`, and its weights survive a reset.
+/// control by `min_gap_tenths`, its step takes at most [`MAX_INSTRUCTIONS`], at least
+/// [`MIN_SPARE_STACK`] bytes of stack stay unused, and its weights survive a reset.
 pub fn run(bar_tenths: u32, min_gap_tenths: u32) -> ! {
     measure::paint_stack();
     let cp = match cortex_m::Peripherals::take() {
@@ -280,13 +291,25 @@ pub fn run(bar_tenths: u32, min_gap_tenths: u32) -> ! {
     }
     info!("control: the same run with eta-hat = 0 (only the output layer learns)");
     let control = train(t, Settings::DIGITS.control(), "IntControl");
+    let (high, stack) = (measure::stack_high_water(), measure::stack_size());
+    let spare = stack.saturating_sub(high);
     info!(
-        "stack high-water mark: {=usize} of {=usize} B",
-        measure::stack_high_water(),
-        measure::stack_size()
+        "stack high-water mark: {=usize} of {=usize} B ({=usize} B spare; required {=usize})",
+        high,
+        stack,
+        spare,
+        MIN_SPARE_STACK
+    );
+    let per_step = per_step_x10 / 10;
+    let fast = per_step <= MAX_INSTRUCTIONS;
+    info!(
+        "step cost {=u64} instructions (at most {=u64} on this core): {=str}",
+        per_step,
+        MAX_INSTRUCTIONS,
+        if fast { "PASS" } else { "FAIL" }
     );
     let (a, b) = (tenths(dtp.correct), tenths(control.correct));
-    let ok = a >= bar_tenths && a >= b + min_gap_tenths;
+    let ok = a >= bar_tenths && a >= b + min_gap_tenths && fast && spare >= MIN_SPARE_STACK;
     info!(
         "held-out: integer DTP {=u32} per mille (bar {=u32}) vs control (eta-hat = 0) {=u32} per mille: ahead by {=i32} (required {=u32}): {=str}",
         a,
