@@ -7,6 +7,8 @@
 #   THUMB_TARGET=thumbv7m-none-eabi scripts/thumb-cargo.sh build ...   # another Arm target
 #                                              # (here: Cortex-M3, no FPU, soft float)
 #   THUMB_TARGET=thumbv6m-none-eabi scripts/thumb-cargo.sh build ...   # Cortex-M0/M0+
+#   scripts/thumb-cargo.sh clippy --manifest-path firmware/Cargo.toml --bins -- -D warnings
+#                                              # (Debian path: needs rust-web-clippy)
 #
 # thumbv6m-none-eabi is linked through flip-link (knurling-rs; `cargo install flip-link
 # --locked`), which moves the statics to the top of RAM and the stack under them, so a stack
@@ -78,6 +80,15 @@ run_cargo() {
         if [[ $seen -eq 0 && $a == -- ]]; then seen=1; fi
         if [[ $seen -eq 0 ]]; then before+=("$a"); else after+=("$a"); fi
     done
+    # `clippy` on the Debian path: Debian's cargo-clippy (package rust-web-clippy), whose
+    # clippy-driver matches the Debian rustc that builds core (rustup's would not load it).
+    if [[ ${before[0]:-} == clippy && ${THUMB_DEBIAN_CLIPPY:-} == 1 ]]; then
+        if [[ ! -x /usr/bin/cargo-clippy ]]; then
+            echo "thumb-cargo: clippy needs Debian's rust-web-clippy (apt-get install rust-web-clippy)" >&2
+            exit 2
+        fi
+        exec /usr/bin/cargo-clippy "${before[@]}" "${extra[@]}" "${after[@]}"
+    fi
     exec cargo "${before[@]}" "${extra[@]}" "${after[@]}"
 }
 
@@ -174,4 +185,4 @@ linker_var=CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$TARGET")_LINKER
 if [[ -z ${!linker_var:-} ]]; then
     use_flip_link "$lld" || export "$linker_var=$lld"
 fi
-run_cargo -Zbuild-std=core --target "$TARGET"
+THUMB_DEBIAN_CLIPPY=1 run_cargo -Zbuild-std=core --target "$TARGET"

@@ -63,6 +63,8 @@ struct Shared {
 // end — every helper has reported — and the next generation's release), and read by the
 // helpers only after they acquire that generation. Everything else is atomics and locks.
 unsafe impl Sync for Shared {}
+// SAFETY: as for `Sync` above: the job pointer is only a borrowed `Fn + Sync`, and the rest
+// (atomics, a mutex, a condition variable) may move between threads.
 unsafe impl Send for Shared {}
 
 /// The caller and `threads − 1` helper threads, for [`Team::map`].

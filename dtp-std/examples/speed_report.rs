@@ -143,6 +143,9 @@ fn standalone(m: usize, k: usize, n: usize, kind: &str) -> (f64, f64) {
         }
         flops * reps as f64 / t.elapsed().as_secs_f64() / 1e9
     };
+    // SAFETY: `a` holds m × k floats and `b` k × n, laid out by the strides above (either
+    // stride pair addresses exactly its buffer); `c` holds m × n, column-major, and is a
+    // separate allocation, so the output aliases neither input.
     let mm = time(&mut || unsafe {
         matrixmultiply::sgemm(
             m,
@@ -161,6 +164,7 @@ fn standalone(m: usize, k: usize, n: usize, kind: &str) -> (f64, f64) {
             m as isize,
         )
     });
+    // SAFETY: the same buffers, shapes and strides as for `sgemm` just above.
     let gm = time(&mut || unsafe {
         gemm::gemm(
             m,

@@ -25,6 +25,8 @@ impl<T> Once<T> {
     }
 
     /// The value, the first time; `None` afterwards.
+    // `&'static mut` from `&'static`: the `taken` flag makes it the only reference ever.
+    #[allow(clippy::mut_from_ref)]
     pub fn take(&'static self) -> Option<&'static mut T> {
         if self.taken.swap(true, Ordering::AcqRel) {
             None

@@ -250,7 +250,7 @@ fn slot_region(len: usize) -> Option<usize> {
     }
     let start = &raw const __dtp_slots_start as usize;
     let end = &raw const __dtp_slots_end as usize;
-    if end.saturating_sub(start) < len || start % PAGE != 0 || len % PAGE != 0 {
+    if end.saturating_sub(start) < len || !start.is_multiple_of(PAGE) || !len.is_multiple_of(PAGE) {
         defmt::error!(
             "flash: {=usize} B of slots wanted, memory.x reserves {=usize} B at {=usize:#x}",
             len,

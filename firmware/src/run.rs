@@ -49,6 +49,8 @@ pub(crate) fn stream(shift: Shift) -> FlashDigits {
 }
 
 /// The `&'static mut` of a take-once static; a second take is a deliberate error exit.
+// `&'static mut` from `&'static`: sound because `Once::take` hands the value out only once.
+#[allow(clippy::mut_from_ref)]
 pub(crate) fn take<T>(cell: &'static Once<T>, what: &str) -> &'static mut T {
     match cell.take() {
         Some(v) => v,
@@ -255,7 +257,7 @@ pub fn train(
         if variant == Variant::Sign {
             flips += demo::target_flips(trainer);
         }
-        if source.position() % EVAL_EVERY == 0 {
+        if source.position().is_multiple_of(EVAL_EVERY) {
             last = demo::evaluate(trainer, source.shift);
             let stream = r1(100.0 * correct as f32 / since as f32);
             if variant == Variant::Sign {

@@ -1,4 +1,4 @@
-//! Crash safety: `dtp train` killed with SIGKILL at many moments — anywhere, right after an
+//! Crashes: `dtp train` killed with SIGKILL at many moments — anywhere, right after an
 //! epoch, and inside a checkpoint write — always leaves a checkpoint that loads (through the
 //! library and through `dtp info`), `--resume` carries on from it, and the run ends with the
 //! weights, generators, metrics and summary of an uninterrupted run, bit for bit.

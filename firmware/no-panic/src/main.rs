@@ -178,7 +178,7 @@ pub extern "C" fn _start() -> ! {
             }
         }
         seen = seen.wrapping_add(1);
-        if black_box(seen) % 360 == 0 {
+        if black_box(seen).is_multiple_of(360) {
             // Held-out evaluation: the float path and the packed-bits classifier.
             fill(trainer, &x, black_box(7));
             let _ = black_box(trainer.evaluate(&mut rng));
@@ -193,7 +193,7 @@ pub extern "C" fn _start() -> ! {
                 &mut logits,
             ));
         }
-        if black_box(seen) % 1438 == 0 {
+        if black_box(seen).is_multiple_of(1438) {
             // End of an epoch: the learning rate decays (the trainer divides it by
             // 1 + epoch); settings may change; the weights go to flash.
             trainer.epoch = black_box(seen) / 1438;
