@@ -232,7 +232,7 @@ impl IntModel {
                 .get(usize::from(data.label(i)))
                 .copied()
                 .unwrap_or(0);
-            nll -= (f64::from(p.max(1)) / 32768.0).ln();
+            nll -= libm::log(f64::from(p.max(1)) / 32768.0);
         }
         let n = data.len().max(1) as f64;
         Ok(Evaluation {
