@@ -447,3 +447,82 @@ fn messages_are_ours() {
     );
     assert!(!err.contains("--layers"), "{err}");
 }
+
+/// Every reported figure of `dir` but the clocks: each epoch's record and the summary's
+/// errors and losses, as JSON values (serde_json reads back exactly the `f64` written).
+fn figures(dir: &Path) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for line in fs::read_to_string(dir.join(metrics::JSONL))
+        .unwrap()
+        .lines()
+    {
+        let mut r: serde_json::Value = serde_json::from_str(line).unwrap();
+        let o = r.as_object_mut().unwrap();
+        for clock in ["train_seconds", "wall_seconds", "samples_per_sec"] {
+            o.remove(clock);
+        }
+        out.push(r);
+    }
+    let mut sm: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join(metrics::SUMMARY)).unwrap()).unwrap();
+    let o = sm.as_object_mut().unwrap();
+    for clock in ["seconds", "samples_per_sec", "train_seconds_total"] {
+        o.remove(clock);
+    }
+    out.push(sm);
+    out
+}
+
+/// Item 10: every reported figure (each epoch's errors and losses, every layer's local and
+/// inverse loss, the summary) is bit-identical across identical runs, across thread counts
+/// (minibatches cut into chunks that threads carry), and whichever variant of its maths
+/// functions the C library picks for the processor (glibc: FMA masked off).
+#[test]
+fn reported_figures_are_the_same_bits_whatever_the_threads() {
+    let tmp = TempDir::new().unwrap();
+    let run = |name: &str, threads: &str, env: Option<(&str, &str)>| {
+        let dir = tmp.path().join(name);
+        let mut c = command(
+            None,
+            &[
+                "train",
+                "--out",
+                s(&dir),
+                "--batch",
+                "32",
+                "--chunks",
+                "4",
+                "--epochs",
+                "6",
+                "--eval-every",
+                "3",
+                "--quiet",
+                "--no-plot",
+            ],
+        );
+        c.env("DTP_THREADS", threads);
+        if let Some((k, v)) = env {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        dir
+    };
+    let one = figures(&run("one", "1", None));
+    for (name, threads, env) in [
+        ("again", "1", None),
+        ("two", "2", None),
+        ("four", "4", None),
+        (
+            "no-fma",
+            "2",
+            Some(("GLIBC_TUNABLES", "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F")),
+        ),
+    ] {
+        let other = figures(&run(name, threads, env));
+        assert_eq!(one.len(), other.len());
+        for (a, b) in one.iter().zip(&other) {
+            assert_eq!(a, b, "{name}: a reported figure differs");
+        }
+    }
+}
