@@ -82,7 +82,7 @@ pub fn check_fits(d: &Dataset, model: &Model, fit: Fit<'_>) -> Outcome<()> {
     let eval_hint = |ckpt: &Path| {
         format!(
             "the checkpoint {} evaluates data like that it was trained on; to learn this data, \
-             train a network for it (dtp train --data FILE)",
+             train a network on it: dtp train --data FILE",
             ckpt.display()
         )
     };
