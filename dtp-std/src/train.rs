@@ -428,11 +428,11 @@ fn start(
         let config = hyper.to_core();
         config.validate().map_err(|e| invalid_setting(args, e))?;
         let (splits, record) = data_of(args, obs, hyper.dataset, None)?;
-        check_sizes(&splits, &hyper, record.source.as_deref())?;
         let widths = resolve_layers(&hyper, &splits.train);
         let mut model = model::build(&hyper, &widths, splits.train.classes)
             .map_err(|e| invalid_setting(args, e))?;
         check_splits(&splits, &model, args.data.as_deref(), Fit::Train)?;
+        check_sizes(&splits, &hyper, record.source.as_deref())?;
         model
             .init(&hyper, &mut rng(hyper.seed, STREAM_INIT))
             .map_err(|e| invalid_setting(args, e))?;
@@ -467,7 +467,11 @@ pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
     }
     let (out, created) = match &args.out {
         Some(out) => (out.clone(), rundir::missing_dirs(out)),
-        None if args.resume || args.force => (default_out(args), Vec::new()),
+        None if args.resume || args.force => {
+            let out = default_out(args);
+            let created = rundir::missing_dirs(&out);
+            (out, created)
+        }
         None => rundir::fresh_dir(&default_out(args))?,
     };
     let result = train_in(args, obs, &patches, out, t0);

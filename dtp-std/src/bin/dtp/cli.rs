@@ -29,7 +29,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Train a preset (default: digits, seconds on the embedded UCI digits).
+    /// Train a preset (default: digits, seconds on the embedded UCI digits). Ctrl-C stops
+    /// before the next minibatch, keeps the last checkpoint, says how to resume and exits 130.
     Train(Box<TrainArgs>),
     /// Evaluate a checkpoint on its preset's train / valid / test sets.
     Eval(EvalArgs),
