@@ -213,7 +213,7 @@ impl Probe {
                 let label = usize::from(data.label(start + col));
                 let p = self.p.column(col);
                 wrong += usize::from(argmax(p.iter()) != label);
-                nll -= f64::from(p[label]).max(1e-30).ln();
+                nll -= libm::log(f64::from(p[label]).max(1e-30));
             }
         }
         Evaluation {

@@ -12,7 +12,7 @@ use crate::data::Splits;
 use crate::datasets;
 use crate::failure::{Classify, Failure, Outcome};
 use crate::model::{Evaluation, Model, ModelKind};
-use crate::train::{check_splits, eval_rng};
+use crate::train::{Fit, check_splits, eval_rng};
 
 /// A checkpoint file, or the checkpoint inside a run directory.
 pub fn checkpoint_path(p: &Path) -> PathBuf {
@@ -29,8 +29,9 @@ pub fn load(p: &Path) -> Outcome<Checkpoint> {
 }
 
 /// The data of a checkpoint's run: `data` if given, else the recorded source; scaled as the
-/// run recorded (older checkpoints: unscaled).
-pub fn recorded_data(c: &Checkpoint, data: Option<&Path>) -> Outcome<Splits> {
+/// run recorded (older checkpoints: unscaled). Checked against the checkpoint's network
+/// (read from `ckpt`); errors name the data file.
+pub fn recorded_data(c: &Checkpoint, ckpt: &Path, data: Option<&Path>) -> Outcome<Splits> {
     let source = match (data, &c.data) {
         (Some(d), _) => Some(d.to_path_buf()),
         (None, Some(r)) => r.source.clone(),
@@ -42,7 +43,17 @@ pub fn recorded_data(c: &Checkpoint, data: Option<&Path>) -> Outcome<Splits> {
         .map(|r| r.scaling.clone())
         .unwrap_or_default();
     let request = datasets::ScaleRequest::Use(scaling);
-    datasets::load_scaled(c.hyper.dataset, source.as_deref(), &request).map(|(s, _)| s)
+    let named = |f: Failure| match source.as_deref() {
+        Some(p) if !f.error.to_string().contains(&p.display().to_string()) => Failure {
+            code: f.code,
+            error: anyhow!("{}: {}", p.display(), f.error),
+        },
+        _ => f,
+    };
+    let (splits, _) =
+        datasets::load_scaled(c.hyper.dataset, source.as_deref(), &request).map_err(named)?;
+    check_splits(&splits, &c.model, source.as_deref(), Fit::Eval(ckpt))?;
+    Ok(splits)
 }
 
 /// What a checkpoint scores on its run's three sets (`dtp eval --json` prints it).
@@ -85,7 +96,7 @@ pub fn evaluate(
     passes: Option<u32>,
     units: Option<UnitsName>,
 ) -> Outcome<EvalReport> {
-    check_splits(splits, &c.model, None)?;
+    check_splits(splits, &c.model, None, Fit::Eval(path))?;
     if let Some(u) = units {
         let Model::Classifier(classifier) = &mut c.model else {
             return Err(Failure::input(anyhow!(

@@ -4,7 +4,8 @@
 //! |---|---|
 //! | 1 | anything else (e.g. the run directory cannot be written) |
 //! | 2 | bad input: a missing or malformed dataset, config or checkpoint, a bad flag |
-//! | 3 | training met a NaN or an infinity (the last good checkpoint is kept) |
+//! | 3 | training met a NaN or an infinity, or diverged (the last good checkpoint is kept) |
+//! | 130 | interrupted (Ctrl-C): the last checkpoint written is kept |
 
 use std::fmt;
 
@@ -12,8 +13,11 @@ use std::fmt;
 pub const EXIT_OTHER: u8 = 1;
 /// Exit code of bad input.
 pub const EXIT_INPUT: u8 = 2;
-/// Exit code of a non-finite number in training.
+/// Exit code of a non-finite number in training, or of a run that diverged
+/// ([`crate::divergence`]).
 pub const EXIT_NON_FINITE: u8 = 3;
+/// Exit code of a run stopped by the user (SIGINT, Ctrl-C: 128 + 2, as a shell reports it).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// An error and the exit code it maps to.
 #[derive(Debug)]

@@ -232,7 +232,7 @@ impl IntModel {
                 .get(usize::from(data.label(i)))
                 .copied()
                 .unwrap_or(0);
-            nll -= (f64::from(p.max(1)) / 32768.0).ln();
+            nll -= libm::log(f64::from(p.max(1)) / 32768.0);
         }
         let n = data.len().max(1) as f64;
         Ok(Evaluation {
@@ -243,7 +243,8 @@ impl IntModel {
     }
 
     /// One epoch over `data` in `order` (shuffled first by `order_rng`), one step a sample;
-    /// returns (error, mean `1 − p_label`) on the stream.
+    /// returns (error, mean `1 − p_label`) on the stream, or `None` when the observer asked
+    /// to stop (the epoch is then left unfinished).
     fn train_epoch(
         &mut self,
         data: &Dataset,
@@ -251,7 +252,7 @@ impl IntModel {
         order_rng: &mut Pcg32,
         rng: &mut Pcg32,
         obs: &mut dyn Observer,
-    ) -> Result<(f64, f64), Error> {
+    ) -> Result<Option<(f64, f64)>, Error> {
         shuffle(order, order_rng);
         let mut buf = vec![0f32; data.features];
         let (mut correct, mut miss) = (0u64, 0f64);
@@ -261,12 +262,15 @@ impl IntModel {
             correct += u64::from(s.correct);
             miss += s.miss as f64 / 32768.0;
             if k % 1000 == 999 {
+                if obs.stop_requested() {
+                    return Ok(None);
+                }
                 obs.batch();
             }
         }
         self.epoch += 1;
         let n = order.len().max(1) as f64;
-        Ok((1.0 - correct as f64 / n, miss / n))
+        Ok(Some((1.0 - correct as f64 / n, miss / n)))
     }
 
     /// Forward and inverse parameters.
@@ -521,6 +525,7 @@ pub fn train(
     rundir::prepare_out(&out)?;
     let request = ScaleRequest::Use(crate::data::Scaling::none());
     let splits = splits_of(hyper.dataset, args.data.as_deref(), &request)?;
+    crate::train::check_sizes(&splits, &hyper, args.data.as_deref())?;
     let record = DataRecord::new(args.data.as_deref(), crate::data::Scaling::none());
     let widths = crate::train::resolve_layers(&hyper, &splits.train);
     let settings = settings_of(&hyper, splits.train.len())
@@ -572,15 +577,24 @@ pub fn train(
     };
     let mut eval_rng = Pcg32::new(hyper.seed, 4);
     let (mut train_secs, mut trained) = (0.0, 0u64);
+    let mut good = 0;
     for epoch in 1..=hyper.epochs {
         obs.epoch(epoch, hyper.epochs);
         let t = Instant::now();
-        let (train_error, train_loss) = model
+        let Some((train_error, train_loss)) = model
             .train_epoch(&splits.train, &mut order, &mut order_rng, &mut rng, obs)
             .map_err(|e| {
                 obs.finish();
                 failed(epoch, e)
-            })?;
+            })?
+        else {
+            crate::train::interrupt(
+                obs,
+                epoch,
+                good,
+                "integer runs cannot be resumed yet: start it again",
+            );
+        };
         let secs = t.elapsed().as_secs_f64();
         train_secs += secs;
         trained += per_epoch;
@@ -620,6 +634,7 @@ pub fn train(
         metrics::append(&out, &record).or_other()?;
         if epoch % hyper.checkpoint_every == 0 || epoch == hyper.epochs {
             save_now(&model)?;
+            good = epoch;
         }
     }
     obs.finish();

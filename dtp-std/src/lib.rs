@@ -82,6 +82,7 @@ pub mod config;
 pub mod data;
 pub mod data_record;
 pub mod datasets;
+pub mod divergence;
 pub mod evaluate;
 pub mod failure;
 pub mod int_model;

@@ -413,7 +413,7 @@ impl Classifier {
                 let best = dtp_core::loss::argmax(p.iter());
                 wrong += usize::from(best != label);
                 let pl = f64::from(p[label]) / f64::from(passes);
-                nll -= pl.max(1e-30).ln();
+                nll -= libm::log(pl.max(1e-30));
             }
         }
         Ok(Evaluation {

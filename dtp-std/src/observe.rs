@@ -28,8 +28,29 @@ pub trait Observer {
     fn warning(&mut self, warning: &str) {
         let _ = warning;
     }
+    /// Something said once as a run starts that the user should see even without epoch
+    /// lines: the run directory chosen for a run given no `--out`, settings chosen for the
+    /// algorithm.
+    fn note(&mut self, note: &str) {
+        let _ = note;
+    }
     /// Training stopped.
     fn finish(&mut self) {}
+    /// Whether the user asked the run to stop (the `dtp` binary: Ctrl-C). Asked before every
+    /// batch; when it says yes, the run calls [`interrupted`](Observer::interrupted) and
+    /// **ends the process** with exit code
+    /// [`EXIT_INTERRUPTED`](crate::failure::EXIT_INTERRUPTED) (130): the checkpoint last
+    /// written is whole (checkpoints are written atomically) and the epoch under way is
+    /// dropped. The default never asks to stop.
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
+    /// The run stops on the user's request: `message` names the epoch under way, the
+    /// checkpoint kept and the command that continues the run. Called once, after
+    /// [`finish`](Observer::finish), just before the process exits.
+    fn interrupted(&mut self, message: &str) {
+        let _ = message;
+    }
 }
 
 /// An observer that ignores every event.

@@ -259,6 +259,28 @@ pub static PRESETS: &[Preset] = &[
 /// 0.0149 (MNIST's; diverges after epoch 5), 0.005 and 0.0015 (RESULTS.md).
 pub const FASHION_LR_FORWARD: f32 = 0.005;
 
+/// Backprop's forward learning rate when a preset is trained with `--algo bp` and no rate is
+/// given: RMSprop 10⁻³, RESULTS.md's backprop baselines (MNIST, Fashion-MNIST, CIFAR-10).
+/// The presets' DTP rates are not backprop's: at 0.0149 backprop on `mnist-7x240` climbs back
+/// to chance.
+pub const BACKPROP_LR: f32 = 1e-3;
+
+/// The forward optimiser `--algo bp` starts from on a preset whose settings are `h` (the
+/// user's `--lr-forward`, `--optimiser`, `--momentum` or `[forward]` keys still win): for a
+/// classifier, the preset's RMSprop (ρ, μ, ε) at [`BACKPROP_LR`] (RMSprop 10⁻³ if the preset
+/// uses SGD); for the auto-encoder, the preset's own (its backprop baseline in RESULTS.md was
+/// trained with it).
+pub fn backprop_forward(h: &Hyper) -> Optimiser {
+    match (h.model, h.forward.kind) {
+        (ModelKind::Autoencoder, _) => h.forward,
+        (_, dtp_core::OptimiserKind::RmsProp { .. }) => Optimiser {
+            lr: BACKPROP_LR,
+            ..h.forward
+        },
+        (_, dtp_core::OptimiserKind::Sgd { .. }) => Optimiser::rmsprop(BACKPROP_LR),
+    }
+}
+
 /// The preset called `name`.
 pub fn find(name: &str) -> Option<&'static Preset> {
     PRESETS.iter().find(|p| p.name == name)

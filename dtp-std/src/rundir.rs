@@ -71,7 +71,8 @@ fn checkpoint_epoch(dir: &Path) -> Option<u32> {
 }
 
 /// Exit 2 unless `out` is, or can be created as, a writable directory: an existing file, a
-/// path through a file, or a directory that cannot be written is bad input. Creates `out`.
+/// path through a file, or a directory that cannot be written is bad input. Creates `out`
+/// (what it created is [`missing_dirs`] of `out` before the call).
 pub fn prepare_out(out: &Path) -> Outcome<()> {
     let bad = |what: String| {
         Failure::input(anyhow!(
@@ -82,11 +83,87 @@ pub fn prepare_out(out: &Path) -> Outcome<()> {
     if out.exists() && !out.is_dir() {
         return Err(bad("is a file, not a directory".into()));
     }
+    let created = missing_dirs(out);
     fs::create_dir_all(out).map_err(|e| bad(format!("cannot create the directory ({e})")))?;
     let probe = out.join(".dtp-write-test");
-    fs::write(&probe, b"").map_err(|e| bad(format!("cannot write in it ({e})")))?;
+    if let Err(e) = fs::write(&probe, b"") {
+        remove_created(&created);
+        return Err(bad(format!("cannot write in it ({e})")));
+    }
     let _ = fs::remove_file(&probe);
     Ok(())
+}
+
+/// The directories `create_dir_all(dir)` would create (those of `dir` and its ancestors
+/// that do not exist), outermost first.
+pub fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut missing: Vec<PathBuf> = dir
+        .ancestors()
+        .filter(|d| !d.as_os_str().is_empty())
+        .take_while(|d| !d.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    missing.reverse();
+    missing
+}
+
+/// Removes the directories a run created ([`missing_dirs`] before it, or [`fresh_dir`]'s)
+/// that are still empty, innermost first: a run that failed before writing anything leaves
+/// no directory behind. A directory holding anything (a checkpoint) is kept.
+pub fn remove_created(created: &[PathBuf]) {
+    for d in created.iter().rev() {
+        if fs::remove_dir(d).is_err() {
+            break;
+        }
+    }
+}
+
+/// A run directory of its own for a run given no `--out`: `base` (`runs/PRESET`) if it does
+/// not exist, else the first of `base-2`, `base-3`, … that does not — the way Lightning
+/// numbers `version_N` and TensorBoard its run folders. The directory is created here (an
+/// atomic claim: two runs started at once get two directories); returns it and the
+/// directories created, outermost first.
+pub fn fresh_dir(base: &Path) -> Outcome<(PathBuf, Vec<PathBuf>)> {
+    let parent = base.parent().filter(|p| !p.as_os_str().is_empty());
+    let mut created = parent.map(missing_dirs).unwrap_or_default();
+    if let Some(p) = parent {
+        fs::create_dir_all(p).map_err(|e| {
+            Failure::input(anyhow!(
+                "{}: cannot create the directory ({e}); choose a run directory with --out DIR",
+                p.display()
+            ))
+        })?;
+    }
+    let name = base
+        .file_name()
+        .map_or_else(|| "run".to_string(), |n| n.to_string_lossy().into_owned());
+    for n in 1..=u32::MAX {
+        let dir = if n == 1 {
+            base.to_path_buf()
+        } else {
+            base.with_file_name(format!("{name}-{n}"))
+        };
+        match fs::create_dir(&dir) {
+            Ok(()) => {
+                created.push(dir.clone());
+                return Ok((dir, created));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                remove_created(&created);
+                return Err(Failure::input(anyhow!(
+                    "{}: cannot create the directory ({e}); choose a run directory with --out \
+                     DIR",
+                    dir.display()
+                )));
+            }
+        }
+    }
+    remove_created(&created);
+    Err(Failure::input(anyhow!(
+        "{}: no free run number; choose a run directory with --out DIR",
+        base.display()
+    )))
 }
 
 /// The data a resumed run reads: the recorded source unless `--data` names another, which is

@@ -14,9 +14,10 @@ use rand_pcg::Pcg64;
 
 use crate::batches::EpochBatches;
 use crate::checkpoint;
-use crate::config::{Hyper, HyperPatch};
+use crate::config::{Algo, Arith, Hyper, HyperPatch};
 use crate::data::{Dataset, ScaleKind, Splits, range_warning};
 use crate::datasets::{self, ScaleRequest};
+use crate::divergence::{Verdict, Watch};
 use crate::failure::{Classify, EXIT_NON_FINITE, Failure, Outcome};
 use crate::metrics::{self, EpochRecord, Reconstruction, Summary};
 use crate::model::{self, Evaluation, Model, ModelKind};
@@ -64,30 +65,51 @@ pub fn final_evaluation(
     Ok((test, valid))
 }
 
+/// Who checks that data fits a network, for the way out a mismatch message suggests.
+#[derive(Clone, Copy, Debug)]
+pub enum Fit<'a> {
+    /// `dtp train`: the layout can change (`--layers`).
+    Train,
+    /// `dtp eval` of the checkpoint at this path: the network is what it is.
+    Eval(&'a Path),
+}
+
 /// Checks that a dataset fits a model: its features are the network's input width and its
-/// labels are among the classes the model tells apart (exit 2 naming both numbers).
-pub fn check_fits(d: &Dataset, model: &Model) -> Outcome<()> {
+/// labels are among the classes the model tells apart (exit 2 naming both numbers, and a
+/// way out that `fit`'s command has).
+pub fn check_fits(d: &Dataset, model: &Model, fit: Fit<'_>) -> Outcome<()> {
     let s = model.shape();
+    let eval_hint = |ckpt: &Path| {
+        format!(
+            "the checkpoint {} evaluates data like that it was trained on; to learn this data, \
+             train a network on it: dtp train --data FILE",
+            ckpt.display()
+        )
+    };
     if d.features != s.inputs() {
+        let hint = match fit {
+            Fit::Train => format!("use --layers {}-… or `auto` for the input", d.features),
+            Fit::Eval(ckpt) => eval_hint(ckpt),
+        };
         return Err(Failure::input(anyhow!(
-            "{}: {} features per sample, but the network {} has an input width of {} (use \
-             --layers {}-… or `auto` for the input)",
+            "{}: {} features per sample, but the network {} has an input width of {} ({hint})",
             d.name,
             d.features,
             s.widths(),
             s.inputs(),
-            d.features
         )));
     }
     if d.classes > model.classes() {
+        let hint = match fit {
+            Fit::Train => format!("use an output width of {} or `auto`", d.classes),
+            Fit::Eval(ckpt) => eval_hint(ckpt),
+        };
         return Err(Failure::input(anyhow!(
-            "{}: labels of {} classes, but the network {} tells {} classes apart (use an output \
-             width of {} or `auto`)",
+            "{}: labels of {} classes, but the network {} tells {} classes apart ({hint})",
             d.name,
             d.classes,
             s.widths(),
             model.classes(),
-            d.classes
         )));
     }
     Ok(())
@@ -95,15 +117,49 @@ pub fn check_fits(d: &Dataset, model: &Model) -> Outcome<()> {
 
 /// [`check_fits`] for the three splits of the data read from `source` (named in the message
 /// when given: a CSV file, a data directory).
-pub fn check_splits(splits: &Splits, model: &Model, source: Option<&Path>) -> Outcome<()> {
+pub fn check_splits(
+    splits: &Splits,
+    model: &Model,
+    source: Option<&Path>,
+    fit: Fit<'_>,
+) -> Outcome<()> {
     for d in [&splits.train, &splits.valid, &splits.test] {
-        check_fits(d, model).map_err(|f| match source {
+        check_fits(d, model, fit).map_err(|f| match source {
             Some(p) => Failure {
                 code: f.code,
                 error: anyhow!("{}: {}", p.display(), f.error),
             },
             None => f,
         })?;
+    }
+    Ok(())
+}
+
+/// Exit 2 (naming the numbers and the data) when a run would do nothing or measure
+/// nothing: a training split smaller than one minibatch (no step would be taken), or an empty
+/// validation or test split (its error would be reported as 0 % of no samples).
+pub fn check_sizes(splits: &Splits, hyper: &Hyper, source: Option<&Path>) -> Outcome<()> {
+    let (train, valid, test) = (splits.train.len(), splits.valid.len(), splits.test.len());
+    let data = match source {
+        Some(p) => format!("{}: ", p.display()),
+        None => String::new(),
+    };
+    let sizes = format!("{train} train / {valid} valid / {test} test samples");
+    if train < hyper.batch as usize {
+        return Err(Failure::input(anyhow!(
+            "{data}--batch {} is larger than the training split ({sizes}): no training step \
+             would run; use --batch {} or less, or more data",
+            hyper.batch,
+            train.max(1)
+        )));
+    }
+    for (name, n) in [("validation", valid), ("test", test)] {
+        if n == 0 {
+            return Err(Failure::input(anyhow!(
+                "{data}the {name} split is empty ({sizes}): its error would be measured on \
+                 nothing; give the data more rows"
+            )));
+        }
     }
     Ok(())
 }
@@ -136,7 +192,9 @@ pub struct RunSpec {
     pub scale: Option<ScaleKind>,
     /// On `resume`: accept a `data` other than the recorded one.
     pub change_data: bool,
-    /// The run directory [default: `runs/PRESET`].
+    /// The run directory [default: a fresh one, `runs/PRESET` or the first free of
+    /// `runs/PRESET-2`, `runs/PRESET-3`, … ([`rundir::fresh_dir`]); with `resume` or `force`,
+    /// `runs/PRESET`].
     pub out: Option<PathBuf>,
     /// Continue the run in `out` from its checkpoint.
     pub resume: bool,
@@ -146,6 +204,9 @@ pub struct RunSpec {
     pub plot: bool,
     /// Testing aid: abort the process after this many batches (as a crash would).
     pub abort_after_batches: Option<u64>,
+    /// Go on training when the loss diverges ([`crate::divergence`]'s rule off; a NaN still
+    /// stops the run).
+    pub allow_divergence: bool,
     /// Threads that carry the chunks of each minibatch (at most `chunks` of them work, and
     /// at most the processor's available cores are started; 0 reads as 1). Never changes a
     /// result.
@@ -162,6 +223,36 @@ fn invalid_setting(args: &RunSpec, e: impl std::fmt::Display) -> Failure {
         ),
         None => anyhow!("invalid setting: {e}"),
     })
+}
+
+/// Ends the process on the user's request (see [`Observer::stop_requested`]): epoch `epoch`
+/// was under way, the checkpoint of epoch `good` is kept; `then` says how to go on.
+pub(crate) fn interrupt(obs: &mut dyn Observer, epoch: u32, good: u32, then: &str) -> ! {
+    obs.finish();
+    obs.interrupted(&format!(
+        "interrupted in epoch {epoch}; checkpoint of epoch {good} kept; {then}"
+    ));
+    std::process::exit(i32::from(crate::failure::EXIT_INTERRUPTED))
+}
+
+/// The message of a run stopped by [`crate::divergence`]'s rule.
+fn diverged(epoch: u32, why: &str, hyper: &Hyper, ckpt: &Path, good: u32) -> Failure {
+    let lower = match hyper.algo {
+        Algo::Bp => format!("--lr-forward (now {})", hyper.forward.lr),
+        _ => format!(
+            "--lr-forward (now {}), or --eta-hat (now {})",
+            hyper.forward.lr, hyper.eta_hat
+        ),
+    };
+    Failure {
+        code: EXIT_NON_FINITE,
+        error: anyhow!(
+            "epoch {epoch}: training diverged: {why}\ntraining stopped; lower the learning \
+             rate: {lower} (or add --allow-divergence to go on); the last good checkpoint is \
+             kept: {} (epoch {good})",
+            ckpt.display()
+        ),
+    }
 }
 
 /// The message of a training failure on a NaN or infinity.
@@ -285,7 +376,8 @@ fn start(
             hyper.dataset,
             Some((&ckpt_path, c.data.as_ref())),
         )?;
-        check_splits(&splits, &model, record.source.as_deref())?;
+        check_splits(&splits, &model, record.source.as_deref(), Fit::Train)?;
+        check_sizes(&splits, &hyper, record.source.as_deref())?;
         let epoch = model.epoch();
         Ok((
             Run {
@@ -302,15 +394,45 @@ fn start(
     } else {
         let preset = preset_of(args)?;
         let mut hyper = (preset.defaults)();
+        let algo = patches
+            .iter()
+            .rev()
+            .find_map(|p| p.algo)
+            .unwrap_or(hyper.algo);
+        if algo == Algo::Bp && hyper.algo != Algo::Bp {
+            hyper.forward = presets::backprop_forward(&hyper);
+        }
         patches.iter().for_each(|p| hyper.apply(p));
         hyper.validate_run().map_err(|e| invalid_setting(args, e))?;
+        if hyper.algo == Algo::Bp && hyper.arith == Arith::Float {
+            let set = patches
+                .iter()
+                .any(|p| p.forward.as_ref().is_some_and(|f| f.lr.is_some()));
+            obs.note(&format!(
+                "--algo bp: forward optimiser {} lr {} ({})",
+                match hyper.forward.kind {
+                    dtp_core::OptimiserKind::RmsProp { .. } => "RMSprop",
+                    dtp_core::OptimiserKind::Sgd { .. } => "SGD",
+                },
+                hyper.forward.lr,
+                if set {
+                    "as set".to_string()
+                } else {
+                    format!(
+                        "backprop's reference for the {} preset; --lr-forward to change",
+                        preset.name
+                    )
+                }
+            ));
+        }
         let config = hyper.to_core();
         config.validate().map_err(|e| invalid_setting(args, e))?;
         let (splits, record) = data_of(args, obs, hyper.dataset, None)?;
         let widths = resolve_layers(&hyper, &splits.train);
         let mut model = model::build(&hyper, &widths, splits.train.classes)
             .map_err(|e| invalid_setting(args, e))?;
-        check_splits(&splits, &model, args.data.as_deref())?;
+        check_splits(&splits, &model, args.data.as_deref(), Fit::Train)?;
+        check_sizes(&splits, &hyper, record.source.as_deref())?;
         model
             .init(&hyper, &mut rng(hyper.seed, STREAM_INIT))
             .map_err(|e| invalid_setting(args, e))?;
@@ -330,7 +452,8 @@ fn start(
 }
 
 /// `dtp train`: trains, writing checkpoints, metrics, `summary.json`, `config.toml` and
-/// `curves.png` into the run directory; returns the summary.
+/// `curves.png` into the run directory; returns the summary. A run that fails before it
+/// writes anything leaves no directory behind.
 pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
     let t0 = Instant::now();
     // Flags win over the TOML file: its patch is applied first.
@@ -339,15 +462,56 @@ pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
         None => HyperPatch::default(),
     };
     let patches = [file, args.patch.clone()];
-    let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("runs").join(args.preset.as_deref().unwrap_or(presets::PRESETS[0].name))
-    });
     if args.resume {
-        rundir::require_checkpoint(&out)?;
+        rundir::require_checkpoint(&default_out(args))?;
     }
+    let (out, created) = match &args.out {
+        Some(out) => (out.clone(), rundir::missing_dirs(out)),
+        None if args.resume || args.force => {
+            let out = default_out(args);
+            let created = rundir::missing_dirs(&out);
+            (out, created)
+        }
+        None => rundir::fresh_dir(&default_out(args))?,
+    };
+    let result = train_in(args, obs, &patches, out, t0);
+    if result.is_err() {
+        rundir::remove_created(&created);
+    }
+    result
+}
+
+/// The run directory of a run given no `--out`: `runs/PRESET`.
+fn default_out(args: &RunSpec) -> PathBuf {
+    match &args.out {
+        Some(out) => out.clone(),
+        None => {
+            PathBuf::from("runs").join(args.preset.as_deref().unwrap_or(presets::PRESETS[0].name))
+        }
+    }
+}
+
+/// [`train`] in the run directory `out`.
+fn train_in(
+    args: &RunSpec,
+    obs: &mut dyn Observer,
+    patches: &[HyperPatch],
+    out: PathBuf,
+    t0: Instant,
+) -> Outcome<Summary> {
     // The integer step (`--arith int`) has its own loop: crate::int_model.
-    if crate::int_model::wants_int(args, &patches, &out) {
-        return crate::int_model::train(args, obs, &patches, out);
+    // Said once the run is known to start (a refused run leaves no directory to name).
+    let note = |obs: &mut dyn Observer| {
+        if args.out.is_none() && !args.resume && !args.force {
+            obs.note(&format!(
+                "run directory {} (a new one; --out DIR to choose)",
+                out.display()
+            ));
+        }
+    };
+    if crate::int_model::wants_int(args, patches, &out) {
+        note(obs);
+        return crate::int_model::train(args, obs, patches, out.clone());
     }
     let ckpt_path = out.join(checkpoint::FILE_NAME);
     if args.resume {
@@ -356,7 +520,8 @@ pub fn train(args: &RunSpec, obs: &mut dyn Observer) -> Outcome<Summary> {
         rundir::refuse_existing_run(&out, args.force)?;
     }
     rundir::prepare_out(&out)?;
-    let (mut run, start_epoch, splits, record) = start(args, obs, &out, &patches)?;
+    let (mut run, start_epoch, splits, record) = start(args, obs, &out, patches)?;
+    note(obs);
     // No more threads than cores: the chunk trainer's threads wait for each other spinning,
     // and more of them than cores only take turns (4 threads on 2 cores ran at 0.90–0.93× the
     // speed of 2 in BENCHMARKS.md's fourth round).
@@ -505,6 +670,14 @@ fn epochs(
     let (mut train_secs, mut trained) = (0.0, 0u64);
     let mut fills = 0u64;
     let abort_after = args.abort_after_batches;
+    let mut watch =
+        Watch::new((run.model.kind() == ModelKind::Classifier).then(|| run.model.classes()));
+    // A resumed run's watch knows the epochs before it.
+    for r in metrics::read_or_empty(out).or_other()? {
+        if r.epoch <= start_epoch {
+            watch.observe(r.epoch, r.train_loss, r.train_error);
+        }
+    }
     // Not `start_epoch + 1..=epochs`: a checkpoint may claim epoch u32::MAX.
     for epoch in (start_epoch..epochs).map(|e| e + 1) {
         obs.epoch(epoch, epochs);
@@ -512,6 +685,14 @@ fn epochs(
         let t = Instant::now();
         let result = {
             let mut on_batch = || {
+                if obs.stop_requested() {
+                    interrupt(
+                        obs,
+                        epoch,
+                        good,
+                        &format!("continue with dtp train --resume {}", out.display()),
+                    );
+                }
                 obs.batch();
                 fills += 1;
                 if abort_after == Some(fills) {
@@ -608,7 +789,19 @@ fn epochs(
             ),
         });
         metrics::append(out, &record).or_other()?;
-        if epoch % run.hyper.checkpoint_every == 0 || epoch == epochs {
+        let verdict = if args.allow_divergence {
+            Verdict::Fine
+        } else {
+            watch.observe(epoch, record.train_loss, record.train_error)
+        };
+        if let Verdict::Diverged(why) = verdict {
+            obs.finish();
+            return Err(diverged(epoch, &why, &run.hyper, &ckpt_path, good));
+        }
+        let due = epoch % run.hyper.checkpoint_every == 0 || epoch == epochs;
+        // A suspect epoch's checkpoint is held back: if the next one diverges too, the
+        // checkpoint kept is the one from before the loss rose.
+        if due && (verdict == Verdict::Fine || epoch == epochs) {
             save(run)?;
             good = epoch;
         }

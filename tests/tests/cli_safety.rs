@@ -98,7 +98,8 @@ fn inverted_digits_csv(dir: &Path) -> PathBuf {
 
 /// Item 1 (and the README's "a mistyped command loses nothing"): `dtp train` without
 /// `--resume` into a directory holding a run exits 2, names the directory and the ways on,
-/// and changes no byte of the run — for `--out DIR` and for the default `runs/PRESET`.
+/// and changes no byte of the run — for `--out DIR`; without `--out` a run gets a new
+/// directory and leaves `runs/PRESET` as it was.
 #[test]
 fn a_mistyped_train_loses_nothing() {
     let tmp = TempDir::new().unwrap();
@@ -140,11 +141,16 @@ fn a_mistyped_train_loses_nothing() {
     assert!(o.status.success(), "{}", stderr(&o));
     let default = cwd.join("runs/digits");
     let first = ckpt_bytes(&default);
-    let o = dtp_in(Some(&cwd), &["train", "--epochs", "3", "--quiet"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("runs/digits"), "{}", stderr(&o));
+    // Issue 28: a second run without --out gets a directory of its own, runs/digits-2.
+    let o = dtp_in(
+        Some(&cwd),
+        &["train", "--epochs", "3", "--quiet", "--no-plot"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("runs/digits-2"), "{}", stderr(&o));
     assert_eq!(ckpt_bytes(&default), first);
-    // --force starts over; --resume continues.
+    assert_eq!(load(&cwd.join("runs/digits-2")).model.epoch(), 3);
+    // --force starts over (in runs/digits without --out); --resume continues.
     let o = dtp_in(
         Some(&cwd),
         &["train", "--epochs", "3", "--quiet", "--force"],

@@ -5,7 +5,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::builder::PossibleValuesParser;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use dtp_std::config::HyperPatch;
 use dtp_std::data::ScaleKind;
@@ -29,7 +29,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Train a preset (default: digits, seconds on the embedded UCI digits).
+    /// Train a preset (default: digits, seconds on the embedded UCI digits). Ctrl-C stops
+    /// before the next minibatch, keeps the last checkpoint, says how to resume and exits 130.
     Train(Box<TrainArgs>),
     /// Evaluate a checkpoint on its preset's train / valid / test sets.
     Eval(EvalArgs),
@@ -61,13 +62,15 @@ pub struct TrainArgs {
     /// TOML file overriding any setting (keys as in RUN_DIR/config.toml); flags win over it.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Run directory for checkpoint, metrics, summary and curves [default: runs/PRESET].
+    /// Run directory for checkpoint, metrics, summary and curves; refused if it already holds
+    /// a run (see --resume, --force) [default: a new directory, runs/PRESET, else runs/PRESET-2,
+    /// runs/PRESET-3, …, printed at start; with --resume or --force: runs/PRESET].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Continue the run in --out from its checkpoint (bit-identical to an uninterrupted run),
-    /// on the data it was trained on.
-    #[arg(long)]
-    pub resume: bool,
+    /// Continue the run in DIR (or --out) from its checkpoint (bit-identical to an
+    /// uninterrupted run), on the data it was trained on.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub resume: Option<Option<PathBuf>>,
     /// Start over in an --out that already holds a run, deleting its metrics and overwriting
     /// its checkpoint (without it, train refuses to touch an existing run).
     #[arg(long, conflicts_with = "resume")]
@@ -86,10 +89,15 @@ pub struct TrainArgs {
     /// The optimisers' settings.
     #[command(flatten)]
     pub optimisers: OptimiserFlags,
-    /// Threads that carry the chunks [default: $DTP_THREADS, else the available cores; more
-    /// than the available cores run as that many]. Never changes a result.
-    #[arg(long)]
+    /// Threads that carry the chunks, at least 1 [default: $DTP_THREADS, else the available
+    /// cores; more than the available cores run as that many]. Never changes a result.
+    #[arg(long, value_parser = threads)]
     pub threads: Option<NonZeroUsize>,
+    /// Go on training when the loss diverges. Without it a run stops (exit 3, the last good
+    /// checkpoint kept) when its training loss stays above 3× its best, or its training error
+    /// at chance, for two epochs in a row; a NaN always stops it.
+    #[arg(long)]
+    pub allow_divergence: bool,
     /// No progress bar and no per-epoch lines (the summary line is still printed).
     #[arg(long, short)]
     pub quiet: bool,
@@ -101,27 +109,51 @@ pub struct TrainArgs {
     pub abort_after_batches: Option<u64>,
 }
 
+/// `--threads N`: a count of threads, 1 or more.
+fn threads(s: &str) -> Result<NonZeroUsize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("not a whole number of threads: {s}"))?;
+    NonZeroUsize::new(n).ok_or_else(|| {
+        "0 threads cannot train: use 1 or more (the thread count never changes a result)".into()
+    })
+}
+
 impl TrainArgs {
-    /// The run these flags ask for, as the library's plain [`RunSpec`].
-    pub fn spec(&self) -> RunSpec {
-        RunSpec {
+    /// The run these flags ask for, as the library's plain [`RunSpec`]; exit 2 when
+    /// `--resume DIR` and `--out` name different directories.
+    pub fn spec(&self) -> Outcome<RunSpec> {
+        let out = match (&self.out, &self.resume) {
+            (Some(o), Some(Some(d))) if o != d => {
+                return Err(dtp_std::failure::Failure::input(anyhow::anyhow!(
+                    "--resume {} and --out {} name different run directories; give one",
+                    d.display(),
+                    o.display()
+                )));
+            }
+            (Some(o), _) => Some(o.clone()),
+            (None, Some(d)) => d.clone(),
+            (None, None) => None,
+        };
+        Ok(RunSpec {
             preset: self.preset.clone(),
             patch: self.patch(),
             config: self.config.clone(),
             data: self.data.clone(),
             scale: self.scale,
             change_data: self.change_data,
-            out: self.out.clone(),
-            resume: self.resume,
+            out,
+            resume: self.resume.is_some(),
             force: self.force,
             plot: !self.no_plot,
             abort_after_batches: self.abort_after_batches,
+            allow_divergence: self.allow_divergence,
             threads: self
                 .threads
                 .or_else(|| std::env::var("DTP_THREADS").ok()?.parse().ok())
                 .or_else(|| std::thread::available_parallelism().ok())
                 .map_or(1, NonZeroUsize::get),
-        }
+        })
     }
 
     /// The settings given by flags.
@@ -139,7 +171,7 @@ impl TrainArgs {
 /// returns the exit code (see `dtp_std::failure`; clap's usage errors exit with 2 too).
 pub fn main() -> std::process::ExitCode {
     restore_sigpipe();
-    let cli = Cli::parse();
+    let cli = parse();
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(f) => {
@@ -147,6 +179,23 @@ pub fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(f.code)
         }
     }
+}
+
+/// The command line, parsed: every flag that takes a value also takes a negative number
+/// (`--lr-forward -1`), which the settings' checks then answer in words.
+fn parse() -> Cli {
+    let negatives = |c: clap::Command| {
+        c.mut_args(|a| {
+            if a.get_action().takes_values() {
+                a.allow_negative_numbers(true)
+            } else {
+                a
+            }
+        })
+    };
+    let command = negatives(Cli::command()).mut_subcommands(negatives);
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// Rust starts programs with SIGPIPE ignored, so printing into a closed pipe (`dtp info RUN |
@@ -165,8 +214,10 @@ fn restore_sigpipe() {
 pub fn run(cli: Cli) -> Outcome<()> {
     match cli.command {
         Command::Train(a) => {
+            let spec = a.spec()?;
+            crate::interrupt::catch();
             let mut bar = Bar::new(a.quiet);
-            dtp_std::train::train(&a.spec(), &mut bar).map(|s| println!("{}", s.line()))
+            dtp_std::train::train(&spec, &mut bar).map(|s| println!("{}", s.line()))
         }
         Command::Eval(a) => commands::eval(&a),
         Command::Export(a) => commands::export(&a),

@@ -75,8 +75,8 @@ pub fn eval(a: &EvalArgs) -> Outcome<()> {
         return int_commands::eval(a);
     }
     let mut c = load(&a.checkpoint)?;
-    let splits = recorded_data(&c, a.data.as_deref())?;
     let path = checkpoint_path(&a.checkpoint);
+    let splits = recorded_data(&c, &path, a.data.as_deref())?;
     let r = evaluate(&mut c, &path, &splits, a.passes, a.units)?;
     let passes = r.passes;
     if a.json {

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod int_commands;
+mod interrupt;
 mod progress;
 
 fn main() -> std::process::ExitCode {

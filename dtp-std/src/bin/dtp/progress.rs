@@ -134,9 +134,24 @@ impl Observer for Bar {
         }
     }
 
+    fn note(&mut self, note: &str) {
+        match &self.progress {
+            Some(p) if !p.bar.is_hidden() => p.bar.println(format!("note: {note}")),
+            _ => eprintln!("note: {note}"),
+        }
+    }
+
     fn finish(&mut self) {
         if let Some(p) = &self.progress {
             p.finish();
         }
+    }
+
+    fn stop_requested(&mut self) -> bool {
+        crate::interrupt::requested()
+    }
+
+    fn interrupted(&mut self, message: &str) {
+        eprintln!("{message}");
     }
 }
