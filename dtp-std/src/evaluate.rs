@@ -28,8 +28,9 @@ pub fn load(p: &Path) -> Outcome<Checkpoint> {
     checkpoint::load(&checkpoint_path(p)).or_input()
 }
 
-/// The data of a checkpoint's run: `data` if given, else the recorded source; scaled as the
-/// run recorded (older checkpoints: unscaled).
+/// The data of a checkpoint's run: `data` if given, else the recorded source; read (CSV
+/// header, label column) and scaled as the run recorded (older checkpoints: the defaults,
+/// unscaled). Checked against the checkpoint's network, the messages naming the data.
 pub fn recorded_data(c: &Checkpoint, data: Option<&Path>) -> Outcome<Splits> {
     let source = match (data, &c.data) {
         (Some(d), _) => Some(d.to_path_buf()),
@@ -41,8 +42,13 @@ pub fn recorded_data(c: &Checkpoint, data: Option<&Path>) -> Outcome<Splits> {
         .as_ref()
         .map(|r| r.scaling.clone())
         .unwrap_or_default();
+    let csv = c.data.as_ref().and_then(|r| r.csv).unwrap_or_default();
     let request = datasets::ScaleRequest::Use(scaling);
-    datasets::load_scaled(c.hyper.dataset, source.as_deref(), &request).map(|(s, _)| s)
+    let kind = c.hyper.dataset;
+    let splits = datasets::load_scaled(kind, source.as_deref(), &csv, &request)?.splits;
+    let name = datasets::source_name(kind, source.as_deref());
+    check_splits(&splits, &c.model, Some(Path::new(&name)))?;
+    Ok(splits)
 }
 
 /// What a checkpoint scores on its run's three sets (`dtp eval --json` prints it).
