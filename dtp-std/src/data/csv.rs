@@ -224,6 +224,71 @@ mod tests {
     }
 
     #[test]
+    fn count_lines_and_label_columns() {
+        use crate::data::{HeaderRule, LabelColumn};
+        let text = "3,2,class_0,class_1\n1.5,10,0\n2.5,20,1\n3.5,30,1\n";
+        let t =
+            parse_csv_table(Path::new("t.csv"), text.as_bytes(), &CsvOptions::default()).unwrap();
+        assert!(matches!(
+            t.header,
+            Some(Header::Counts {
+                samples: 3,
+                features: 2,
+                ..
+            })
+        ));
+        assert_eq!(t.data.to_values(), vec![1.5, 10.0, 2.5, 20.0, 3.5, 30.0]);
+        assert_eq!(t.data.labels().collect::<Vec<_>>(), vec![0, 1, 1]);
+        // The same rows, label first; the header read as data is an error naming line 1.
+        let first = CsvOptions {
+            format: CsvFormat {
+                header: HeaderRule::No,
+                label_column: LabelColumn::First,
+            },
+            ..CsvOptions::default()
+        };
+        let d = parse("0,1.5,10\n1,2.5,20\n1,3.5,30\n", &first).unwrap();
+        assert_eq!(d, t.data.clone());
+        let e = parse(text, &first).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t.csv: line 1, column 3: not a finite number")
+                && e.to_string()
+                    .ends_with("(if this line is a header: --header yes)"),
+            "{e}"
+        );
+        // Label in the middle.
+        let mid = CsvOptions {
+            format: CsvFormat {
+                label_column: "2".parse().unwrap(),
+                ..CsvFormat::default()
+            },
+            ..CsvOptions::default()
+        };
+        let d = parse("1.5,0,10\n2.5,1,20\n3.5,1,30\n", &mid).unwrap();
+        assert_eq!(d.to_values(), t.data.to_values());
+        let far = CsvOptions {
+            format: CsvFormat {
+                label_column: "4".parse().unwrap(),
+                ..CsvFormat::default()
+            },
+            ..CsvOptions::default()
+        };
+        let e = parse("1,2,0\n", &far).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::CsvLabelColumn {
+                    fields: 3,
+                    line: 1,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
     fn short_and_long_rows() {
         let e = parse("1,2,0\n3,4,1\n5,1\n", &CsvOptions::default()).unwrap_err();
         assert!(

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 pub enum HeaderRule {
     /// A header when at least half of its cells are not numbers (column names), or when it is
-    /// scikit-learn's count line `n_samples,n_features,class names…` (its first two cells
-    /// whole numbers, the next line holding `n_features + 1` cells, itself another number).
+    /// scikit-learn's count line "n_samples,n_features,class names…" (its first two cells
+    /// whole numbers n > 0 and f, then nothing or names with a word among them; the next line
+    /// holding f + 1 cells, itself another number).
     #[default]
     Auto,
     /// Always a header: skipped.
@@ -149,7 +150,10 @@ impl Header {
             let whole = |f: &[u8]| std::str::from_utf8(f).ok()?.parse::<u64>().ok();
             let (samples, features) = (whole(first.first()?)?, whole(first.get(1)?)?);
             let cells = usize::try_from(features).ok()?.checked_add(1)?;
-            (next_len == Some(cells) && first.len() != cells).then(|| Header::Counts {
+            // Class names, if any, hold a word: a short row of numbers is not a count line.
+            let names = first.len() == 2 || first[2..].iter().any(|f| !is_number(f));
+            let fits = next_len == Some(cells) && first.len() != cells;
+            (samples > 0 && names && fits).then(|| Header::Counts {
                 line,
                 samples,
                 features,
@@ -276,8 +280,11 @@ mod tests {
         assert_eq!(auto("1,2,0", Some(3)), None);
         assert_eq!(auto("0,0,0,x,3", None), None);
         assert_eq!(auto("0,nan,1", Some(3)), None);
-        // A count-like first row of the same width as the rest is data.
+        // A count-like first row of the same width as the rest is data, as is a row of
+        // numbers before a short row (the short row is the error to report).
         assert_eq!(auto("3,2,1", Some(3)), None);
+        assert_eq!(auto("0,1,1", Some(2)), None);
+        assert_eq!(auto("4,1,1", Some(2)), None);
         // The rules no and yes.
         assert_eq!(
             Header::detect(HeaderRule::No, 1, &cells("a,b,c"), Some(3)),

@@ -34,8 +34,8 @@ pub const AUTO_SHARED: f64 = 0.1;
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum ScaleKind {
-    /// `range` when the features share one scale (the median feature's range is at least a
-    /// tenth of the range over all features, as with pixels), else `standard`.
+    /// range when the features share one scale (the median feature's range is at least a
+    /// tenth of the range over all features, as with pixels), else standard.
     #[default]
     Auto,
     /// One range for all features, [min, max] over the training split, mapped to [0, 1].

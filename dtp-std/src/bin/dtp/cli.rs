@@ -85,7 +85,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub scale: Option<ScaleKind>,
     /// Whether a CSV file's first line is a header (skipped): auto = when at least half its
-    /// cells are words, or it is scikit-learn's count line `n_samples,n_features,names…`
+    /// cells are words, or it is scikit-learn's count line n_samples,n_features,names…
     /// [default: auto].
     #[arg(long, value_enum)]
     pub header: Option<HeaderRule>,
