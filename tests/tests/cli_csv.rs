@@ -142,7 +142,7 @@ fn scikit_learn_files_train_as_shipped() {
         let info = stdout(&ok(&["info", s(&out)]));
         for needle in [
             &format!("data        {}", data.canonicalize().unwrap().display()),
-            "format      CSV, header detected (auto), label column last",
+            "format      CSV (--header auto, --label-column last)",
             "scaling     standard: each feature's training mean and standard deviation",
             "--scale auto: the features' scales differ",
         ] {
@@ -289,7 +289,7 @@ fn header_and_label_column_flags() {
     assert_eq!(e["test"]["error"].as_f64().unwrap(), test_error(&b));
     let info = stdout(&ok(&["info", s(&b)]));
     assert!(
-        info.contains("format      CSV, no header, label column first"),
+        info.contains("format      CSV (--header no, --label-column first)"),
         "{info}"
     );
     // Column 14 of 14 is the last.

@@ -105,11 +105,15 @@ pub struct CsvFormat {
 impl fmt::Display for CsvFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let header = match self.header {
-            HeaderRule::Auto => "header detected (auto)",
-            HeaderRule::Yes => "header on line 1",
-            HeaderRule::No => "no header",
+            HeaderRule::Auto => "auto",
+            HeaderRule::Yes => "yes",
+            HeaderRule::No => "no",
         };
-        write!(f, "CSV, {header}, label column {}", self.label_column)
+        write!(
+            f,
+            "CSV (--header {header}, --label-column {})",
+            self.label_column
+        )
     }
 }
 
