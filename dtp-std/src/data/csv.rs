@@ -1,5 +1,5 @@
 //! Generic numeric CSV: each row the features and a label, in the column
-//! [`LabelColumn`] names (the last by default).
+//! [`LabelColumn`](super::LabelColumn) names (the last by default).
 //!
 //! No quoting; fields are trimmed; blank lines are skipped; `\r\n` is accepted.
 //! The first non-blank line may be a header ([`HeaderRule`]: by default one whose cells are
