@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::Scaling;
+use crate::data::{CsvFormat, ScaleChoice, Scaling};
 
 /// Metadata key of the checkpoint holding the [`DataRecord`] (JSON).
 pub const DATA_KEY: &str = "data";
@@ -21,6 +21,15 @@ pub struct DataRecord {
     /// The scaling applied to every split.
     #[serde(default)]
     pub scaling: Scaling,
+    /// What `--scale` asked for and what it resolved to (CSV input of runs since `--scale
+    /// auto`; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<ScaleChoice>,
+    /// How the CSV file was read — header rule, label column — so `dtp eval` and `--resume`
+    /// read it the same way (CSV input of runs since `--header`; absent otherwise: the
+    /// defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<CsvFormat>,
 }
 
 impl DataRecord {
@@ -29,6 +38,8 @@ impl DataRecord {
         DataRecord {
             source: data.map(absolute),
             scaling,
+            scale: None,
+            csv: None,
         }
     }
 
@@ -55,4 +66,17 @@ impl DataRecord {
 /// reads the same file, and two spellings of one file compare equal).
 pub fn absolute(p: &Path) -> PathBuf {
     fs::canonicalize(p).unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn older_records_read_and_write_as_they_were() {
+        let old = r#"{"source":"/d/x.csv","scaling":{"min":[0.0],"max":[16.0]}}"#;
+        let r = DataRecord::from_json(old).unwrap();
+        assert_eq!((r.scale.as_ref(), r.csv), (None, None));
+        assert_eq!(r.to_json(), old);
+    }
 }

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 
 use crate::data::{
-    self, CsvOptions, DataError, Dataset, MNIST_VALID, ScaleKind, Scaling, Splits,
-    default_data_dir, missing_data_help,
+    self, CsvFormat, CsvOptions, DataError, Dataset, Header, MNIST_VALID, ScaleChoice, ScaleKind,
+    Scaling, Splits, default_data_dir, missing_data_help,
 };
 use crate::failure::{Failure, Outcome};
 use crate::kinds::DataKind;
@@ -68,7 +68,7 @@ fn firmware_parts(all: &Dataset, q: fn(f32) -> f32) -> Result<Splits, DataError>
 /// `i % 5 != 4`, in index order, pixels through [`quantise_4bit`] — what `firmware/` trains
 /// on (the train and valid parts of [`firmware_split`] together); `digits-int` trains on it.
 pub fn firmware_stream() -> Outcome<Dataset> {
-    let all = load_digits(None)?;
+    let (all, _) = load_digits(None, &CsvFormat::default())?;
     let picked: Vec<usize> = (0..all.len()).filter(|i| i % 5 != 4).collect();
     Ok(all
         .subset(format!("{}-4bit/stream", all.name), &picked)
@@ -100,7 +100,8 @@ fn dataset_dir(data: Option<&Path>, sub: &str) -> PathBuf {
 /// directory for MNIST and CIFAR-10. CSV features are used as written ([`load_scaled`]
 /// scales them).
 pub fn load(kind: DataKind, data: Option<&Path>) -> Outcome<Splits> {
-    load_scaled(kind, data, &ScaleRequest::Use(Scaling::none())).map(|(s, _)| s)
+    let request = ScaleRequest::Use(Scaling::none());
+    load_scaled(kind, data, &CsvFormat::default(), &request).map(|l| l.splits)
 }
 
 /// The scaling [`load_scaled`] applies.
@@ -122,20 +123,73 @@ pub fn is_csv(kind: DataKind, data: Option<&Path>) -> bool {
     }
 }
 
-/// [`load`], scaling the features as `scale` asks; returns the splits and the scaling
-/// applied. A fitted scaling is fitted on the training split (for `digits-firmware`, on the
-/// device's training stream before its 4-bit quantisation).
+/// How the data of `kind` read from `data` is named in messages: the path given, or the
+/// built-in digits.
+pub fn source_name(kind: DataKind, data: Option<&Path>) -> String {
+    let dir = |sub| dataset_dir(data, sub).display().to_string();
+    match (data, kind) {
+        (Some(p), _) if is_csv(kind, data) => p.display().to_string(),
+        (_, DataKind::Digits | DataKind::FirmwareDigits) => "the embedded digits".into(),
+        (_, DataKind::Mnist) => dir("mnist"),
+        (_, DataKind::FashionMnist) => dir("fashion-mnist"),
+        (_, DataKind::Cifar10) => dir("cifar-10"),
+    }
+}
+
+/// The format of the data of `kind` read from `data` (`csv`: how a CSV file is read, when
+/// known), as `dtp info` shows it.
+pub fn format_name(kind: DataKind, data: Option<&Path>, csv: Option<&CsvFormat>) -> String {
+    let csv_file = csv.is_some() || is_csv(kind, data);
+    match kind {
+        _ if csv_file => csv.copied().unwrap_or_default().to_string(),
+        DataKind::Digits => "the UCI 8×8 digits embedded in dtp (pixels 0–16 read ÷ 16)".into(),
+        DataKind::FirmwareDigits => {
+            "the UCI 8×8 digits embedded in dtp, at the firmware's 4 bits per pixel".into()
+        }
+        DataKind::Mnist => "MNIST IDX files (pixels read ÷ 255)".into(),
+        DataKind::FashionMnist => "Fashion-MNIST IDX files (pixels read ÷ 255)".into(),
+        DataKind::Cifar10 => "CIFAR-10 binary batches (pixels read ÷ 255)".into(),
+    }
+}
+
+/// What [`load_scaled`] read.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// Train, validation and test parts, scaled.
+    pub splits: Splits,
+    /// The scaling applied to every part.
+    pub scaling: Scaling,
+    /// What a fitted scaling request resolved to, and why (CSV input only).
+    pub choice: Option<ScaleChoice>,
+    /// Notes for the user, each naming the file (a header line skipped).
+    pub notes: Vec<String>,
+}
+
+/// [`load`], reading a CSV file as `csv` says and scaling the features as `scale` asks. A
+/// fitted scaling is fitted on the training split (for `digits-firmware`, on the device's
+/// training stream before its 4-bit quantisation).
 pub fn load_scaled(
     kind: DataKind,
     data: Option<&Path>,
+    csv: &CsvFormat,
     scale: &ScaleRequest,
-) -> Outcome<(Splits, Scaling)> {
-    let fitted = |train: &Dataset| match scale {
+) -> Outcome<Loaded> {
+    let source = source_name(kind, data);
+    let mut choice = None;
+    let mut fitted = |train: &Dataset| match scale {
         ScaleRequest::Use(s) => s.clone(),
-        ScaleRequest::Fit(k) if is_csv(kind, data) => Scaling::fit(*k, train),
+        ScaleRequest::Fit(k) if is_csv(kind, data) => {
+            let c = ScaleChoice::new(*k, train);
+            let s = Scaling::fit(c.chosen, train);
+            choice = Some(c);
+            s
+        }
         ScaleRequest::Fit(_) => Scaling::none(),
     };
-    let apply = |s: &Scaling, d: &mut Dataset| s.apply(d).map_err(|e| Failure::input(anyhow!(e)));
+    let apply = |s: &Scaling, d: &mut Dataset| {
+        s.apply(d)
+            .map_err(|e| Failure::input(anyhow!("{source}: {e}")))
+    };
     // A CSV file is read as such whatever the run's dataset kind (split as the digits are).
     let kind = match kind {
         DataKind::Mnist | DataKind::FashionMnist | DataKind::Cifar10 if is_csv(kind, data) => {
@@ -143,9 +197,13 @@ pub fn load_scaled(
         }
         k => k,
     };
-    match kind {
+    let mut notes = Vec::new();
+    let (splits, scaling) = match kind {
         DataKind::Digits | DataKind::FirmwareDigits => {
-            let mut all = load_digits(data)?;
+            let (mut all, header) = load_digits(data, csv)?;
+            if let (Some(h), Some(path)) = (header, data) {
+                notes.push(format!("{}: {}", path.display(), h.note(all.len())));
+            }
             let raw_train = match (scale, kind) {
                 (ScaleRequest::Use(_), _) => None,
                 (_, DataKind::Digits) => Some(split_three(&all).map_err(Failure::input)?.train),
@@ -158,7 +216,7 @@ pub fn load_scaled(
             } else {
                 firmware_split(&all)
             };
-            Ok((splits.map_err(Failure::input)?, scaling))
+            (splits.map_err(Failure::input)?, scaling)
         }
         _ => {
             let mut splits = load_files(kind, data)?;
@@ -166,23 +224,43 @@ pub fn load_scaled(
             for d in [&mut splits.train, &mut splits.valid, &mut splits.test] {
                 apply(&scaling, d)?;
             }
-            Ok((splits, scaling))
+            (splits, scaling)
         }
-    }
+    };
+    Ok(Loaded {
+        splits,
+        scaling,
+        choice,
+        notes,
+    })
 }
 
-/// The embedded digits, or the CSV file `data` (features as written).
-fn load_digits(data: Option<&Path>) -> Outcome<Dataset> {
+/// Checks the labels of `splits` (read from `source`, named in the messages) before a network
+/// is sized from them: exit 2 when `auto_output` (the output width is taken from the labels)
+/// and most of the classes `0..=largest label` have no sample ([`data::sparse_labels`]);
+/// otherwise a warning naming the classes without a training sample, if any.
+pub fn check_labels(splits: &Splits, source: &str, auto_output: bool) -> Outcome<Option<String>> {
+    if auto_output && let Some(e) = data::sparse_labels(splits) {
+        return Err(Failure::input(anyhow!("{source}: {e}")));
+    }
+    Ok(data::absent_from_training(splits).map(|w| format!("{source}: {w}")))
+}
+
+/// The embedded digits, or the CSV file `data` (features as written, read as `csv` says)
+/// and the header line it skipped.
+fn load_digits(data: Option<&Path>, csv: &CsvFormat) -> Outcome<(Dataset, Option<Header>)> {
     Ok(match data {
-        None => data::digits(),
+        None => (data::digits(), None),
         Some(path) => {
             // Any number of features; the classes are the labels seen (0..=largest). Whether
             // the network fits is checked against its layout (train::check_fits).
             let opts = CsvOptions {
                 scale_max: None,
                 classes: None,
+                format: *csv,
             };
-            data::read_csv(path, &opts).map_err(Failure::input)?
+            let t = data::read_csv_table(path, &opts).map_err(Failure::input)?;
+            (t.data, t.header)
         }
     })
 }
@@ -191,7 +269,8 @@ fn load_digits(data: Option<&Path>) -> Outcome<Dataset> {
 fn load_files(kind: DataKind, data: Option<&Path>) -> Outcome<Splits> {
     match kind {
         DataKind::Digits | DataKind::FirmwareDigits => {
-            load_digits(data).and_then(|all| split_three(&all).map_err(Failure::input))
+            let (all, _) = load_digits(data, &CsvFormat::default())?;
+            split_three(&all).map_err(Failure::input)
         }
         DataKind::Mnist => {
             let dir = dataset_dir(data, "mnist");

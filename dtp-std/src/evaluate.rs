@@ -28,9 +28,10 @@ pub fn load(p: &Path) -> Outcome<Checkpoint> {
     checkpoint::load(&checkpoint_path(p)).or_input()
 }
 
-/// The data of a checkpoint's run: `data` if given, else the recorded source; scaled as the
-/// run recorded (older checkpoints: unscaled). Checked against the checkpoint's network
-/// (read from `ckpt`); errors name the data file.
+/// The data of a checkpoint's run: `data` if given, else the recorded source; read (CSV
+/// header, label column) and scaled as the run recorded (older checkpoints: the defaults,
+/// unscaled). Checked against the checkpoint's network (read from `ckpt`); errors name the
+/// data file.
 pub fn recorded_data(c: &Checkpoint, ckpt: &Path, data: Option<&Path>) -> Outcome<Splits> {
     let source = match (data, &c.data) {
         (Some(d), _) => Some(d.to_path_buf()),
@@ -42,7 +43,9 @@ pub fn recorded_data(c: &Checkpoint, ckpt: &Path, data: Option<&Path>) -> Outcom
         .as_ref()
         .map(|r| r.scaling.clone())
         .unwrap_or_default();
+    let csv = c.data.as_ref().and_then(|r| r.csv).unwrap_or_default();
     let request = datasets::ScaleRequest::Use(scaling);
+    let kind = c.hyper.dataset;
     let named = |f: Failure| match source.as_deref() {
         Some(p) if !f.error.to_string().contains(&p.display().to_string()) => Failure {
             code: f.code,
@@ -50,9 +53,11 @@ pub fn recorded_data(c: &Checkpoint, ckpt: &Path, data: Option<&Path>) -> Outcom
         },
         _ => f,
     };
-    let (splits, _) =
-        datasets::load_scaled(c.hyper.dataset, source.as_deref(), &request).map_err(named)?;
-    check_splits(&splits, &c.model, source.as_deref(), Fit::Eval(ckpt))?;
+    let splits = datasets::load_scaled(kind, source.as_deref(), &csv, &request)
+        .map_err(named)?
+        .splits;
+    let name = datasets::source_name(kind, source.as_deref());
+    check_splits(&splits, &c.model, Some(Path::new(&name)), Fit::Eval(ckpt))?;
     Ok(splits)
 }
 

@@ -475,7 +475,8 @@ pub fn load(path: &Path) -> Result<IntCheckpoint> {
 /// The splits of an integer run: those of its dataset, but on `firmware-digits` (embedded)
 /// training on the device's whole stream.
 pub fn splits_of(kind: DataKind, data: Option<&Path>, request: &ScaleRequest) -> Outcome<Splits> {
-    let (mut splits, _) = datasets::load_scaled(kind, data, request)?;
+    let csv = crate::data::CsvFormat::default();
+    let mut splits = datasets::load_scaled(kind, data, &csv, request)?.splits;
     if kind == DataKind::FirmwareDigits && data.is_none() {
         splits.train = datasets::firmware_stream()?;
     }
@@ -513,6 +514,12 @@ pub fn train(
     if args.scale.is_some() {
         return Err(Failure::input(anyhow!("--scale: not with --arith int")));
     }
+    if args.header.is_some() || args.label_column.is_some() {
+        return Err(Failure::input(anyhow!(
+            "--header and --label-column: not with --arith int (its CSV files are read with \
+             the defaults)"
+        )));
+    }
     let name = args.preset.as_deref().unwrap_or(presets::PRESETS[0].name);
     let preset =
         presets::find(name).ok_or_else(|| Failure::input(anyhow!("unknown preset `{name}`")))?;
@@ -527,6 +534,10 @@ pub fn train(
     let splits = splits_of(hyper.dataset, args.data.as_deref(), &request)?;
     crate::train::check_sizes(&splits, &hyper, args.data.as_deref())?;
     let record = DataRecord::new(args.data.as_deref(), crate::data::Scaling::none());
+    let source = datasets::source_name(hyper.dataset, args.data.as_deref());
+    if let Some(w) = datasets::check_labels(&splits, &source, hyper.layers.output.is_none())? {
+        obs.warning(&w);
+    }
     let widths = crate::train::resolve_layers(&hyper, &splits.train);
     let settings = settings_of(&hyper, splits.train.len())
         .map_err(|e| Failure::input(anyhow!("invalid setting: {e}")))?;

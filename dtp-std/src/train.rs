@@ -15,7 +15,7 @@ use rand_pcg::Pcg64;
 use crate::batches::EpochBatches;
 use crate::checkpoint;
 use crate::config::{Algo, Arith, Hyper, HyperPatch};
-use crate::data::{Dataset, ScaleKind, Splits, range_warning};
+use crate::data::{CsvFormat, Dataset, HeaderRule, LabelColumn, ScaleKind, Splits, range_warning};
 use crate::datasets::{self, ScaleRequest};
 use crate::divergence::{Verdict, Watch};
 use crate::failure::{Classify, EXIT_NON_FINITE, Failure, Outcome};
@@ -188,8 +188,12 @@ pub struct RunSpec {
     /// Where the data is: a directory of MNIST / Fashion-MNIST / CIFAR-10 files, or a CSV file
     /// [default: the data directory; the digits are embedded].
     pub data: Option<PathBuf>,
-    /// How CSV features are scaled [default: [`ScaleKind::Range`]].
+    /// How CSV features are scaled [default: [`ScaleKind::Auto`]].
     pub scale: Option<ScaleKind>,
+    /// Whether a CSV file's first line is a header [default: [`HeaderRule::Auto`]].
+    pub header: Option<HeaderRule>,
+    /// The column of a CSV file holding the label [default: [`LabelColumn::Last`]].
+    pub label_column: Option<LabelColumn>,
     /// On `resume`: accept a `data` other than the recorded one.
     pub change_data: bool,
     /// The run directory [default: a fresh one, `runs/PRESET` or the first free of
@@ -291,36 +295,76 @@ fn data_of(
     resumed: Option<(&Path, Option<&DataRecord>)>,
 ) -> Outcome<(Splits, DataRecord)> {
     let data = args.data.as_deref();
-    let (data, request) = match resumed {
+    let csv_flags = [
+        args.header.map(|_| "--header"),
+        args.label_column.map(|_| "--label-column"),
+    ];
+    let (data, request, csv) = match resumed {
         None => {
-            if args.scale.is_some() && !datasets::is_csv(kind, data) {
+            let csv_input = datasets::is_csv(kind, data);
+            // `--scale auto` (the default) is accepted whatever the input.
+            let scale_flag = args
+                .scale
+                .filter(|&k| k != ScaleKind::Auto)
+                .map(|_| "--scale");
+            if let Some(flag) = [scale_flag].into_iter().chain(csv_flags).flatten().next()
+                && !csv_input
+            {
                 return Err(Failure::input(anyhow!(
-                    "--scale applies to CSV input (--data FILE.csv); this run reads {}",
+                    "{flag} applies to CSV input (--data FILE.csv); this run reads {}",
                     data.map_or_else(|| "built-in data".into(), |d| d.display().to_string())
                 )));
             }
+            let csv = CsvFormat {
+                header: args.header.unwrap_or_default(),
+                label_column: args.label_column.unwrap_or_default(),
+            };
             let kind = args.scale.unwrap_or_default();
-            (data.map(Path::to_path_buf), ScaleRequest::Fit(kind))
+            (data.map(Path::to_path_buf), ScaleRequest::Fit(kind), csv)
         }
         Some((ckpt, record)) => {
-            if args.scale.is_some() {
+            let given = [args.scale.map(|_| "--scale")].into_iter().chain(csv_flags);
+            if let Some(flag) = given.flatten().next() {
                 return Err(Failure::input(anyhow!(
-                    "{}: --scale cannot change on --resume: the run's scaling is recorded in \
-                     its checkpoint",
+                    "{}: {flag} cannot change on --resume: the run's scaling and the way it \
+                     reads its CSV file are recorded in its checkpoint",
                     ckpt.display()
                 )));
             }
             let data = rundir::resume_data(ckpt, record, data, args.change_data)?;
             let scaling = record.map(|r| r.scaling.clone()).unwrap_or_default();
-            (data, ScaleRequest::Use(scaling))
+            let csv = record.and_then(|r| r.csv).unwrap_or_default();
+            (data, ScaleRequest::Use(scaling), csv)
         }
     };
-    let (splits, scaling) = datasets::load_scaled(kind, data.as_deref(), &request)?;
+    let loaded = datasets::load_scaled(kind, data.as_deref(), &csv, &request)?;
+    for note in &loaded.notes {
+        obs.line(&format!("note: {note}"));
+    }
+    let source = datasets::source_name(kind, data.as_deref());
+    if let Some(c) = &loaded.choice {
+        obs.line(&format!(
+            "{source}: scaling {} (--scale {}: {})",
+            loaded.scaling.describe(),
+            c.asked.name(),
+            c.reason
+        ));
+    }
+    let splits = loaded.splits;
+    // Unscaled input only: standardised features have outliers beyond a few units by design.
     let sets = [&splits.train, &splits.valid, &splits.test];
-    if let Some(w) = sets.into_iter().find_map(range_warning) {
+    if loaded.scaling.is_none()
+        && let Some(w) = sets.into_iter().find_map(range_warning)
+    {
         obs.warning(&w);
     }
-    Ok((splits, DataRecord::new(data.as_deref(), scaling)))
+    let csv_input = datasets::is_csv(kind, data.as_deref());
+    let mut record = DataRecord::new(data.as_deref(), loaded.scaling);
+    record.scale = loaded
+        .choice
+        .or_else(|| resumed.and_then(|(_, r)| r?.scale.clone()));
+    record.csv = csv_input.then_some(csv);
+    Ok((splits, record))
 }
 
 /// Sets up a fresh run or loads the checkpoint of a resumed one, applying `patches` in turn; loads the
@@ -428,6 +472,11 @@ fn start(
         let config = hyper.to_core();
         config.validate().map_err(|e| invalid_setting(args, e))?;
         let (splits, record) = data_of(args, obs, hyper.dataset, None)?;
+        let source = datasets::source_name(hyper.dataset, args.data.as_deref());
+        let auto_output = hyper.model == ModelKind::Classifier && hyper.layers.output.is_none();
+        if let Some(w) = datasets::check_labels(&splits, &source, auto_output)? {
+            obs.warning(&w);
+        }
         let widths = resolve_layers(&hyper, &splits.train);
         let mut model = model::build(&hyper, &widths, splits.train.classes)
             .map_err(|e| invalid_setting(args, e))?;

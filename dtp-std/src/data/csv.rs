@@ -1,12 +1,15 @@
-//! Generic numeric CSV: each row `f1,…,fn,label`.
+//! Generic numeric CSV: each row the features and a label, in the column
+//! [`LabelColumn`](super::LabelColumn) names (the last by default).
 //!
 //! No quoting; fields are trimmed; blank lines are skipped; `\r\n` is accepted.
-//! The first non-blank line is a header, and skipped, when none of its fields is
-//! a number. Every data row must have as many fields as the first one. The file
+//! The first non-blank line may be a header ([`HeaderRule`]: by default one whose cells are
+//! mostly words, or scikit-learn's count line), which is skipped and reported
+//! ([`CsvTable::header`]). Every data row must have as many fields as the first one. The file
 //! may be gzipped (detected by content).
 
 use std::path::Path;
 
+use super::csv_format::{CsvFormat, Header, HeaderRule};
 use super::dataset::Dataset;
 use super::error::{DataError, Pos};
 use super::source::Source;
@@ -20,15 +23,31 @@ pub struct CsvOptions {
     /// Number of classes: a label `>= classes` is an error. When `None`, the
     /// largest label + 1.
     pub classes: Option<usize>,
+    /// The header rule and the label column.
+    pub format: CsvFormat,
+}
+
+/// A CSV file as read: its samples and the header line skipped, if any.
+#[derive(Debug, Clone)]
+pub struct CsvTable {
+    /// The samples.
+    pub data: Dataset,
+    /// The first line, when it was skipped as a header.
+    pub header: Option<Header>,
 }
 
 /// Reads a CSV file (raw or gzipped). The dataset is named after the file stem.
 pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset, DataError> {
+    read_csv_table(path, opts).map(|t| t.data)
+}
+
+/// [`read_csv`], also telling which header line was skipped.
+pub fn read_csv_table(path: &Path, opts: &CsvOptions) -> Result<CsvTable, DataError> {
     let mut src = Source::open(path)?;
     let bytes = src.read_to_end()?;
-    let mut d = parse_csv(path, &bytes, opts)?;
-    d.name = csv_stem(path);
-    Ok(d)
+    let mut t = parse_csv_table(path, &bytes, opts)?;
+    t.data.name = csv_stem(path);
+    Ok(t)
 }
 
 /// The file name without `.gz` and `.csv`.
@@ -43,26 +62,50 @@ fn csv_stem(path: &Path) -> String {
 /// Reads CSV from memory (already decompressed); `file` only names the source
 /// in errors and in the dataset name.
 pub fn parse_csv(file: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset, DataError> {
+    parse_csv_table(file, bytes, opts).map(|t| t.data)
+}
+
+/// The cells of one line, trimmed.
+fn cells(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|&b| b == b',').map(<[u8]>::trim_ascii)
+}
+
+/// [`parse_csv`], also telling which header line was skipped.
+pub fn parse_csv_table(
+    file: &Path,
+    bytes: &[u8],
+    opts: &CsvOptions,
+) -> Result<CsvTable, DataError> {
+    let mut lines = bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_ascii()))
+        .filter(|(_, l)| !l.is_empty())
+        .peekable();
+    let header = match lines.peek() {
+        Some(&(line, text)) => {
+            let first: Vec<&[u8]> = cells(text).collect();
+            let next_len = lines.clone().nth(1).map(|(_, l)| cells(l).count());
+            Header::detect(opts.format.header, line, &first, next_len)
+        }
+        None => None,
+    };
+    if header.is_some() {
+        lines.next();
+    }
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let mut features = 0usize;
     let mut expected = 0usize; // fields per row, set by the first data row
+    let mut label_at = 0usize;
     let mut max_label = 0u8;
     let mut fields: Vec<&[u8]> = Vec::new();
     let scale = opts.scale_max.map(|m| 1.0 / m);
 
-    for (i, raw_line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = i + 1;
-        let text = raw_line.trim_ascii();
-        if text.is_empty() {
-            continue;
-        }
+    for (line, text) in lines {
         fields.clear();
-        fields.extend(text.split(|&b| b == b',').map(<[u8]>::trim_ascii));
-
-        if expected == 0 {
-            if fields.iter().all(|f| parse_f32(f).is_none()) {
-                continue; // header
-            }
+        fields.extend(cells(text));
+        let first_row = expected == 0;
+        if first_row {
             if fields.len() < 2 {
                 return Err(DataError::CsvEmpty {
                     file: file.to_path_buf(),
@@ -71,6 +114,14 @@ pub fn parse_csv(file: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset
             }
             expected = fields.len();
             features = expected - 1;
+            label_at = opts.format.label_column.index(expected).ok_or_else(|| {
+                DataError::CsvLabelColumn {
+                    file: file.to_path_buf(),
+                    line,
+                    column: opts.format.label_column.to_string(),
+                    fields: expected,
+                }
+            })?;
         }
         if fields.len() != expected {
             return Err(DataError::CsvRowLength {
@@ -80,6 +131,12 @@ pub fn parse_csv(file: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset
                 expected,
             });
         }
+        // On the first row, a word may mean a header the rule did not skip.
+        let hint = if first_row && opts.format.header != HeaderRule::Yes {
+            " (if this line is a header: --header yes)"
+        } else {
+            ""
+        };
         let not_number = |column: usize, expected: &'static str| DataError::CsvNotNumber {
             file: file.to_path_buf(),
             line,
@@ -89,14 +146,16 @@ pub fn parse_csv(file: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset
                 .take(40)
                 .collect(),
             expected,
+            hint,
         };
-        for (c, f) in fields[..expected - 1].iter().enumerate() {
-            let v = parse_f32(f).ok_or_else(|| not_number(c, "not a finite number"))?;
-            x.push(scale.map_or(v, |s| v * s));
+        for (c, f) in fields.iter().enumerate() {
+            if c != label_at {
+                let v = parse_f32(f).ok_or_else(|| not_number(c, "not a finite number"))?;
+                x.push(scale.map_or(v, |s| v * s));
+            }
         }
-        let lc = expected - 1;
-        let label = parse_label(fields[lc])
-            .ok_or_else(|| not_number(lc, "label not a non-negative integer"))?;
+        let label = parse_label(fields[label_at])
+            .ok_or_else(|| not_number(label_at, "label not a non-negative integer"))?;
         let limit = opts.classes.unwrap_or(256);
         if label >= limit as u64 || label > u64::from(u8::MAX) {
             return Err(DataError::LabelOutOfRange {
@@ -117,13 +176,8 @@ pub fn parse_csv(file: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset
         });
     }
     let classes = opts.classes.unwrap_or(usize::from(max_label) + 1);
-    Ok(Dataset::from_f32(
-        file.display().to_string(),
-        features,
-        classes,
-        x,
-        y,
-    ))
+    let data = Dataset::from_f32(file.display().to_string(), features, classes, x, y);
+    Ok(CsvTable { data, header })
 }
 
 /// A finite `f32`, or `None` (also for `nan`/`inf`, which `str::parse` accepts).
@@ -161,11 +215,77 @@ mod tests {
         let opts = CsvOptions {
             scale_max: Some(4.0),
             classes: Some(10),
+            ..CsvOptions::default()
         };
         let d = parse("a, b ,label\r\n\r\n 1 , 2 , 1.0 \r\n4,0,9\r\n", &opts).unwrap();
         assert_eq!((d.len(), d.features, d.classes), (2, 2, 10));
         assert_eq!(d.to_values(), vec![0.25, 0.5, 1.0, 0.0]);
         assert_eq!(d.labels().collect::<Vec<_>>(), vec![1, 9]);
+    }
+
+    #[test]
+    fn count_lines_and_label_columns() {
+        use crate::data::{HeaderRule, LabelColumn};
+        let text = "3,2,class_0,class_1\n1.5,10,0\n2.5,20,1\n3.5,30,1\n";
+        let t =
+            parse_csv_table(Path::new("t.csv"), text.as_bytes(), &CsvOptions::default()).unwrap();
+        assert!(matches!(
+            t.header,
+            Some(Header::Counts {
+                samples: 3,
+                features: 2,
+                ..
+            })
+        ));
+        assert_eq!(t.data.to_values(), vec![1.5, 10.0, 2.5, 20.0, 3.5, 30.0]);
+        assert_eq!(t.data.labels().collect::<Vec<_>>(), vec![0, 1, 1]);
+        // The same rows, label first; the header read as data is an error naming line 1.
+        let first = CsvOptions {
+            format: CsvFormat {
+                header: HeaderRule::No,
+                label_column: LabelColumn::First,
+            },
+            ..CsvOptions::default()
+        };
+        let d = parse("0,1.5,10\n1,2.5,20\n1,3.5,30\n", &first).unwrap();
+        assert_eq!(d, t.data.clone());
+        let e = parse(text, &first).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t.csv: line 1, column 3: not a finite number")
+                && e.to_string()
+                    .ends_with("(if this line is a header: --header yes)"),
+            "{e}"
+        );
+        // Label in the middle.
+        let mid = CsvOptions {
+            format: CsvFormat {
+                label_column: "2".parse().unwrap(),
+                ..CsvFormat::default()
+            },
+            ..CsvOptions::default()
+        };
+        let d = parse("1.5,0,10\n2.5,1,20\n3.5,1,30\n", &mid).unwrap();
+        assert_eq!(d.to_values(), t.data.to_values());
+        let far = CsvOptions {
+            format: CsvFormat {
+                label_column: "4".parse().unwrap(),
+                ..CsvFormat::default()
+            },
+            ..CsvOptions::default()
+        };
+        let e = parse("1,2,0\n", &far).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::CsvLabelColumn {
+                    fields: 3,
+                    line: 1,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ fn try_digits() -> Result<Dataset, DataError> {
     let opts = CsvOptions {
         scale_max: Some(DIGITS_MAX),
         classes: Some(10),
+        ..CsvOptions::default()
     };
     let mut d = parse_csv(name, &bytes, &opts)?;
     d.name = "digits".to_string();

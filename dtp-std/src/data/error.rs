@@ -153,7 +153,7 @@ pub enum DataError {
     },
 
     /// A CSV field is not a finite number (or the label is not an integer).
-    #[error("{}: line {line}, column {column}: {expected}, found {field:?}", .file.display())]
+    #[error("{}: line {line}, column {column}: {expected}, found {field:?}{hint}", .file.display())]
     CsvNotNumber {
         /// The file.
         file: PathBuf,
@@ -165,6 +165,25 @@ pub enum DataError {
         field: String,
         /// What was expected there: `"not a finite number"` or `"label not a non-negative integer"`.
         expected: &'static str,
+        /// Empty, or what may be wrong beyond the cell (a header read as data).
+        hint: &'static str,
+    },
+
+    /// `--label-column N` names a column the rows do not have.
+    #[error(
+        "{}: line {line}: --label-column {column}, but the rows have {fields} columns \
+         (use first, last or a number from 1 to {fields})",
+        .file.display()
+    )]
+    CsvLabelColumn {
+        /// The file.
+        file: PathBuf,
+        /// One-based line number of the first data row.
+        line: usize,
+        /// The label column asked for.
+        column: String,
+        /// Fields per row.
+        fields: usize,
     },
 
     /// A CSV file has no data rows, or rows without a feature column.

@@ -8,7 +8,7 @@ use clap::builder::PossibleValuesParser;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use dtp_std::config::HyperPatch;
-use dtp_std::data::ScaleKind;
+use dtp_std::data::{HeaderRule, LabelColumn, ScaleKind};
 use dtp_std::failure::Outcome;
 use dtp_std::optimiser::OptimiserFlags;
 use dtp_std::presets::PRESETS;
@@ -55,7 +55,8 @@ pub struct TrainArgs {
     #[arg(long, value_parser = preset_names())]
     pub preset: Option<String>,
     /// Dataset location: a directory for MNIST / CIFAR-10 (holding the files, or mnist/,
-    /// cifar-10/), or a CSV file (any number of features, then a label 0..K-1) [default:
+    /// cifar-10/), or a CSV file (numeric features and a label 0..K-1, last by default; see
+    /// --header, --label-column, --scale) [default:
     /// $DTP_DATA_DIR, else the repository's datasets/ folder; digits are embedded].
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -79,10 +80,22 @@ pub struct TrainArgs {
     #[arg(long, requires_all = ["resume", "data"])]
     pub change_data: bool,
     /// Scaling of CSV features, fitted on the training split and recorded in the checkpoint
-    /// (eval applies it): range = all features' [min, max] to [0, 1], feature-range = each
-    /// feature's own, none = as written [default: range].
+    /// (eval applies it): standard = each feature's mean and standard deviation to 0 and 1,
+    /// range = all features' [min, max] to [0, 1], feature-range = each feature's own, none =
+    /// as written; auto = range when the features share one scale (the median feature's range
+    /// is at least 1/10 of the overall range, as with pixels), else standard [default: auto].
+    /// Image formats are read into [0, 1] and not rescaled.
     #[arg(long, value_enum)]
     pub scale: Option<ScaleKind>,
+    /// Whether a CSV file's first line is a header (skipped): auto = when at least half its
+    /// cells are words, or it is scikit-learn's count line n_samples,n_features,names…
+    /// [default: auto].
+    #[arg(long, value_enum)]
+    pub header: Option<HeaderRule>,
+    /// The CSV column holding the label: first, last or N (counted from 1); the other columns
+    /// are the features [default: last].
+    #[arg(long, value_name = "first|last|N")]
+    pub label_column: Option<LabelColumn>,
     /// The settings.
     #[command(flatten)]
     pub hyper: HyperPatch,
@@ -141,6 +154,8 @@ impl TrainArgs {
             config: self.config.clone(),
             data: self.data.clone(),
             scale: self.scale,
+            header: self.header,
+            label_column: self.label_column,
             change_data: self.change_data,
             out,
             resume: self.resume.is_some(),

@@ -208,6 +208,37 @@ pub fn plot(a: &PlotArgs) -> Outcome<()> {
     Ok(())
 }
 
+/// `dtp info`'s lines on the data of a run of dataset `kind` (its `record`, absent in older
+/// checkpoints): source, format and scaling.
+pub fn data_lines(
+    kind: dtp_std::presets::DataKind,
+    record: Option<&dtp_std::rundir::DataRecord>,
+) -> [String; 3] {
+    let record = record.cloned().unwrap_or_default();
+    let source = record.source.as_deref();
+    let csv = record.csv.as_ref();
+    let format = dtp_std::datasets::format_name(kind, source, csv);
+    let is_csv = csv.is_some() || dtp_std::datasets::is_csv(kind, source);
+    let scaling = match (&record.scale, is_csv) {
+        (Some(choice), _) => format!(
+            "{} (--scale {}: {})",
+            record.scaling.describe(),
+            choice.asked.name(),
+            choice.reason
+        ),
+        (None, true) => record.scaling.describe(),
+        (None, false) => "none fitted: the reader maps pixels to [0, 1]".into(),
+    };
+    [
+        format!(
+            "data        {}",
+            dtp_std::datasets::source_name(kind, source)
+        ),
+        format!("format      {format}"),
+        format!("scaling     {scaling}"),
+    ]
+}
+
 /// `dtp info`: what a checkpoint holds.
 pub fn info(a: &InfoArgs) -> Outcome<()> {
     let path = checkpoint_path(&a.checkpoint);
@@ -243,6 +274,9 @@ pub fn info(a: &InfoArgs) -> Outcome<()> {
         for line in ae.info_lines() {
             println!("            {line}");
         }
+    }
+    for line in data_lines(c.hyper.dataset, c.data.as_ref()) {
+        println!("{line}");
     }
     println!("epoch       {} of {}", m.epoch(), c.hyper.epochs);
     println!("settings (TOML, usable with --config):");

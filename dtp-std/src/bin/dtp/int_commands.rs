@@ -101,6 +101,9 @@ pub fn info(a: &InfoArgs) -> Outcome<()> {
     );
     println!("parameters  {fwd} forward + {inv} inverse (i16)");
     println!("settings    {:?}", c.model.t.settings());
+    for line in crate::commands::data_lines(c.hyper.dataset, c.data.as_ref()) {
+        println!("{line}");
+    }
     println!(
         "epoch       {} of {} ({} samples trained)",
         c.model.epoch, c.hyper.epochs, c.samples_seen
