@@ -37,6 +37,18 @@ pub(crate) fn spin_loop() {
     loom::hint::spin_loop();
 }
 
+/// Nothing in a normal build; under loom a `SeqCst` fence, placed right after each `SeqCst`
+/// read-modify-write of the park/wake check (a Dekker-style pair: announce, then look at what
+/// the other side announced). Loom models `SeqCst` accesses as `AcqRel` only (its README,
+/// "Unsupported features"), too weak for that pair, and would report a lost wake-up that the
+/// real memory model excludes; the fence, which loom does model, restores the single total
+/// order of `SeqCst` operations that the real code has.
+#[inline(always)]
+pub(crate) fn seqcst_for_loom() {
+    #[cfg(loom)]
+    loom::sync::atomic::fence(Ordering::SeqCst);
+}
+
 /// No clock under loom: every wait is over as soon as it is looked at.
 #[cfg(loom)]
 #[derive(Clone, Copy)]

@@ -29,7 +29,7 @@ use core::time::Duration;
 // std's types in every normal build, loom's under `--cfg loom` (the model below).
 use crate::sync::{
     AtomicBool, AtomicU64, AtomicUsize, Condvar, Instant, Mutex, Ordering, SPINS_PER_LOOK,
-    UnsafeCell, spin_loop, thread,
+    UnsafeCell, seqcst_for_loom, spin_loop, thread,
 };
 use thread::JoinHandle;
 
@@ -203,6 +203,7 @@ impl Team {
         shared.job.with_mut(|slot| unsafe { *slot = Some(job) });
         shared.finished.store(0, Ordering::Relaxed);
         shared.generation.fetch_add(1, Ordering::SeqCst);
+        seqcst_for_loom();
         if shared.parked.load(Ordering::SeqCst) > 0 {
             let _guard = shared.lock.lock().unwrap_or_else(|e| e.into_inner());
             shared.wake.notify_all();
@@ -295,6 +296,7 @@ fn wait_for_next(shared: &Shared, seen: u64) -> u64 {
     }
     let mut guard = shared.lock.lock().unwrap_or_else(|e| e.into_inner());
     shared.parked.fetch_add(1, Ordering::SeqCst);
+    seqcst_for_loom();
     loop {
         // Checked after announcing `parked` (both SeqCst): either the caller sees the count
         // and notifies under the lock, or this load sees its new generation.
