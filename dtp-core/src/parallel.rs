@@ -843,13 +843,21 @@ mod tests {
     /// run.
     #[test]
     fn the_order_the_chunks_are_claimed_in_does_not_change_a_bit() {
-        for units in [Units::CONTINUOUS, Units::STOCHASTIC] {
+        // Under Miri (minutes a training there) only the stochastic units, on two threads.
+        let units: &[Units] = if cfg!(miri) {
+            &[Units::STOCHASTIC]
+        } else {
+            &[Units::CONTINUOUS, Units::STOCHASTIC]
+        };
+        for &units in units {
             let natural = trained(units, 1, false);
-            assert_eq!(
-                trained(units, 1, true),
-                natural,
-                "{units:?}, 1 thread, reversed"
-            );
+            if !cfg!(miri) {
+                assert_eq!(
+                    trained(units, 1, true),
+                    natural,
+                    "{units:?}, 1 thread, reversed"
+                );
+            }
             assert_eq!(
                 trained(units, 2, true),
                 natural,
