@@ -111,6 +111,9 @@ pub mod storage;
 #[cfg(feature = "std")]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub mod team;
+// The team's atomics, locks and threads: std's, or loom's under `--cfg loom`.
+#[cfg(feature = "std")]
+mod sync;
 pub mod tensors;
 pub mod trainer;
 

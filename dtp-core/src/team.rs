@@ -24,11 +24,14 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use core::time::Duration;
+
+// std's types in every normal build, loom's under `--cfg loom` (the model below).
+use crate::sync::{
+    AtomicBool, AtomicU64, AtomicUsize, Condvar, Instant, Mutex, Ordering, SPINS_PER_LOOK,
+    UnsafeCell, seqcst_for_loom, spin_loop, thread,
+};
+use thread::JoinHandle;
 
 /// How long a helper that has finished a job waits, spinning, for the next one before it
 /// parks (the gap between a step's jobs is a few microseconds; between epochs it is long).
@@ -71,6 +74,10 @@ unsafe impl Send for Shared {}
 pub struct Team {
     shared: Arc<Shared>,
     helpers: Vec<JoinHandle<()>>,
+    /// Tests only: [`Team::map`] hands the items out last first (see
+    /// [`Team::claim_in_reverse`]).
+    #[cfg(test)]
+    reverse: bool,
 }
 
 impl Team {
@@ -91,7 +98,7 @@ impl Team {
     /// helpers started before it are stopped and joined, none is left parked.
     pub fn try_new(threads: usize) -> std::io::Result<Self> {
         Self::spawned_by(threads, |name, body| {
-            std::thread::Builder::new().name(name).spawn(body)
+            thread::Builder::new().name(name).spawn(body)
         })
     }
 
@@ -114,6 +121,8 @@ impl Team {
         let mut team = Team {
             shared,
             helpers: Vec::new(),
+            #[cfg(test)]
+            reverse: false,
         };
         for i in 1..threads.max(1) {
             let shared = Arc::clone(&team.shared);
@@ -122,6 +131,14 @@ impl Team {
                 .push(spawn(name, Box::new(move || helper(&shared)))?);
         }
         Ok(team)
+    }
+
+    /// Tests only: from now on [`Team::map`] hands its items out in reverse order (the last
+    /// item first) — an order the shared counter could produce on its own only by chance, for
+    /// tests that must see whether anything depends on which item was claimed when.
+    #[cfg(test)]
+    pub(crate) fn claim_in_reverse(&mut self) {
+        self.reverse = true;
     }
 
     /// Number of threads, the caller included.
@@ -143,6 +160,8 @@ impl Team {
         // the vector as the panic unwinds through here.
         let mut results: Vec<Option<R>> = (0..n).map(|_| None).collect();
         let next = AtomicUsize::new(0);
+        #[cfg(test)]
+        let reverse = self.reverse;
         let (items_at, results_at) = (Pointer(items.as_mut_ptr()), Pointer(results.as_mut_ptr()));
         let work = || {
             let (items_at, results_at) = (&items_at, &results_at);
@@ -151,6 +170,8 @@ impl Team {
                 if i >= n {
                     break;
                 }
+                #[cfg(test)]
+                let i = if reverse { n - 1 - i } else { i };
                 // SAFETY: index `i < n` is claimed by exactly one thread (the counter hands
                 // each out once), so this is the only reference to item `i` and result `i`;
                 // both buffers outlive the job (`run` returns only after every thread is done).
@@ -181,9 +202,10 @@ impl Team {
         // has reported the generation finished.
         let job: Job = unsafe { core::mem::transmute::<&(dyn Fn() + Sync), Job>(work) };
         // SAFETY: no helper reads `job` now: the previous generation is finished.
-        unsafe { *shared.job.get() = Some(job) };
+        shared.job.with_mut(|slot| unsafe { *slot = Some(job) });
         shared.finished.store(0, Ordering::Relaxed);
         shared.generation.fetch_add(1, Ordering::SeqCst);
+        seqcst_for_loom();
         if shared.parked.load(Ordering::SeqCst) > 0 {
             let _guard = shared.lock.lock().unwrap_or_else(|e| e.into_inner());
             shared.wake.notify_all();
@@ -193,14 +215,14 @@ impl Team {
         let mut spins = 0u32;
         while shared.finished.load(Ordering::Acquire) < self.helpers.len() {
             spins = spins.wrapping_add(1);
-            if spins.is_multiple_of(64) && started.elapsed() > CALLER_SPIN {
-                std::thread::yield_now();
+            if spins.is_multiple_of(SPINS_PER_LOOK) && started.elapsed() > CALLER_SPIN {
+                thread::yield_now();
             } else {
-                core::hint::spin_loop();
+                spin_loop();
             }
         }
         // SAFETY: every helper has finished this generation; none reads `job` until the next.
-        unsafe { *shared.job.get() = None };
+        shared.job.with_mut(|slot| unsafe { *slot = None });
         // The helpers' panic is taken whatever happened on the caller, so that it can never
         // be re-raised by a later job.
         let theirs = shared
@@ -243,7 +265,10 @@ fn helper(shared: &Shared) {
         }
         // SAFETY: the caller wrote `job` before releasing generation `seen` and keeps it alive
         // until this helper reports below.
-        let job = unsafe { (*shared.job.get()).expect("a job for every generation") };
+        let job = shared
+            .job
+            .with(|slot| unsafe { *slot })
+            .expect("a job for every generation");
         // SAFETY: see above: `job` points at a live `dyn Fn() + Sync`.
         let outcome =
             std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| unsafe { (*job)() }));
@@ -266,13 +291,14 @@ fn wait_for_next(shared: &Shared, seen: u64) -> u64 {
             return now;
         }
         spins = spins.wrapping_add(1);
-        if spins.is_multiple_of(64) && started.elapsed() > SPIN {
+        if spins.is_multiple_of(SPINS_PER_LOOK) && started.elapsed() > SPIN {
             break;
         }
-        core::hint::spin_loop();
+        spin_loop();
     }
     let mut guard = shared.lock.lock().unwrap_or_else(|e| e.into_inner());
     shared.parked.fetch_add(1, Ordering::SeqCst);
+    seqcst_for_loom();
     loop {
         // Checked after announcing `parked` (both SeqCst): either the caller sees the count
         // and notifies under the lock, or this load sees its new generation.
@@ -291,66 +317,111 @@ struct Pointer<P>(*mut P);
 // SAFETY: `Team::map` hands each element to exactly one thread; `P: Send` is required there.
 unsafe impl<P: Send> Sync for Pointer<P> {}
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_item_once_results_in_order() {
-        for threads in 1..=3 {
-            let mut team = Team::new(threads);
-            for round in 0..2_000usize {
-                let mut items: Vec<usize> = (0..(round % 7)).collect();
-                let out = team.map(&mut items, |i, x| {
-                    *x += 10;
-                    i * 2 + round
-                });
-                assert_eq!(
-                    out,
-                    (0..round % 7).map(|i| i * 2 + round).collect::<Vec<_>>()
-                );
-                assert!(items.iter().enumerate().all(|(i, &x)| x == i + 10));
-            }
-        }
-    }
+    /// Rounds of the repeated tests: far fewer under Miri, which runs a thousand times slower.
+    const ROUNDS: usize = if cfg!(miri) { 20 } else { 2_000 };
 
     #[test]
+    fn every_item_once_results_in_order() {
+        within(Duration::from_secs(120), || {
+            for threads in 1..=3 {
+                let mut team = Team::new(threads);
+                for round in 0..ROUNDS {
+                    let mut items: Vec<usize> = (0..(round % 7)).collect();
+                    let out = team.map(&mut items, |i, x| {
+                        *x += 10;
+                        i * 2 + round
+                    });
+                    assert_eq!(
+                        out,
+                        (0..round % 7).map(|i| i * 2 + round).collect::<Vec<_>>()
+                    );
+                    assert!(items.iter().enumerate().all(|(i, &x)| x == i + 10));
+                }
+            }
+        });
+    }
+
+    /// A job handed to a new team at once, often before its helpers first run (a helper that
+    /// took the generation it first sees as already done would never run it: this test then
+    /// fails on its time limit instead of hanging).
+    #[test]
     fn a_job_handed_out_before_the_helpers_start_is_run() {
-        for _ in 0..200 {
-            let mut team = Team::new(3);
-            let mut items = [0u8; 6];
-            assert_eq!(team.map(&mut items, |i, _| i), [0, 1, 2, 3, 4, 5]);
-        }
+        within(Duration::from_secs(60), || {
+            for _ in 0..ROUNDS / 10 {
+                let mut team = Team::new(3);
+                let mut items = [0u8; 6];
+                assert_eq!(team.map(&mut items, |i, _| i), [0, 1, 2, 3, 4, 5]);
+            }
+        });
     }
 
     #[test]
     fn a_parked_team_wakes_up() {
-        let mut team = Team::new(2);
-        let mut items = [0u32; 4];
-        team.map(&mut items, |_, x| *x += 1);
-        std::thread::sleep(SPIN * 20);
-        team.map(&mut items, |_, x| *x += 1);
-        assert_eq!(items, [2; 4]);
+        within(Duration::from_secs(60), || {
+            let mut team = Team::new(2);
+            let mut items = [0u32; 4];
+            team.map(&mut items, |_, x| *x += 1);
+            std::thread::sleep(SPIN * 20);
+            team.map(&mut items, |_, x| *x += 1);
+            assert_eq!(items, [2; 4]);
+        });
     }
 
     #[test]
     fn a_panic_reaches_the_caller_and_the_team_goes_on() {
-        let mut team = Team::new(2);
-        let mut items = [0u32; 8];
-        let caught = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
-            team.map(&mut items, |i, _| assert!(i != 5, "item five"))
-        }));
-        assert!(caught.is_err());
-        let out = team.map(&mut items, |i, x| {
-            *x = i as u32;
-            i
+        within(Duration::from_secs(60), || {
+            let mut team = Team::new(2);
+            let mut items = [0u32; 8];
+            let caught = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+                team.map(&mut items, |i, _| assert!(i != 5, "item five"))
+            }));
+            assert!(caught.is_err());
+            let out = team.map(&mut items, |i, x| {
+                *x = i as u32;
+                i
+            });
+            assert_eq!(out, (0..8).collect::<Vec<_>>());
         });
-        assert_eq!(out, (0..8).collect::<Vec<_>>());
+    }
+
+    /// The test hook: every item once, last first on one thread, results still in item order.
+    #[test]
+    fn claim_in_reverse_hands_the_last_item_out_first() {
+        within(Duration::from_secs(60), || {
+            for threads in [1, 2] {
+                let mut team = Team::new(threads);
+                team.claim_in_reverse();
+                let order = std::sync::Mutex::new(Vec::new());
+                let mut items = [0u8; 5];
+                let out = team.map(&mut items, |i, _| {
+                    order.lock().unwrap().push(i);
+                    i
+                });
+                assert_eq!(out, [0, 1, 2, 3, 4]);
+                let mut order = order.into_inner().unwrap();
+                if threads == 1 {
+                    assert_eq!(order, [4, 3, 2, 1, 0]);
+                }
+                order.sort_unstable();
+                assert_eq!(order, [0, 1, 2, 3, 4]);
+            }
+        });
     }
 
     /// Runs `f` on a thread of its own and fails if it does not finish within `limit` (a
     /// hang in the team fails the test instead of stalling the run).
+    ///
+    /// Under Miri `f` runs with no limit: its clock advances by several microseconds per
+    /// basic block interpreted, so that a real limit would be reached by a team that works;
+    /// Miri reports a deadlock itself, and the native runs catch a hang.
     fn within(limit: Duration, f: impl FnOnce() + Send + 'static) {
+        if cfg!(miri) {
+            return f();
+        }
         let (done, wait) = std::sync::mpsc::channel();
         let worker = std::thread::spawn(move || {
             f();
@@ -372,7 +443,7 @@ mod tests {
     fn a_panic_is_not_re_raised_by_the_next_job() {
         within(Duration::from_secs(60), || {
             let mut team = Team::new(2);
-            for round in 0..200 {
+            for round in 0..ROUNDS / 10 {
                 let arrived = AtomicUsize::new(0);
                 let mut items = [0u8; 2];
                 // Each thread claims one item and waits for the other before panicking, so
@@ -443,6 +514,84 @@ mod tests {
             let err = result.err().expect("the third helper was refused");
             assert_eq!(std::format!("{err}"), "refused");
             assert_eq!(ended.load(Ordering::SeqCst), 2, "helpers left running");
+        });
+    }
+}
+
+/// The team's protocol model-checked: every interleaving of the caller and the helpers that
+/// loom can reach within a preemption bound (`RUSTFLAGS="--cfg loom" cargo test -p dtp-core
+/// --lib --release team::loom_model`). Under loom a helper looks for a job once before it
+/// parks and the caller yields while it waits (src/sync.rs), so the park/wake path is taken on
+/// every job; loom fails a test on a data race on the job slot (a hand-over ordering too
+/// weak), on a deadlock or endless wait (a lost wake-up, a job never run) and on a result
+/// that is not every item's.
+#[cfg(all(test, loom))]
+mod loom_model {
+    use super::*;
+
+    /// Explores `f` under loom with at most `preemptions` forced switches per execution.
+    fn check(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(preemptions);
+        model.check(f);
+    }
+
+    /// One job handed out (the helper may start before or after it is), then a second to a
+    /// helper that may be spinning, parking or parked: each item once, results in order.
+    #[test]
+    fn hand_over_park_wake_and_completion() {
+        check(3, || {
+            let mut team = Team::new(2);
+            let mut items = [0u8; 2];
+            for round in 1..=2u8 {
+                let out = team.map(&mut items, |i, x| {
+                    *x += 1;
+                    i
+                });
+                assert_eq!(out, [0, 1]);
+                assert_eq!(items, [round; 2]);
+            }
+        });
+    }
+
+    /// A job with two helpers, each of which may start, park and wake at any point.
+    #[test]
+    fn two_helpers() {
+        check(2, || {
+            let mut team = Team::new(3);
+            let mut items = [0u8; 3];
+            let out = team.map(&mut items, |i, x| {
+                *x += 1;
+                i
+            });
+            assert_eq!(out, [0, 1, 2]);
+            assert_eq!(items, [1; 3]);
+        });
+    }
+
+    /// A job whose every item panics (so the caller's share, the helper's or both do), then a
+    /// clean one: the first re-raises a panic, the second returns its results.
+    #[test]
+    fn panic_then_a_clean_job() {
+        // The planned panic is raised in every execution loom explores: not printed each time
+        // (any other panic is, by the default hook).
+        static QUIET: std::sync::Once = std::sync::Once::new();
+        QUIET.call_once(|| {
+            let default = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if info.payload().downcast_ref::<&str>() != Some(&"planned") {
+                    default(info);
+                }
+            }));
+        });
+        check(3, || {
+            let mut team = Team::new(2);
+            let mut items = [0u8; 2];
+            let caught = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+                team.map(&mut items, |_, _| -> u8 { panic!("planned") })
+            }));
+            assert!(caught.is_err());
+            assert_eq!(team.map(&mut items, |i, _| i), [0, 1]);
         });
     }
 }
