@@ -25,6 +25,7 @@ fn config(units: Units) -> Config {
         schedule: Schedule::Alternating,
         lr_decay: dtp_core::LrDecay::NONE,
         feedback: dtp_core::Feedback::Dtp,
+        frozen: dtp_core::LayerSet::NONE,
     }
 }
 
