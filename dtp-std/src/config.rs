@@ -344,6 +344,25 @@ mod tests {
     }
 
     #[test]
+    fn freeze_names_layers_of_the_layout() {
+        let mut h = hyper(); // 64-64-64-10: layers 1 … 3
+        assert_eq!(h.to_core().frozen, dtp_core::LayerSet::NONE);
+        h.freeze = "1,3".parse().unwrap();
+        assert!(h.validate_run().is_ok());
+        let c = h.to_core();
+        assert_eq!(c.frozen, dtp_core::LayerSet::NONE.with(1).with(3));
+        assert_eq!(Hyper::default().with_core(&c).freeze, h.freeze);
+        for bad in ["0", "4", "2,5"] {
+            h.freeze = bad.parse().unwrap();
+            let e = h.validate_run().unwrap_err();
+            assert!(e.starts_with(&format!("freeze = {bad}: layer ")), "{e}");
+        }
+        h.freeze = "1".parse().unwrap();
+        h.arith = Arith::Int;
+        assert!(h.validate_run().unwrap_err().contains("float classifier"));
+    }
+
+    #[test]
     fn round_trips_the_core_config() {
         for (u, c) in [
             (UnitsName::Continuous, Config::CONTINUOUS),
