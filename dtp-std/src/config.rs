@@ -229,8 +229,8 @@ impl Hyper {
         if self.batch == 0 {
             return Err("batch = 0: must be at least 1".into());
         }
-        self.validate_arith()?;
         self.validate_freeze()?;
+        self.validate_arith()?;
         if self.eval_passes == 0 {
             return Err("eval_passes = 0: must be at least 1".into());
         }
