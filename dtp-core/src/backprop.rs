@@ -42,21 +42,30 @@ where
         let (ws, store, state) = (&mut self.ws, &mut self.grad, &mut self.forward_state);
         let net = &mut self.net;
         let number = net.layers();
+        // Layers of `Config::frozen` pass their error signal down but are not written.
+        let frozen = self.config.frozen;
         let grad = ws.backprop_output::<K>(&net.output, units);
         let (layer, output) = (&mut net.output, &mut state.output);
-        apply_gradient::<K, _, _, B>(store.output(), &opt, layer, output, grad, number, FORWARD)?;
+        if !frozen.contains(number) {
+            let buffer = store.output();
+            apply_gradient::<K, _, _, B>(buffer, &opt, layer, output, grad, number, FORWARD)?;
+        }
         for k in (1..=net.depth()).rev() {
             let (layer, state) = (
                 &mut net.hidden.as_mut()[k - 1],
                 &mut state.hidden.as_mut()[k - 1],
             );
             let grad = ws.backprop_hidden::<K>(layer, units, gradient, k);
-            let buffer = store.hidden(layer);
-            apply_gradient::<K, _, _, B>(buffer, &opt, layer, state, grad, k + 1, FORWARD)?;
+            if !frozen.contains(k + 1) {
+                let buffer = store.hidden(layer);
+                apply_gradient::<K, _, _, B>(buffer, &opt, layer, state, grad, k + 1, FORWARD)?;
+            }
         }
         let grad = ws.backprop_first(units, gradient);
         let (layer, first) = (&mut net.first, &mut state.first);
-        apply_gradient::<K, _, _, B>(store.first(), &opt, layer, first, grad, 1, FORWARD)?;
+        if !frozen.contains(1) {
+            apply_gradient::<K, _, _, B>(store.first(), &opt, layer, first, grad, 1, FORWARD)?;
+        }
         Ok(stats)
     }
 }

@@ -206,6 +206,70 @@ pub enum Init {
     Uniform,
 }
 
+/// A set of forward layers, by their number `i = 1 … M` (hidden layers `1 … M−1`, the
+/// output layer `M`; at most 32): the layers [`Config::frozen`] keeps fixed.
+///
+/// A frozen layer's parameters `(W_i, b_i)` and its optimiser state are left as they are by
+/// every forward update — DTP's step 5 and backprop's step — while everything else runs as
+/// before: its activation is computed, targets are propagated through it (its inverse
+/// `g_i` still trains), and the layers around it learn. Uses: fine-tuning (freeze the
+/// lower layers of a trained network, e.g. `LayerSet::NONE.with(1)`), and controls that
+/// show what one layer's learning adds (freeze it, compare). The empty set (the default)
+/// changes nothing, bit for bit.
+///
+/// ```
+/// # use dtp_core::LayerSet;
+/// let below_top = LayerSet::range(1, 2); // layers 1 and 2 of a 64-64-64-64-10 net
+/// assert!(below_top.contains(1) && below_top.contains(2) && !below_top.contains(3));
+/// assert_eq!(below_top, LayerSet::NONE.with(1).with(2));
+/// assert!(LayerSet::NONE.is_empty());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LayerSet(
+    /// Bit `i − 1` set: layer `i` is in the set.
+    pub u32,
+);
+
+impl LayerSet {
+    /// No layer.
+    pub const NONE: LayerSet = LayerSet(0);
+
+    /// This set and layer `i` (`1 ≤ i ≤ 32`; panics otherwise).
+    pub const fn with(self, i: usize) -> LayerSet {
+        assert!(i >= 1 && i <= 32, "layer numbers run from 1 to 32");
+        LayerSet(self.0 | 1 << (i - 1))
+    }
+
+    /// Layers `first ..= last` (empty when `first > last`; `1 ≤ first`, `last ≤ 32`).
+    pub const fn range(first: usize, last: usize) -> LayerSet {
+        let mut set = LayerSet::NONE;
+        let mut i = first;
+        while i <= last {
+            set = set.with(i);
+            i += 1;
+        }
+        set
+    }
+
+    /// Whether layer `i` is in the set (never for `i = 0` or `i > 32`).
+    #[inline(always)]
+    pub const fn contains(self, i: usize) -> bool {
+        i >= 1 && i <= 32 && self.0 & (1 << (i - 1)) != 0
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// The highest layer number in the set (0 when empty).
+    pub const fn highest(self) -> usize {
+        (32 - self.0.leading_zeros()) as usize
+    }
+}
+
 /// σ of the difference reconstruction loss's corruption ([`Feedback::Drl`]): the value
 /// Meulemans et al. (2020) tuned for DTP with DRL on MNIST (their released
 /// `final_configs/mnist_DTPDRL.py`), used by `dtp train --algo drl` by default and by the
@@ -238,6 +302,14 @@ pub struct Config {
     /// serialised configs, where it reads as [`Feedback::Dtp`].
     #[cfg_attr(feature = "serde", serde(default))]
     pub feedback: Feedback,
+    /// Forward layers whose parameters no update changes ([`LayerSet`]): empty in every
+    /// preset. Layer numbers above the network's `M` name no layer and change nothing.
+    /// Absent from older serialised configs (and not written when empty).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "LayerSet::is_empty")
+    )]
+    pub frozen: LayerSet,
 }
 
 impl Config {
@@ -253,6 +325,7 @@ impl Config {
         schedule: Schedule::Alternating,
         lr_decay: LrDecay::NONE,
         feedback: Feedback::Dtp,
+        frozen: LayerSet::NONE,
     };
 
     /// Reference settings of the discrete 784-500-500-10 net.

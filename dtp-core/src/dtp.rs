@@ -228,7 +228,8 @@ where
     ///
     /// Needs [`forward`](Self::forward), [`top_target`](Self::top_target) and
     /// [`difference_targets`](Self::difference_targets). Each layer's gradient is checked
-    /// for NaN/∞ before that layer is written.
+    /// for NaN/∞ before that layer is written. Layers in
+    /// [`Config::frozen`](crate::Config::frozen) are not written (nor their optimiser state).
     /// # Example
     /// ```
     /// # use dtp_core::{Config, FixedTrainer, Init};
@@ -252,10 +253,14 @@ where
         let opt = self.config.forward_at(self.epoch);
         let (ws, store, state) = (&mut self.ws, &mut self.grad, &mut self.forward_state);
         let net = &mut self.net;
+        // Layers of `Config::frozen` keep their parameters; their local loss is still taken.
+        let frozen = self.config.frozen;
         let (loss, grad) = ws.first_gradient(act);
         self.local_loss[0] = loss;
         let (layer, first) = (&mut net.first, &mut state.first);
-        apply_gradient::<K, _, _, B>(store.first(), &opt, layer, first, grad, 1, FORWARD)?;
+        if !frozen.contains(1) {
+            apply_gradient::<K, _, _, B>(store.first(), &opt, layer, first, grad, 1, FORWARD)?;
+        }
         for k in 1..=net.depth() {
             let (layer, state) = (
                 &mut net.hidden.as_mut()[k - 1],
@@ -263,10 +268,15 @@ where
             );
             let (loss, grad) = ws.hidden_gradient(act, k);
             self.local_loss[k] = loss;
-            let buffer = store.hidden(layer);
-            apply_gradient::<K, _, _, B>(buffer, &opt, layer, state, grad, k + 1, FORWARD)?;
+            if !frozen.contains(k + 1) {
+                let buffer = store.hidden(layer);
+                apply_gradient::<K, _, _, B>(buffer, &opt, layer, state, grad, k + 1, FORWARD)?;
+            }
         }
         let number = net.layers();
+        if frozen.contains(number) {
+            return Ok(());
+        }
         let grad = ws.output_gradient();
         let (layer, output) = (&mut net.output, &mut state.output);
         apply_gradient::<K, _, _, B>(store.output(), &opt, layer, output, grad, number, FORWARD)

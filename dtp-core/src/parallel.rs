@@ -295,28 +295,40 @@ impl Parallel {
                 let fwd = [Stage::ForwardGradient, Stage::ForwardWeights];
                 let state = &mut t.forward_state;
                 let m = net.layers();
-                cut(
-                    &mut tasks,
-                    &mut net.first,
-                    &mut state.first,
-                    next(),
-                    opt,
-                    1,
-                    fwd,
-                );
+                // Every layer's gradients are taken from the chunks; those of the layers in
+                // `Config::frozen` are dropped.
+                let frozen = t.config.frozen;
+                let grads = next();
+                if !frozen.contains(1) {
+                    cut(
+                        &mut tasks,
+                        &mut net.first,
+                        &mut state.first,
+                        grads,
+                        opt,
+                        1,
+                        fwd,
+                    );
+                }
                 let hidden = net.hidden.iter_mut().zip(state.hidden.iter_mut());
                 for (k, (p, s)) in hidden.enumerate() {
-                    cut(&mut tasks, p, s, next(), opt, k + 2, fwd);
+                    let grads = next();
+                    if !frozen.contains(k + 2) {
+                        cut(&mut tasks, p, s, grads, opt, k + 2, fwd);
+                    }
                 }
-                cut(
-                    &mut tasks,
-                    &mut net.output,
-                    &mut state.output,
-                    next(),
-                    opt,
-                    m,
-                    fwd,
-                );
+                let grads = next();
+                if !frozen.contains(m) {
+                    cut(
+                        &mut tasks,
+                        &mut net.output,
+                        &mut state.output,
+                        grads,
+                        opt,
+                        m,
+                        fwd,
+                    );
+                }
             }
             Half::Inverse => {
                 let inv = [Stage::InverseGradient, Stage::InverseWeights];

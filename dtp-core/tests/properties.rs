@@ -22,6 +22,7 @@ fn config(u: Units, eta_hat: f32, lr: f32, sigma: f32) -> Config {
         schedule: Schedule::Interleaved,
         lr_decay: dtp_core::LrDecay::NONE,
         feedback: dtp_core::Feedback::Dtp,
+        frozen: dtp_core::LayerSet::NONE,
     }
 }
 

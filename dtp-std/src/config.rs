@@ -19,7 +19,7 @@ use dtp_core::{
 
 pub use crate::kinds::{Algo, Arith, OptimiserName, UnitsName};
 use crate::kinds::{DataKind, ModelKind};
-pub use crate::layers::Layers;
+pub use crate::layers::{LayerNumbers, Layers};
 pub use crate::optimiser::OptimiserPatch;
 use crate::settings::settings;
 
@@ -140,6 +140,12 @@ settings! {
     /// written before it existed: one whole-minibatch step, as they were trained).
     #[arg(long)]
     chunks: u32 = 1;
+    /// Forward layers to keep fixed, by number 1…M (hidden layers 1…M−1, output layer M),
+    /// e.g. --freeze 1,2: their weights and optimiser state never change (the other layers
+    /// train as usual, targets pass through them). For fine-tuning, and for controls of
+    /// what a layer's learning adds [default: none].
+    #[arg(long, value_name = "I,…")]
+    freeze: LayerNumbers = LayerNumbers(Vec::new());
 }
 
 /// The chunks a preset splits its minibatches into: 2 (the cores of a small machine) when
@@ -172,6 +178,7 @@ impl Hyper {
         };
         self.sigma_tau = tau_from_core(c.sigma.tau);
         self.lr_tau = tau_from_core(c.lr_decay.tau);
+        self.freeze = LayerNumbers::from_set(c.frozen);
         self
     }
 
@@ -196,6 +203,8 @@ impl Hyper {
                 tau: tau_to_core(self.lr_tau),
             },
             feedback: self.algo.feedback(),
+            // validate_run keeps the numbers in 1…M (≤ 32); any other is ignored here.
+            frozen: self.freeze.to_set(),
             ..Config::CONTINUOUS
         };
         self.core_into(&mut c);
@@ -220,6 +229,7 @@ impl Hyper {
         if self.batch == 0 {
             return Err("batch = 0: must be at least 1".into());
         }
+        self.validate_freeze()?;
         self.validate_arith()?;
         if self.eval_passes == 0 {
             return Err("eval_passes = 0: must be at least 1".into());
@@ -258,6 +268,28 @@ impl Hyper {
             ));
         }
         Ok(())
+    }
+
+    /// [`validate_run`](Hyper::validate_run) of `freeze`: layer numbers 1…M of a float
+    /// classifier.
+    fn validate_freeze(&self) -> Result<(), String> {
+        if self.freeze.0.is_empty() {
+            return Ok(());
+        }
+        if self.arith == Arith::Int || self.model != ModelKind::Classifier {
+            return Err(format!(
+                "freeze = {}: only a float classifier freezes layers",
+                self.freeze
+            ));
+        }
+        let m = self.layers.hidden.len() as u32 + 1;
+        match self.freeze.0.iter().find(|&&i| i == 0 || i > m.min(32)) {
+            Some(i) => Err(format!(
+                "freeze = {}: layer {i} is not a layer of {} (1…{m})",
+                self.freeze, self.layers
+            )),
+            None => Ok(()),
+        }
     }
 
     /// [`validate_run`](Hyper::validate_run) of an integer run: what `--arith int` requires.
@@ -309,6 +341,25 @@ mod tests {
             epochs: 10,
             ..Hyper::default().with_core(&Config::CONTINUOUS)
         }
+    }
+
+    #[test]
+    fn freeze_names_layers_of_the_layout() {
+        let mut h = hyper(); // 64-64-64-10: layers 1 … 3
+        assert_eq!(h.to_core().frozen, dtp_core::LayerSet::NONE);
+        h.freeze = "1,3".parse().unwrap();
+        assert!(h.validate_run().is_ok());
+        let c = h.to_core();
+        assert_eq!(c.frozen, dtp_core::LayerSet::NONE.with(1).with(3));
+        assert_eq!(Hyper::default().with_core(&c).freeze, h.freeze);
+        for bad in ["0", "4", "2,5"] {
+            h.freeze = bad.parse().unwrap();
+            let e = h.validate_run().unwrap_err();
+            assert!(e.starts_with(&format!("freeze = {bad}: layer ")), "{e}");
+        }
+        h.freeze = "1".parse().unwrap();
+        h.arith = Arith::Int;
+        assert!(h.validate_run().unwrap_err().contains("float classifier"));
     }
 
     #[test]

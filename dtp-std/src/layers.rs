@@ -116,6 +116,67 @@ impl<'de> Deserialize<'de> for Layers {
     }
 }
 
+/// Forward layers by number, as the user writes them, `1,2` (`--freeze`): hidden layers
+/// `1 … M−1`, the output layer `M`. A list in TOML and JSON (`freeze = [1, 2]`); the core's
+/// [`LayerSet`](dtp_core::LayerSet) once checked against a layout
+/// ([`Hyper::validate_run`](crate::config::Hyper::validate_run)).
+///
+/// ```
+/// use dtp_std::layers::LayerNumbers;
+///
+/// let l: LayerNumbers = "1, 3".parse().unwrap();
+/// assert_eq!(l.0, [1, 3]);
+/// assert_eq!(l.to_string(), "1,3");
+/// assert!("".parse::<LayerNumbers>().unwrap().0.is_empty());
+/// assert!("1-2".parse::<LayerNumbers>().is_err());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LayerNumbers(pub Vec<u32>);
+
+impl LayerNumbers {
+    /// The core's set of these layers; numbers outside `1 … 32` are left out.
+    pub fn to_set(&self) -> dtp_core::LayerSet {
+        self.0
+            .iter()
+            .filter(|&&i| (1..=32).contains(&i))
+            .fold(dtp_core::LayerSet::NONE, |set, &i| set.with(i as usize))
+    }
+
+    /// The numbers of the layers in `set`, increasing.
+    pub fn from_set(set: dtp_core::LayerSet) -> Self {
+        LayerNumbers(
+            (1..=32)
+                .filter(|&i| set.contains(i))
+                .map(|i| i as u32)
+                .collect(),
+        )
+    }
+}
+
+impl fmt::Display for LayerNumbers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(u32::to_string).collect();
+        write!(f, "{}", parts.join(","))
+    }
+}
+
+impl FromStr for LayerNumbers {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<u32>()
+                    .map_err(|_| format!("`{s}`: `{p}` is not a layer number (e.g. 1,2)"))
+            })
+            .collect::<Result<_, _>>()
+            .map(LayerNumbers)
+    }
+}
+
 /// `64-48-24-10` from widths.
 pub fn widths_string(widths: &[usize]) -> String {
     widths

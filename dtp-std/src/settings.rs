@@ -11,7 +11,7 @@ use dtp_core::{Gradient, Init, Optimiser, Schedule};
 use serde::de::DeserializeOwned;
 
 use crate::kinds::{Algo, Arith, DataKind, ModelKind, UnitsName};
-use crate::layers::Layers;
+use crate::layers::{LayerNumbers, Layers};
 use crate::optimiser::OptimiserPatch;
 
 /// A value that settings hold, and what patches it.
@@ -37,7 +37,19 @@ macro_rules! replaced_whole {
 }
 
 replaced_whole!(
-    f32, u32, u64, Layers, DataKind, ModelKind, UnitsName, Algo, Arith, Schedule, Init, Gradient
+    f32,
+    u32,
+    u64,
+    Layers,
+    LayerNumbers,
+    DataKind,
+    ModelKind,
+    UnitsName,
+    Algo,
+    Arith,
+    Schedule,
+    Init,
+    Gradient
 );
 
 impl Setting for Optimiser {

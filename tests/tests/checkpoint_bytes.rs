@@ -17,10 +17,11 @@ fn parts(bytes: &[u8]) -> (BTreeMap<String, serde_json::Value>, &[u8]) {
     (header, &bytes[8 + n..])
 }
 
-/// Settings added since the fixtures were written, with the value that reproduces the old
-/// runs: a re-saved checkpoint records them (`arith = "float"`, `dtp train --arith`); the rest
-/// of its settings must be the old ones, key for key.
-const NEW_SETTINGS: &[(&str, &str)] = &[("arith", "float")];
+/// Settings added since the fixtures were written, with the value (as JSON) that reproduces
+/// the old runs: a re-saved checkpoint records them (`arith = "float"`, `dtp train --arith`;
+/// `freeze = []`, `dtp train --freeze`); the rest of its settings must be the old ones, key
+/// for key.
+const NEW_SETTINGS: &[(&str, &str)] = &[("arith", "\"float\""), ("freeze", "[]")];
 
 /// `header` with the settings of [`NEW_SETTINGS`] taken out of its recorded `hyper` (each must
 /// hold its old-run value).
@@ -33,7 +34,8 @@ fn without_new_settings(
         serde_json::from_str(hyper.as_str().unwrap()).unwrap();
     for (key, old_value) in NEW_SETTINGS {
         if let Some(v) = settings.remove(*key) {
-            assert_eq!(v, *old_value, "setting {key}");
+            let old: serde_json::Value = serde_json::from_str(old_value).unwrap();
+            assert_eq!(v, old, "setting {key}");
         }
     }
     *hyper = serde_json::Value::String(serde_json::Value::Object(settings).to_string());

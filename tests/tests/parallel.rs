@@ -6,8 +6,8 @@ use dtp_core::noise::standard_normal;
 use dtp_core::parallel::Parallel;
 use dtp_core::step::Drive;
 use dtp_core::{
-    BatchColumns, Batches, Blocked, Config, Dyn, DynTrainer, Feedback, Gradient, Init, OMat,
-    Optimiser, Portable, Schedule, SigmaSchedule, Units,
+    BatchColumns, Batches, Blocked, Config, Dyn, DynTrainer, Feedback, Gradient, Init, LayerSet,
+    OMat, Optimiser, Portable, Schedule, SigmaSchedule, Units,
 };
 use rand_core::Rng;
 use rand_pcg::Pcg64;
@@ -470,6 +470,58 @@ fn a_chunk_refuses_a_non_finite_input_before_any_update() {
                 bits(&trainer(c)),
                 "column {column}: updated before refusing"
             );
+        }
+    }
+}
+
+/// The parameters and forward optimiser state of forward layer `i` (1 … M), as bits.
+fn layer_bits<K: dtp_core::Kernel>(t: &DynTrainer<K>, i: usize) -> Vec<u32> {
+    let m = WIDTHS.len() - 1;
+    let (layer, state) = match i {
+        1 => (&t.net.first, &t.forward_state.first),
+        i if i == m => (&t.net.output, &t.forward_state.output),
+        i => (&t.net.hidden[i - 2], &t.forward_state.hidden[i - 2]),
+    };
+    let mut v: Vec<u32> = layer
+        .w
+        .iter()
+        .chain(layer.b.iter())
+        .map(|x| x.to_bits())
+        .collect();
+    for m in [&state.w.a, &state.w.s, &state.w.v] {
+        v.extend(m.iter().map(|x| x.to_bits()));
+    }
+    for m in [&state.b.a, &state.b.s, &state.b.v] {
+        v.extend(m.iter().map(|x| x.to_bits()));
+    }
+    v
+}
+
+/// `Config::frozen`: under DTP and backprop, on the whole minibatch (one chunk) and in chunks,
+/// the frozen layers' parameters and optimiser state end bit for bit where they started and
+/// every other forward layer moves.
+#[test]
+fn frozen_layers_keep_every_bit_and_the_others_learn() {
+    let m = WIDTHS.len() - 1;
+    let c = config(Units::CONTINUOUS, Schedule::Alternating, Feedback::Dtp);
+    let start = trainer(c);
+    for frozen in [
+        LayerSet::NONE.with(2),
+        LayerSet::NONE.with(1).with(m),
+        LayerSet::range(1, 3),
+    ] {
+        for backprop in [false, true] {
+            for chunks in [1, 3] {
+                let t = train(Config { frozen, ..c }, backprop, chunks, 2);
+                for i in 1..=m {
+                    let kept = layer_bits(&t, i) == layer_bits(&start, i);
+                    assert_eq!(
+                        kept,
+                        frozen.contains(i),
+                        "frozen {frozen:?}, backprop {backprop}, {chunks} chunks: layer {i} kept"
+                    );
+                }
+            }
         }
     }
 }

@@ -106,6 +106,7 @@ fn build<const IN: usize, const H: usize, const OUT: usize, const B: usize>(
         schedule: Schedule::Interleaved,
         lr_decay: dtp_core::LrDecay::NONE,
         feedback: dtp_core::Feedback::Dtp,
+        frozen: dtp_core::LayerSet::NONE,
     };
     let mut t =
         FixedTrainer::<IN, H, OUT, 2, B>::new(config, Init::Orthogonal, &mut Pcg32::new(0, 0))

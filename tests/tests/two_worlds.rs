@@ -80,6 +80,7 @@ fn config(units: Units, schedule: Schedule) -> Config {
         schedule,
         lr_decay: dtp_core::LrDecay { tau: 2.0 },
         feedback: dtp_core::Feedback::Dtp,
+        frozen: dtp_core::LayerSet::NONE,
     }
 }
 
@@ -236,6 +237,7 @@ fn sgd_one(units: Units) -> Config {
         schedule: Schedule::Interleaved,
         lr_decay: dtp_core::LrDecay::NONE,
         feedback: dtp_core::Feedback::Dtp,
+        frozen: dtp_core::LayerSet::NONE,
     }
 }
 

@@ -24,6 +24,7 @@ pub fn sgd_one(units: Units) -> Config {
         schedule: Schedule::Interleaved,
         lr_decay: dtp_core::LrDecay::NONE,
         feedback: dtp_core::Feedback::Dtp,
+        frozen: dtp_core::LayerSet::NONE,
     }
 }
 
