@@ -2,9 +2,11 @@
 //! the finiteness test folded into the assembly update loops (`dtp_core`'s
 //! `rmsprop_columns`/`sgd_columns` on hard-float Arm) runs only on the target, so only the
 //! target can show that a NaN or an overflow in any row position (the loops take rows four,
-//! two and one at a time) makes `Optimiser::update_columns` return `false`.
+//! two and one at a time) makes `Optimiser::update_columns` return `false`, and that the
+//! loops compute the update rule's bits in each of those paths
+//! ([`update_matches_the_rule`]).
 
-use dtp_core::Optimiser;
+use dtp_core::{Optimiser, OptimiserKind};
 
 /// Rows of the check: one quad, one pair, one single row, so every path of the loop runs.
 const ROWS: usize = 7;
@@ -90,5 +92,96 @@ pub fn optimiser_refuses_non_finite() -> bool {
     defmt::info!(
         "guard: the update refuses NaN gradients, an overflowing g², infinite parameters and NaN state in every row path (RMSprop and SGD)"
     );
+    true
+}
+
+/// Largest row count [`update_matches_the_rule`] tries.
+const MAX_ROWS: usize = 9;
+/// Columns of [`update_matches_the_rule`]'s blocks.
+const RULE_COLS: usize = 3;
+/// Parameters of its largest block.
+const RULE_N: usize = MAX_ROWS * RULE_COLS;
+
+/// The optimiser's rule written out element by element, as `Optimiser`'s portable loop states
+/// it (`a ← ρa + (1−ρ)g`, `s ← ρs + (1−ρ)g·g`, `v ← μv − lr·g/√(s − a² + ε)`, `p ← p + v`;
+/// SGD `v ← μv − lr·g`, `p ← p + v`): the reference the assembly must equal bit for bit.
+fn rule(opt: &Optimiser, p: &mut f32, g: f32, a: &mut f32, s: &mut f32, v: &mut f32) {
+    let lr = opt.lr;
+    match opt.kind {
+        OptimiserKind::Sgd { momentum } => {
+            *v = momentum * *v - lr * g;
+            *p += *v;
+        }
+        OptimiserKind::RmsProp { rho, momentum, eps } => {
+            *a = rho * *a + (1.0 - rho) * g;
+            *s = rho * *s + (1.0 - rho) * g * g;
+            let d = *s - *a * *a + eps;
+            *v = momentum * *v - lr * g / dtp_core::math::sqrt(d);
+            *p += *v;
+        }
+    }
+}
+
+/// Whether `Optimiser::update_columns` (the assembly loops on hard-float Arm) gives the bits of
+/// [`rule`] for every row count from 1 to 9 (so quads alone, quads with a pair and/or a last
+/// row, and no quad at all) over three columns, in two successive updates (the second from
+/// non-zero state), for RMSprop and SGD; logs the first difference.
+pub fn update_matches_the_rule() -> bool {
+    let rules = [
+        ("RMSprop", Optimiser::rmsprop(0.001)),
+        ("SGD", Optimiser::sgd(0.01, 0.9)),
+    ];
+    for (name, opt) in rules.iter() {
+        for rows in 1..=MAX_ROWS {
+            let n = rows * RULE_COLS;
+            let mut delta = [0.0f32; MAX_ROWS];
+            for (i, d) in delta.iter_mut().enumerate() {
+                *d = (i as f32 - 3.7) * 0.173;
+            }
+            let scales = [0.5f32, -1.25, 0.875];
+            let mut p = [0.0f32; RULE_N];
+            for (i, x) in p.iter_mut().enumerate() {
+                *x = 0.05 * (i as f32) - 0.3;
+            }
+            let (mut a, mut s, mut v) = ([0.0f32; RULE_N], [0.0f32; RULE_N], [0.0f32; RULE_N]);
+            let (mut rp, mut ra, mut rs, mut rv) = (p, a, s, v);
+            for update in 0..2 {
+                let delta = &delta[..rows];
+                if !opt.update_columns(
+                    &mut p[..n],
+                    delta,
+                    &scales,
+                    &mut a[..n],
+                    &mut s[..n],
+                    &mut v[..n],
+                ) {
+                    defmt::error!("guard: {=str} refused a finite update", name);
+                    return false;
+                }
+                for (j, &c) in scales.iter().enumerate() {
+                    for (i, &d) in delta.iter().enumerate() {
+                        let e = j * rows + i;
+                        rule(opt, &mut rp[e], d * c, &mut ra[e], &mut rs[e], &mut rv[e]);
+                    }
+                }
+                let same = |x: &[f32], y: &[f32]| {
+                    x[..n]
+                        .iter()
+                        .zip(&y[..n])
+                        .all(|(x, y)| x.to_bits() == y.to_bits())
+                };
+                if !(same(&p, &rp) && same(&a, &ra) && same(&s, &rs) && same(&v, &rv)) {
+                    defmt::error!(
+                        "guard: {=str} with {=usize} rows differs from the rule in update {=usize}",
+                        name,
+                        rows,
+                        update
+                    );
+                    return false;
+                }
+            }
+        }
+    }
+    defmt::info!("guard: the update gives the rule's bits with 1 to 9 rows (RMSprop and SGD)");
     true
 }

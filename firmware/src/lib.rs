@@ -8,7 +8,8 @@
 //! - [`demo`]: the network type, its hyper-parameters and the held-out evaluation;
 //! - [`flash`]: the flash for the two weight slots of `dtp_core::storage` (NOR rules on
 //!   SSRAM under QEMU, the NVMC on the nRF52840-DK);
-//! - [`guard`]: a start-up check that the optimiser's update refuses NaN and overflow;
+//! - [`guard`]: start-up checks that the optimiser's update refuses NaN and overflow and
+//!   gives the update rule's bits;
 //! - [`measure`]: stack painting and a SysTick instruction/cycle counter;
 //! - [`run`]: the demos' main loops (stream → `Trainer::step` → log → flash);
 //! - [`sensor`]: the integration example — a SysTick-driven (simulated, drifting) sensor

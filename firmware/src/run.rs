@@ -129,7 +129,7 @@ pub fn learn(variant: Variant, bar: f32, min_gap: f32) -> ! {
         None => info!("flash: no saved weights; learning from scratch"),
     }
 
-    if !crate::guard::optimiser_refuses_non_finite() {
+    if !crate::guard::optimiser_refuses_non_finite() || !crate::guard::update_matches_the_rule() {
         crate::exit(false);
     }
     let (instructions, ticks) = measure::calibrate(1_000_000);
