@@ -160,8 +160,14 @@ pub fn update_matches_the_rule() -> bool {
                 }
                 for (j, &c) in scales.iter().enumerate() {
                     for (i, &d) in delta.iter().enumerate() {
+                        // `e < n ≤ RULE_N` always; `get_mut` keeps the demos free of panic paths.
                         let e = j * rows + i;
-                        rule(opt, &mut rp[e], d * c, &mut ra[e], &mut rs[e], &mut rv[e]);
+                        let (p, a) = (rp.get_mut(e), ra.get_mut(e));
+                        if let (Some(p), Some(a), Some(s), Some(v)) =
+                            (p, a, rs.get_mut(e), rv.get_mut(e))
+                        {
+                            rule(opt, p, d * c, a, s, v);
+                        }
                     }
                 }
                 let same = |x: &[f32], y: &[f32]| {
