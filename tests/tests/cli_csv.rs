@@ -52,7 +52,8 @@ fn train<'a>(out: &'a Path, data: &'a Path, epochs: &'a str, extra: &[&'a str]) 
 
 /// Items 1, 2 and 8: scikit-learn's files train as shipped: the count line is skipped with a
 /// note, the features (0.13 to 1,680 on wine) are standardised by the default `--scale auto`
-/// (printed at start, recorded, shown by `dtp info`), and `eval` reads the file the same way.
+/// (printed at start, recorded, shown by `dtp info`), the end-of-run line names the file, and
+/// `eval` reads the file the same way.
 #[test]
 fn scikit_learn_files_train_as_shipped() {
     let tmp = TempDir::new().unwrap();
@@ -75,6 +76,16 @@ fn scikit_learn_files_train_as_shipped() {
             "{file}: {err}"
         );
         assert!(!err.contains("warning"), "{file}: {err}");
+        // The end-of-run line names the data file as `dtp info` does, not the preset.
+        let end = stdout(&o);
+        let named = format!(
+            "{} {features}-64-64-",
+            data.canonicalize().unwrap().display()
+        );
+        assert!(
+            end.starts_with(&named) && end.contains(" DTP: test error "),
+            "{file}: {named:?} does not start\n{end}"
+        );
         let c = load(&out);
         let record = c.data.as_ref().unwrap();
         assert!(record.scaling.is_standard(), "{file}");
