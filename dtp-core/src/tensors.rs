@@ -121,154 +121,105 @@ where
     }
 }
 
-impl<O: Dim, I: Dim> Tensors for Dense<O, I>
-where
-    DefaultAllocator: Allocator<O, I> + Allocator<O>,
-{
-    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
-        self.w.visit_at(&at.join("weight"), f);
-        self.b.visit_at(&at.join("bias"), f);
-    }
-    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
-        self.w.visit_mut_at(&at.join("weight"), f);
-        self.b.visit_mut_at(&at.join("bias"), f);
-    }
+/// Implements [`Tensors`] for a type from one list of its tensors, in order, so that its
+/// two visits ([`Tensors::visit_at`], [`Tensors::visit_mut_at`]) cannot drift apart:
+/// `one FIELD => NAME;` visits a field under `NAME`, `seq FIELD => AT, PART, FIRST;` the
+/// items of a sequence field as `AT.PART{FIRST}`, `AT.PART{FIRST + 1}`, …. The optional
+/// block before the list holds `let`s the names use; it and the names may read `self` and
+/// `at` (the name the whole is visited under).
+macro_rules! tensors {
+    (@one $visit:ident $view:ident $iter:ident, $t:expr, $name:expr, $f:ident) => {
+        $t.$visit(&$name, $f)
+    };
+    (@seq $visit:ident $view:ident $iter:ident, $items:expr, $at:expr, $part:expr, $first:expr, $f:ident) => {
+        for (k, t) in $items.$view().$iter().enumerate() {
+            t.$visit(&$at.numbered($part, $first + k), $f);
+        }
+    };
+    (
+        $(#[$doc:meta])*
+        impl[$($g:tt)*] $ty:ty where [$($bound:tt)*]
+        |$self:ident, $at:ident| $({ $($pre:stmt;)* })?
+        $($kind:ident $field:ident => $($arg:expr),+;)+
+    ) => {
+        $(#[$doc])*
+        impl<$($g)*> Tensors for $ty
+        where
+            $($bound)*
+        {
+            fn visit_at<'a>(&'a $self, $at: &Name<'_>, f: &mut Visit<'_, 'a>) {
+                $($($pre)*)?
+                $(tensors!(@$kind visit_at as_ref iter, $self.$field, $($arg),+, f);)+
+            }
+            fn visit_mut_at<'a>(&'a mut $self, $at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
+                $($($pre)*)?
+                $(tensors!(@$kind visit_mut_at as_mut iter_mut, $self.$field, $($arg),+, f);)+
+            }
+        }
+    };
 }
 
-impl<R: Dim, C: Dim> Tensors for Moments<R, C>
-where
-    DefaultAllocator: Allocator<R, C>,
-{
-    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
-        self.a.visit_at(&at.join("a"), f);
-        self.s.visit_at(&at.join("s"), f);
-        self.v.visit_at(&at.join("v"), f);
-    }
-    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
-        self.a.visit_mut_at(&at.join("a"), f);
-        self.s.visit_mut_at(&at.join("s"), f);
-        self.v.visit_mut_at(&at.join("v"), f);
-    }
+tensors! {
+    impl[O: Dim, I: Dim] Dense<O, I> where [DefaultAllocator: Allocator<O, I> + Allocator<O>]
+    |self, at|
+    one w => at.join("weight");
+    one b => at.join("bias");
 }
 
-impl<O: Dim, I: Dim> Tensors for DenseState<O, I>
-where
-    DefaultAllocator: Allocator<O, I> + Allocator<O>,
-{
-    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
-        self.w.visit_at(&at.join("weight"), f);
-        self.b.visit_at(&at.join("bias"), f);
-    }
-    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
-        self.w.visit_mut_at(&at.join("weight"), f);
-        self.b.visit_mut_at(&at.join("bias"), f);
-    }
+tensors! {
+    impl[R: Dim, C: Dim] Moments<R, C> where [DefaultAllocator: Allocator<R, C>]
+    |self, at|
+    one a => at.join("a");
+    one s => at.join("s");
+    one v => at.join("v");
 }
 
-/// Visits `items` as `{part}{first}`, `{part}{first + 1}`, … under `at`.
-fn seq<'a, T: Tensors>(
-    items: &'a [T],
-    at: &Name<'_>,
-    part: &str,
-    first: usize,
-    f: &mut Visit<'_, 'a>,
-) {
-    for (k, t) in items.iter().enumerate() {
-        t.visit_at(&at.numbered(part, first + k), f);
-    }
+tensors! {
+    impl[O: Dim, I: Dim] DenseState<O, I> where [DefaultAllocator: Allocator<O, I> + Allocator<O>]
+    |self, at|
+    one w => at.join("weight");
+    one b => at.join("bias");
 }
 
-/// [`seq`], mutably.
-fn seq_mut<'a, T: Tensors>(
-    items: &'a mut [T],
-    at: &Name<'_>,
-    part: &str,
-    first: usize,
-    f: &mut VisitMut<'_, 'a>,
-) {
-    for (k, t) in items.iter_mut().enumerate() {
-        t.visit_mut_at(&at.numbered(part, first + k), f);
-    }
+tensors! {
+    /// `f1`, `f2 … f{M-1}`, `fM`, then `g2 … g{M-1}`: the blob's and the checkpoint's order.
+    impl[L: Layout] Net<L> where [DefaultAllocator: NetAlloc<L>]
+    |self, at| { let m = self.layers(); }
+    one first => at.numbered("f", 1);
+    seq hidden => at, "f", 2;
+    one output => at.numbered("f", m);
+    seq inverse => at, "g", 2;
 }
 
-/// `f1`, `f2 … f{M-1}`, `fM`, then `g2 … g{M-1}`: the blob's and the checkpoint's order.
-impl<L: Layout> Tensors for Net<L>
-where
-    DefaultAllocator: NetAlloc<L>,
-{
-    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
-        let m = self.layers();
-        self.first.visit_at(&at.numbered("f", 1), f);
-        seq(self.hidden.as_ref(), at, "f", 2, f);
-        self.output.visit_at(&at.numbered("f", m), f);
-        seq(self.inverse.as_ref(), at, "g", 2, f);
-    }
-    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
-        let m = self.layers();
-        self.first.visit_mut_at(&at.numbered("f", 1), f);
-        seq_mut(self.hidden.as_mut(), at, "f", 2, f);
-        self.output.visit_mut_at(&at.numbered("f", m), f);
-        seq_mut(self.inverse.as_mut(), at, "g", 2, f);
-    }
+tensors! {
+    /// `f1 … fM`, as the layers of [`Net`].
+    impl[L: Layout] NetState<L> where [DefaultAllocator: NetAlloc<L>]
+    |self, at| { let m = self.hidden.as_ref().len() + 2; }
+    one first => at.numbered("f", 1);
+    seq hidden => at, "f", 2;
+    one output => at.numbered("f", m);
 }
 
-/// `f1 … fM`, as the layers of [`Net`].
-impl<L: Layout> Tensors for NetState<L>
-where
-    DefaultAllocator: NetAlloc<L>,
-{
-    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
-        let m = self.hidden.as_ref().len() + 2;
-        self.first.visit_at(&at.numbered("f", 1), f);
-        seq(self.hidden.as_ref(), at, "f", 2, f);
-        self.output.visit_at(&at.numbered("f", m), f);
-    }
-    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
-        let m = self.hidden.as_ref().len() + 2;
-        self.first.visit_mut_at(&at.numbered("f", 1), f);
-        seq_mut(self.hidden.as_mut(), at, "f", 2, f);
-        self.output.visit_mut_at(&at.numbered("f", m), f);
-    }
+tensors! {
+    /// `net.*`, `opt.forward.*`, `opt.inverse.g2 …`: parameters, then optimiser state.
+    impl[L: Layout, B: Dim, K: Kernel, S] Trainer<L, B, K, S, InverseState<L>>
+    where [DefaultAllocator: Alloc<L, B>]
+    |self, at| { let opt = at.join("opt"); }
+    one net => at.join("net");
+    one forward_state => opt.join("forward");
+    seq inverse_state => &opt.join("inverse"), "g", 2;
 }
 
-/// `net.*`, `opt.forward.*`, `opt.inverse.g2 …`: parameters, then optimiser state.
-impl<L: Layout, B: Dim, K: Kernel, S> Tensors for Trainer<L, B, K, S, InverseState<L>>
-where
-    DefaultAllocator: Alloc<L, B>,
-{
-    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
-        let opt = at.join("opt");
-        self.net.visit_at(&at.join("net"), f);
-        self.forward_state.visit_at(&opt.join("forward"), f);
-        seq(self.inverse_state.as_ref(), &opt.join("inverse"), "g", 2, f);
-    }
-    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
-        let opt = at.join("opt");
-        self.net.visit_mut_at(&at.join("net"), f);
-        self.forward_state.visit_mut_at(&opt.join("forward"), f);
-        seq_mut(self.inverse_state.as_mut(), &opt.join("inverse"), "g", 2, f);
-    }
-}
-
-/// `net.f1` (encoder), `net.g1` (decoder), `opt.forward.f1`, `opt.inverse.g1`.
-impl<IN: Dim, H: Dim, B: Dim, K: Kernel> Tensors for Autoencoder<IN, H, B, K>
-where
-    DefaultAllocator: AeAlloc<IN, H, B>,
-{
-    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
+tensors! {
+    /// `net.f1` (encoder), `net.g1` (decoder), `opt.forward.f1`, `opt.inverse.g1`.
+    impl[IN: Dim, H: Dim, B: Dim, K: Kernel] Autoencoder<IN, H, B, K>
+    where [DefaultAllocator: AeAlloc<IN, H, B>]
+    |self, at| {
         let (net, opt) = (at.join("net"), at.join("opt"));
-        self.encoder.visit_at(&net.numbered("f", 1), f);
-        self.decoder.visit_at(&net.numbered("g", 1), f);
         let (fw, inv) = (opt.join("forward"), opt.join("inverse"));
-        self.encoder_state.visit_at(&fw.numbered("f", 1), f);
-        self.decoder_state.visit_at(&inv.numbered("g", 1), f);
     }
-    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
-        let (net, opt) = (at.join("net"), at.join("opt"));
-        self.encoder.visit_mut_at(&net.numbered("f", 1), f);
-        self.decoder.visit_mut_at(&net.numbered("g", 1), f);
-        let (fw, inv) = (opt.join("forward"), opt.join("inverse"));
-        self.encoder_state.visit_mut_at(&fw.numbered("f", 1), f);
-        self.decoder_state.visit_mut_at(&inv.numbered("g", 1), f);
-    }
+    one encoder => net.numbered("f", 1);
+    one decoder => net.numbered("g", 1);
+    one encoder_state => fw.numbered("f", 1);
+    one decoder_state => inv.numbered("g", 1);
 }

@@ -43,6 +43,14 @@ impl DataRecord {
         }
     }
 
+    /// The run's CSV file as `dtp info` names it, for data of `kind`; `None` for the
+    /// preset's own data (embedded digits, IDX or CIFAR files).
+    pub fn csv_name(&self, kind: crate::presets::DataKind) -> Option<String> {
+        let source = self.source.as_deref();
+        (self.csv.is_some() || crate::datasets::is_csv(kind, source))
+            .then(|| crate::datasets::source_name(kind, source))
+    }
+
     /// Parses the checkpoint metadata value.
     pub fn from_json(s: &str) -> Result<Self, String> {
         serde_json::from_str(s).map_err(|e| format!("metadata `{DATA_KEY}`: {e}"))

@@ -677,6 +677,7 @@ pub fn train(
         probe: None,
         pixel_probe: None,
         weights_digest: Some(format!("{:#010x}", digest(model.t.params()))),
+        data: record.csv_name(hyper.dataset),
     };
     let json = serde_json::to_string_pretty(&summary).or_other()? + "\n";
     write_atomic(&out.join(metrics::SUMMARY), json.as_bytes())

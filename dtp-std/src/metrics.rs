@@ -137,11 +137,16 @@ pub struct Summary {
     /// firmware logs it (`0x…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights_digest: Option<String>,
+    /// The run's CSV file as `dtp info` names it (`None`: the preset's own data), which the
+    /// [`line`](Summary::line) names instead of the preset; not written to `summary.json`.
+    #[serde(skip)]
+    pub data: Option<String>,
 }
 
 impl Summary {
-    /// The one-line human summary.
+    /// The one-line human summary, naming the run's CSV file or else its preset.
     pub fn line(&self) -> String {
+        let name = self.data.as_deref().unwrap_or(&self.preset);
         if let (Some(r), Some(p)) = (&self.reconstruction, &self.probe) {
             let pixels = self.pixel_probe.as_ref().map_or_else(String::new, |q| {
                 format!(" (raw-pixel probe {:.2}%)", 100.0 * q.test_error)
@@ -150,7 +155,7 @@ impl Summary {
                 "{} {} {}: reconstruction error test {:.3} (valid {:.3}, train {:.3}); linear \
                  probe on the codes: test error {:.2}% (valid {:.2}%, train {:.2}%){pixels}; \
                  after {} epochs, {:.1} s, {:.0} samples/s",
-                self.preset,
+                name,
                 self.widths,
                 self.hyper.algo,
                 r.test,
@@ -171,7 +176,7 @@ impl Summary {
         format!(
             "{} {} {}: test error {:.2}% (valid {:.2}%, train {:.2}%) after {} epochs, \
              {:.1} s, {:.0} samples/s{digest}",
-            self.preset,
+            name,
             self.widths,
             self.hyper.algo,
             100.0 * self.test_error,

@@ -650,6 +650,7 @@ fn train_in(
         probe: finish.as_ref().map(|f| f.probe.clone()),
         pixel_probe: finish.map(|f| f.pixel_probe),
         weights_digest: None,
+        data: record.csv_name(run.hyper.dataset),
     };
     let json = serde_json::to_string_pretty(&summary).or_other()? + "\n";
     checkpoint::write_atomic(&out.join(metrics::SUMMARY), json.as_bytes())

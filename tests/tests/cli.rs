@@ -4,11 +4,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use dtp_core::blob;
-use dtp_std::checkpoint::{self, Checkpoint};
+use dtp_std::checkpoint;
 use dtp_std::datasets;
 use dtp_std::metrics::{self, EpochRecord};
 use dtp_std::presets::{
@@ -18,57 +18,14 @@ use dtp_tests::{accuracy, generated_cifar, timeless_records, timeless_summary};
 use rand_pcg::Pcg32;
 use tempfile::TempDir;
 
-fn dtp_cmd(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dtp-cli"));
-    c.args(args)
-        .env_remove("DTP_DATA_DIR")
-        .env("DTP_THREADS", "1")
-        .stdin(Stdio::null());
-    c
-}
-
-fn dtp(args: &[&str]) -> Output {
-    dtp_cmd(args).output().expect("run dtp-cli")
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = dtp(args);
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "dtp {args:?} failed: {err}");
-    out
-}
-
-/// Runs `args`, expects exit code 2 and every one of `needles` in stderr.
-fn bad_input(args: &[&str], needles: &[&str]) {
-    let o = dtp(args);
-    let (_, err) = text(&o);
-    assert_eq!(o.status.code(), Some(2), "dtp {args:?}: {err}");
-    for n in needles {
-        assert!(err.contains(n), "dtp {args:?}: {n:?} not in stderr:\n{err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::cli::{bad_input, command, dtp, load, ok_stdout as ok, s, stderr};
 
 fn train_digits(out: &Path, epochs: u32, extra: &[&str]) -> String {
     let e = epochs.to_string();
     let mut args = vec!["train", "--out", s(out), "--epochs", &e, "--quiet"];
     args.extend_from_slice(extra);
     ok(&args)
-}
-
-fn load(dir: &Path) -> Checkpoint {
-    checkpoint::load(&dir.join(checkpoint::FILE_NAME)).unwrap()
 }
 
 /// The records without their wall-clock fields.
@@ -173,7 +130,7 @@ fn killed_and_resumed_is_bit_identical() {
     let dir = TempDir::new().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     train_digits(&a, 8, &["--seed", "5"]);
-    let mut child = dtp_cmd(&[
+    let mut child = command(&[
         "train",
         "--out",
         s(&b),
@@ -219,7 +176,7 @@ fn nan_stops_with_exit_3_and_keeps_the_last_good_checkpoint() {
         "1e30",
         "--quiet",
     ]);
-    let (_, err) = text(&o);
+    let err = stderr(&o);
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(err.contains("epoch 3: NaN or infinity"), "{err}");
     assert!(err.contains("layer"), "{err}");
@@ -324,13 +281,13 @@ fn output_into_a_closed_pipe_ends_without_a_panic() {
         // A pipe whose reader is gone before the command starts.
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let child = dtp_cmd(&args)
+        let child = command(&args)
             .stdout(writer)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let o = child.wait_with_output().unwrap();
-        let (_, err) = text(&o);
+        let err = stderr(&o);
         assert!(!err.contains("panicked"), "dtp {args:?}: {err}");
         #[cfg(unix)]
         {

@@ -9,13 +9,16 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use dtp_std::checkpoint::{self, Checkpoint};
+use dtp_std::checkpoint;
 use dtp_std::metrics;
 use dtp_std::model::{AeModel, Model, ModelKind};
 use dtp_tests::{timeless_records, timeless_summary};
 use tempfile::TempDir;
+
+mod common;
+use common::cli::{load, plain_command, s, stdout, succeeded, summary};
 
 /// The auto-encoder of a loaded `mnist-ae` checkpoint.
 fn ae(m: &Model) -> &AeModel {
@@ -29,28 +32,16 @@ const TRAIN: usize = 1_000;
 const VALID: usize = 10_000;
 const TEST: usize = 500;
 
+/// `dtp args` with the binary's own thread count (no `DTP_THREADS`).
 fn dtp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dtp-cli"))
-        .args(args)
-        .env_remove("DTP_DATA_DIR")
+    plain_command(args)
         .env("MATMUL_NUM_THREADS", "1")
-        .stdin(Stdio::null())
         .output()
         .expect("run dtp-cli")
 }
 
 fn ok(args: &[&str]) -> String {
-    let o = dtp(args);
-    assert!(
-        o.status.success(),
-        "dtp {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    stdout(&succeeded(args, dtp(args)))
 }
 
 /// A small deterministic generator (64-bit LCG, high bits).
@@ -121,14 +112,6 @@ fn train(data: &Path, out: &Path, epochs: u32, extra: &[&str]) -> String {
     ];
     args.extend_from_slice(extra);
     ok(&args)
-}
-
-fn load(dir: &Path) -> Checkpoint {
-    checkpoint::load(&dir.join(checkpoint::FILE_NAME)).unwrap()
-}
-
-fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
 
 /// Width and height of a PNG file, and whether it is 8-bit grayscale.

@@ -5,12 +5,13 @@
 //! the absolute bars (e.g. the digits preset ≥ 90 % after 10 epochs); here DTP must beat its
 //! control by a margin chosen from measured numbers, stated at each test.
 
-use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use dtp_tests::generated_cifar;
 use tempfile::TempDir;
+
+mod common;
+use common::cli::{ok, summary};
 
 /// Trains `preset` with `seed` (and `extra` flags, e.g. `--data`) into a fresh directory;
 /// returns the summary's `(test_error, train_error)`.
@@ -30,24 +31,13 @@ fn train(preset: &str, seed: u64, extra: &[&str]) -> (f64, f64) {
         "--no-plot",
     ];
     args.extend_from_slice(extra);
-    let o = Command::new(env!("CARGO_BIN_EXE_dtp-cli"))
-        .args(&args)
-        .env_remove("DTP_DATA_DIR")
-        .env("DTP_THREADS", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run dtp-cli");
-    assert!(
-        o.status.success(),
-        "dtp {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    summary(&out)
+    ok(&args);
+    errors(&out)
 }
 
-fn summary(out: &Path) -> (f64, f64) {
-    let s: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+/// The summary's `(test_error, train_error)`.
+fn errors(out: &Path) -> (f64, f64) {
+    let s = summary(out);
     (
         s["test_error"].as_f64().unwrap(),
         s["train_error"].as_f64().unwrap(),

@@ -5,52 +5,21 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use dtp_std::checkpoint::{self, Checkpoint};
 use dtp_std::data::ScaleKind;
 use tempfile::TempDir;
 
-fn dtp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dtp-cli"))
-        .args(args)
-        .env_remove("DTP_DATA_DIR")
-        .env("DTP_THREADS", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run dtp-cli")
-}
+mod common;
+use common::cli::{
+    self, bad_input, dtp, load, s, same_tensors as same_weights, stderr, stdout, summary,
+};
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
+/// [`cli::ok`], without a panic.
 fn ok(args: &[&str]) -> Output {
-    let o = dtp(args);
-    assert!(o.status.success(), "dtp {args:?} failed: {}", stderr(&o));
+    let o = cli::ok(args);
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     o
-}
-
-/// Runs `args`, expects exit code 2, every one of `needles` in stderr and no panic; returns
-/// stderr.
-fn bad_input(args: &[&str], needles: &[&str]) -> String {
-    let o = dtp(args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "dtp {args:?}: {err}");
-    for n in needles {
-        assert!(err.contains(n), "dtp {args:?}: {n:?} not in stderr:\n{err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -59,23 +28,8 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn load(dir: &Path) -> Checkpoint {
-    checkpoint::load(&dir.join(checkpoint::FILE_NAME)).unwrap()
-}
-
 fn test_error(dir: &Path) -> f64 {
-    let text = fs::read_to_string(dir.join("summary.json")).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v["test_error"].as_f64().unwrap()
-}
-
-fn same_weights(a: &Path, b: &Path) -> bool {
-    let (x, y) = (load(a), load(b));
-    x.model
-        .tensors()
-        .iter()
-        .zip(y.model.tensors())
-        .all(|(p, q)| p.name == q.name && p.data == q.data)
+    summary(dir)["test_error"].as_f64().unwrap()
 }
 
 /// A short training run on `data` into `out` with `extra` flags.
@@ -98,7 +52,8 @@ fn train<'a>(out: &'a Path, data: &'a Path, epochs: &'a str, extra: &[&'a str]) 
 
 /// Items 1, 2 and 8: scikit-learn's files train as shipped: the count line is skipped with a
 /// note, the features (0.13 to 1,680 on wine) are standardised by the default `--scale auto`
-/// (printed at start, recorded, shown by `dtp info`), and `eval` reads the file the same way.
+/// (printed at start, recorded, shown by `dtp info`), the end-of-run line names the file, and
+/// `eval` reads the file the same way.
 #[test]
 fn scikit_learn_files_train_as_shipped() {
     let tmp = TempDir::new().unwrap();
@@ -121,6 +76,16 @@ fn scikit_learn_files_train_as_shipped() {
             "{file}: {err}"
         );
         assert!(!err.contains("warning"), "{file}: {err}");
+        // The end-of-run line names the data file as `dtp info` does, not the preset.
+        let end = stdout(&o);
+        let named = format!(
+            "{} {features}-64-64-",
+            data.canonicalize().unwrap().display()
+        );
+        assert!(
+            end.starts_with(&named) && end.contains(" DTP: test error "),
+            "{file}: {named:?} does not start\n{end}"
+        );
         let c = load(&out);
         let record = c.data.as_ref().unwrap();
         assert!(record.scaling.is_standard(), "{file}");

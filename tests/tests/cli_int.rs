@@ -4,9 +4,6 @@
 //! directory holds metrics, a summary and an I16 checkpoint that `dtp eval`, `dtp info` and
 //! `dtp export` read; the export is the flat i16 parameters a device loads.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
 use dtp_core::int::{Arrays, Input, IntTrainer, Settings, buffers, params};
 use dtp_core::step;
 use dtp_std::checkpoint;
@@ -15,28 +12,10 @@ use dtp_std::metrics;
 use dtp_std::presets;
 use rand_pcg::Pcg32;
 
+mod common;
+use common::cli::{dtp, ok_stdout as ok, s};
+
 const DEVICE_DIGEST: &str = include_str!("../../firmware/int-weights-digest-seed1.txt");
-
-fn dtp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dtp-cli"))
-        .args(args)
-        .env_remove("DTP_DATA_DIR")
-        .env("DTP_THREADS", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run dtp-cli")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = dtp(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "dtp {args:?} failed: {err}");
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 #[test]
 fn digits_int_seed_1_is_the_devices_run_and_its_checkpoint_evaluates_and_exports() {

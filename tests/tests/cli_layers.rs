@@ -3,48 +3,14 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-use dtp_std::checkpoint::{self, Checkpoint};
+use dtp_std::checkpoint;
 use dtp_std::model::Model;
 use dtp_tests::{timeless_records, timeless_summary};
 use tempfile::TempDir;
 
-fn dtp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dtp-cli"))
-        .args(args)
-        .env_remove("DTP_DATA_DIR")
-        .env("DTP_THREADS", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run dtp-cli")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = dtp(args);
-    assert!(
-        o.status.success(),
-        "dtp {args:?} failed: {}",
-        text(&o.stderr)
-    );
-    text(&o.stdout)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn load(dir: &Path) -> Checkpoint {
-    checkpoint::load(&dir.join(checkpoint::FILE_NAME)).unwrap()
-}
-
-fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
-}
+mod common;
+use common::cli::{dtp, load, ok_stdout as ok, s, summary, text};
 
 #[test]
 fn a_layout_and_batch_of_ones_own_learn_the_digits() {

@@ -5,76 +5,14 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
-use dtp_std::checkpoint::{self, Checkpoint};
+use dtp_std::checkpoint;
 use dtp_std::metrics;
 use tempfile::TempDir;
 
-fn command(cwd: Option<&Path>, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dtp-cli"));
-    c.args(args)
-        .env_remove("DTP_DATA_DIR")
-        .env("DTP_THREADS", "1")
-        .stdin(Stdio::null());
-    if let Some(d) = cwd {
-        c.current_dir(d);
-    }
-    c
-}
-
-fn dtp_in(cwd: Option<&Path>, args: &[&str]) -> Output {
-    command(cwd, args).output().expect("run dtp-cli")
-}
-
-fn dtp(args: &[&str]) -> Output {
-    dtp_in(None, args)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok_in(cwd: Option<&Path>, args: &[&str]) -> Output {
-    let o = dtp_in(cwd, args);
-    assert!(o.status.success(), "dtp {args:?} failed: {}", stderr(&o));
-    o
-}
-
-fn ok(args: &[&str]) -> Output {
-    ok_in(None, args)
-}
-
-/// Runs `args`, expects exit code `code`, every one of `needles` in stderr and no panic;
-/// returns stderr.
-fn fails(code: i32, args: &[&str], needles: &[&str]) -> String {
-    let o = dtp(args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(code), "dtp {args:?}: {err}");
-    for n in needles {
-        assert!(err.contains(n), "dtp {args:?}: {n:?} not in stderr:\n{err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn load(dir: &Path) -> Checkpoint {
-    checkpoint::load(&dir.join(checkpoint::FILE_NAME)).unwrap()
-}
-
-fn same_weights(a: &Path, b: &Path) -> bool {
-    let (x, y) = (load(a), load(b));
-    x.model.epoch() == y.model.epoch()
-        && x.model
-            .tensors()
-            .iter()
-            .zip(y.model.tensors())
-            .all(|(p, q)| p.name == q.name && p.data == q.data)
-}
+mod common;
+use common::cli::{command_in, dtp, dtp_in, fails, load, ok, ok_in, s, same_weights, stderr};
 
 /// A CSV of `rows` samples of `features` features, labels cycling through 3 classes.
 fn csv(dir: &Path, name: &str, rows: usize, features: usize) -> PathBuf {
@@ -179,7 +117,7 @@ fn runs_without_out_never_collide_and_failures_leave_no_directory() {
 fn ctrl_c_keeps_the_last_checkpoint_and_says_how_to_resume() {
     let tmp = TempDir::new().unwrap();
     let run = tmp.path().join("run");
-    let child = command(
+    let child = command_in(
         None,
         &[
             "train",
@@ -482,7 +420,7 @@ fn reported_figures_are_the_same_bits_whatever_the_threads() {
     let tmp = TempDir::new().unwrap();
     let run = |name: &str, threads: &str, env: Option<(&str, &str)>| {
         let dir = tmp.path().join(name);
-        let mut c = command(
+        let mut c = command_in(
             None,
             &[
                 "train",

@@ -3,78 +3,14 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
-use dtp_std::checkpoint::{self, Checkpoint};
 use dtp_std::data;
 use dtp_std::metrics;
 use tempfile::TempDir;
 
-fn dtp_in(cwd: Option<&Path>, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dtp-cli"));
-    c.args(args)
-        .env_remove("DTP_DATA_DIR")
-        .env("DTP_THREADS", "1")
-        .stdin(Stdio::null());
-    if let Some(d) = cwd {
-        c.current_dir(d);
-    }
-    c.output().expect("run dtp-cli")
-}
-
-fn dtp(args: &[&str]) -> Output {
-    dtp_in(None, args)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok(args: &[&str]) -> Output {
-    let o = dtp(args);
-    assert!(o.status.success(), "dtp {args:?} failed: {}", stderr(&o));
-    o
-}
-
-/// Runs `args`, expects exit code 2, every one of `needles` in stderr and no panic; returns
-/// stderr.
-fn bad_input(args: &[&str], needles: &[&str]) -> String {
-    let o = dtp(args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "dtp {args:?}: {err}");
-    for n in needles {
-        assert!(err.contains(n), "dtp {args:?}: {n:?} not in stderr:\n{err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn load(dir: &Path) -> Checkpoint {
-    checkpoint::load(&dir.join(checkpoint::FILE_NAME)).unwrap()
-}
-
-fn ckpt_bytes(dir: &Path) -> Vec<u8> {
-    fs::read(dir.join(checkpoint::FILE_NAME)).unwrap()
-}
-
-fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&fs::read_to_string(dir.join(metrics::SUMMARY)).unwrap()).unwrap()
-}
-
-fn same_weights(a: &Path, b: &Path) -> bool {
-    let (x, y) = (load(a), load(b));
-    x.model.epoch() == y.model.epoch()
-        && x.model
-            .tensors()
-            .iter()
-            .zip(y.model.tensors())
-            .all(|(p, q)| p.name == q.name && p.data == q.data)
-}
+mod common;
+use common::cli::{bad_input, ckpt_bytes, dtp, dtp_in, load, ok, s, same_weights, stderr, summary};
 
 /// The repository's copy of the embedded digits.
 fn digits_csv() -> PathBuf {

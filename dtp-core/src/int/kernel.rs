@@ -740,24 +740,27 @@ pub mod lanes {
         /// An input-layer column of `2·words` rows and its rows' `d' << (16 − f)`.
         #[inline(always)]
         fn product_column(col: &mut [i16], d: &[i32], x: i32, r: &mut u32, wide: &mut u32) {
-            for (pair, c) in col.chunks_exact_mut(2).zip(d.chunks_exact(2)) {
-                if let ([w0, w1], [a, b]) = (pair, c) {
-                    let v = u32::from(*w0 as u16) | u32::from(*w1 as u16) << 16;
-                    let v = Self::product_word(v, *a, *b, x, r, wide);
-                    (*w0, *w1) = (v as i16, (v >> 16) as i16);
-                }
-            }
+            word_pairs(col, d, |v, a, b| Self::product_word(v, a, b, x, r, wide));
         }
 
         /// A column of `2·words` rows whose constants are `[fractions, steps]` pairs.
         #[inline(always)]
         fn column(col: &mut [i16], consts: &[i32], r: &mut u32, wide: &mut u32) {
-            for (pair, c) in col.chunks_exact_mut(2).zip(consts.chunks_exact(2)) {
-                if let ([w0, w1], [f, q]) = (pair, c) {
-                    let v = u32::from(*w0 as u16) | u32::from(*w1 as u16) << 16;
-                    let v = Self::word(v, *f as u32, *q as u32, r, wide);
-                    (*w0, *w1) = (v as i16, (v >> 16) as i16);
-                }
+            word_pairs(col, consts, |v, f, q| {
+                Self::word(v, f as u32, q as u32, r, wide)
+            });
+        }
+    }
+
+    /// A column of `2·words` rows, two rows a word: `word(v, a, b)` is the new word of the
+    /// word `v` (the two rows' weights) and the two rows' values `a`, `b` of `v2`.
+    #[inline(always)]
+    fn word_pairs(col: &mut [i16], v2: &[i32], mut word: impl FnMut(u32, i32, i32) -> u32) {
+        for (pair, c) in col.chunks_exact_mut(2).zip(v2.chunks_exact(2)) {
+            if let ([w0, w1], [a, b]) = (pair, c) {
+                let v = u32::from(*w0 as u16) | u32::from(*w1 as u16) << 16;
+                let v = word(v, *a, *b);
+                (*w0, *w1) = (v as i16, (v >> 16) as i16);
             }
         }
     }
