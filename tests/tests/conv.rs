@@ -713,8 +713,15 @@ fn digits_run(c: Config, seed: u64, backprop: bool) -> (f32, f32, bool) {
 
 /// DTP through a convolution learns the 8×8 digits beyond its `η̂ = 0` control (the same
 /// code, seeds and stream; every target then equals its activation, so the convolution and
-/// the dense hidden layer keep their random weights and only the output layer learns), and
-/// backprop on the same network learns too.
+/// the dense hidden layer keep their random weights and only the output layer learns) and
+/// beyond the same run with the convolution frozen (so the convolution's own learning, from
+/// targets through the dense inverse `g_2`, adds to the fit); backprop on the same network
+/// learns too.
+///
+/// Measured (`cargo test --release -p dtp-tests --test conv learns -- --nocapture`), seeds
+/// 1–3, 10 epochs, minibatches of 10: test accuracy DTP 96.0–96.9 %, η̂ = 0 control
+/// 90.9–92.7 %, convolution frozen 95.1–95.6 %; training loss DTP / control 0.067–0.100,
+/// DTP / convolution frozen 0.47–0.55; backprop 96.7 %.
 #[test]
 fn conv_dtp_learns_the_digits_beyond_its_control() {
     let c = config();
@@ -722,6 +729,14 @@ fn conv_dtp_learns_the_digits_beyond_its_control() {
     for seed in [1, 2, 3] {
         let (dtp, dtp_loss, moved) = digits_run(c, seed, false);
         let (ctl, ctl_loss, ctl_moved) = digits_run(Config { eta_hat: 0.0, ..c }, seed, false);
+        let frozen = dtp_core::LayerSet::NONE.with(1);
+        let (fro, fro_loss, _) = digits_run(Config { frozen, ..c }, seed, false);
+        println!("seed {seed}: convolution frozen: test {fro:.4} train loss {fro_loss:.4}");
+        assert!(
+            dtp_loss <= 0.75 * fro_loss,
+            "seed {seed}: the convolution's learning adds nothing: training loss {dtp_loss} vs \
+             {fro_loss} with it frozen"
+        );
         println!(
             "seed {seed}: DTP test {dtp:.4} train loss {dtp_loss:.4}; η̂ = 0 control test {ctl:.4} \
              train loss {ctl_loss:.4}"
