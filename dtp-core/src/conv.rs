@@ -62,6 +62,7 @@ use crate::mat::OMat;
 use crate::noise::{add_gaussian, add_gaussian_to};
 use crate::optim::{DenseState, Moments};
 use crate::step::{self, Pass, Steps};
+use crate::tensors::{Name, Tensors, Visit, VisitMut};
 use crate::trainer::{Batches, EpochStats, StepStats};
 
 /// A run-time-sized matrix: activations (`units × B`) and scratch.
@@ -1068,5 +1069,63 @@ impl<K: Kernel> Steps for ConvTrainer<K> {
 
     fn measured(&mut self, forward: StepStats) -> Result<StepStats, Error> {
         Ok(forward)
+    }
+}
+
+/// `weight`, `bias` (the parameters' shapes: see [`Kind`]).
+impl Tensors for Layer {
+    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
+        self.params.visit_at(at, f);
+    }
+    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
+        self.params.visit_mut_at(at, f);
+    }
+}
+
+/// `f1 … fM`, then `g2 … g{M-1}`, as a dense [`Net`](crate::Net).
+impl Tensors for ConvNet {
+    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
+        for (k, layer) in self.forward.iter().enumerate() {
+            layer.visit_at(&at.numbered("f", k + 1), f);
+        }
+        for (k, layer) in self.inverse.iter().enumerate() {
+            layer.visit_at(&at.numbered("g", k + 2), f);
+        }
+    }
+    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
+        for (k, layer) in self.forward.iter_mut().enumerate() {
+            layer.visit_mut_at(&at.numbered("f", k + 1), f);
+        }
+        for (k, layer) in self.inverse.iter_mut().enumerate() {
+            layer.visit_mut_at(&at.numbered("g", k + 2), f);
+        }
+    }
+}
+
+/// `net.*`, `opt.forward.f1 … fM`, `opt.inverse.g2 …`: parameters, then optimiser state, as
+/// a dense [`Trainer`](crate::Trainer). With the [`epoch`](ConvTrainer::epoch) counter and
+/// the random generator's state, what a resumed run needs to continue bit for bit.
+impl<K: Kernel> Tensors for ConvTrainer<K> {
+    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
+        let opt = at.join("opt");
+        self.net.visit_at(&at.join("net"), f);
+        let (forward, inverse) = (opt.join("forward"), opt.join("inverse"));
+        for (k, state) in self.forward_state.iter().enumerate() {
+            state.visit_at(&forward.numbered("f", k + 1), f);
+        }
+        for (k, state) in self.inverse_state.iter().enumerate() {
+            state.visit_at(&inverse.numbered("g", k + 2), f);
+        }
+    }
+    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
+        let opt = at.join("opt");
+        self.net.visit_mut_at(&at.join("net"), f);
+        let (forward, inverse) = (opt.join("forward"), opt.join("inverse"));
+        for (k, state) in self.forward_state.iter_mut().enumerate() {
+            state.visit_mut_at(&forward.numbered("f", k + 1), f);
+        }
+        for (k, state) in self.inverse_state.iter_mut().enumerate() {
+            state.visit_mut_at(&inverse.numbered("g", k + 2), f);
+        }
     }
 }

@@ -833,3 +833,76 @@ fn bartunov_mnist_net_trains_by_dtp_and_backprop() {
         );
     }
 }
+
+/// Every tensor of a trainer, by the visitor: `(name, shape, values)`.
+fn saved(t: &ConvTrainer) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    use dtp_core::Tensors;
+    let mut out = Vec::new();
+    t.visit(&mut |name, shape, values| {
+        out.push((name.to_string(), shape.to_vec(), values.to_vec()))
+    });
+    out
+}
+
+/// A conv trainer saved through the tensor visitor mid-run and loaded into a fresh one of the
+/// same layout continues bit for bit like the run that never stopped (parameters, both
+/// optimiser states, the epoch counter and the random stream carried over).
+#[test]
+fn conv_trainer_resumes_bit_for_bit_through_the_tensor_visitor() {
+    use dtp_core::Tensors;
+    let c = config();
+    let (mut a, mut rng) = small_trainer(12, c);
+    let mut step = |t: &mut ConvTrainer, rng: &mut Pcg32| {
+        let (x, _) = t.batch_mut();
+        fill_random(x.as_mut_slice(), 1.0, rng);
+        t.step(rng).unwrap();
+        t.backprop_step(rng).unwrap();
+    };
+    for _ in 0..3 {
+        step(&mut a, &mut rng);
+    }
+    a.epoch = 2;
+    let checkpoint = saved(&a);
+    let names: Vec<&str> = checkpoint.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(
+        names[..4],
+        [
+            "net.f1.weight",
+            "net.f1.bias",
+            "net.f2.weight",
+            "net.f2.bias"
+        ]
+    );
+    assert!(names.contains(&"net.g2.bias") && names.contains(&"opt.inverse.g3.weight.v"));
+    assert_eq!(checkpoint.len(), 2 * (4 + 2) + 6 * (4 + 2));
+    let g2 = checkpoint
+        .iter()
+        .find(|(n, _, _)| n == "net.g2.bias")
+        .unwrap();
+    assert_eq!(
+        g2.1,
+        [3, 1],
+        "the transposed convolution's bias: one per input channel"
+    );
+
+    let (net, _) = small_net(99); // other weights: all are overwritten
+    let mut b = ConvTrainer::<Portable>::new(net, 3, c).unwrap();
+    let mut entries = checkpoint.iter();
+    b.visit_mut(&mut |name, shape, values| {
+        let (n, s, v) = entries.next().expect("as many tensors");
+        assert_eq!(
+            (name.to_string().as_str(), shape),
+            (n.as_str(), s.as_slice())
+        );
+        values.copy_from_slice(v);
+    });
+    assert!(entries.next().is_none(), "as many tensors");
+    b.epoch = a.epoch;
+    b.batch_mut().1.copy_from_slice(a.batch_mut().1.as_slice());
+    let mut rng_b = rng.clone();
+    for _ in 0..3 {
+        step(&mut a, &mut rng);
+        step(&mut b, &mut rng_b);
+    }
+    assert!(saved(&a) == saved(&b), "the resumed run differs");
+}
