@@ -121,14 +121,15 @@ impl ConvShape {
         Ok(())
     }
 
-    /// Output height `H' = (H + 2p − k)/s + 1`.
+    /// Output height `H' = (H + 2p − k)/s + 1` (meaningful once [`check`](Self::check)
+    /// passed; never panics).
     pub fn out_height(&self) -> usize {
-        (self.height + 2 * self.padding - self.kernel) / self.stride + 1
+        (self.height + 2 * self.padding).saturating_sub(self.kernel) / self.stride.max(1) + 1
     }
 
-    /// Output width `W' = (W + 2p − k)/s + 1`.
+    /// Output width `W' = (W + 2p − k)/s + 1` (as [`out_height`](Self::out_height)).
     pub fn out_width(&self) -> usize {
-        (self.width + 2 * self.padding - self.kernel) / self.stride + 1
+        (self.width + 2 * self.padding).saturating_sub(self.kernel) / self.stride.max(1) + 1
     }
 
     /// Output positions `P = H'·W'`.
@@ -691,6 +692,23 @@ impl<K: Kernel> ConvTrainer<K> {
             scratch: Scratch::default(),
             _kernel: core::marker::PhantomData,
         })
+    }
+
+    /// Validates `config` and sets it, initialises every weight by `init` (zero biases),
+    /// zeroes the optimiser states and the epoch counter.
+    pub fn init<G: Rng + ?Sized>(
+        &mut self,
+        config: Config,
+        init: Init,
+        rng: &mut G,
+    ) -> Result<(), ConfigError> {
+        Self::validate(&config)?;
+        self.config = config;
+        self.net.initialise(init, rng);
+        let states = self.forward_state.iter_mut().chain(&mut self.inverse_state);
+        states.for_each(DenseState::reset);
+        self.epoch = 0;
+        Ok(())
     }
 
     fn validate(config: &Config) -> Result<(), ConfigError> {

@@ -21,7 +21,7 @@ use tempfile::TempDir;
 fn ae(m: &Model) -> &AeModel {
     match m {
         Model::Autoencoder(a) => a,
-        Model::Classifier(_) => panic!("not an auto-encoder"),
+        _ => panic!("not an auto-encoder"),
     }
 }
 

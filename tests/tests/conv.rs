@@ -852,7 +852,7 @@ fn conv_trainer_resumes_bit_for_bit_through_the_tensor_visitor() {
     use dtp_core::Tensors;
     let c = config();
     let (mut a, mut rng) = small_trainer(12, c);
-    let mut step = |t: &mut ConvTrainer, rng: &mut Pcg32| {
+    let step = |t: &mut ConvTrainer, rng: &mut Pcg32| {
         let (x, _) = t.batch_mut();
         fill_random(x.as_mut_slice(), 1.0, rng);
         t.step(rng).unwrap();
