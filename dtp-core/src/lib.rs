@@ -84,6 +84,9 @@ pub mod bits;
 pub mod blob;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+pub mod conv;
 pub mod dense;
 pub mod error;
 pub mod gradient;

@@ -683,7 +683,7 @@ mod tests {
     fn ae(m: &mut Model) -> &mut AeModel {
         match m {
             Model::Autoencoder(a) => a,
-            Model::Classifier(_) => unreachable!(),
+            _ => unreachable!(),
         }
     }
 

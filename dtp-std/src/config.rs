@@ -230,6 +230,23 @@ impl Hyper {
             return Err("batch = 0: must be at least 1".into());
         }
         self.validate_freeze()?;
+        if !self.layers.convs.is_empty()
+            && (self.arith == Arith::Int || self.model != ModelKind::Classifier)
+        {
+            return Err(format!(
+                "layers = {}: convolutions are for float classifiers only",
+                self.layers
+            ));
+        }
+        if !self.layers.convs.is_empty()
+            && (self.algo == Algo::Drl || self.units != UnitsName::Continuous)
+        {
+            return Err(format!(
+                "layers = {}: a network with convolutions has continuous units and trains by \
+                 DTP, FW-DTP or backprop (not units = {:?}, algo = {:?})",
+                self.layers, self.units, self.algo
+            ));
+        }
         self.validate_arith()?;
         if self.eval_passes == 0 {
             return Err("eval_passes = 0: must be at least 1".into());
@@ -282,7 +299,7 @@ impl Hyper {
                 self.freeze
             ));
         }
-        let m = self.layers.hidden.len() as u32 + 1;
+        let m = self.layers.hidden_layers() as u32 + 1;
         match self.freeze.0.iter().find(|&&i| i == 0 || i > m.min(32)) {
             Some(i) => Err(format!(
                 "freeze = {}: layer {i} is not a layer of {} (1…{m})",

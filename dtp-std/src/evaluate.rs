@@ -105,7 +105,8 @@ pub fn evaluate(
     if let Some(u) = units {
         let Model::Classifier(classifier) = &mut c.model else {
             return Err(Failure::input(anyhow!(
-                "{}: --units applies to classifiers; `{}` is an auto-encoder",
+                "{}: --units applies to dense classifiers; `{}` is an auto-encoder or has \
+                 convolutions",
                 path.display(),
                 c.preset.name
             )));
@@ -179,8 +180,9 @@ pub fn firmware_blob(
 ) -> Outcome<(Vec<u8>, Option<String>)> {
     let Model::Classifier(classifier) = &c.model else {
         return Err(Failure::input(anyhow!(
-            "{}: a `{}` checkpoint: the firmware blob holds classifiers only (the \
-             auto-encoder's weights are the safetensors tensors net.f1.* and net.g1.*)",
+            "{}: a `{}` checkpoint: the firmware blob holds dense classifiers only (the \
+             auto-encoder's and a convolutional net's weights are the safetensors tensors \
+             net.f*, net.g*)",
             path.display(),
             c.preset.name
         )));

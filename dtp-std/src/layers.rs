@@ -3,12 +3,20 @@
 use std::fmt;
 use std::str::FromStr;
 
+use dtp_core::conv::{ConvShape, LayerSpec};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Layer widths from input to output, e.g. `784-500-250-10`: the input, one or more hidden
-/// layers, the output. The input and the output may be `auto`, taken from the data (the
+/// A network's layout from input to output, e.g. `784-500-250-10`: the input, one or more
+/// hidden layers, the output. The input and the output may be `auto`, taken from the data (the
 /// number of features; the number of classes for a classifier, of features for an
 /// auto-encoder).
+///
+/// Convolutions: an image input `CxHxW` (channels, height, width: `1x28x28`) may be followed
+/// by convolutions `c{channels}k{kernel}` with an optional stride `s{s}` (default 1) and zero
+/// padding `p{p}` (default 0), before the dense layers: `1x28x28-c32k3s2-c64k3s2-1024-10`
+/// (Bartunov et al. 2018's MNIST net), `1x8x8-c8k3s1p1-64-10` (the 8×8 digits). Each
+/// convolution's inverse is a transposed convolution with its own weights
+/// ([`dtp_core::conv`]); continuous units only.
 ///
 /// Depth: DTP's difference targets `ĥ_{i-1} = h_{i-1} + g_i(ĥ_i) − g_i(h_i)` need two hidden
 /// layers or more (one inverse per hidden layer after the first). With one hidden layer there
@@ -23,15 +31,100 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// assert_eq!(l.resolve(784, 10), [784, 500, 250, 10]); // MNIST: 784 features, 10 classes
 /// assert_eq!(l.to_string(), "auto-500-250-auto");
 /// assert!("784-10".parse::<Layers>().is_err()); // no hidden layer
+///
+/// let c: Layers = "1x28x28-c32k3s2-c64k3s2-1024-10".parse().unwrap();
+/// assert_eq!(c.resolve(784, 10), [784, 32 * 13 * 13, 64 * 6 * 6, 1024, 10]);
+/// assert_eq!(c.to_string(), "1x28x28-c32k3s2-c64k3s2-1024-10");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layers {
     /// Input width; `None` is `auto`.
     pub input: Option<usize>,
-    /// Hidden widths (at least one).
+    /// The input as an image `(C, H, W)`, when written `CxHxW` (then `input` is `C·H·W`).
+    pub image: Option<(usize, usize, usize)>,
+    /// Convolutions after the input, before the dense hidden layers (an image input only).
+    pub convs: Vec<Conv>,
+    /// Dense hidden widths (at least one hidden layer in all, convolution or dense).
     pub hidden: Vec<usize>,
     /// Output width; `None` is `auto`.
     pub output: Option<usize>,
+}
+
+/// One convolution of a layout: `c{channels}k{kernel}s{stride}p{padding}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv {
+    /// Output channels.
+    pub channels: usize,
+    /// Kernel side.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on every side.
+    pub padding: usize,
+}
+
+impl Conv {
+    /// The core's description of this convolution.
+    pub fn spec(&self) -> LayerSpec {
+        LayerSpec::Conv {
+            channels: self.channels,
+            kernel: self.kernel,
+            stride: self.stride,
+            padding: self.padding,
+        }
+    }
+}
+
+impl fmt::Display for Conv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "c{}k{}", self.channels, self.kernel)?;
+        if self.stride != 1 {
+            write!(f, "s{}", self.stride)?;
+        }
+        if self.padding != 0 {
+            write!(f, "p{}", self.padding)?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Conv {
+    type Err = String;
+
+    /// `c32k3`, `c32k3s2`, `c8k3s1p1`: the letters in this order, each followed by a whole
+    /// number (`c`, `k` and `s` positive).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "`{s}`: a convolution is c{{channels}}k{{kernel}}[s{{stride}}][p{{padding}}], \
+                 e.g. c32k3s2 or c8k3s1p1"
+            )
+        };
+        let mut values = [None; 4];
+        let mut rest = s;
+        for (slot, letter) in values.iter_mut().zip(['c', 'k', 's', 'p']) {
+            if let Some(tail) = rest.strip_prefix(letter) {
+                let end = tail
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(tail.len());
+                *slot = Some(tail[..end].parse::<usize>().map_err(|_| bad())?);
+                rest = &tail[end..];
+            }
+        }
+        let [Some(channels), Some(kernel), stride, padding] = values else {
+            return Err(bad());
+        };
+        let (stride, padding) = (stride.unwrap_or(1), padding.unwrap_or(0));
+        if !rest.is_empty() || channels == 0 || kernel == 0 || stride == 0 {
+            return Err(bad());
+        }
+        Ok(Conv {
+            channels,
+            kernel,
+            stride,
+            padding,
+        })
+    }
 }
 
 impl Layers {
@@ -39,28 +132,87 @@ impl Layers {
     pub fn fixed(widths: &[usize]) -> Self {
         Layers {
             input: widths.first().copied(),
+            image: None,
+            convs: Vec::new(),
             hidden: widths[1..widths.len().saturating_sub(1)].to_vec(),
             output: widths.last().copied(),
         }
     }
 
-    /// The widths with `auto` filled in from the data.
+    /// Number of hidden layers, convolutions and dense (`M − 1`).
+    pub fn hidden_layers(&self) -> usize {
+        self.convs.len() + self.hidden.len()
+    }
+
+    /// The geometry of each convolution, in order (an image input; empty otherwise).
+    pub fn conv_shapes(&self) -> Vec<ConvShape> {
+        let Some((mut c, mut h, mut w)) = self.image else {
+            return Vec::new();
+        };
+        let mut shapes = Vec::with_capacity(self.convs.len());
+        for conv in &self.convs {
+            let shape = ConvShape {
+                channels_in: c,
+                height: h,
+                width: w,
+                channels_out: conv.channels,
+                kernel: conv.kernel,
+                stride: conv.stride,
+                padding: conv.padding,
+            };
+            (c, h, w) = (conv.channels, shape.out_height(), shape.out_width());
+            shapes.push(shape);
+        }
+        shapes
+    }
+
+    /// The widths with `auto` filled in from the data (a convolution's width is its output's
+    /// `C'·H'·W'`).
     pub fn resolve(&self, inputs: usize, outputs: usize) -> Vec<usize> {
         let mut w = vec![self.input.unwrap_or(inputs)];
+        w.extend(self.conv_shapes().iter().map(ConvShape::outputs));
         w.extend(&self.hidden);
         w.push(self.output.unwrap_or(outputs));
         w
+    }
+
+    /// The core's description of a layout with convolutions: the input image and every
+    /// forward layer (`outputs` fills an `auto` output); `None` without convolutions.
+    pub fn conv_specs(&self, outputs: usize) -> Option<((usize, usize, usize), Vec<LayerSpec>)> {
+        let image = self.image.filter(|_| !self.convs.is_empty())?;
+        let mut specs: Vec<LayerSpec> = self.convs.iter().map(Conv::spec).collect();
+        specs.extend(self.hidden.iter().map(|&h| LayerSpec::Dense(h)));
+        specs.push(LayerSpec::Dense(self.output.unwrap_or(outputs)));
+        Some((image, specs))
     }
 }
 
 impl fmt::Display for Layers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let w = |v: Option<usize>| v.map_or_else(|| "auto".to_string(), |v| v.to_string());
-        write!(f, "{}", w(self.input))?;
+        match self.image {
+            Some((c, h, wd)) => write!(f, "{c}x{h}x{wd}")?,
+            None => write!(f, "{}", w(self.input))?,
+        }
+        for c in &self.convs {
+            write!(f, "-{c}")?;
+        }
         for h in &self.hidden {
             write!(f, "-{h}")?;
         }
         write!(f, "-{}", w(self.output))
+    }
+}
+
+/// `CxHxW` with three positive whole numbers.
+fn parse_image(p: &str) -> Option<(usize, usize, usize)> {
+    let dims: Vec<usize> = p
+        .split('x')
+        .map(|d| d.parse::<usize>().ok().filter(|&d| d > 0))
+        .collect::<Option<_>>()?;
+    match dims[..] {
+        [c, h, w] => Some((c, h, w)),
+        _ => None,
     }
 }
 
@@ -72,12 +224,39 @@ impl FromStr for Layers {
         if parts.len() < 3 {
             return Err(format!(
                 "`{s}`: a layout is input-hidden…-output with at least one hidden layer, e.g. \
-                 784-500-250-10 or auto-64-32-auto"
+                 784-500-250-10, auto-64-32-auto or 1x28x28-c32k3s2-c64k3s2-1024-10"
             ));
         }
         let last = parts.len() - 1;
+        let image = if parts[0].contains('x') {
+            Some(parse_image(parts[0]).ok_or_else(|| {
+                format!(
+                    "`{s}`: input `{}` is not channels x height x width (e.g. 1x28x28)",
+                    parts[0]
+                )
+            })?)
+        } else {
+            None
+        };
+        let mut convs = Vec::new();
+        let mut first_dense = 1;
+        while first_dense < last && parts[first_dense].starts_with('c') {
+            if image.is_none() {
+                return Err(format!(
+                    "`{s}`: convolution `{}` needs an image input, channels x height x width \
+                     (e.g. 1x28x28-{}-…)",
+                    parts[first_dense], parts[first_dense]
+                ));
+            }
+            convs.push(parts[first_dense].parse::<Conv>()?);
+            first_dense += 1;
+        }
         let mut widths = Vec::with_capacity(parts.len());
         for (i, p) in parts.iter().enumerate() {
+            if (i == 0 && image.is_some()) || (1..first_dense).contains(&i) {
+                widths.push(None);
+                continue;
+            }
             let width = if *p == "auto" && (i == 0 || i == last) {
                 None
             } else {
@@ -85,6 +264,9 @@ impl FromStr for Layers {
                     Ok(0) | Err(_) => {
                         let which = if i == 0 || i == last {
                             "a positive whole number or `auto`"
+                        } else if p.starts_with('c') {
+                            "a positive whole number: convolutions come first, after an image \
+                             input"
                         } else {
                             "a positive whole number (`auto` only for the input and output)"
                         };
@@ -95,11 +277,22 @@ impl FromStr for Layers {
             };
             widths.push(width);
         }
-        Ok(Layers {
-            input: widths[0],
-            hidden: widths[1..last].iter().map(|w| w.unwrap_or(0)).collect(),
+        let layers = Layers {
+            input: image.map_or(widths[0], |(c, h, w)| Some(c * h * w)),
+            image,
+            convs,
+            hidden: widths[first_dense..last]
+                .iter()
+                .map(|w| w.unwrap_or(0))
+                .collect(),
             output: widths[last],
-        })
+        };
+        for (k, shape) in layers.conv_shapes().iter().enumerate() {
+            shape.check().map_err(|e| {
+                format!("`{s}`: convolution {} (`{}`): {e}", k + 1, layers.convs[k])
+            })?;
+        }
+        Ok(layers)
     }
 }
 
@@ -203,5 +396,47 @@ mod tests {
         }
         let e = "50-auto-10".parse::<Layers>().unwrap_err();
         assert!(e.contains("width 2"), "{e}");
+    }
+
+    #[test]
+    fn parses_prints_and_resolves_convolutions() {
+        let l: Layers = "1x8x8-c8k3s1p1-64-10".parse().unwrap();
+        assert_eq!(l.to_string(), "1x8x8-c8k3p1-64-10");
+        assert_eq!(l.resolve(64, 10), vec![64, 8 * 8 * 8, 64, 10]);
+        assert_eq!(l.hidden_layers(), 2);
+        let ((c, h, w), specs) = l.conv_specs(10).unwrap();
+        assert_eq!((c, h, w), (1, 8, 8));
+        let conv = LayerSpec::Conv {
+            channels: 8,
+            kernel: 3,
+            stride: 1,
+            padding: 1,
+        };
+        assert_eq!(specs, [conv, LayerSpec::Dense(64), LayerSpec::Dense(10)]);
+        let b: Layers = "3x32x32-c16k5s2p2-c32k3s2-auto".parse().unwrap();
+        assert_eq!(
+            b.resolve(3072, 10),
+            vec![3072, 16 * 16 * 16, 32 * 7 * 7, 10]
+        );
+        assert_eq!(b.to_string(), "3x32x32-c16k5s2p2-c32k3s2-auto");
+        // An image input without convolutions is a dense layout of C·H·W inputs.
+        let d: Layers = "1x8x8-32-10".parse().unwrap();
+        assert_eq!(
+            (d.resolve(1, 1), d.conv_specs(10)),
+            (vec![64, 32, 10], None)
+        );
+        for bad in [
+            "64-c8k3-10",         // a convolution needs an image input
+            "1x8x8-c8-10",        // no kernel
+            "1x8x8-c8k3q1-10",    // unknown letter
+            "1x8x8-c0k3-10",      // no channels
+            "1x8x8-c8k3s0-10",    // no stride
+            "1x8x8-32-c8k3-10",   // a convolution after a dense layer
+            "1x8x8-c8k9-10",      // the kernel does not fit
+            "1x8-c8k3-10",        // two dimensions
+            "1x8x8-c8k3-auto-10", // auto inside
+        ] {
+            assert!(bad.parse::<Layers>().is_err(), "{bad}");
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! [`Tensors`] visit.
 
 use dtp_core::blob::BlobError;
+use dtp_core::conv::{ConvNet, ConvTrainer, Layer as ConvLayer};
 use dtp_core::parallel::Parallel;
 use dtp_core::step::Drive;
 use dtp_core::tensors::{Name, Tensors, Visit, VisitMut};
@@ -82,6 +83,8 @@ pub enum Model {
     Classifier(Classifier),
     /// The `mnist-ae` denoising auto-encoder with its linear probes.
     Autoencoder(AeModel),
+    /// A classifier whose layout starts with convolutions (`1x28x28-c32k3s2-…`).
+    Conv(ConvClassifier),
 }
 
 /// `$body` with `$m` bound to the model inside either variant.
@@ -90,6 +93,7 @@ macro_rules! each {
         match $self {
             Model::Classifier($m) => $body,
             Model::Autoencoder($m) => $body,
+            Model::Conv($m) => $body,
         }
     };
 }
@@ -116,6 +120,7 @@ impl Model {
         match self {
             Model::Classifier(c) => c.init(hyper.to_core(), hyper.init, rng),
             Model::Autoencoder(a) => a.init(AeSettings::of(hyper), hyper.init, rng),
+            Model::Conv(c) => c.t.init(hyper.to_core(), hyper.init, rng),
         }
     }
 
@@ -125,6 +130,7 @@ impl Model {
         match self {
             Model::Classifier(c) => c.set_config(hyper.to_core()),
             Model::Autoencoder(a) => a.set_settings(AeSettings::of(hyper)),
+            Model::Conv(c) => c.t.set_config(hyper.to_core()),
         }
     }
 
@@ -191,7 +197,7 @@ impl Model {
     /// Classifier or auto-encoder.
     pub fn kind(&self) -> ModelKind {
         match self {
-            Model::Classifier(_) => ModelKind::Classifier,
+            Model::Classifier(_) | Model::Conv(_) => ModelKind::Classifier,
             Model::Autoencoder(_) => ModelKind::Autoencoder,
         }
     }
@@ -201,6 +207,7 @@ impl Model {
         match self {
             Model::Classifier(c) => c.shape().outputs(),
             Model::Autoencoder(a) => a.classes(),
+            Model::Conv(c) => c.shape().outputs(),
         }
     }
 
@@ -211,6 +218,11 @@ impl Model {
         match (self, algo) {
             (Model::Classifier(c), Algo::Dtp | Algo::Drl)
                 if c.config().schedule == Schedule::Alternating =>
+            {
+                2
+            }
+            (Model::Conv(c), Algo::Dtp | Algo::Drl)
+                if c.t.config().schedule == Schedule::Alternating =>
             {
                 2
             }
@@ -267,6 +279,23 @@ pub fn build(
     classes: usize,
 ) -> Result<Model, String> {
     let batch = hyper.batch as usize;
+    if let Some((image, specs)) = hyper.layers.conv_specs(classes) {
+        let net = ConvNet::new(image, &specs).map_err(|e| e.to_string())?;
+        let widths_of_net: Vec<usize> = core::iter::once(net.inputs())
+            .chain(net.forward.iter().map(ConvLayer::outputs))
+            .collect();
+        if widths_of_net != widths {
+            return Err(format!(
+                "the layout {} has widths {}, not {}",
+                hyper.layers,
+                crate::layers::widths_string(&widths_of_net),
+                crate::layers::widths_string(widths)
+            ));
+        }
+        return ConvTrainer::new(net, batch, hyper.to_core())
+            .map(|t| Model::Conv(ConvClassifier { t }))
+            .map_err(|e| e.to_string());
+    }
     match hyper.model {
         ModelKind::Classifier => Classifier::new(widths, batch)
             .map(Model::Classifier)
@@ -440,6 +469,125 @@ impl Classifier {
 }
 
 /// The trainer's tensors: `net.*`, `opt.forward.*`, `opt.inverse.*`.
+/// A classifier whose layout starts with convolutions: the core's [`ConvTrainer`] (products
+/// by the [`Auto`] kernel; whole minibatches, no chunks).
+pub struct ConvClassifier {
+    /// The trainer: network, optimiser states, buffers.
+    pub t: ConvTrainer<Auto>,
+}
+
+impl ConvClassifier {
+    /// Dimensions: the input's `C·H·W`, each layer's output width, the batch.
+    pub fn shape(&self) -> Shape {
+        let net = &self.t.net;
+        let outputs = net.forward.iter().map(ConvLayer::outputs);
+        Shape {
+            layers: core::iter::once(net.inputs()).chain(outputs).collect(),
+            batch: self.t.batch(),
+        }
+    }
+
+    /// Number of forward parameters.
+    pub fn forward_params(&self) -> usize {
+        self.t.net.forward.iter().map(|l| l.params.params()).sum()
+    }
+
+    /// Number of inverse parameters.
+    pub fn inverse_params(&self) -> usize {
+        self.t.net.inverse.iter().map(|l| l.params.params()).sum()
+    }
+
+    /// Completed epochs.
+    pub fn epoch(&self) -> u32 {
+        self.t.epoch
+    }
+
+    /// Sets the completed-epoch counter.
+    pub fn set_epoch(&mut self, epoch: u32) {
+        self.t.epoch = epoch;
+    }
+
+    /// σ of inverse training in the coming epoch.
+    pub fn sigma(&self) -> f32 {
+        self.t.sigma()
+    }
+
+    /// One epoch of `algo` over `data` (backprop with the exact gradient: continuous units);
+    /// advances the epoch counter.
+    pub fn train_epoch(
+        &mut self,
+        data: &mut EpochBatches<'_>,
+        algo: Algo,
+        _gradient: Gradient,
+        rng: &mut Pcg64,
+    ) -> Result<EpochStats, Error> {
+        match algo {
+            Algo::Dtp | Algo::Drl | Algo::FwDtp => self.t.train_epoch(data, rng),
+            Algo::Bp => self.t.backprop_epoch(data, rng),
+        }
+    }
+
+    /// Classification error and loss over every sample of `data` (see [`Model::evaluate`]).
+    pub fn evaluate(
+        &mut self,
+        data: &Dataset,
+        passes: u32,
+        rng: &mut Pcg64,
+    ) -> Result<Evaluation, Error> {
+        let _ = passes; // deterministic units: one pass is every pass
+        let n = data.len();
+        let (out, b) = (self.t.net.outputs(), self.t.batch());
+        let (mut wrong, mut nll) = (0usize, 0f64);
+        for start in (0..n).step_by(b) {
+            let count = b.min(n - start);
+            {
+                let (x, t) = self.t.batch_mut();
+                for col in 0..b {
+                    // Padding columns repeat the last real sample and are ignored below.
+                    put_sample(data, start + col.min(count - 1), col, x, t);
+                }
+            }
+            self.t.evaluate(rng)?;
+            let probs = self.t.output().as_slice();
+            for col in 0..count {
+                let p = &probs[col * out..(col + 1) * out];
+                let label = usize::from(data.label(start + col));
+                wrong += usize::from(dtp_core::loss::argmax(p.iter()) != label);
+                nll -= libm::log(f64::from(p[label]).max(1e-30));
+            }
+        }
+        Ok(Evaluation {
+            error: if n == 0 { 0.0 } else { wrong as f64 / n as f64 },
+            loss: if n == 0 { 0.0 } else { nll / n as f64 },
+            samples: n,
+        })
+    }
+
+    /// Local loss of each hidden layer at the last forward step.
+    pub fn local_loss(&self) -> Vec<f32> {
+        self.t.local_loss.clone()
+    }
+
+    /// Reconstruction loss of each inverse `g_2 …` at the last inverse step.
+    pub fn inverse_loss(&self) -> Vec<f32> {
+        self.t.inverse_loss.clone()
+    }
+
+    /// Whether every parameter is finite.
+    pub fn is_finite(&self) -> bool {
+        self.t.net.is_finite()
+    }
+}
+
+impl Tensors for ConvClassifier {
+    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
+        self.t.visit_at(at, f);
+    }
+    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
+        self.t.visit_mut_at(at, f);
+    }
+}
+
 impl Tensors for Classifier {
     fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
         self.t.visit_at(at, f);

@@ -607,7 +607,7 @@ fn train_in(
             ae.finish(&splits, &mut rng(run.hyper.seed, STREAM_PROBE))
                 .map_err(|e| non_finite(epoch, format!("linear probe: {e}"), &ckpt_path, epoch))?,
         ),
-        Model::Classifier(_) => None,
+        Model::Classifier(_) | Model::Conv(_) => None,
     };
     if finish.is_some() {
         save(&run)?;

@@ -24,7 +24,7 @@ use common::cli::{load, plain_command, s, stdout, succeeded, summary};
 fn ae(m: &Model) -> &AeModel {
     match m {
         Model::Autoencoder(a) => a,
-        Model::Classifier(_) => panic!("not an auto-encoder"),
+        _ => panic!("not an auto-encoder"),
     }
 }
 

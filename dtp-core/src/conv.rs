@@ -1,0 +1,1149 @@
+//! Convolutional layers and a network of convolutions followed by dense layers, trained by
+//! DTP (an executor of [`Steps`]) or by backprop. Feature `alloc`:
+//! every size is chosen at run time.
+//!
+//! # Shapes and symbols
+//! `B` = batch, `C`/`H`/`W` = input channels, height, width, `C'` = output channels,
+//! `k` = kernel side, `s` = stride, `p` = zero padding, `H' = (H + 2p − k)/s + 1` (likewise
+//! `W'`), `P = H'·W'` output positions, `K = C·k·k` values in one patch.
+//!
+//! A sample is a column of `C·H·W` values, channel-major then row-major: value `(c, y, x)` is
+//! element `c·H·W + y·W + x`, so a minibatch is `(C·H·W) × B` like every other activation of
+//! the crate, and a dense layer reads a convolution's output as its flattened vector.
+//!
+//! # The convolution as a product
+//! `im2col` lays out every patch of the minibatch as a column: `X_col` is `K × (B·P)`, row
+//! `(c·k + ky)·k + kx` of column `b·P + y'·W' + x'` holding input `(c, y'·s + ky − p,
+//! x'·s + kx − p)` of sample `b` (zero outside the image). The convolution with weights `W`
+//! (`C' × K`) and bias `b` (`C'`, shared by every position) is then one GEMM through the
+//! crate's [`Kernel`]:
+//!
+//! `Z = W X_col + b 1ᵀ` (`C' × (B·P)`), `y = s(Z)`, read back as `(C'·P) × B`.
+//!
+//! Its adjoint `col2im` sums each column of a `K × (B·P)` matrix back into the image
+//! positions it was read from. Gradients: `∂/∂W = δ_Z X_colᵀ`, `∂/∂b = Σ_{b,p} δ_Z`,
+//! `∂/∂x = col2im(Wᵀ δ_Z)`.
+//!
+//! # The learned inverse: a transposed convolution with its own weights
+//! As Bartunov et al. 2018 (NeurIPS, "Assessing the scalability of biologically-motivated
+//! deep learning algorithms and architectures") did, the inverse `g_i` of a convolution
+//! `f_i` is a transposed convolution with weights `V` (`K × C'`, not `Wᵀ`: learned) and a bias
+//! `c` per input channel (`C`):
+//!
+//! `g(h) = s(col2im(V h_col) + c)`, `h_col` = `h` as `C' × (B·P)`.
+//!
+//! With `V = Wᵀ` and no bias or activation it is exactly the adjoint of the convolution
+//! (the "flipped kernel" of the textbook form lives in `col2im`). Gradients of a loss with
+//! `δ` on its output (`(C·H·W) × B`): `∂/∂V = im2col(δ) h_colᵀ`, `∂/∂c = Σ_{b,y,x} δ`.
+//! It trains on the same noisy reconstruction loss as a dense inverse.
+//!
+//! # The network
+//! [`ConvNet`]: forward layers `f_1 … f_M` ([`Layer`]s: convolutions, then dense layers; the
+//! output layer `f_M` dense), inverses `g_2 … g_{M-1}` (a transposed convolution for a
+//! convolution, a dense layer for a dense one). [`ConvTrainer`] runs DTP's five steps on it
+//! with the equations of [`Trainer`](crate::Trainer)'s methods of the same names, and
+//! [`ConvTrainer::backprop_step`] the exact gradient of `L`. Continuous units only (every
+//! quantiser the identity).
+
+use alloc::vec::Vec;
+
+use nalgebra::{Dyn, U1};
+use rand_core::Rng;
+
+use crate::Activation;
+use crate::config::{Config, Feedback, Init};
+use crate::dense::{Dense, add_column_sums};
+use crate::error::{ConfigError, Error, Stage, check_finite};
+use crate::gradient::apply_buffer;
+use crate::init::{orthogonal, uniform_scaled};
+use crate::kernel::{Kernel, Portable};
+use crate::loss::{correct, loss_over, output_activation, output_delta_over};
+use crate::mat::OMat;
+use crate::noise::{add_gaussian, add_gaussian_to};
+use crate::optim::{DenseState, Moments};
+use crate::step::{self, Pass, Steps};
+use crate::tensors::{Name, Tensors, Visit, VisitMut};
+use crate::trainer::{Batches, EpochStats, StepStats};
+
+/// A run-time-sized matrix: activations (`units × B`) and scratch.
+pub type DMat = OMat<Dyn, Dyn>;
+
+/// The parameters of every layer of this module: weights and a bias, as a [`Dense`] (its
+/// optimiser state is a [`DenseState`], its tensors are visited as `weight` and `bias`).
+pub type Params = Dense<Dyn, Dyn>;
+
+fn dmat(rows: usize, cols: usize) -> DMat {
+    DMat::zeros_generic(Dyn(rows), Dyn(cols))
+}
+
+/// The geometry of one convolution: a `C × H × W` input, `C'` output channels, a `k × k`
+/// kernel, stride `s`, zero padding `p` on every side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvShape {
+    /// Input channels `C`.
+    pub channels_in: usize,
+    /// Input height `H`.
+    pub height: usize,
+    /// Input width `W`.
+    pub width: usize,
+    /// Output channels `C'`.
+    pub channels_out: usize,
+    /// Kernel side `k`.
+    pub kernel: usize,
+    /// Stride `s`.
+    pub stride: usize,
+    /// Zero padding `p`.
+    pub padding: usize,
+}
+
+impl ConvShape {
+    /// Checks the geometry: every size at least 1, and the kernel fits the padded input.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let sizes = [
+            self.channels_in,
+            self.height,
+            self.width,
+            self.channels_out,
+            self.kernel,
+            self.stride,
+        ];
+        if sizes.contains(&0) {
+            return Err(ConfigError::ZeroWidth);
+        }
+        let side = self.height.min(self.width) + 2 * self.padding;
+        if self.kernel > side {
+            return Err(ConfigError::OutOfRange {
+                name: "kernel",
+                value: self.kernel as f32,
+                allowed: "[1, the padded input's side]",
+            });
+        }
+        Ok(())
+    }
+
+    /// Output height `H' = (H + 2p − k)/s + 1` (meaningful once [`check`](Self::check)
+    /// passed; never panics).
+    pub fn out_height(&self) -> usize {
+        (self.height + 2 * self.padding).saturating_sub(self.kernel) / self.stride.max(1) + 1
+    }
+
+    /// Output width `W' = (W + 2p − k)/s + 1` (as [`out_height`](Self::out_height)).
+    pub fn out_width(&self) -> usize {
+        (self.width + 2 * self.padding).saturating_sub(self.kernel) / self.stride.max(1) + 1
+    }
+
+    /// Output positions `P = H'·W'`.
+    pub fn positions(&self) -> usize {
+        self.out_height() * self.out_width()
+    }
+
+    /// Values in one patch, `K = C·k·k`.
+    pub fn patch(&self) -> usize {
+        self.channels_in * self.kernel * self.kernel
+    }
+
+    /// Values of one input sample, `C·H·W`.
+    pub fn inputs(&self) -> usize {
+        self.channels_in * self.height * self.width
+    }
+
+    /// Values of one output sample, `C'·P`.
+    pub fn outputs(&self) -> usize {
+        self.channels_out * self.positions()
+    }
+
+    /// `im2col`: every patch of the minibatch `x` (`(C·H·W) × B`) as a column of `cols`
+    /// (`K × (B·P)`, resized): row `(c·k + ky)·k + kx` of column `b·P + y'·W' + x'` is input
+    /// `(c, y'·s + ky − p, x'·s + kx − p)` of sample `b`, or 0 outside the image.
+    pub fn im2col(&self, x: &DMat, cols: &mut DMat) {
+        let (batch, patch, positions) = (x.ncols(), self.patch(), self.positions());
+        resize(cols, patch, batch * positions);
+        let (k, s, p) = (self.kernel, self.stride, self.padding);
+        let (h, w, ow) = (self.height, self.width, self.out_width());
+        let (x, cols) = (x.as_slice(), cols.as_mut_slice());
+        for (j, column) in cols.chunks_exact_mut(patch.max(1)).enumerate() {
+            let (b, q) = (j / positions, j % positions);
+            let (oy, ox) = (q / ow, q % ow);
+            let sample = &x[b * self.inputs()..(b + 1) * self.inputs()];
+            for (r, v) in column.iter_mut().enumerate() {
+                let (c, ky, kx) = (r / (k * k), (r / k) % k, r % k);
+                let (iy, ix) = ((oy * s + ky).wrapping_sub(p), (ox * s + kx).wrapping_sub(p));
+                *v = if iy < h && ix < w {
+                    sample[c * h * w + iy * w + ix]
+                } else {
+                    0.0
+                };
+            }
+        }
+    }
+
+    /// `col2im`, the adjoint of [`im2col`](Self::im2col): `x` (`(C·H·W) × batch`, resized)
+    /// receives, at each input position, the sum of the entries of `cols` (`K × (B·P)`) that
+    /// `im2col` would have read from it.
+    pub fn col2im(&self, cols: &DMat, batch: usize, x: &mut DMat) {
+        let (patch, positions) = (self.patch(), self.positions());
+        resize(x, self.inputs(), batch);
+        x.fill(0.0);
+        let (k, s, p) = (self.kernel, self.stride, self.padding);
+        let (h, w, ow) = (self.height, self.width, self.out_width());
+        let (inputs, x) = (self.inputs(), x.as_mut_slice());
+        for (j, column) in cols.as_slice().chunks_exact(patch.max(1)).enumerate() {
+            let (b, q) = (j / positions, j % positions);
+            let (oy, ox) = (q / ow, q % ow);
+            let sample = &mut x[b * inputs..(b + 1) * inputs];
+            for (r, &v) in column.iter().enumerate() {
+                let (c, ky, kx) = (r / (k * k), (r / k) % k, r % k);
+                let (iy, ix) = ((oy * s + ky).wrapping_sub(p), (ox * s + kx).wrapping_sub(p));
+                if iy < h && ix < w {
+                    sample[c * h * w + iy * w + ix] += v;
+                }
+            }
+        }
+    }
+
+    /// A channel-major product `z` (`C' × (B·P)`) as samples `y` (`(C'·P) × B`, resized):
+    /// `y[c·P + q, b] = z[c, b·P + q]`.
+    pub fn to_samples(&self, z: &DMat, y: &mut DMat) {
+        let (c_out, positions) = (self.channels_out, self.positions());
+        let batch = z.ncols() / positions.max(1);
+        resize(y, self.outputs(), batch);
+        let (z, y) = (z.as_slice(), y.as_mut_slice());
+        for (j, column) in z.chunks_exact(c_out).enumerate() {
+            let (b, q) = (j / positions, j % positions);
+            let sample = &mut y[b * c_out * positions..];
+            for (c, &v) in column.iter().enumerate() {
+                sample[c * positions + q] = v;
+            }
+        }
+    }
+
+    /// The inverse of [`to_samples`](Self::to_samples): samples `y` (`(C'·P) × B`) as the
+    /// channel-major `z` (`C' × (B·P)`, resized).
+    pub fn from_samples(&self, y: &DMat, z: &mut DMat) {
+        let (c_out, positions) = (self.channels_out, self.positions());
+        resize(z, c_out, y.ncols() * positions);
+        let (y, z) = (y.as_slice(), z.as_mut_slice());
+        for (j, column) in z.chunks_exact_mut(c_out).enumerate() {
+            let (b, q) = (j / positions, j % positions);
+            let sample = &y[b * c_out * positions..];
+            for (c, v) in column.iter_mut().enumerate() {
+                *v = sample[c * positions + q];
+            }
+        }
+    }
+}
+
+/// Resizes `m` to `rows × cols` (its contents then unspecified), reallocating only if its
+/// length changes.
+fn resize(m: &mut DMat, rows: usize, cols: usize) {
+    if m.shape() != (rows, cols) {
+        if m.len() == rows * cols {
+            let data = core::mem::replace(m, dmat(0, 0));
+            *m = data.reshape_generic(Dyn(rows), Dyn(cols));
+        } else {
+            *m = dmat(rows, cols);
+        }
+    }
+}
+
+/// What a [`Layer`] computes with its parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A dense layer `y = s(W x + b)`: `W` is `outputs × inputs`.
+    Dense,
+    /// A convolution of this geometry: `W` is `C' × K`, `b` is `C'`.
+    Conv(ConvShape),
+    /// The transposed convolution of this (forward) geometry, from its `C'·P` outputs back
+    /// to its `C·H·W` inputs: `V` is `K × C'`, `c` is `C`.
+    ConvTranspose(ConvShape),
+}
+
+/// One layer: an affine map (dense, convolution or transposed convolution) with its
+/// parameters, followed by an activation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layer {
+    /// The map.
+    pub kind: Kind,
+    /// Its weights and bias (shapes: see [`Kind`]).
+    pub params: Params,
+}
+
+/// Scratch of one convolution (reused between calls).
+#[derive(Default)]
+struct Scratch {
+    /// `K × (B·P)`: patches.
+    cols: Option<DMat>,
+    /// `C' × (B·P)`: the channel-major product or its gradient.
+    z: Option<DMat>,
+}
+
+impl Scratch {
+    fn take(&mut self) -> (DMat, DMat) {
+        let cols = self.cols.take().unwrap_or_else(|| dmat(0, 0));
+        let z = self.z.take().unwrap_or_else(|| dmat(0, 0));
+        (cols, z)
+    }
+    fn give(&mut self, cols: DMat, z: DMat) {
+        self.cols = Some(cols);
+        self.z = Some(z);
+    }
+}
+
+impl Layer {
+    /// A zero dense layer of `outputs × inputs`.
+    pub fn dense(outputs: usize, inputs: usize) -> Self {
+        Layer {
+            kind: Kind::Dense,
+            params: Dense::zeros_generic(Dyn(outputs), Dyn(inputs)),
+        }
+    }
+
+    /// A zero convolution of geometry `shape`.
+    pub fn conv(shape: ConvShape) -> Self {
+        Layer {
+            kind: Kind::Conv(shape),
+            params: Dense::zeros_generic(Dyn(shape.channels_out), Dyn(shape.patch())),
+        }
+    }
+
+    /// A zero transposed convolution inverting a convolution of geometry `shape`. Its `W` is
+    /// `K × C'` and its bias has `C` values (see [`Kind::ConvTranspose`]).
+    pub fn conv_transpose(shape: ConvShape) -> Self {
+        let mut params = Dense::zeros_generic(Dyn(shape.patch()), Dyn(shape.channels_out));
+        params.b = OMat::zeros_generic(Dyn(shape.channels_in), U1);
+        Layer {
+            kind: Kind::ConvTranspose(shape),
+            params,
+        }
+    }
+
+    /// The learned inverse of this forward layer: a transposed convolution for a
+    /// convolution, a dense layer `outputs → inputs` for a dense layer (zero parameters).
+    pub fn inverse(&self) -> Self {
+        match self.kind {
+            Kind::Dense => Layer::dense(self.inputs(), self.outputs()),
+            Kind::Conv(shape) => Layer::conv_transpose(shape),
+            Kind::ConvTranspose(shape) => Layer::conv(shape),
+        }
+    }
+
+    /// Values of one input sample.
+    pub fn inputs(&self) -> usize {
+        match self.kind {
+            Kind::Dense => self.params.inputs(),
+            Kind::Conv(s) => s.inputs(),
+            Kind::ConvTranspose(s) => s.outputs(),
+        }
+    }
+
+    /// Values of one output sample.
+    pub fn outputs(&self) -> usize {
+        match self.kind {
+            Kind::Dense => self.params.outputs(),
+            Kind::Conv(s) => s.outputs(),
+            Kind::ConvTranspose(s) => s.inputs(),
+        }
+    }
+
+    /// Initialises the weights by `init` (random orthogonal or scaled uniform, on the
+    /// matrix as stored) and zeroes the bias.
+    pub fn initialise<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
+        match init {
+            Init::Orthogonal => orthogonal(&mut self.params.w, rng),
+            Init::Uniform => uniform_scaled(&mut self.params.w, rng),
+        }
+        self.params.b.fill(0.0);
+    }
+
+    /// `out = s(A x + bias)` for a minibatch `x` (`inputs × B`; `out` resized to
+    /// `outputs × B`), `A` the layer's linear map:
+    /// - dense: `W x + b` ([`Dense::forward`]);
+    /// - convolution: `to_samples(W im2col(x) + b 1ᵀ)`;
+    /// - transposed convolution: `col2im(V x_col) + c` (`c` added to every position of its
+    ///   channel).
+    pub fn forward<K: Kernel>(&self, activation: Activation, x: &DMat, out: &mut DMat) {
+        let mut scratch = Scratch::default();
+        self.forward_with::<K>(activation, x, out, &mut scratch);
+    }
+
+    fn forward_with<K: Kernel>(
+        &self,
+        activation: Activation,
+        x: &DMat,
+        out: &mut DMat,
+        scratch: &mut Scratch,
+    ) {
+        let (w, bias) = (&self.params.w, self.params.b.as_slice());
+        match self.kind {
+            Kind::Dense => {
+                resize(out, self.outputs(), x.ncols());
+                self.params.forward::<K, Dyn>(activation, x, out);
+                return;
+            }
+            Kind::Conv(shape) => {
+                let (mut cols, mut z) = scratch.take();
+                shape.im2col(x, &mut cols);
+                resize(&mut z, shape.channels_out, cols.ncols());
+                K::gemm_bias(&mut z, w, &cols, bias);
+                shape.to_samples(&z, out);
+                scratch.give(cols, z);
+            }
+            Kind::ConvTranspose(shape) => {
+                let (mut cols, mut z) = scratch.take();
+                shape.from_samples(x, &mut z);
+                resize(&mut cols, shape.patch(), z.ncols());
+                K::gemm(&mut cols, 1.0, w, &z, 0.0);
+                shape.col2im(&cols, x.ncols(), out);
+                let plane = shape.height * shape.width;
+                for sample in out.as_mut_slice().chunks_exact_mut(shape.inputs()) {
+                    for (channel, &c) in sample.chunks_exact_mut(plane).zip(bias) {
+                        channel.iter_mut().for_each(|v| *v += c);
+                    }
+                }
+                scratch.give(cols, z);
+            }
+        }
+        activation.apply_slice(out.as_mut_slice());
+    }
+
+    /// The parameter gradient of `Σ δ ⊙ (A x + bias)`, `δ` the gradient at the
+    /// pre-activation (`outputs × B`), into `grad` (this layer's shapes):
+    /// - dense: `∂/∂W = δ xᵀ`, `∂/∂b = Σ_b δ_b`;
+    /// - convolution: `∂/∂W = δ_Z im2col(x)ᵀ`, `∂/∂b = Σ_{b,p} δ_Z` (`δ_Z` = `δ` channel-major);
+    /// - transposed convolution: `∂/∂V = im2col(δ) x_colᵀ`, `∂/∂c_c = Σ_{b,y,x} δ_{c,y,x}`.
+    pub fn gradient_from_delta<K: Kernel>(&self, x: &DMat, delta: &DMat, grad: &mut Params) {
+        let mut scratch = Scratch::default();
+        self.gradient_with::<K>(x, delta, grad, &mut scratch);
+    }
+
+    fn gradient_with<K: Kernel>(
+        &self,
+        x: &DMat,
+        delta: &DMat,
+        grad: &mut Params,
+        scratch: &mut Scratch,
+    ) {
+        match self.kind {
+            Kind::Dense => Dense::gradient_from_delta::<K, Dyn>(x, delta, grad),
+            Kind::Conv(shape) => {
+                let (mut cols, mut dz) = scratch.take();
+                shape.im2col(x, &mut cols);
+                shape.from_samples(delta, &mut dz);
+                K::gemm_nt(&mut grad.w, 1.0, &dz, &cols, 0.0);
+                let b = grad.b.as_mut_slice();
+                b.fill(0.0);
+                add_column_sums(b, dz.as_slice());
+                scratch.give(cols, dz);
+            }
+            Kind::ConvTranspose(shape) => {
+                let (mut cols, mut z) = scratch.take();
+                shape.im2col(delta, &mut cols);
+                shape.from_samples(x, &mut z);
+                K::gemm_nt(&mut grad.w, 1.0, &cols, &z, 0.0);
+                let b = grad.b.as_mut_slice();
+                b.fill(0.0);
+                let plane = shape.height * shape.width;
+                for sample in delta.as_slice().chunks_exact(shape.inputs()) {
+                    for (channel, c) in sample.chunks_exact(plane).zip(b.iter_mut()) {
+                        *c += channel.iter().sum::<f32>();
+                    }
+                }
+                scratch.give(cols, z);
+            }
+        }
+    }
+
+    /// The input gradient `dx = Aᵀ δ` (`inputs × B`, resized) of `Σ δ ⊙ (A x + bias)`:
+    /// dense `Wᵀ δ`; convolution `col2im(Wᵀ δ_Z)`; transposed convolution
+    /// `to_samples(Vᵀ im2col(δ))`.
+    pub fn input_gradient<K: Kernel>(&self, delta: &DMat, dx: &mut DMat) {
+        let w = &self.params.w;
+        match self.kind {
+            Kind::Dense => {
+                resize(dx, self.inputs(), delta.ncols());
+                K::gemm_tn(dx, 1.0, w, delta, 0.0);
+            }
+            Kind::Conv(shape) => {
+                let mut dz = dmat(0, 0);
+                shape.from_samples(delta, &mut dz);
+                let mut cols = dmat(shape.patch(), dz.ncols());
+                K::gemm_tn(&mut cols, 1.0, w, &dz, 0.0);
+                shape.col2im(&cols, delta.ncols(), dx);
+            }
+            Kind::ConvTranspose(shape) => {
+                let mut cols = dmat(0, 0);
+                shape.im2col(delta, &mut cols);
+                let mut z = dmat(shape.channels_out, cols.ncols());
+                K::gemm_tn(&mut z, 1.0, w, &cols, 0.0);
+                shape.to_samples(&z, dx);
+            }
+        }
+    }
+}
+
+/// One forward layer of a [`ConvNet`]'s description.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerSpec {
+    /// A convolution (`c{channels}k{kernel}s{stride}p{padding}` in `--layers`).
+    Conv {
+        /// Output channels `C'`.
+        channels: usize,
+        /// Kernel side `k`.
+        kernel: usize,
+        /// Stride `s`.
+        stride: usize,
+        /// Zero padding `p`.
+        padding: usize,
+    },
+    /// A dense layer of this many units.
+    Dense(usize),
+}
+
+/// A network of convolutions followed by dense layers, with the learned inverses DTP needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvNet {
+    /// Input geometry `(C, H, W)`.
+    pub input: (usize, usize, usize),
+    /// Forward layers `f_1 … f_M` (`[i − 1]` is `f_i`; `f_M`, the output layer, is dense).
+    pub forward: Vec<Layer>,
+    /// Inverses `g_2 … g_{M-1}` (`[i − 2]` is `g_i`, mapping layer `i` back to layer `i − 1`).
+    pub inverse: Vec<Layer>,
+}
+
+impl ConvNet {
+    /// A zero network on `C × H × W` inputs with the forward layers `layers` (at least two:
+    /// one hidden layer and the output layer, which must be dense; convolutions only before
+    /// the first dense layer). Parameters are zero: see [`initialise`](Self::initialise).
+    pub fn new(input: (usize, usize, usize), layers: &[LayerSpec]) -> Result<Self, ConfigError> {
+        if layers.len() < 2 {
+            return Err(ConfigError::TooShallow {
+                layers: layers.len() + 1,
+            });
+        }
+        let (mut c, mut h, mut w) = input;
+        if c == 0 || h == 0 || w == 0 {
+            return Err(ConfigError::ZeroWidth);
+        }
+        let (mut flat, mut dense_seen) = (c * h * w, false);
+        let mut forward = Vec::with_capacity(layers.len());
+        for spec in layers {
+            match *spec {
+                LayerSpec::Conv {
+                    channels,
+                    kernel,
+                    stride,
+                    padding,
+                } => {
+                    if dense_seen {
+                        return Err(ConfigError::OutOfRange {
+                            name: "layers",
+                            value: forward.len() as f32 + 1.0,
+                            allowed: "convolutions before the first dense layer",
+                        });
+                    }
+                    let shape = ConvShape {
+                        channels_in: c,
+                        height: h,
+                        width: w,
+                        channels_out: channels,
+                        kernel,
+                        stride,
+                        padding,
+                    };
+                    shape.check()?;
+                    (c, h, w) = (channels, shape.out_height(), shape.out_width());
+                    flat = shape.outputs();
+                    forward.push(Layer::conv(shape));
+                }
+                LayerSpec::Dense(units) => {
+                    if units == 0 {
+                        return Err(ConfigError::ZeroWidth);
+                    }
+                    dense_seen = true;
+                    forward.push(Layer::dense(units, flat));
+                    flat = units;
+                }
+            }
+        }
+        if !dense_seen || !matches!(layers[layers.len() - 1], LayerSpec::Dense(_)) {
+            return Err(ConfigError::OutOfRange {
+                name: "layers",
+                value: layers.len() as f32,
+                allowed: "a dense output layer last",
+            });
+        }
+        let m = forward.len();
+        let inverse = forward[1..m - 1].iter().map(Layer::inverse).collect();
+        Ok(ConvNet {
+            input,
+            forward,
+            inverse,
+        })
+    }
+
+    /// Number of hidden layers below the top one with an inverse, `R = M − 2`.
+    pub fn depth(&self) -> usize {
+        self.forward.len() - 2
+    }
+
+    /// Values of one input sample, `C·H·W`.
+    pub fn inputs(&self) -> usize {
+        self.input.0 * self.input.1 * self.input.2
+    }
+
+    /// Number of classes (the output layer's width).
+    pub fn outputs(&self) -> usize {
+        self.forward[self.forward.len() - 1].outputs()
+    }
+
+    /// Initialises every weight by `init` and zeroes every bias: the forward layers in order,
+    /// then the inverses.
+    pub fn initialise<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
+        for layer in self.forward.iter_mut().chain(self.inverse.iter_mut()) {
+            layer.initialise(init, rng);
+        }
+    }
+
+    /// Whether every parameter is finite.
+    pub fn is_finite(&self) -> bool {
+        let all = self.forward.iter().chain(&self.inverse);
+        all.map(|l| &l.params).all(Dense::is_finite)
+    }
+}
+
+/// DTP (and backprop) on a [`ConvNet`], one minibatch of `B` samples at a time: an executor of
+/// [`Steps`], driven by [`step`]'s functions.
+///
+/// Buffers (`[i − 1]` belongs to hidden layer `i`): `h` the activations `h_1 … h_{M-1}`
+/// (`units_i × B`), `target` the targets `ĥ_1 … ĥ_{M-1}`, `p` the output, `delta_out`
+/// `∂L/∂z_M`. Gradients of the last step are kept in [`grad_forward`](Self::grad_forward)
+/// and [`grad_inverse`](Self::grad_inverse).
+pub struct ConvTrainer<K: Kernel = Portable> {
+    config: Config,
+    /// The network.
+    pub net: ConvNet,
+    /// Optimiser state of the forward layers (`[i − 1]`: `f_i`; also used by backprop).
+    pub forward_state: Vec<DenseState<Dyn, Dyn>>,
+    /// Optimiser state of the inverses (`[i − 2]`: `g_i`).
+    pub inverse_state: Vec<DenseState<Dyn, Dyn>>,
+    /// Completed epochs; σ of inverse training uses epoch `epoch + 1`.
+    pub epoch: u32,
+    /// The last gradient of each forward layer (`[i − 1]`: `f_i`), by DTP's step 5 or backprop.
+    pub grad_forward: Vec<Params>,
+    /// The last gradient of each inverse (`[i − 2]`: `g_i`).
+    pub grad_inverse: Vec<Params>,
+    /// Local loss of each hidden layer at the last forward step (`[i − 1]`: layer `i`).
+    pub local_loss: Vec<f32>,
+    /// Reconstruction loss of each inverse at the last feedback step (`[i − 2]`: `g_i`).
+    pub inverse_loss: Vec<f32>,
+    x: DMat,
+    t: DMat,
+    h: Vec<DMat>,
+    target: Vec<DMat>,
+    p: DMat,
+    delta_out: DMat,
+    scratch: Scratch,
+    _kernel: core::marker::PhantomData<K>,
+}
+
+impl<K: Kernel> ConvTrainer<K> {
+    /// A trainer of `net` (already initialised) on minibatches of `batch`, with `config`.
+    ///
+    /// Supported: continuous units (every quantiser the identity), DTP feedback or fixed
+    /// feedback weights, either schedule, any output; rejected otherwise with a
+    /// [`ConfigError`].
+    pub fn new(net: ConvNet, batch: usize, config: Config) -> Result<Self, ConfigError> {
+        if batch == 0 {
+            return Err(ConfigError::ZeroBatch);
+        }
+        Self::validate(&config)?;
+        let hidden = net.forward.len() - 1;
+        let state = |l: &Layer| DenseState {
+            w: Moments::zeros_generic(Dyn(l.params.w.nrows()), Dyn(l.params.w.ncols())),
+            b: Moments::zeros_generic(Dyn(l.params.b.nrows()), U1),
+        };
+        let zeros = |l: &Layer| Params {
+            w: dmat(l.params.w.nrows(), l.params.w.ncols()),
+            b: OMat::zeros_generic(Dyn(l.params.b.nrows()), U1),
+        };
+        let col = |units: usize| dmat(units, batch);
+        Ok(ConvTrainer {
+            config,
+            forward_state: net.forward.iter().map(state).collect(),
+            inverse_state: net.inverse.iter().map(state).collect(),
+            epoch: 0,
+            grad_forward: net.forward.iter().map(zeros).collect(),
+            grad_inverse: net.inverse.iter().map(zeros).collect(),
+            local_loss: alloc::vec![0.0; hidden],
+            inverse_loss: alloc::vec![0.0; net.inverse.len()],
+            x: col(net.inputs()),
+            t: col(net.outputs()),
+            h: net.forward[..hidden]
+                .iter()
+                .map(|l| col(l.outputs()))
+                .collect(),
+            target: net.forward[..hidden]
+                .iter()
+                .map(|l| col(l.outputs()))
+                .collect(),
+            p: col(net.outputs()),
+            delta_out: col(net.outputs()),
+            net,
+            scratch: Scratch::default(),
+            _kernel: core::marker::PhantomData,
+        })
+    }
+
+    /// Validates `config` and sets it, initialises every weight by `init` (zero biases),
+    /// zeroes the optimiser states and the epoch counter.
+    pub fn init<G: Rng + ?Sized>(
+        &mut self,
+        config: Config,
+        init: Init,
+        rng: &mut G,
+    ) -> Result<(), ConfigError> {
+        Self::validate(&config)?;
+        self.config = config;
+        self.net.initialise(init, rng);
+        let states = self.forward_state.iter_mut().chain(&mut self.inverse_state);
+        states.for_each(DenseState::reset);
+        self.epoch = 0;
+        Ok(())
+    }
+
+    fn validate(config: &Config) -> Result<(), ConfigError> {
+        config.validate()?;
+        let u = config.units;
+        if !(u.between.is_identity() && u.into_output.is_identity()) {
+            return Err(ConfigError::OutOfRange {
+                name: "units",
+                value: 0.0,
+                allowed: "continuous units (identity quantisers) in a convolutional net",
+            });
+        }
+        if !u.into_inverse.is_identity() || config.feedback == Feedback::Drl {
+            return Err(ConfigError::OutOfRange {
+                name: "feedback",
+                value: 0.0,
+                allowed: "DTP or fixed feedback with identity quantisers in a convolutional net",
+            });
+        }
+        Ok(())
+    }
+
+    /// Minibatch size `B`.
+    pub fn batch(&self) -> usize {
+        self.x.ncols()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Replaces the settings (checked as by [`new`](Self::new)).
+    pub fn set_config(&mut self, config: Config) -> Result<(), ConfigError> {
+        Self::validate(&config)?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// The minibatch: inputs (`C·H·W × B`) and one-hot labels (`classes × B`).
+    pub fn batch_mut(&mut self) -> (&mut DMat, &mut DMat) {
+        (&mut self.x, &mut self.t)
+    }
+
+    /// The output `p` of the last forward pass (`classes × B`).
+    pub fn output(&self) -> &DMat {
+        &self.p
+    }
+
+    /// The activations `h_1 … h_{M-1}` of the last forward pass.
+    pub fn activations(&self) -> &[DMat] {
+        &self.h
+    }
+
+    /// The targets `ĥ_1 … ĥ_{M-1}` of the last steps 2 and 3.
+    pub fn targets(&self) -> &[DMat] {
+        &self.target
+    }
+
+    /// The targets, writable (to test step 3 from a chosen top target).
+    pub fn targets_mut(&mut self) -> &mut [DMat] {
+        &mut self.target
+    }
+
+    /// σ of the next feedback step (of epoch `epoch + 1`).
+    pub fn sigma(&self) -> f32 {
+        self.config.sigma.at(self.epoch.saturating_add(1))
+    }
+
+    /// **Step 1 — forward pass**: `h_i = s(f_i(h_{i-1}))` for `i = 1 … M−1` (`f_i` a
+    /// convolution or a dense layer), `p = softmax(W_M h_{M-1} + b_M)` (or `s(·)` for MSE),
+    /// `L(p, t)` averaged over the minibatch. In training, Gaussian input noise of the
+    /// configured σ is added to the input first.
+    pub fn forward_pass<G: Rng + ?Sized>(
+        &mut self,
+        training: bool,
+        rng: &mut G,
+    ) -> Result<StepStats, Error> {
+        check_finite(self.x.as_slice(), Stage::Input, 0)?;
+        check_finite(self.t.as_slice(), Stage::Labels, 0)?;
+        if training {
+            add_gaussian(self.x.as_mut_slice(), self.config.input_noise, rng);
+        }
+        let act = self.config.units.hidden;
+        let m = self.net.forward.len();
+        for i in 1..m {
+            let mut out = core::mem::replace(&mut self.h[i - 1], dmat(0, 0));
+            let layer = &self.net.forward[i - 1];
+            let input = if i == 1 { &self.x } else { &self.h[i - 2] };
+            layer.forward_with::<K>(act, input, &mut out, &mut self.scratch);
+            self.h[i - 1] = out;
+        }
+        let output = &self.net.forward[m - 1];
+        output.forward_with::<K>(
+            Activation::Linear,
+            &self.h[m - 2],
+            &mut self.p,
+            &mut self.scratch,
+        );
+        output_activation(self.config.units.output, &mut self.p);
+        check_finite(self.p.as_slice(), Stage::Forward, m)?;
+        let loss = loss_over(
+            self.config.units.output,
+            &self.p,
+            &self.t,
+            self.batch() as f32,
+        );
+        if !loss.is_finite() {
+            return Err(Error::NonFinite {
+                stage: Stage::Forward,
+                layer: m as u16,
+            });
+        }
+        Ok(StepStats {
+            loss,
+            correct: correct(&self.p, &self.t),
+        })
+    }
+
+    /// **Step 4 — inverse gradient** of `g_i` (`i` = 2 … M−1): corrupt
+    /// `h̃ = h_{i-1} + ε`, `ε ~ N(0, σ²)`, and take the gradient of
+    /// `(1/B) Σ_b ‖g_i(f_i(h̃)) − h̃‖²` in `(V_i, c_i)`, with `f_i(h̃)` and `h̃` held constant:
+    /// `δ = (2/B)(g − h̃) ⊙ s'(g)`, then [`Layer::gradient_from_delta`] at input `f_i(h̃)`.
+    /// Into [`grad_inverse`](Self::grad_inverse)`[i − 2]`; returns the loss (also kept in
+    /// [`inverse_loss`](Self::inverse_loss)).
+    pub fn inverse_gradient<G: Rng + ?Sized>(&mut self, i: usize, sigma: f32, rng: &mut G) -> f32 {
+        let units = self.config.units;
+        let below = &self.h[i - 2];
+        let mut corrupt = dmat(below.nrows(), below.ncols());
+        add_gaussian_to(corrupt.as_mut_slice(), below.as_slice(), sigma, rng);
+        let (f, g) = (&self.net.forward[i - 1], &self.net.inverse[i - 2]);
+        let mut f_out = dmat(0, 0);
+        f.forward_with::<K>(units.hidden, &corrupt, &mut f_out, &mut self.scratch);
+        let mut g_out = dmat(0, 0);
+        g.forward_with::<K>(units.inverse, &f_out, &mut g_out, &mut self.scratch);
+        let mut delta = dmat(g_out.nrows(), g_out.ncols());
+        let batch = self.batch() as f32;
+        let loss = Params::local_delta_over(units.inverse, &g_out, &corrupt, &mut delta, batch);
+        let grad = &mut self.grad_inverse[i - 2];
+        g.gradient_with::<K>(&f_out, &delta, grad, &mut self.scratch);
+        self.inverse_loss[i - 2] = loss;
+        loss
+    }
+
+    /// **Step 4 — feedback step**: for `i = 2 … M−1` (noise drawn in that order) the inverse
+    /// gradient ([`inverse_gradient`](Self::inverse_gradient)) and an optimiser step on
+    /// `(V_i, c_i)`; nothing for fixed feedback weights.
+    pub fn feedback_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
+        if self.config.feedback == Feedback::Fixed {
+            return Ok(());
+        }
+        let opt = self.config.inverse;
+        for i in 2..self.net.forward.len() {
+            self.inverse_gradient(i, sigma, rng);
+            let (layer, grad) = (
+                &mut self.net.inverse[i - 2].params,
+                &self.grad_inverse[i - 2],
+            );
+            let state = &mut self.inverse_state[i - 2];
+            apply_buffer(&opt, layer, grad, state, i, crate::dtp::INVERSE)?;
+        }
+        Ok(())
+    }
+
+    /// **Step 2 — top target**: `ĥ_{M-1} = h_{M-1} − η̂ W_Mᵀ ∂L/∂z_M` (`L` the batch mean);
+    /// keeps `∂L/∂z_M` for the output layer's step.
+    pub fn top_target(&mut self) -> Result<(), Error> {
+        let r = self.h.len() - 1;
+        let batch = self.batch() as f32;
+        let output = self.config.units.output;
+        output_delta_over(output, &self.p, &self.t, &mut self.delta_out, batch);
+        let w = &self.net.forward[r + 1].params.w;
+        let eta = -self.config.eta_hat;
+        K::gemm_tn_from(&mut self.target[r], eta, w, &self.delta_out, &self.h[r]);
+        check_finite(self.target[r].as_slice(), Stage::Target, r + 1)
+    }
+
+    /// **Step 3 — difference targets**, downward for `i = M−1 … 2`:
+    /// `ĥ_{i-1} = h_{i-1} + (g_i(ĥ_i) − g_i(h_i))`, the difference formed first, so `ĥ_i = h_i`
+    /// gives `ĥ_{i-1} = h_{i-1}` bit for bit.
+    pub fn difference_targets(&mut self) -> Result<(), Error> {
+        let act = self.config.units.inverse;
+        let (mut g_target, mut g_h) = (dmat(0, 0), dmat(0, 0));
+        for i in (2..self.net.forward.len()).rev() {
+            let g = &self.net.inverse[i - 2];
+            g.forward_with::<K>(act, &self.target[i - 1], &mut g_target, &mut self.scratch);
+            g.forward_with::<K>(act, &self.h[i - 1], &mut g_h, &mut self.scratch);
+            let below = &mut self.target[i - 2];
+            let pairs = g_target.as_slice().iter().zip(g_h.as_slice());
+            for ((t, &h), (&gt, &gh)) in below
+                .as_mut_slice()
+                .iter_mut()
+                .zip(self.h[i - 2].as_slice())
+                .zip(pairs)
+            {
+                *t = h + (gt - gh);
+            }
+            check_finite(below.as_slice(), Stage::Target, i - 1)?;
+        }
+        Ok(())
+    }
+
+    /// The gradients of step 5 into [`grad_forward`](Self::grad_forward), without applying
+    /// them: for each hidden layer `i` the gradient of its local loss
+    /// `(1/B) Σ_b ‖s(f_i(h_{i-1})) − ĥ_i‖²` in `(W_i, b_i)` (`h_{i-1}`, `ĥ_i` held constant;
+    /// `δ = (2/B)(h_i − ĥ_i) ⊙ s'(h_i)`), kept in [`local_loss`](Self::local_loss); for the
+    /// output layer `∂L/∂W_M = ∂L/∂z_M h_{M-1}ᵀ` (needs [`top_target`](Self::top_target)).
+    pub fn local_gradients(&mut self) {
+        let act = self.config.units.hidden;
+        let batch = self.batch() as f32;
+        let m = self.net.forward.len();
+        let mut delta = dmat(0, 0);
+        for i in 1..m {
+            let (h, t) = (&self.h[i - 1], &self.target[i - 1]);
+            resize(&mut delta, h.nrows(), h.ncols());
+            self.local_loss[i - 1] = Params::local_delta_over(act, h, t, &mut delta, batch);
+            let layer = &self.net.forward[i - 1];
+            let input = if i == 1 { &self.x } else { &self.h[i - 2] };
+            layer.gradient_with::<K>(
+                input,
+                &delta,
+                &mut self.grad_forward[i - 1],
+                &mut self.scratch,
+            );
+        }
+        let output = &self.net.forward[m - 1];
+        let grad = &mut self.grad_forward[m - 1];
+        output.gradient_with::<K>(&self.h[m - 2], &self.delta_out, grad, &mut self.scratch);
+    }
+
+    /// Applies the forward optimiser to every forward layer not in
+    /// [`Config::frozen`](crate::Config::frozen) with [`grad_forward`](Self::grad_forward).
+    fn apply_forward(&mut self) -> Result<(), Error> {
+        let opt = self.config.forward_at(self.epoch);
+        let layers = self.net.forward.iter_mut().zip(&self.grad_forward);
+        for (n, ((layer, grad), state)) in layers.zip(&mut self.forward_state).enumerate() {
+            if !self.config.frozen.contains(n + 1) {
+                apply_buffer(
+                    &opt,
+                    &mut layer.params,
+                    grad,
+                    state,
+                    n + 1,
+                    crate::dtp::FORWARD,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// **Step 5 — forward step**: [`local_gradients`](Self::local_gradients), then an
+    /// optimiser step on every forward layer (each layer's gradient checked for NaN/∞ first).
+    pub fn forward_step(&mut self) -> Result<(), Error> {
+        self.local_gradients();
+        self.apply_forward()
+    }
+
+    /// The exact gradient of `L` in every forward layer's parameters, by backpropagation
+    /// through the last forward pass, into [`grad_forward`](Self::grad_forward):
+    /// `δ_M = ∂L/∂z_M`; `∂L/∂h_{M-1} = W_Mᵀ δ_M`; for `i = M−1 … 1`:
+    /// `δ_i = ∂L/∂h_i ⊙ s'(h_i)`, `∂L/∂θ_i` from `δ_i` and `h_{i-1}`,
+    /// `∂L/∂h_{i-1} = A_iᵀ δ_i` ([`Layer::input_gradient`]).
+    pub fn backprop_gradients(&mut self) {
+        let act = self.config.units.hidden;
+        let m = self.net.forward.len();
+        let batch = self.batch() as f32;
+        output_delta_over(
+            self.config.units.output,
+            &self.p,
+            &self.t,
+            &mut self.delta_out,
+            batch,
+        );
+        let output = &self.net.forward[m - 1];
+        let grad = &mut self.grad_forward[m - 1];
+        output.gradient_with::<K>(&self.h[m - 2], &self.delta_out, grad, &mut self.scratch);
+        let mut dh = dmat(0, 0);
+        output.input_gradient::<K>(&self.delta_out, &mut dh);
+        for i in (1..m).rev() {
+            for (d, &h) in dh.as_mut_slice().iter_mut().zip(self.h[i - 1].as_slice()) {
+                *d *= act.derivative_from_output(h);
+            }
+            let layer = &self.net.forward[i - 1];
+            let input = if i == 1 { &self.x } else { &self.h[i - 2] };
+            layer.gradient_with::<K>(input, &dh, &mut self.grad_forward[i - 1], &mut self.scratch);
+            if i > 1 {
+                let mut below = dmat(0, 0);
+                layer.input_gradient::<K>(&dh, &mut below);
+                dh = below;
+            }
+        }
+    }
+
+    /// One step of backpropagation with the exact gradient: a forward pass (with input
+    /// noise), [`backprop_gradients`](Self::backprop_gradients), an optimiser step on every
+    /// forward layer not frozen (continuous units: there is no quantiser to pass through).
+    pub fn backprop_step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<StepStats, Error> {
+        let stats = self.forward_pass(true, rng)?;
+        self.backprop_gradients();
+        self.apply_forward()?;
+        Ok(stats)
+    }
+
+    /// One DTP step on the minibatch held: steps 1, 4, 2, 3, 5 ([`step::step`]).
+    pub fn step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<StepStats, Error> {
+        step::step(self, rng)
+    }
+
+    /// The forward pass alone, without noise ([`step::evaluate`]).
+    pub fn evaluate<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<StepStats, Error> {
+        step::evaluate(self, rng)
+    }
+
+    /// One epoch of DTP over `data` by the configured schedule ([`step::epoch`]).
+    pub fn train_epoch<D, G>(&mut self, data: &mut D, rng: &mut G) -> Result<EpochStats, Error>
+    where
+        D: Batches<Dyn, Dyn, Dyn> + ?Sized,
+        G: Rng + ?Sized,
+    {
+        let sigma = self.sigma();
+        let trains_feedback = self.config.feedback != Feedback::Fixed;
+        let n = data.batches();
+        let load = |t: &mut Self, index| {
+            data.fill(index, &mut t.x, &mut t.t);
+            Ok(())
+        };
+        let schedule = self.config.schedule;
+        let tally = step::epoch(self, schedule, trains_feedback, n, rng, load)?;
+        let mut stats = EpochStats::from_pass(&tally, self.batch());
+        stats.sigma = sigma;
+        self.epoch = self.epoch.saturating_add(1);
+        Ok(stats)
+    }
+
+    /// One epoch of backprop over `data` ([`step::pass`] of
+    /// [`backprop_step`](Self::backprop_step)).
+    pub fn backprop_epoch<D, G>(&mut self, data: &mut D, rng: &mut G) -> Result<EpochStats, Error>
+    where
+        D: Batches<Dyn, Dyn, Dyn> + ?Sized,
+        G: Rng + ?Sized,
+    {
+        let n = data.batches();
+        let load = |t: &mut Self, index| {
+            data.fill(index, &mut t.x, &mut t.t);
+            Ok(())
+        };
+        let one = |t: &mut Self, r: &mut G| t.backprop_step(r);
+        let tally = step::pass(self, n, rng, load, one)?;
+        self.epoch = self.epoch.saturating_add(1);
+        Ok(EpochStats::from_pass(&tally, self.batch()))
+    }
+}
+
+impl<K: Kernel> Steps for ConvTrainer<K> {
+    type Stats = StepStats;
+
+    fn forward<G: Rng + ?Sized>(&mut self, pass: Pass, rng: &mut G) -> Result<StepStats, Error> {
+        self.forward_pass(pass.training(), rng)
+    }
+
+    fn feedback_step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
+        ConvTrainer::feedback_step(self, self.sigma(), rng)
+    }
+
+    fn top_target(&mut self) -> Result<(), Error> {
+        ConvTrainer::top_target(self)
+    }
+
+    fn difference_targets<G: Rng + ?Sized>(&mut self, _rng: &mut G) -> Result<(), Error> {
+        ConvTrainer::difference_targets(self)
+    }
+
+    fn forward_step(&mut self) -> Result<(), Error> {
+        ConvTrainer::forward_step(self)
+    }
+
+    fn measured(&mut self, forward: StepStats) -> Result<StepStats, Error> {
+        Ok(forward)
+    }
+}
+
+/// `weight`, `bias` (the parameters' shapes: see [`Kind`]).
+impl Tensors for Layer {
+    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
+        self.params.visit_at(at, f);
+    }
+    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
+        self.params.visit_mut_at(at, f);
+    }
+}
+
+/// `f1 … fM`, then `g2 … g{M-1}`, as a dense [`Net`](crate::Net).
+impl Tensors for ConvNet {
+    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
+        for (k, layer) in self.forward.iter().enumerate() {
+            layer.visit_at(&at.numbered("f", k + 1), f);
+        }
+        for (k, layer) in self.inverse.iter().enumerate() {
+            layer.visit_at(&at.numbered("g", k + 2), f);
+        }
+    }
+    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
+        for (k, layer) in self.forward.iter_mut().enumerate() {
+            layer.visit_mut_at(&at.numbered("f", k + 1), f);
+        }
+        for (k, layer) in self.inverse.iter_mut().enumerate() {
+            layer.visit_mut_at(&at.numbered("g", k + 2), f);
+        }
+    }
+}
+
+/// `net.*`, `opt.forward.f1 … fM`, `opt.inverse.g2 …`: parameters, then optimiser state, as
+/// a dense [`Trainer`](crate::Trainer). With the [`epoch`](ConvTrainer::epoch) counter and
+/// the random generator's state, what a resumed run needs to continue bit for bit.
+impl<K: Kernel> Tensors for ConvTrainer<K> {
+    fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
+        let opt = at.join("opt");
+        self.net.visit_at(&at.join("net"), f);
+        let (forward, inverse) = (opt.join("forward"), opt.join("inverse"));
+        for (k, state) in self.forward_state.iter().enumerate() {
+            state.visit_at(&forward.numbered("f", k + 1), f);
+        }
+        for (k, state) in self.inverse_state.iter().enumerate() {
+            state.visit_at(&inverse.numbered("g", k + 2), f);
+        }
+    }
+    fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
+        let opt = at.join("opt");
+        self.net.visit_mut_at(&at.join("net"), f);
+        let (forward, inverse) = (opt.join("forward"), opt.join("inverse"));
+        for (k, state) in self.forward_state.iter_mut().enumerate() {
+            state.visit_mut_at(&forward.numbered("f", k + 1), f);
+        }
+        for (k, state) in self.inverse_state.iter_mut().enumerate() {
+            state.visit_mut_at(&inverse.numbered("g", k + 2), f);
+        }
+    }
+}
