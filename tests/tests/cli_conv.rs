@@ -3,44 +3,14 @@
 //! and layouts that cannot be built are refused before training.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-use dtp_std::checkpoint::{self, Checkpoint};
+use dtp_std::checkpoint;
 use dtp_std::model::Model;
 use dtp_tests::timeless_records;
 use tempfile::TempDir;
 
-fn dtp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dtp-cli"))
-        .args(args)
-        .env_remove("DTP_DATA_DIR")
-        .env("DTP_THREADS", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run dtp-cli")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = dtp(args);
-    assert!(
-        o.status.success(),
-        "dtp {args:?} failed: {}",
-        text(&o.stderr)
-    );
-    text(&o.stdout)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn load(dir: &Path) -> Checkpoint {
-    checkpoint::load(&dir.join(checkpoint::FILE_NAME)).unwrap()
-}
+mod common;
+use common::cli::{dtp, load, ok_stdout as ok, s, text};
 
 /// Every tensor of a run's checkpoint, as bits.
 fn bits(dir: &Path) -> Vec<(String, Vec<u32>)> {
