@@ -172,6 +172,32 @@ pub enum Feedback {
     /// Fixed-weight DTP (FW-DTP, Shibuya et al. 2023): the feedback weights keep their random
     /// initial values; there is no feedback step, and no inverse optimiser state is used.
     Fixed = 2,
+    /// Direct DTP with linear feedback (DDTP-linear; Meulemans et al. 2020, their
+    /// `DDTPMLPLayer` without hidden feedback layers): every hidden layer `i = 1 … M−1` gets
+    /// its target straight from the output layer's pre-activation `z_M` through its own
+    /// linear map, `ĥ_i = h_i + Q_i ẑ_M − Q_i z_M` with `ẑ_M = z_M − η̂ ∂L/∂z_M`; each `Q_i`
+    /// trains on the difference reconstruction loss. Run-time layouts only (feature
+    /// `alloc`); see [`crate::direct`].
+    DdtpLinear = 3,
+    /// Direct DTP through a random hidden layer (DDTP-RHL; Meulemans et al. 2020, their
+    /// `DDTPRHLLayer`): `z_M` is first carried by a fixed random layer
+    /// `a = tanh(R z_M + r)` of [`RHL_WIDTH`](crate::direct::RHL_WIDTH) units (never trained),
+    /// then `ĥ_i = h_i + s(Q_i â + c_i) − s(Q_i a + c_i)` with `s` the inverse activation;
+    /// the last hidden layer reads `z_M` directly, as in their code. Run-time layouts only.
+    DdtpRhl = 4,
+}
+
+impl Feedback {
+    /// Whether the rule is direct DTP ([`Feedback::DdtpLinear`], [`Feedback::DdtpRhl`]):
+    /// feedback weights `Q_i` from the output to every hidden layer instead of the inverses.
+    pub const fn is_direct(self) -> bool {
+        matches!(self, Feedback::DdtpLinear | Feedback::DdtpRhl)
+    }
+
+    /// Whether the rule trains feedback weights (every rule but [`Feedback::Fixed`]).
+    pub const fn trains(self) -> bool {
+        !matches!(self, Feedback::Fixed)
+    }
 }
 
 /// How backprop treats a quantiser, whose true derivative is zero almost everywhere.
@@ -394,7 +420,11 @@ impl Config {
         nonneg("eta_hat", self.eta_hat)?;
         nonneg("input_noise", self.input_noise)?;
         nonneg("sigma.sigma0", self.sigma.sigma0)?;
-        if self.feedback == Feedback::Drl && self.sigma.sigma0 <= 0.0 {
+        if matches!(
+            self.feedback,
+            Feedback::Drl | Feedback::DdtpLinear | Feedback::DdtpRhl
+        ) && self.sigma.sigma0 <= 0.0
+        {
             // The difference reconstruction loss is scaled by 1/σ².
             return Err(ConfigError::OutOfRange {
                 name: "sigma.sigma0",

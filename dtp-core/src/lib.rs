@@ -85,6 +85,9 @@ pub mod blob;
 pub mod clock;
 pub mod config;
 pub mod dense;
+#[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+pub mod direct;
 pub mod error;
 pub mod gradient;
 pub mod hidden;
@@ -141,7 +144,7 @@ pub use kernel::{Kernel, Portable};
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use layout::Dynamic;
-pub use layout::{Alloc, Fixed, Layout, NetAlloc, Width};
+pub use layout::{Alloc, Fixed, Layout, NetAlloc, Never, OptSlot, Width};
 pub use mat::{Mat, OMat, zeros};
 /// The nalgebra names a user's code may need (dimensions, the allocator bound of
 /// [`Alloc`], matrix types), so that it needs no `nalgebra` dependency of its own: see

@@ -10,7 +10,9 @@
 //! - [`Dense`]: `weight` (`O × I`), `bias` (`O × 1`);
 //! - [`Moments`]: `a`, `s`, `v`; [`DenseState`]: `weight.{a,s,v}`, `bias.{a,s,v}`;
 //! - [`Net`]: `f1 … fM` (forward layers), then `g2 … g{M-1}` (inverses); [`NetState`]: `f1 … fM`;
-//! - [`Trainer`]: `net.*`, `opt.forward.*` (its [`NetState`]), `opt.inverse.g2 …`;
+//! - [`Trainer`]: `net.*`, with DDTP `net.q1 … net.q{M-1}` and `net.rhl` (its
+//!   [`Direct`](crate::direct::Direct) weights), `opt.forward.*` (its [`NetState`]),
+//!   `opt.inverse.g2 …`, with DDTP `opt.direct.q1 …`;
 //! - [`Autoencoder`]: `net.f1` (encoder), `net.g1` (decoder), `opt.forward.f1`, `opt.inverse.g1`.
 
 use core::fmt;
@@ -22,6 +24,8 @@ use crate::OMat;
 use crate::autoencoder::{AeAlloc, Autoencoder};
 use crate::dense::Dense;
 use crate::kernel::Kernel;
+#[cfg(feature = "alloc")]
+use crate::layout::OptSlot;
 use crate::layout::{Alloc, Layout, NetAlloc};
 use crate::net::Net;
 use crate::optim::{DenseState, InverseState, Moments, NetState};
@@ -204,11 +208,27 @@ where
         seq(self.inverse.as_ref(), at, "g", 2, f);
     }
     fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
+        self.visit_parts_mut(at, f, false);
+    }
+}
+
+impl<L: Layout> Net<L>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    /// The mutable visit of [`Tensors`], followed (`direct`, feature `alloc`) by DDTP's
+    /// feedback weights ([`Direct`](crate::direct::Direct)) when the net has them.
+    fn visit_parts_mut<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>, direct: bool) {
         let m = self.layers();
         self.first.visit_mut_at(&at.numbered("f", 1), f);
         seq_mut(self.hidden.as_mut(), at, "f", 2, f);
         self.output.visit_mut_at(&at.numbered("f", m), f);
         seq_mut(self.inverse.as_mut(), at, "g", 2, f);
+        #[cfg(feature = "alloc")]
+        if let (true, Some(d)) = (direct, self.direct.get_mut()) {
+            d.visit_mut_at(at, f);
+        }
+        let _ = direct;
     }
 }
 
@@ -237,16 +257,28 @@ where
     DefaultAllocator: Alloc<L, B>,
 {
     fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
-        let opt = at.join("opt");
-        self.net.visit_at(&at.join("net"), f);
+        let (net, opt) = (at.join("net"), at.join("opt"));
+        self.net.visit_at(&net, f);
+        #[cfg(feature = "alloc")]
+        if let Some(d) = self.net.direct.get() {
+            d.visit_at(&net, f);
+        }
         self.forward_state.visit_at(&opt.join("forward"), f);
         seq(self.inverse_state.as_ref(), &opt.join("inverse"), "g", 2, f);
+        #[cfg(feature = "alloc")]
+        if let Some(s) = self.direct_state.get() {
+            s.visit_at(&opt.join("direct"), f);
+        }
     }
     fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
-        let opt = at.join("opt");
-        self.net.visit_mut_at(&at.join("net"), f);
+        let (net, opt) = (at.join("net"), at.join("opt"));
+        self.net.visit_parts_mut(&net, f, true);
         self.forward_state.visit_mut_at(&opt.join("forward"), f);
         seq_mut(self.inverse_state.as_mut(), &opt.join("inverse"), "g", 2, f);
+        #[cfg(feature = "alloc")]
+        if let Some(s) = self.direct_state.get_mut() {
+            s.visit_mut_at(&opt.join("direct"), f);
+        }
     }
 }
 

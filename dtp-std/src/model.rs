@@ -205,11 +205,11 @@ impl Model {
     }
 
     /// How many times each training batch is handed over in one epoch of `algo` (2 for DTP
-    /// and DRL with the alternating schedule; FW-DTP has no inverse pass; the auto-encoder
+    /// DRL and DDTP with the alternating schedule; FW-DTP has no inverse pass; the auto-encoder
     /// trains both halves in one pass), for the progress bar.
     pub fn passes_per_epoch(&self, algo: Algo) -> usize {
         match (self, algo) {
-            (Model::Classifier(c), Algo::Dtp | Algo::Drl)
+            (Model::Classifier(c), Algo::Dtp | Algo::Drl | Algo::DdtpLinear | Algo::DdtpRhl)
                 if c.config().schedule == Schedule::Alternating =>
             {
                 2
@@ -374,7 +374,9 @@ impl Classifier {
         rng: &mut Pcg64,
     ) -> Result<EpochStats, Error> {
         match algo {
-            Algo::Dtp | Algo::Drl | Algo::FwDtp => self.par.train_epoch(&mut self.t, data, rng),
+            Algo::Dtp | Algo::Drl | Algo::FwDtp | Algo::DdtpLinear | Algo::DdtpRhl => {
+                self.par.train_epoch(&mut self.t, data, rng)
+            }
             Algo::Bp => self.par.backprop_epoch(&mut self.t, data, gradient, rng),
         }
     }
@@ -428,9 +430,13 @@ impl Classifier {
         self.t.local_loss.iter().copied().collect()
     }
 
-    /// Reconstruction loss of each inverse `g_2 …` at the last inverse step.
+    /// Reconstruction loss of each inverse `g_2 …` at the last inverse step (with DDTP, the
+    /// difference reconstruction loss of each `Q_1 …`).
     pub fn inverse_loss(&self) -> Vec<f32> {
-        self.t.inverse_loss.clone()
+        match &self.t.direct_state {
+            Some(s) => s.loss.clone(),
+            None => self.t.inverse_loss.clone(),
+        }
     }
 
     /// Whether every parameter is finite.
