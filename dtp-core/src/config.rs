@@ -200,6 +200,39 @@ impl Feedback {
     }
 }
 
+/// Passes of the feedback step alone (steps 1 and 4 over every minibatch, no forward
+/// update) that an epoch adds around its training, as Meulemans et al.'s released code runs
+/// them (`train_only_feedback_parameters`: a forward pass and a feedback step on every
+/// minibatch of the training set): `epochs_fb` passes before forward training starts (the
+/// first epoch runs them first) and `extra_fb_epochs` after each epoch's training. The
+/// default, none, is every epoch as it was, bit for bit. [`FeedbackPasses::NONE`] for
+/// fixed feedback weights, which have no feedback step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct FeedbackPasses {
+    /// Feedback-only passes before the epoch's training.
+    pub before: u32,
+    /// Feedback-only passes after it.
+    pub after: u32,
+}
+
+impl FeedbackPasses {
+    /// No extra pass.
+    pub const NONE: FeedbackPasses = FeedbackPasses {
+        before: 0,
+        after: 0,
+    };
+
+    /// The passes of 0-based epoch `epoch` under `pretrain` pre-training passes (run before
+    /// epoch 0's training) and `extra` passes after every epoch's.
+    pub const fn at(pretrain: u32, extra: u32, epoch: u32) -> FeedbackPasses {
+        FeedbackPasses {
+            before: if epoch == 0 { pretrain } else { 0 },
+            after: extra,
+        }
+    }
+}
+
 /// How backprop treats a quantiser, whose true derivative is zero almost everywhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(

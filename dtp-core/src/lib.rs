@@ -130,8 +130,8 @@ pub use autoencoder::{Autoencoder, AutoencoderConfig, FixedAutoencoder};
 pub use blob::BlobError;
 pub use clock::SampleClock;
 pub use config::{
-    Config, DRL_SIGMA, Feedback, Gradient, Init, LayerSet, LrDecay, Output, Schedule,
-    SigmaSchedule, Units,
+    Config, DRL_SIGMA, Feedback, FeedbackPasses, Gradient, Init, LayerSet, LrDecay, Output,
+    Schedule, SigmaSchedule, Units,
 };
 pub use dense::{Dense, FixedDense};
 pub use error::{ConfigError, Error, Stage};

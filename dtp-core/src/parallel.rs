@@ -27,7 +27,7 @@
 //! thread runs it, and layer `l`'s gradient is always `((g_0 + g_1) + g_2) + …` applied by
 //! one thread. One chunk is exactly the [`Trainer`](crate::Trainer)'s own step (same code, same streams).
 
-use crate::config::{Feedback, Gradient};
+use crate::config::{Feedback, FeedbackPasses, Gradient};
 use crate::dense::Dense;
 use crate::error::{Error, Stage, check_finite};
 use crate::kernel::Kernel;
@@ -188,6 +188,23 @@ impl Parallel {
         D: Batches<Dyn, Dyn, Dyn> + ?Sized,
         G: Rng + ?Sized,
     {
+        self.train_epoch_with(t, data, FeedbackPasses::NONE, rng)
+    }
+
+    /// [`train_epoch`](Self::train_epoch) with feedback-only passes around the epoch's
+    /// training (as [`Trainer::train_epoch_with`](crate::Trainer::train_epoch_with)).
+    pub fn train_epoch_with<K, D, G>(
+        &mut self,
+        t: &mut DynTrainer<K>,
+        data: &mut D,
+        feedback_passes: FeedbackPasses,
+        rng: &mut G,
+    ) -> Result<EpochStats, Error>
+    where
+        K: Kernel,
+        D: Batches<Dyn, Dyn, Dyn> + ?Sized,
+        G: Rng + ?Sized,
+    {
         let sigma = t.sigma();
         let (schedule, feedback) = (t.config.schedule, t.config.feedback);
         let (n, batch) = (data.batches(), t.batch());
@@ -195,7 +212,8 @@ impl Parallel {
         let mut e = self.on(t);
         e.data = Some(&mut data);
         let load = |e: &mut Exec<'_, K>, index| e.load(index);
-        let tally = step::epoch(&mut e, schedule, feedback != Feedback::Fixed, n, rng, load)?;
+        let trains = feedback != Feedback::Fixed;
+        let tally = step::epoch(&mut e, schedule, trains, feedback_passes, n, rng, load)?;
         e.report_filled();
         let mut stats = EpochStats::from_pass(&tally, batch);
         stats.sigma = sigma;

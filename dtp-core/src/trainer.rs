@@ -1,6 +1,6 @@
 //! [`Trainer`]: a network with its optimiser state and minibatch buffers, and the epoch loop.
 
-use crate::config::{Config, Feedback, Init};
+use crate::config::{Config, Feedback, FeedbackPasses, Init};
 use crate::error::{ConfigError, Error, Stage, check_finite};
 use crate::gradient::{Buffered, GradientStore};
 use crate::hidden::Hidden;
@@ -704,6 +704,23 @@ where
         D: Batches<L::In, L::Out, B> + ?Sized,
         G: Rng + ?Sized,
     {
+        self.train_epoch_with(data, FeedbackPasses::NONE, rng)
+    }
+
+    /// [`train_epoch`](Self::train_epoch) with `feedback` passes of the feedback step alone
+    /// before and after the epoch's training ([`FeedbackPasses`]; none for fixed feedback
+    /// weights); the returned figures are the training passes'. σ is the epoch's in all of
+    /// them. [`FeedbackPasses::NONE`] is [`train_epoch`](Self::train_epoch).
+    pub fn train_epoch_with<D, G>(
+        &mut self,
+        data: &mut D,
+        feedback_passes: FeedbackPasses,
+        rng: &mut G,
+    ) -> Result<EpochStats, Error>
+    where
+        D: Batches<L::In, L::Out, B> + ?Sized,
+        G: Rng + ?Sized,
+    {
         let sigma = self.sigma();
         let (schedule, feedback) = (self.config.schedule, self.config.feedback);
         let trains_feedback = feedback != Feedback::Fixed;
@@ -712,7 +729,15 @@ where
             data.fill(index, &mut t.ws.x, &mut t.ws.t);
             Ok(())
         };
-        let tally = step::epoch(self, schedule, trains_feedback, n, rng, load)?;
+        let tally = step::epoch(
+            self,
+            schedule,
+            trains_feedback,
+            feedback_passes,
+            n,
+            rng,
+            load,
+        )?;
         let mut stats = EpochStats::from_pass(&tally, self.batch());
         stats.sigma = sigma;
         self.epoch = self.epoch.saturating_add(1);

@@ -13,7 +13,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use dtp_core::{Config, Gradient, Init, LrDecay, Optimiser, Schedule, SigmaSchedule, Units};
+use dtp_core::{
+    Config, FeedbackPasses, Gradient, Init, LrDecay, Optimiser, Schedule, SigmaSchedule, Units,
+};
 
 pub use crate::kinds::{Algo, Arith, OptimiserName, UnitsName};
 use crate::kinds::{DataKind, ModelKind};
@@ -106,6 +108,16 @@ settings! {
     /// setting for DRL].
     #[arg(long)]
     drl_sigma: f32 = DRL_SIGMA;
+    /// Feedback pre-training: passes of the feedback step alone over the training set
+    /// (forward pass and feedback update on every minibatch) before forward training starts,
+    /// run at the start of the first epoch (Meulemans et al.'s `epochs_fb`; DTP, DRL, DDTP;
+    /// 0 = none).
+    #[arg(long, value_name = "N")]
+    feedback_pretrain: u32 = 0;
+    /// Extra feedback epochs: passes of the feedback step alone after each epoch's training
+    /// (Meulemans et al.'s `extra_fb_epochs`; DTP, DRL, DDTP; 0 = none).
+    #[arg(long, value_name = "N")]
+    feedback_extra: u32 = 0;
     /// τ of the forward learning rate's decay lr_e = lr₀ / (1 + e/τ), in epochs (0 = constant;
     /// e = epochs completed before the one being trained).
     #[arg(long)]
@@ -209,6 +221,12 @@ impl Hyper {
         };
         self.core_into(&mut c);
         c
+    }
+
+    /// The feedback-only passes of 0-based epoch `epoch` ([`FeedbackPasses`]): the
+    /// pre-training passes in epoch 0, the extra passes in every epoch.
+    pub fn feedback_passes(&self, epoch: u32) -> FeedbackPasses {
+        FeedbackPasses::at(self.feedback_pretrain, self.feedback_extra, epoch)
     }
 
     /// The settings in effect in epoch `epoch` (0-based: `epoch` epochs completed): [`to_core`]

@@ -10,7 +10,8 @@ use dtp_core::parallel::Parallel;
 use dtp_core::step::Drive;
 use dtp_core::tensors::{Name, Tensors, Visit, VisitMut};
 use dtp_core::{
-    Auto, Config, ConfigError, DynTrainer, EpochStats, Error, Gradient, Init, Schedule,
+    Auto, Config, ConfigError, DynTrainer, EpochStats, Error, FeedbackPasses, Gradient, Init,
+    Schedule,
 };
 use rand_pcg::Pcg64;
 
@@ -114,7 +115,10 @@ impl Model {
     /// optimiser state and the epoch counter.
     pub fn init(&mut self, hyper: &Hyper, rng: &mut Pcg64) -> Result<(), ConfigError> {
         match self {
-            Model::Classifier(c) => c.init(hyper.to_core(), hyper.init, rng),
+            Model::Classifier(c) => {
+                c.feedback = (hyper.feedback_pretrain, hyper.feedback_extra);
+                c.init(hyper.to_core(), hyper.init, rng)
+            }
             Model::Autoencoder(a) => a.init(AeSettings::of(hyper), hyper.init, rng),
         }
     }
@@ -123,7 +127,10 @@ impl Model {
     /// state.
     pub fn configure(&mut self, hyper: &Hyper) -> Result<(), ConfigError> {
         match self {
-            Model::Classifier(c) => c.set_config(hyper.to_core()),
+            Model::Classifier(c) => {
+                c.feedback = (hyper.feedback_pretrain, hyper.feedback_extra);
+                c.set_config(hyper.to_core())
+            }
             Model::Autoencoder(a) => a.set_settings(AeSettings::of(hyper)),
         }
     }
@@ -207,12 +214,19 @@ impl Model {
     /// How many times each training batch is handed over in one epoch of `algo` (2 for DTP
     /// DRL and DDTP with the alternating schedule; FW-DTP has no inverse pass; the auto-encoder
     /// trains both halves in one pass), for the progress bar.
+    ///
+    /// Feedback pre-training and extra feedback passes (`--feedback-pretrain`,
+    /// `--feedback-extra`) add theirs for the coming epoch.
     pub fn passes_per_epoch(&self, algo: Algo) -> usize {
-        match (self, algo) {
-            (Model::Classifier(c), Algo::Dtp | Algo::Drl | Algo::DdtpLinear | Algo::DdtpRhl)
-                if c.config().schedule == Schedule::Alternating =>
-            {
-                2
+        let trains_feedback = matches!(
+            algo,
+            Algo::Dtp | Algo::Drl | Algo::DdtpLinear | Algo::DdtpRhl
+        );
+        match self {
+            Model::Classifier(c) if trains_feedback => {
+                let alternating = c.config().schedule == Schedule::Alternating;
+                let extra = c.passes();
+                1 + usize::from(alternating) + (extra.before + extra.after) as usize
             }
             _ => 1,
         }
@@ -291,6 +305,9 @@ pub struct Classifier {
     /// The workers that carry chunks of each minibatch (one chunk, one thread unless
     /// [`Model::set_parallel`] says otherwise).
     par: Parallel,
+    /// Feedback pre-training passes (epoch 0) and extra feedback passes (every epoch):
+    /// `--feedback-pretrain`, `--feedback-extra`.
+    feedback: (u32, u32),
 }
 
 impl Classifier {
@@ -299,7 +316,11 @@ impl Classifier {
     pub fn new(layers: &[usize], batch: usize) -> Result<Self, ConfigError> {
         let t = DynTrainer::with_widths(layers, batch)?;
         let par = Parallel::new(&t, 1, 1);
-        Ok(Classifier { t, par })
+        Ok(Classifier {
+            t,
+            par,
+            feedback: (0, 0),
+        })
     }
 
     /// The network as a weight blob ([`dtp_core::blob`]), for the firmware.
@@ -375,10 +396,16 @@ impl Classifier {
     ) -> Result<EpochStats, Error> {
         match algo {
             Algo::Dtp | Algo::Drl | Algo::FwDtp | Algo::DdtpLinear | Algo::DdtpRhl => {
-                self.par.train_epoch(&mut self.t, data, rng)
+                let passes = self.passes();
+                self.par.train_epoch_with(&mut self.t, data, passes, rng)
             }
             Algo::Bp => self.par.backprop_epoch(&mut self.t, data, gradient, rng),
         }
+    }
+
+    /// The feedback-only passes of the coming epoch.
+    fn passes(&self) -> FeedbackPasses {
+        FeedbackPasses::at(self.feedback.0, self.feedback.1, self.t.epoch)
     }
 
     /// Classification error and loss over every sample of `data` (see [`Model::evaluate`]).
