@@ -222,6 +222,49 @@ fn eta_zero_leaves_every_ddtp_target_on_its_activation() {
     }
 }
 
+/// Every hidden target is its definition recomputed from public parts:
+/// `ĥ_i = h_i + g_i(ẑ_M) − g_i(z_M)`, `z_M = W_M h_{M-1} + b_M`, `ẑ_M = z_M − η̂ (p − t)/B`
+/// (softmax with the negative log-likelihood), `g_i` through the random layer for DDTP-RHL
+/// (relative error < 1e-5 on the displacement `ĥ_i − h_i`, which must not vanish).
+#[test]
+fn ddtp_targets_match_their_definition() {
+    for feedback in [Feedback::DdtpLinear, Feedback::DdtpRhl] {
+        let mut t = small(
+            Config {
+                eta_hat: 0.8,
+                ..config(feedback)
+            },
+            7,
+        );
+        t.forward(false, &mut rng(1)).unwrap();
+        t.top_target().unwrap();
+        t.difference_targets(&mut rng(2)).unwrap();
+        let r = WIDTHS.len() - 3;
+        let z = apply(&t.net.output, Activation::Linear, &t.activations()[r]);
+        let mut labels = M::zeros(3, BATCH);
+        for b in 0..BATCH {
+            labels[((b * 2 + 7) % 3, b)] = 1.0;
+        }
+        let zt = &z - (t.output() - &labels) * (0.8 / BATCH as f32);
+        for k in 0..=r {
+            let h = &t.activations()[k];
+            let want = g(&t, k, &zt) - g(&t, k, &z);
+            let got = &t.targets()[k] - h;
+            assert!(
+                want.norm() > 1e-4,
+                "{feedback:?} layer {}: no displacement",
+                k + 1
+            );
+            let e = rel_err(got.as_slice(), want.as_slice());
+            assert!(
+                e < 1e-5,
+                "{feedback:?} layer {}: relative error {e:e}",
+                k + 1
+            );
+        }
+    }
+}
+
 /// DDTP-linear with `Q_{M-1} = W_Mᵀ` gives the last hidden layer DTP's gradient target
 /// `ĥ_{M-1} = h_{M-1} − η̂ W_Mᵀ ∂L/∂z_M` (up to rounding: DDTP forms `ẑ − z`); on a net with
 /// one hidden layer this is the whole of both algorithms' targets.
@@ -340,6 +383,44 @@ fn ddtp_on_chunks_gives_the_same_bits_at_any_thread_count() {
                     run(chunks, 2),
                     "{feedback:?} {schedule:?} {chunks}"
                 );
+            }
+        }
+    }
+}
+
+/// The forward half of a step (targets through `Q_i`, forward update) on 2 and 3 chunks
+/// equals the whole minibatch's to 1e-5 (no noise in it): each chunk's targets are the
+/// minibatch's (`∂L/∂z_M` with the minibatch's `B`), its gradients its share.
+#[test]
+fn ddtp_targets_on_chunks_are_the_whole_minibatchs() {
+    use dtp_core::step::Drive;
+    for feedback in [Feedback::DdtpLinear, Feedback::DdtpRhl] {
+        let data = Data::new();
+        let load = |t: &mut DynTrainer<Portable>| {
+            t.input_mut().copy_from(&data.0[0].0);
+            t.labels_mut().copy_from(&data.0[0].1);
+        };
+        let mut whole = trainer(feedback, Schedule::Interleaved);
+        load(&mut whole);
+        let before = whole.net.first.w.clone();
+        whole.forward_only(&mut rng(3)).unwrap();
+        assert!(
+            (&whole.net.first.w - &before).norm() > 1e-5,
+            "nothing moved"
+        );
+        for chunks in [2, 3] {
+            let mut t = trainer(feedback, Schedule::Interleaved);
+            load(&mut t);
+            let mut p = Parallel::new(&t, chunks, 1);
+            p.on(&mut t).forward_only(&mut rng(3)).unwrap();
+            let (a, b) = (tensors(&t), tensors(&whole));
+            for ((name, x), (_, y)) in a.iter().zip(&b) {
+                let e = x
+                    .iter()
+                    .zip(y)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f32::max);
+                assert!(e < 1e-5, "{feedback:?} {chunks} chunks: {name} off by {e}");
             }
         }
     }
