@@ -3,6 +3,7 @@
 //! recomputed from public parts; the targets' identities (`η̂ = 0` leaves every target on its
 //! activation, `Q_{M-1} = W_Mᵀ` gives DTP's gradient target); the same bits at 1 and 2
 //! threads; the feedback weights carried through the tensor visitor (checkpoint/resume).
+#![allow(clippy::needless_range_loop)]
 
 use dtp_core::direct::RHL_WIDTH;
 use dtp_core::noise::{add_gaussian_to, standard_normal, uniform};
