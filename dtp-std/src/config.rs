@@ -110,12 +110,12 @@ settings! {
     drl_sigma: f32 = DRL_SIGMA;
     /// Feedback pre-training: passes of the feedback step alone over the training set
     /// (forward pass and feedback update on every minibatch) before forward training starts,
-    /// run at the start of the first epoch (Meulemans et al.'s `epochs_fb`; DTP, DRL, DDTP;
+    /// run at the start of the first epoch (Meulemans et al.'s epochs_fb; DTP, DRL, DDTP;
     /// 0 = none).
     #[arg(long, value_name = "N")]
     feedback_pretrain: u32 = 0;
     /// Extra feedback epochs: passes of the feedback step alone after each epoch's training
-    /// (Meulemans et al.'s `extra_fb_epochs`; DTP, DRL, DDTP; 0 = none).
+    /// (Meulemans et al.'s extra_fb_epochs; DTP, DRL, DDTP; 0 = none).
     #[arg(long, value_name = "N")]
     feedback_extra: u32 = 0;
     /// τ of the forward learning rate's decay lr_e = lr₀ / (1 + e/τ), in epochs (0 = constant;
