@@ -172,6 +172,65 @@ pub enum Feedback {
     /// Fixed-weight DTP (FW-DTP, Shibuya et al. 2023): the feedback weights keep their random
     /// initial values; there is no feedback step, and no inverse optimiser state is used.
     Fixed = 2,
+    /// Direct DTP with linear feedback (DDTP-linear; Meulemans et al. 2020, their
+    /// `DDTPMLPLayer` without hidden feedback layers): every hidden layer `i = 1 … M−1` gets
+    /// its target straight from the output layer's pre-activation `z_M` through its own
+    /// linear map, `ĥ_i = h_i + Q_i ẑ_M − Q_i z_M` with `ẑ_M = z_M − η̂ ∂L/∂z_M`; each `Q_i`
+    /// trains on the difference reconstruction loss. Run-time layouts only (feature
+    /// `alloc`); see [`crate::direct`].
+    DdtpLinear = 3,
+    /// Direct DTP through a random hidden layer (DDTP-RHL; Meulemans et al. 2020, their
+    /// `DDTPRHLLayer`): `z_M` is first carried by a fixed random layer
+    /// `a = tanh(R z_M + r)` of [`RHL_WIDTH`](crate::direct::RHL_WIDTH) units (never trained),
+    /// then `ĥ_i = h_i + s(Q_i â + c_i) − s(Q_i a + c_i)` with `s` the inverse activation;
+    /// the last hidden layer reads `z_M` directly, as in their code. Run-time layouts only.
+    DdtpRhl = 4,
+}
+
+impl Feedback {
+    /// Whether the rule is direct DTP ([`Feedback::DdtpLinear`], [`Feedback::DdtpRhl`]):
+    /// feedback weights `Q_i` from the output to every hidden layer instead of the inverses.
+    pub const fn is_direct(self) -> bool {
+        matches!(self, Feedback::DdtpLinear | Feedback::DdtpRhl)
+    }
+
+    /// Whether the rule trains feedback weights (every rule but [`Feedback::Fixed`]).
+    pub const fn trains(self) -> bool {
+        !matches!(self, Feedback::Fixed)
+    }
+}
+
+/// Passes of the feedback step alone (steps 1 and 4 over every minibatch, no forward
+/// update) that an epoch adds around its training, as Meulemans et al.'s released code runs
+/// them (`train_only_feedback_parameters`: a forward pass and a feedback step on every
+/// minibatch of the training set): `epochs_fb` passes before forward training starts (the
+/// first epoch runs them first) and `extra_fb_epochs` after each epoch's training. The
+/// default, none, is every epoch as it was, bit for bit. [`FeedbackPasses::NONE`] for
+/// fixed feedback weights, which have no feedback step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct FeedbackPasses {
+    /// Feedback-only passes before the epoch's training.
+    pub before: u32,
+    /// Feedback-only passes after it.
+    pub after: u32,
+}
+
+impl FeedbackPasses {
+    /// No extra pass.
+    pub const NONE: FeedbackPasses = FeedbackPasses {
+        before: 0,
+        after: 0,
+    };
+
+    /// The passes of 0-based epoch `epoch` under `pretrain` pre-training passes (run before
+    /// epoch 0's training) and `extra` passes after every epoch's.
+    pub const fn at(pretrain: u32, extra: u32, epoch: u32) -> FeedbackPasses {
+        FeedbackPasses {
+            before: if epoch == 0 { pretrain } else { 0 },
+            after: extra,
+        }
+    }
 }
 
 /// How backprop treats a quantiser, whose true derivative is zero almost everywhere.
@@ -394,7 +453,11 @@ impl Config {
         nonneg("eta_hat", self.eta_hat)?;
         nonneg("input_noise", self.input_noise)?;
         nonneg("sigma.sigma0", self.sigma.sigma0)?;
-        if self.feedback == Feedback::Drl && self.sigma.sigma0 <= 0.0 {
+        if matches!(
+            self.feedback,
+            Feedback::Drl | Feedback::DdtpLinear | Feedback::DdtpRhl
+        ) && self.sigma.sigma0 <= 0.0
+        {
             // The difference reconstruction loss is scaled by 1/σ².
             return Err(ConfigError::OutOfRange {
                 name: "sigma.sigma0",

@@ -721,7 +721,10 @@ impl<K: Kernel> ConvTrainer<K> {
                 allowed: "continuous units (identity quantisers) in a convolutional net",
             });
         }
-        if !u.into_inverse.is_identity() || config.feedback == Feedback::Drl {
+        if !u.into_inverse.is_identity()
+            || config.feedback == Feedback::Drl
+            || config.feedback.is_direct()
+        {
             return Err(ConfigError::OutOfRange {
                 name: "feedback",
                 value: 0.0,
@@ -1036,7 +1039,15 @@ impl<K: Kernel> ConvTrainer<K> {
             Ok(())
         };
         let schedule = self.config.schedule;
-        let tally = step::epoch(self, schedule, trains_feedback, n, rng, load)?;
+        let tally = step::epoch(
+            self,
+            schedule,
+            trains_feedback,
+            crate::config::FeedbackPasses::NONE,
+            n,
+            rng,
+            load,
+        )?;
         let mut stats = EpochStats::from_pass(&tally, self.batch());
         stats.sigma = sigma;
         self.epoch = self.epoch.saturating_add(1);

@@ -197,7 +197,48 @@ where
             Feedback::Fixed => Ok(()),
             Feedback::Dtp => self.feedback_layers(Feedback::Dtp, sigma, rng),
             Feedback::Drl => self.feedback_layers(Feedback::Drl, sigma, rng),
+            Feedback::DdtpLinear | Feedback::DdtpRhl => self.direct_step(sigma, rng),
         }
+    }
+
+    /// **Step 4 by DDTP** ([`Feedback::DdtpLinear`], [`Feedback::DdtpRhl`]): for each hidden
+    /// layer `i = 1 … M−1` an optimiser step (the inverse optimiser) on `(Q_i, c_i)` to reduce
+    /// the difference reconstruction loss
+    /// `L_i = (1/σ²)(1/B) Σ_b ‖h_i + g_i(z̃_M) − g_i(z_M) − h̃_i‖²`, `h̃_i = h_i + ε`,
+    /// `ε ~ N(0, σ²)`, `z̃_M` the output pre-activation `h̃_i` leads to (see
+    /// [`direct`](crate::direct)). Each `L_i` involves `Q_i` alone: every gradient is taken,
+    /// then applied. The losses go to the direct state's `loss`. Run-time layouts only.
+    #[cfg(feature = "alloc")]
+    pub fn direct_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
+        use core::any::Any;
+        use nalgebra::Dyn;
+        let ws = (&mut self.ws as &mut dyn Any)
+            .downcast_mut::<Workspace<crate::layout::Dynamic, Dyn>>()
+            .ok_or(Error::NoFeedbackState)?;
+        let net = (&mut self.net as &mut dyn Any)
+            .downcast_mut::<Net<crate::layout::Dynamic>>()
+            .ok_or(Error::NoFeedbackState)?;
+        let st = crate::layout::OptSlot::get_mut(&mut self.direct_state)
+            .ok_or(Error::NoFeedbackState)?;
+        let (grads, losses) = (&mut st.grad, &mut st.loss);
+        ws.direct_gradients::<K, G, _>(net, &self.config, sigma, rng, |k, loss, g| {
+            g.write::<K>(&mut grads[k]);
+            losses[k] = loss;
+            Ok(())
+        })?;
+        let d = net.direct.as_deref_mut().ok_or(Error::NoFeedbackState)?;
+        let opt = &self.config.inverse;
+        let layers = d.q.iter_mut().zip(&st.grad).zip(&mut st.state);
+        for (k, ((q, grad), state)) in layers.enumerate() {
+            crate::gradient::apply_buffer(opt, q, grad, state, k + 1, INVERSE)?;
+        }
+        Ok(())
+    }
+
+    /// Step 4 by DDTP: needs a run-time layout (feature `alloc`).
+    #[cfg(not(feature = "alloc"))]
+    pub fn direct_step<G: Rng + ?Sized>(&mut self, _: f32, _: &mut G) -> Result<(), Error> {
+        Err(Error::NoFeedbackState)
     }
 
     /// [`feedback_by`](Self::feedback_by)'s loop over the inverses.
@@ -397,11 +438,38 @@ where
         config: &Config,
         rng: &mut G,
     ) -> Result<(), Error> {
+        if config.feedback.is_direct() {
+            return self.direct_targets_any::<K>(net, config);
+        }
         for k in (1..=net.depth()).rev() {
             self.difference_down::<K, G>(net, config.units, k, rng);
             check_finite(self.target[k - 1].as_slice(), Stage::Target, k)?;
         }
         Ok(())
+    }
+
+    /// DDTP's step 3 ([`direct`](crate::direct)), on the run-time layout's buffers.
+    #[cfg(feature = "alloc")]
+    fn direct_targets_any<K: Kernel>(
+        &mut self,
+        net: &Net<L>,
+        config: &Config,
+    ) -> Result<(), Error> {
+        use core::any::Any;
+        use nalgebra::Dyn;
+        let ws = (self as &mut dyn Any)
+            .downcast_mut::<Workspace<crate::layout::Dynamic, Dyn>>()
+            .ok_or(Error::NoFeedbackState)?;
+        let net = (net as &dyn Any)
+            .downcast_ref::<Net<crate::layout::Dynamic>>()
+            .ok_or(Error::NoFeedbackState)?;
+        ws.direct_targets::<K>(net, config)
+    }
+
+    /// DDTP's step 3: needs a run-time layout (feature `alloc`).
+    #[cfg(not(feature = "alloc"))]
+    fn direct_targets_any<K: Kernel>(&mut self, _: &Net<L>, _: &Config) -> Result<(), Error> {
+        Err(Error::NoFeedbackState)
     }
 
     /// One difference step: `target[k−1] = h[k−1] + (g(target[k]) − g(h[k]))` with the

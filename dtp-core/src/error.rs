@@ -141,6 +141,10 @@ pub enum ConfigError {
     /// A trainer without inverse optimiser state (`NoFeedbackState`) given feedback weights to
     /// train: only `Feedback::Fixed` fits it.
     FeedbackNotTrainable,
+    /// Direct feedback (DDTP: `Feedback::DdtpLinear`, `Feedback::DdtpRhl`) asked of a trainer
+    /// whose layout is fixed at compile time: DDTP's feedback weights exist in the run-time
+    /// layout only (`Dynamic`, feature `alloc`).
+    DirectNeedsRunTimeLayout,
 }
 
 impl fmt::Display for ConfigError {
@@ -148,6 +152,11 @@ impl fmt::Display for ConfigError {
         match *self {
             ConfigError::ZeroBatch => write!(f, "the minibatch size must be at least 1"),
             ConfigError::ZeroWidth => write!(f, "every layer width must be at least 1"),
+            ConfigError::DirectNeedsRunTimeLayout => write!(
+                f,
+                "direct feedback (DDTP) needs a run-time layout (a DynTrainer); a fixed layout \
+                 has no place for its feedback weights"
+            ),
             ConfigError::FeedbackNotTrainable => write!(
                 f,
                 "this trainer keeps no optimiser state for its inverses: only fixed feedback \

@@ -98,6 +98,58 @@ pub trait Layout: 'static {
         + Clone
         + core::fmt::Debug
         + PartialEq;
+    /// At most one `T` that only the run-time layout holds (DDTP's feedback weights, their
+    /// optimiser state and scratch): [`Never`] (a zero-sized type that holds nothing, so the
+    /// fixed world's types, sizes and code do not change) or `Option<Box<T>>`.
+    type Opt<T: 'static>: OptSlot<T>;
+}
+
+/// At most one `T`: what [`Layout::Opt`] is.
+pub trait OptSlot<T>: Sized {
+    /// Holding nothing.
+    const EMPTY: Self;
+    /// The value, if any.
+    fn get(&self) -> Option<&T>;
+    /// The value, mutably, if any.
+    fn get_mut(&mut self) -> Option<&mut T>;
+    /// Replaces the value (a slot that can hold nothing ignores `Some`: see [`Never`]).
+    fn put(&mut self, value: Option<T>);
+    /// Takes the value out, leaving nothing.
+    fn take(&mut self) -> Option<T>;
+}
+
+/// A slot that never holds a value: zero-sized, the fixed layouts' [`Layout::Opt`].
+pub struct Never<T>(core::marker::PhantomData<fn() -> T>);
+
+impl<T> OptSlot<T> for Never<T> {
+    const EMPTY: Self = Never(core::marker::PhantomData);
+    fn get(&self) -> Option<&T> {
+        None
+    }
+    fn get_mut(&mut self) -> Option<&mut T> {
+        None
+    }
+    fn put(&mut self, _: Option<T>) {}
+    fn take(&mut self) -> Option<T> {
+        None
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T> OptSlot<T> for Option<alloc::boxed::Box<T>> {
+    const EMPTY: Self = None;
+    fn get(&self) -> Option<&T> {
+        self.as_deref()
+    }
+    fn get_mut(&mut self) -> Option<&mut T> {
+        self.as_deref_mut()
+    }
+    fn put(&mut self, value: Option<T>) {
+        *self = value.map(alloc::boxed::Box::new);
+    }
+    fn take(&mut self) -> Option<T> {
+        Option::take(self).map(|b| *b)
+    }
 }
 
 /// Fixed widths `IN → H (×(R+1)) → OUT`, checked at compile time; no allocator.
@@ -111,6 +163,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Layout
     type Hidden = Const<H>;
     type Out = Const<OUT>;
     type Seq<T: Clone + core::fmt::Debug + PartialEq> = [T; R];
+    type Opt<T: 'static> = Never<T>;
 }
 
 /// Widths, depth and batch chosen at run time (feature `alloc`): every hidden layer may have
@@ -125,6 +178,7 @@ impl Layout for Dynamic {
     type Hidden = nalgebra::Dyn;
     type Out = nalgebra::Dyn;
     type Seq<T: Clone + core::fmt::Debug + PartialEq> = alloc::vec::Vec<T>;
+    type Opt<T: 'static> = Option<alloc::boxed::Box<T>>;
 }
 
 /// Every nalgebra allocator bound a network of layout `L` needs, gathered in one trait (so a

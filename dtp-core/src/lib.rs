@@ -88,6 +88,9 @@ pub mod config;
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub mod conv;
 pub mod dense;
+#[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+pub mod direct;
 pub mod error;
 pub mod gradient;
 pub mod hidden;
@@ -130,8 +133,8 @@ pub use autoencoder::{Autoencoder, AutoencoderConfig, FixedAutoencoder};
 pub use blob::BlobError;
 pub use clock::SampleClock;
 pub use config::{
-    Config, DRL_SIGMA, Feedback, Gradient, Init, LayerSet, LrDecay, Output, Schedule,
-    SigmaSchedule, Units,
+    Config, DRL_SIGMA, Feedback, FeedbackPasses, Gradient, Init, LayerSet, LrDecay, Output,
+    Schedule, SigmaSchedule, Units,
 };
 pub use dense::{Dense, FixedDense};
 pub use error::{ConfigError, Error, Stage};
@@ -144,7 +147,7 @@ pub use kernel::{Kernel, Portable};
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use layout::Dynamic;
-pub use layout::{Alloc, Fixed, Layout, NetAlloc, Width};
+pub use layout::{Alloc, Fixed, Layout, NetAlloc, Never, OptSlot, Width};
 pub use mat::{Mat, OMat, zeros};
 /// The nalgebra names a user's code may need (dimensions, the allocator bound of
 /// [`Alloc`], matrix types), so that it needs no `nalgebra` dependency of its own: see

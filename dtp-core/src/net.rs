@@ -3,6 +3,8 @@
 use crate::config::Init;
 use crate::dense::Dense;
 use crate::init::{orthogonal, uniform_scaled};
+#[cfg(feature = "alloc")]
+use crate::layout::OptSlot;
 use crate::layout::{Fixed, Layout, NetAlloc};
 use crate::tensors::Tensors;
 use nalgebra::allocator::Allocator;
@@ -30,6 +32,11 @@ where
     pub output: Dense<L::Out, L::Hidden>,
     /// `g_2 … g_{M-1}`: `inverse[k]` inverts `hidden[k]`.
     pub inverse: L::Seq<Dense<L::Hidden, L::Hidden>>,
+    /// DDTP's feedback weights ([`Direct`](crate::direct::Direct)), when the trainer's
+    /// feedback rule is direct (run-time layouts only); `None` otherwise. Not part of the
+    /// weight blob (the firmware runs no DDTP); the trainer's tensors carry it.
+    #[cfg(feature = "alloc")]
+    pub direct: L::Opt<crate::direct::Direct>,
 }
 
 /// A network whose widths are fixed at compile time: `IN → H (×(R+1)) → OUT`.
@@ -46,6 +53,12 @@ where
             hidden: self.hidden.clone(),
             output: self.output.clone(),
             inverse: self.inverse.clone(),
+            #[cfg(feature = "alloc")]
+            direct: {
+                let mut d = L::Opt::EMPTY;
+                d.put(self.direct.get().cloned());
+                d
+            },
         }
     }
 }
@@ -55,12 +68,14 @@ where
     DefaultAllocator: NetAlloc<L>,
 {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Net")
-            .field("first", &self.first)
+        let mut f = f.debug_struct("Net");
+        f.field("first", &self.first)
             .field("hidden", &self.hidden)
             .field("output", &self.output)
-            .field("inverse", &self.inverse)
-            .finish()
+            .field("inverse", &self.inverse);
+        #[cfg(feature = "alloc")]
+        f.field("direct", &self.direct.get());
+        f.finish()
     }
 }
 
@@ -73,6 +88,22 @@ where
             && self.hidden == other.hidden
             && self.output == other.output
             && self.inverse == other.inverse
+            && self.direct_eq(other)
+    }
+}
+
+impl<L: Layout> Net<L>
+where
+    DefaultAllocator: NetAlloc<L>,
+{
+    #[cfg(feature = "alloc")]
+    fn direct_eq(&self, other: &Self) -> bool {
+        self.direct.get() == other.direct.get()
+    }
+
+    #[cfg(not(feature = "alloc"))]
+    fn direct_eq(&self, _: &Self) -> bool {
+        true
     }
 }
 
@@ -86,6 +117,8 @@ impl<const IN: usize, const H: usize, const OUT: usize, const R: usize> Net<Fixe
         hidden: [Dense::ZERO; R],
         output: Dense::ZERO,
         inverse: [Dense::ZERO; R],
+        #[cfg(feature = "alloc")]
+        direct: crate::layout::Never::EMPTY,
     };
 
     /// Number of trainable forward parameters.
@@ -110,6 +143,7 @@ impl Net<crate::layout::Dynamic> {
             hidden: (2..m).map(|i| dense(widths[i], widths[i - 1])).collect(),
             output: dense(widths[m], widths[m - 1]),
             inverse: (2..m).map(|i| dense(widths[i - 1], widths[i])).collect(),
+            direct: None,
         })
     }
 }
@@ -178,9 +212,13 @@ where
             + self.output.params()
     }
 
-    /// Number of trainable inverse parameters.
+    /// Number of trainable inverse parameters (with DDTP, of its trained feedback weights
+    /// `Q_i, c_i` too).
     pub fn inverse_params(&self) -> usize {
-        self.inverse.as_ref().iter().map(Dense::params).sum()
+        let inverses: usize = self.inverse.as_ref().iter().map(Dense::params).sum();
+        #[cfg(feature = "alloc")]
+        let inverses = inverses + self.direct.get().map_or(0, |d| d.params());
+        inverses
     }
 
     /// Initialises every weight in place by `init` and zeroes every bias.
@@ -205,6 +243,11 @@ where
             .as_mut()
             .iter_mut()
             .for_each(|d| layer(d, init, rng));
+        // DDTP's feedback weights last: every other network draws what it drew before.
+        #[cfg(feature = "alloc")]
+        if let Some(d) = self.direct.get_mut() {
+            d.initialise(init, rng);
+        }
     }
 
     /// Whether every parameter is finite.
@@ -213,6 +256,17 @@ where
             && self.hidden.as_ref().iter().all(Dense::is_finite)
             && self.output.is_finite()
             && self.inverse.as_ref().iter().all(Dense::is_finite)
+            && self.direct_finite()
+    }
+
+    #[cfg(feature = "alloc")]
+    fn direct_finite(&self) -> bool {
+        self.direct.get().is_none_or(|d| d.is_finite())
+    }
+
+    #[cfg(not(feature = "alloc"))]
+    fn direct_finite(&self) -> bool {
+        true
     }
 
     /// Every parameter slice in the blob and checkpoint order: `f_1` (weight, bias), `f_2 …

@@ -27,7 +27,7 @@
 //! thread runs it, and layer `l`'s gradient is always `((g_0 + g_1) + g_2) + …` applied by
 //! one thread. One chunk is exactly the [`Trainer`](crate::Trainer)'s own step (same code, same streams).
 
-use crate::config::{Feedback, Gradient};
+use crate::config::{Feedback, FeedbackPasses, Gradient};
 use crate::dense::Dense;
 use crate::error::{Error, Stage, check_finite};
 use crate::kernel::Kernel;
@@ -75,9 +75,13 @@ struct Chunk {
     forward: Vec<DynDense>,
     /// Gradients `g_2 … g_{M-1}`.
     inverse: Vec<DynDense>,
-    /// Local loss of `f_1 … f_{M-1}`, reconstruction loss of `g_2 … g_{M-1}`.
+    /// Gradients of DDTP's `Q_1 … Q_{M-1}` (made on first use).
+    direct: Vec<DynDense>,
+    /// Local loss of `f_1 … f_{M-1}`, reconstruction loss of `g_2 … g_{M-1}`, DDTP's
+    /// difference reconstruction loss of `Q_1 … Q_{M-1}`.
     local_loss: Vec<f32>,
     inverse_loss: Vec<f32>,
+    direct_loss: Vec<f32>,
     rng: Pcg64,
 }
 
@@ -129,8 +133,10 @@ impl Parallel {
                         .map(zeros_like)
                         .collect(),
                     inverse: net.inverse.iter().map(zeros_like).collect(),
+                    direct: Vec::new(),
                     local_loss: alloc::vec![0.0; layers - 1],
                     inverse_loss: alloc::vec![0.0; layers - 2],
+                    direct_loss: Vec::new(),
                     rng: Pcg64::new(0, 0),
                 };
                 start += width;
@@ -182,6 +188,23 @@ impl Parallel {
         D: Batches<Dyn, Dyn, Dyn> + ?Sized,
         G: Rng + ?Sized,
     {
+        self.train_epoch_with(t, data, FeedbackPasses::NONE, rng)
+    }
+
+    /// [`train_epoch`](Self::train_epoch) with feedback-only passes around the epoch's
+    /// training (as [`Trainer::train_epoch_with`](crate::Trainer::train_epoch_with)).
+    pub fn train_epoch_with<K, D, G>(
+        &mut self,
+        t: &mut DynTrainer<K>,
+        data: &mut D,
+        feedback_passes: FeedbackPasses,
+        rng: &mut G,
+    ) -> Result<EpochStats, Error>
+    where
+        K: Kernel,
+        D: Batches<Dyn, Dyn, Dyn> + ?Sized,
+        G: Rng + ?Sized,
+    {
         let sigma = t.sigma();
         let (schedule, feedback) = (t.config.schedule, t.config.feedback);
         let (n, batch) = (data.batches(), t.batch());
@@ -189,7 +212,8 @@ impl Parallel {
         let mut e = self.on(t);
         e.data = Some(&mut data);
         let load = |e: &mut Exec<'_, K>, index| e.load(index);
-        let tally = step::epoch(&mut e, schedule, feedback != Feedback::Fixed, n, rng, load)?;
+        let trains = feedback != Feedback::Fixed;
+        let tally = step::epoch(&mut e, schedule, trains, feedback_passes, n, rng, load)?;
         e.report_filled();
         let mut stats = EpochStats::from_pass(&tally, batch);
         stats.sigma = sigma;
@@ -274,11 +298,13 @@ impl Parallel {
     /// parallel; then sums the chunks' losses into the trainer's.
     fn update<K: Kernel>(&mut self, t: &mut DynTrainer<K>, half: Half) -> Result<(), Error> {
         let (opt, inverse_opt) = (t.config.forward_at(t.epoch), t.config.inverse);
+        let direct = t.config.feedback.is_direct();
         let mut grads: Vec<_> = self
             .chunks
             .iter_mut()
             .map(|c| match half {
                 Half::Forward => c.forward.iter_mut(),
+                Half::Inverse if direct => c.direct.iter_mut(),
                 Half::Inverse => c.inverse.iter_mut(),
             })
             .collect();
@@ -330,6 +356,17 @@ impl Parallel {
                     );
                 }
             }
+            Half::Inverse if direct => {
+                let inv = [Stage::InverseGradient, Stage::InverseWeights];
+                let d = net.direct.as_deref_mut().ok_or(Error::NoFeedbackState)?;
+                let st = t
+                    .direct_state
+                    .as_deref_mut()
+                    .ok_or(Error::NoFeedbackState)?;
+                for (k, (p, s)) in d.q.iter_mut().zip(st.state.iter_mut()).enumerate() {
+                    cut(&mut tasks, p, s, next(), inverse_opt, k + 1, inv);
+                }
+            }
             Half::Inverse => {
                 let inv = [Stage::InverseGradient, Stage::InverseWeights];
                 let states = t.inverse_state.iter_mut();
@@ -344,6 +381,13 @@ impl Parallel {
             Half::Forward => {
                 for (k, l) in t.local_loss.iter_mut().enumerate() {
                     *l = self.chunks.iter().map(|c| c.local_loss[k]).sum();
+                }
+            }
+            Half::Inverse if direct => {
+                if let Some(st) = t.direct_state.as_deref_mut() {
+                    for (k, l) in st.loss.iter_mut().enumerate() {
+                        *l = self.chunks.iter().map(|c| c.direct_loss[k]).sum();
+                    }
                 }
             }
             Half::Inverse => {
@@ -484,6 +528,9 @@ impl Chunk {
         if config.feedback == Feedback::Fixed {
             return Ok(());
         }
+        if config.feedback.is_direct() {
+            return self.direct_gradients::<K>(net, config, sigma);
+        }
         for k in 1..=net.depth() {
             let (ws, grad, rng) = (&mut self.ws, &mut self.inverse[k - 1], &mut self.rng);
             let rule = config.feedback;
@@ -492,6 +539,33 @@ impl Chunk {
             self.inverse_loss[k - 1] = loss;
         }
         Ok(())
+    }
+
+    /// DDTP's step 4 gradients on this chunk ([`Workspace::direct_gradients`]).
+    fn direct_gradients<K: Kernel>(
+        &mut self,
+        net: &crate::net::Net<Dynamic>,
+        config: &crate::Config,
+        sigma: f32,
+    ) -> Result<(), Error> {
+        let d = net.direct.as_deref().ok_or(Error::NoFeedbackState)?;
+        let fits = self.direct.len() == d.q.len()
+            && self
+                .direct
+                .iter()
+                .zip(&d.q)
+                .all(|(g, q)| g.w.shape() == q.w.shape());
+        if !fits {
+            let zeros = |q: &DynDense| Dense::zeros_generic(Dyn(q.outputs()), Dyn(q.inputs()));
+            self.direct = d.q.iter().map(zeros).collect();
+            self.direct_loss = alloc::vec![0.0; d.q.len()];
+        }
+        let (ws, grads, losses) = (&mut self.ws, &mut self.direct, &mut self.direct_loss);
+        ws.direct_gradients::<K, _, _>(net, config, sigma, &mut self.rng, |k, loss, g| {
+            g.write::<K>(&mut grads[k]);
+            losses[k] = loss;
+            Ok(())
+        })
     }
 
     /// Steps 2, 3 and 5's gradients on this chunk (after its forward pass).

@@ -12,13 +12,13 @@
 //! | [`inverse_only`] | 1 forward (as far as the feedback needs it), 4 feedback |
 //! | [`forward_only`] | 1 forward, 2 top target, 3 difference targets, 5 forward step |
 //! | [`evaluate`] | 1 forward without noise |
-//! | [`epoch`] | the [`Schedule`]'s passes over the minibatches, each minibatch by the above |
+//! | [`epoch`] | [`FeedbackPasses::before`] passes of [`inverse_only`], the [`Schedule`]'s passes over the minibatches (each minibatch by the above), [`FeedbackPasses::after`] passes of [`inverse_only`] |
 //!
 //! An executor may defer work: the data-parallel one runs steps 1 and 4 as one job on its
 //! threads and steps 2, 3 and 5 as another, because it only needs to meet its threads where
 //! the parameters change (after 4 and after 5).
 
-use crate::config::Schedule;
+use crate::config::{FeedbackPasses, Schedule};
 use crate::error::Error;
 use rand_core::Rng;
 
@@ -177,12 +177,18 @@ where
 ///   false: fixed feedback weights), then a pass of [`forward_only`], whose figures are
 ///   returned.
 ///
+/// Around it, `feedback.before` passes of [`inverse_only`] first and `feedback.after` passes
+/// last ([`FeedbackPasses`]: Meulemans et al.'s feedback pre-training and extra feedback
+/// epochs; none when `trains_feedback` is false). With [`FeedbackPasses::NONE`] the epoch is
+/// the schedule's passes alone.
+///
 /// `load(e, index)` puts minibatch `index` into the executor. The caller advances its epoch
 /// counter.
 pub fn epoch<E, G, Ld>(
     e: &mut E,
     schedule: Schedule,
     trains_feedback: bool,
+    feedback: FeedbackPasses,
     batches: usize,
     rng: &mut G,
     mut load: Ld,
@@ -192,17 +198,32 @@ where
     G: Rng + ?Sized,
     Ld: FnMut(&mut E, usize) -> Result<(), Error>,
 {
-    match schedule {
+    let feedback = if trains_feedback {
+        feedback
+    } else {
+        FeedbackPasses::NONE
+    };
+    let feedback_pass = |e: &mut E, rng: &mut G, load: &mut Ld| {
+        pass(e, batches, rng, load, |e, r| {
+            inverse_only(e, Pass::Feedback, r)
+        })
+    };
+    for _ in 0..feedback.before {
+        feedback_pass(e, rng, &mut load)?;
+    }
+    let tally = match schedule {
         Schedule::Interleaved => pass(e, batches, rng, &mut load, |e, r| step(e, r)),
         Schedule::Alternating => {
             if trains_feedback {
-                pass(e, batches, rng, &mut load, |e, r| {
-                    inverse_only(e, Pass::Feedback, r)
-                })?;
+                feedback_pass(e, rng, &mut load)?;
             }
             pass(e, batches, rng, &mut load, |e, r| forward_only(e, r))
         }
+    }?;
+    for _ in 0..feedback.after {
+        feedback_pass(e, rng, &mut load)?;
     }
+    Ok(tally)
 }
 
 /// The drivers as methods of every executor: `e.step(rng)` is [`step`]`(e, rng)`.

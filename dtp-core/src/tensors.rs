@@ -10,7 +10,9 @@
 //! - [`Dense`]: `weight` (`O × I`), `bias` (`O × 1`);
 //! - [`Moments`]: `a`, `s`, `v`; [`DenseState`]: `weight.{a,s,v}`, `bias.{a,s,v}`;
 //! - [`Net`]: `f1 … fM` (forward layers), then `g2 … g{M-1}` (inverses); [`NetState`]: `f1 … fM`;
-//! - [`Trainer`]: `net.*`, `opt.forward.*` (its [`NetState`]), `opt.inverse.g2 …`;
+//! - [`Trainer`]: `net.*`, with DDTP `net.q1 … net.q{M-1}` and `net.rhl` (its
+//!   [`Direct`](crate::direct::Direct) weights), `opt.forward.*` (its [`NetState`]),
+//!   `opt.inverse.g2 …`, with DDTP `opt.direct.q1 …`;
 //! - [`Autoencoder`]: `net.f1` (encoder), `net.g1` (decoder), `opt.forward.f1`, `opt.inverse.g1`.
 
 use core::fmt;
@@ -22,6 +24,8 @@ use crate::OMat;
 use crate::autoencoder::{AeAlloc, Autoencoder};
 use crate::dense::Dense;
 use crate::kernel::Kernel;
+#[cfg(feature = "alloc")]
+use crate::layout::OptSlot;
 use crate::layout::{Alloc, Layout, NetAlloc};
 use crate::net::Net;
 use crate::optim::{DenseState, InverseState, Moments, NetState};
@@ -126,12 +130,19 @@ where
 /// `one FIELD => NAME;` visits a field under `NAME`, `seq FIELD => AT, PART, FIRST;` the
 /// items of a sequence field as `AT.PART{FIRST}`, `AT.PART{FIRST + 1}`, …. The optional
 /// block before the list holds `let`s the names use; it and the names may read `self` and
-/// `at` (the name the whole is visited under).
+/// `at` (the name the whole is visited under). `opt FIELD.PATH => NAME;` visits an optional
+/// part (a [`Layout::Opt`](crate::Layout) slot, feature `alloc`) under `NAME` when present.
 macro_rules! tensors {
-    (@one $visit:ident $view:ident $iter:ident, $t:expr, $name:expr, $f:ident) => {
+    (@one $visit:ident $view:ident $iter:ident $get:ident, $t:expr, $name:expr, $f:ident) => {
         $t.$visit(&$name, $f)
     };
-    (@seq $visit:ident $view:ident $iter:ident, $items:expr, $at:expr, $part:expr, $first:expr, $f:ident) => {
+    (@opt $visit:ident $view:ident $iter:ident $get:ident, $t:expr, $name:expr, $f:ident) => {
+        #[cfg(feature = "alloc")]
+        if let Some(t) = $t.$get() {
+            t.$visit(&$name, $f);
+        }
+    };
+    (@seq $visit:ident $view:ident $iter:ident $get:ident, $items:expr, $at:expr, $part:expr, $first:expr, $f:ident) => {
         for (k, t) in $items.$view().$iter().enumerate() {
             t.$visit(&$at.numbered($part, $first + k), $f);
         }
@@ -140,7 +151,7 @@ macro_rules! tensors {
         $(#[$doc:meta])*
         impl[$($g:tt)*] $ty:ty where [$($bound:tt)*]
         |$self:ident, $at:ident| $({ $($pre:stmt;)* })?
-        $($kind:ident $field:ident => $($arg:expr),+;)+
+        $($kind:ident $($field:ident).+ => $($arg:expr),+;)+
     ) => {
         $(#[$doc])*
         impl<$($g)*> Tensors for $ty
@@ -149,11 +160,11 @@ macro_rules! tensors {
         {
             fn visit_at<'a>(&'a $self, $at: &Name<'_>, f: &mut Visit<'_, 'a>) {
                 $($($pre)*)?
-                $(tensors!(@$kind visit_at as_ref iter, $self.$field, $($arg),+, f);)+
+                $(tensors!(@$kind visit_at as_ref iter get, $self.$($field).+, $($arg),+, f);)+
             }
             fn visit_mut_at<'a>(&'a mut $self, $at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
                 $($($pre)*)?
-                $(tensors!(@$kind visit_mut_at as_mut iter_mut, $self.$field, $($arg),+, f);)+
+                $(tensors!(@$kind visit_mut_at as_mut iter_mut get_mut, $self.$($field).+, $($arg),+, f);)+
             }
         }
     };
@@ -201,13 +212,20 @@ tensors! {
 }
 
 tensors! {
-    /// `net.*`, `opt.forward.*`, `opt.inverse.g2 …`: parameters, then optimiser state.
+    /// `net.*` (with DDTP's feedback weights after the net's own), `opt.forward.*`,
+    /// `opt.inverse.g2 …` (then DDTP's `opt.direct.*`): parameters, then optimiser state.
     impl[L: Layout, B: Dim, K: Kernel, S] Trainer<L, B, K, S, InverseState<L>>
     where [DefaultAllocator: Alloc<L, B>]
-    |self, at| { let opt = at.join("opt"); }
-    one net => at.join("net");
+    |self, at| { let (net, opt, m) = (at.join("net"), at.join("opt"), self.net.layers()); }
+    // The net's parts as [`Net`] lists them, field by field so DDTP's follow under `net`.
+    one net.first => net.numbered("f", 1);
+    seq net.hidden => &net, "f", 2;
+    one net.output => net.numbered("f", m);
+    seq net.inverse => &net, "g", 2;
+    opt net.direct => net;
     one forward_state => opt.join("forward");
     seq inverse_state => &opt.join("inverse"), "g", 2;
+    opt direct_state => opt.join("direct");
 }
 
 tensors! {

@@ -1,10 +1,12 @@
 //! [`Trainer`]: a network with its optimiser state and minibatch buffers, and the epoch loop.
 
-use crate::config::{Config, Feedback, Init};
+use crate::config::{Config, Feedback, FeedbackPasses, Init};
 use crate::error::{ConfigError, Error, Stage, check_finite};
 use crate::gradient::{Buffered, GradientStore};
 use crate::hidden::Hidden;
 use crate::kernel::{Kernel, Portable};
+#[cfg(feature = "alloc")]
+use crate::layout::OptSlot;
 use crate::layout::{Alloc, Fixed, Layout};
 use crate::mat::{OMat, zeros};
 use crate::net::Net;
@@ -53,6 +55,9 @@ where
     pub local_loss: Hidden<f32, L>,
     /// Reconstruction loss of each inverse at the last inverse step (`[k]` is `g_{k+2}`).
     pub inverse_loss: L::Seq<f32>,
+    /// Optimiser state of DDTP's feedback weights ([`Net::direct`]), when the rule is direct.
+    #[cfg(feature = "alloc")]
+    pub direct_state: L::Opt<crate::direct::DirectState>,
     _kernel: PhantomData<K>,
 }
 
@@ -152,7 +157,8 @@ pub type DynTrainer<K = Portable> = Trainer<crate::layout::Dynamic, nalgebra::Dy
 
 // SAFETY: every field is made of `f32`s, `u32`s, fieldless `#[repr(u8)]` enums whose
 // discriminant 0 exists, `#[repr(u8)]` enums whose variant 0 is fieldless, or `PhantomData`,
-// all stored inline (fixed sizes): the all-zero bit pattern is a valid value of each.
+// all stored inline (fixed sizes), or zero-sized (`Never`, the fixed layouts' `Layout::Opt`):
+// the all-zero bit pattern is a valid value of each.
 unsafe impl<
     const IN: usize,
     const H: usize,
@@ -227,6 +233,9 @@ where
     /// The `B` of every batch mean (`(1/B) Σ_b`): 0 for the column count of these buffers
     /// (a whole minibatch), the minibatch's size when they hold one chunk of it.
     pub mean_over: u32,
+    /// DDTP's scratch buffers, made on first use ([`direct`](crate::direct)).
+    #[cfg(feature = "alloc")]
+    pub dd: L::Opt<crate::direct::Scratch>,
 }
 
 impl<L: Layout, B: Dim> Workspace<L, B>
@@ -376,10 +385,14 @@ impl<
             s3: zeros(),
             s4: zeros(),
             mean_over: 0,
+            #[cfg(feature = "alloc")]
+            dd: crate::layout::Never::EMPTY,
         },
         grad: S::ZERO,
         local_loss: Hidden::splat(0.0),
         inverse_loss: [0.0; R],
+        #[cfg(feature = "alloc")]
+        direct_state: crate::layout::Never::EMPTY,
         _kernel: PhantomData,
     };
 
@@ -427,6 +440,7 @@ impl Workspace<crate::layout::Dynamic, nalgebra::Dyn> {
             s3: col(widest),
             s4: col(widest),
             mean_over: 0,
+            dd: None,
         }
     }
 }
@@ -476,6 +490,7 @@ impl<K: Kernel> Trainer<crate::layout::Dynamic, nalgebra::Dyn, K> {
                 rest: alloc::vec![0.0; m - 2],
             },
             inverse_loss: alloc::vec![0.0; m - 2],
+            direct_state: None,
             net,
             _kernel: PhantomData,
         })
@@ -501,9 +516,14 @@ where
         self.check_shape()?;
         Self::validate(&config)?;
         self.config = config;
+        self.shape_direct();
         self.net.initialise(init, rng);
         self.forward_state.reset();
         self.inverse_state.reset();
+        #[cfg(feature = "alloc")]
+        if let Some(s) = self.direct_state.get_mut() {
+            s.reset();
+        }
         self.epoch = 0;
         Ok(())
     }
@@ -529,20 +549,70 @@ where
     }
 
     /// Replaces the hyper-parameters (e.g. a learning-rate schedule), validating them.
+    ///
+    /// A direct feedback rule (DDTP) gets its feedback weights and their optimiser state here
+    /// if the trainer has none of the rule's shapes yet (all zero: load them, or call
+    /// [`init`](Self::init)); another rule drops them.
     pub fn set_config(&mut self, config: Config) -> Result<(), ConfigError> {
         Self::validate(&config)?;
         self.config = config;
+        self.shape_direct();
         Ok(())
     }
 
-    /// [`Config::validate`], and fixed feedback if this trainer keeps no inverse state.
+    /// [`Config::validate`], fixed feedback if this trainer keeps no inverse state, and a
+    /// run-time layout for direct feedback.
     fn validate(config: &Config) -> Result<(), ConfigError> {
         config.validate()?;
         if !V::TRAINABLE && config.feedback != Feedback::Fixed {
             return Err(ConfigError::FeedbackNotTrainable);
         }
+        if config.feedback.is_direct() && !Self::run_time() {
+            return Err(ConfigError::DirectNeedsRunTimeLayout);
+        }
         Ok(())
     }
+
+    /// Whether this is the run-time layout's trainer (`Dynamic` widths and batch), the one
+    /// that holds DDTP's feedback weights.
+    #[cfg(feature = "alloc")]
+    fn run_time() -> bool {
+        use core::any::TypeId;
+        TypeId::of::<L>() == TypeId::of::<crate::layout::Dynamic>()
+            && TypeId::of::<B>() == TypeId::of::<nalgebra::Dyn>()
+    }
+
+    #[cfg(not(feature = "alloc"))]
+    fn run_time() -> bool {
+        false
+    }
+
+    /// Gives the net DDTP's feedback weights (and the trainer their optimiser state) of the
+    /// configured rule's shapes when it has none, or drops them for another rule.
+    #[cfg(feature = "alloc")]
+    fn shape_direct(&mut self) {
+        use crate::direct::{Direct, DirectState};
+        let rule = self.config.feedback;
+        if !rule.is_direct() {
+            self.net.direct.put(None);
+            self.direct_state.put(None);
+            return;
+        }
+        let widths: alloc::vec::Vec<usize> = self.net.widths().collect();
+        if !self.net.direct.get().is_some_and(|d| d.fits(rule, &widths)) {
+            self.net.direct.put(Some(Direct::zeros(rule, &widths)));
+        }
+        let Some(direct) = self.net.direct.get() else {
+            return; // a fixed layout, refused by `validate`
+        };
+        if !self.direct_state.get().is_some_and(|s| s.fits(direct)) {
+            let state = DirectState::zeros_like(direct);
+            self.direct_state.put(Some(state));
+        }
+    }
+
+    #[cfg(not(feature = "alloc"))]
+    fn shape_direct(&mut self) {}
 
     /// The input batch buffer `x` (`IN × B`): write a minibatch here before a step.
     pub fn input_mut(&mut self) -> &mut OMat<L::In, B> {
@@ -634,6 +704,23 @@ where
         D: Batches<L::In, L::Out, B> + ?Sized,
         G: Rng + ?Sized,
     {
+        self.train_epoch_with(data, FeedbackPasses::NONE, rng)
+    }
+
+    /// [`train_epoch`](Self::train_epoch) with `feedback` passes of the feedback step alone
+    /// before and after the epoch's training ([`FeedbackPasses`]; none for fixed feedback
+    /// weights); the returned figures are the training passes'. σ is the epoch's in all of
+    /// them. [`FeedbackPasses::NONE`] is [`train_epoch`](Self::train_epoch).
+    pub fn train_epoch_with<D, G>(
+        &mut self,
+        data: &mut D,
+        feedback_passes: FeedbackPasses,
+        rng: &mut G,
+    ) -> Result<EpochStats, Error>
+    where
+        D: Batches<L::In, L::Out, B> + ?Sized,
+        G: Rng + ?Sized,
+    {
         let sigma = self.sigma();
         let (schedule, feedback) = (self.config.schedule, self.config.feedback);
         let trains_feedback = feedback != Feedback::Fixed;
@@ -642,7 +729,15 @@ where
             data.fill(index, &mut t.ws.x, &mut t.ws.t);
             Ok(())
         };
-        let tally = step::epoch(self, schedule, trains_feedback, n, rng, load)?;
+        let tally = step::epoch(
+            self,
+            schedule,
+            trains_feedback,
+            feedback_passes,
+            n,
+            rng,
+            load,
+        )?;
         let mut stats = EpochStats::from_pass(&tally, self.batch());
         stats.sigma = sigma;
         self.epoch = self.epoch.saturating_add(1);

@@ -448,8 +448,10 @@ impl AeModel {
             data.fill(i, self.ae.input_mut(), &mut self.online.t);
             rec += f64::from(match algo {
                 Algo::Bp => self.ae.backprop_step(rng)?,
-                // DRL and FW-DTP are refused for the auto-encoder by `Hyper::validate_run`.
-                Algo::Dtp | Algo::Drl | Algo::FwDtp => self.ae.step(rng)?,
+                // DRL, FW-DTP and DDTP are refused for the auto-encoder by `Hyper::validate_run`.
+                Algo::Dtp | Algo::Drl | Algo::FwDtp | Algo::DdtpLinear | Algo::DdtpRhl => {
+                    self.ae.step(rng)?
+                }
             });
             enc += f64::from(self.ae.encoder_loss);
             self.online.x.copy_from(self.ae.codes());

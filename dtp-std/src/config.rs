@@ -14,7 +14,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use dtp_core::{
-    Config, Feedback, Gradient, Init, LrDecay, Optimiser, Schedule, SigmaSchedule, Units,
+    Config, FeedbackPasses, Gradient, Init, LrDecay, Optimiser, Schedule, SigmaSchedule, Units,
 };
 
 pub use crate::kinds::{Algo, Arith, OptimiserName, UnitsName};
@@ -76,7 +76,8 @@ settings! {
     /// the firmware's integer demo [default: the preset's].
     #[arg(long, value_enum)]
     arith: Arith = Arith::Float;
-    /// Training algorithm: DTP, one of its variants (DRL, FW-DTP), or backprop.
+    /// Training algorithm: DTP, one of its variants (DRL, FW-DTP, DDTP-linear, DDTP-RHL), or
+    /// backprop.
     #[arg(long, value_enum)]
     algo: Algo = Algo::Dtp;
     /// Total number of epochs.
@@ -103,9 +104,20 @@ settings! {
     #[arg(long)]
     sigma_tau: f32 = 0.0;
     /// σ₀ of the difference reconstruction loss's corruption, in place of --sigma with
-    /// --algo drl [default: 0.0569, Meulemans et al.'s MNIST setting].
+    /// --algo drl, ddtp-linear or ddtp-rhl [default: 0.0569, Meulemans et al.'s MNIST
+    /// setting for DRL].
     #[arg(long)]
     drl_sigma: f32 = DRL_SIGMA;
+    /// Feedback pre-training: passes of the feedback step alone over the training set
+    /// (forward pass and feedback update on every minibatch) before forward training starts,
+    /// run at the start of the first epoch (Meulemans et al.'s epochs_fb; DTP, DRL, DDTP;
+    /// 0 = none).
+    #[arg(long, value_name = "N")]
+    feedback_pretrain: u32 = 0;
+    /// Extra feedback epochs: passes of the feedback step alone after each epoch's training
+    /// (Meulemans et al.'s extra_fb_epochs; DTP, DRL, DDTP; 0 = none).
+    #[arg(long, value_name = "N")]
+    feedback_extra: u32 = 0;
     /// τ of the forward learning rate's decay lr_e = lr₀ / (1 + e/τ), in epochs (0 = constant;
     /// e = epochs completed before the one being trained).
     #[arg(long)]
@@ -171,7 +183,7 @@ impl Hyper {
         self.core_from(c);
         self.algo = Algo::from_feedback(c.feedback);
         self.sigma = c.sigma.sigma0;
-        self.drl_sigma = if c.feedback == Feedback::Drl {
+        self.drl_sigma = if Algo::from_feedback(c.feedback).uses_drl_sigma() {
             c.sigma.sigma0
         } else {
             DRL_SIGMA
@@ -192,7 +204,7 @@ impl Hyper {
         let mut c = Config {
             units,
             sigma: SigmaSchedule {
-                sigma0: if self.algo == Algo::Drl {
+                sigma0: if self.algo.uses_drl_sigma() {
                     self.drl_sigma
                 } else {
                     self.sigma
@@ -209,6 +221,12 @@ impl Hyper {
         };
         self.core_into(&mut c);
         c
+    }
+
+    /// The feedback-only passes of 0-based epoch `epoch` ([`FeedbackPasses`]): the
+    /// pre-training passes in epoch 0, the extra passes in every epoch.
+    pub fn feedback_passes(&self, epoch: u32) -> FeedbackPasses {
+        FeedbackPasses::at(self.feedback_pretrain, self.feedback_extra, epoch)
     }
 
     /// The settings in effect in epoch `epoch` (0-based: `epoch` epochs completed): [`to_core`]
@@ -272,13 +290,18 @@ impl Hyper {
                 self.lr_tau
             ));
         }
-        if self.algo == Algo::Drl && !(self.drl_sigma.is_finite() && self.drl_sigma > 0.0) {
+        if self.algo.uses_drl_sigma() && !(self.drl_sigma.is_finite() && self.drl_sigma > 0.0) {
             return Err(format!(
                 "drl_sigma = {}: must be a finite number > 0 (the loss is scaled by 1/σ²)",
                 self.drl_sigma
             ));
         }
-        if self.model == ModelKind::Autoencoder && matches!(self.algo, Algo::Drl | Algo::FwDtp) {
+        if self.model == ModelKind::Autoencoder
+            && matches!(
+                self.algo,
+                Algo::Drl | Algo::FwDtp | Algo::DdtpLinear | Algo::DdtpRhl
+            )
+        {
             return Err(format!(
                 "algo = {}: the auto-encoder trains by dtp or bp only",
                 self.algo
@@ -352,6 +375,7 @@ impl HyperPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dtp_core::Feedback;
 
     fn hyper() -> Hyper {
         Hyper {

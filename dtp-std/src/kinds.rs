@@ -72,6 +72,12 @@ pub enum Algo {
     Drl,
     /// Fixed-weight DTP (Shibuya et al. 2023): feedback weights never trained.
     FwDtp,
+    /// Direct DTP with linear feedback from the output to every hidden layer (DDTP-linear,
+    /// Meulemans et al. 2020), trained by the difference reconstruction loss, σ = drl_sigma.
+    DdtpLinear,
+    /// Direct DTP through a fixed random hidden layer of 1,024 tanh units (DDTP-RHL,
+    /// Meulemans et al. 2020), σ = drl_sigma.
+    DdtpRhl,
 }
 
 impl Algo {
@@ -82,6 +88,8 @@ impl Algo {
             Algo::Dtp | Algo::Bp => Feedback::Dtp,
             Algo::Drl => Feedback::Drl,
             Algo::FwDtp => Feedback::Fixed,
+            Algo::DdtpLinear => Feedback::DdtpLinear,
+            Algo::DdtpRhl => Feedback::DdtpRhl,
         }
     }
 
@@ -91,7 +99,15 @@ impl Algo {
             Feedback::Dtp => Algo::Dtp,
             Feedback::Drl => Algo::Drl,
             Feedback::Fixed => Algo::FwDtp,
+            Feedback::DdtpLinear => Algo::DdtpLinear,
+            Feedback::DdtpRhl => Algo::DdtpRhl,
         }
+    }
+
+    /// Whether the algorithm trains its feedback by the difference reconstruction loss, whose
+    /// corruption is `drl_sigma` (DRL, DDTP-linear, DDTP-RHL).
+    pub fn uses_drl_sigma(self) -> bool {
+        matches!(self, Algo::Drl | Algo::DdtpLinear | Algo::DdtpRhl)
     }
 
     /// Whether this is DTP or one of its variants (trained by `Trainer::train_epoch`).
@@ -107,6 +123,8 @@ impl std::fmt::Display for Algo {
             Algo::Bp => "backprop",
             Algo::Drl => "DRL",
             Algo::FwDtp => "FW-DTP",
+            Algo::DdtpLinear => "DDTP-linear",
+            Algo::DdtpRhl => "DDTP-RHL",
         })
     }
 }

@@ -11,7 +11,8 @@ use dtp_core::parallel::Parallel;
 use dtp_core::step::Drive;
 use dtp_core::tensors::{Name, Tensors, Visit, VisitMut};
 use dtp_core::{
-    Auto, Config, ConfigError, DynTrainer, EpochStats, Error, Gradient, Init, Schedule,
+    Auto, Config, ConfigError, DynTrainer, EpochStats, Error, FeedbackPasses, Gradient, Init,
+    Schedule,
 };
 use rand_pcg::Pcg64;
 
@@ -118,7 +119,10 @@ impl Model {
     /// optimiser state and the epoch counter.
     pub fn init(&mut self, hyper: &Hyper, rng: &mut Pcg64) -> Result<(), ConfigError> {
         match self {
-            Model::Classifier(c) => c.init(hyper.to_core(), hyper.init, rng),
+            Model::Classifier(c) => {
+                c.feedback = (hyper.feedback_pretrain, hyper.feedback_extra);
+                c.init(hyper.to_core(), hyper.init, rng)
+            }
             Model::Autoencoder(a) => a.init(AeSettings::of(hyper), hyper.init, rng),
             Model::Conv(c) => c.t.init(hyper.to_core(), hyper.init, rng),
         }
@@ -128,7 +132,10 @@ impl Model {
     /// state.
     pub fn configure(&mut self, hyper: &Hyper) -> Result<(), ConfigError> {
         match self {
-            Model::Classifier(c) => c.set_config(hyper.to_core()),
+            Model::Classifier(c) => {
+                c.feedback = (hyper.feedback_pretrain, hyper.feedback_extra);
+                c.set_config(hyper.to_core())
+            }
             Model::Autoencoder(a) => a.set_settings(AeSettings::of(hyper)),
             Model::Conv(c) => c.t.set_config(hyper.to_core()),
         }
@@ -212,19 +219,24 @@ impl Model {
     }
 
     /// How many times each training batch is handed over in one epoch of `algo` (2 for DTP
-    /// and DRL with the alternating schedule; FW-DTP has no inverse pass; the auto-encoder
+    /// DRL and DDTP with the alternating schedule; FW-DTP has no inverse pass; the auto-encoder
     /// trains both halves in one pass), for the progress bar.
+    ///
+    /// Feedback pre-training and extra feedback passes (`--feedback-pretrain`,
+    /// `--feedback-extra`) add theirs for the coming epoch.
     pub fn passes_per_epoch(&self, algo: Algo) -> usize {
-        match (self, algo) {
-            (Model::Classifier(c), Algo::Dtp | Algo::Drl)
-                if c.config().schedule == Schedule::Alternating =>
-            {
-                2
+        let trains_feedback = matches!(
+            algo,
+            Algo::Dtp | Algo::Drl | Algo::DdtpLinear | Algo::DdtpRhl
+        );
+        match self {
+            Model::Classifier(c) if trains_feedback => {
+                let alternating = c.config().schedule == Schedule::Alternating;
+                let extra = c.passes();
+                1 + usize::from(alternating) + (extra.before + extra.after) as usize
             }
-            (Model::Conv(c), Algo::Dtp | Algo::Drl)
-                if c.t.config().schedule == Schedule::Alternating =>
-            {
-                2
+            Model::Conv(c) if trains_feedback => {
+                1 + usize::from(c.t.config().schedule == Schedule::Alternating)
             }
             _ => 1,
         }
@@ -292,6 +304,13 @@ pub fn build(
                 crate::layers::widths_string(widths)
             ));
         }
+        if hyper.feedback_pretrain > 0 || hyper.feedback_extra > 0 {
+            return Err(format!(
+                "--feedback-pretrain and --feedback-extra are not implemented for convolutional \
+                 nets ({}); leave them at 0",
+                hyper.layers
+            ));
+        }
         return ConvTrainer::new(net, batch, hyper.to_core())
             .map(|t| Model::Conv(ConvClassifier { t }))
             .map_err(|e| e.to_string());
@@ -320,6 +339,9 @@ pub struct Classifier {
     /// The workers that carry chunks of each minibatch (one chunk, one thread unless
     /// [`Model::set_parallel`] says otherwise).
     par: Parallel,
+    /// Feedback pre-training passes (epoch 0) and extra feedback passes (every epoch):
+    /// `--feedback-pretrain`, `--feedback-extra`.
+    feedback: (u32, u32),
 }
 
 impl Classifier {
@@ -328,7 +350,11 @@ impl Classifier {
     pub fn new(layers: &[usize], batch: usize) -> Result<Self, ConfigError> {
         let t = DynTrainer::with_widths(layers, batch)?;
         let par = Parallel::new(&t, 1, 1);
-        Ok(Classifier { t, par })
+        Ok(Classifier {
+            t,
+            par,
+            feedback: (0, 0),
+        })
     }
 
     /// The network as a weight blob ([`dtp_core::blob`]), for the firmware.
@@ -403,9 +429,17 @@ impl Classifier {
         rng: &mut Pcg64,
     ) -> Result<EpochStats, Error> {
         match algo {
-            Algo::Dtp | Algo::Drl | Algo::FwDtp => self.par.train_epoch(&mut self.t, data, rng),
+            Algo::Dtp | Algo::Drl | Algo::FwDtp | Algo::DdtpLinear | Algo::DdtpRhl => {
+                let passes = self.passes();
+                self.par.train_epoch_with(&mut self.t, data, passes, rng)
+            }
             Algo::Bp => self.par.backprop_epoch(&mut self.t, data, gradient, rng),
         }
+    }
+
+    /// The feedback-only passes of the coming epoch.
+    fn passes(&self) -> FeedbackPasses {
+        FeedbackPasses::at(self.feedback.0, self.feedback.1, self.t.epoch)
     }
 
     /// Classification error and loss over every sample of `data` (see [`Model::evaluate`]).
@@ -457,9 +491,13 @@ impl Classifier {
         self.t.local_loss.iter().copied().collect()
     }
 
-    /// Reconstruction loss of each inverse `g_2 …` at the last inverse step.
+    /// Reconstruction loss of each inverse `g_2 …` at the last inverse step (with DDTP, the
+    /// difference reconstruction loss of each `Q_1 …`).
     pub fn inverse_loss(&self) -> Vec<f32> {
-        self.t.inverse_loss.clone()
+        match &self.t.direct_state {
+            Some(s) => s.loss.clone(),
+            None => self.t.inverse_loss.clone(),
+        }
     }
 
     /// Whether every parameter is finite.
@@ -522,7 +560,10 @@ impl ConvClassifier {
         rng: &mut Pcg64,
     ) -> Result<EpochStats, Error> {
         match algo {
-            Algo::Dtp | Algo::Drl | Algo::FwDtp => self.t.train_epoch(data, rng),
+            // DRL and DDTP are refused when the trainer is built (`ConvTrainer::new`).
+            Algo::Dtp | Algo::Drl | Algo::FwDtp | Algo::DdtpLinear | Algo::DdtpRhl => {
+                self.t.train_epoch(data, rng)
+            }
             Algo::Bp => self.t.backprop_epoch(data, rng),
         }
     }

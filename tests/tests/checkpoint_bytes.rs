@@ -21,7 +21,12 @@ fn parts(bytes: &[u8]) -> (BTreeMap<String, serde_json::Value>, &[u8]) {
 /// the old runs: a re-saved checkpoint records them (`arith = "float"`, `dtp train --arith`;
 /// `freeze = []`, `dtp train --freeze`); the rest of its settings must be the old ones, key
 /// for key.
-const NEW_SETTINGS: &[(&str, &str)] = &[("arith", "\"float\""), ("freeze", "[]")];
+const NEW_SETTINGS: &[(&str, &str)] = &[
+    ("arith", "\"float\""),
+    ("freeze", "[]"),
+    ("feedback_pretrain", "0"),
+    ("feedback_extra", "0"),
+];
 
 /// `header` with the settings of [`NEW_SETTINGS`] taken out of its recorded `hyper` (each must
 /// hold its old-run value).

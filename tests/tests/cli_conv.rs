@@ -96,12 +96,16 @@ fn convolutional_layouts_that_cannot_be_built_are_refused() {
     let tmp = TempDir::new().unwrap();
     let out = tmp.path().join("run");
     for (layers, extra) in [
-        ("1x8x8-c8k9-10", &[][..]),                     // the kernel does not fit
-        ("64-c8k3-10", &[][..]),                        // no image input
-        ("1x8x8-c8k3-32-c4k3-10", &[][..]),             // a convolution after a dense layer
-        ("1x9x9-c8k3-32-10", &[][..]),                  // 81 inputs, the digits have 64
-        ("1x8x8-c8k3-32-10", &["--arith", "int"]),      // float classifiers only
-        ("1x8x8-c8k3-32-10", &["--algo", "drl"]),       // DTP, FW-DTP or backprop
+        ("1x8x8-c8k9-10", &[][..]),                // the kernel does not fit
+        ("64-c8k3-10", &[][..]),                   // no image input
+        ("1x8x8-c8k3-32-c4k3-10", &[][..]),        // a convolution after a dense layer
+        ("1x9x9-c8k3-32-10", &[][..]),             // 81 inputs, the digits have 64
+        ("1x8x8-c8k3-32-10", &["--arith", "int"]), // float classifiers only
+        ("1x8x8-c8k3-32-10", &["--algo", "drl"]),  // DTP, FW-DTP or backprop
+        ("1x8x8-c8k3-32-10", &["--algo", "ddtp-linear"]),
+        ("1x8x8-c8k3-32-10", &["--algo", "ddtp-rhl"]),
+        ("1x8x8-c8k3-32-10", &["--feedback-pretrain", "1"]),
+        ("1x8x8-c8k3-32-10", &["--feedback-extra", "1"]),
         ("1x8x8-c8k3-32-10", &["--units", "discrete"]), // continuous units
     ] {
         let mut args = vec!["train", "--layers", layers, "--out", s(&out), "--quiet"];
