@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
             c.hyper.to_toml(),
             match m {
                 Model::Autoencoder(ae) => ae.info_lines(),
-                Model::Classifier(_) => Vec::new(),
+                Model::Classifier(_) | Model::Conv(_) => Vec::new(),
             },
         );
         for t in m.tensors() {
