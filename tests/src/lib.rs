@@ -121,27 +121,30 @@ pub fn timeless_summary(dir: &std::path::Path) -> serde_json::Value {
     v
 }
 
-/// A generated CIFAR-10 set (for the CLI tests: the real one is in no registry here), in the
-/// binary layout (`cifar-10-batches-bin/data_batch_{1..5}.bin`,
-/// `test_batch.bin`): `train` records in order over the five batches, then `test` more in
-/// the test batch. Record `k` has label `k % 10`; each byte is half its class's fixed
-/// pseudo-random pattern, half the record's own noise.
-pub fn generated_cifar(dir: &std::path::Path, train: usize, test: usize) {
-    fn hash(x: usize) -> usize {
-        let mut x = (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        x ^= x >> 29;
-        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        (x ^ (x >> 32)) as usize
-    }
+/// The hash behind the generated CIFAR-10 sets' patterns and noise (splitmix64's finaliser).
+fn cifar_hash(x: usize) -> usize {
+    let mut x = (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 29;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    (x ^ (x >> 32)) as usize
+}
+
+/// Writes a CIFAR-10 set in the binary layout (`cifar-10-batches-bin/data_batch_{1..5}.bin`,
+/// `test_batch.bin`): `train` records `0..train` in order over the five batches, then records
+/// `train..train + test` in the test batch; record `k` has label `k % 10` and the 3,072 bytes
+/// `byte(k, label, p)`.
+fn write_cifar(
+    dir: &std::path::Path,
+    train: usize,
+    test: usize,
+    byte: impl Fn(usize, usize, usize) -> u8,
+) {
     let sub = dir.join("cifar-10-batches-bin");
     std::fs::create_dir_all(&sub).unwrap();
     let record = |k: usize| {
         let label = k % 10;
         let mut r = vec![label as u8];
-        r.extend(
-            (0..3072)
-                .map(|p| (hash(label << 12 | p) % 128 + hash(k << 12 | p | 1 << 40) % 128) as u8),
-        );
+        r.extend((0..3072).map(|p| byte(k, label, p)));
         r
     };
     let per = train / 5;
@@ -149,6 +152,35 @@ pub fn generated_cifar(dir: &std::path::Path, train: usize, test: usize) {
         let bytes: Vec<u8> = (b * per..(b + 1) * per).flat_map(record).collect();
         std::fs::write(sub.join(format!("data_batch_{}.bin", b + 1)), bytes).unwrap();
     }
-    let bytes: Vec<u8> = (train..train + test).flat_map(record).collect();
+    let bytes: Vec<u8> = (train..train + test).flat_map(&record).collect();
     std::fs::write(sub.join("test_batch.bin"), bytes).unwrap();
+}
+
+/// A generated CIFAR-10 set (for the CLI tests: the real one is in no registry here), in the
+/// binary layout (`cifar-10-batches-bin/data_batch_{1..5}.bin`,
+/// `test_batch.bin`): `train` records in order over the five batches, then `test` more in
+/// the test batch. Record `k` has label `k % 10`; each byte is half its class's fixed
+/// pseudo-random pattern, half the record's own noise.
+pub fn generated_cifar(dir: &std::path::Path, train: usize, test: usize) {
+    write_cifar(dir, train, test, |k, label, p| {
+        (cifar_hash(label << 12 | p) % 128 + cifar_hash(k << 12 | p | 1 << 40) % 128) as u8
+    });
+}
+
+/// A generated CIFAR-10 set, laid out as [`generated_cifar`]'s, whose classes a random first
+/// layer of a narrow net does not separate: the class is written in 256 of the 3,072 bytes
+/// only (about one in twelve, the same bytes in every record: each holds its class's bit,
+/// 0 or 192, plus the record's noise scaled to 0..63); the other bytes are the record's
+/// uniform noise, 0..255. A first layer that learns to read the class's bytes separates the
+/// classes; 32 random projections of the noise barely do.
+pub fn generated_cifar_sparse(dir: &std::path::Path, train: usize, test: usize) {
+    write_cifar(dir, train, test, |k, label, p| {
+        let noise = cifar_hash(k << 12 | p | 1 << 40) % 256;
+        if cifar_hash(p | 1 << 42) % 12 == 0 {
+            let bit = cifar_hash(label << 12 | p | 1 << 41) & 1;
+            (noise * 63 / 255 + 192 * bit) as u8
+        } else {
+            noise as u8
+        }
+    });
 }
