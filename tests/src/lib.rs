@@ -176,7 +176,7 @@ pub fn generated_cifar(dir: &std::path::Path, train: usize, test: usize) {
 pub fn generated_cifar_sparse(dir: &std::path::Path, train: usize, test: usize) {
     write_cifar(dir, train, test, |k, label, p| {
         let noise = cifar_hash(k << 12 | p | 1 << 40) % 256;
-        if cifar_hash(p | 1 << 42) % 12 == 0 {
+        if cifar_hash(p | 1 << 42).is_multiple_of(12) {
             let bit = cifar_hash(label << 12 | p | 1 << 41) & 1;
             (noise * 63 / 255 + 192 * bit) as u8
         } else {
