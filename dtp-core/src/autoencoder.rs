@@ -10,7 +10,7 @@ use crate::error::{ConfigError, Error, Stage, check_finite};
 use crate::init::{orthogonal, uniform_scaled};
 use crate::kernel::{Kernel, Portable};
 use crate::mat::{OMat, zeros};
-use crate::noise::add_gaussian;
+use crate::noise::{add_gaussian, uniform};
 use crate::optim::{DenseState, Optimiser};
 use core::marker::PhantomData;
 use nalgebra::allocator::Allocator;
@@ -25,8 +25,13 @@ pub struct AutoencoderConfig {
     pub encoder: Activation,
     /// Activation of the reconstruction `x̂ = s(V h + c)` (sigmoid for pixels in [0, 1]).
     pub decoder: Activation,
-    /// σ of the Gaussian input corruption `x̃ = x + ε`.
+    /// σ of the Gaussian input corruption `x̃ = m ⊙ x + ε`.
     pub corruption: f32,
+    /// Masking corruption (Vincent et al.'s masking noise): the fraction `p` of input values
+    /// set to 0 before the Gaussian noise, `x̃ = m ⊙ x + ε` with `m_j = 0` where the `j`-th
+    /// [`uniform`](crate::noise::uniform) draw of the step is below `p` (one draw per value,
+    /// in storage order, before the Gaussian draws), else 1. `0` takes no draws.
+    pub mask: f32,
     /// Optimiser of the encoder `(W, b)`.
     pub encoder_opt: Optimiser,
     /// Optimiser of the decoder `(V, c)`.
@@ -39,11 +44,19 @@ impl AutoencoderConfig {
         encoder: Activation::Sigmoid,
         decoder: Activation::Sigmoid,
         corruption: 0.3,
+        mask: 0.0,
         encoder_opt: Optimiser::rmsprop(1e-3),
         decoder_opt: Optimiser::rmsprop(1e-3),
     };
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if !(0.0..1.0).contains(&self.mask) {
+            return Err(ConfigError::OutOfRange {
+                name: "input_mask",
+                value: self.mask,
+                allowed: "[0, 1)",
+            });
+        }
         let mut c = crate::Config::CONTINUOUS;
         c.forward = self.encoder_opt;
         c.inverse = self.decoder_opt;
@@ -232,6 +245,11 @@ where
         &self.reconstruction
     }
 
+    /// The corrupted input `x̃` of the last training step (masked, then noised).
+    pub fn corrupted_input(&self) -> &OMat<IN, B> {
+        &self.noisy
+    }
+
     /// The hidden targets `ĥ` of the last step.
     pub fn targets(&self) -> &OMat<H, B> {
         &self.target
@@ -322,11 +340,19 @@ where
         Ok(self.reconstruction_loss)
     }
 
-    /// `x̃ = x + ε`, `ε ~ N(0, σ²)`; `h = f(x̃)`; `x̂ = g(h)` (the start of both training steps).
+    /// `x̃ = m ⊙ x + ε` (mask `m` at rate [`AutoencoderConfig::mask`], `ε ~ N(0, σ²)`);
+    /// `h = f(x̃)`; `x̂ = g(h)` (the start of both training steps).
     fn corrupted_pass<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
         let c = self.config;
         check_finite(self.x.as_slice(), Stage::Input, 0)?;
         self.noisy.as_mut_slice().copy_from_slice(self.x.as_slice());
+        if c.mask > 0.0 {
+            for v in self.noisy.as_mut_slice() {
+                if uniform(rng) < c.mask {
+                    *v = 0.0;
+                }
+            }
+        }
         add_gaussian(self.noisy.as_mut_slice(), c.corruption, rng);
         self.encoder
             .forward::<K, B>(c.encoder, &self.noisy, &mut self.h);

@@ -90,7 +90,8 @@ pub struct AeSettings {
 }
 
 impl AeSettings {
-    /// The auto-encoder's settings of a run: corruption σ = `input_noise`, encoder optimiser
+    /// The auto-encoder's settings of a run: corruption σ = `input_noise`, mask rate
+    /// `input_mask`, encoder optimiser
     /// = `forward` (decayed by `lr_tau`), decoder optimiser = `inverse`. η̂, σ and the
     /// schedule have no role in the auto-encoder.
     pub fn of(hyper: &Hyper) -> Self {
@@ -100,6 +101,7 @@ impl AeSettings {
                 encoder: Activation::Sigmoid,
                 decoder: Activation::Sigmoid,
                 corruption: c.input_noise,
+                mask: hyper.input_mask,
                 encoder_opt: c.forward,
                 decoder_opt: c.inverse,
             },

@@ -125,6 +125,11 @@ settings! {
     /// Standard deviation of Gaussian noise added to training inputs.
     #[arg(long)]
     input_noise: f32 = 0.0 => core;
+    /// Masking corruption of the auto-encoder's inputs: the fraction of each training input's
+    /// values set to 0 (each value independently) before --input-noise is added (Vincent et
+    /// al.'s masking noise; auto-encoder only; 0 = none).
+    #[arg(long, value_name = "P")]
+    input_mask: f32 = 0.0;
     /// DTP update schedule: a pass of inverse steps then a pass of forward steps each epoch
     /// (the reference), or both per minibatch.
     #[arg(long, value_parser = core_names::<Schedule>(&["alternating", "interleaved"]))]

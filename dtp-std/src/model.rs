@@ -290,6 +290,13 @@ pub fn build(
     widths: &[usize],
     classes: usize,
 ) -> Result<Model, String> {
+    if hyper.input_mask != 0.0 && hyper.model == ModelKind::Classifier {
+        return Err(format!(
+            "--input-mask {} is the auto-encoder's masking corruption; a classifier ({}) does \
+             not use it: leave it at 0",
+            hyper.input_mask, hyper.layers
+        ));
+    }
     let batch = hyper.batch as usize;
     if let Some((image, specs)) = hyper.layers.conv_specs(classes) {
         let net = ConvNet::new(image, &specs).map_err(|e| e.to_string())?;

@@ -257,16 +257,21 @@ fn mnist_ae_trains_probes_reports_and_has_a_backprop_baseline() {
 }
 
 /// The records without their wall-clock fields.
-#[test]
-fn mnist_ae_resume_is_bit_identical() {
-    let dir = TempDir::new().unwrap();
-    let data = dir.path().join("mnist");
-    fs::create_dir(&data).unwrap();
-    dataset(&data);
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    train(&data, &a, 3, &["--seed", "4", "--no-plot"]);
+/// A run of `extra` settings interrupted in epoch 2 and resumed ends with the bits of an
+/// uninterrupted one; returns the uninterrupted run's directory (inside `dir`).
+fn resume_is_bit_identical(dir: &Path, extra: &[&str]) -> std::path::PathBuf {
+    let data = dir.join("mnist");
+    if !data.exists() {
+        fs::create_dir(&data).unwrap();
+        dataset(&data);
+    }
+    let tag = extra.join("");
+    let (a, b) = (dir.join(format!("a{tag}")), dir.join(format!("b{tag}")));
+    let mut flags = vec!["--seed", "4", "--no-plot"];
+    flags.extend_from_slice(extra);
+    train(&data, &a, 3, &flags);
     // 10 batches an epoch: abort in epoch 2, after the checkpoint of epoch 1.
-    let o = dtp(&[
+    let mut args = vec![
         "train",
         "--preset",
         "mnist-ae",
@@ -282,7 +287,9 @@ fn mnist_ae_resume_is_bit_identical() {
         "--no-plot",
         "--abort-after-batches",
         "15",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let o = dtp(&args);
     assert!(!o.status.success());
     assert_eq!(load(&b).model.epoch(), 1);
     assert!(ae(&load(&b).model).finished().is_none());
@@ -309,6 +316,35 @@ fn mnist_ae_resume_is_bit_identical() {
     }
     assert_eq!(timeless_records(&a), timeless_records(&b));
     assert_eq!(timeless_summary(&a), timeless_summary(&b));
+    a
+}
+
+#[test]
+fn mnist_ae_resume_is_bit_identical() {
+    let dir = TempDir::new().unwrap();
+    resume_is_bit_identical(dir.path(), &[]);
+}
+
+/// `--input-mask` (masking corruption): recorded in the run's settings, taken up again on
+/// resume (bit-identical), and used (the weights differ from the unmasked run's); refused
+/// for a classifier, which has no use for it, with exit 2 and no run directory left.
+#[test]
+fn input_mask_is_recorded_resumed_and_used() {
+    let dir = TempDir::new().unwrap();
+    let plain = resume_is_bit_identical(dir.path(), &[]);
+    let masked = resume_is_bit_identical(dir.path(), &["--input-mask", "0.25"]);
+    let config = fs::read_to_string(masked.join("config.toml")).unwrap();
+    assert!(config.contains("input_mask = 0.25"), "{config}");
+    let (x, y) = (load(&plain), load(&masked));
+    let w = |c: &checkpoint::Checkpoint| c.model.tensors()[0].data.to_vec();
+    assert_ne!(w(&x), w(&y), "the mask changed nothing");
+
+    let out = dir.path().join("classifier");
+    let o = dtp(&["train", "--input-mask", "0.3", "--out", s(&out), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--input-mask 0.3"), "{err}");
+    assert!(!out.exists(), "a refused run left {}", out.display());
 }
 
 /// The real MNIST directory, or `None` (skip, with a note) when it is absent; under
