@@ -87,6 +87,8 @@ pub struct AeSettings {
     pub ae: AutoencoderConfig,
     /// Decay of the encoder's learning rate, as a classifier's forward rate decays.
     pub lr_decay: LrDecay,
+    /// Factor on both halves' initial weights (`init_scale`).
+    pub init_scale: f32,
 }
 
 impl AeSettings {
@@ -106,6 +108,7 @@ impl AeSettings {
                 decoder_opt: c.inverse,
             },
             lr_decay: c.lr_decay,
+            init_scale: hyper.init_scale,
         }
     }
 
@@ -294,6 +297,7 @@ impl AeModel {
             settings: AeSettings {
                 ae: AutoencoderConfig::DEFAULT,
                 lr_decay: LrDecay::NONE,
+                init_scale: 1.0,
             },
             epoch: 0,
             ae: Autoencoder::with_widths(inputs, hidden, batch),
@@ -391,7 +395,19 @@ impl AeModel {
         init: Init,
         rng: &mut Pcg64,
     ) -> Result<(), ConfigError> {
+        let scale = settings.init_scale;
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(ConfigError::OutOfRange {
+                name: "init_scale",
+                value: scale,
+                allowed: "(0, ∞)",
+            });
+        }
         self.ae.init(settings.ae, init, rng)?;
+        if scale != 1.0 {
+            self.ae.encoder.w *= scale;
+            self.ae.decoder.w *= scale;
+        }
         self.online.reset();
         self.final_probe.reset();
         self.settings = settings;
@@ -688,6 +704,29 @@ mod tests {
         match m {
             Model::Autoencoder(a) => a,
             _ => unreachable!(),
+        }
+    }
+
+    /// `init_scale` multiplies both halves' initial weights (the same draws); 0, negative or
+    /// not finite is refused.
+    #[test]
+    fn init_scale_scales_the_initial_weights() {
+        let at = |scale: f32| {
+            let mut m = AeModel::new(6, 5, 3, 4);
+            let h = Hyper {
+                init_scale: scale,
+                ..Hyper::default()
+            };
+            m.init(AeSettings::of(&h), Init::Orthogonal, &mut Pcg64::new(1, 1))
+                .map(|()| (m.ae.encoder.w.clone(), m.ae.decoder.w.clone()))
+        };
+        let (e1, d1) = at(1.0).unwrap();
+        let (e, d) = at(0.1).unwrap();
+        assert!(e1.iter().any(|&v| v != 0.0));
+        assert_eq!(e, e1 * 0.1);
+        assert_eq!(d, d1 * 0.1);
+        for bad in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+            assert!(at(bad).is_err(), "init_scale {bad} accepted");
         }
     }
 

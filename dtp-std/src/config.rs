@@ -130,6 +130,11 @@ settings! {
     /// al.'s masking noise; auto-encoder only; 0 = none).
     #[arg(long, value_name = "P")]
     input_mask: f32 = 0.0;
+    /// Factor on the auto-encoder's initial weights (after --init; e.g. 0.1 starts from small
+    /// weights, so the filters show what training wrote rather than their random start;
+    /// auto-encoder only; 1 = --init as it is).
+    #[arg(long, value_name = "S")]
+    init_scale: f32 = 1.0;
     /// DTP update schedule: a pass of inverse steps then a pass of forward steps each epoch
     /// (the reference), or both per minibatch.
     #[arg(long, value_parser = core_names::<Schedule>(&["alternating", "interleaved"]))]

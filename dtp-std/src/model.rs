@@ -290,12 +290,21 @@ pub fn build(
     widths: &[usize],
     classes: usize,
 ) -> Result<Model, String> {
-    if hyper.input_mask != 0.0 && hyper.model == ModelKind::Classifier {
-        return Err(format!(
-            "--input-mask {} is the auto-encoder's masking corruption; a classifier ({}) does \
-             not use it: leave it at 0",
-            hyper.input_mask, hyper.layers
-        ));
+    if hyper.model == ModelKind::Classifier {
+        if hyper.input_mask != 0.0 {
+            return Err(format!(
+                "--input-mask {} is the auto-encoder's masking corruption; a classifier ({}) \
+                 does not use it: leave it at 0",
+                hyper.input_mask, hyper.layers
+            ));
+        }
+        if hyper.init_scale != 1.0 {
+            return Err(format!(
+                "--init-scale {} applies to the auto-encoder; a classifier ({}) starts from \
+                 --init as it is: leave it at 1",
+                hyper.init_scale, hyper.layers
+            ));
+        }
     }
     let batch = hyper.batch as usize;
     if let Some((image, specs)) = hyper.layers.conv_specs(classes) {

@@ -327,7 +327,8 @@ fn mnist_ae_resume_is_bit_identical() {
 
 /// `--input-mask` (masking corruption): recorded in the run's settings, taken up again on
 /// resume (bit-identical), and used (the weights differ from the unmasked run's); refused
-/// for a classifier, which has no use for it, with exit 2 and no run directory left.
+/// for a classifier, which has no use for it, with exit 2 and no run directory left (as is
+/// `--init-scale`).
 #[test]
 fn input_mask_is_recorded_resumed_and_used() {
     let dir = TempDir::new().unwrap();
@@ -344,6 +345,11 @@ fn input_mask_is_recorded_resumed_and_used() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("--input-mask 0.3"), "{err}");
+    assert!(!out.exists(), "a refused run left {}", out.display());
+    let o = dtp(&["train", "--init-scale", "0.5", "--out", s(&out), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--init-scale 0.5"), "{err}");
     assert!(!out.exists(), "a refused run left {}", out.display());
 }
 
