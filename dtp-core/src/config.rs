@@ -535,6 +535,7 @@ fn validate_optimiser(opt: &Optimiser, names: [&'static str; 7]) -> Result<(), C
             unit_interval(names[2], rho)?;
             positive(names[3], eps)
         }
+        #[cfg(not(target_os = "none"))]
         OptimiserKind::Adam {
             beta1,
             beta2,

@@ -46,6 +46,10 @@ pub enum OptimiserKind {
     /// `g ← g + λθ`, `m ← β₁m + (1−β₁)g`, `u ← β₂u + (1−β₂)g²`, `t ← t + 1`,
     /// `θ ← θ − (lr/(1−β₁ᵗ))·m/(√u/√(1−β₂ᵗ) + ε)` (ε outside the square root).
     /// State: `m` in [`Moments::a`], `u` in [`Moments::s`], `t` in [`Moments::v`].
+    ///
+    /// Not compiled for bare-metal targets (`target_os = "none"`): the device keeps its two
+    /// rules and their code, instruction for instruction.
+    #[cfg(not(target_os = "none"))]
     #[cfg_attr(feature = "serde", serde(rename = "adam"))]
     Adam {
         /// First-moment coefficient β₁ in [0, 1) (0.9).
@@ -86,7 +90,8 @@ impl Optimiser {
     }
 
     /// Adam with `torch.optim.Adam`'s defaults: β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸, no weight
-    /// decay.
+    /// decay (not on bare-metal targets).
+    #[cfg(not(target_os = "none"))]
     pub const fn adam(lr: f32) -> Self {
         Optimiser {
             lr,
@@ -218,28 +223,6 @@ impl Optimiser {
             let _ = (a, s);
             return zero == 0.0;
         }
-        #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-        if let OptimiserKind::Adam { .. } = self.kind {
-            return self.columns_portable(p, delta, scales, a, s, v);
-        }
-        self.columns_portable(p, delta, scales, a, s, v)
-    }
-
-    /// [`update_columns`](Self::update_columns)'s portable loop: the rule column by column.
-    /// Out of line on Arm, where only Adam reaches it (RMSprop and SGD have assembly loops on
-    /// hard-float Arm), so that the device's code for those is the same with or without Adam.
-    #[cfg_attr(target_arch = "arm", inline(never))]
-    #[cfg_attr(not(target_arch = "arm"), inline(always))]
-    fn columns_portable(
-        &self,
-        p: &mut [f32],
-        delta: &[f32],
-        scales: &[f32],
-        a: &mut [f32],
-        s: &mut [f32],
-        v: &mut [f32],
-    ) -> bool {
-        let rows = delta.len();
         let mut finite = Finite::new();
         let columns = p
             .chunks_exact_mut(rows)
@@ -388,6 +371,7 @@ impl Optimiser {
                     finite.add2(*p, d);
                 }
             }
+            #[cfg(not(target_os = "none"))]
             OptimiserKind::Adam {
                 beta1,
                 beta2,
@@ -423,10 +407,9 @@ impl Optimiser {
 
 /// Adam's rule ([`OptimiserKind::Adam`]) over parameters `p` with gradients `g`, first moments
 /// `m`, second moments `u` and step counts `v`; `k` is `[lr, β₁, β₂, ε, λ]`. Returns `false` if
-/// a parameter or a second moment is not finite. Kept out of line on Arm, so that the
-/// device's RMSprop and SGD code is the same with or without it.
-#[cfg_attr(target_arch = "arm", inline(never))]
-#[cfg_attr(not(target_arch = "arm"), inline(always))]
+/// a parameter or a second moment is not finite.
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
 fn adam_each(
     k: [f32; 5],
     p: &mut [f32],
@@ -460,6 +443,7 @@ fn adam_each(
 
 /// `b^t` for a whole number `t ≥ 0` held as an `f32` (Adam's step count), by repeated
 /// squaring: at most 2·24 multiplications, the same bits on every target.
+#[cfg(not(target_os = "none"))]
 #[inline]
 fn powi(b: f32, t: f32) -> f32 {
     // `as` saturates (NaN → 0): no panic whatever the state holds.
