@@ -155,4 +155,33 @@ mod tests {
         }
         assert_eq!(o, want);
     }
+
+    #[test]
+    fn a_patch_switches_to_adam_and_sets_its_constants() {
+        let mut o = Optimiser::rmsprop(1e-3);
+        let adam = OptimiserPatch {
+            kind: Some(OptimiserName::Adam),
+            beta2: Some(0.99),
+            weight_decay: Some(1e-4),
+            ..OptimiserPatch::default()
+        };
+        adam.apply_to(&mut o);
+        let mut want = Optimiser::adam(1e-3);
+        if let OptimiserKind::Adam {
+            beta2,
+            weight_decay,
+            ..
+        } = &mut want.kind
+        {
+            (*beta2, *weight_decay) = (0.99, 1e-4);
+        }
+        assert_eq!(o, want);
+        // Adam has no momentum: SGD then starts from 0.9.
+        let sgd = OptimiserPatch {
+            kind: Some(OptimiserName::Sgd),
+            ..OptimiserPatch::default()
+        };
+        sgd.apply_to(&mut o);
+        assert_eq!(o, Optimiser::sgd(1e-3, 0.9));
+    }
 }
