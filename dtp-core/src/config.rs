@@ -486,6 +486,9 @@ impl Config {
                 "forward.momentum",
                 "forward.rho",
                 "forward.eps",
+                "forward.beta1",
+                "forward.beta2",
+                "forward.weight_decay",
             ],
         )?;
         validate_optimiser(
@@ -495,6 +498,9 @@ impl Config {
                 "inverse.momentum",
                 "inverse.rho",
                 "inverse.eps",
+                "inverse.beta1",
+                "inverse.beta2",
+                "inverse.weight_decay",
             ],
         )
     }
@@ -520,22 +526,38 @@ fn unit_interval(name: &'static str, value: f32) -> Result<(), ConfigError> {
     }
 }
 
-fn validate_optimiser(opt: &Optimiser, names: [&'static str; 4]) -> Result<(), ConfigError> {
+fn validate_optimiser(opt: &Optimiser, names: [&'static str; 7]) -> Result<(), ConfigError> {
     nonneg(names[0], opt.lr)?;
     match opt.kind {
         OptimiserKind::Sgd { momentum } => unit_interval(names[1], momentum),
         OptimiserKind::RmsProp { rho, momentum, eps } => {
             unit_interval(names[1], momentum)?;
             unit_interval(names[2], rho)?;
-            if eps.is_finite() && eps > 0.0 {
-                Ok(())
-            } else {
-                Err(ConfigError::OutOfRange {
-                    name: names[3],
-                    value: eps,
-                    allowed: "(0, ∞)",
-                })
-            }
+            positive(names[3], eps)
         }
+        #[cfg(not(target_os = "none"))]
+        OptimiserKind::Adam {
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+        } => {
+            unit_interval(names[4], beta1)?;
+            unit_interval(names[5], beta2)?;
+            positive(names[3], eps)?;
+            nonneg(names[6], weight_decay)
+        }
+    }
+}
+
+fn positive(name: &'static str, value: f32) -> Result<(), ConfigError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::OutOfRange {
+            name,
+            value,
+            allowed: "(0, ∞)",
+        })
     }
 }

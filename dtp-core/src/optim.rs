@@ -1,7 +1,13 @@
-//! Optimisers: SGD with momentum and the reference's centred RMSprop with momentum.
+//! Optimisers: SGD with momentum, the reference's centred RMSprop with momentum, and Adam.
 //!
 //! State is kept per parameter tensor ([`Moments`]); the trainer keeps one [`NetState`] for
 //! the forward layers and a separate one for the inverses, as the reference code does.
+//!
+//! Adam needs no momentum buffer, so its [`Moments`] hold the first moment `m` in `a`, the
+//! second moment in `s` and the step count `t` in `v` (every element of a tensor holds the
+//! same `t`, as an `f32`: exact up to 2²⁴ steps, after which the bias corrections are 1 to
+//! f32 precision anyway). The count is thereby saved and resumed with the rest of the state,
+//! bit for bit, and any part of a tensor can still be updated on its own.
 
 use crate::dense::Dense;
 use crate::layout::{Layout, NetAlloc};
@@ -35,6 +41,27 @@ pub enum OptimiserKind {
         /// Stabiliser ε inside the square root (0.001).
         eps: f32,
     },
+    /// Adam (Kingma & Ba 2015, arXiv:1412.6980, Algorithm 1) in `torch.optim.Adam`'s form,
+    /// with optional L2 weight decay λ added to the gradient (torch's `weight_decay`):
+    /// `g ← g + λθ`, `m ← β₁m + (1−β₁)g`, `u ← β₂u + (1−β₂)g²`, `t ← t + 1`,
+    /// `θ ← θ − (lr/(1−β₁ᵗ))·m/(√u/√(1−β₂ᵗ) + ε)` (ε outside the square root).
+    /// State: `m` in [`Moments::a`], `u` in [`Moments::s`], `t` in [`Moments::v`].
+    ///
+    /// Not compiled for bare-metal targets (`target_os = "none"`): the device keeps its two
+    /// rules and their code, instruction for instruction.
+    #[cfg(not(target_os = "none"))]
+    #[cfg_attr(feature = "serde", serde(rename = "adam"))]
+    Adam {
+        /// First-moment coefficient β₁ in [0, 1) (0.9).
+        beta1: f32,
+        /// Second-moment coefficient β₂ in [0, 1) (0.999).
+        beta2: f32,
+        /// Stabiliser ε > 0 added to the bias-corrected root (10⁻⁸).
+        eps: f32,
+        /// L2 weight decay λ ≥ 0 (0: none), as torch's coupled `weight_decay`.
+        #[cfg_attr(feature = "serde", serde(default))]
+        weight_decay: f32,
+    },
 }
 
 /// An update rule and its learning rate.
@@ -58,6 +85,21 @@ impl Optimiser {
                 rho: 0.95,
                 momentum: 0.9,
                 eps: 0.001,
+            },
+        }
+    }
+
+    /// Adam with `torch.optim.Adam`'s defaults: β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸, no weight
+    /// decay (not on bare-metal targets).
+    #[cfg(not(target_os = "none"))]
+    pub const fn adam(lr: f32) -> Self {
+        Optimiser {
+            lr,
+            kind: OptimiserKind::Adam {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.0,
             },
         }
     }
@@ -329,6 +371,20 @@ impl Optimiser {
                     finite.add2(*p, d);
                 }
             }
+            #[cfg(not(target_os = "none"))]
+            OptimiserKind::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            } => finite.and(adam_each(
+                [lr, beta1, beta2, eps, weight_decay],
+                p,
+                g,
+                a,
+                s,
+                v,
+            )),
         }
         finite.get()
     }
@@ -347,6 +403,60 @@ impl Optimiser {
         let b = self.update(&mut layer.b, &grad.b, &mut state.b);
         w & b
     }
+}
+
+/// Adam's rule ([`OptimiserKind::Adam`]) over parameters `p` with gradients `g`, first moments
+/// `m`, second moments `u` and step counts `v`; `k` is `[lr, β₁, β₂, ε, λ]`. Returns `false` if
+/// a parameter or a second moment is not finite.
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+fn adam_each(
+    k: [f32; 5],
+    p: &mut [f32],
+    g: impl Iterator<Item = f32>,
+    m: &mut [f32],
+    u: &mut [f32],
+    v: &mut [f32],
+) -> bool {
+    let [lr, beta1, beta2, eps, weight_decay] = k;
+    let mut finite = Finite::new();
+    // One step count for the slice (all its elements hold the same `t`).
+    let t = v.first().map_or(1.0, |&t| t + 1.0);
+    let step = lr / (1.0 - powi(beta1, t));
+    let root = crate::math::sqrt(1.0 - powi(beta2, t));
+    for (((p, g), m), (u, v)) in p
+        .iter_mut()
+        .zip(g)
+        .zip(m.iter_mut())
+        .zip(u.iter_mut().zip(v))
+    {
+        let g = g + weight_decay * *p;
+        *m = beta1 * *m + (1.0 - beta1) * g;
+        // Checked too, as RMSprop's `s`: `u = ∞` would silence every later update.
+        *u = beta2 * *u + (1.0 - beta2) * g * g;
+        *p -= step * (*m / (crate::math::sqrt(*u) / root + eps));
+        *v = t;
+        finite.add2(*p, *u);
+    }
+    finite.get()
+}
+
+/// `b^t` for a whole number `t ≥ 0` held as an `f32` (Adam's step count), by repeated
+/// squaring: at most 2·24 multiplications, the same bits on every target.
+#[cfg(not(target_os = "none"))]
+#[inline]
+fn powi(b: f32, t: f32) -> f32 {
+    // `as` saturates (NaN → 0): no panic whatever the state holds.
+    let mut n = t as u32;
+    let (mut base, mut acc) = (b, 1.0f32);
+    while n > 0 {
+        if n & 1 == 1 {
+            acc *= base;
+        }
+        base *= base;
+        n >>= 1;
+    }
+    acc
 }
 
 /// Whether every value folded in was finite. On Arm cores (a scalar FPU) the values are summed
@@ -410,17 +520,17 @@ impl Finite {
 }
 
 /// Optimiser state of one parameter tensor: running mean `a`, running mean square `s`
-/// (RMSprop only) and velocity `v`.
+/// (RMSprop and Adam) and velocity `v` (Adam: the step count `t`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Moments<R: Dim, C: Dim>
 where
     DefaultAllocator: Allocator<R, C>,
 {
-    /// Running average of the gradient (RMSprop).
+    /// Running average of the gradient (RMSprop; Adam's first moment `m`).
     pub a: OMat<R, C>,
-    /// Running average of the squared gradient (RMSprop).
+    /// Running average of the squared gradient (RMSprop; Adam's second moment `u`).
     pub s: OMat<R, C>,
-    /// Velocity (momentum buffer).
+    /// Velocity (momentum buffer); Adam's step count `t` in every element.
     pub v: OMat<R, C>,
 }
 

@@ -179,4 +179,7 @@ pub enum OptimiserName {
     Rmsprop,
     /// SGD with momentum (rho and eps unused).
     Sgd,
+    /// Adam, torch.optim.Adam's form (beta1 0.9, beta2 0.999, eps 1e-8; momentum and rho
+    /// unused).
+    Adam,
 }

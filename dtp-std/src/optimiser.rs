@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 pub use crate::kinds::OptimiserName;
 
-/// Partial [`Optimiser`]: the keys of a `[forward]` or `[inverse]` table (`rho` and `eps` are
-/// RMSprop's; SGD has none).
+/// Partial [`Optimiser`]: the keys of a `[forward]` or `[inverse]` table (`rho` is RMSprop's,
+/// `eps` RMSprop's or Adam's, `beta1`, `beta2`, `weight_decay` Adam's; SGD has none but
+/// `momentum`, which Adam does not use).
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OptimiserPatch {
@@ -21,29 +22,37 @@ pub struct OptimiserPatch {
     pub momentum: Option<f32>,
     /// RMSprop's averaging coefficient ρ in [0, 1).
     pub rho: Option<f32>,
-    /// RMSprop's stabiliser ε > 0.
+    /// RMSprop's or Adam's stabiliser ε > 0.
     pub eps: Option<f32>,
+    /// Adam's first-moment coefficient β₁ in [0, 1).
+    pub beta1: Option<f32>,
+    /// Adam's second-moment coefficient β₂ in [0, 1).
+    pub beta2: Option<f32>,
+    /// Adam's L2 weight decay λ ≥ 0 (`g ← g + λθ`).
+    pub weight_decay: Option<f32>,
 }
 
 impl OptimiserPatch {
     /// Applies every key present: first the rule (keeping the momentum; RMSprop's ρ and ε
-    /// start at the reference's), then the constants.
+    /// start at the reference's, Adam's constants at torch's defaults), then the constants.
     pub fn apply_to(&self, o: &mut Optimiser) {
         if let Some(kind) = self.kind {
             let m = momentum(o.kind);
             o.kind = match (kind, o.kind) {
-                (OptimiserName::Sgd, _) => OptimiserKind::Sgd { momentum: m },
+                (OptimiserName::Sgd, _) => OptimiserKind::Sgd {
+                    momentum: m.unwrap_or(0.9),
+                },
                 (OptimiserName::Rmsprop, k @ OptimiserKind::RmsProp { .. }) => k,
-                (OptimiserName::Rmsprop, OptimiserKind::Sgd { .. }) => {
-                    match Optimiser::rmsprop(o.lr).kind {
-                        OptimiserKind::RmsProp { rho, eps, .. } => OptimiserKind::RmsProp {
-                            rho,
-                            momentum: m,
-                            eps,
-                        },
-                        k => k,
-                    }
-                }
+                (OptimiserName::Rmsprop, _) => match Optimiser::rmsprop(o.lr).kind {
+                    OptimiserKind::RmsProp { rho, eps, momentum } => OptimiserKind::RmsProp {
+                        rho,
+                        momentum: m.unwrap_or(momentum),
+                        eps,
+                    },
+                    k => k,
+                },
+                (OptimiserName::Adam, k @ OptimiserKind::Adam { .. }) => k,
+                (OptimiserName::Adam, _) => Optimiser::adam(o.lr).kind,
             };
         }
         if let Some(lr) = self.lr {
@@ -56,13 +65,26 @@ impl OptimiserPatch {
                 set(rho, self.rho);
                 set(eps, self.eps);
             }
+            OptimiserKind::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            } => {
+                set(beta1, self.beta1);
+                set(beta2, self.beta2);
+                set(eps, self.eps);
+                set(weight_decay, self.weight_decay);
+            }
         }
     }
 }
 
-fn momentum(k: OptimiserKind) -> f32 {
+/// The momentum of a rule that has one (Adam has none).
+fn momentum(k: OptimiserKind) -> Option<f32> {
     match k {
-        OptimiserKind::Sgd { momentum } | OptimiserKind::RmsProp { momentum, .. } => momentum,
+        OptimiserKind::Sgd { momentum } | OptimiserKind::RmsProp { momentum, .. } => Some(momentum),
+        OptimiserKind::Adam { .. } => None,
     }
 }
 
@@ -100,8 +122,7 @@ impl OptimiserFlags {
                 kind: self.optimiser,
                 lr,
                 momentum: self.momentum,
-                rho: None,
-                eps: None,
+                ..OptimiserPatch::default()
             };
             (p != OptimiserPatch::default()).then_some(p)
         })
@@ -133,5 +154,34 @@ mod tests {
             *rho = 0.5;
         }
         assert_eq!(o, want);
+    }
+
+    #[test]
+    fn a_patch_switches_to_adam_and_sets_its_constants() {
+        let mut o = Optimiser::rmsprop(1e-3);
+        let adam = OptimiserPatch {
+            kind: Some(OptimiserName::Adam),
+            beta2: Some(0.99),
+            weight_decay: Some(1e-4),
+            ..OptimiserPatch::default()
+        };
+        adam.apply_to(&mut o);
+        let mut want = Optimiser::adam(1e-3);
+        if let OptimiserKind::Adam {
+            beta2,
+            weight_decay,
+            ..
+        } = &mut want.kind
+        {
+            (*beta2, *weight_decay) = (0.99, 1e-4);
+        }
+        assert_eq!(o, want);
+        // Adam has no momentum: SGD then starts from 0.9.
+        let sgd = OptimiserPatch {
+            kind: Some(OptimiserName::Sgd),
+            ..OptimiserPatch::default()
+        };
+        sgd.apply_to(&mut o);
+        assert_eq!(o, Optimiser::sgd(1e-3, 0.9));
     }
 }

@@ -267,16 +267,18 @@ pub const BACKPROP_LR: f32 = 1e-3;
 
 /// The forward optimiser `--algo bp` starts from on a preset whose settings are `h` (the
 /// user's `--lr-forward`, `--optimiser`, `--momentum` or `[forward]` keys still win): for a
-/// classifier, the preset's RMSprop (ρ, μ, ε) at [`BACKPROP_LR`] (RMSprop 10⁻³ if the preset
+/// classifier, the preset's RMSprop (ρ, μ, ε) or Adam at [`BACKPROP_LR`] (RMSprop 10⁻³ if the preset
 /// uses SGD); for the auto-encoder, the preset's own (its backprop baseline in RESULTS.md was
 /// trained with it).
 pub fn backprop_forward(h: &Hyper) -> Optimiser {
     match (h.model, h.forward.kind) {
         (ModelKind::Autoencoder, _) => h.forward,
-        (_, dtp_core::OptimiserKind::RmsProp { .. }) => Optimiser {
-            lr: BACKPROP_LR,
-            ..h.forward
-        },
+        (_, dtp_core::OptimiserKind::RmsProp { .. } | dtp_core::OptimiserKind::Adam { .. }) => {
+            Optimiser {
+                lr: BACKPROP_LR,
+                ..h.forward
+            }
+        }
         (_, dtp_core::OptimiserKind::Sgd { .. }) => Optimiser::rmsprop(BACKPROP_LR),
     }
 }

@@ -457,6 +457,7 @@ fn start(
                 match hyper.forward.kind {
                     dtp_core::OptimiserKind::RmsProp { .. } => "RMSprop",
                     dtp_core::OptimiserKind::Sgd { .. } => "SGD",
+                    dtp_core::OptimiserKind::Adam { .. } => "Adam",
                 },
                 hyper.forward.lr,
                 if set {

@@ -52,6 +52,72 @@ impl<const IN: usize, const OUT: usize, const B: usize> Batches<Const<IN>, Const
     }
 }
 
+/// The same minibatches for a run-time trainer (`DynTrainer`), of any input width, classes
+/// and batch the buffers have.
+impl Batches<dtp_core::Dyn, dtp_core::Dyn, dtp_core::Dyn> for Shuffled<'_> {
+    fn batches(&self) -> usize {
+        // The batch is the buffers' column count; `fill` is told it. Callers make sure the
+        // batch divides as they expect: this serves whole batches of 10.
+        self.data.len() / DYN_BATCH
+    }
+
+    fn fill(
+        &mut self,
+        index: usize,
+        x: &mut dtp_core::OMat<dtp_core::Dyn, dtp_core::Dyn>,
+        t: &mut dtp_core::OMat<dtp_core::Dyn, dtp_core::Dyn>,
+    ) {
+        assert_eq!(
+            x.ncols(),
+            DYN_BATCH,
+            "Shuffled serves run-time batches of {DYN_BATCH}"
+        );
+        if index == 0 {
+            for i in (1..self.order.len()).rev() {
+                let j = (self.rng.next_u32() as usize) % (i + 1);
+                self.order.swap(i, j);
+            }
+        }
+        self.served += 1;
+        t.fill(0.0);
+        let inputs = x.nrows();
+        for b in 0..DYN_BATCH {
+            let column = &mut x.as_mut_slice()[b * inputs..(b + 1) * inputs];
+            let label = self
+                .data
+                .sample_into(self.order[index * DYN_BATCH + b], column);
+            t[(label as usize, b)] = 1.0;
+        }
+    }
+}
+
+/// The minibatch size [`Shuffled`] serves to run-time trainers.
+pub const DYN_BATCH: usize = 10;
+
+/// [`accuracy`] of a run-time trainer (`DynTrainer`).
+pub fn dyn_accuracy<K: Kernel>(trainer: &mut dtp_core::DynTrainer<K>, data: &Dataset) -> f32 {
+    let mut rng = Pcg32::new(0, 0);
+    let (mut correct, batch) = (0, trainer.batch());
+    for start in (0..data.len()).step_by(batch) {
+        let n = batch.min(data.len() - start);
+        let (x, t) = trainer.batch_mut();
+        let inputs = x.nrows();
+        t.fill(0.0);
+        for b in 0..batch {
+            let column = &mut x.as_mut_slice()[b * inputs..(b + 1) * inputs];
+            let label = data.sample_into(start + b.min(n - 1), column);
+            t[(label as usize, b)] = 1.0;
+        }
+        trainer.evaluate(&mut rng).expect("finite evaluation");
+        let p = trainer.output();
+        for b in 0..n {
+            let predicted = p.column(b).argmax().0;
+            correct += usize::from(predicted == data.label(start + b) as usize);
+        }
+    }
+    correct as f32 / data.len() as f32
+}
+
 /// Fraction of `data` classified correctly by a forward pass (no noise), batch by batch; the
 /// last partial batch is padded with copies of its last sample and the copies ignored.
 pub fn accuracy<

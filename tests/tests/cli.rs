@@ -125,6 +125,71 @@ fn crash_and_resume_is_bit_identical() {
     assert_same_run(&a, &b);
 }
 
+/// With Adam on both passes (its step counts live in the optimiser state the checkpoint
+/// saves) and DDTP-linear's direct maps: a run aborted mid-epoch and resumed from its
+/// checkpoint ends with the bits of the uninterrupted run, and the resumed run keeps Adam's
+/// settings from the TOML file (β₂, ε, weight decay).
+#[test]
+fn adam_crash_and_resume_is_bit_identical() {
+    let dir = TempDir::new().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let cfg = write(
+        dir.path(),
+        "adam.toml",
+        b"[forward]\nkind = \"adam\"\nlr = 1e-3\n[inverse]\nkind = \"adam\"\nlr = 1e-4\nbeta2 = 0.99\neps = 1e-6\nweight_decay = 1e-4\n",
+    );
+    let args = ["--seed", "4", "--algo", "ddtp-linear", "--config", s(&cfg)];
+    train_digits(&a, 4, &args);
+    let config = fs::read_to_string(a.join("config.toml")).unwrap();
+    assert!(
+        config.contains("adam") && config.contains("weight_decay"),
+        "{config}"
+    );
+    let mut abort = vec!["train", "--out", s(&b), "--epochs", "4", "--quiet"];
+    abort.extend_from_slice(&args);
+    abort.extend_from_slice(&["--abort-after-batches", "400"]);
+    assert!(!dtp(&abort).status.success());
+    assert!(load(&b).model.epoch() >= 1);
+    ok(&["train", "--out", s(&b), "--resume", "--quiet"]);
+    assert_same_run(&a, &b);
+}
+
+/// Adam's keys out of range exit 2 naming the file and the key.
+#[test]
+fn adam_settings_out_of_range_name_the_key() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let o = d.join("out");
+    for (name, text, key) in [
+        (
+            "b1.toml",
+            "[forward]\nkind = \"adam\"\nbeta1 = 1.0\n",
+            "forward.beta1",
+        ),
+        (
+            "b2.toml",
+            "[inverse]\nkind = \"adam\"\nbeta2 = -0.1\n",
+            "inverse.beta2",
+        ),
+        (
+            "eps.toml",
+            "[inverse]\nkind = \"adam\"\neps = 0\n",
+            "inverse.eps",
+        ),
+        (
+            "wd.toml",
+            "[inverse]\nkind = \"adam\"\nweight_decay = -1\n",
+            "inverse.weight_decay",
+        ),
+    ] {
+        let cfg = write(d, name, text.as_bytes());
+        bad_input(
+            &["train", "--out", s(&o), "--config", s(&cfg)],
+            &[name, key],
+        );
+    }
+}
+
 #[test]
 fn killed_and_resumed_is_bit_identical() {
     let dir = TempDir::new().unwrap();
