@@ -996,6 +996,9 @@ impl Batches<Dyn, Dyn, Dyn> for Random {
     }
 }
 
+/// Every tensor of a trainer by name, as bits.
+type Bits = Vec<(String, Vec<u32>)>;
+
 /// How a [`chunked`] run trains.
 #[derive(Clone, Copy, Debug)]
 enum Run {
@@ -1008,7 +1011,7 @@ enum Run {
 /// Every tensor's bits and every epoch's figures (loss and error bits) after two epochs
 /// of [`small_net`] on minibatches of 12 split into `chunks` chunks run by `threads` threads
 /// (input noise on, so every chunk draws from its stream).
-fn chunked(run: Run, chunks: usize, threads: usize) -> (Vec<(String, Vec<u32>)>, Vec<(u32, u32)>) {
+fn chunked(run: Run, chunks: usize, threads: usize) -> (Bits, Vec<(u32, u32)>) {
     use dtp_core::conv::parallel::ConvParallel;
     let (net, mut rng) = small_net(21);
     let schedule = match run {

@@ -272,12 +272,19 @@ impl ConvParallel {
         }
         let results = self.team.map(&mut tasks, |_, task| task.run());
         results.into_iter().collect::<Result<(), Error>>()?;
-        let (losses, of): (&mut Vec<f32>, fn(&Chunk) -> &[f32]) = match half {
-            Half::Forward => (&mut t.local_loss, |c| &c.local_loss),
-            Half::Inverse => (&mut t.inverse_loss, |c| &c.inverse_loss),
+        let losses = match half {
+            Half::Forward => &mut t.local_loss,
+            Half::Inverse => &mut t.inverse_loss,
         };
         for (k, l) in losses.iter_mut().enumerate() {
-            *l = self.chunks.iter().map(|c| of(c)[k]).sum();
+            *l = self
+                .chunks
+                .iter()
+                .map(|c| match half {
+                    Half::Forward => c.local_loss[k],
+                    Half::Inverse => c.inverse_loss[k],
+                })
+                .sum();
         }
         Ok(())
     }
