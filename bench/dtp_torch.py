@@ -78,10 +78,10 @@ N_IN, N_H, N_OUT, N_HIDDEN, BATCH = 784, 240, 10, 7, 100
 N_TRAIN, N_VALID = 50_000, 10_000
 
 # The convolutional presets' settings (dtp-std/src/presets.rs, conv_config): the continuous
-# reference's eta_hat and sigma, RMSprop 1e-3 both ways.
+# reference's (Config::CONTINUOUS).
 CONV_ETA_HAT = ETA_HAT
-CONV_LR_F = 1e-3
-CONV_LR_INV = 1e-3
+CONV_LR_F = LR_F
+CONV_LR_INV = LR_INV
 CONV_SIGMA = SIGMA
 
 
