@@ -2,8 +2,11 @@
 # Speed benchmark: our `dtp` CLI (Rust) against bench/dtp_torch.py (PyTorch), same algorithm,
 # same MNIST data, same number of threads; 1 epoch each, alternating, several repetitions.
 #
-#   bench/compare.sh [--reps N] [--threads N] [--epochs N] [--data DIR] [--out DIR]
+#   bench/compare.sh [--preset P] [--reps N] [--threads N] [--epochs N] [--data DIR] [--out DIR]
 #
+#   --preset P    mnist-7x240 (default: 784-240x7-10) or mnist-conv (Bartunov et al.'s
+#                 1x28x28-c32k3s2p1-c64k3s2p1-1024-10 with learned transposed-convolution
+#                 inverses; bench/dtp_torch.py --net conv)
 #   --reps N      repetitions (default 3); repetition r uses seed r on both sides, and the
 #                 order alternates (odd r: ours first, even r: PyTorch first)
 #   --threads N   threads on both sides (default 2): `dtp train --threads N` (minibatch chunks)
@@ -31,20 +34,26 @@ die() { echo "compare: error: $*" >&2; exit 1; }
 note() { echo "compare: $*" >&2; }
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-reps=3 threads=2 epochs=1 data="$root/datasets/mnist" out="" native=0
+reps=3 threads=2 epochs=1 data="$root/datasets/mnist" out="" native=0 preset=mnist-7x240
 while [ $# -gt 0 ]; do
     case "$1" in
+        --preset) preset="$2"; shift 2 ;;
         --reps) reps="$2"; shift 2 ;;
         --threads) threads="$2"; shift 2 ;;
         --epochs) epochs="$2"; shift 2 ;;
         --data) data="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --native) native=1; shift ;;
-        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
 [ "$reps" -ge 1 ] 2>/dev/null || die "--reps must be a positive integer"
+case "$preset" in
+    mnist-7x240) net=7x240 ;;
+    mnist-conv) net=conv ;;
+    *) die "--preset must be mnist-7x240 or mnist-conv, not '$preset'" ;;
+esac
 [ -f "$data/train-images-idx3-ubyte" ] || [ -f "$data/train-images-idx3-ubyte.gz" ] \
     || die "no MNIST in $data: run scripts/fetch-data.sh"
 data="$(cd "$data" && pwd)"
@@ -85,19 +94,19 @@ dtp="$target_dir/release/dtp"
 run_ours() {  # rep
     local dir="$out/ours-$1"
     rm -rf "$dir"
-    "$dtp" train --preset mnist-7x240 --epochs "$epochs" --seed "$1" --threads "$threads" \
+    "$dtp" train --preset "$preset" --epochs "$epochs" --seed "$1" --threads "$threads" \
         --data "$data" --out "$dir" --quiet --no-plot > "$out/ours-$1.log" 2>&1 \
         || { cat "$out/ours-$1.log" >&2; die "dtp train failed (rep $1)"; }
     echo "  ours    rep $1: $(tail -n 1 "$out/ours-$1.log")"
 }
 run_torch() {  # rep
-    (cd "$root" && "$py" bench/dtp_torch.py --data "$data" --threads "$threads" \
+    (cd "$root" && "$py" bench/dtp_torch.py --net "$net" --data "$data" --threads "$threads" \
         --epochs "$epochs" --seed "$1" --json "$out/torch-$1.json") > "$out/torch-$1.log" 2>&1 \
         || { cat "$out/torch-$1.log" >&2; die "bench/dtp_torch.py failed (rep $1)"; }
     echo "  pytorch rep $1: $(tail -n 1 "$out/torch-$1.log")"
 }
 
-echo "dtp vs PyTorch: $reps rep(s), $epochs epoch(s), $threads thread(s), native=$native, data $data, runs in $out"
+echo "dtp vs PyTorch: $preset, $reps rep(s), $epochs epoch(s), $threads thread(s), native=$native, data $data, runs in $out"
 echo "load before: $(uptime)"
 echo "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-<unset>} nice=$(nice)"
 load1="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)"

@@ -32,6 +32,24 @@ Gradients come from autograd.  Activations are stored batch-major, (batch, units
 the natural PyTorch layout (the parity script uses (units, batch); the maths is the
 same).
 
+With --net conv: the `mnist-conv` preset's network, Bartunov et al. 2018's
+1x28x28-c32k3s2p1-c64k3s2p1-1024-10 (two 3x3 stride-2 tanh convolutions with padding
+1, a dense tanh layer of 1,024, softmax output), with the conventions of
+dtp_core::conv::ConvTrainer:
+
+  * f_1, f_2: h = tanh(conv2d(h_prev, W, b, stride 2, padding 1)), W stored as the
+    (C' x C*k*k) matrix, so conv2d's (C', C, k, k) weight is that matrix reshaped;
+    f_3 reads h_2 flattened channel-major (c, y, x), as torch.flatten does.
+  * g_2, the inverse of the convolution f_2, is a transposed convolution with its OWN
+    weights V (C*k*k x C', learned, not W^T) and a bias per input channel:
+    g_2(h) = tanh(conv_transpose2d(h, V^T reshaped (C', C, k, k), c, stride 2,
+    padding 1, output_padding 1)) -- the adjoint of f_2's geometry (7x7 -> 14x14).
+    g_3 (the dense layer's inverse) is dense. There is no g_1 (no target for x).
+  * Losses, targets, noise, optimiser and schedule as for the dense net: local and
+    reconstruction losses are batch means of squared errors summed over every unit
+    (channels x positions).
+  * Settings: the preset's (CONV_* below, dtp-std/src/presets.rs conv_config).
+
 Throughput convention: samples/s = 2 x (number of training samples actually used
 per epoch, i.e. 500 x 100 = 50,000) / training seconds, because BOTH passes see
 every sample.  Training seconds cover the shuffle and both passes of every epoch,
@@ -58,6 +76,13 @@ SIGMA = 0.359829566008
 RHO, MOMENTUM, EPS = 0.95, 0.9, 0.001
 N_IN, N_H, N_OUT, N_HIDDEN, BATCH = 784, 240, 10, 7, 100
 N_TRAIN, N_VALID = 50_000, 10_000
+
+# The convolutional presets' settings (dtp-std/src/presets.rs, conv_config): the continuous
+# reference's (Config::CONTINUOUS).
+CONV_ETA_HAT = ETA_HAT
+CONV_LR_F = LR_F
+CONV_LR_INV = LR_INV
+CONV_SIGMA = SIGMA
 
 
 # --------------------------------------------------------------------------
@@ -211,8 +236,99 @@ class DTP:
         return all(torch.isfinite(p).all() for p in self.fwd_params + self.inv_params)
 
 
+class ConvDTP:
+    """DTP on 1x28x28-c32k3s2p1-c64k3s2p1-1024-10 (see the module doc, --net conv)."""
+
+    K, STRIDE, PAD = 3, 2, 1
+
+    def __init__(self, seed, eta_hat, lr_f, lr_inv):
+        gen = torch.Generator().manual_seed(seed)
+        k = self.K
+        self.eta_hat = eta_hat
+        # Forward: conv 1 -> 32, conv 32 -> 64, dense 3136 -> 1024, dense 1024 -> 10.
+        self.W = [orthogonal(32, 1 * k * k, gen).reshape(32, 1, k, k),
+                  orthogonal(64, 32 * k * k, gen).reshape(64, 32, k, k),
+                  orthogonal(1024, 64 * 7 * 7, gen),
+                  orthogonal(N_OUT, 1024, gen)]
+        self.b = [torch.zeros(n) for n in (32, 64, 1024, N_OUT)]
+        # g_2: V is (C*k*k x C') = (288 x 64); conv_transpose2d's weight is (C', C, k, k).
+        self.V = [orthogonal(32 * k * k, 64, gen).t().contiguous().reshape(64, 32, k, k),
+                  orthogonal(64 * 7 * 7, 1024, gen)]
+        self.c = [torch.zeros(32), torch.zeros(64 * 7 * 7)]
+        for t in self.W + self.b + self.V + self.c:
+            t.requires_grad_()
+        self.fwd_params = self.W + self.b
+        self.inv_params = self.V + self.c
+        self.opt_f = Rms(self.fwd_params, lr_f)
+        self.opt_inv = Rms(self.inv_params, lr_inv)
+
+    # h[0] = x (B, 1, 28, 28); h[1] (B, 32, 14, 14); h[2] (B, 64, 7, 7); h[3] (B, 1024).
+    def f(self, i, h):
+        if i <= 2:
+            return torch.tanh(F.conv2d(h, self.W[i - 1], self.b[i - 1],
+                                       stride=self.STRIDE, padding=self.PAD))
+        return torch.tanh(F.linear(h.flatten(1), self.W[i - 1], self.b[i - 1]))
+
+    def g(self, i, h):
+        if i == 2:
+            return torch.tanh(F.conv_transpose2d(h, self.V[0], self.c[0], stride=self.STRIDE,
+                                                 padding=self.PAD, output_padding=1))
+        return torch.tanh(F.linear(h, self.V[1], self.c[1])).reshape(-1, 64, 7, 7)
+
+    def logits(self, h3):
+        return F.linear(h3, self.W[3], self.b[3])
+
+    def inverse_step(self, x, sigma):
+        with torch.no_grad():
+            h = [x]
+            for i in (1, 2):
+                h.append(self.f(i, h[-1]))
+            corrupt = [h[i - 1] + sigma * torch.randn_like(h[i - 1]) for i in (2, 3)]
+            y = [self.f(i, c) for i, c in zip((2, 3), corrupt)]
+        loss = sum(sq_loss(self.g(i, yi).flatten(1), ci.flatten(1))
+                   for i, yi, ci in zip((2, 3), y, corrupt))
+        self.opt_inv.step(torch.autograd.grad(loss, self.inv_params))
+
+    def forward_step(self, x, labels):
+        h, out = [x], []
+        for i in (1, 2, 3):
+            hi = self.f(i, h[-1])
+            out.append(hi)
+            h.append(hi.detach())
+        top = h[3].clone().requires_grad_()
+        L = F.cross_entropy(self.logits(top), labels)
+        gW4, gb4, dL_dh = torch.autograd.grad(L, [self.W[3], self.b[3], top])
+        with torch.no_grad():
+            t = [None, None, None, h[3] - self.eta_hat * dL_dh]
+            for i in (3, 2):
+                t[i - 1] = h[i - 1] + (self.g(i, t[i]) - self.g(i, h[i]))
+        local = sum(sq_loss(out[i - 1].flatten(1), t[i].flatten(1)) for i in (1, 2, 3))
+        hidden = self.W[:3] + self.b[:3]
+        gh = torch.autograd.grad(local, hidden)
+        grads = list(gh[:3]) + [gW4] + list(gh[3:]) + [gb4]       # order of W + b
+        self.opt_f.step(grads)
+        return L.detach()
+
+    @torch.no_grad()
+    def error(self, x, y, chunk=1_000):
+        wrong = 0
+        for s in range(0, len(x), chunk):
+            h = x[s:s + chunk]
+            for i in (1, 2, 3):
+                h = self.f(i, h)
+            wrong += (self.logits(h).argmax(dim=1) != y[s:s + chunk]).sum().item()
+        return wrong / len(x)
+
+    def finite(self):
+        return all(torch.isfinite(p).all() for p in self.fwd_params + self.inv_params)
+
+
 def main():
-    ap = argparse.ArgumentParser(description="DTP 784-240x7-10 on MNIST in PyTorch (benchmark).")
+    ap = argparse.ArgumentParser(description="DTP 784-240x7-10 (or the conv net) on MNIST in "
+                                             "PyTorch (benchmark).")
+    ap.add_argument("--net", choices=["7x240", "conv"], default="7x240",
+                    help="784-240x7-10 (mnist-7x240) or 1x28x28-c32k3s2p1-c64k3s2p1-1024-10 "
+                         "(mnist-conv) [7x240]")
     ap.add_argument("--data", default="datasets/mnist", help="directory of the MNIST IDX files")
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads(N) [2]")
     ap.add_argument("--epochs", type=int, default=1)
@@ -226,7 +342,13 @@ def main():
 
     (xtr, ytr), (xva, yva), (xte, yte) = load_mnist(args.data)
     assert len(xtr) == N_TRAIN, len(xtr)
-    model = DTP(args.seed)
+    if args.net == "conv":
+        model = ConvDTP(args.seed, CONV_ETA_HAT, CONV_LR_F, CONV_LR_INV)
+        sigma = CONV_SIGMA
+        shape = lambda t: t.reshape(-1, 1, 28, 28)
+        xtr, xva, xte = shape(xtr), shape(xva), shape(xte)
+    else:
+        model, sigma = DTP(args.seed), SIGMA
     n_batches = len(xtr) // BATCH
     per_epoch = 2 * n_batches * BATCH         # both passes see every sample
     gen = torch.Generator().manual_seed(args.seed + 1)
@@ -237,7 +359,7 @@ def main():
         order = torch.randperm(len(xtr), generator=gen)
         batches = [order[k * BATCH:(k + 1) * BATCH] for k in range(n_batches)]
         for idx in batches:                                   # pass 1: inverses only
-            model.inverse_step(xtr[idx], SIGMA)
+            model.inverse_step(xtr[idx], sigma)
         loss_sum = torch.zeros(())
         for idx in batches:                                   # pass 2: forward only
             loss_sum += model.forward_step(xtr[idx], ytr[idx])
@@ -255,6 +377,7 @@ def main():
 
     result = {
         "impl": "pytorch",
+        "net": args.net,
         "torch_version": torch.__version__,
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),

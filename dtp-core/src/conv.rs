@@ -45,6 +45,10 @@
 //! [`ConvTrainer::backprop_step`] the exact gradient of `L`. Continuous units only (every
 //! quantiser the identity).
 
+#[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+pub mod parallel;
+
 use alloc::vec::Vec;
 
 use nalgebra::{Dyn, U1};
@@ -611,13 +615,268 @@ impl ConvNet {
     }
 }
 
-/// DTP (and backprop) on a [`ConvNet`], one minibatch of `B` samples at a time: an executor of
-/// [`Steps`], driven by [`step`]'s functions.
+/// The buffers of DTP's steps on `n` columns of a minibatch of `B` (`n = B` for a
+/// [`ConvTrainer`]; a chunk of it for the chunk-parallel executor, [`parallel`]), and the
+/// steps' arithmetic on them. Every batch mean divides by `B` (`mean_over`), not `n`: a chunk's
+/// gradients are its columns' share of the minibatch's, and its targets the minibatch's.
 ///
 /// Buffers (`[i − 1]` belongs to hidden layer `i`): `h` the activations `h_1 … h_{M-1}`
-/// (`units_i × B`), `target` the targets `ĥ_1 … ĥ_{M-1}`, `p` the output, `delta_out`
-/// `∂L/∂z_M`. Gradients of the last step are kept in [`grad_forward`](Self::grad_forward)
-/// and [`grad_inverse`](Self::grad_inverse).
+/// (`units_i × n`), `target` the targets `ĥ_1 … ĥ_{M-1}`, `p` the output, `delta_out`
+/// `∂L/∂z_M`.
+pub(crate) struct Work {
+    x: DMat,
+    t: DMat,
+    h: Vec<DMat>,
+    target: Vec<DMat>,
+    p: DMat,
+    delta_out: DMat,
+    scratch: Scratch,
+    /// `B`, the divisor of every batch mean.
+    mean_over: usize,
+}
+
+impl Work {
+    /// Buffers of `columns` columns for `net`, means over `mean_over`.
+    pub(crate) fn new(net: &ConvNet, columns: usize, mean_over: usize) -> Self {
+        let hidden = net.forward.len() - 1;
+        let col = |units: usize| dmat(units, columns);
+        let per_layer = || {
+            net.forward[..hidden]
+                .iter()
+                .map(|l| col(l.outputs()))
+                .collect()
+        };
+        Work {
+            x: col(net.inputs()),
+            t: col(net.outputs()),
+            h: per_layer(),
+            target: per_layer(),
+            p: col(net.outputs()),
+            delta_out: col(net.outputs()),
+            scratch: Scratch::default(),
+            mean_over,
+        }
+    }
+
+    /// The columns held.
+    pub(crate) fn columns(&self) -> usize {
+        self.x.ncols()
+    }
+
+    /// Inputs and one-hot labels, writable.
+    pub(crate) fn batch_mut(&mut self) -> (&mut DMat, &mut DMat) {
+        (&mut self.x, &mut self.t)
+    }
+
+    /// The output of the last forward pass.
+    pub(crate) fn output(&self) -> &DMat {
+        &self.p
+    }
+
+    /// Step 1 ([`ConvTrainer::forward_pass`]); the loss is this buffer's share of the
+    /// minibatch's.
+    pub(crate) fn forward<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        net: &ConvNet,
+        config: &Config,
+        training: bool,
+        rng: &mut G,
+    ) -> Result<StepStats, Error> {
+        check_finite(self.x.as_slice(), Stage::Input, 0)?;
+        check_finite(self.t.as_slice(), Stage::Labels, 0)?;
+        if training {
+            add_gaussian(self.x.as_mut_slice(), config.input_noise, rng);
+        }
+        let act = config.units.hidden;
+        let m = net.forward.len();
+        for i in 1..m {
+            let mut out = core::mem::replace(&mut self.h[i - 1], dmat(0, 0));
+            let layer = &net.forward[i - 1];
+            let input = if i == 1 { &self.x } else { &self.h[i - 2] };
+            layer.forward_with::<K>(act, input, &mut out, &mut self.scratch);
+            self.h[i - 1] = out;
+        }
+        let output = &net.forward[m - 1];
+        output.forward_with::<K>(
+            Activation::Linear,
+            &self.h[m - 2],
+            &mut self.p,
+            &mut self.scratch,
+        );
+        output_activation(config.units.output, &mut self.p);
+        check_finite(self.p.as_slice(), Stage::Forward, m)?;
+        let loss = loss_over(config.units.output, &self.p, &self.t, self.mean_over as f32);
+        if !loss.is_finite() {
+            return Err(Error::NonFinite {
+                stage: Stage::Forward,
+                layer: m as u16,
+            });
+        }
+        Ok(StepStats {
+            loss,
+            correct: correct(&self.p, &self.t),
+        })
+    }
+
+    /// Step 4's gradient of `g_i` into `grad` ([`ConvTrainer::inverse_gradient`]); returns
+    /// this buffer's share of the reconstruction loss.
+    pub(crate) fn inverse_gradient<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        net: &ConvNet,
+        config: &Config,
+        i: usize,
+        sigma: f32,
+        rng: &mut G,
+        grad: &mut Params,
+    ) -> f32 {
+        let units = config.units;
+        let below = &self.h[i - 2];
+        let mut corrupt = dmat(below.nrows(), below.ncols());
+        add_gaussian_to(corrupt.as_mut_slice(), below.as_slice(), sigma, rng);
+        let (f, g) = (&net.forward[i - 1], &net.inverse[i - 2]);
+        let mut f_out = dmat(0, 0);
+        f.forward_with::<K>(units.hidden, &corrupt, &mut f_out, &mut self.scratch);
+        let mut g_out = dmat(0, 0);
+        g.forward_with::<K>(units.inverse, &f_out, &mut g_out, &mut self.scratch);
+        let mut delta = dmat(g_out.nrows(), g_out.ncols());
+        let batch = self.mean_over as f32;
+        let loss = Params::local_delta_over(units.inverse, &g_out, &corrupt, &mut delta, batch);
+        g.gradient_with::<K>(&f_out, &delta, grad, &mut self.scratch);
+        loss
+    }
+
+    /// Step 2 ([`ConvTrainer::top_target`]).
+    pub(crate) fn top_target<K: Kernel>(
+        &mut self,
+        net: &ConvNet,
+        config: &Config,
+    ) -> Result<(), Error> {
+        let r = self.h.len() - 1;
+        let batch = self.mean_over as f32;
+        output_delta_over(
+            config.units.output,
+            &self.p,
+            &self.t,
+            &mut self.delta_out,
+            batch,
+        );
+        let w = &net.forward[r + 1].params.w;
+        let eta = -config.eta_hat;
+        K::gemm_tn_from(&mut self.target[r], eta, w, &self.delta_out, &self.h[r]);
+        check_finite(self.target[r].as_slice(), Stage::Target, r + 1)
+    }
+
+    /// Step 3 ([`ConvTrainer::difference_targets`]).
+    pub(crate) fn difference_targets<K: Kernel>(
+        &mut self,
+        net: &ConvNet,
+        config: &Config,
+    ) -> Result<(), Error> {
+        let act = config.units.inverse;
+        let (mut g_target, mut g_h) = (dmat(0, 0), dmat(0, 0));
+        for i in (2..net.forward.len()).rev() {
+            let g = &net.inverse[i - 2];
+            g.forward_with::<K>(act, &self.target[i - 1], &mut g_target, &mut self.scratch);
+            g.forward_with::<K>(act, &self.h[i - 1], &mut g_h, &mut self.scratch);
+            let below = &mut self.target[i - 2];
+            let pairs = g_target.as_slice().iter().zip(g_h.as_slice());
+            for ((t, &h), (&gt, &gh)) in below
+                .as_mut_slice()
+                .iter_mut()
+                .zip(self.h[i - 2].as_slice())
+                .zip(pairs)
+            {
+                *t = h + (gt - gh);
+            }
+            check_finite(below.as_slice(), Stage::Target, i - 1)?;
+        }
+        Ok(())
+    }
+
+    /// Step 5's gradients into `grads` (`[i − 1]`: `f_i`) and local losses into `losses`
+    /// ([`ConvTrainer::local_gradients`]).
+    pub(crate) fn local_gradients<K: Kernel>(
+        &mut self,
+        net: &ConvNet,
+        config: &Config,
+        grads: &mut [Params],
+        losses: &mut [f32],
+    ) {
+        let act = config.units.hidden;
+        let batch = self.mean_over as f32;
+        let m = net.forward.len();
+        let mut delta = dmat(0, 0);
+        for i in 1..m {
+            let (h, t) = (&self.h[i - 1], &self.target[i - 1]);
+            resize(&mut delta, h.nrows(), h.ncols());
+            losses[i - 1] = Params::local_delta_over(act, h, t, &mut delta, batch);
+            let layer = &net.forward[i - 1];
+            let input = if i == 1 { &self.x } else { &self.h[i - 2] };
+            layer.gradient_with::<K>(input, &delta, &mut grads[i - 1], &mut self.scratch);
+        }
+        let output = &net.forward[m - 1];
+        let grad = &mut grads[m - 1];
+        output.gradient_with::<K>(&self.h[m - 2], &self.delta_out, grad, &mut self.scratch);
+    }
+
+    /// The exact gradient of `L` into `grads` ([`ConvTrainer::backprop_gradients`]).
+    pub(crate) fn backprop_gradients<K: Kernel>(
+        &mut self,
+        net: &ConvNet,
+        config: &Config,
+        grads: &mut [Params],
+    ) {
+        let act = config.units.hidden;
+        let m = net.forward.len();
+        let batch = self.mean_over as f32;
+        output_delta_over(
+            config.units.output,
+            &self.p,
+            &self.t,
+            &mut self.delta_out,
+            batch,
+        );
+        let output = &net.forward[m - 1];
+        let grad = &mut grads[m - 1];
+        output.gradient_with::<K>(&self.h[m - 2], &self.delta_out, grad, &mut self.scratch);
+        let mut dh = dmat(0, 0);
+        output.input_gradient::<K>(&self.delta_out, &mut dh);
+        for i in (1..m).rev() {
+            for (d, &h) in dh.as_mut_slice().iter_mut().zip(self.h[i - 1].as_slice()) {
+                *d *= act.derivative_from_output(h);
+            }
+            let layer = &net.forward[i - 1];
+            let input = if i == 1 { &self.x } else { &self.h[i - 2] };
+            layer.gradient_with::<K>(input, &dh, &mut grads[i - 1], &mut self.scratch);
+            if i > 1 {
+                let mut below = dmat(0, 0);
+                layer.input_gradient::<K>(&dh, &mut below);
+                dh = below;
+            }
+        }
+    }
+}
+
+/// Zero gradients of every forward layer (`[i − 1]`: `f_i`) and of every inverse
+/// (`[i − 2]`: `g_i`) of `net`.
+pub(crate) fn zero_gradients(net: &ConvNet) -> (Vec<Params>, Vec<Params>) {
+    let zeros = |l: &Layer| Params {
+        w: dmat(l.params.w.nrows(), l.params.w.ncols()),
+        b: OMat::zeros_generic(Dyn(l.params.b.nrows()), U1),
+    };
+    (
+        net.forward.iter().map(zeros).collect(),
+        net.inverse.iter().map(zeros).collect(),
+    )
+}
+
+/// DTP (and backprop) on a [`ConvNet`], one minibatch of `B` samples at a time: an executor of
+/// [`Steps`], driven by [`step`]'s functions. (The chunk-parallel executor of the same steps is
+/// [`parallel::ConvParallel`], feature `std`.)
+///
+/// Its buffers (activations, targets, output: see `Work`) hold the whole minibatch.
+/// Gradients of the last step are kept in [`grad_forward`](Self::grad_forward) and
+/// [`grad_inverse`](Self::grad_inverse).
 pub struct ConvTrainer<K: Kernel = Portable> {
     config: Config,
     /// The network.
@@ -628,7 +887,8 @@ pub struct ConvTrainer<K: Kernel = Portable> {
     pub inverse_state: Vec<DenseState<Dyn, Dyn>>,
     /// Completed epochs; σ of inverse training uses epoch `epoch + 1`.
     pub epoch: u32,
-    /// The last gradient of each forward layer (`[i − 1]`: `f_i`), by DTP's step 5 or backprop.
+    /// The last gradient of each forward layer (`[i − 1]`: `f_i`), by DTP's step 5 or backprop
+    /// (of this trainer's own steps; the chunk-parallel executor keeps its chunks' own).
     pub grad_forward: Vec<Params>,
     /// The last gradient of each inverse (`[i − 2]`: `g_i`).
     pub grad_inverse: Vec<Params>,
@@ -636,13 +896,7 @@ pub struct ConvTrainer<K: Kernel = Portable> {
     pub local_loss: Vec<f32>,
     /// Reconstruction loss of each inverse at the last feedback step (`[i − 2]`: `g_i`).
     pub inverse_loss: Vec<f32>,
-    x: DMat,
-    t: DMat,
-    h: Vec<DMat>,
-    target: Vec<DMat>,
-    p: DMat,
-    delta_out: DMat,
-    scratch: Scratch,
+    ws: Work,
     _kernel: core::marker::PhantomData<K>,
 }
 
@@ -662,34 +916,18 @@ impl<K: Kernel> ConvTrainer<K> {
             w: Moments::zeros_generic(Dyn(l.params.w.nrows()), Dyn(l.params.w.ncols())),
             b: Moments::zeros_generic(Dyn(l.params.b.nrows()), U1),
         };
-        let zeros = |l: &Layer| Params {
-            w: dmat(l.params.w.nrows(), l.params.w.ncols()),
-            b: OMat::zeros_generic(Dyn(l.params.b.nrows()), U1),
-        };
-        let col = |units: usize| dmat(units, batch);
+        let (grad_forward, grad_inverse) = zero_gradients(&net);
         Ok(ConvTrainer {
             config,
             forward_state: net.forward.iter().map(state).collect(),
             inverse_state: net.inverse.iter().map(state).collect(),
             epoch: 0,
-            grad_forward: net.forward.iter().map(zeros).collect(),
-            grad_inverse: net.inverse.iter().map(zeros).collect(),
+            grad_forward,
+            grad_inverse,
             local_loss: alloc::vec![0.0; hidden],
             inverse_loss: alloc::vec![0.0; net.inverse.len()],
-            x: col(net.inputs()),
-            t: col(net.outputs()),
-            h: net.forward[..hidden]
-                .iter()
-                .map(|l| col(l.outputs()))
-                .collect(),
-            target: net.forward[..hidden]
-                .iter()
-                .map(|l| col(l.outputs()))
-                .collect(),
-            p: col(net.outputs()),
-            delta_out: col(net.outputs()),
+            ws: Work::new(&net, batch, batch),
             net,
-            scratch: Scratch::default(),
             _kernel: core::marker::PhantomData,
         })
     }
@@ -736,7 +974,7 @@ impl<K: Kernel> ConvTrainer<K> {
 
     /// Minibatch size `B`.
     pub fn batch(&self) -> usize {
-        self.x.ncols()
+        self.ws.columns()
     }
 
     /// The settings.
@@ -753,27 +991,32 @@ impl<K: Kernel> ConvTrainer<K> {
 
     /// The minibatch: inputs (`C·H·W × B`) and one-hot labels (`classes × B`).
     pub fn batch_mut(&mut self) -> (&mut DMat, &mut DMat) {
-        (&mut self.x, &mut self.t)
+        self.ws.batch_mut()
     }
 
     /// The output `p` of the last forward pass (`classes × B`).
     pub fn output(&self) -> &DMat {
-        &self.p
+        &self.ws.p
+    }
+
+    /// The output, writable (the chunk-parallel executor gathers its chunks' outputs here).
+    pub(crate) fn output_mut(&mut self) -> &mut DMat {
+        &mut self.ws.p
     }
 
     /// The activations `h_1 … h_{M-1}` of the last forward pass.
     pub fn activations(&self) -> &[DMat] {
-        &self.h
+        &self.ws.h
     }
 
     /// The targets `ĥ_1 … ĥ_{M-1}` of the last steps 2 and 3.
     pub fn targets(&self) -> &[DMat] {
-        &self.target
+        &self.ws.target
     }
 
     /// The targets, writable (to test step 3 from a chosen top target).
     pub fn targets_mut(&mut self) -> &mut [DMat] {
-        &mut self.target
+        &mut self.ws.target
     }
 
     /// σ of the next feedback step (of epoch `epoch + 1`).
@@ -790,45 +1033,8 @@ impl<K: Kernel> ConvTrainer<K> {
         training: bool,
         rng: &mut G,
     ) -> Result<StepStats, Error> {
-        check_finite(self.x.as_slice(), Stage::Input, 0)?;
-        check_finite(self.t.as_slice(), Stage::Labels, 0)?;
-        if training {
-            add_gaussian(self.x.as_mut_slice(), self.config.input_noise, rng);
-        }
-        let act = self.config.units.hidden;
-        let m = self.net.forward.len();
-        for i in 1..m {
-            let mut out = core::mem::replace(&mut self.h[i - 1], dmat(0, 0));
-            let layer = &self.net.forward[i - 1];
-            let input = if i == 1 { &self.x } else { &self.h[i - 2] };
-            layer.forward_with::<K>(act, input, &mut out, &mut self.scratch);
-            self.h[i - 1] = out;
-        }
-        let output = &self.net.forward[m - 1];
-        output.forward_with::<K>(
-            Activation::Linear,
-            &self.h[m - 2],
-            &mut self.p,
-            &mut self.scratch,
-        );
-        output_activation(self.config.units.output, &mut self.p);
-        check_finite(self.p.as_slice(), Stage::Forward, m)?;
-        let loss = loss_over(
-            self.config.units.output,
-            &self.p,
-            &self.t,
-            self.batch() as f32,
-        );
-        if !loss.is_finite() {
-            return Err(Error::NonFinite {
-                stage: Stage::Forward,
-                layer: m as u16,
-            });
-        }
-        Ok(StepStats {
-            loss,
-            correct: correct(&self.p, &self.t),
-        })
+        self.ws
+            .forward::<K, G>(&self.net, &self.config, training, rng)
     }
 
     /// **Step 4 — inverse gradient** of `g_i` (`i` = 2 … M−1): corrupt
@@ -838,20 +1044,10 @@ impl<K: Kernel> ConvTrainer<K> {
     /// Into [`grad_inverse`](Self::grad_inverse)`[i − 2]`; returns the loss (also kept in
     /// [`inverse_loss`](Self::inverse_loss)).
     pub fn inverse_gradient<G: Rng + ?Sized>(&mut self, i: usize, sigma: f32, rng: &mut G) -> f32 {
-        let units = self.config.units;
-        let below = &self.h[i - 2];
-        let mut corrupt = dmat(below.nrows(), below.ncols());
-        add_gaussian_to(corrupt.as_mut_slice(), below.as_slice(), sigma, rng);
-        let (f, g) = (&self.net.forward[i - 1], &self.net.inverse[i - 2]);
-        let mut f_out = dmat(0, 0);
-        f.forward_with::<K>(units.hidden, &corrupt, &mut f_out, &mut self.scratch);
-        let mut g_out = dmat(0, 0);
-        g.forward_with::<K>(units.inverse, &f_out, &mut g_out, &mut self.scratch);
-        let mut delta = dmat(g_out.nrows(), g_out.ncols());
-        let batch = self.batch() as f32;
-        let loss = Params::local_delta_over(units.inverse, &g_out, &corrupt, &mut delta, batch);
         let grad = &mut self.grad_inverse[i - 2];
-        g.gradient_with::<K>(&f_out, &delta, grad, &mut self.scratch);
+        let loss = self
+            .ws
+            .inverse_gradient::<K, G>(&self.net, &self.config, i, sigma, rng, grad);
         self.inverse_loss[i - 2] = loss;
         loss
     }
@@ -879,39 +1075,14 @@ impl<K: Kernel> ConvTrainer<K> {
     /// **Step 2 — top target**: `ĥ_{M-1} = h_{M-1} − η̂ W_Mᵀ ∂L/∂z_M` (`L` the batch mean);
     /// keeps `∂L/∂z_M` for the output layer's step.
     pub fn top_target(&mut self) -> Result<(), Error> {
-        let r = self.h.len() - 1;
-        let batch = self.batch() as f32;
-        let output = self.config.units.output;
-        output_delta_over(output, &self.p, &self.t, &mut self.delta_out, batch);
-        let w = &self.net.forward[r + 1].params.w;
-        let eta = -self.config.eta_hat;
-        K::gemm_tn_from(&mut self.target[r], eta, w, &self.delta_out, &self.h[r]);
-        check_finite(self.target[r].as_slice(), Stage::Target, r + 1)
+        self.ws.top_target::<K>(&self.net, &self.config)
     }
 
     /// **Step 3 — difference targets**, downward for `i = M−1 … 2`:
     /// `ĥ_{i-1} = h_{i-1} + (g_i(ĥ_i) − g_i(h_i))`, the difference formed first, so `ĥ_i = h_i`
     /// gives `ĥ_{i-1} = h_{i-1}` bit for bit.
     pub fn difference_targets(&mut self) -> Result<(), Error> {
-        let act = self.config.units.inverse;
-        let (mut g_target, mut g_h) = (dmat(0, 0), dmat(0, 0));
-        for i in (2..self.net.forward.len()).rev() {
-            let g = &self.net.inverse[i - 2];
-            g.forward_with::<K>(act, &self.target[i - 1], &mut g_target, &mut self.scratch);
-            g.forward_with::<K>(act, &self.h[i - 1], &mut g_h, &mut self.scratch);
-            let below = &mut self.target[i - 2];
-            let pairs = g_target.as_slice().iter().zip(g_h.as_slice());
-            for ((t, &h), (&gt, &gh)) in below
-                .as_mut_slice()
-                .iter_mut()
-                .zip(self.h[i - 2].as_slice())
-                .zip(pairs)
-            {
-                *t = h + (gt - gh);
-            }
-            check_finite(below.as_slice(), Stage::Target, i - 1)?;
-        }
-        Ok(())
+        self.ws.difference_targets::<K>(&self.net, &self.config)
     }
 
     /// The gradients of step 5 into [`grad_forward`](Self::grad_forward), without applying
@@ -920,26 +1091,9 @@ impl<K: Kernel> ConvTrainer<K> {
     /// `δ = (2/B)(h_i − ĥ_i) ⊙ s'(h_i)`), kept in [`local_loss`](Self::local_loss); for the
     /// output layer `∂L/∂W_M = ∂L/∂z_M h_{M-1}ᵀ` (needs [`top_target`](Self::top_target)).
     pub fn local_gradients(&mut self) {
-        let act = self.config.units.hidden;
-        let batch = self.batch() as f32;
-        let m = self.net.forward.len();
-        let mut delta = dmat(0, 0);
-        for i in 1..m {
-            let (h, t) = (&self.h[i - 1], &self.target[i - 1]);
-            resize(&mut delta, h.nrows(), h.ncols());
-            self.local_loss[i - 1] = Params::local_delta_over(act, h, t, &mut delta, batch);
-            let layer = &self.net.forward[i - 1];
-            let input = if i == 1 { &self.x } else { &self.h[i - 2] };
-            layer.gradient_with::<K>(
-                input,
-                &delta,
-                &mut self.grad_forward[i - 1],
-                &mut self.scratch,
-            );
-        }
-        let output = &self.net.forward[m - 1];
-        let grad = &mut self.grad_forward[m - 1];
-        output.gradient_with::<K>(&self.h[m - 2], &self.delta_out, grad, &mut self.scratch);
+        let (grads, losses) = (&mut self.grad_forward, &mut self.local_loss);
+        self.ws
+            .local_gradients::<K>(&self.net, &self.config, grads, losses);
     }
 
     /// Applies the forward optimiser to every forward layer not in
@@ -975,34 +1129,8 @@ impl<K: Kernel> ConvTrainer<K> {
     /// `δ_i = ∂L/∂h_i ⊙ s'(h_i)`, `∂L/∂θ_i` from `δ_i` and `h_{i-1}`,
     /// `∂L/∂h_{i-1} = A_iᵀ δ_i` ([`Layer::input_gradient`]).
     pub fn backprop_gradients(&mut self) {
-        let act = self.config.units.hidden;
-        let m = self.net.forward.len();
-        let batch = self.batch() as f32;
-        output_delta_over(
-            self.config.units.output,
-            &self.p,
-            &self.t,
-            &mut self.delta_out,
-            batch,
-        );
-        let output = &self.net.forward[m - 1];
-        let grad = &mut self.grad_forward[m - 1];
-        output.gradient_with::<K>(&self.h[m - 2], &self.delta_out, grad, &mut self.scratch);
-        let mut dh = dmat(0, 0);
-        output.input_gradient::<K>(&self.delta_out, &mut dh);
-        for i in (1..m).rev() {
-            for (d, &h) in dh.as_mut_slice().iter_mut().zip(self.h[i - 1].as_slice()) {
-                *d *= act.derivative_from_output(h);
-            }
-            let layer = &self.net.forward[i - 1];
-            let input = if i == 1 { &self.x } else { &self.h[i - 2] };
-            layer.gradient_with::<K>(input, &dh, &mut self.grad_forward[i - 1], &mut self.scratch);
-            if i > 1 {
-                let mut below = dmat(0, 0);
-                layer.input_gradient::<K>(&dh, &mut below);
-                dh = below;
-            }
-        }
+        self.ws
+            .backprop_gradients::<K>(&self.net, &self.config, &mut self.grad_forward);
     }
 
     /// One step of backpropagation with the exact gradient: a forward pass (with input
@@ -1035,7 +1163,8 @@ impl<K: Kernel> ConvTrainer<K> {
         let trains_feedback = self.config.feedback != Feedback::Fixed;
         let n = data.batches();
         let load = |t: &mut Self, index| {
-            data.fill(index, &mut t.x, &mut t.t);
+            let (x, labels) = t.ws.batch_mut();
+            data.fill(index, x, labels);
             Ok(())
         };
         let schedule = self.config.schedule;
@@ -1063,7 +1192,8 @@ impl<K: Kernel> ConvTrainer<K> {
     {
         let n = data.batches();
         let load = |t: &mut Self, index| {
-            data.fill(index, &mut t.x, &mut t.t);
+            let (x, labels) = t.ws.batch_mut();
+            data.fill(index, x, labels);
             Ok(())
         };
         let one = |t: &mut Self, r: &mut G| t.backprop_step(r);

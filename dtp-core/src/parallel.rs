@@ -406,7 +406,7 @@ const PIECE: usize = 8192;
 
 /// One piece of one tensor's update: its chunks' gradients summed into the first (in chunk
 /// order), then the optimiser step.
-struct Task<'a> {
+pub(crate) struct Task<'a> {
     p: &'a mut [f32],
     a: &'a mut [f32],
     s: &'a mut [f32],
@@ -419,7 +419,7 @@ struct Task<'a> {
 }
 
 impl Task<'_> {
-    fn run(&mut self) -> Result<(), Error> {
+    pub(crate) fn run(&mut self) -> Result<(), Error> {
         let Task {
             p,
             a,
@@ -456,7 +456,7 @@ impl Task<'_> {
 
 /// Cuts one layer's update (weights and bias) into [`Task`]s, `grads[c]` being chunk `c`'s
 /// gradient of it.
-fn cut<'a>(
+pub(crate) fn cut<'a>(
     tasks: &mut Vec<Task<'a>>,
     param: &'a mut DynDense,
     state: &'a mut DenseState<Dyn, Dyn>,

@@ -6,6 +6,7 @@
 //! [`Tensors`] visit.
 
 use dtp_core::blob::BlobError;
+use dtp_core::conv::parallel::ConvParallel;
 use dtp_core::conv::{ConvNet, ConvTrainer, Layer as ConvLayer};
 use dtp_core::parallel::Parallel;
 use dtp_core::step::Drive;
@@ -194,10 +195,13 @@ impl Model {
     }
 
     /// Splits each minibatch into `chunks` chunks run by `threads` threads (see
-    /// `dtp_core::parallel`); the auto-encoder trains on whole minibatches and ignores it.
+    /// `dtp_core::parallel` and `dtp_core::conv::parallel`); the auto-encoder trains on whole
+    /// minibatches and ignores it.
     pub fn set_parallel(&mut self, chunks: usize, threads: usize) {
-        if let Model::Classifier(c) = self {
-            c.set_parallel(chunks, threads);
+        match self {
+            Model::Classifier(c) => c.set_parallel(chunks, threads),
+            Model::Conv(c) => c.set_parallel(chunks, threads),
+            Model::Autoencoder(_) => {}
         }
     }
 
@@ -328,7 +332,10 @@ pub fn build(
             ));
         }
         return ConvTrainer::new(net, batch, hyper.to_core())
-            .map(|t| Model::Conv(ConvClassifier { t }))
+            .map(|t| {
+                let par = ConvParallel::new(&t, 1, 1);
+                Model::Conv(ConvClassifier { t, par })
+            })
             .map_err(|e| e.to_string());
     }
     match hyper.model {
@@ -524,10 +531,13 @@ impl Classifier {
 
 /// The trainer's tensors: `net.*`, `opt.forward.*`, `opt.inverse.*`.
 /// A classifier whose layout starts with convolutions: the core's [`ConvTrainer`] (products
-/// by the [`Auto`] kernel; whole minibatches, no chunks).
+/// by the [`Auto`] kernel), its minibatches split into chunks by a [`ConvParallel`].
 pub struct ConvClassifier {
     /// The trainer: network, optimiser states, buffers.
     pub t: ConvTrainer<Auto>,
+    /// The workers that carry chunks of each minibatch (one chunk, one thread unless
+    /// [`Model::set_parallel`] says otherwise).
+    par: ConvParallel,
 }
 
 impl ConvClassifier {
@@ -566,6 +576,11 @@ impl ConvClassifier {
         self.t.sigma()
     }
 
+    /// Splits each minibatch into `chunks` chunks run by `threads` threads.
+    pub fn set_parallel(&mut self, chunks: usize, threads: usize) {
+        self.par = ConvParallel::new(&self.t, chunks, threads);
+    }
+
     /// One epoch of `algo` over `data` (backprop with the exact gradient: continuous units);
     /// advances the epoch counter.
     pub fn train_epoch(
@@ -578,9 +593,9 @@ impl ConvClassifier {
         match algo {
             // DRL and DDTP are refused when the trainer is built (`ConvTrainer::new`).
             Algo::Dtp | Algo::Drl | Algo::FwDtp | Algo::DdtpLinear | Algo::DdtpRhl => {
-                self.t.train_epoch(data, rng)
+                self.par.train_epoch(&mut self.t, data, rng)
             }
-            Algo::Bp => self.t.backprop_epoch(data, rng),
+            Algo::Bp => self.par.backprop_epoch(&mut self.t, data, rng),
         }
     }
 
@@ -591,7 +606,8 @@ impl ConvClassifier {
         passes: u32,
         rng: &mut Pcg64,
     ) -> Result<Evaluation, Error> {
-        let _ = passes; // deterministic units: one pass is every pass
+        // Deterministic units: one pass is every pass (`--eval-passes` changes nothing).
+        let _ = passes;
         let n = data.len();
         let (out, b) = (self.t.net.outputs(), self.t.batch());
         let (mut wrong, mut nll) = (0usize, 0f64);
@@ -604,7 +620,7 @@ impl ConvClassifier {
                     put_sample(data, start + col.min(count - 1), col, x, t);
                 }
             }
-            self.t.evaluate(rng)?;
+            self.par.on(&mut self.t).evaluate(rng)?;
             let probs = self.t.output().as_slice();
             for col in 0..count {
                 let p = &probs[col * out..(col + 1) * out];

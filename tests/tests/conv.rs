@@ -963,3 +963,208 @@ fn conv_trainer_bits_do_not_depend_on_the_thread_count() {
         assert!(a == b, "{name} differs between 1 and 2 threads");
     }
 }
+
+/// Minibatches of 12 random samples for [`small_net`] (`1×6×6` inputs, 5 classes), the same
+/// every epoch.
+struct Random {
+    x: Vec<f32>,
+    labels: Vec<usize>,
+}
+
+impl Random {
+    fn new(batches: usize, rng: &mut Pcg32) -> Self {
+        let n = batches * 12;
+        let mut x = vec![0.0; n * 36];
+        fill_random(&mut x, 1.0, rng);
+        let labels = (0..n).map(|_| rng.next_u32() as usize % 5).collect();
+        Random { x, labels }
+    }
+}
+
+impl Batches<Dyn, Dyn, Dyn> for Random {
+    fn batches(&self) -> usize {
+        self.labels.len() / 12
+    }
+    fn fill(&mut self, index: usize, x: &mut OMat<Dyn, Dyn>, t: &mut OMat<Dyn, Dyn>) {
+        t.fill(0.0);
+        for k in 0..12 {
+            let i = index * 12 + k;
+            x.column_mut(k)
+                .copy_from_slice(&self.x[i * 36..(i + 1) * 36]);
+            t[(self.labels[i], k)] = 1.0;
+        }
+    }
+}
+
+/// Every tensor of a trainer by name, as bits.
+type Bits = Vec<(String, Vec<u32>)>;
+
+/// How a [`chunked`] run trains.
+#[derive(Clone, Copy, Debug)]
+enum Run {
+    /// DTP epochs by this schedule.
+    Dtp(Schedule),
+    /// Backprop epochs.
+    Backprop,
+}
+
+/// Every tensor's bits and every epoch's figures (loss and error bits) after two epochs
+/// of [`small_net`] on minibatches of 12 split into `chunks` chunks run by `threads` threads
+/// (input noise on, so every chunk draws from its stream).
+fn chunked(run: Run, chunks: usize, threads: usize) -> (Bits, Vec<(u32, u32)>) {
+    use dtp_core::conv::parallel::ConvParallel;
+    let (net, mut rng) = small_net(21);
+    let schedule = match run {
+        Run::Dtp(s) => s,
+        Run::Backprop => Schedule::Alternating,
+    };
+    let c = Config {
+        schedule,
+        input_noise: 0.1,
+        ..config()
+    };
+    let mut t = ConvTrainer::<Portable>::new(net, 12, c).unwrap();
+    let mut data = Random::new(4, &mut rng);
+    let mut par = ConvParallel::new(&t, chunks, threads);
+    assert_eq!(par.chunks(), chunks);
+    assert_eq!(par.threads(), threads.min(chunks));
+    let mut figures = Vec::new();
+    for _ in 0..2 {
+        let s = match run {
+            Run::Dtp(_) => par.train_epoch(&mut t, &mut data, &mut rng),
+            Run::Backprop => par.backprop_epoch(&mut t, &mut data, &mut rng),
+        }
+        .unwrap();
+        figures.push((s.loss.to_bits(), s.error.to_bits()));
+    }
+    let mut out = Vec::new();
+    dtp_core::Tensors::visit(&t, &mut |name, _, values| {
+        out.push((
+            name.to_string(),
+            values.iter().map(|v| v.to_bits()).collect(),
+        ))
+    });
+    for (l, name) in t.local_loss.iter().chain(&t.inverse_loss).zip(1..) {
+        out.push((format!("loss {name}"), vec![l.to_bits()]));
+    }
+    (out, figures)
+}
+
+/// The chunk-parallel executor: three chunks of a minibatch of 12 give the same bits —
+/// every parameter and optimiser state, the last local and reconstruction losses, every
+/// epoch's loss and count — on 1, 2 and 3 threads, for DTP by either schedule and for
+/// backprop.
+#[test]
+fn chunked_conv_training_does_not_depend_on_the_thread_count() {
+    for run in [
+        Run::Dtp(Schedule::Alternating),
+        Run::Dtp(Schedule::Interleaved),
+        Run::Backprop,
+    ] {
+        let one = chunked(run, 3, 1);
+        for threads in [2, 3] {
+            let other = chunked(run, 3, threads);
+            assert!(
+                one.0 == other.0,
+                "{run:?}: tensors differ at {threads} threads"
+            );
+            assert_eq!(
+                one.1, other.1,
+                "{run:?}: figures differ at {threads} threads"
+            );
+        }
+    }
+}
+
+/// One chunk is the whole-minibatch trainer itself: an epoch through `ConvParallel` with one
+/// chunk gives the bits of `ConvTrainer::train_epoch` (and of `backprop_epoch`).
+#[test]
+fn one_chunk_is_the_whole_minibatch_trainer() {
+    for run in [Run::Dtp(Schedule::Alternating), Run::Backprop] {
+        let (net, mut rng) = small_net(21);
+        let c = Config {
+            input_noise: 0.1,
+            ..config()
+        };
+        let mut t = ConvTrainer::<Portable>::new(net, 12, c).unwrap();
+        let mut data = Random::new(4, &mut rng);
+        for _ in 0..2 {
+            match run {
+                Run::Dtp(_) => t.train_epoch(&mut data, &mut rng),
+                Run::Backprop => t.backprop_epoch(&mut data, &mut rng),
+            }
+            .unwrap();
+        }
+        let mut whole = Vec::new();
+        dtp_core::Tensors::visit(&t, &mut |name, _, values| {
+            whole.push((
+                name.to_string(),
+                values.iter().map(|v| v.to_bits()).collect(),
+            ))
+        });
+        let (chunked, _) = chunked(run, 1, 2);
+        let chunked: Vec<_> = chunked
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with("loss"))
+            .collect();
+        assert!(
+            whole == chunked,
+            "{run:?}: one chunk differs from the trainer"
+        );
+    }
+}
+
+/// The chunks' gradients sum to the minibatch's: from the same state, one noiseless DTP
+/// forward step and one backprop step on three chunks move every parameter as the
+/// whole-minibatch trainer does, up to the order of floating-point sums (batch means over
+/// the minibatch's `B`, not a chunk's).
+#[test]
+fn chunk_gradients_sum_to_the_minibatch_gradient() {
+    use dtp_core::conv::parallel::ConvParallel;
+    use dtp_core::step::Drive;
+    for backprop in [false, true] {
+        let (net, mut rng) = small_net(5);
+        // No input noise: the forward half of a step draws nothing. SGD: a step is the
+        // gradient itself (RMSprop's normalisation would hide a wrongly scaled one).
+        let c = Config {
+            forward: Optimiser::sgd(0.1, 0.0),
+            ..config()
+        };
+        let mut data = Random::new(1, &mut rng);
+        let mut whole = ConvTrainer::<Portable>::new(net.clone(), 12, c).unwrap();
+        let mut split = ConvTrainer::<Portable>::new(net, 12, c).unwrap();
+        let mut par = ConvParallel::new(&split, 3, 2);
+        for t in [&mut whole, &mut split] {
+            let (x, labels) = t.batch_mut();
+            data.fill(0, x, labels);
+        }
+        let (a, b) = if backprop {
+            (
+                whole.backprop_step(&mut rng.clone()).unwrap(),
+                par.on(&mut split).backprop_step(&mut rng.clone()).unwrap(),
+            )
+        } else {
+            (
+                Drive::forward_only(&mut whole, &mut rng.clone()).unwrap(),
+                par.on(&mut split).forward_only(&mut rng.clone()).unwrap(),
+            )
+        };
+        assert!(
+            (a.loss - b.loss).abs() < 1e-5,
+            "loss {} vs {}",
+            a.loss,
+            b.loss
+        );
+        assert_eq!(a.correct, b.correct);
+        for (n, (l, m)) in whole.net.forward.iter().zip(&split.net.forward).enumerate() {
+            let what = format!("backprop {backprop}, f{}", n + 1);
+            assert_close(&what, m.params.w.as_slice(), l.params.w.as_slice(), 1e-6);
+            assert_close(&what, m.params.b.as_slice(), l.params.b.as_slice(), 1e-6);
+        }
+        if !backprop {
+            for (k, (l, m)) in whole.local_loss.iter().zip(&split.local_loss).enumerate() {
+                assert!((l - m).abs() < 1e-5, "local loss {k}: {l} vs {m}");
+            }
+        }
+    }
+}
