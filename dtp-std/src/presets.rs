@@ -6,7 +6,7 @@
 //! `dtp train --preset P` starts from P's row; `--config` and the flags patch any key of it
 //! (`--layers 784-500-500-10` keeps P's settings and changes its layout).
 
-use dtp_core::{Config, Init, Optimiser, Schedule, SigmaSchedule, Units};
+use dtp_core::{Config, Feedback, Init, Optimiser, Schedule, SigmaSchedule, Units};
 
 use crate::config::{Hyper, Layers, default_chunks};
 pub use crate::kinds::DataKind;
@@ -316,7 +316,66 @@ pub static PRESETS: &[Preset] = &[
                 and settings on colour images, 100 epochs",
         defaults: || conv_net(DataKind::Cifar10, (3, 32, 32), 100),
     },
+    Preset {
+        name: "mnist-5x256-dtp",
+        about: "784-256x5-10 tanh on MNIST, DTP with Meulemans et al. 2020's released MNIST \
+                settings (Adam: forward 6.19e-5, feedback 1.96e-3; eta-hat 0.22, sigma 0.084; \
+                batch 128), 100 epochs",
+        defaults: || meulemans(Feedback::Dtp, [6.19e-5, 0.22, 1.96e-3, 0.084], (0, 0)),
+    },
+    Preset {
+        name: "mnist-5x256-ddtp-linear",
+        about: "784-256x5-10 tanh on MNIST, DDTP-linear with Meulemans et al. 2020's released \
+                MNIST settings (Adam: forward 2.04e-5, feedback 1.64e-4; eta-hat 0.061, sigma \
+                0.091; 6 feedback pre-training and 1 extra feedback epoch; batch 128), 100 epochs",
+        defaults: || {
+            meulemans(
+                Feedback::DdtpLinear,
+                [2.04e-5, 0.061, 1.64e-4, 0.091],
+                (6, 1),
+            )
+        },
+    },
+    Preset {
+        name: "mnist-5x256-ddtp-rhl",
+        about: "784-256x5-10 tanh on MNIST, DDTP-RHL with Meulemans et al. 2020's released \
+                MNIST settings (Adam: forward 2.8e-5, feedback 3.02e-4; eta-hat 0.0435, sigma \
+                0.042; 6 feedback pre-training and 1 extra feedback epoch; batch 128), 100 epochs",
+        defaults: || meulemans(Feedback::DdtpRhl, [2.8e-5, 0.0435, 3.02e-4, 0.042], (6, 1)),
+    },
 ];
+
+/// Meulemans et al. 2020's MNIST network (784-256×5-10 tanh, batch 128, 100 epochs, Adam with
+/// torch's defaults) with their released settings for `feedback` (`final_configs/`, as quoted in
+/// `shared/docs/published-results.md`): `[forward lr, η̂, feedback lr, σ]` and `(feedback
+/// pre-training epochs, extra feedback epochs)`. σ is DTP's inverse noise or DDTP's difference
+/// reconstruction noise (`drl_sigma`), as the algorithm reads it.
+fn meulemans(
+    feedback: Feedback,
+    [lr, eta_hat, feedback_lr, sigma]: [f32; 4],
+    passes: (u32, u32),
+) -> Hyper {
+    let c = Config {
+        eta_hat,
+        forward: Optimiser::adam(lr),
+        inverse: Optimiser::adam(feedback_lr),
+        sigma: SigmaSchedule::constant(sigma),
+        feedback,
+        ..Config::CONTINUOUS
+    };
+    Hyper {
+        epochs: 100,
+        feedback_pretrain: passes.0,
+        feedback_extra: passes.1,
+        ..net(
+            DataKind::Mnist,
+            &[784, 256, 256, 256, 256, 256, 10],
+            128,
+            UnitsName::Continuous,
+            &c,
+        )
+    }
+}
 
 /// Forward learning rate of `fashion-7x240`: best validation error after 15 epochs among
 /// 0.0149 (MNIST's; diverges after epoch 5), 0.005 and 0.0015 (RESULTS.md).
@@ -377,5 +436,27 @@ mod tests {
         assert_eq!((p.defaults)().to_core(), firmware_config());
         assert_eq!((p.defaults)().lr_tau, 1.0);
         assert_eq!((p.defaults)().layers.to_string(), "64-32-32-10");
+    }
+
+    /// The Meulemans et al. rows carry their algorithm, Adam rates, η̂, σ where that
+    /// algorithm reads it, and feedback passes.
+    #[test]
+    fn meulemans_rows_carry_their_released_settings() {
+        use crate::kinds::Algo;
+        let h = (find("mnist-5x256-ddtp-rhl").unwrap().defaults)();
+        assert_eq!(h.algo, Algo::DdtpRhl);
+        assert_eq!(h.forward, Optimiser::adam(2.8e-5));
+        assert_eq!(h.inverse, Optimiser::adam(3.02e-4));
+        assert_eq!((h.eta_hat, h.drl_sigma), (0.0435, 0.042));
+        assert_eq!(
+            (h.feedback_pretrain, h.feedback_extra, h.batch),
+            (6, 1, 128)
+        );
+        assert_eq!(h.layers.to_string(), "784-256-256-256-256-256-10");
+        let h = (find("mnist-5x256-dtp").unwrap().defaults)();
+        assert_eq!((h.algo, h.sigma, h.eta_hat), (Algo::Dtp, 0.084, 0.22));
+        assert_eq!((h.feedback_pretrain, h.feedback_extra), (0, 0));
+        let h = (find("mnist-5x256-ddtp-linear").unwrap().defaults)();
+        assert_eq!((h.algo, h.drl_sigma), (Algo::DdtpLinear, 0.091));
     }
 }
