@@ -19,13 +19,16 @@ fn parts(bytes: &[u8]) -> (BTreeMap<String, serde_json::Value>, &[u8]) {
 
 /// Settings added since the fixtures were written, with the value (as JSON) that reproduces
 /// the old runs: a re-saved checkpoint records them (`arith = "float"`, `dtp train --arith`;
-/// `freeze = []`, `dtp train --freeze`); the rest of its settings must be the old ones, key
+/// `freeze = []`, `dtp train --freeze`; the auto-encoder's `input_mask = 0.0`, `init_scale =
+/// 1.0`); the rest of its settings must be the old ones, key
 /// for key.
 const NEW_SETTINGS: &[(&str, &str)] = &[
     ("arith", "\"float\""),
     ("freeze", "[]"),
     ("feedback_pretrain", "0"),
     ("feedback_extra", "0"),
+    ("input_mask", "0.0"),
+    ("init_scale", "1.0"),
 ];
 
 /// `header` with the settings of [`NEW_SETTINGS`] taken out of its recorded `hyper` (each must
