@@ -29,7 +29,7 @@ pub struct AutoencoderConfig {
     pub corruption: f32,
     /// Masking corruption (Vincent et al.'s masking noise): the fraction `p` of input values
     /// set to 0 before the Gaussian noise, `x̃ = m ⊙ x + ε` with `m_j = 0` where the `j`-th
-    /// [`uniform`](crate::noise::uniform) draw of the step is below `p` (one draw per value,
+    /// [`uniform`] draw of the step is below `p` (one draw per value,
     /// in storage order, before the Gaussian draws), else 1. `0` takes no draws.
     pub mask: f32,
     /// Optimiser of the encoder `(W, b)`.
