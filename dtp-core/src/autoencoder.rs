@@ -7,7 +7,7 @@ use crate::Init;
 use crate::activation::Activation;
 use crate::dense::Dense;
 use crate::error::{ConfigError, Error, Stage, check_finite};
-use crate::init::{orthogonal, uniform_scaled};
+use crate::init::fill;
 use crate::kernel::{Kernel, Portable};
 use crate::mat::{OMat, zeros};
 use crate::noise::{add_gaussian, uniform};
@@ -200,16 +200,8 @@ where
         }
         config.validate()?;
         self.config = config;
-        match init {
-            Init::Orthogonal => {
-                orthogonal(&mut self.encoder.w, rng);
-                orthogonal(&mut self.decoder.w, rng);
-            }
-            Init::Uniform => {
-                uniform_scaled(&mut self.encoder.w, rng);
-                uniform_scaled(&mut self.decoder.w, rng);
-            }
-        }
+        fill(init, &mut self.encoder.w, rng);
+        fill(init, &mut self.decoder.w, rng);
         self.encoder.b.fill(0.0);
         self.decoder.b.fill(0.0);
         self.encoder_state.reset();

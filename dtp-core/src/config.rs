@@ -263,6 +263,9 @@ pub enum Init {
     Orthogonal,
     /// Uniform in `±√(6 / (fan_in + fan_out))` (the reference for the stochastic net).
     Uniform,
+    /// Gaussian of standard deviation `√(2 / (fan_in + fan_out))` (`xavier_normal`, Meulemans
+    /// et al. 2020's released settings).
+    XavierNormal,
 }
 
 /// A set of forward layers, by their number `i = 1 … M` (hidden layers `1 … M−1`, the

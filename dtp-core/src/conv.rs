@@ -59,7 +59,7 @@ use crate::config::{Config, Feedback, Init};
 use crate::dense::{Dense, add_column_sums};
 use crate::error::{ConfigError, Error, Stage, check_finite};
 use crate::gradient::apply_buffer;
-use crate::init::{orthogonal, uniform_scaled};
+use crate::init::fill;
 use crate::kernel::{Kernel, Portable};
 use crate::loss::{correct, loss_over, output_activation, output_delta_over};
 use crate::mat::OMat;
@@ -352,10 +352,7 @@ impl Layer {
     /// Initialises the weights by `init` (random orthogonal or scaled uniform, on the
     /// matrix as stored) and zeroes the bias.
     pub fn initialise<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
-        match init {
-            Init::Orthogonal => orthogonal(&mut self.params.w, rng),
-            Init::Uniform => uniform_scaled(&mut self.params.w, rng),
-        }
+        fill(init, &mut self.params.w, rng);
         self.params.b.fill(0.0);
     }
 

@@ -130,10 +130,7 @@ impl Direct {
     /// `nn.Linear` does (weights and bias uniform in `±1/√w_M`), in that order.
     pub fn initialise<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
         for d in &mut self.q {
-            match init {
-                Init::Orthogonal => crate::init::orthogonal(&mut d.w, rng),
-                Init::Uniform => crate::init::uniform_scaled(&mut d.w, rng),
-            }
+            crate::init::fill(init, &mut d.w, rng);
             d.b.fill(0.0);
         }
         if let Some(d) = &mut self.random {

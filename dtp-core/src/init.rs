@@ -1,8 +1,9 @@
-//! Weight initialisation in place: random orthogonal and scaled uniform.
+//! Weight initialisation in place: random orthogonal, scaled uniform and scaled Gaussian.
 //!
 //! Both work on the matrix where it lies, so a multi-megabyte layer on the heap or in a
 //! `static` is initialised without a copy on the stack.
 
+use crate::config::Init;
 use crate::mat::OMat;
 use crate::noise::{standard_normal, uniform};
 use nalgebra::allocator::Allocator;
@@ -121,6 +122,30 @@ fn orthonormalise_rows_blocked<R: Rng + ?Sized>(
         if normalise_or_redraw(data, len, |e| v + e * count, rng) {
             v += 1;
         }
+    }
+}
+
+/// Fills `w` as `init` says (the matrix as stored: `O × I`).
+pub fn fill<O: Dim, I: Dim, R: Rng + ?Sized>(init: Init, w: &mut OMat<O, I>, rng: &mut R)
+where
+    DefaultAllocator: Allocator<O, I>,
+{
+    match init {
+        Init::Orthogonal => orthogonal(w, rng),
+        Init::Uniform => uniform_scaled(w, rng),
+        Init::XavierNormal => xavier_normal(w, rng),
+    }
+}
+
+/// Fills `w` with Gaussian entries of standard deviation `√(2 / (I + O))` (Glorot & Bengio
+/// 2010; `torch.nn.init.xavier_normal_` on an `O × I` matrix).
+pub fn xavier_normal<O: Dim, I: Dim, R: Rng + ?Sized>(w: &mut OMat<O, I>, rng: &mut R)
+where
+    DefaultAllocator: Allocator<O, I>,
+{
+    let std = libm::sqrtf(2.0 / (w.nrows() + w.ncols()) as f32);
+    for v in w.iter_mut() {
+        *v = standard_normal(rng) * std;
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::config::Init;
 use crate::dense::Dense;
-use crate::init::{orthogonal, uniform_scaled};
+use crate::init::fill;
 #[cfg(feature = "alloc")]
 use crate::layout::OptSlot;
 use crate::layout::{Fixed, Layout, NetAlloc};
@@ -227,10 +227,7 @@ where
         where
             DefaultAllocator: Allocator<O, I> + Allocator<O>,
         {
-            match init {
-                Init::Orthogonal => orthogonal(&mut d.w, rng),
-                Init::Uniform => uniform_scaled(&mut d.w, rng),
-            }
+            fill(init, &mut d.w, rng);
             d.b.fill(0.0);
         }
         layer(&mut self.first, init, rng);

@@ -319,54 +319,143 @@ pub static PRESETS: &[Preset] = &[
     Preset {
         name: "mnist-5x256-dtp",
         about: "784-256x5-10 tanh on MNIST, DTP with Meulemans et al. 2020's released MNIST \
-                settings (Adam: forward 6.19e-5, feedback 1.96e-3; eta-hat 0.22, sigma 0.084; \
-                batch 128), 100 epochs",
-        defaults: || meulemans(Feedback::Dtp, [6.19e-5, 0.22, 1.96e-3, 0.084], (0, 0)),
+                settings (final_configs/mnist_DTP.py: Adam, forward lr 6.19e-5 / eta-hat, \
+                eta-hat 0.22, feedback lr 1.96e-3, sigma 0.084, Xavier-normal init, batch \
+                128), 100 epochs",
+        defaults: || meulemans(&MNIST_DTP),
     },
     Preset {
         name: "mnist-5x256-ddtp-linear",
         about: "784-256x5-10 tanh on MNIST, DDTP-linear with Meulemans et al. 2020's released \
-                MNIST settings (Adam: forward 2.04e-5, feedback 1.64e-4; eta-hat 0.061, sigma \
-                0.091; 6 feedback pre-training and 1 extra feedback epoch; batch 128), 100 epochs",
-        defaults: || {
-            meulemans(
-                Feedback::DdtpLinear,
-                [2.04e-5, 0.061, 1.64e-4, 0.091],
-                (6, 1),
-            )
-        },
+                MNIST settings (final_configs/mnist_DDTPlinear.py: Adam, forward lr 2.04e-5 / \
+                eta-hat, eta-hat 0.061, feedback lr 1.64e-4, sigma 0.091, 6 feedback \
+                pre-training and 1 extra feedback epoch, batch 128), 100 epochs",
+        defaults: || meulemans(&MNIST_DDTP_LINEAR),
     },
     Preset {
         name: "mnist-5x256-ddtp-rhl",
         about: "784-256x5-10 tanh on MNIST, DDTP-RHL with Meulemans et al. 2020's released \
-                MNIST settings (Adam: forward 2.8e-5, feedback 3.02e-4; eta-hat 0.0435, sigma \
-                0.042; 6 feedback pre-training and 1 extra feedback epoch; batch 128), 100 epochs",
-        defaults: || meulemans(Feedback::DdtpRhl, [2.8e-5, 0.0435, 3.02e-4, 0.042], (6, 1)),
+                MNIST settings (final_configs/mnist_DDTPRHL.py: Adam, forward lr 2.8e-5 / \
+                eta-hat, eta-hat 0.0435, feedback lr 3.02e-4, sigma 0.042, 6 feedback \
+                pre-training and 1 extra feedback epoch, batch 128), 100 epochs",
+        defaults: || meulemans(&MNIST_DDTP_RHL),
+    },
+    Preset {
+        name: "mnist-5x256-bp",
+        about: "784-256x5-10 tanh on MNIST, backprop with Meulemans et al. 2020's released \
+                MNIST settings (final_configs/mnist_BP.py: Adam lr 2.97e-4, beta1 0.99, \
+                Xavier-normal init, batch 128), 100 epochs",
+        defaults: || Hyper {
+            algo: crate::kinds::Algo::Bp,
+            ..meulemans(&MNIST_BP)
+        },
     },
 ];
 
-/// Meulemans et al. 2020's MNIST network (784-256×5-10 tanh, batch 128, 100 epochs, Adam with
-/// torch's defaults) with their released settings for `feedback` (`final_configs/`, as quoted in
-/// `shared/docs/published-results.md`): `[forward lr, η̂, feedback lr, σ]` and `(feedback
-/// pre-training epochs, extra feedback epochs)`. σ is DTP's inverse noise or DDTP's difference
-/// reconstruction noise (`drl_sigma`), as the algorithm reads it.
-fn meulemans(
-    feedback: Feedback,
-    [lr, eta_hat, feedback_lr, sigma]: [f32; 4],
-    passes: (u32, u32),
-) -> Hyper {
+/// One of Meulemans et al. 2020's released configurations (`final_configs/*.py` of
+/// `meulemansalex/theoretical_framework_for_target_propagation`), the keys dtp reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Released {
+    /// `network_type`, as dtp's feedback rule (backprop's rows: [`Feedback::Dtp`], unused).
+    pub feedback: Feedback,
+    /// `lr`, before `normalize_lr` divides it by `target_stepsize`.
+    pub lr: f32,
+    /// `target_stepsize` (η̂).
+    pub eta_hat: f32,
+    /// `beta1`, `beta2`, `epsilon` of the forward Adam.
+    pub adam: [f32; 3],
+    /// `lr_fb`.
+    pub lr_fb: f32,
+    /// `beta1_fb`, `beta2_fb`, `epsilon_fb`, `feedback_wd` of the feedback Adam.
+    pub adam_fb: [f32; 4],
+    /// `sigma`: DTP's inverse noise, or DDTP's difference reconstruction noise.
+    pub sigma: f32,
+    /// `epochs_fb` (feedback pre-training epochs) and `extra_fb_epochs`.
+    pub passes: (u32, u32),
+}
+
+/// `final_configs/mnist_DTP.py`.
+pub const MNIST_DTP: Released = Released {
+    feedback: Feedback::Dtp,
+    lr: 6.185_037e-5,
+    eta_hat: 0.219_511_87,
+    adam: [0.9, 0.999, 1.017_011_2e-8],
+    lr_fb: 1.958_475_6e-3,
+    adam_fb: [0.9, 0.999, 7.541_133e-6, 0.0],
+    sigma: 0.083_724_54,
+    passes: (0, 0),
+};
+
+/// `final_configs/mnist_DDTPlinear.py`.
+pub const MNIST_DDTP_LINEAR: Released = Released {
+    feedback: Feedback::DdtpLinear,
+    lr: 2.035_441_5e-5,
+    eta_hat: 0.060_969_404,
+    adam: [0.9, 0.999, 1.255_238_2e-8],
+    lr_fb: 1.637_823_3e-4,
+    adam_fb: [0.999, 0.999, 2.838_378_7e-4, 5.836_205e-7],
+    sigma: 0.090_752_48,
+    passes: (6, 1),
+};
+
+/// `final_configs/mnist_DDTPRHL.py`.
+pub const MNIST_DDTP_RHL: Released = Released {
+    feedback: Feedback::DdtpRhl,
+    lr: 2.804_754_3e-5,
+    eta_hat: 0.043_515_91,
+    adam: [0.9, 0.99, 3.983_53e-8],
+    lr_fb: 3.024_461_4e-4,
+    adam_fb: [0.9, 0.999, 3.402_566_4e-6, 1.621_280_2e-3],
+    sigma: 0.041_623_3,
+    passes: (6, 1),
+};
+
+/// `final_configs/mnist_BP.py` (`target_stepsize` 1: the rate is used as it is).
+pub const MNIST_BP: Released = Released {
+    feedback: Feedback::Dtp,
+    lr: 2.970_474_7e-4,
+    eta_hat: 1.0,
+    adam: [0.99, 0.999, 6.927_83e-8],
+    lr_fb: 0.0,
+    adam_fb: [0.9, 0.999, 1e-8, 0.0],
+    sigma: 0.0,
+    passes: (0, 0),
+};
+
+/// Adam with `lr` and `[β₁, β₂, ε, weight decay]`.
+fn adam(lr: f32, [beta1, beta2, eps, weight_decay]: [f32; 4]) -> Optimiser {
+    Optimiser {
+        lr,
+        kind: dtp_core::OptimiserKind::Adam {
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+        },
+    }
+}
+
+/// Meulemans et al. 2020's MNIST network (784-256×5-10 tanh, Xavier-normal weights, batch
+/// 128, 100 epochs) with the released configuration `r`. Their `normalize_lr` (set in every
+/// released configuration) divides the forward rate by η̂ (`main.py`: `args.lr =
+/// args.lr/args.target_stepsize`), so the forward Adam runs at `r.lr / r.eta_hat`; the
+/// feedback Adam at `r.lr_fb` with the feedback weight decay. σ is DTP's inverse noise or
+/// DDTP's difference reconstruction noise (`drl_sigma`), as the algorithm reads it.
+pub fn meulemans(r: &Released) -> Hyper {
+    let [b1, b2, eps] = r.adam;
     let c = Config {
-        eta_hat,
-        forward: Optimiser::adam(lr),
-        inverse: Optimiser::adam(feedback_lr),
-        sigma: SigmaSchedule::constant(sigma),
-        feedback,
+        eta_hat: r.eta_hat,
+        forward: adam(r.lr / r.eta_hat, [b1, b2, eps, 0.0]),
+        inverse: adam(r.lr_fb, r.adam_fb),
+        sigma: SigmaSchedule::constant(r.sigma),
+        feedback: r.feedback,
         ..Config::CONTINUOUS
     };
     Hyper {
         epochs: 100,
-        feedback_pretrain: passes.0,
-        feedback_extra: passes.1,
+        init: Init::XavierNormal,
+        feedback_pretrain: r.passes.0,
+        feedback_extra: r.passes.1,
         ..net(
             DataKind::Mnist,
             &[784, 256, 256, 256, 256, 256, 10],
@@ -438,25 +527,50 @@ mod tests {
         assert_eq!((p.defaults)().layers.to_string(), "64-32-32-10");
     }
 
-    /// The Meulemans et al. rows carry their algorithm, Adam rates, η̂, σ where that
-    /// algorithm reads it, and feedback passes.
+    /// The Meulemans et al. rows carry their algorithm, Adam constants, the forward rate
+    /// divided by η̂ (`normalize_lr`), σ where that algorithm reads it, feedback passes and
+    /// Xavier-normal weights.
     #[test]
     fn meulemans_rows_carry_their_released_settings() {
         use crate::kinds::Algo;
         let h = (find("mnist-5x256-ddtp-rhl").unwrap().defaults)();
         assert_eq!(h.algo, Algo::DdtpRhl);
-        assert_eq!(h.forward, Optimiser::adam(2.8e-5));
-        assert_eq!(h.inverse, Optimiser::adam(3.02e-4));
-        assert_eq!((h.eta_hat, h.drl_sigma), (0.0435, 0.042));
+        assert_eq!(h.forward.lr, 2.804_754_3e-5 / 0.043_515_91);
+        assert!((h.forward.lr - 6.445e-4).abs() < 1e-6);
         assert_eq!(
-            (h.feedback_pretrain, h.feedback_extra, h.batch),
-            (6, 1, 128)
+            h.forward.kind,
+            dtp_core::OptimiserKind::Adam {
+                beta1: 0.9,
+                beta2: 0.99,
+                eps: 3.983_53e-8,
+                weight_decay: 0.0
+            }
+        );
+        assert_eq!(
+            h.inverse,
+            adam(3.024_461_4e-4, [0.9, 0.999, 3.402_566_4e-6, 1.621_280_2e-3])
+        );
+        assert_eq!((h.eta_hat, h.drl_sigma), (0.043_515_91, 0.041_623_3));
+        assert_eq!(
+            (h.feedback_pretrain, h.feedback_extra, h.batch, h.init),
+            (6, 1, 128, Init::XavierNormal)
         );
         assert_eq!(h.layers.to_string(), "784-256-256-256-256-256-10");
         let h = (find("mnist-5x256-dtp").unwrap().defaults)();
-        assert_eq!((h.algo, h.sigma, h.eta_hat), (Algo::Dtp, 0.084, 0.22));
+        assert_eq!(
+            (h.algo, h.sigma, h.eta_hat),
+            (Algo::Dtp, 0.083_724_54, 0.219_511_87)
+        );
+        assert!((h.forward.lr - 2.818e-4).abs() < 1e-6);
         assert_eq!((h.feedback_pretrain, h.feedback_extra), (0, 0));
         let h = (find("mnist-5x256-ddtp-linear").unwrap().defaults)();
-        assert_eq!((h.algo, h.drl_sigma), (Algo::DdtpLinear, 0.091));
+        assert_eq!((h.algo, h.drl_sigma), (Algo::DdtpLinear, 0.090_752_48));
+        assert!((h.forward.lr - 3.338e-4).abs() < 1e-6);
+        let h = (find("mnist-5x256-bp").unwrap().defaults)();
+        assert_eq!(h.algo, Algo::Bp);
+        assert_eq!(
+            h.forward,
+            adam(2.970_474_7e-4, [0.99, 0.999, 6.927_83e-8, 0.0])
+        );
     }
 }
