@@ -186,6 +186,34 @@ fn tau_from_core(tau: f32) -> f32 {
 }
 
 impl Hyper {
+    /// Applies `patches` in turn (a later one wins), then each optimiser's keys from all of
+    /// them together, so that a constant given before the rule that has it is kept (a TOML
+    /// file's `[forward] weight_decay` with `--optimiser adam`: the file is applied first, to
+    /// a preset's RMSprop). A key the final rule does not have is an error that names it,
+    /// rather than a setting dropped silently.
+    pub fn apply_all(&mut self, patches: &[HyperPatch]) -> Result<(), String> {
+        patches.iter().for_each(|p| self.apply(p));
+        let merged = |pick: fn(&HyperPatch) -> Option<&OptimiserPatch>| {
+            patches
+                .iter()
+                .filter_map(pick)
+                .fold(OptimiserPatch::default(), |a, p| a.then(p))
+        };
+        for (table, patch, o) in [
+            ("forward", merged(|p| p.forward.as_ref()), &mut self.forward),
+            ("inverse", merged(|p| p.inverse.as_ref()), &mut self.inverse),
+        ] {
+            patch.apply_to(o);
+            if let Some((key, rule)) = patch.unused_key(o) {
+                return Err(format!(
+                    "[{table}] {key} is given, but the {table} optimiser is {rule}, which has \
+                     no {key} (set kind, or --optimiser, to a rule that has it)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// These settings with those of a core config: its feedback rule as the algorithm, its
     /// σ schedule (its σ₀ also as `drl_sigma` under DRL), its forward learning-rate decay and
     /// its fields of the same name. The units are not taken: a preset names them.
@@ -454,6 +482,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("lrr") && e.contains("line 2"), "{e}");
+    }
+
+    /// A TOML file's `[forward] weight_decay` is kept when a later patch (a flag) switches
+    /// the rule to Adam, and refused, named, when the final rule has no such key.
+    #[test]
+    fn apply_all_keeps_constants_for_a_later_rule_and_names_the_unused() {
+        let file =
+            HyperPatch::parse(Path::new("a.toml"), "[forward]\nweight_decay = 1e-4\n").unwrap();
+        let flag = HyperPatch::parse(Path::new("-"), "[forward]\nkind = \"adam\"\n").unwrap();
+        let mut h = Hyper::default();
+        h.apply_all(&[file.clone(), flag]).unwrap();
+        assert!(matches!(
+            h.forward.kind,
+            dtp_core::OptimiserKind::Adam { weight_decay, .. } if weight_decay == 1e-4
+        ));
+        let e = Hyper::default().apply_all(&[file]).unwrap_err();
+        assert!(
+            e.contains("[forward] weight_decay") && e.contains("rmsprop"),
+            "{e}"
+        );
     }
 
     #[test]

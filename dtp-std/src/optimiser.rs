@@ -80,6 +80,44 @@ impl OptimiserPatch {
     }
 }
 
+impl OptimiserPatch {
+    /// This patch, then `later` on top of it: every key `later` gives wins.
+    pub fn then(&self, later: &OptimiserPatch) -> OptimiserPatch {
+        let or = |a: Option<f32>, b: Option<f32>| b.or(a);
+        OptimiserPatch {
+            kind: later.kind.or(self.kind),
+            lr: or(self.lr, later.lr),
+            momentum: or(self.momentum, later.momentum),
+            rho: or(self.rho, later.rho),
+            eps: or(self.eps, later.eps),
+            beta1: or(self.beta1, later.beta1),
+            beta2: or(self.beta2, later.beta2),
+            weight_decay: or(self.weight_decay, later.weight_decay),
+        }
+    }
+
+    /// The first key this patch gives that rule `o` does not have (`rho` for SGD or Adam,
+    /// `beta1` for RMSprop, …), with the rule's name: such a key would be dropped silently.
+    pub fn unused_key(&self, o: &Optimiser) -> Option<(&'static str, &'static str)> {
+        let (rule, has): (_, &[&str]) = match o.kind {
+            OptimiserKind::Sgd { .. } => ("sgd", &["momentum"]),
+            OptimiserKind::RmsProp { .. } => ("rmsprop", &["momentum", "rho", "eps"]),
+            OptimiserKind::Adam { .. } => ("adam", &["eps", "beta1", "beta2", "weight_decay"]),
+        };
+        [
+            ("momentum", self.momentum),
+            ("rho", self.rho),
+            ("eps", self.eps),
+            ("beta1", self.beta1),
+            ("beta2", self.beta2),
+            ("weight_decay", self.weight_decay),
+        ]
+        .into_iter()
+        .find(|(k, v)| v.is_some() && !has.contains(k))
+        .map(|(k, _)| (k, rule))
+    }
+}
+
 /// The momentum of a rule that has one (Adam has none).
 fn momentum(k: OptimiserKind) -> Option<f32> {
     match k {
@@ -154,6 +192,43 @@ mod tests {
             *rho = 0.5;
         }
         assert_eq!(o, want);
+    }
+
+    /// A TOML file's Adam constant survives a flag that switches to Adam after it (the file's
+    /// patch is applied first, to the preset's RMSprop, which has no weight decay), and a
+    /// constant the final rule does not have is named.
+    #[test]
+    fn constants_of_the_final_rule_are_kept_and_others_named() {
+        let file = OptimiserPatch {
+            weight_decay: Some(1e-4),
+            ..OptimiserPatch::default()
+        };
+        let flag = OptimiserPatch {
+            kind: Some(OptimiserName::Adam),
+            ..OptimiserPatch::default()
+        };
+        let merged = file.then(&flag);
+        let mut o = Optimiser::rmsprop(1e-3);
+        merged.apply_to(&mut o);
+        assert!(matches!(o.kind, OptimiserKind::Adam { weight_decay, .. } if weight_decay == 1e-4));
+        assert_eq!(merged.unused_key(&o), None);
+        let rms = OptimiserPatch {
+            kind: Some(OptimiserName::Rmsprop),
+            ..OptimiserPatch::default()
+        };
+        let merged = file.then(&rms);
+        let mut o = Optimiser::adam(1e-3);
+        merged.apply_to(&mut o);
+        assert_eq!(merged.unused_key(&o), Some(("weight_decay", "rmsprop")));
+        let sgd_rho = OptimiserPatch {
+            kind: Some(OptimiserName::Sgd),
+            rho: Some(0.5),
+            ..OptimiserPatch::default()
+        };
+        assert_eq!(
+            sgd_rho.unused_key(&Optimiser::sgd(0.1, 0.9)),
+            Some(("rho", "sgd"))
+        );
     }
 
     #[test]

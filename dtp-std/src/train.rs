@@ -389,7 +389,9 @@ fn start(
             )));
         }
         let mut hyper = c.hyper.clone();
-        patches.iter().for_each(|p| hyper.apply(p));
+        hyper
+            .apply_all(patches)
+            .map_err(|e| invalid_setting(args, e))?;
         hyper.validate_run().map_err(|e| invalid_setting(args, e))?;
         if (
             hyper.dataset,
@@ -446,7 +448,9 @@ fn start(
         if algo == Algo::Bp && hyper.algo != Algo::Bp {
             hyper.forward = presets::backprop_forward(&hyper);
         }
-        patches.iter().for_each(|p| hyper.apply(p));
+        hyper
+            .apply_all(patches)
+            .map_err(|e| invalid_setting(args, e))?;
         hyper.validate_run().map_err(|e| invalid_setting(args, e))?;
         if hyper.algo == Algo::Bp && hyper.arith == Arith::Float {
             let set = patches
