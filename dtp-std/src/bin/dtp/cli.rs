@@ -107,7 +107,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = threads)]
     pub threads: Option<NonZeroUsize>,
     /// Go on training when the loss diverges. Without it a run stops (exit 3, the last good
-    /// checkpoint kept) when its training loss stays above 3× its best, or its training error
+    /// checkpoint kept) when its training loss stays above 3× its best (and 0.1 above it), or its training error
     /// at chance, for two epochs in a row; a NaN always stops it.
     #[arg(long)]
     pub allow_divergence: bool,
