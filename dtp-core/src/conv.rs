@@ -162,22 +162,23 @@ impl ConvShape {
     pub fn im2col(&self, x: &DMat, cols: &mut DMat) {
         let (batch, patch, positions) = (x.ncols(), self.patch(), self.positions());
         resize(cols, patch, batch * positions);
-        let (k, s, p) = (self.kernel, self.stride, self.padding);
-        let (h, w, ow) = (self.height, self.width, self.out_width());
+        let (inputs, k) = (self.inputs(), self.kernel.max(1));
         let (x, cols) = (x.as_slice(), cols.as_mut_slice());
         for (j, column) in cols.chunks_exact_mut(patch.max(1)).enumerate() {
-            let (b, q) = (j / positions, j % positions);
-            let (oy, ox) = (q / ow, q % ow);
-            let sample = &x[b * self.inputs()..(b + 1) * self.inputs()];
-            for (r, v) in column.iter_mut().enumerate() {
-                let (c, ky, kx) = (r / (k * k), (r / k) % k, r % k);
-                let (iy, ix) = ((oy * s + ky).wrapping_sub(p), (ox * s + kx).wrapping_sub(p));
-                *v = if iy < h && ix < w {
-                    sample[c * h * w + iy * w + ix]
-                } else {
-                    0.0
-                };
-            }
+            let sample = x.get(j / positions * inputs..).unwrap_or(&[]);
+            let mut rows = column.chunks_exact_mut(k);
+            self.patch_rows(j % positions, |line, x0| {
+                let Some(out) = rows.next() else { return };
+                let line = line.and_then(|r| sample.get(r)).unwrap_or(&[]);
+                match x0.checked_add(k).and_then(|end| line.get(x0..end)) {
+                    Some(inside) => out.copy_from_slice(inside),
+                    None => {
+                        for (kx, v) in out.iter_mut().enumerate() {
+                            *v = line.get(x0.wrapping_add(kx)).copied().unwrap_or(0.0);
+                        }
+                    }
+                }
+            });
         }
     }
 
@@ -188,19 +189,43 @@ impl ConvShape {
         let (patch, positions) = (self.patch(), self.positions());
         resize(x, self.inputs(), batch);
         x.fill(0.0);
-        let (k, s, p) = (self.kernel, self.stride, self.padding);
-        let (h, w, ow) = (self.height, self.width, self.out_width());
-        let (inputs, x) = (self.inputs(), x.as_mut_slice());
-        for (j, column) in cols.as_slice().chunks_exact(patch.max(1)).enumerate() {
-            let (b, q) = (j / positions, j % positions);
-            let (oy, ox) = (q / ow, q % ow);
-            let sample = &mut x[b * inputs..(b + 1) * inputs];
-            for (r, &v) in column.iter().enumerate() {
-                let (c, ky, kx) = (r / (k * k), (r / k) % k, r % k);
-                let (iy, ix) = ((oy * s + ky).wrapping_sub(p), (ox * s + kx).wrapping_sub(p));
-                if iy < h && ix < w {
-                    sample[c * h * w + iy * w + ix] += v;
+        let (inputs, k, x) = (self.inputs(), self.kernel.max(1), x.as_mut_slice());
+        let mut columns = cols.as_slice().chunks_exact(patch.max(1));
+        for j in 0..batch * positions {
+            let Some(column) = columns.next() else { break };
+            let sample = x.get_mut(j / positions * inputs..).unwrap_or(&mut []);
+            let mut rows = column.chunks_exact(k);
+            self.patch_rows(j % positions, |line, x0| {
+                let Some(add) = rows.next() else { return };
+                let line = line.and_then(|r| sample.get_mut(r)).unwrap_or(&mut []);
+                match x0.checked_add(k).and_then(|end| line.get_mut(x0..end)) {
+                    Some(inside) => inside.iter_mut().zip(add).for_each(|(t, &v)| *t += v),
+                    None => {
+                        for (kx, &v) in add.iter().enumerate() {
+                            if let Some(t) = line.get_mut(x0.wrapping_add(kx)) {
+                                *t += v;
+                            }
+                        }
+                    }
                 }
+            });
+        }
+    }
+
+    /// Walks the patch of output position `q` (`y'·W' + x'`) one kernel row at a time, in the
+    /// order of its `K` values (`r = (c·k + ky)·k + kx`): calls `row` for each `(c, ky)` with
+    /// the offsets in one input sample of image row `(c, y'·s + ky − p)` (`None` above or
+    /// below the image) and the column `x'·s − p` of its first tap (wrapped below zero: taps
+    /// `x'·s − p + kx` outside `[0, W)` read 0). Divisions only per position.
+    fn patch_rows(&self, q: usize, mut row: impl FnMut(Option<core::ops::Range<usize>>, usize)) {
+        let (k, s, p) = (self.kernel, self.stride, self.padding);
+        let (h, w, ow) = (self.height, self.width, self.out_width().max(1));
+        let (y0, x0) = ((q / ow) * s, ((q % ow) * s).wrapping_sub(p));
+        for c in 0..self.channels_in {
+            for ky in 0..k {
+                let iy = (y0 + ky).wrapping_sub(p);
+                let line = (iy < h).then(|| (c * h + iy) * w);
+                row(line.map(|start| start..start + w), x0);
             }
         }
     }
