@@ -89,6 +89,12 @@ discrete_fwdtp_search=(mnist-discrete-fwdtp-search-eta28-lrf6.6e-4 mnist-discret
 discrete_fwdtp_searched=("${s[@]/#/mnist-discrete-fwdtp-eta80-}")
 discrete_fwdtp_searched_200=(mnist-discrete-fwdtp-eta80-s1-e200 mnist-discrete-fwdtp-eta80-s2-e200
     mnist-discrete-fwdtp-eta80-s3-e200)   # the same three runs continued to 200 epochs (copies)
+# Meulemans et al. 2020's setup with their released settings (issue 30 item 3's second table).
+meulemans_dtp=("${s[@]/#/mnist-5x256-dtp-}")
+meulemans_bp=("${s[@]/#/mnist-5x256-bp-}")
+meulemans_ddtp_linear=("${s[@]/#/mnist-5x256-ddtp-linear-}")
+meulemans_ddtp_rhl=("${s[@]/#/mnist-5x256-ddtp-rhl-}")
+meulemans=("${meulemans_dtp[@]}" "${meulemans_bp[@]}" "${meulemans_ddtp_linear[@]}" "${meulemans_ddtp_rhl[@]}")
 
 copy "${continuous_dtp[@]}" "${continuous_bp[@]}" "${discrete_dtp[@]}" "${discrete_bp[@]}" \
     "${stochastic[@]}" "${stochastic_search[@]}" "${fashion_dtp[@]}" "${fashion_bp[@]}" "${fashion_search[@]}" "${ae[@]}" \
@@ -97,7 +103,7 @@ copy "${continuous_dtp[@]}" "${continuous_bp[@]}" "${discrete_dtp[@]}" "${discre
     "${discrete_drl[@]}" "${fashion_drl[@]}" \
     "${continuous_fwdtp_search[@]}" "${continuous_fwdtp_finalists[@]}" "${continuous_fwdtp_searched[@]}" \
     "${continuous_drl_search[@]}" "${continuous_drl_searched[@]}" "${discrete_fwdtp_search[@]}" \
-    "${discrete_fwdtp_searched[@]}" "${discrete_fwdtp_searched_200[@]}"
+    "${discrete_fwdtp_searched[@]}" "${discrete_fwdtp_searched_200[@]}" "${meulemans[@]}"
 # The discrete row's continuous baseline, tested with sign units (needs the MNIST files: see
 # scripts/fetch-data.sh, or DTP_DATA_DIR).
 for n in "${discrete_tanh[@]}"; do
@@ -119,6 +125,8 @@ plot mnist-stochastic-search.png "${stochastic_search[@]}"
 plot fashion-7x240.png "${fashion_dtp[@]}" "${fashion_bp[@]}"
 plot fashion-search.png "${fashion_search[@]}"
 plot mnist-ae.png "${ae[@]}"
+plot mnist-5x256.png mnist-5x256-dtp-s1 mnist-5x256-bp-s1 mnist-5x256-ddtp-linear-s1 \
+    mnist-5x256-ddtp-rhl-s1
 plot mnist-7x240-successors-searched.png mnist-7x240-dtp-s1 mnist-7x240-fwdtp-s1 \
     mnist-7x240-fwdtp-eta10-lrf5e-3-s1 mnist-7x240-drl-s1 mnist-7x240-drl-lrinv5e-4-eta1-s1
 
@@ -137,7 +145,11 @@ for g in "continuous DTP=${continuous_dtp[*]}" "continuous BP=${continuous_bp[*]
     "continuous FW-DTP searched (eta-hat 10, lr-forward 0.005)=${continuous_fwdtp_searched[*]}" \
     "continuous DRL searched (lr-inverse 5e-4, eta-hat 1)=${continuous_drl_searched[*]}" \
     "discrete FW-DTP searched (eta-hat 80)=${discrete_fwdtp_searched[*]}" \
-    "discrete FW-DTP searched (eta-hat 80), continued=${discrete_fwdtp_searched_200[*]}"; do
+    "discrete FW-DTP searched (eta-hat 80), continued=${discrete_fwdtp_searched_200[*]}" \
+    "5x256 DTP (Meulemans et al.'s settings)=${meulemans_dtp[*]}" \
+    "5x256 BP (Meulemans et al.'s settings)=${meulemans_bp[*]}" \
+    "5x256 DDTP-linear (Meulemans et al.'s settings)=${meulemans_ddtp_linear[*]}" \
+    "5x256 DDTP-RHL (Meulemans et al.'s settings)=${meulemans_ddtp_rhl[*]}"; do
     # shellcheck disable=SC2086
     line=$(group "${g%%=*}" ${g#*=})
     if [ -n "$line" ]; then args+=("$line"); fi
