@@ -87,11 +87,14 @@ pub mod config;
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub mod conv;
+pub mod conv_front;
+pub mod conv_shape;
 pub mod dense;
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub mod direct;
 pub mod error;
+pub mod fixed_conv;
 pub mod gradient;
 pub mod hidden;
 pub mod init;
