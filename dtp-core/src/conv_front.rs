@@ -101,6 +101,26 @@ const NO_SHAPE: ConvShape = ConvShape {
     padding: 0,
 };
 
+// SAFETY: every field is `f32`, `usize` (the shape), an `f32` matrix stored inline (fixed
+// sizes), or the dense `Trainer`, which is `bytemuck::Zeroable` for these `K`, `S`, `V`: the
+// all-zero bit pattern is a valid value of each. (So a `static` of it can live in `.bss`;
+// [`ConvFront::ZERO`] goes to `.data`, its placeholder settings not all zero bits.)
+unsafe impl<
+    const X: usize,
+    const F: usize,
+    const CO: usize,
+    const KK: usize,
+    const P: usize,
+    const H: usize,
+    const OUT: usize,
+    const R: usize,
+    K: Kernel,
+    S: FixedStore,
+    V: FixedStore,
+> bytemuck::Zeroable for ConvFront<X, F, CO, KK, P, H, OUT, R, K, S, V>
+{
+}
+
 impl<
     const X: usize,
     const F: usize,

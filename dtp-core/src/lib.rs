@@ -41,6 +41,10 @@
 //! loop ([`gradient`]); [`FixedFeedbackTrainer`] drops the inverses' optimiser state too, for
 //! fixed feedback weights (FW-DTP).
 //!
+//! A convolution on the device: [`fixed_conv`] (a convolution and its transposed-convolution
+//! inverse with every size in the type) and [`conv_front`] (one in front of a fixed dense
+//! trainer, trained by the same step driver).
+//!
 //! Saving the weights to flash and loading them after a reset: the example of the `storage`
 //! module (feature `storage`). A run-time-shaped network: `DynTrainer::with_widths` (feature
 //! `alloc`).
