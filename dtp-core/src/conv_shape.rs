@@ -97,12 +97,13 @@ impl ConvShape {
     pub const fn source(&self, r: usize, q: usize) -> Option<usize> {
         let (k, s, p) = (self.kernel, self.stride, self.padding);
         let (h, w) = (self.height, self.width);
-        let ow = self.out_width();
-        if k == 0 || ow == 0 {
+        let (ow, kk) = (self.out_width(), k.wrapping_mul(k));
+        // No division by zero (`k·k` may wrap to 0): no panic path on the device.
+        if k == 0 || kk == 0 || ow == 0 {
             return None;
         }
         let (oy, ox) = (q / ow, q % ow);
-        let (c, ky, kx) = (r / (k * k), (r / k) % k, r % k);
+        let (c, ky, kx) = (r / kk, (r / k) % k, r % k);
         let (iy, ix) = ((oy * s + ky).wrapping_sub(p), (ox * s + kx).wrapping_sub(p));
         if iy < h && ix < w {
             Some(c * h * w + iy * w + ix)
