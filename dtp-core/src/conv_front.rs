@@ -18,6 +18,8 @@
 //! needs no inverse of its own (the input takes no target); its inverse would be a
 //! [`FixedConvTranspose`](crate::fixed_conv::FixedConvTranspose). Continuous units only
 //! (every quantiser the identity) and no input noise: the dense trainer's input is `h_1`.
+//! [`Config::frozen`] numbers the dense trainer's layers (its layer 1 is `f_2`); the
+//! convolution and `g_2` always learn.
 
 use crate::config::{Config, Feedback, Init};
 use crate::conv_shape::ConvShape;
