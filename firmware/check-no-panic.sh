@@ -118,7 +118,8 @@ check_firmware() {
     echo "check-no-panic: building the firmware's demos with an undefined panic handler ..."
     if firmware_build "" --bins >"$log" 2>&1; then
         echo "check-no-panic: PASS: no panic path in the firmware's demos (learn_digits," \
-            "learn_digits_bernoulli, adapt_digits, sensor_stream); only their deliberate" \
+            "learn_digits_bernoulli, adapt_digits, sensor_stream, learn_digits_int," \
+            "learn_digits_conv, stack_overflow); only their deliberate" \
             "error exits (defmt::panic!) remain"
         echo "check-no-panic: the same for the soft-float build (thumbv7m-none-eabi, Cortex-M3) ..."
         if THUMB_TARGET=thumbv7m-none-eabi firmware_build "" --bins >"$log" 2>&1; then

@@ -52,7 +52,7 @@ while [[ $# -gt 0 ]]; do
         *) demos+=("$1"); shift ;;
     esac
 done
-all_demos=(learn_digits learn_digits_bernoulli adapt_digits sensor_stream learn_digits_int)
+all_demos=(learn_digits learn_digits_bernoulli adapt_digits sensor_stream learn_digits_int learn_digits_conv)
 # The micro:bit's demos: bins of firmware/ that link with feature `microbit` (16 KiB of RAM:
 # statics + stack; flip-link gives the stack all RAM the statics leave: 16,384 B - 92 B of
 # logger, tick counter and flags - the demo's own statics). A new demo: src/bin/NAME.rs with a [[bin]] entry

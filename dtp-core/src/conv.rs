@@ -80,184 +80,64 @@ fn dmat(rows: usize, cols: usize) -> DMat {
     DMat::zeros_generic(Dyn(rows), Dyn(cols))
 }
 
-/// The geometry of one convolution: a `C × H × W` input, `C'` output channels, a `k × k`
-/// kernel, stride `s`, zero padding `p` on every side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConvShape {
-    /// Input channels `C`.
-    pub channels_in: usize,
-    /// Input height `H`.
-    pub height: usize,
-    /// Input width `W`.
-    pub width: usize,
-    /// Output channels `C'`.
-    pub channels_out: usize,
-    /// Kernel side `k`.
-    pub kernel: usize,
-    /// Stride `s`.
-    pub stride: usize,
-    /// Zero padding `p`.
-    pub padding: usize,
-}
+pub use crate::conv_shape::ConvShape;
 
+/// The batched forms of [`ConvShape`]'s one-sample index arithmetic (its `*_sample`
+/// methods, shared with the fixed-size [`FixedConv`](crate::fixed_conv::FixedConv)),
+/// sample by sample.
 impl ConvShape {
-    /// Checks the geometry: every size at least 1, and the kernel fits the padded input.
-    pub fn check(&self) -> Result<(), ConfigError> {
-        let sizes = [
-            self.channels_in,
-            self.height,
-            self.width,
-            self.channels_out,
-            self.kernel,
-            self.stride,
-        ];
-        if sizes.contains(&0) {
-            return Err(ConfigError::ZeroWidth);
-        }
-        let side = self.height.min(self.width) + 2 * self.padding;
-        if self.kernel > side {
-            return Err(ConfigError::OutOfRange {
-                name: "kernel",
-                value: self.kernel as f32,
-                allowed: "[1, the padded input's side]",
-            });
-        }
-        Ok(())
-    }
-
-    /// Output height `H' = (H + 2p − k)/s + 1` (meaningful once [`check`](Self::check)
-    /// passed; never panics).
-    pub fn out_height(&self) -> usize {
-        (self.height + 2 * self.padding).saturating_sub(self.kernel) / self.stride.max(1) + 1
-    }
-
-    /// Output width `W' = (W + 2p − k)/s + 1` (as [`out_height`](Self::out_height)).
-    pub fn out_width(&self) -> usize {
-        (self.width + 2 * self.padding).saturating_sub(self.kernel) / self.stride.max(1) + 1
-    }
-
-    /// Output positions `P = H'·W'`.
-    pub fn positions(&self) -> usize {
-        self.out_height() * self.out_width()
-    }
-
-    /// Values in one patch, `K = C·k·k`.
-    pub fn patch(&self) -> usize {
-        self.channels_in * self.kernel * self.kernel
-    }
-
-    /// Values of one input sample, `C·H·W`.
-    pub fn inputs(&self) -> usize {
-        self.channels_in * self.height * self.width
-    }
-
-    /// Values of one output sample, `C'·P`.
-    pub fn outputs(&self) -> usize {
-        self.channels_out * self.positions()
-    }
-
     /// `im2col`: every patch of the minibatch `x` (`(C·H·W) × B`) as a column of `cols`
     /// (`K × (B·P)`, resized): row `(c·k + ky)·k + kx` of column `b·P + y'·W' + x'` is input
-    /// `(c, y'·s + ky − p, x'·s + kx − p)` of sample `b`, or 0 outside the image.
+    /// `(c, y'·s + ky − p, x'·s + kx − p)` of sample `b`, or 0 outside the image
+    /// ([`im2col_sample`](Self::im2col_sample) on each sample).
     pub fn im2col(&self, x: &DMat, cols: &mut DMat) {
         let (batch, patch, positions) = (x.ncols(), self.patch(), self.positions());
         resize(cols, patch, batch * positions);
-        let (inputs, k) = (self.inputs(), self.kernel.max(1));
-        let (x, cols) = (x.as_slice(), cols.as_mut_slice());
-        for (j, column) in cols.chunks_exact_mut(patch.max(1)).enumerate() {
-            let sample = x.get(j / positions * inputs..).unwrap_or(&[]);
-            let mut rows = column.chunks_exact_mut(k);
-            self.patch_rows(j % positions, |line, x0| {
-                let Some(out) = rows.next() else { return };
-                let line = line.and_then(|r| sample.get(r)).unwrap_or(&[]);
-                match x0.checked_add(k).and_then(|end| line.get(x0..end)) {
-                    Some(inside) => out.copy_from_slice(inside),
-                    None => {
-                        for (kx, v) in out.iter_mut().enumerate() {
-                            *v = line.get(x0.wrapping_add(kx)).copied().unwrap_or(0.0);
-                        }
-                    }
-                }
-            });
+        let per_sample = (patch * positions).max(1);
+        let samples = x.as_slice().chunks_exact(self.inputs().max(1));
+        for (sample, c) in samples.zip(cols.as_mut_slice().chunks_exact_mut(per_sample)) {
+            self.im2col_sample(sample, c);
         }
     }
 
     /// `col2im`, the adjoint of [`im2col`](Self::im2col): `x` (`(C·H·W) × batch`, resized)
     /// receives, at each input position, the sum of the entries of `cols` (`K × (B·P)`) that
-    /// `im2col` would have read from it.
+    /// `im2col` would have read from it ([`col2im_sample`](Self::col2im_sample) on each
+    /// sample).
     pub fn col2im(&self, cols: &DMat, batch: usize, x: &mut DMat) {
         let (patch, positions) = (self.patch(), self.positions());
         resize(x, self.inputs(), batch);
         x.fill(0.0);
-        let (inputs, k, x) = (self.inputs(), self.kernel.max(1), x.as_mut_slice());
-        let mut columns = cols.as_slice().chunks_exact(patch.max(1));
-        for j in 0..batch * positions {
-            let Some(column) = columns.next() else { break };
-            let sample = x.get_mut(j / positions * inputs..).unwrap_or(&mut []);
-            let mut rows = column.chunks_exact(k);
-            self.patch_rows(j % positions, |line, x0| {
-                let Some(add) = rows.next() else { return };
-                let line = line.and_then(|r| sample.get_mut(r)).unwrap_or(&mut []);
-                match x0.checked_add(k).and_then(|end| line.get_mut(x0..end)) {
-                    Some(inside) => inside.iter_mut().zip(add).for_each(|(t, &v)| *t += v),
-                    None => {
-                        for (kx, &v) in add.iter().enumerate() {
-                            if let Some(t) = line.get_mut(x0.wrapping_add(kx)) {
-                                *t += v;
-                            }
-                        }
-                    }
-                }
-            });
-        }
-    }
-
-    /// Walks the patch of output position `q` (`y'·W' + x'`) one kernel row at a time, in the
-    /// order of its `K` values (`r = (c·k + ky)·k + kx`): calls `row` for each `(c, ky)` with
-    /// the offsets in one input sample of image row `(c, y'·s + ky − p)` (`None` above or
-    /// below the image) and the column `x'·s − p` of its first tap (wrapped below zero: taps
-    /// `x'·s − p + kx` outside `[0, W)` read 0). Divisions only per position.
-    fn patch_rows(&self, q: usize, mut row: impl FnMut(Option<core::ops::Range<usize>>, usize)) {
-        let (k, s, p) = (self.kernel, self.stride, self.padding);
-        let (h, w, ow) = (self.height, self.width, self.out_width().max(1));
-        let (y0, x0) = ((q / ow) * s, ((q % ow) * s).wrapping_sub(p));
-        for c in 0..self.channels_in {
-            for ky in 0..k {
-                let iy = (y0 + ky).wrapping_sub(p);
-                let line = (iy < h).then(|| (c * h + iy) * w);
-                row(line.map(|start| start..start + w), x0);
-            }
+        let per_sample = (patch * positions).max(1);
+        let samples = x.as_mut_slice().chunks_exact_mut(self.inputs().max(1));
+        for (sample, c) in samples.zip(cols.as_slice().chunks_exact(per_sample)) {
+            self.col2im_sample(c, sample);
         }
     }
 
     /// A channel-major product `z` (`C' × (B·P)`) as samples `y` (`(C'·P) × B`, resized):
-    /// `y[c·P + q, b] = z[c, b·P + q]`.
+    /// `y[c·P + q, b] = z[c, b·P + q]` ([`to_sample`](Self::to_sample) on each sample).
     pub fn to_samples(&self, z: &DMat, y: &mut DMat) {
         let (c_out, positions) = (self.channels_out, self.positions());
         let batch = z.ncols() / positions.max(1);
         resize(y, self.outputs(), batch);
-        let (z, y) = (z.as_slice(), y.as_mut_slice());
-        for (j, column) in z.chunks_exact(c_out).enumerate() {
-            let (b, q) = (j / positions, j % positions);
-            let sample = &mut y[b * c_out * positions..];
-            for (c, &v) in column.iter().enumerate() {
-                sample[c * positions + q] = v;
-            }
+        let per_sample = (c_out * positions).max(1);
+        let zs = z.as_slice().chunks_exact(per_sample);
+        for (zc, yc) in zs.zip(y.as_mut_slice().chunks_exact_mut(per_sample)) {
+            self.to_sample(zc, yc);
         }
     }
 
     /// The inverse of [`to_samples`](Self::to_samples): samples `y` (`(C'·P) × B`) as the
-    /// channel-major `z` (`C' × (B·P)`, resized).
+    /// channel-major `z` (`C' × (B·P)`, resized) ([`from_sample`](Self::from_sample) on each
+    /// sample).
     pub fn from_samples(&self, y: &DMat, z: &mut DMat) {
         let (c_out, positions) = (self.channels_out, self.positions());
         resize(z, c_out, y.ncols() * positions);
-        let (y, z) = (y.as_slice(), z.as_mut_slice());
-        for (j, column) in z.chunks_exact_mut(c_out).enumerate() {
-            let (b, q) = (j / positions, j % positions);
-            let sample = &y[b * c_out * positions..];
-            for (c, v) in column.iter_mut().enumerate() {
-                *v = sample[c * positions + q];
-            }
+        let per_sample = (c_out * positions).max(1);
+        let ys = y.as_slice().chunks_exact(per_sample);
+        for (yc, zc) in ys.zip(z.as_mut_slice().chunks_exact_mut(per_sample)) {
+            self.from_sample(yc, zc);
         }
     }
 }

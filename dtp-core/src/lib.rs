@@ -41,6 +41,10 @@
 //! loop ([`gradient`]); [`FixedFeedbackTrainer`] drops the inverses' optimiser state too, for
 //! fixed feedback weights (FW-DTP).
 //!
+//! A convolution on the device: [`fixed_conv`] (a convolution and its transposed-convolution
+//! inverse with every size in the type) and [`conv_front`] (one in front of a fixed dense
+//! trainer, trained by the same step driver).
+//!
 //! Saving the weights to flash and loading them after a reset: the example of the `storage`
 //! module (feature `storage`). A run-time-shaped network: `DynTrainer::with_widths` (feature
 //! `alloc`).
@@ -87,11 +91,14 @@ pub mod config;
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub mod conv;
+pub mod conv_front;
+pub mod conv_shape;
 pub mod dense;
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub mod direct;
 pub mod error;
+pub mod fixed_conv;
 pub mod gradient;
 pub mod hidden;
 pub mod init;
