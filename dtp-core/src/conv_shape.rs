@@ -117,13 +117,26 @@ impl ConvShape {
     /// the padding (or past the end of `x`). Never panics: a short `cols` is filled as far
     /// as it goes.
     pub fn im2col_sample(&self, x: &[f32], cols: &mut [f32]) {
-        let (patch, k) = (self.patch().max(1), self.kernel.max(1));
-        for (q, column) in cols.chunks_exact_mut(patch).enumerate() {
-            let mut rows = column.chunks_exact_mut(k);
-            self.patch_rows(q, |line, x0| {
-                let Some(out) = rows.next() else { return };
-                let line = line.and_then(|r| x.get(r.start..r.end.min(x.len())));
-                let line = line.unwrap_or(&[]);
+        match self.kernel {
+            3 => self.im2col_k::<3>(x, cols),
+            _ => self.im2col_k::<0>(x, cols),
+        }
+    }
+
+    /// [`im2col_sample`](Self::im2col_sample) with the kernel side `K` known at compile time
+    /// (`K = 0`: read at run time).
+    fn im2col_k<const K: usize>(&self, x: &[f32], cols: &mut [f32]) {
+        let (patch, s) = (self.patch(), self.stride);
+        let k = if K == 0 { self.kernel } else { K };
+        let ow = self.out_width();
+        self.kernel_rows(|oy, r0, x0, line| {
+            let line = line.and_then(|r| x.get(r.start..r.end.min(x.len())));
+            let line = line.unwrap_or(&[]);
+            let (mut at, mut x0) = ((oy * ow) * patch + r0, x0);
+            for _ in 0..ow {
+                let Some(out) = cols.get_mut(at..at + k) else {
+                    return;
+                };
                 match x0.checked_add(k).and_then(|end| line.get(x0..end)) {
                     Some(inside) => out.iter_mut().zip(inside).for_each(|(o, &v)| *o = v),
                     None => {
@@ -132,22 +145,28 @@ impl ConvShape {
                         }
                     }
                 }
-            });
-        }
+                (at, x0) = (at + patch, x0.wrapping_add(s));
+            }
+        });
     }
 
     /// `col2im` of one sample, the adjoint of [`im2col_sample`](Self::im2col_sample): adds
     /// each entry of `cols` (`K × P`) into the element of `x` it was read from (`x` is not
-    /// zeroed first; entries read from the padding are dropped).
+    /// zeroed first; entries read from the padding are dropped). Each element of `x`
+    /// receives its entries in the order of their columns `q`.
     pub fn col2im_sample(&self, cols: &[f32], x: &mut [f32]) {
-        let (patch, k) = (self.patch().max(1), self.kernel.max(1));
-        for (q, column) in cols.chunks_exact(patch).enumerate() {
-            let mut rows = column.chunks_exact(k);
-            self.patch_rows(q, |line, x0| {
-                let Some(add) = rows.next() else { return };
-                let end = x.len();
-                let line = line.and_then(|r| x.get_mut(r.start..r.end.min(end)));
-                let line = line.unwrap_or(&mut []);
+        let (patch, k, s) = (self.patch(), self.kernel, self.stride);
+        let ow = self.out_width();
+        self.kernel_rows(|oy, r0, x0, line| {
+            let end = x.len();
+            let Some(line) = line.and_then(|r| x.get_mut(r.start..r.end.min(end))) else {
+                return;
+            };
+            let (mut at, mut x0) = ((oy * ow) * patch + r0, x0);
+            for _ in 0..ow {
+                let Some(add) = cols.get(at..at + k) else {
+                    return;
+                };
                 match x0.checked_add(k).and_then(|end| line.get_mut(x0..end)) {
                     Some(inside) => inside.iter_mut().zip(add).for_each(|(t, &v)| *t += v),
                     None => {
@@ -158,27 +177,35 @@ impl ConvShape {
                         }
                     }
                 }
-            });
-        }
+                (at, x0) = (at + patch, x0.wrapping_add(s));
+            }
+        });
     }
 
-    /// Walks the patch of output position `q` (`y'·W' + x'`) a kernel row at a time, in the
-    /// order of its `K` rows (`r = (c·k + ky)·k + kx`, as [`source`](Self::source) numbers
-    /// them): calls `row` for each `(c, ky)` with the offsets in one sample of image row
-    /// `(c, y'·s + ky − p)` (`None` above or below the image) and the column `x'·s − p` of
-    /// its first tap (wrapped below zero; taps outside `[0, W)` are padding). Divisions
-    /// once per position, none per value: `im2col` and `col2im` spent most of their time in
-    /// [`source`](Self::source)'s three.
-    fn patch_rows(&self, q: usize, mut row: impl FnMut(Option<core::ops::Range<usize>>, usize)) {
+    /// Walks the patches a kernel row at a time, an output row `y'` at a time: for each
+    /// `(y', c, ky)` calls `row(y', r0, x0, line)` with `r0 = (c·k + ky)·k`, the patch row of
+    /// its first tap (`r` as [`source`](Self::source) numbers them), `x0 = −p` (wrapped
+    /// below zero), the image column of the first tap of output column `x' = 0` (the
+    /// column `x'` starts at `x0 + x'·s`; taps outside `[0, W)` are padding), and the
+    /// offsets in one sample of image row `(c, y'·s + ky − p)` (`None` above or below the
+    /// image). The caller walks the `W'` columns by additions: no division per value or
+    /// per position (`im2col` and `col2im` spent most of their time in
+    /// [`source`](Self::source)'s three divisions, then in a per-position walk).
+    fn kernel_rows(
+        &self,
+        mut row: impl FnMut(usize, usize, usize, Option<core::ops::Range<usize>>),
+    ) {
         let (k, s, p) = (self.kernel, self.stride, self.padding);
-        let (h, w, ow) = (self.height, self.width, self.out_width());
-        let ow = if ow == 0 { 1 } else { ow };
-        let (y0, x0) = ((q / ow) * s, ((q % ow) * s).wrapping_sub(p));
-        for c in 0..self.channels_in {
-            for ky in 0..k {
-                let iy = (y0 + ky).wrapping_sub(p);
-                let line = (iy < h).then(|| (c * h + iy) * w);
-                row(line.map(|start| start..start + w), x0);
+        let (h, w) = (self.height, self.width);
+        let x0 = 0usize.wrapping_sub(p);
+        for oy in 0..self.out_height() {
+            let y0 = oy * s;
+            for c in 0..self.channels_in {
+                for ky in 0..k {
+                    let iy = (y0 + ky).wrapping_sub(p);
+                    let line = (iy < h).then(|| (c * h + iy) * w);
+                    row(oy, (c * k + ky) * k, x0, line.map(|start| start..start + w));
+                }
             }
         }
     }
@@ -212,4 +239,101 @@ impl ConvShape {
 const fn out_side(n: usize, p: usize, k: usize, s: usize) -> usize {
     let s = if s == 0 { 1 } else { s };
     (n + 2 * p).saturating_sub(k) / s + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConvShape;
+    use alloc::vec;
+    use alloc::vec::Vec;
+    use proptest::prelude::*;
+
+    /// Geometries that pass [`ConvShape::check`]: kernels 1–5 (3 takes its own code path),
+    /// strides 1–3, padding 0–2, sides 1–9.
+    fn shapes() -> impl Strategy<Value = ConvShape> {
+        (
+            1usize..4,
+            1usize..10,
+            1usize..10,
+            1usize..6,
+            1usize..4,
+            0usize..3,
+        )
+            .prop_map(|(c, h, w, k, s, p)| ConvShape {
+                channels_in: c,
+                height: h,
+                width: w,
+                channels_out: 2,
+                kernel: k,
+                stride: s,
+                padding: p,
+            })
+            .prop_filter("the kernel fits the padded input", |s| s.check().is_ok())
+    }
+
+    /// Distinct, exactly representable values (sums of them are exact up to 2^24).
+    fn values(n: usize) -> Vec<f32> {
+        (0..n).map(|i| (i % 251) as f32 - 125.0 + 0.5).collect()
+    }
+
+    proptest! {
+        /// `im2col` puts in every row `r` of every column `q` exactly the input element
+        /// `source(r, q)` (0 in the padding).
+        #[test]
+        fn im2col_reads_what_source_names(shape in shapes()) {
+            let (patch, positions) = (shape.patch(), shape.positions());
+            let x = values(shape.inputs());
+            let mut cols = vec![f32::NAN; patch * positions];
+            shape.im2col_sample(&x, &mut cols);
+            for q in 0..positions {
+                for r in 0..patch {
+                    let want = shape.source(r, q).map_or(0.0, |i| x[i]);
+                    prop_assert_eq!(cols[q * patch + r].to_bits(), want.to_bits(), "r {} q {}", r, q);
+                }
+            }
+        }
+
+        /// `col2im` adds every entry into the element `source` names, each element's entries
+        /// in the order of their columns `q` (so the sums' bits do not depend on the walk).
+        #[test]
+        fn col2im_adds_where_source_names_in_column_order(shape in shapes()) {
+            let (patch, positions) = (shape.patch(), shape.positions());
+            let cols: Vec<f32> = (0..patch * positions)
+                .map(|i| 1.0 + (i % 7) as f32 * 0.1 + (i % 13) as f32 * 1e-3)
+                .collect();
+            let start = values(shape.inputs());
+            let mut want = start.clone();
+            for q in 0..positions {
+                for r in 0..patch {
+                    if let Some(i) = shape.source(r, q) {
+                        want[i] += cols[q * patch + r];
+                    }
+                }
+            }
+            let mut got = start;
+            shape.col2im_sample(&cols, &mut got);
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                prop_assert_eq!(g.to_bits(), w.to_bits(), "element {}", i);
+            }
+        }
+    }
+
+    /// A short `cols` or `x` is handled as far as it goes, without a panic.
+    #[test]
+    fn short_buffers_do_not_panic() {
+        let shape = ConvShape {
+            channels_in: 2,
+            height: 5,
+            width: 5,
+            channels_out: 1,
+            kernel: 3,
+            stride: 2,
+            padding: 1,
+        };
+        let x = values(shape.inputs() - 7);
+        let mut cols = vec![0.0; shape.patch() * shape.positions() - 5];
+        shape.im2col_sample(&x, &mut cols);
+        let mut back = vec![0.0; shape.inputs() - 3];
+        shape.col2im_sample(&cols, &mut back);
+    }
 }
