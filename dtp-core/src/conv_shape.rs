@@ -213,10 +213,11 @@ impl ConvShape {
     /// One sample's channel-major product `z` (`C' × P`, column-major) as a sample `y`
     /// (`C'·P` values): `y[c·P + q] = z[c, q]`.
     pub fn to_sample(&self, z: &[f32], y: &mut [f32]) {
-        let (c_out, positions) = (self.channels_out.max(1), self.positions());
-        for (q, column) in z.chunks_exact(c_out).enumerate() {
-            for (c, &v) in column.iter().enumerate() {
-                if let Some(t) = y.get_mut(c * positions + q) {
+        let (c_out, positions) = (self.channels_out.max(1), self.positions().max(1));
+        // A channel of `y` at a time: contiguous writes, reads a stride `C'` apart.
+        for (c, row) in y.chunks_mut(positions).enumerate().take(c_out) {
+            for (t, column) in row.iter_mut().zip(z.chunks_exact(c_out)) {
+                if let Some(&v) = column.get(c) {
                     *t = v;
                 }
             }
@@ -224,12 +225,18 @@ impl ConvShape {
     }
 
     /// The inverse of [`to_sample`](Self::to_sample): a sample `y` (`C'·P`) as the
-    /// channel-major `z` (`C' × P`): `z[c, q] = y[c·P + q]`.
+    /// channel-major `z` (`C' × P`): `z[c, q] = y[c·P + q]` (0 where `y` is short).
     pub fn from_sample(&self, y: &[f32], z: &mut [f32]) {
-        let (c_out, positions) = (self.channels_out.max(1), self.positions());
-        for (q, column) in z.chunks_exact_mut(c_out).enumerate() {
-            for (c, v) in column.iter_mut().enumerate() {
-                *v = y.get(c * positions + q).copied().unwrap_or(0.0);
+        let (c_out, positions) = (self.channels_out.max(1), self.positions().max(1));
+        if y.len() < c_out * positions {
+            z.fill(0.0);
+        }
+        // A channel of `y` at a time: contiguous reads, writes a stride `C'` apart.
+        for (c, row) in y.chunks(positions).enumerate().take(c_out) {
+            for (&v, column) in row.iter().zip(z.chunks_exact_mut(c_out)) {
+                if let Some(t) = column.get_mut(c) {
+                    *t = v;
+                }
             }
         }
     }
@@ -318,6 +325,27 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// `to_sample` puts `z[c, q]` (column-major `C' × P`) at `y[c·P + q]`;
+        /// `from_sample` reads it back.
+        #[test]
+        fn channel_major_reorders_are_inverse_transposes(shape in shapes(), c_out in 1usize..5) {
+            let shape = ConvShape { channels_out: c_out, ..shape };
+            let p = shape.positions();
+            let z = values(c_out * p);
+            let mut y = vec![f32::NAN; c_out * p];
+            shape.to_sample(&z, &mut y);
+            for c in 0..c_out {
+                for q in 0..p {
+                    prop_assert_eq!(y[c * p + q].to_bits(), z[q * c_out + c].to_bits());
+                }
+            }
+            let mut back = vec![f32::NAN; c_out * p];
+            shape.from_sample(&y, &mut back);
+            prop_assert_eq!(back, z);
+        }
+    }
+
     /// A short `cols` or `x` is handled as far as it goes, without a panic.
     #[test]
     fn short_buffers_do_not_panic() {
@@ -335,5 +363,11 @@ mod tests {
         shape.im2col_sample(&x, &mut cols);
         let mut back = vec![0.0; shape.inputs() - 3];
         shape.col2im_sample(&cols, &mut back);
+        let z = values(shape.outputs() - 2);
+        let mut y = vec![0.0; shape.outputs() - 1];
+        shape.to_sample(&z, &mut y);
+        let mut z = vec![1.0; shape.outputs()];
+        shape.from_sample(&y, &mut z);
+        assert_eq!(z[shape.outputs() - 1], 0.0, "read past a short y: 0");
     }
 }

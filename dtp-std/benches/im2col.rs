@@ -1,4 +1,5 @@
-//! `im2col` and `col2im` of one 50-sample chunk at `mnist-conv`'s two convolutions (the
+//! `im2col`, `col2im` and the channel-major reorders (`to_samples`, `from_samples`) of one
+//! 50-sample chunk at `mnist-conv`'s two convolutions (the
 //! run-time world's batched forms, `dtp_core::conv_shape::ConvShape`): the patch copies a
 //! convolution's products need before (and the transposed convolution's after) each GEMM.
 //!
@@ -36,6 +37,18 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Elements(cols.len() as u64));
         g.bench_function(format!("im2col {name}"), |bch| {
             bch.iter(|| shape.im2col(black_box(&x), &mut cols))
+        });
+        let mut z = DMat::zeros(co, CHUNK * shape.positions());
+        z.as_mut_slice()
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = (i % 13) as f32);
+        let mut y = DMat::zeros(shape.outputs(), CHUNK);
+        g.bench_function(format!("to_samples {name}"), |bch| {
+            bch.iter(|| shape.to_samples(black_box(&z), &mut y))
+        });
+        g.bench_function(format!("from_samples {name}"), |bch| {
+            bch.iter(|| shape.from_samples(black_box(&y), &mut z))
         });
         let mut back = DMat::zeros(shape.inputs(), CHUNK);
         g.bench_function(format!("col2im {name}"), |bch| {
