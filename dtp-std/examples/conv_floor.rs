@@ -23,96 +23,17 @@ use dtp_core::conv::parallel::ConvParallel;
 use dtp_core::conv::{ConvNet, ConvTrainer, LayerSpec};
 use dtp_core::kernel::{Auto, Kernel};
 use dtp_core::{Batches, Config, Dyn, Init, OMat};
-use nalgebra::allocator::Allocator;
-use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 use rand_pcg::Pcg64;
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Instant;
 
 const BATCH: usize = 100;
 const PIXELS: usize = 784;
 const EPOCH: f64 = 50_000.0;
 
-/// How a product reads its operands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Layout {
-    /// `A·B`.
-    Nn,
-    /// `Aᵀ·B`.
-    Tn,
-    /// `A·Bᵀ`.
-    Nt,
-}
-
-impl Layout {
-    fn name(self) -> &'static str {
-        match self {
-            Layout::Nn => "A·B",
-            Layout::Tn => "Aᵀ·B",
-            Layout::Nt => "A·Bᵀ",
-        }
-    }
-}
-
-/// `(layout, m, k, n)` → (count, nanoseconds inside training, summed over threads).
-type Record = BTreeMap<(Layout, usize, usize, usize), (u64, u64)>;
-
-static RECORD: Mutex<Record> = Mutex::new(BTreeMap::new());
-
-/// [`Auto`] (the CLI's kernel) with a stopwatch around every product.
-struct Timed;
-
-fn record(layout: Layout, (m, k, n): (usize, usize, usize), start: Instant) {
-    let ns = start.elapsed().as_nanos() as u64;
-    let mut r = RECORD.lock().unwrap();
-    let e = r.entry((layout, m, k, n)).or_insert((0, 0));
-    e.0 += 1;
-    e.1 += ns;
-}
-
-impl Kernel for Timed {
-    fn gemm<M: Dim, K: Dim, N: Dim>(
-        c: &mut OMat<M, N>,
-        alpha: f32,
-        a: &OMat<M, K>,
-        b: &OMat<K, N>,
-        beta: f32,
-    ) where
-        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<K, N>,
-    {
-        let t = Instant::now();
-        Auto::gemm(c, alpha, a, b, beta);
-        record(Layout::Nn, (c.nrows(), a.ncols(), c.ncols()), t);
-    }
-    fn gemm_tn<M: Dim, K: Dim, N: Dim>(
-        c: &mut OMat<M, N>,
-        alpha: f32,
-        a: &OMat<K, M>,
-        b: &OMat<K, N>,
-        beta: f32,
-    ) where
-        DefaultAllocator: Allocator<M, N> + Allocator<K, M> + Allocator<K, N>,
-    {
-        let t = Instant::now();
-        Auto::gemm_tn(c, alpha, a, b, beta);
-        record(Layout::Tn, (c.nrows(), a.nrows(), c.ncols()), t);
-    }
-    fn gemm_nt<M: Dim, K: Dim, N: Dim>(
-        c: &mut OMat<M, N>,
-        alpha: f32,
-        a: &OMat<M, K>,
-        b: &OMat<N, K>,
-        beta: f32,
-    ) where
-        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<N, K>,
-    {
-        let t = Instant::now();
-        Auto::gemm_nt(c, alpha, a, b, beta);
-        record(Layout::Nt, (c.nrows(), a.ncols(), c.ncols()), t);
-    }
-}
+#[path = "common/timed.rs"]
+mod timed;
+use timed::{Layout, Timed};
 
 /// Synthetic MNIST-like samples: pixels uniform in [0, 1) with 60 % zeros, labels `i % 10`.
 struct Synthetic {
@@ -274,20 +195,19 @@ fn main() {
     // The epoch as trained, with the CLI's kernel; then once with the stopwatch.
     let mut measured: Vec<f64> = (0..reps).map(|_| epoch_seconds::<Auto>(&data)).collect();
     let measured = median(&mut measured);
-    RECORD.lock().unwrap().clear();
     let timed = {
-        let mut t = trainer::<Timed>();
+        let mut t = trainer::<Timed<Auto>>();
         let mut p = ConvParallel::new(&t, 2, 2);
         let mut rng = Pcg64::new(2, 2);
         let mut d = &data;
         p.train_epoch(&mut t, &mut d, &mut rng).expect("finite");
-        RECORD.lock().unwrap().clear();
+        timed::clear();
         let start = Instant::now();
         let mut d = &data;
         p.train_epoch(&mut t, &mut d, &mut rng).expect("finite");
         start.elapsed().as_secs_f64() * scale
     };
-    let record = RECORD.lock().unwrap().clone();
+    let record = timed::ledger();
 
     println!("## The two-core floor of a `mnist-conv` epoch (50,000 samples, DTP, 2 chunks)\n");
     println!(

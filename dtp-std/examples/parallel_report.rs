@@ -26,74 +26,18 @@ use dtp_core::kernel::{Blocked, Kernel};
 use dtp_core::parallel::Parallel;
 use dtp_core::team::Team;
 use dtp_core::{Batches, Config, Dyn, DynTrainer, Gradient, Init, OMat};
-use nalgebra::allocator::Allocator;
-use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 use rand_pcg::Pcg64;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 const WIDTHS: [usize; 9] = [784, 240, 240, 240, 240, 240, 240, 240, 10];
 const BATCH: usize = 100;
 
-/// Nanoseconds and FLOPs of every product, over all threads.
-static NANOS: AtomicU64 = AtomicU64::new(0);
-static FLOPS: AtomicU64 = AtomicU64::new(0);
-/// How many products of each shape `(m, k, n)` the timed epoch ran.
-static SHAPES: Mutex<BTreeMap<(usize, usize, usize), u64>> = Mutex::new(BTreeMap::new());
-
-/// [`Blocked`] with a stopwatch around every product.
-struct Timed;
-
-fn record(m: usize, k: usize, n: usize, start: Instant) {
-    NANOS.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
-    FLOPS.fetch_add(2 * (m * k * n) as u64, Ordering::Relaxed);
-    *SHAPES.lock().unwrap().entry((m, k, n)).or_insert(0) += 1;
-}
-
-impl Kernel for Timed {
-    fn gemm<M: Dim, K: Dim, N: Dim>(
-        c: &mut OMat<M, N>,
-        alpha: f32,
-        a: &OMat<M, K>,
-        b: &OMat<K, N>,
-        beta: f32,
-    ) where
-        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<K, N>,
-    {
-        let t = Instant::now();
-        Blocked::gemm(c, alpha, a, b, beta);
-        record(c.nrows(), a.ncols(), c.ncols(), t);
-    }
-    fn gemm_tn<M: Dim, K: Dim, N: Dim>(
-        c: &mut OMat<M, N>,
-        alpha: f32,
-        a: &OMat<K, M>,
-        b: &OMat<K, N>,
-        beta: f32,
-    ) where
-        DefaultAllocator: Allocator<M, N> + Allocator<K, M> + Allocator<K, N>,
-    {
-        let t = Instant::now();
-        Blocked::gemm_tn(c, alpha, a, b, beta);
-        record(c.nrows(), a.nrows(), c.ncols(), t);
-    }
-    fn gemm_nt<M: Dim, K: Dim, N: Dim>(
-        c: &mut OMat<M, N>,
-        alpha: f32,
-        a: &OMat<M, K>,
-        b: &OMat<N, K>,
-        beta: f32,
-    ) where
-        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<N, K>,
-    {
-        let t = Instant::now();
-        Blocked::gemm_nt(c, alpha, a, b, beta);
-        record(c.nrows(), a.ncols(), c.ncols(), t);
-    }
-}
+#[path = "common/timed.rs"]
+mod timed;
+use timed::Timed;
 
 /// Synthetic MNIST-like samples: pixels uniform in [0, 1) with 60 % zeros, labels `i % 10`;
 /// one fixed shuffled order.
@@ -174,9 +118,7 @@ fn epoch_seconds_of<K: Kernel>(widths: &[usize], data: &Synthetic, setup: Setup)
         .expect("finite");
     };
     run(&mut t);
-    NANOS.store(0, Ordering::Relaxed);
-    FLOPS.store(0, Ordering::Relaxed);
-    SHAPES.lock().unwrap().clear();
+    timed::clear();
     let start = Instant::now();
     run(&mut t);
     start.elapsed().as_secs_f64()
@@ -579,8 +521,8 @@ fn floor(data: &Synthetic, samples: usize, reps: usize) {
         threads: 2,
         backprop: false,
     };
-    epoch_seconds::<Timed>(data, setup);
-    let chunked = SHAPES.lock().unwrap().clone();
+    epoch_seconds::<Timed<Blocked>>(data, setup);
+    let chunked = timed::shapes();
     let whole: BTreeMap<_, _> = chunked
         .iter()
         .map(|(&(m, k, n), &count)| {
@@ -885,9 +827,10 @@ fn main() {
             threads,
             backprop: false,
         };
-        epoch_seconds::<Timed>(&data, setup);
-        let secs = NANOS.load(Ordering::Relaxed) as f64 * 1e-9;
-        let rate = FLOPS.load(Ordering::Relaxed) as f64 / secs / 1e9;
+        epoch_seconds::<Timed<Blocked>>(&data, setup);
+        let (nanos, flops) = timed::totals();
+        let secs = nanos as f64 * 1e-9;
+        let rate = flops as f64 / secs / 1e9;
         let alone = standalone(240, 240, n, threads);
         println!(
             "| {label} | {secs:.3} s | {rate:.1} | {alone:.1} (240×240×{n}, {threads} at once) | {:.0} % |",

@@ -11,83 +11,16 @@
 //! pixels), so no data files are needed. Times are wall-clock on this machine: run it idle.
 
 use dtp_core::kernel::{self, Blocked, Kernel};
-use dtp_core::{Config, FixedTrainer, Init, OMat};
+use dtp_core::{Config, FixedTrainer, Init};
 use dtp_std::batches::EpochBatches;
 use dtp_std::data::Dataset;
-use nalgebra::allocator::Allocator;
-use nalgebra::{DefaultAllocator, Dim};
 use rand_core::Rng;
 use rand_pcg::Pcg64;
-use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-/// Per-shape totals of the products a run made: `(M, K, N, kind) → (calls, seconds)`.
-type Ledger = BTreeMap<(usize, usize, usize, &'static str), (u64, f64)>;
-
-thread_local! {
-    static LEDGER: RefCell<Ledger> = const { RefCell::new(BTreeMap::new()) };
-}
-
-/// [`Blocked`] with a stopwatch around every product.
-struct Timed;
-
-fn record(m: usize, k: usize, n: usize, kind: &'static str, seconds: f64) {
-    LEDGER.with(|l| {
-        let mut l = l.borrow_mut();
-        let e = l.entry((m, k, n, kind)).or_default();
-        e.0 += 1;
-        e.1 += seconds;
-    });
-}
-
-impl Kernel for Timed {
-    fn gemm<M: Dim, K: Dim, N: Dim>(
-        c: &mut OMat<M, N>,
-        alpha: f32,
-        a: &OMat<M, K>,
-        b: &OMat<K, N>,
-        beta: f32,
-    ) where
-        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<K, N>,
-    {
-        let (m, n) = c.shape();
-        let k = a.ncols();
-        let t = Instant::now();
-        Blocked::gemm(c, alpha, a, b, beta);
-        record(m, k, n, "A·B", t.elapsed().as_secs_f64());
-    }
-    fn gemm_tn<M: Dim, K: Dim, N: Dim>(
-        c: &mut OMat<M, N>,
-        alpha: f32,
-        a: &OMat<K, M>,
-        b: &OMat<K, N>,
-        beta: f32,
-    ) where
-        DefaultAllocator: Allocator<M, N> + Allocator<K, M> + Allocator<K, N>,
-    {
-        let (m, n) = c.shape();
-        let k = a.nrows();
-        let t = Instant::now();
-        Blocked::gemm_tn(c, alpha, a, b, beta);
-        record(m, k, n, "Aᵀ·B", t.elapsed().as_secs_f64());
-    }
-    fn gemm_nt<M: Dim, K: Dim, N: Dim>(
-        c: &mut OMat<M, N>,
-        alpha: f32,
-        a: &OMat<M, K>,
-        b: &OMat<N, K>,
-        beta: f32,
-    ) where
-        DefaultAllocator: Allocator<M, N> + Allocator<M, K> + Allocator<N, K>,
-    {
-        let (m, n) = c.shape();
-        let k = a.ncols();
-        let t = Instant::now();
-        Blocked::gemm_nt(c, alpha, a, b, beta);
-        record(m, k, n, "A·Bᵀ", t.elapsed().as_secs_f64());
-    }
-}
+#[path = "common/timed.rs"]
+mod timed;
+use timed::Timed;
 
 /// `samples` synthetic MNIST-like images: pixels uniform in [0, 1) with 60 % zeros.
 fn synthetic(samples: usize) -> Dataset {
@@ -114,7 +47,7 @@ fn epoch_seconds<const H: usize, K: Kernel>(data: &Dataset, epochs: usize) -> f6
         t.train_epoch(&mut batches, &mut rng).expect("finite");
     };
     run(&mut t);
-    LEDGER.with(|l| l.borrow_mut().clear());
+    timed::clear();
     let start = Instant::now();
     for _ in 0..epochs {
         run(&mut t);
@@ -202,9 +135,9 @@ fn main() {
 
     // 1. Where the time of an epoch goes, per product shape.
     let data = synthetic(10_000);
-    let total = epoch_seconds::<240, Timed>(&data, 2);
-    let ledger = LEDGER.with(|l| l.borrow().clone());
-    let gemm_seconds: f64 = ledger.values().map(|v| v.1).sum::<f64>() / 2.0;
+    let total = epoch_seconds::<240, Timed<Blocked>>(&data, 2);
+    let ledger = timed::ledger();
+    let gemm_seconds: f64 = ledger.values().map(|v| v.1 as f64 * 1e-9).sum::<f64>() / 2.0;
     println!("## 7x240, 10,000 samples, one epoch (both passes): {total:.3} s");
     println!(
         "matrix products {gemm_seconds:.3} s ({:.0} %), everything else {:.3} s\n",
@@ -216,7 +149,8 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|");
     let (mut flops_all, mut best_all) = (0.0, 0.0);
-    for (&(m, k, n, kind), &(calls, seconds)) in &ledger {
+    for (&(layout, m, k, n), &(calls, nanos)) in &ledger {
+        let (kind, seconds) = (layout.name(), nanos as f64 * 1e-9);
         let flops = 2.0 * (m * k * n) as f64 * calls as f64;
         let achieved = flops / seconds / 1e9;
         let (mm, gm) = standalone(m, k, n, kind);
