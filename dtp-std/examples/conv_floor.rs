@@ -33,7 +33,7 @@ const EPOCH: f64 = 50_000.0;
 
 #[path = "common/timed.rs"]
 mod timed;
-use timed::{Layout, Timed};
+use timed::{Timed, median, standalone};
 
 /// Synthetic MNIST-like samples: pixels uniform in [0, 1) with 60 % zeros, labels `i % 10`.
 struct Synthetic {
@@ -107,78 +107,6 @@ fn epoch_seconds<K: Kernel>(data: &Synthetic) -> f64 {
     start.elapsed().as_secs_f64() * EPOCH / (data.batches * BATCH) as f64
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
-}
-
-/// GFLOP/s per thread of one stand-alone `gemm` crate product of `layout` and shape
-/// `M×K×N` (single-threaded, as each chunk's are), hot, with two threads each running their
-/// own at the same time.
-fn standalone(layout: Layout, m: usize, k: usize, n: usize) -> f64 {
-    let flops = 2.0 * (m * k * n) as f64;
-    let reps = ((1e9 / flops) as usize).max(20);
-    let one = || {
-        let a = vec![0.5f32; m * k];
-        let b = vec![0.25f32; k * n];
-        let mut c = vec![0.0f32; m * n];
-        // Column-major storage: `A` as m × k (or k × m read transposed), `B` as k × n (or
-        // n × k read transposed): (column stride, row stride) of the operand as read.
-        let (acs, ars) = match layout {
-            Layout::Tn => (1, k as isize),
-            _ => (m as isize, 1),
-        };
-        let (bcs, brs) = match layout {
-            Layout::Nt => (1, n as isize),
-            _ => (k as isize, 1),
-        };
-        let mut product = || {
-            // SAFETY: `c` is m × n column-major; `a` and `b` hold m·k and k·n values read
-            // with the strides above, inside their buffers; the three are distinct.
-            unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    c.as_mut_ptr(),
-                    m as isize,
-                    1,
-                    false,
-                    a.as_ptr(),
-                    acs,
-                    ars,
-                    b.as_ptr(),
-                    bcs,
-                    brs,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                )
-            }
-        };
-        for _ in 0..reps / 10 {
-            product();
-        }
-        let t = Instant::now();
-        for _ in 0..reps {
-            product();
-        }
-        flops * reps as f64 / t.elapsed().as_secs_f64() / 1e9
-    };
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..2).map(|_| s.spawn(one)).collect();
-        handles.into_iter().map(|h| h.join().unwrap()).sum::<f64>() / 2.0
-    })
-}
-
 fn arg(name: &str) -> Option<f64> {
     std::env::args()
         .skip_while(|a| a != name)
@@ -223,7 +151,7 @@ fn main() {
         inside += secs;
         let blocked = (m * k * n) >= dtp_core::kernel::AUTO_BLOCKED_MIN;
         let rate = if blocked {
-            standalone(layout, m, k, n)
+            standalone(layout, m, k, n, 2)
         } else {
             // Below the threshold `Auto` runs nalgebra's loops: their in-training rate is
             // their floor here (they are a few per cent of the FLOPs).

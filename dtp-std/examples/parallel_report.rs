@@ -37,7 +37,7 @@ const BATCH: usize = 100;
 
 #[path = "common/timed.rs"]
 mod timed;
-use timed::Timed;
+use timed::{Layout, Timed, median};
 
 /// Synthetic MNIST-like samples: pixels uniform in [0, 1) with 60 % zeros, labels `i % 10`;
 /// one fixed shuffled order.
@@ -124,16 +124,6 @@ fn epoch_seconds_of<K: Kernel>(widths: &[usize], data: &Synthetic, setup: Setup)
     start.elapsed().as_secs_f64()
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
-}
-
 /// `C ← A·B` with the `gemm` crate on one thread: `C` is `m × n` column-major with leading
 /// dimension `ldc`; `A` (`m × k`) and `B` (`k × n`) are given as (pointer, column stride, row
 /// stride).
@@ -170,39 +160,6 @@ unsafe fn product(
             gemm::Parallelism::None,
         )
     }
-}
-
-/// GFLOP/s of one stand-alone `gemm` crate product `M×K×N` per thread, hot, with `threads`
-/// threads each running their own at the same time (1: one core alone).
-fn standalone(m: usize, k: usize, n: usize, threads: usize) -> f64 {
-    let flops = 2.0 * (m * k * n) as f64;
-    let reps = ((2e9 / flops) as usize).max(20);
-    let one = || {
-        let a = vec![0.5f32; m * k];
-        let b = vec![0.25f32; k * n];
-        let mut c = vec![0.0f32; m * n];
-        // SAFETY: `c` is m × n, `a` m × k, `b` k × n, all column-major and distinct.
-        let mut product = || unsafe {
-            product(
-                (m, k, n),
-                (c.as_mut_ptr(), m),
-                (a.as_ptr(), m, 1),
-                (b.as_ptr(), k, 1),
-            )
-        };
-        for _ in 0..reps / 10 {
-            product();
-        }
-        let t = Instant::now();
-        for _ in 0..reps {
-            product();
-        }
-        flops * reps as f64 / t.elapsed().as_secs_f64() / 1e9
-    };
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads).map(|_| s.spawn(one)).collect();
-        handles.into_iter().map(|h| h.join().unwrap()).sum::<f64>() / threads as f64
-    })
 }
 
 /// Seconds of each phase of a whole-minibatch DTP epoch, one thread: the forward passes of
@@ -552,7 +509,7 @@ fn floor(data: &Synthetic, samples: usize, reps: usize) {
         for (&(m, k, n), &count) in shapes {
             let f = 2.0 * (m * k * n) as f64 * count as f64 * scale;
             flop += f;
-            secs += f / (standalone(m, k, n, 2) * 1e9);
+            secs += f / (timed::standalone(Layout::Nn, m, k, n, 2) * 1e9);
         }
         products[i] = secs / 2.0;
         println!(
@@ -831,7 +788,7 @@ fn main() {
         let (nanos, flops) = timed::totals();
         let secs = nanos as f64 * 1e-9;
         let rate = flops as f64 / secs / 1e9;
-        let alone = standalone(240, 240, n, threads);
+        let alone = timed::standalone(Layout::Nn, 240, 240, n, threads);
         println!(
             "| {label} | {secs:.3} s | {rate:.1} | {alone:.1} (240×240×{n}, {threads} at once) | {:.0} % |",
             100.0 * rate / alone

@@ -1,6 +1,7 @@
-//! A [`Kernel`] that times every product, shared by the speed examples (each includes it
-//! with `#[path = "common/timed.rs"] mod timed;`): one ledger of the products run, by layout
-//! and shape, summed over every thread. Each example uses some of it only.
+//! Timing helpers shared by the speed examples (each includes them with
+//! `#[path = "common/timed.rs"] mod timed;`): a [`Kernel`] that times every product into one
+//! ledger, by layout and shape, summed over every thread; the `gemm` crate's stand-alone rate
+//! of a product; medians. Each example uses some of it only.
 #![allow(dead_code)]
 
 use dtp_core::OMat;
@@ -118,4 +119,77 @@ impl<T: Kernel> Kernel for Timed<T> {
         T::gemm_nt(c, alpha, a, b, beta);
         record(Layout::Nt, (c.nrows(), a.ncols(), c.ncols()), t);
     }
+}
+
+/// The median of `v` (sorted in place; the mean of the middle two for an even count).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// GFLOP/s per thread of one stand-alone `gemm` crate product of `layout` and shape `M×K×N`
+/// on one thread (as the chunks run theirs), hot, with `threads` threads each running their
+/// own at the same time (1: one core alone).
+pub fn standalone(layout: Layout, m: usize, k: usize, n: usize, threads: usize) -> f64 {
+    let flops = 2.0 * (m * k * n) as f64;
+    let reps = ((2e9 / flops) as usize).max(20);
+    let one = || {
+        let a = vec![0.5f32; m * k];
+        let b = vec![0.25f32; k * n];
+        let mut c = vec![0.0f32; m * n];
+        // Column-major storage: `A` as m × k (or k × m read transposed), `B` as k × n (or
+        // n × k read transposed): (column stride, row stride) of the operand as read.
+        let (acs, ars) = match layout {
+            Layout::Tn => (1, k as isize),
+            _ => (m as isize, 1),
+        };
+        let (bcs, brs) = match layout {
+            Layout::Nt => (1, n as isize),
+            _ => (k as isize, 1),
+        };
+        let mut product = || {
+            // SAFETY: `c` is m × n column-major; `a` and `b` hold m·k and k·n values read
+            // with the strides above, inside their buffers; the three are distinct.
+            unsafe {
+                gemm::gemm(
+                    m,
+                    n,
+                    k,
+                    c.as_mut_ptr(),
+                    m as isize,
+                    1,
+                    false,
+                    a.as_ptr(),
+                    acs,
+                    ars,
+                    b.as_ptr(),
+                    bcs,
+                    brs,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                )
+            }
+        };
+        for _ in 0..reps / 10 {
+            product();
+        }
+        let t = Instant::now();
+        for _ in 0..reps {
+            product();
+        }
+        flops * reps as f64 / t.elapsed().as_secs_f64() / 1e9
+    };
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(one)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum::<f64>() / threads as f64
+    })
 }
