@@ -4,6 +4,8 @@
 //! 1×1 convolution as the dense layer, and DTP learning the 8×8 digits through a
 //! convolution beyond its `η̂ = 0` control.
 
+mod common;
+
 use dtp_core::conv::{ConvNet, ConvShape, ConvTrainer, DMat, Kind, Layer, LayerSpec};
 use dtp_core::{
     Activation, Batches, Config, Dyn, DynTrainer, Init, LrDecay, OMat, Optimiser, Portable,
@@ -274,23 +276,7 @@ fn close(what: &str, analytic: &[f32], numeric: &[f32]) {
 /// Conv, conv, dense hidden layers: `1×6×6 - c3k3s1p1 - c4k3s2p1 - 12 - 5` (M = 4), so there
 /// are a transposed-convolution inverse (g_2) and a dense one (g_3).
 fn small_net(seed: u64) -> (ConvNet, Pcg32) {
-    let specs = [
-        LayerSpec::Conv {
-            channels: 3,
-            kernel: 3,
-            stride: 1,
-            padding: 1,
-        },
-        LayerSpec::Conv {
-            channels: 4,
-            kernel: 3,
-            stride: 2,
-            padding: 1,
-        },
-        LayerSpec::Dense(12),
-        LayerSpec::Dense(5),
-    ];
-    let mut net = ConvNet::new((1, 6, 6), &specs).unwrap();
+    let mut net = ConvNet::new(common::conv_nets::SMALL_IMAGE, &common::conv_nets::SMALL).unwrap();
     let mut rng = Pcg32::new(seed, 2);
     net.initialise(Init::Orthogonal, &mut rng);
     (net, rng)

@@ -8,7 +8,9 @@
 //! inverses' reconstruction gradients at σ = 0; the [`ConvTrainer`]'s must match to 1e-5
 //! (relative to the larger of 1 and the value's size; it computes in f32).
 
-use dtp_core::conv::{ConvNet, ConvTrainer, DMat, Kind, LayerSpec};
+mod common;
+
+use dtp_core::conv::{ConvNet, ConvTrainer, DMat, Kind};
 use dtp_core::{
     Config, Dyn, Feedback, LayerSet, LrDecay, Optimiser, Schedule, SigmaSchedule, Units,
 };
@@ -53,23 +55,8 @@ fn close_mat(what: &str, ours: &DMat, theirs: &Value) {
 }
 
 fn trainer(f: &Value) -> ConvTrainer {
-    let specs = [
-        LayerSpec::Conv {
-            channels: 3,
-            kernel: 3,
-            stride: 1,
-            padding: 1,
-        },
-        LayerSpec::Conv {
-            channels: 4,
-            kernel: 3,
-            stride: 2,
-            padding: 1,
-        },
-        LayerSpec::Dense(12),
-        LayerSpec::Dense(5),
-    ];
-    let mut net = ConvNet::new((1, 6, 6), &specs).unwrap();
+    let (image, specs) = (common::conv_nets::SMALL_IMAGE, common::conv_nets::SMALL);
+    let mut net = ConvNet::new(image, &specs).unwrap();
     assert!(matches!(net.inverse[0].kind, Kind::ConvTranspose(_)));
     assert!(matches!(net.inverse[1].kind, Kind::Dense));
     let layers = net.forward.iter_mut().zip(f["f"].as_array().unwrap());
