@@ -443,10 +443,12 @@ fn adam(lr: f32, [beta1, beta2, eps, weight_decay]: [f32; 4]) -> Optimiser {
 /// DDTP's difference reconstruction noise (`drl_sigma`), as the algorithm reads it.
 pub fn meulemans(r: &Released) -> Hyper {
     let [b1, b2, eps] = r.adam;
+    let [fb1, fb2, feps, fwd] = r.adam_fb;
+    let scale = feedback_scale(r, MEULEMANS_WIDTH as f32);
     let c = Config {
         eta_hat: r.eta_hat,
         forward: adam(r.lr / r.eta_hat, [b1, b2, eps, 0.0]),
-        inverse: adam(r.lr_fb, r.adam_fb),
+        inverse: adam(r.lr_fb, [fb1, fb2, feps * scale, fwd * scale]),
         sigma: SigmaSchedule::constant(r.sigma),
         feedback: r.feedback,
         ..Config::CONTINUOUS
@@ -458,11 +460,37 @@ pub fn meulemans(r: &Released) -> Hyper {
         feedback_extra: r.passes.1,
         ..net(
             DataKind::Mnist,
-            &[784, 256, 256, 256, 256, 256, 10],
+            &[
+                784,
+                MEULEMANS_WIDTH,
+                MEULEMANS_WIDTH,
+                MEULEMANS_WIDTH,
+                MEULEMANS_WIDTH,
+                MEULEMANS_WIDTH,
+                10,
+            ],
             128,
             UnitsName::Continuous,
             &c,
         )
+    }
+}
+
+/// Width of every hidden layer of Meulemans et al.'s MNIST nets.
+pub const MEULEMANS_WIDTH: usize = 256;
+
+/// How many times dtp's feedback gradient is theirs, for a layer of `width` units: their
+/// reconstruction losses are `F.mse_loss`, means over the reconstructed layer's units as well
+/// as the batch, DTP's also scaled by `1/σ²` (`dtp_layers.py`, `direct_feedback_layers.py`);
+/// dtp's sum over the units, DDTP's with `1/σ²`, DTP's without (Lee et al.'s). So the factor is
+/// `width` for DDTP and `width·σ²` for DTP (their DTP uses `1/0.02²` below σ = 0.02). Adam
+/// ignores a constant factor `c` of the gradient except through ε and the weight decay;
+/// [`meulemans`] scales both by `c`, which gives their updates exactly:
+/// `Adam(c·g + c·λθ; c·ε) = Adam(g + λθ; ε)`.
+pub fn feedback_scale(r: &Released, width: f32) -> f32 {
+    match r.feedback {
+        Feedback::Dtp => width * r.sigma.max(0.02).powi(2),
+        _ => width,
     }
 }
 
@@ -546,9 +574,13 @@ mod tests {
                 weight_decay: 0.0
             }
         );
+        // Their ε and weight decay × 256: their loss is a mean over the 256 units.
         assert_eq!(
             h.inverse,
-            adam(3.024_461_4e-4, [0.9, 0.999, 3.402_566_4e-6, 1.621_280_2e-3])
+            adam(
+                3.024_461_4e-4,
+                [0.9, 0.999, 3.402_566_4e-6 * 256.0, 1.621_280_2e-3 * 256.0]
+            )
         );
         assert_eq!((h.eta_hat, h.drl_sigma), (0.043_515_91, 0.041_623_3));
         assert_eq!(
@@ -563,6 +595,13 @@ mod tests {
         );
         assert!((h.forward.lr - 2.818e-4).abs() < 1e-6);
         assert_eq!((h.feedback_pretrain, h.feedback_extra), (0, 0));
+        // DTP's factor is 256·σ² (their DTP loss has 1/σ², ours not): ε × 1.794.
+        let scale = 256.0 * 0.083_724_54f32 * 0.083_724_54;
+        assert!((scale - 1.794).abs() < 1e-3);
+        assert_eq!(
+            h.inverse,
+            adam(1.958_475_6e-3, [0.9, 0.999, 7.541_133e-6 * scale, 0.0])
+        );
         let h = (find("mnist-5x256-ddtp-linear").unwrap().defaults)();
         assert_eq!((h.algo, h.drl_sigma), (Algo::DdtpLinear, 0.090_752_48));
         assert!((h.forward.lr - 3.338e-4).abs() < 1e-6);
