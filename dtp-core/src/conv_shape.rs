@@ -283,7 +283,19 @@ mod tests {
         (0..n).map(|i| (i % 251) as f32 - 125.0 + 0.5).collect()
     }
 
+    /// Few cases under Miri (each is slow there), and no regression file (Miri's isolation
+    /// has no working directory to find it in).
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: if cfg!(miri) { 4 } else { 256 },
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
     proptest! {
+        #![proptest_config(config())]
+
         /// `im2col` puts in every row `r` of every column `q` exactly the input element
         /// `source(r, q)` (0 in the padding).
         #[test]
@@ -326,6 +338,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(config())]
+
         /// `to_sample` puts `z[c, q]` (column-major `C' × P`) at `y[c·P + q]`;
         /// `from_sample` reads it back.
         #[test]
