@@ -185,6 +185,16 @@ pub enum Feedback {
     /// then `ĥ_i = h_i + s(Q_i â + c_i) − s(Q_i a + c_i)` with `s` the inverse activation;
     /// the last hidden layer reads `z_M` directly, as in their code. Run-time layouts only.
     DdtpRhl = 4,
+    /// DTP as Meulemans et al.'s released `DTPNetwork` runs it (their "DTP" rows): the target
+    /// is set at the output pre-activation, `ẑ_M = z_M − η̂ ∂L/∂z_M`, and carried to the top
+    /// hidden layer through a learned inverse of the output layer too,
+    /// `ĥ_{M-1} = h_{M-1} + g_M(ẑ_M) − g_M(z_M)` with `g_M(z) = s(Q z + c)`, then down by
+    /// DTP's inverses as usual. Every feedback map, `g_M` included, trains on DTP's
+    /// reconstruction loss (`‖g_M(f_M(h̃_{M-1})) − h̃_{M-1}‖²` for the top one, `f_M` the
+    /// output layer's linear part). Lee et al.'s DTP ([`Feedback::Dtp`]) instead sets the top
+    /// target at `h_{M-1}` by the gradient and has no inverse of the output layer. Run-time
+    /// layouts only; see [`crate::direct`].
+    DtpOutput = 5,
 }
 
 impl Feedback {
@@ -192,6 +202,16 @@ impl Feedback {
     /// feedback weights `Q_i` from the output to every hidden layer instead of the inverses.
     pub const fn is_direct(self) -> bool {
         matches!(self, Feedback::DdtpLinear | Feedback::DdtpRhl)
+    }
+
+    /// Whether the rule keeps feedback weights from the output layer
+    /// ([`Net::direct`](crate::Net::direct)): DDTP's `Q_i`, or the output layer's inverse of
+    /// [`Feedback::DtpOutput`]. Such rules need a run-time layout.
+    pub const fn reads_output(self) -> bool {
+        matches!(
+            self,
+            Feedback::DdtpLinear | Feedback::DdtpRhl | Feedback::DtpOutput
+        )
     }
 
     /// Whether the rule trains feedback weights (every rule but [`Feedback::Fixed`]).

@@ -863,7 +863,7 @@ impl<K: Kernel> ConvTrainer<K> {
         }
         if !u.into_inverse.is_identity()
             || config.feedback == Feedback::Drl
-            || config.feedback.is_direct()
+            || config.feedback.reads_output()
         {
             return Err(ConfigError::OutOfRange {
                 name: "feedback",

@@ -28,6 +28,14 @@
 //! `δ_h = −(2/(σ²B)) r ⊙ s'(g_i(z))`: `∂L_i/∂Q_i = δ_a u(z̃)ᵀ + δ_h u(z)ᵀ`,
 //! `∂L_i/∂c_i = Σ_b (δ_a + δ_h)`, `u` being what `Q_i` reads (`z` or `a(z)`).
 //!
+//! **DTP with an inverse of the output layer** ([`Feedback::DtpOutput`], Meulemans et al.'s
+//! `DTPNetwork`) keeps one such map, `g_M(z) = s(Q z + c)` from `z_M` to the top hidden layer,
+//! here too (as `q[0]`): step 3 gives `ĥ_{M-1} = h_{M-1} + (g_M(ẑ_M) − g_M(z_M))` and DTP's
+//! inverses carry it down; step 4 trains `g_M` on DTP's reconstruction loss,
+//! `L_M = (1/B) Σ_b ‖g_M(z̃_M) − h̃_{M-1}‖²` with `h̃_{M-1} = h_{M-1} + ε` and
+//! `z̃_M = W_M q(h̃_{M-1}) + b_M`, so `δ = (2/B) (g_M(z̃_M) − h̃_{M-1}) ⊙ s'(g_M(z̃_M))`,
+//! `∂L_M/∂Q = δ z̃_Mᵀ`, `∂L_M/∂c = Σ_b δ` (after DTP's inverses' own steps).
+//!
 //! The output layer still takes its step on `L` (dtp's step 5, unchanged); the forward
 //! layers on their local losses towards the targets above. Which of the step driver's calls
 //! runs what: step 2 ([`Trainer::top_target`](crate::Trainer::top_target)) keeps
@@ -80,6 +88,13 @@ impl Direct {
     pub fn zeros(rule: Feedback, widths: &[usize]) -> Self {
         let m = widths.len() - 1;
         let dense = |o: usize, i: usize| Dense::zeros_generic(Dyn(o), Dyn(i));
+        if rule == Feedback::DtpOutput {
+            return Direct {
+                rule,
+                q: alloc::vec![dense(widths[m - 1], widths[m])],
+                random: None,
+            };
+        }
         Direct {
             rule,
             q: (0..m - 1)
@@ -117,11 +132,22 @@ impl Direct {
         self.random.is_some() && k + 1 < self.q.len()
     }
 
+    /// Which hidden layers get a target from `z_M` (hidden indices `k`, layer `k + 1`, of a
+    /// network whose top hidden index is `r`): every one for DDTP, the top one alone for
+    /// [`Feedback::DtpOutput`]. `q[k − lowest]` is layer `k + 1`'s map.
+    fn lowest(&self, r: usize) -> usize {
+        if self.rule == Feedback::DtpOutput {
+            r
+        } else {
+            0
+        }
+    }
+
     /// The activation `s` of every `g_i`: none for DDTP-linear, the inverse activation for
-    /// DDTP-RHL.
+    /// DDTP-RHL and for the output layer's inverse of [`Feedback::DtpOutput`].
     pub fn activation(&self, units: Units) -> Activation {
         match self.rule {
-            Feedback::DdtpRhl => units.inverse,
+            Feedback::DdtpRhl | Feedback::DtpOutput => units.inverse,
             _ => Activation::Linear,
         }
     }
@@ -295,7 +321,8 @@ impl Workspace<Dynamic, Dyn> {
             random.forward::<K, Dyn>(Activation::Tanh, &sc.zt, &mut sc.at);
         }
         let mut result = Ok(());
-        for k in (0..=r).rev() {
+        let lowest = d.lowest(r);
+        for k in (lowest..=r).rev() {
             let (u, ut) = if d.reads_random(k) {
                 (&sc.a, &sc.at)
             } else {
@@ -304,8 +331,9 @@ impl Workspace<Dynamic, Dyn> {
             let n = self.h[k].nrows();
             fit(&mut sc.g1, n, b);
             fit(&mut sc.g2, n, b);
-            d.q[k].forward::<K, Dyn>(act, ut, &mut sc.g1);
-            d.q[k].forward::<K, Dyn>(act, u, &mut sc.g2);
+            let q = &d.q[k - lowest];
+            q.forward::<K, Dyn>(act, ut, &mut sc.g1);
+            q.forward::<K, Dyn>(act, u, &mut sc.g2);
             for ((t, &h), (&gt, &gh)) in self.target[k]
                 .iter_mut()
                 .zip(self.h[k].iter())
@@ -343,10 +371,60 @@ impl Workspace<Dynamic, Dyn> {
     {
         let d = net.direct.as_deref().ok_or(Error::NoFeedbackState)?;
         let mut sc = self.dd.take().unwrap_or_else(Scratch::new);
-        let result =
-            self.direct_gradients_in::<K, G, F>(net, d, config, sigma, rng, &mut sc, &mut sink);
+        let result = if d.rule == Feedback::DtpOutput {
+            self.output_inverse_gradient::<K, G, F>(net, d, config, sigma, rng, &mut sc, &mut sink)
+        } else {
+            self.direct_gradients_in::<K, G, F>(net, d, config, sigma, rng, &mut sc, &mut sink)
+        };
         self.dd = Some(sc);
         result
+    }
+
+    /// Step 4 for the output layer's inverse `g_M` of [`Feedback::DtpOutput`]: DTP's
+    /// reconstruction loss `L_M = (1/B) Σ_b ‖g_M(z̃_M) − h̃_{M-1}‖²` and its gradient, handed to
+    /// `sink(0, L_M, δ z̃_Mᵀ)` (see the [module](self)). Draws the corruption, then whatever
+    /// the output layer's read quantiser draws.
+    #[allow(clippy::too_many_arguments)]
+    fn output_inverse_gradient<K, G, F>(
+        &mut self,
+        net: &Net<Dynamic>,
+        d: &Direct,
+        config: &Config,
+        sigma: f32,
+        rng: &mut G,
+        sc: &mut Scratch,
+        sink: &mut F,
+    ) -> Result<(), Error>
+    where
+        K: Kernel,
+        G: Rng + ?Sized,
+        F: FnMut(usize, f32, Outer<'_, Dyn, Dyn, Dyn>) -> Result<(), Error>,
+    {
+        let units = config.units;
+        let (b, r, act) = (self.x.ncols(), net.depth(), d.activation(units));
+        let scale = 2.0 / self.mean_over();
+        // h̃_{M-1} = h_{M-1} + ε, then z̃_M = W_M q(h̃_{M-1}) + b_M.
+        let n = self.h[r].nrows();
+        fit(&mut sc.corrupt, n, b);
+        add_gaussian_to(sc.corrupt.as_mut_slice(), self.h[r].as_slice(), sigma, rng);
+        fit(&mut sc.read, n, b);
+        units
+            .into_output
+            .apply(sc.corrupt.as_slice(), sc.read.as_mut_slice(), rng);
+        fit(&mut sc.zt, net.outputs(), b);
+        net.output
+            .forward::<K, Dyn>(Activation::Linear, &sc.read, &mut sc.zt);
+        check_finite(sc.zt.as_slice(), Stage::InverseGradient, r + 2)?;
+        // g_M(z̃_M), then δ = (2/B) (g − h̃) ⊙ s'(g) in its place.
+        fit(&mut sc.g1, n, b);
+        d.q[0].forward::<K, Dyn>(act, &sc.zt, &mut sc.g1);
+        let mut sum = 0.0f32;
+        for (g, &c) in sc.g1.iter_mut().zip(sc.corrupt.iter()) {
+            let e = *g - c;
+            sum += e * e;
+            *g = scale * e * act.derivative_from_output(*g);
+        }
+        sink(0, sum / self.mean_over(), Outer::new(&sc.g1, &sc.zt))
     }
 
     #[allow(clippy::too_many_arguments)]

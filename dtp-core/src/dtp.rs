@@ -198,10 +198,16 @@ where
             Feedback::Dtp => self.feedback_layers(Feedback::Dtp, sigma, rng),
             Feedback::Drl => self.feedback_layers(Feedback::Drl, sigma, rng),
             Feedback::DdtpLinear | Feedback::DdtpRhl => self.direct_step(sigma, rng),
+            Feedback::DtpOutput => {
+                self.feedback_layers(Feedback::Dtp, sigma, rng)?;
+                self.direct_step(sigma, rng)
+            }
         }
     }
 
-    /// **Step 4 by DDTP** ([`Feedback::DdtpLinear`], [`Feedback::DdtpRhl`]): for each hidden
+    /// **Step 4 by DDTP** ([`Feedback::DdtpLinear`], [`Feedback::DdtpRhl`]; for
+    /// [`Feedback::DtpOutput`] the output layer's inverse alone, on DTP's reconstruction loss,
+    /// see [`direct`](crate::direct)): for each hidden
     /// layer `i = 1 … M−1` an optimiser step (the inverse optimiser) on `(Q_i, c_i)` to reduce
     /// the difference reconstruction loss
     /// `L_i = (1/σ²)(1/B) Σ_b ‖h_i + g_i(z̃_M) − g_i(z_M) − h̃_i‖²`, `h̃_i = h_i + ε`,
@@ -438,8 +444,13 @@ where
         config: &Config,
         rng: &mut G,
     ) -> Result<(), Error> {
-        if config.feedback.is_direct() {
-            return self.direct_targets_any::<K>(net, config);
+        if config.feedback.reads_output() {
+            // DDTP: every hidden layer's target from z_M; DTP with an inverse of the output
+            // layer: the top one's, then down by the inverses below.
+            self.direct_targets_any::<K>(net, config)?;
+            if config.feedback.is_direct() {
+                return Ok(());
+            }
         }
         for k in (1..=net.depth()).rev() {
             self.difference_down::<K, G>(net, config.units, k, rng);

@@ -141,9 +141,10 @@ pub enum ConfigError {
     /// A trainer without inverse optimiser state (`NoFeedbackState`) given feedback weights to
     /// train: only `Feedback::Fixed` fits it.
     FeedbackNotTrainable,
-    /// Direct feedback (DDTP: `Feedback::DdtpLinear`, `Feedback::DdtpRhl`) asked of a trainer
-    /// whose layout is fixed at compile time: DDTP's feedback weights exist in the run-time
-    /// layout only (`Dynamic`, feature `alloc`).
+    /// Feedback from the output layer (DDTP: `Feedback::DdtpLinear`, `Feedback::DdtpRhl`; the
+    /// output layer's inverse of `Feedback::DtpOutput`) asked of a trainer whose layout is
+    /// fixed at compile time: those feedback weights exist in the run-time layout only
+    /// (`Dynamic`, feature `alloc`).
     DirectNeedsRunTimeLayout,
 }
 
@@ -154,8 +155,8 @@ impl fmt::Display for ConfigError {
             ConfigError::ZeroWidth => write!(f, "every layer width must be at least 1"),
             ConfigError::DirectNeedsRunTimeLayout => write!(
                 f,
-                "direct feedback (DDTP) needs a run-time layout (a DynTrainer); a fixed layout \
-                 has no place for its feedback weights"
+                "feedback from the output layer (DDTP, DTP with an output inverse) needs a run-time \
+                 layout (a DynTrainer); a fixed layout has no place for its feedback weights"
             ),
             ConfigError::FeedbackNotTrainable => write!(
                 f,

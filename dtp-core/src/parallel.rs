@@ -303,9 +303,10 @@ impl Parallel {
             .chunks
             .iter_mut()
             .map(|c| match half {
-                Half::Forward => c.forward.iter_mut(),
-                Half::Inverse if direct => c.direct.iter_mut(),
-                Half::Inverse => c.inverse.iter_mut(),
+                Half::Forward => c.forward.iter_mut().chain(c.direct[..0].iter_mut()),
+                Half::Inverse if direct => c.inverse[..0].iter_mut().chain(c.direct.iter_mut()),
+                // DTP's inverses, then the output layer's inverse of `Feedback::DtpOutput`.
+                Half::Inverse => c.inverse.iter_mut().chain(c.direct.iter_mut()),
             })
             .collect();
         let mut next = || {
@@ -370,8 +371,17 @@ impl Parallel {
             Half::Inverse => {
                 let inv = [Stage::InverseGradient, Stage::InverseWeights];
                 let states = t.inverse_state.iter_mut();
+                let m = net.layers();
                 for (k, (p, s)) in net.inverse.iter_mut().zip(states).enumerate() {
                     cut(&mut tasks, p, s, next(), inverse_opt, k + 2, inv);
+                }
+                if let (Some(d), Some(st)) =
+                    (net.direct.as_deref_mut(), t.direct_state.as_deref_mut())
+                {
+                    // The output layer's inverse (`Feedback::DtpOutput`), layer M's.
+                    for (p, s) in d.q.iter_mut().zip(st.state.iter_mut()) {
+                        cut(&mut tasks, p, s, next(), inverse_opt, m, inv);
+                    }
                 }
             }
         }
@@ -393,6 +403,11 @@ impl Parallel {
             Half::Inverse => {
                 for (k, l) in t.inverse_loss.iter_mut().enumerate() {
                     *l = self.chunks.iter().map(|c| c.inverse_loss[k]).sum();
+                }
+                if let Some(st) = t.direct_state.as_deref_mut() {
+                    for (k, l) in st.loss.iter_mut().enumerate() {
+                        *l = self.chunks.iter().map(|c| c.direct_loss[k]).sum();
+                    }
                 }
             }
         }
@@ -533,10 +548,17 @@ impl Chunk {
         }
         for k in 1..=net.depth() {
             let (ws, grad, rng) = (&mut self.ws, &mut self.inverse[k - 1], &mut self.rng);
-            let rule = config.feedback;
+            let rule = match config.feedback {
+                Feedback::DtpOutput => Feedback::Dtp,
+                rule => rule,
+            };
             let (loss, g) = ws.feedback_gradient::<K, _>(rule, net, config.units, k, sigma, rng)?;
             g.write::<K>(grad);
             self.inverse_loss[k - 1] = loss;
+        }
+        if config.feedback == Feedback::DtpOutput {
+            // The output layer's inverse, after DTP's (as `Trainer::feedback_step`).
+            return self.direct_gradients::<K>(net, config, sigma);
         }
         Ok(())
     }

@@ -567,7 +567,7 @@ where
         if !V::TRAINABLE && config.feedback != Feedback::Fixed {
             return Err(ConfigError::FeedbackNotTrainable);
         }
-        if config.feedback.is_direct() && !Self::run_time() {
+        if config.feedback.reads_output() && !Self::run_time() {
             return Err(ConfigError::DirectNeedsRunTimeLayout);
         }
         Ok(())
@@ -593,7 +593,7 @@ where
     fn shape_direct(&mut self) {
         use crate::direct::{Direct, DirectState};
         let rule = self.config.feedback;
-        if !rule.is_direct() {
+        if !rule.reads_output() {
             self.net.direct.put(None);
             self.direct_state.put(None);
             return;

@@ -3,6 +3,9 @@
 //! recomputed from public parts; the targets' identities (`η̂ = 0` leaves every target on its
 //! activation, `Q_{M-1} = W_Mᵀ` gives DTP's gradient target); the same bits at 1 and 2
 //! threads; the feedback weights carried through the tensor visitor (checkpoint/resume).
+//! The same for DTP with an inverse of the output layer ([`Feedback::DtpOutput`]): its
+//! reconstruction loss against finite differences, its targets against their definition, DTP's
+//! inverses trained exactly as by DTP beside it.
 #![allow(clippy::needless_range_loop)]
 
 use dtp_core::direct::RHL_WIDTH;
@@ -203,7 +206,7 @@ fn ddtp_gradients_match_finite_differences_of_their_loss() {
 /// activation, bit for bit (the difference is formed first); with `η̂ = 1` none is.
 #[test]
 fn eta_zero_leaves_every_ddtp_target_on_its_activation() {
-    for feedback in [Feedback::DdtpLinear, Feedback::DdtpRhl] {
+    for feedback in [Feedback::DdtpLinear, Feedback::DdtpRhl, Feedback::DtpOutput] {
         for (eta, equal) in [(0.0, true), (1.0, false)] {
             let mut t = small(
                 Config {
@@ -347,10 +350,10 @@ fn tensors(t: &DynTrainer<Portable>) -> Vec<(String, Vec<f32>)> {
 }
 
 /// Two epochs on chunks of the minibatch (2 and 3 chunks) give the same bits at 1 and 2
-/// threads, both schedules, both rules; one chunk is the trainer's own epoch.
+/// threads, both schedules, every rule, and train `Q_1`; one chunk is the trainer's own epoch.
 #[test]
 fn ddtp_on_chunks_gives_the_same_bits_at_any_thread_count() {
-    for feedback in [Feedback::DdtpLinear, Feedback::DdtpRhl] {
+    for feedback in [Feedback::DdtpLinear, Feedback::DdtpRhl, Feedback::DtpOutput] {
         for schedule in [Schedule::Interleaved, Schedule::Alternating] {
             let run = |chunks: usize, threads: usize| {
                 let mut t = trainer(feedback, schedule);
@@ -379,10 +382,12 @@ fn ddtp_on_chunks_gives_the_same_bits_at_any_thread_count() {
             assert_ne!(q(&own), q(&before), "{feedback:?}: Q_1 did not train");
             assert_eq!(run(1, 1), own, "{feedback:?} {schedule:?}: one chunk");
             for chunks in [2, 3] {
-                assert_eq!(
-                    run(chunks, 1),
-                    run(chunks, 2),
-                    "{feedback:?} {schedule:?} {chunks}"
+                let one = run(chunks, 1);
+                assert_eq!(one, run(chunks, 2), "{feedback:?} {schedule:?} {chunks}");
+                assert_ne!(
+                    q(&one),
+                    q(&before),
+                    "{feedback:?}: Q_1 untrained on {chunks}"
                 );
             }
         }
@@ -395,7 +400,7 @@ fn ddtp_on_chunks_gives_the_same_bits_at_any_thread_count() {
 #[test]
 fn ddtp_targets_on_chunks_are_the_whole_minibatchs() {
     use dtp_core::step::Drive;
-    for feedback in [Feedback::DdtpLinear, Feedback::DdtpRhl] {
+    for feedback in [Feedback::DdtpLinear, Feedback::DdtpRhl, Feedback::DtpOutput] {
         let data = Data::new();
         let load = |t: &mut DynTrainer<Portable>| {
             t.input_mut().copy_from(&data.0[0].0);
@@ -432,15 +437,30 @@ fn ddtp_targets_on_chunks_are_the_whole_minibatchs() {
 /// (what a checkpoint does), training continues with the same bits.
 #[test]
 fn ddtp_weights_and_state_resume_through_the_tensor_visitor() {
-    for feedback in [Feedback::DdtpLinear, Feedback::DdtpRhl] {
+    for feedback in [Feedback::DdtpLinear, Feedback::DdtpRhl, Feedback::DtpOutput] {
         let mut a = trainer(feedback, Schedule::Interleaved);
         let mut r = rng(6);
         a.train_epoch(&mut Data::new(), &mut r).unwrap();
         let saved = tensors(&a);
         let names: Vec<&str> = saved.iter().map(|(n, _)| n.as_str()).collect();
-        for n in ["net.q1.weight", "net.q3.bias", "opt.direct.q3.weight.v"] {
-            assert!(names.contains(&n), "{feedback:?}: no {n} in {names:?}");
+        let last = if feedback == Feedback::DtpOutput {
+            1
+        } else {
+            3
+        };
+        let want = [
+            "net.q1.weight".to_string(),
+            format!("net.q{last}.bias"),
+            format!("opt.direct.q{last}.weight.v"),
+            "opt.inverse.g2.weight.v".to_string(),
+        ];
+        for n in &want {
+            assert!(
+                names.contains(&n.as_str()),
+                "{feedback:?}: no {n} in {names:?}"
+            );
         }
+        assert!(!names.contains(&"net.q2.weight") || feedback != Feedback::DtpOutput);
         let rhl = saved.iter().find(|(n, _)| n == "net.rhl.weight");
         assert_eq!(
             rhl.map(|(_, v)| v.len()),
@@ -467,8 +487,123 @@ fn ddtp_weights_and_state_resume_through_the_tensor_visitor() {
 #[test]
 fn a_fixed_layout_refuses_ddtp() {
     let mut t = dtp_core::FixedTrainer::<5, 4, 3, 2, 3>::ZERO;
-    for feedback in [Feedback::DdtpLinear, Feedback::DdtpRhl] {
+    for feedback in [Feedback::DdtpLinear, Feedback::DdtpRhl, Feedback::DtpOutput] {
         let e = t.init(config(feedback), Init::Orthogonal, &mut rng(1));
         assert_eq!(e, Err(dtp_core::ConfigError::DirectNeedsRunTimeLayout));
+    }
+}
+
+/// `g_M(z) = tanh(Q z + c)`, the output layer's inverse of [`Feedback::DtpOutput`].
+fn g_out(t: &DynTrainer<Portable>, z: &M) -> M {
+    apply(&t.net.direct.as_deref().unwrap().q[0], Activation::Tanh, z)
+}
+
+/// DTP's reconstruction loss of the output layer's inverse, recomputed from public parts:
+/// `c` (the corrupted top hidden layer) carried to `z̃_M = W_M c + b_M`,
+/// `(1/B) ‖g_M(z̃_M) − c‖²`.
+fn output_inverse_loss(t: &DynTrainer<Portable>, c: &M) -> f32 {
+    let z = apply(&t.net.output, Activation::Linear, c);
+    (g_out(t, &z) - c).norm_squared() / BATCH as f32
+}
+
+/// The output layer's inverse of [`Feedback::DtpOutput`] steps (SGD, lr 1) by minus the
+/// gradient of its reconstruction loss, against fourth-order central differences of the loss
+/// recomputed independently (relative error < 1e-3, weights and biases); the reported loss
+/// matches. In the whole feedback step DTP's inverses train first, on the same draws as by
+/// [`Feedback::Dtp`] (their weights equal DTP's bit for bit), then `g_M` on the draws after.
+#[test]
+fn dtp_output_inverse_gradient_matches_finite_differences_of_its_loss() {
+    for seed in [3, 8] {
+        let mut t = small(config(Feedback::DtpOutput), seed);
+        t.forward(true, &mut rng(1)).unwrap();
+        let r = WIDTHS.len() - 3;
+        let h = t.activations()[r].clone();
+        let mut c = h.clone();
+        add_gaussian_to(c.as_mut_slice(), h.as_slice(), SIGMA, &mut rng(2));
+        let mut probe = small(config(Feedback::DtpOutput), seed);
+        probe.forward(true, &mut rng(1)).unwrap();
+        probe.direct_step(SIGMA, &mut rng(2)).unwrap();
+        let reported = probe.direct_state.as_ref().unwrap().loss[0];
+        let loss = output_inverse_loss(&t, &c);
+        assert!(
+            (reported - loss).abs() <= 1e-5 * loss.max(1.0),
+            "seed {seed}: reported {reported} vs recomputed {loss}"
+        );
+        let f = |t: &DynTrainer<Portable>| output_inverse_loss(t, &c);
+        let fw = finite_difference(&mut t, |t| q(t, 0).w.as_mut_slice(), f);
+        let fb = finite_difference(&mut t, |t| q(t, 0).b.as_mut_slice(), f);
+        let gw = &q(&mut t, 0).w - &q(&mut probe, 0).w;
+        let gb = &q(&mut t, 0).b - &q(&mut probe, 0).b;
+        for (what, a, n) in [("Q", gw.as_slice(), fw), ("c", gb.as_slice(), fb)] {
+            let norm: f32 = n.iter().map(|v| v * v).sum::<f32>().sqrt();
+            assert!(norm > 1e-3, "{what}: gradient too small ({norm})");
+            let e = rel_err(a, &n);
+            assert!(e < 1e-3, "seed {seed} ∂/∂{what}: relative error {e:e}");
+        }
+        // The whole step: DTP's inverses as DTP trains them, then g_M.
+        let mut whole = small(config(Feedback::DtpOutput), seed);
+        let mut dtp = small(config(Feedback::DtpOutput), seed);
+        dtp.set_config(config(Feedback::Dtp)).unwrap();
+        for t in [&mut whole, &mut dtp] {
+            t.forward(true, &mut rng(1)).unwrap();
+            t.feedback_step(SIGMA, &mut rng(2)).unwrap();
+        }
+        let before = small(config(Feedback::DtpOutput), seed);
+        for k in 0..whole.net.inverse.len() {
+            assert_eq!(whole.net.inverse[k], dtp.net.inverse[k], "g_{}", k + 2);
+            assert_ne!(
+                whole.net.inverse[k],
+                before.net.inverse[k],
+                "g_{} still",
+                k + 2
+            );
+        }
+        assert_ne!(
+            q(&mut whole, 0).w,
+            q(&mut probe, 0).w,
+            "g_M on the first draws"
+        );
+        assert_ne!(
+            q(&mut whole, 0).w,
+            before.net.direct.as_ref().unwrap().q[0].w
+        );
+    }
+}
+
+/// [`Feedback::DtpOutput`]'s targets are their definition recomputed from public parts: the
+/// top one `ĥ_{M-1} = h_{M-1} + g_M(ẑ_M) − g_M(z_M)` with `ẑ_M = z_M − η̂ (p − t)/B`, each
+/// one below `ĥ_{i-1} = h_{i-1} + g_i(ĥ_i) − g_i(h_i)` through DTP's inverses (relative error
+/// < 1e-5 on each displacement, which must not vanish).
+#[test]
+fn dtp_output_targets_match_their_definition() {
+    let eta = 0.8;
+    let mut t = small(
+        Config {
+            eta_hat: eta,
+            ..config(Feedback::DtpOutput)
+        },
+        7,
+    );
+    t.forward(false, &mut rng(1)).unwrap();
+    t.top_target().unwrap();
+    t.difference_targets(&mut rng(2)).unwrap();
+    let r = WIDTHS.len() - 3;
+    let z = apply(&t.net.output, Activation::Linear, &t.activations()[r]);
+    let mut labels = M::zeros(3, BATCH);
+    for b in 0..BATCH {
+        labels[((b * 2 + 7) % 3, b)] = 1.0;
+    }
+    let zt = &z - (t.output() - &labels) * (eta / BATCH as f32);
+    let mut want = g_out(&t, &zt) - g_out(&t, &z);
+    for k in (0..=r).rev() {
+        let got = &t.targets()[k] - &t.activations()[k];
+        assert!(want.norm() > 1e-4, "layer {}: no displacement", k + 1);
+        let e = rel_err(got.as_slice(), want.as_slice());
+        assert!(e < 1e-5, "layer {}: relative error {e:e}", k + 1);
+        if k > 0 {
+            let g = &t.net.inverse[k - 1];
+            want = apply(g, Activation::Tanh, &t.targets()[k])
+                - apply(g, Activation::Tanh, &t.activations()[k]);
+        }
     }
 }

@@ -76,11 +76,12 @@ fn feedback_pass(t: &mut DynTrainer<Portable>, data: &mut Data, rng: &mut Pcg64)
     }
 }
 
-const RULES: [Feedback; 4] = [
+const RULES: [Feedback; 5] = [
     Feedback::Dtp,
     Feedback::Drl,
     Feedback::DdtpLinear,
     Feedback::DdtpRhl,
+    Feedback::DtpOutput,
 ];
 
 /// `before` passes, the epoch, `after` passes: the same bits as `train_epoch_with`, which

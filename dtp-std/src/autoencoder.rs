@@ -467,9 +467,12 @@ impl AeModel {
             rec += f64::from(match algo {
                 Algo::Bp => self.ae.backprop_step(rng)?,
                 // DRL, FW-DTP and DDTP are refused for the auto-encoder by `Hyper::validate_run`.
-                Algo::Dtp | Algo::Drl | Algo::FwDtp | Algo::DdtpLinear | Algo::DdtpRhl => {
-                    self.ae.step(rng)?
-                }
+                Algo::Dtp
+                | Algo::Drl
+                | Algo::FwDtp
+                | Algo::DdtpLinear
+                | Algo::DdtpRhl
+                | Algo::DtpOutput => self.ae.step(rng)?,
             });
             enc += f64::from(self.ae.encoder_loss);
             self.online.x.copy_from(self.ae.codes());

@@ -295,7 +295,8 @@ impl Hyper {
             ));
         }
         if !self.layers.convs.is_empty()
-            && (self.algo == Algo::Drl || self.units != UnitsName::Continuous)
+            && (!matches!(self.algo, Algo::Dtp | Algo::FwDtp | Algo::Bp)
+                || self.units != UnitsName::Continuous)
         {
             return Err(format!(
                 "layers = {}: a network with convolutions has continuous units and trains by \
@@ -337,7 +338,7 @@ impl Hyper {
         if self.model == ModelKind::Autoencoder
             && matches!(
                 self.algo,
-                Algo::Drl | Algo::FwDtp | Algo::DdtpLinear | Algo::DdtpRhl
+                Algo::Drl | Algo::FwDtp | Algo::DdtpLinear | Algo::DdtpRhl | Algo::DtpOutput
             )
         {
             return Err(format!(

@@ -78,6 +78,10 @@ pub enum Algo {
     /// Direct DTP through a fixed random hidden layer of 1,024 tanh units (DDTP-RHL,
     /// Meulemans et al. 2020), σ = drl_sigma.
     DdtpRhl,
+    /// DTP as Meulemans et al.'s released `DTPNetwork` runs it (their DTP rows): the target
+    /// set at the output and carried to the top hidden layer through a learned inverse of the
+    /// output layer, then down by DTP's inverses.
+    DtpOutput,
 }
 
 impl Algo {
@@ -90,6 +94,7 @@ impl Algo {
             Algo::FwDtp => Feedback::Fixed,
             Algo::DdtpLinear => Feedback::DdtpLinear,
             Algo::DdtpRhl => Feedback::DdtpRhl,
+            Algo::DtpOutput => Feedback::DtpOutput,
         }
     }
 
@@ -101,6 +106,7 @@ impl Algo {
             Feedback::Fixed => Algo::FwDtp,
             Feedback::DdtpLinear => Algo::DdtpLinear,
             Feedback::DdtpRhl => Algo::DdtpRhl,
+            Feedback::DtpOutput => Algo::DtpOutput,
         }
     }
 
@@ -125,6 +131,7 @@ impl std::fmt::Display for Algo {
             Algo::FwDtp => "FW-DTP",
             Algo::DdtpLinear => "DDTP-linear",
             Algo::DdtpRhl => "DDTP-RHL",
+            Algo::DtpOutput => "DTP (output inverse)",
         })
     }
 }

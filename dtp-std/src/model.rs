@@ -231,7 +231,7 @@ impl Model {
     pub fn passes_per_epoch(&self, algo: Algo) -> usize {
         let trains_feedback = matches!(
             algo,
-            Algo::Dtp | Algo::Drl | Algo::DdtpLinear | Algo::DdtpRhl
+            Algo::Dtp | Algo::Drl | Algo::DdtpLinear | Algo::DdtpRhl | Algo::DtpOutput
         );
         match self {
             Model::Classifier(c) if trains_feedback => {
@@ -452,7 +452,12 @@ impl Classifier {
         rng: &mut Pcg64,
     ) -> Result<EpochStats, Error> {
         match algo {
-            Algo::Dtp | Algo::Drl | Algo::FwDtp | Algo::DdtpLinear | Algo::DdtpRhl => {
+            Algo::Dtp
+            | Algo::Drl
+            | Algo::FwDtp
+            | Algo::DdtpLinear
+            | Algo::DdtpRhl
+            | Algo::DtpOutput => {
                 let passes = self.passes();
                 self.par.train_epoch_with(&mut self.t, data, passes, rng)
             }
@@ -592,9 +597,12 @@ impl ConvClassifier {
     ) -> Result<EpochStats, Error> {
         match algo {
             // DRL and DDTP are refused when the trainer is built (`ConvTrainer::new`).
-            Algo::Dtp | Algo::Drl | Algo::FwDtp | Algo::DdtpLinear | Algo::DdtpRhl => {
-                self.par.train_epoch(&mut self.t, data, rng)
-            }
+            Algo::Dtp
+            | Algo::Drl
+            | Algo::FwDtp
+            | Algo::DdtpLinear
+            | Algo::DdtpRhl
+            | Algo::DtpOutput => self.par.train_epoch(&mut self.t, data, rng),
             Algo::Bp => self.par.backprop_epoch(&mut self.t, data, rng),
         }
     }

@@ -176,6 +176,7 @@ fn convolutional_layouts_that_cannot_be_built_are_refused() {
         ("1x8x8-c8k3-32-10", &["--algo", "drl"]),  // DTP, FW-DTP or backprop
         ("1x8x8-c8k3-32-10", &["--algo", "ddtp-linear"]),
         ("1x8x8-c8k3-32-10", &["--algo", "ddtp-rhl"]),
+        ("1x8x8-c8k3-32-10", &["--algo", "dtp-output"]),
         ("1x8x8-c8k3-32-10", &["--feedback-pretrain", "1"]),
         ("1x8x8-c8k3-32-10", &["--feedback-extra", "1"]),
         ("1x8x8-c8k3-32-10", &["--units", "discrete"]), // continuous units
