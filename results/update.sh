@@ -94,7 +94,28 @@ meulemans_dtp=("${s[@]/#/mnist-5x256-dtp-}")
 meulemans_bp=("${s[@]/#/mnist-5x256-bp-}")
 meulemans_ddtp_linear=("${s[@]/#/mnist-5x256-ddtp-linear-}")
 meulemans_ddtp_rhl=("${s[@]/#/mnist-5x256-ddtp-rhl-}")
-meulemans=("${meulemans_dtp[@]}" "${meulemans_bp[@]}" "${meulemans_ddtp_linear[@]}" "${meulemans_ddtp_rhl[@]}")
+meulemans_dtp_output=("${s[@]/#/mnist-5x256-dtp-output-}")   # their DTPNetwork (--algo dtp-output)
+meulemans=("${meulemans_dtp[@]}" "${meulemans_bp[@]}" "${meulemans_ddtp_linear[@]}" "${meulemans_ddtp_rhl[@]}"
+    "${meulemans_dtp_output[@]}")
+# The third party's setup (Kao & Hariharan 2024's rerun; issue 30 item 3's first table):
+# 784-256x6-10 tanh, MNIST and Fashion-MNIST. Settings search: seed 1, 10 epochs, two or more
+# candidates per algorithm, chosen by the last epoch's validation error (results/search.py);
+# then three seeds of 100 epochs with the chosen settings.
+third_search=()
+for d in mnist fashion; do
+    for c in bp-rmsprop bp-meulemans dtp-lee dtp-meulemans drl-preset drl-lrinv5e-4-eta1 fwdtp-preset \
+        fwdtp-eta10-lrf5e-3 ddtp-linear-rmsprop ddtp-linear-meulemans ddtp-rhl-rmsprop ddtp-rhl-meulemans; do
+        third_search+=("$d-6x256-search-$c")
+    done
+done
+third=()
+for d in mnist fashion; do
+    for a in bp dtp drl fwdtp ddtp-linear ddtp-rhl; do
+        for n in "${s[@]}"; do third+=("$d-6x256-$a-$n"); done
+    done
+done
+# Issue 30 item 5: screening DTP's successors on the discrete net (seed 1, 20 epochs).
+discrete_screen=(mnist-discrete-screen-ddtp-linear mnist-discrete-screen-dtp-fb6-1 mnist-discrete-screen-dtp-output)
 
 copy "${continuous_dtp[@]}" "${continuous_bp[@]}" "${discrete_dtp[@]}" "${discrete_bp[@]}" \
     "${stochastic[@]}" "${stochastic_search[@]}" "${fashion_dtp[@]}" "${fashion_bp[@]}" "${fashion_search[@]}" "${ae[@]}" \
@@ -103,7 +124,8 @@ copy "${continuous_dtp[@]}" "${continuous_bp[@]}" "${discrete_dtp[@]}" "${discre
     "${discrete_drl[@]}" "${fashion_drl[@]}" \
     "${continuous_fwdtp_search[@]}" "${continuous_fwdtp_finalists[@]}" "${continuous_fwdtp_searched[@]}" \
     "${continuous_drl_search[@]}" "${continuous_drl_searched[@]}" "${discrete_fwdtp_search[@]}" \
-    "${discrete_fwdtp_searched[@]}" "${discrete_fwdtp_searched_200[@]}" "${meulemans[@]}"
+    "${discrete_fwdtp_searched[@]}" "${discrete_fwdtp_searched_200[@]}" "${meulemans[@]}" \
+    "${third_search[@]}" "${third[@]}" "${discrete_screen[@]}"
 # The discrete row's continuous baseline, tested with sign units (needs the MNIST files: see
 # scripts/fetch-data.sh, or DTP_DATA_DIR).
 for n in "${discrete_tanh[@]}"; do
@@ -126,7 +148,11 @@ plot fashion-7x240.png "${fashion_dtp[@]}" "${fashion_bp[@]}"
 plot fashion-search.png "${fashion_search[@]}"
 plot mnist-ae.png "${ae[@]}"
 plot mnist-5x256.png mnist-5x256-dtp-s1 mnist-5x256-bp-s1 mnist-5x256-ddtp-linear-s1 \
-    mnist-5x256-ddtp-rhl-s1
+    mnist-5x256-ddtp-rhl-s1 mnist-5x256-dtp-output-s1
+plot mnist-6x256.png mnist-6x256-bp-s1 mnist-6x256-dtp-s1 mnist-6x256-drl-s1 mnist-6x256-fwdtp-s1 \
+    mnist-6x256-ddtp-linear-s1 mnist-6x256-ddtp-rhl-s1
+plot fashion-6x256.png fashion-6x256-bp-s1 fashion-6x256-dtp-s1 fashion-6x256-drl-s1 \
+    fashion-6x256-fwdtp-s1 fashion-6x256-ddtp-linear-s1 fashion-6x256-ddtp-rhl-s1
 plot mnist-7x240-successors-searched.png mnist-7x240-dtp-s1 mnist-7x240-fwdtp-s1 \
     mnist-7x240-fwdtp-eta10-lrf5e-3-s1 mnist-7x240-drl-s1 mnist-7x240-drl-lrinv5e-4-eta1-s1
 
@@ -149,15 +175,26 @@ for g in "continuous DTP=${continuous_dtp[*]}" "continuous BP=${continuous_bp[*]
     "5x256 DTP (Meulemans et al.'s settings)=${meulemans_dtp[*]}" \
     "5x256 BP (Meulemans et al.'s settings)=${meulemans_bp[*]}" \
     "5x256 DDTP-linear (Meulemans et al.'s settings)=${meulemans_ddtp_linear[*]}" \
-    "5x256 DDTP-RHL (Meulemans et al.'s settings)=${meulemans_ddtp_rhl[*]}"; do
+    "5x256 DDTP-RHL (Meulemans et al.'s settings)=${meulemans_ddtp_rhl[*]}" \
+    "5x256 DTP with the output inverse (their DTPNetwork, DTP's settings)=${meulemans_dtp_output[*]}" \
+    "6x256 MNIST BP=${s[*]/#/mnist-6x256-bp-}" "6x256 MNIST DTP=${s[*]/#/mnist-6x256-dtp-}" \
+    "6x256 MNIST DRL=${s[*]/#/mnist-6x256-drl-}" "6x256 MNIST FW-DTP=${s[*]/#/mnist-6x256-fwdtp-}" \
+    "6x256 MNIST DDTP-linear=${s[*]/#/mnist-6x256-ddtp-linear-}" \
+    "6x256 MNIST DDTP-RHL=${s[*]/#/mnist-6x256-ddtp-rhl-}" \
+    "6x256 Fashion BP=${s[*]/#/fashion-6x256-bp-}" "6x256 Fashion DTP=${s[*]/#/fashion-6x256-dtp-}" \
+    "6x256 Fashion DRL=${s[*]/#/fashion-6x256-drl-}" "6x256 Fashion FW-DTP=${s[*]/#/fashion-6x256-fwdtp-}" \
+    "6x256 Fashion DDTP-linear=${s[*]/#/fashion-6x256-ddtp-linear-}" \
+    "6x256 Fashion DDTP-RHL=${s[*]/#/fashion-6x256-ddtp-rhl-}"; do
     # shellcheck disable=SC2086
     line=$(group "${g%%=*}" ${g#*=})
     if [ -n "$line" ]; then args+=("$line"); fi
 done
 python3 results/summarise.py "${args[@]}"
 # The settings searches (issue 16), each ranked by the last epoch's validation error.
+mnist_third_search=("${third_search[@]:0:12}")
+fashion_third_search=("${third_search[@]:12:12}")
 for search in "continuous_fwdtp_search[@]" "continuous_fwdtp_finalists[@]" "continuous_drl_search[@]" \
-    "discrete_fwdtp_search[@]"; do
+    "discrete_fwdtp_search[@]" "mnist_third_search[@]" "fashion_third_search[@]" "discrete_screen[@]"; do
     list=()
     for n in "${!search}"; do if [ -f "results/$n.metrics.jsonl" ]; then list+=("results/$n.metrics.jsonl"); fi; done
     if [ ${#list[@]} -gt 0 ]; then echo; echo "${search%\[@\]}:"; python3 results/search.py "${list[@]}"; fi

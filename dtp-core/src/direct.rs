@@ -372,7 +372,8 @@ impl Workspace<Dynamic, Dyn> {
         let d = net.direct.as_deref().ok_or(Error::NoFeedbackState)?;
         let mut sc = self.dd.take().unwrap_or_else(Scratch::new);
         let result = if d.rule == Feedback::DtpOutput {
-            self.output_inverse_gradient::<K, G, F>(net, d, config, sigma, rng, &mut sc, &mut sink)
+            self.output_inverse_delta::<K, G>(net, d, config.units, sigma, rng, &mut sc)
+                .and_then(|loss| sink(0, loss, Outer::new(&sc.g1, &sc.zt)))
         } else {
             self.direct_gradients_in::<K, G, F>(net, d, config, sigma, rng, &mut sc, &mut sink)
         };
@@ -380,27 +381,20 @@ impl Workspace<Dynamic, Dyn> {
         result
     }
 
-    /// Step 4 for the output layer's inverse `g_M` of [`Feedback::DtpOutput`]: DTP's
-    /// reconstruction loss `L_M = (1/B) Σ_b ‖g_M(z̃_M) − h̃_{M-1}‖²` and its gradient, handed to
-    /// `sink(0, L_M, δ z̃_Mᵀ)` (see the [module](self)). Draws the corruption, then whatever
-    /// the output layer's read quantiser draws.
-    #[allow(clippy::too_many_arguments)]
-    fn output_inverse_gradient<K, G, F>(
+    /// Step 4 for the output layer's inverse `g_M` of [`Feedback::DtpOutput`]: returns DTP's
+    /// reconstruction loss `L_M = (1/B) Σ_b ‖g_M(z̃_M) − h̃_{M-1}‖²` and leaves its gradient's
+    /// factors in the scratch buffers, `δ` in `g1` and `z̃_M` in `zt` (`∂L_M/∂Q = δ z̃_Mᵀ`; see
+    /// the [module](self)). Draws the corruption, then whatever the output layer's read
+    /// quantiser draws.
+    fn output_inverse_delta<K: Kernel, G: Rng + ?Sized>(
         &mut self,
         net: &Net<Dynamic>,
         d: &Direct,
-        config: &Config,
+        units: Units,
         sigma: f32,
         rng: &mut G,
         sc: &mut Scratch,
-        sink: &mut F,
-    ) -> Result<(), Error>
-    where
-        K: Kernel,
-        G: Rng + ?Sized,
-        F: FnMut(usize, f32, Outer<'_, Dyn, Dyn, Dyn>) -> Result<(), Error>,
-    {
-        let units = config.units;
+    ) -> Result<f32, Error> {
         let (b, r, act) = (self.x.ncols(), net.depth(), d.activation(units));
         let scale = 2.0 / self.mean_over();
         // h̃_{M-1} = h_{M-1} + ε, then z̃_M = W_M q(h̃_{M-1}) + b_M.
@@ -424,7 +418,7 @@ impl Workspace<Dynamic, Dyn> {
             sum += e * e;
             *g = scale * e * act.derivative_from_output(*g);
         }
-        sink(0, sum / self.mean_over(), Outer::new(&sc.g1, &sc.zt))
+        Ok(sum / self.mean_over())
     }
 
     #[allow(clippy::too_many_arguments)]

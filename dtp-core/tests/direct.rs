@@ -226,6 +226,30 @@ fn eta_zero_leaves_every_ddtp_target_on_its_activation() {
     }
 }
 
+/// Steps 1–3 of `small`'s seed-7 trainer with `feedback` and `η̂ = eta`, with `z_M` and
+/// `ẑ_M = z_M − η̂ (p − t)/B` (softmax with the negative log-likelihood) recomputed from
+/// public parts.
+fn targets_of(feedback: Feedback, eta: f32) -> (DynTrainer<Portable>, M, M) {
+    let mut t = small(
+        Config {
+            eta_hat: eta,
+            ..config(feedback)
+        },
+        7,
+    );
+    t.forward(false, &mut rng(1)).unwrap();
+    t.top_target().unwrap();
+    t.difference_targets(&mut rng(2)).unwrap();
+    let r = WIDTHS.len() - 3;
+    let z = apply(&t.net.output, Activation::Linear, &t.activations()[r]);
+    let mut labels = M::zeros(3, BATCH);
+    for b in 0..BATCH {
+        labels[((b * 2 + 7) % 3, b)] = 1.0;
+    }
+    let zt = &z - (t.output() - &labels) * (eta / BATCH as f32);
+    (t, z, zt)
+}
+
 /// Every hidden target is its definition recomputed from public parts:
 /// `ĥ_i = h_i + g_i(ẑ_M) − g_i(z_M)`, `z_M = W_M h_{M-1} + b_M`, `ẑ_M = z_M − η̂ (p − t)/B`
 /// (softmax with the negative log-likelihood), `g_i` through the random layer for DDTP-RHL
@@ -233,23 +257,8 @@ fn eta_zero_leaves_every_ddtp_target_on_its_activation() {
 #[test]
 fn ddtp_targets_match_their_definition() {
     for feedback in [Feedback::DdtpLinear, Feedback::DdtpRhl] {
-        let mut t = small(
-            Config {
-                eta_hat: 0.8,
-                ..config(feedback)
-            },
-            7,
-        );
-        t.forward(false, &mut rng(1)).unwrap();
-        t.top_target().unwrap();
-        t.difference_targets(&mut rng(2)).unwrap();
+        let (t, z, zt) = targets_of(feedback, 0.8);
         let r = WIDTHS.len() - 3;
-        let z = apply(&t.net.output, Activation::Linear, &t.activations()[r]);
-        let mut labels = M::zeros(3, BATCH);
-        for b in 0..BATCH {
-            labels[((b * 2 + 7) % 3, b)] = 1.0;
-        }
-        let zt = &z - (t.output() - &labels) * (0.8 / BATCH as f32);
         for k in 0..=r {
             let h = &t.activations()[k];
             let want = g(&t, k, &zt) - g(&t, k, &z);
@@ -576,24 +585,8 @@ fn dtp_output_inverse_gradient_matches_finite_differences_of_its_loss() {
 /// < 1e-5 on each displacement, which must not vanish).
 #[test]
 fn dtp_output_targets_match_their_definition() {
-    let eta = 0.8;
-    let mut t = small(
-        Config {
-            eta_hat: eta,
-            ..config(Feedback::DtpOutput)
-        },
-        7,
-    );
-    t.forward(false, &mut rng(1)).unwrap();
-    t.top_target().unwrap();
-    t.difference_targets(&mut rng(2)).unwrap();
+    let (t, z, zt) = targets_of(Feedback::DtpOutput, 0.8);
     let r = WIDTHS.len() - 3;
-    let z = apply(&t.net.output, Activation::Linear, &t.activations()[r]);
-    let mut labels = M::zeros(3, BATCH);
-    for b in 0..BATCH {
-        labels[((b * 2 + 7) % 3, b)] = 1.0;
-    }
-    let zt = &z - (t.output() - &labels) * (eta / BATCH as f32);
     let mut want = g_out(&t, &zt) - g_out(&t, &z);
     for k in (0..=r).rev() {
         let got = &t.targets()[k] - &t.activations()[k];
