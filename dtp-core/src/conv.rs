@@ -620,8 +620,9 @@ impl Work {
         })
     }
 
-    /// Step 4's gradient of `g_i` into `grad` ([`ConvTrainer::inverse_gradient`]); returns
-    /// this buffer's share of the reconstruction loss.
+    /// Step 4's gradient of `g_i` into `grad` ([`ConvTrainer::inverse_gradient`]) by the
+    /// configured rule (DTP's reconstruction loss, or DRL's: [`drl_gradient`](Self::drl_gradient));
+    /// returns this buffer's share of the loss.
     pub(crate) fn inverse_gradient<K: Kernel, G: Rng + ?Sized>(
         &mut self,
         net: &ConvNet,
@@ -631,6 +632,9 @@ impl Work {
         rng: &mut G,
         grad: &mut Params,
     ) -> f32 {
+        if config.feedback == Feedback::Drl {
+            return self.drl_gradient::<K, G>(net, config, i, sigma, rng, grad);
+        }
         let units = config.units;
         let below = &self.h[i - 2];
         let mut corrupt = dmat(below.nrows(), below.ncols());
@@ -645,6 +649,87 @@ impl Work {
         let loss = Params::local_delta_over(units.inverse, &g_out, &corrupt, &mut delta, batch);
         g.gradient_with::<K>(&f_out, &delta, grad, &mut self.scratch);
         loss
+    }
+
+    /// Step 4's gradient of `g_i` by the difference reconstruction loss (DRL; Meulemans et
+    /// al. 2020, as [`Trainer::drl_step`](crate::Trainer::drl_step) for dense layers): corrupt
+    /// `h̃_{i-1} = h_{i-1} + ε`, carry it up to `ĥ_{M-1}` through `f_i … f_{M-1}`, back down by
+    /// the difference rule through `g_{M-1} … g_{i+1}` to `ĥ_i`, and take the gradient of
+    /// `L_i = (1/σ²)(1/B) Σ_b ‖h_{i-1} + g_i(ĥ_i) − g_i(h_i) − h̃_{i-1}‖²` in `(V_i, c_i)`
+    /// (both terms), `ĥ_i`, `h_i` and `h̃_{i-1}` held constant: with `e` the residual,
+    /// `δ_a = (2/(σ²B)) e ⊙ s'(g_i(ĥ_i))`, `δ_h = −(2/(σ²B)) e ⊙ s'(g_i(h_i))`,
+    /// `∂L_i = grad(ĥ_i, δ_a) + grad(h_i, δ_h)` ([`Layer::gradient_from_delta`], summed in that
+    /// order). Draws the corruption only. Returns this buffer's share of `L_i`.
+    pub(crate) fn drl_gradient<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        net: &ConvNet,
+        config: &Config,
+        i: usize,
+        sigma: f32,
+        rng: &mut G,
+        grad: &mut Params,
+    ) -> f32 {
+        let units = config.units;
+        let m = net.forward.len();
+        let below = &self.h[i - 2];
+        let mut corrupt = dmat(below.nrows(), below.ncols());
+        add_gaussian_to(corrupt.as_mut_slice(), below.as_slice(), sigma, rng);
+        // Up: ĥ_j = f_j(ĥ_{j-1}) for j = i … M−1.
+        let mut up = dmat(0, 0);
+        net.forward[i - 1].forward_with::<K>(units.hidden, &corrupt, &mut up, &mut self.scratch);
+        for j in i + 1..m {
+            let mut next = dmat(0, 0);
+            net.forward[j - 1].forward_with::<K>(units.hidden, &up, &mut next, &mut self.scratch);
+            up = next;
+        }
+        // Down: ĥ_{j-1} = h_{j-1} + g_j(ĥ_j) − g_j(h_j) for j = M−1 … i+1.
+        let act = units.inverse;
+        let (mut ga, mut gh) = (dmat(0, 0), dmat(0, 0));
+        for j in (i + 1..m).rev() {
+            let g = &net.inverse[j - 2];
+            g.forward_with::<K>(act, &up, &mut ga, &mut self.scratch);
+            g.forward_with::<K>(act, &self.h[j - 1], &mut gh, &mut self.scratch);
+            let h = &self.h[j - 2];
+            resize(&mut up, h.nrows(), h.ncols());
+            for ((t, &h), (&a, &b)) in up
+                .as_mut_slice()
+                .iter_mut()
+                .zip(h.as_slice())
+                .zip(ga.as_slice().iter().zip(gh.as_slice()))
+            {
+                *t = h + (a - b);
+            }
+        }
+        // The residual and both deltas (δ_a into ga, δ_h into gh).
+        let g = &net.inverse[i - 2];
+        g.forward_with::<K>(act, &up, &mut ga, &mut self.scratch);
+        g.forward_with::<K>(act, &self.h[i - 1], &mut gh, &mut self.scratch);
+        let batch = self.mean_over as f32;
+        let inv_var = 1.0 / (sigma * sigma);
+        let scale = 2.0 * inv_var / batch;
+        let mut sum = 0.0f32;
+        let residual = below.as_slice().iter().zip(corrupt.as_slice());
+        for ((da, dh), (&h, &c)) in ga
+            .as_mut_slice()
+            .iter_mut()
+            .zip(gh.as_mut_slice())
+            .zip(residual)
+        {
+            let (a, b) = (*da, *dh);
+            let e = (h + (a - b)) - c;
+            sum += e * e;
+            *da = scale * e * act.derivative_from_output(a);
+            *dh = -scale * e * act.derivative_from_output(b);
+        }
+        g.gradient_with::<K>(&up, &ga, grad, &mut self.scratch);
+        let mut second = Params {
+            w: dmat(grad.w.nrows(), grad.w.ncols()),
+            b: OMat::zeros_generic(Dyn(grad.b.nrows()), U1),
+        };
+        g.gradient_with::<K>(&self.h[i - 1], &gh, &mut second, &mut self.scratch);
+        grad.w += &second.w;
+        grad.b += &second.b;
+        inv_var * sum / batch
     }
 
     /// Step 2 ([`ConvTrainer::top_target`]).
@@ -861,14 +946,11 @@ impl<K: Kernel> ConvTrainer<K> {
                 allowed: "continuous units (identity quantisers) in a convolutional net",
             });
         }
-        if !u.into_inverse.is_identity()
-            || config.feedback == Feedback::Drl
-            || config.feedback.reads_output()
-        {
+        if !u.into_inverse.is_identity() || config.feedback.reads_output() {
             return Err(ConfigError::OutOfRange {
                 name: "feedback",
                 value: 0.0,
-                allowed: "DTP or fixed feedback with identity quantisers in a convolutional net",
+                allowed: "DTP, DRL or fixed feedback with identity quantisers in a convolutional net",
             });
         }
         Ok(())

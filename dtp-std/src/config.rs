@@ -295,12 +295,12 @@ impl Hyper {
             ));
         }
         if !self.layers.convs.is_empty()
-            && (!matches!(self.algo, Algo::Dtp | Algo::FwDtp | Algo::Bp)
+            && (!matches!(self.algo, Algo::Dtp | Algo::Drl | Algo::FwDtp | Algo::Bp)
                 || self.units != UnitsName::Continuous)
         {
             return Err(format!(
                 "layers = {}: a network with convolutions has continuous units and trains by \
-                 DTP, FW-DTP or backprop (not units = {:?}, algo = {:?})",
+                 DTP, DRL, FW-DTP or backprop (not units = {:?}, algo = {:?})",
                 self.layers, self.units, self.algo
             ));
         }

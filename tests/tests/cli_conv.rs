@@ -173,8 +173,7 @@ fn convolutional_layouts_that_cannot_be_built_are_refused() {
         ("1x8x8-c8k3-32-c4k3-10", &[][..]),        // a convolution after a dense layer
         ("1x9x9-c8k3-32-10", &[][..]),             // 81 inputs, the digits have 64
         ("1x8x8-c8k3-32-10", &["--arith", "int"]), // float classifiers only
-        ("1x8x8-c8k3-32-10", &["--algo", "drl"]),  // DTP, FW-DTP or backprop
-        ("1x8x8-c8k3-32-10", &["--algo", "ddtp-linear"]),
+        ("1x8x8-c8k3-32-10", &["--algo", "ddtp-linear"]), // DTP, DRL, FW-DTP or backprop
         ("1x8x8-c8k3-32-10", &["--algo", "ddtp-rhl"]),
         ("1x8x8-c8k3-32-10", &["--algo", "dtp-output"]),
         ("1x8x8-c8k3-32-10", &["--feedback-pretrain", "1"]),
