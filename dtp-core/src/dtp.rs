@@ -198,11 +198,23 @@ where
             Feedback::Dtp => self.feedback_layers(Feedback::Dtp, sigma, rng),
             Feedback::Drl => self.feedback_layers(Feedback::Drl, sigma, rng),
             Feedback::DdtpLinear | Feedback::DdtpRhl => self.direct_step(sigma, rng),
-            Feedback::DtpOutput => {
-                self.feedback_layers(Feedback::Dtp, sigma, rng)?;
-                self.direct_step(sigma, rng)
-            }
+            Feedback::DtpOutput => self.dtp_output_step(sigma, rng),
         }
+    }
+
+    /// Step 4 by [`Feedback::DtpOutput`]: DTP's inverse steps, then the output layer's
+    /// inverse's ([`direct_step`](Self::direct_step)). Run-time layouts only.
+    #[cfg(feature = "alloc")]
+    #[inline(never)]
+    fn dtp_output_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
+        self.feedback_layers(Feedback::Dtp, sigma, rng)?;
+        self.direct_step(sigma, rng)
+    }
+
+    /// Step 4 by [`Feedback::DtpOutput`]: needs a run-time layout (feature `alloc`).
+    #[cfg(not(feature = "alloc"))]
+    fn dtp_output_step<G: Rng + ?Sized>(&mut self, _: f32, _: &mut G) -> Result<(), Error> {
+        Err(Error::NoFeedbackState)
     }
 
     /// **Step 4 by DDTP** ([`Feedback::DdtpLinear`], [`Feedback::DdtpRhl`]; for
