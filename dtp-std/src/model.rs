@@ -520,10 +520,12 @@ impl Classifier {
     }
 
     /// Reconstruction loss of each inverse `g_2 …` at the last inverse step (with DDTP, the
-    /// difference reconstruction loss of each `Q_1 …`).
+    /// difference reconstruction loss of each `Q_1 …`; with `dtp-output`, `g_2 … g_{M-1}` then
+    /// the output layer's inverse `g_M`).
     pub fn inverse_loss(&self) -> Vec<f32> {
         match &self.t.direct_state {
-            Some(s) => s.loss.clone(),
+            Some(s) if self.t.config().feedback.is_direct() => s.loss.clone(),
+            Some(s) => self.t.inverse_loss.iter().chain(&s.loss).copied().collect(),
             None => self.t.inverse_loss.clone(),
         }
     }

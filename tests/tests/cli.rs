@@ -43,6 +43,30 @@ fn assert_same_run(a: &Path, b: &Path) {
     assert_eq!(timeless_summary(a), timeless_summary(b));
 }
 
+/// Each rule's metrics list the losses of the feedback weights it trains: DTP's inverses
+/// `g_2 … g_{M-1}`, DDTP's `Q_1 … Q_{M-1}`, and `dtp-output`'s inverses then the output
+/// layer's (64-64-64-10: one inverse, two `Q`s, two).
+#[test]
+fn metrics_list_every_trained_feedback_map() {
+    let dir = TempDir::new().unwrap();
+    for (algo, n) in [("dtp", 1), ("ddtp-linear", 2), ("dtp-output", 2)] {
+        let out = dir.path().join(algo);
+        train_digits(&out, 1, &["--algo", algo]);
+        let r = metrics::read(&out).unwrap();
+        assert_eq!(
+            r[0].inverse_loss.len(),
+            n,
+            "{algo}: {:?}",
+            r[0].inverse_loss
+        );
+        assert!(
+            r[0].inverse_loss.iter().all(|l| *l > 0.0),
+            "{algo}: {:?}",
+            r[0].inverse_loss
+        );
+    }
+}
+
 #[test]
 fn train_on_digits_reaches_90_percent_and_writes_the_run() {
     let dir = TempDir::new().unwrap();
