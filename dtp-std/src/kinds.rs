@@ -78,8 +78,8 @@ pub enum Algo {
     /// Direct DTP through a fixed random hidden layer of 1,024 tanh units (DDTP-RHL,
     /// Meulemans et al. 2020), σ = drl_sigma.
     DdtpRhl,
-    /// DTP as Meulemans et al.'s released `DTPNetwork` runs it (their DTP rows): the target
-    /// set at the output and carried to the top hidden layer through a learned inverse of the
+    /// DTP as Meulemans et al.'s released DTPNetwork runs it (their DTP rows): the target set
+    /// at the output and carried to the top hidden layer through a learned inverse of the
     /// output layer, then down by DTP's inverses.
     DtpOutput,
 }
