@@ -101,13 +101,10 @@ meulemans=("${meulemans_dtp[@]}" "${meulemans_bp[@]}" "${meulemans_ddtp_linear[@
 # 784-256x6-10 tanh, MNIST and Fashion-MNIST. Settings search: seed 1, 10 epochs, two or more
 # candidates per algorithm, chosen by the last epoch's validation error (results/search.py);
 # then three seeds of 100 epochs with the chosen settings.
-third_search=()
-for d in mnist fashion; do
-    for c in bp-rmsprop bp-meulemans dtp-lee dtp-meulemans drl-preset drl-lrinv5e-4-eta1 fwdtp-preset \
-        fwdtp-eta10-lrf5e-3 ddtp-linear-rmsprop ddtp-linear-meulemans ddtp-rhl-rmsprop ddtp-rhl-meulemans; do
-        third_search+=("$d-6x256-search-$c")
-    done
-done
+# Stage 1 names its candidates D-6x256-search-C, stage 2 the winner's D-6x256-search-C-lrf{x3,d3}:
+# every such run found in RUNS_DIR or already in results/.
+mapfile -t third_search < <( { (cd "$runs" 2>/dev/null && ls -d -- *-6x256-search-* 2>/dev/null) || true
+    (cd results && ls -- *-6x256-search-*.metrics.jsonl 2>/dev/null | sed 's/\.metrics\.jsonl$//') || true; } | sort -u)
 third=()
 for d in mnist fashion; do
     for a in bp dtp drl fwdtp ddtp-linear ddtp-rhl; do
@@ -191,8 +188,10 @@ for g in "continuous DTP=${continuous_dtp[*]}" "continuous BP=${continuous_bp[*]
 done
 python3 results/summarise.py "${args[@]}"
 # The settings searches (issue 16), each ranked by the last epoch's validation error.
-mnist_third_search=("${third_search[@]:0:12}")
-fashion_third_search=("${third_search[@]:12:12}")
+mnist_third_search=() fashion_third_search=()
+for n in "${third_search[@]}"; do
+    case $n in mnist-*) mnist_third_search+=("$n") ;; fashion-*) fashion_third_search+=("$n") ;; esac
+done
 for search in "continuous_fwdtp_search[@]" "continuous_fwdtp_finalists[@]" "continuous_drl_search[@]" \
     "discrete_fwdtp_search[@]" "mnist_third_search[@]" "fashion_third_search[@]" "discrete_screen[@]"; do
     list=()
