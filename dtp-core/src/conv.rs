@@ -55,8 +55,9 @@ use nalgebra::{Dyn, U1};
 use rand_core::Rng;
 
 use crate::Activation;
-use crate::config::{Config, Feedback, Init};
+use crate::config::{Config, Feedback, FeedbackPasses, Init};
 use crate::dense::{Dense, add_column_sums};
+use crate::direct::{self, Direct, DirectState};
 use crate::error::{ConfigError, Error, Stage, check_finite};
 use crate::gradient::apply_buffer;
 use crate::init::fill;
@@ -71,6 +72,10 @@ use crate::trainer::{Batches, EpochStats, StepStats};
 
 /// A run-time-sized matrix: activations (`units × B`) and scratch.
 pub type DMat = OMat<Dyn, Dyn>;
+
+/// Where DDTP's feedback gradients go: `sink(k, L_{k+1}, ∂L_{k+1}/∂(Q_{k+1}, c_{k+1}))`.
+type DirectSink<'s> =
+    dyn FnMut(usize, f32, crate::outer::Outer<'_, Dyn, Dyn, Dyn>) -> Result<(), Error> + 's;
 
 /// The parameters of every layer of this module: weights and a bias, as a [`Dense`] (its
 /// optimiser state is a [`DenseState`], its tensors are visited as `weight` and `bias`).
@@ -414,6 +419,10 @@ pub struct ConvNet {
     pub forward: Vec<Layer>,
     /// Inverses `g_2 … g_{M-1}` (`[i − 2]` is `g_i`, mapping layer `i` back to layer `i − 1`).
     pub inverse: Vec<Layer>,
+    /// DDTP's feedback weights `Q_1 … Q_{M-1}` from the output to each hidden layer (read as
+    /// its flattened `C'·H'·W'` units), when the trainer's rule is DDTP
+    /// ([`Direct`]); `None` otherwise.
+    pub direct: Option<Direct>,
 }
 
 impl ConvNet {
@@ -484,6 +493,7 @@ impl ConvNet {
             input,
             forward,
             inverse,
+            direct: None,
         })
     }
 
@@ -502,11 +512,20 @@ impl ConvNet {
         self.forward[self.forward.len() - 1].outputs()
     }
 
+    /// Widths `w_0 … w_M`: the input's `C·H·W`, then each layer's output units.
+    pub fn widths(&self) -> Vec<usize> {
+        let outputs = self.forward.iter().map(Layer::outputs);
+        core::iter::once(self.inputs()).chain(outputs).collect()
+    }
+
     /// Initialises every weight by `init` and zeroes every bias: the forward layers in order,
-    /// then the inverses.
+    /// then the inverses, then DDTP's feedback weights if any ([`Direct::initialise`]).
     pub fn initialise<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
         for layer in self.forward.iter_mut().chain(self.inverse.iter_mut()) {
             layer.initialise(init, rng);
+        }
+        if let Some(d) = &mut self.direct {
+            d.initialise(init, rng);
         }
     }
 
@@ -514,6 +533,7 @@ impl ConvNet {
     pub fn is_finite(&self) -> bool {
         let all = self.forward.iter().chain(&self.inverse);
         all.map(|l| &l.params).all(Dense::is_finite)
+            && self.direct.as_ref().is_none_or(Direct::is_finite)
     }
 }
 
@@ -533,6 +553,8 @@ pub(crate) struct Work {
     p: DMat,
     delta_out: DMat,
     scratch: Scratch,
+    /// DDTP's buffers, made on first use.
+    dd: Option<alloc::boxed::Box<direct::Scratch>>,
     /// `B`, the divisor of every batch mean.
     mean_over: usize,
 }
@@ -556,6 +578,7 @@ impl Work {
             p: col(net.outputs()),
             delta_out: col(net.outputs()),
             scratch: Scratch::default(),
+            dd: None,
             mean_over,
         }
     }
@@ -753,12 +776,16 @@ impl Work {
         check_finite(self.target[r].as_slice(), Stage::Target, r + 1)
     }
 
-    /// Step 3 ([`ConvTrainer::difference_targets`]).
+    /// Step 3 ([`ConvTrainer::difference_targets`]): DTP's, or DDTP's
+    /// ([`direct_targets`](Self::direct_targets)).
     pub(crate) fn difference_targets<K: Kernel>(
         &mut self,
         net: &ConvNet,
         config: &Config,
     ) -> Result<(), Error> {
+        if config.feedback.is_direct() {
+            return self.direct_targets::<K>(net, config);
+        }
         let act = config.units.inverse;
         let (mut g_target, mut g_h) = (dmat(0, 0), dmat(0, 0));
         for i in (2..net.forward.len()).rev() {
@@ -776,6 +803,95 @@ impl Work {
                 *t = h + (gt - gh);
             }
             check_finite(below.as_slice(), Stage::Target, i - 1)?;
+        }
+        Ok(())
+    }
+
+    /// `z_M = W_M h_{M-1} + b_M` into DDTP's buffers.
+    fn output_pre_activation<K: Kernel>(&mut self, net: &ConvNet, sc: &mut direct::Scratch) {
+        let output = &net.forward[net.forward.len() - 1];
+        let top = &self.h[self.h.len() - 1];
+        output.forward_with::<K>(Activation::Linear, top, sc.z_mut(), &mut self.scratch);
+    }
+
+    /// DDTP's step 3 (after step 2's `∂L/∂z_M`): `ẑ_M = z_M − η̂ ∂L/∂z_M`, then
+    /// `ĥ_i = h_i + (g_i(ẑ_M) − g_i(z_M))` for every hidden layer, convolutional ones read as
+    /// their flattened units (the equations of [`direct`]).
+    pub(crate) fn direct_targets<K: Kernel>(
+        &mut self,
+        net: &ConvNet,
+        config: &Config,
+    ) -> Result<(), Error> {
+        let d = net.direct.as_ref().ok_or(Error::NoFeedbackState)?;
+        let mut sc = self.dd.take().unwrap_or_else(direct::Scratch::new);
+        self.output_pre_activation::<K>(net, &mut sc);
+        sc.output_target::<K>(d, config.eta_hat, &self.delta_out);
+        let (r, act) = (self.h.len() - 1, d.activation(config.units));
+        let result =
+            direct::hidden_targets::<K, _, _>(d, act, r, &self.h, &mut self.target, &mut sc);
+        self.dd = Some(sc);
+        result
+    }
+
+    /// DDTP's step 4: for each hidden layer `i = 1 … M−1` in turn, corrupt
+    /// `h̃_i = h_i + ε`, carry it up to `z̃_M` through `f_{i+1} … f_M`, and hand the difference
+    /// reconstruction loss of `Q_i` and its gradient to `sink(i − 1, L_i, ∂L_i/∂(Q_i, c_i))`
+    /// (the equations of [`direct`]; this buffer's share of the minibatch's). Draws the
+    /// corruptions only, layer by layer.
+    pub(crate) fn direct_gradients<K, G, F>(
+        &mut self,
+        net: &ConvNet,
+        config: &Config,
+        sigma: f32,
+        rng: &mut G,
+        mut sink: F,
+    ) -> Result<(), Error>
+    where
+        K: Kernel,
+        G: Rng + ?Sized,
+        F: FnMut(usize, f32, crate::outer::Outer<'_, Dyn, Dyn, Dyn>) -> Result<(), Error>,
+    {
+        let d = net.direct.as_ref().ok_or(Error::NoFeedbackState)?;
+        let mut sc = self.dd.take().unwrap_or_else(direct::Scratch::new);
+        let result =
+            self.direct_gradients_in::<K, G>(net, d, config, sigma, rng, &mut sc, &mut sink);
+        self.dd = Some(sc);
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn direct_gradients_in<K: Kernel, G: Rng + ?Sized>(
+        &mut self,
+        net: &ConvNet,
+        d: &Direct,
+        config: &Config,
+        sigma: f32,
+        rng: &mut G,
+        sc: &mut direct::Scratch,
+        sink: &mut DirectSink<'_>,
+    ) -> Result<(), Error> {
+        let (act, hidden_act) = (d.activation(config.units), config.units.hidden);
+        let batch = self.mean_over as f32;
+        let m = net.forward.len();
+        self.output_pre_activation::<K>(net, sc);
+        sc.random_of_z::<K>(d);
+        let (mut up, mut next) = (dmat(0, 0), dmat(0, 0));
+        for k in 0..self.h.len() {
+            let h = &self.h[k];
+            let corrupt = sc.corrupt_mut();
+            resize(corrupt, h.nrows(), h.ncols());
+            add_gaussian_to(corrupt.as_mut_slice(), h.as_slice(), sigma, rng);
+            // Up through f_{k+2} … f_{M-1} (forward[k + 1 ..= m − 2]), then f_M.
+            resize(&mut up, h.nrows(), h.ncols());
+            up.copy_from(sc.corrupt_mut());
+            for layer in &net.forward[k + 1..m - 1] {
+                layer.forward_with::<K>(hidden_act, &up, &mut next, &mut self.scratch);
+                core::mem::swap(&mut up, &mut next);
+            }
+            let output = &net.forward[m - 1];
+            output.forward_with::<K>(Activation::Linear, &up, sc.zt_mut(), &mut self.scratch);
+            check_finite(sc.zt_mut().as_slice(), Stage::InverseGradient, k + 1)?;
+            direct::layer_feedback::<K, _>(d, k, act, &self.h[k], sigma, batch, sc, &mut *sink)?;
         }
         Ok(())
     }
@@ -883,6 +999,9 @@ pub struct ConvTrainer<K: Kernel = Portable> {
     pub local_loss: Vec<f32>,
     /// Reconstruction loss of each inverse at the last feedback step (`[i − 2]`: `g_i`).
     pub inverse_loss: Vec<f32>,
+    /// Optimiser state, gradients and losses of DDTP's feedback weights
+    /// ([`ConvNet::direct`]), when the rule is DDTP.
+    pub direct_state: Option<DirectState>,
     ws: Work,
     _kernel: core::marker::PhantomData<K>,
 }
@@ -904,7 +1023,7 @@ impl<K: Kernel> ConvTrainer<K> {
             b: Moments::zeros_generic(Dyn(l.params.b.nrows()), U1),
         };
         let (grad_forward, grad_inverse) = zero_gradients(&net);
-        Ok(ConvTrainer {
+        let mut t = ConvTrainer {
             config,
             forward_state: net.forward.iter().map(state).collect(),
             inverse_state: net.inverse.iter().map(state).collect(),
@@ -913,10 +1032,38 @@ impl<K: Kernel> ConvTrainer<K> {
             grad_inverse,
             local_loss: alloc::vec![0.0; hidden],
             inverse_loss: alloc::vec![0.0; net.inverse.len()],
+            direct_state: None,
             ws: Work::new(&net, batch, batch),
             net,
             _kernel: core::marker::PhantomData,
-        })
+        };
+        t.shape_direct();
+        Ok(t)
+    }
+
+    /// Gives the net DDTP's feedback weights (and the trainer their optimiser state) of the
+    /// configured rule's shapes when it has none (all zero: load them, or call
+    /// [`init`](Self::init)), or drops them for another rule.
+    fn shape_direct(&mut self) {
+        let rule = self.config.feedback;
+        if !rule.is_direct() {
+            self.net.direct = None;
+            self.direct_state = None;
+            return;
+        }
+        let widths = self.net.widths();
+        if !self
+            .net
+            .direct
+            .as_ref()
+            .is_some_and(|d| d.fits(rule, &widths))
+        {
+            self.net.direct = Some(Direct::zeros(rule, &widths));
+        }
+        let direct = self.net.direct.as_ref().expect("just made");
+        if !self.direct_state.as_ref().is_some_and(|s| s.fits(direct)) {
+            self.direct_state = Some(DirectState::zeros_like(direct));
+        }
     }
 
     /// Validates `config` and sets it, initialises every weight by `init` (zero biases),
@@ -929,9 +1076,13 @@ impl<K: Kernel> ConvTrainer<K> {
     ) -> Result<(), ConfigError> {
         Self::validate(&config)?;
         self.config = config;
+        self.shape_direct();
         self.net.initialise(init, rng);
         let states = self.forward_state.iter_mut().chain(&mut self.inverse_state);
         states.for_each(DenseState::reset);
+        if let Some(s) = &mut self.direct_state {
+            s.reset();
+        }
         self.epoch = 0;
         Ok(())
     }
@@ -946,11 +1097,12 @@ impl<K: Kernel> ConvTrainer<K> {
                 allowed: "continuous units (identity quantisers) in a convolutional net",
             });
         }
-        if !u.into_inverse.is_identity() || config.feedback.reads_output() {
+        if !u.into_inverse.is_identity() || config.feedback == Feedback::DtpOutput {
             return Err(ConfigError::OutOfRange {
                 name: "feedback",
                 value: 0.0,
-                allowed: "DTP, DRL or fixed feedback with identity quantisers in a convolutional net",
+                allowed: "DTP, DRL, DDTP or fixed feedback with identity quantisers in a \
+                          convolutional net",
             });
         }
         Ok(())
@@ -967,9 +1119,13 @@ impl<K: Kernel> ConvTrainer<K> {
     }
 
     /// Replaces the settings (checked as by [`new`](Self::new)).
+    ///
+    /// DDTP gets its feedback weights here if the net has none of the rule's shapes yet (all
+    /// zero: load them, or call [`init`](Self::init)); another rule drops them.
     pub fn set_config(&mut self, config: Config) -> Result<(), ConfigError> {
         Self::validate(&config)?;
         self.config = config;
+        self.shape_direct();
         Ok(())
     }
 
@@ -1043,6 +1199,9 @@ impl<K: Kernel> ConvTrainer<K> {
         if self.config.feedback == Feedback::Fixed {
             return Ok(());
         }
+        if self.config.feedback.is_direct() {
+            return self.direct_step(sigma, rng);
+        }
         let opt = self.config.inverse;
         for i in 2..self.net.forward.len() {
             self.inverse_gradient(i, sigma, rng);
@@ -1052,6 +1211,39 @@ impl<K: Kernel> ConvTrainer<K> {
             );
             let state = &mut self.inverse_state[i - 2];
             apply_buffer(&opt, layer, grad, state, i, crate::dtp::INVERSE)?;
+        }
+        Ok(())
+    }
+
+    /// **Step 4 by DDTP**: the gradient of each `Q_i`'s difference reconstruction loss
+    /// (`i = 1 … M−1`, noise drawn in that order; the equations of [`direct`]) into
+    /// [`direct_state`](Self::direct_state)'s buffers, its loss into its `loss`, then an
+    /// optimiser step on every `(Q_i, c_i)`.
+    pub fn direct_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
+        let st = self.direct_state.as_mut().ok_or(Error::NoFeedbackState)?;
+        let (grads, losses) = (&mut st.grad, &mut st.loss);
+        self.ws.direct_gradients::<K, G, _>(
+            &self.net,
+            &self.config,
+            sigma,
+            rng,
+            |k, loss, g| {
+                g.write::<K>(&mut grads[k]);
+                losses[k] = loss;
+                Ok(())
+            },
+        )?;
+        let d = self.net.direct.as_mut().ok_or(Error::NoFeedbackState)?;
+        let layers = d.q.iter_mut().zip(&st.grad).zip(&mut st.state);
+        for (k, ((q, grad), state)) in layers.enumerate() {
+            apply_buffer(
+                &self.config.inverse,
+                q,
+                grad,
+                state,
+                k + 1,
+                crate::dtp::INVERSE,
+            )?;
         }
         Ok(())
     }
@@ -1143,6 +1335,22 @@ impl<K: Kernel> ConvTrainer<K> {
         D: Batches<Dyn, Dyn, Dyn> + ?Sized,
         G: Rng + ?Sized,
     {
+        self.train_epoch_with(data, FeedbackPasses::NONE, rng)
+    }
+
+    /// [`train_epoch`](Self::train_epoch) with feedback-only passes before and after the
+    /// epoch's training ([`FeedbackPasses`]; none for fixed feedback weights), as
+    /// [`Trainer::train_epoch_with`](crate::Trainer::train_epoch_with).
+    pub fn train_epoch_with<D, G>(
+        &mut self,
+        data: &mut D,
+        feedback_passes: FeedbackPasses,
+        rng: &mut G,
+    ) -> Result<EpochStats, Error>
+    where
+        D: Batches<Dyn, Dyn, Dyn> + ?Sized,
+        G: Rng + ?Sized,
+    {
         let sigma = self.sigma();
         let trains_feedback = self.config.feedback != Feedback::Fixed;
         let n = data.batches();
@@ -1156,7 +1364,7 @@ impl<K: Kernel> ConvTrainer<K> {
             self,
             schedule,
             trains_feedback,
-            crate::config::FeedbackPasses::NONE,
+            feedback_passes,
             n,
             rng,
             load,
@@ -1245,13 +1453,17 @@ impl Tensors for ConvNet {
     }
 }
 
-/// `net.*`, `opt.forward.f1 … fM`, `opt.inverse.g2 …`: parameters, then optimiser state, as
-/// a dense [`Trainer`](crate::Trainer). With the [`epoch`](ConvTrainer::epoch) counter and
+/// `net.*` (with DDTP `net.q1 …`, `net.rhl`), `opt.forward.f1 … fM`, `opt.inverse.g2 …` (with
+/// DDTP `opt.direct.q1 …`): parameters, then optimiser state, as a dense
+/// [`Trainer`](crate::Trainer). With the [`epoch`](ConvTrainer::epoch) counter and
 /// the random generator's state, what a resumed run needs to continue bit for bit.
 impl<K: Kernel> Tensors for ConvTrainer<K> {
     fn visit_at<'a>(&'a self, at: &Name<'_>, f: &mut Visit<'_, 'a>) {
-        let opt = at.join("opt");
-        self.net.visit_at(&at.join("net"), f);
+        let (net, opt) = (at.join("net"), at.join("opt"));
+        self.net.visit_at(&net, f);
+        if let Some(d) = &self.net.direct {
+            d.visit_at(&net, f);
+        }
         let (forward, inverse) = (opt.join("forward"), opt.join("inverse"));
         for (k, state) in self.forward_state.iter().enumerate() {
             state.visit_at(&forward.numbered("f", k + 1), f);
@@ -1259,16 +1471,31 @@ impl<K: Kernel> Tensors for ConvTrainer<K> {
         for (k, state) in self.inverse_state.iter().enumerate() {
             state.visit_at(&inverse.numbered("g", k + 2), f);
         }
+        if let Some(s) = &self.direct_state {
+            s.visit_at(&opt.join("direct"), f);
+        }
     }
     fn visit_mut_at<'a>(&'a mut self, at: &Name<'_>, f: &mut VisitMut<'_, 'a>) {
-        let opt = at.join("opt");
-        self.net.visit_mut_at(&at.join("net"), f);
+        let (net, opt) = (at.join("net"), at.join("opt"));
+        // The net's parts as [`ConvNet`] lists them, field by field so DDTP's follow.
+        for (k, layer) in self.net.forward.iter_mut().enumerate() {
+            layer.visit_mut_at(&net.numbered("f", k + 1), f);
+        }
+        for (k, layer) in self.net.inverse.iter_mut().enumerate() {
+            layer.visit_mut_at(&net.numbered("g", k + 2), f);
+        }
+        if let Some(d) = &mut self.net.direct {
+            d.visit_mut_at(&net, f);
+        }
         let (forward, inverse) = (opt.join("forward"), opt.join("inverse"));
         for (k, state) in self.forward_state.iter_mut().enumerate() {
             state.visit_mut_at(&forward.numbered("f", k + 1), f);
         }
         for (k, state) in self.inverse_state.iter_mut().enumerate() {
             state.visit_mut_at(&inverse.numbered("g", k + 2), f);
+        }
+        if let Some(s) = &mut self.direct_state {
+            s.visit_mut_at(&opt.join("direct"), f);
         }
     }
 }

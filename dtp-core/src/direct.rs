@@ -45,6 +45,7 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::ops::{Index, IndexMut};
 
 use nalgebra::Dyn;
 use rand_core::Rng;
@@ -273,7 +274,8 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
-    fn new() -> Box<Self> {
+    /// The buffers of DDTP's steps on any network (dense or convolutional), empty until used.
+    pub(crate) fn new() -> Box<Self> {
         let e = || DynMat::zeros_generic(Dyn(0), Dyn(0));
         Box::new(Scratch {
             z: e(),
@@ -305,47 +307,11 @@ impl Workspace<Dynamic, Dyn> {
         let d = net.direct.as_deref().ok_or(Error::NoFeedbackState)?;
         let mut sc = self.dd.take().unwrap_or_else(Scratch::new);
         let (b, r, act) = (self.x.ncols(), net.depth(), d.activation(config.units));
-        let n_out = net.outputs();
-        fit(&mut sc.z, n_out, b);
-        fit(&mut sc.zt, n_out, b);
+        fit(&mut sc.z, net.outputs(), b);
         net.output
             .forward::<K, Dyn>(Activation::Linear, &self.read[r], &mut sc.z);
-        let eta = config.eta_hat;
-        for ((t, &z), &g) in sc.zt.iter_mut().zip(sc.z.iter()).zip(self.delta_out.iter()) {
-            *t = z - eta * g;
-        }
-        if let Some(random) = &d.random {
-            fit(&mut sc.a, RHL_WIDTH, b);
-            fit(&mut sc.at, RHL_WIDTH, b);
-            random.forward::<K, Dyn>(Activation::Tanh, &sc.z, &mut sc.a);
-            random.forward::<K, Dyn>(Activation::Tanh, &sc.zt, &mut sc.at);
-        }
-        let mut result = Ok(());
-        let lowest = d.lowest(r);
-        for k in (lowest..=r).rev() {
-            let (u, ut) = if d.reads_random(k) {
-                (&sc.a, &sc.at)
-            } else {
-                (&sc.z, &sc.zt)
-            };
-            let n = self.h[k].nrows();
-            fit(&mut sc.g1, n, b);
-            fit(&mut sc.g2, n, b);
-            let q = &d.q[k - lowest];
-            q.forward::<K, Dyn>(act, ut, &mut sc.g1);
-            q.forward::<K, Dyn>(act, u, &mut sc.g2);
-            for ((t, &h), (&gt, &gh)) in self.target[k]
-                .iter_mut()
-                .zip(self.h[k].iter())
-                .zip(sc.g1.iter().zip(sc.g2.iter()))
-            {
-                *t = h + (gt - gh);
-            }
-            result = check_finite(self.target[k].as_slice(), Stage::Target, k + 1);
-            if result.is_err() {
-                break;
-            }
-        }
+        sc.output_target::<K>(d, config.eta_hat, &self.delta_out);
+        let result = hidden_targets::<K, _, _>(d, act, r, &self.h, &mut self.target, &mut sc);
         self.dd = Some(sc);
         result
     }
@@ -440,17 +406,12 @@ impl Workspace<Dynamic, Dyn> {
         let units = config.units;
         let (b, r, act) = (self.x.ncols(), net.depth(), d.activation(units));
         let n_out = net.outputs();
-        let inv_var = 1.0 / (sigma * sigma);
         let batch = self.mean_over();
-        let scale = 2.0 * inv_var / batch;
         // z_M and a(z_M), once for every layer.
         fit(&mut sc.z, n_out, b);
         net.output
             .forward::<K, Dyn>(Activation::Linear, &self.read[r], &mut sc.z);
-        if let Some(random) = &d.random {
-            fit(&mut sc.a, RHL_WIDTH, b);
-            random.forward::<K, Dyn>(Activation::Tanh, &sc.z, &mut sc.a);
-        }
+        sc.random_of_z::<K>(d);
         let hidden = &net.hidden;
         let (q, hidden_act) = (units.between, units.hidden);
         for k in 0..=r {
@@ -486,38 +447,148 @@ impl Workspace<Dynamic, Dyn> {
             net.output
                 .forward::<K, Dyn>(Activation::Linear, &sc.read, &mut sc.zt);
             check_finite(sc.zt.as_slice(), Stage::InverseGradient, layer)?;
-            if d.reads_random(k) {
-                let random = d.random.as_ref().expect("DDTP-RHL's random layer");
-                fit(&mut sc.at, RHL_WIDTH, b);
-                random.forward::<K, Dyn>(Activation::Tanh, &sc.zt, &mut sc.at);
-            }
-            // 3. g_i(z̃_M) in g1, g_i(z_M) in g2.
-            fit(&mut sc.g1, n, b);
-            fit(&mut sc.g2, n, b);
-            let (u, ut) = if d.reads_random(k) {
-                (&sc.a, &sc.at)
-            } else {
-                (&sc.z, &sc.zt)
-            };
-            d.q[k].forward::<K, Dyn>(act, ut, &mut sc.g1);
-            d.q[k].forward::<K, Dyn>(act, u, &mut sc.g2);
-            // 4. e = h + (g(z̃) − g(z)) − h̃; δ_a into g1, δ_h into g2.
-            let mut sum = 0.0f32;
-            for (((da, dh), &h), &c) in sc
-                .g1
-                .iter_mut()
-                .zip(sc.g2.iter_mut())
-                .zip(self.h[k].iter())
-                .zip(sc.corrupt.iter())
-            {
-                let (ga, gh) = (*da, *dh);
-                let e = (h + (ga - gh)) - c;
-                sum += e * e;
-                *da = scale * e * act.derivative_from_output(ga);
-                *dh = -scale * e * act.derivative_from_output(gh);
-            }
-            sink(k, inv_var * sum / batch, Outer::two(&sc.g1, ut, &sc.g2, u))?;
+            layer_feedback::<K, _>(d, k, act, &self.h[k], sigma, batch, sc, &mut *sink)?;
         }
         Ok(())
     }
+}
+
+impl Scratch {
+    /// `z_M` (`w_M × n`), to be written by the network's output layer before
+    /// [`output_target`](Self::output_target) or [`random_of_z`](Self::random_of_z).
+    pub(crate) fn z_mut(&mut self) -> &mut DynMat {
+        &mut self.z
+    }
+
+    /// `z̃_M`, to be written before [`layer_feedback`].
+    pub(crate) fn zt_mut(&mut self) -> &mut DynMat {
+        &mut self.zt
+    }
+
+    /// `h̃_i`, to be written before the network carries it up to `z̃_M`.
+    pub(crate) fn corrupt_mut(&mut self) -> &mut DynMat {
+        &mut self.corrupt
+    }
+
+    /// With `z_M` in `z`: the random layer's `a(z_M)` for DDTP-RHL (nothing for another
+    /// rule).
+    pub(crate) fn random_of_z<K: Kernel>(&mut self, d: &Direct) {
+        if let Some(random) = &d.random {
+            fit(&mut self.a, RHL_WIDTH, self.z.ncols());
+            random.forward::<K, Dyn>(Activation::Tanh, &self.z, &mut self.a);
+        }
+    }
+
+    /// With `z_M` in `z`: the output target `ẑ_M = z_M − η̂ ∂L/∂z_M` (`delta_out`) in `zt`,
+    /// and for DDTP-RHL `a(z_M)`, `a(ẑ_M)`.
+    pub(crate) fn output_target<K: Kernel>(&mut self, d: &Direct, eta: f32, delta_out: &DynMat) {
+        fit(&mut self.zt, self.z.nrows(), self.z.ncols());
+        for ((t, &z), &g) in self.zt.iter_mut().zip(self.z.iter()).zip(delta_out.iter()) {
+            *t = z - eta * g;
+        }
+        self.random_of_z::<K>(d);
+        if let Some(random) = &d.random {
+            fit(&mut self.at, RHL_WIDTH, self.z.ncols());
+            random.forward::<K, Dyn>(Activation::Tanh, &self.zt, &mut self.at);
+        }
+    }
+}
+
+/// DDTP's step 3 below the output target, on any network whose hidden activations `h` and
+/// targets `target` are indexed `0..=r` (`r` the top hidden index): `ĥ_k = h_k +
+/// (g_{k+1}(ẑ_M) − g_{k+1}(z_M))` for every hidden layer that reads the output, top first
+/// (needs [`Scratch::output_target`]). Stops at the first non-finite target.
+pub(crate) fn hidden_targets<K, H, T>(
+    d: &Direct,
+    act: Activation,
+    r: usize,
+    h: &H,
+    target: &mut T,
+    sc: &mut Scratch,
+) -> Result<(), Error>
+where
+    K: Kernel,
+    H: Index<usize, Output = DynMat> + ?Sized,
+    T: IndexMut<usize, Output = DynMat> + ?Sized,
+{
+    let lowest = d.lowest(r);
+    let b = sc.z.ncols();
+    for k in (lowest..=r).rev() {
+        let (u, ut) = if d.reads_random(k) {
+            (&sc.a, &sc.at)
+        } else {
+            (&sc.z, &sc.zt)
+        };
+        let n = h[k].nrows();
+        fit(&mut sc.g1, n, b);
+        fit(&mut sc.g2, n, b);
+        let q = &d.q[k - lowest];
+        q.forward::<K, Dyn>(act, ut, &mut sc.g1);
+        q.forward::<K, Dyn>(act, u, &mut sc.g2);
+        for ((t, &h), (&gt, &gh)) in target[k]
+            .iter_mut()
+            .zip(h[k].iter())
+            .zip(sc.g1.iter().zip(sc.g2.iter()))
+        {
+            *t = h + (gt - gh);
+        }
+        check_finite(target[k].as_slice(), Stage::Target, k + 1)?;
+    }
+    Ok(())
+}
+
+/// DDTP's step 4 for hidden layer `k + 1`, on any network, once it has written `h̃_k` in
+/// [`Scratch::corrupt_mut`] and carried it up to `z̃_M` in [`Scratch::zt_mut`] (with `z_M` and
+/// [`Scratch::random_of_z`] done): the difference reconstruction loss
+/// `L = (1/σ²)(1/B) Σ_b ‖h_k + g(z̃_M) − g(z_M) − h̃_k‖²` (`B` = `batch`) and its gradient's
+/// factors handed to `sink(k, L, δ_a u(z̃)ᵀ + δ_h u(z)ᵀ)` (see the [module](self)).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn layer_feedback<K, F>(
+    d: &Direct,
+    k: usize,
+    act: Activation,
+    h: &DynMat,
+    sigma: f32,
+    batch: f32,
+    sc: &mut Scratch,
+    sink: F,
+) -> Result<(), Error>
+where
+    K: Kernel,
+    F: FnOnce(usize, f32, Outer<'_, Dyn, Dyn, Dyn>) -> Result<(), Error>,
+{
+    let inv_var = 1.0 / (sigma * sigma);
+    let scale = 2.0 * inv_var / batch;
+    let (n, b) = (h.nrows(), h.ncols());
+    if d.reads_random(k) {
+        let random = d.random.as_ref().expect("DDTP-RHL's random layer");
+        fit(&mut sc.at, RHL_WIDTH, b);
+        random.forward::<K, Dyn>(Activation::Tanh, &sc.zt, &mut sc.at);
+    }
+    // g_i(z̃_M) in g1, g_i(z_M) in g2.
+    fit(&mut sc.g1, n, b);
+    fit(&mut sc.g2, n, b);
+    let (u, ut) = if d.reads_random(k) {
+        (&sc.a, &sc.at)
+    } else {
+        (&sc.z, &sc.zt)
+    };
+    d.q[k].forward::<K, Dyn>(act, ut, &mut sc.g1);
+    d.q[k].forward::<K, Dyn>(act, u, &mut sc.g2);
+    // e = h + (g(z̃) − g(z)) − h̃; δ_a into g1, δ_h into g2.
+    let mut sum = 0.0f32;
+    for (((da, dh), &h), &c) in sc
+        .g1
+        .iter_mut()
+        .zip(sc.g2.iter_mut())
+        .zip(h.iter())
+        .zip(sc.corrupt.iter())
+    {
+        let (ga, gh) = (*da, *dh);
+        let e = (h + (ga - gh)) - c;
+        sum += e * e;
+        *da = scale * e * act.derivative_from_output(ga);
+        *dh = -scale * e * act.derivative_from_output(gh);
+    }
+    sink(k, inv_var * sum / batch, Outer::two(&sc.g1, ut, &sc.g2, u))
 }

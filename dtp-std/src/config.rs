@@ -295,12 +295,11 @@ impl Hyper {
             ));
         }
         if !self.layers.convs.is_empty()
-            && (!matches!(self.algo, Algo::Dtp | Algo::Drl | Algo::FwDtp | Algo::Bp)
-                || self.units != UnitsName::Continuous)
+            && (self.algo == Algo::DtpOutput || self.units != UnitsName::Continuous)
         {
             return Err(format!(
                 "layers = {}: a network with convolutions has continuous units and trains by \
-                 DTP, DRL, FW-DTP or backprop (not units = {:?}, algo = {:?})",
+                 DTP, DRL, FW-DTP, DDTP or backprop (not units = {:?}, algo = {:?})",
                 self.layers, self.units, self.algo
             ));
         }

@@ -125,7 +125,10 @@ impl Model {
                 c.init(hyper.to_core(), hyper.init, rng)
             }
             Model::Autoencoder(a) => a.init(AeSettings::of(hyper), hyper.init, rng),
-            Model::Conv(c) => c.t.init(hyper.to_core(), hyper.init, rng),
+            Model::Conv(c) => {
+                c.feedback = (hyper.feedback_pretrain, hyper.feedback_extra);
+                c.t.init(hyper.to_core(), hyper.init, rng)
+            }
         }
     }
 
@@ -138,7 +141,10 @@ impl Model {
                 c.set_config(hyper.to_core())
             }
             Model::Autoencoder(a) => a.set_settings(AeSettings::of(hyper)),
-            Model::Conv(c) => c.t.set_config(hyper.to_core()),
+            Model::Conv(c) => {
+                c.feedback = (hyper.feedback_pretrain, hyper.feedback_extra);
+                c.t.set_config(hyper.to_core())
+            }
         }
     }
 
@@ -240,7 +246,9 @@ impl Model {
                 1 + usize::from(alternating) + (extra.before + extra.after) as usize
             }
             Model::Conv(c) if trains_feedback => {
-                1 + usize::from(c.t.config().schedule == Schedule::Alternating)
+                let alternating = c.t.config().schedule == Schedule::Alternating;
+                let extra = c.passes();
+                1 + usize::from(alternating) + (extra.before + extra.after) as usize
             }
             _ => 1,
         }
@@ -324,17 +332,11 @@ pub fn build(
                 crate::layers::widths_string(widths)
             ));
         }
-        if hyper.feedback_pretrain > 0 || hyper.feedback_extra > 0 {
-            return Err(format!(
-                "--feedback-pretrain and --feedback-extra are not implemented for convolutional \
-                 nets ({}); leave them at 0",
-                hyper.layers
-            ));
-        }
         return ConvTrainer::new(net, batch, hyper.to_core())
             .map(|t| {
                 let par = ConvParallel::new(&t, 1, 1);
-                Model::Conv(ConvClassifier { t, par })
+                let feedback = (0, 0);
+                Model::Conv(ConvClassifier { t, par, feedback })
             })
             .map_err(|e| e.to_string());
     }
@@ -545,6 +547,8 @@ pub struct ConvClassifier {
     /// The workers that carry chunks of each minibatch (one chunk, one thread unless
     /// [`Model::set_parallel`] says otherwise).
     par: ConvParallel,
+    /// Feedback pre-training passes and extra feedback passes per epoch.
+    feedback: (u32, u32),
 }
 
 impl ConvClassifier {
@@ -563,9 +567,17 @@ impl ConvClassifier {
         self.t.net.forward.iter().map(|l| l.params.params()).sum()
     }
 
-    /// Number of inverse parameters.
+    /// Number of inverse parameters (with DDTP, of its feedback weights `Q_i`, not the
+    /// random layer).
     pub fn inverse_params(&self) -> usize {
-        self.t.net.inverse.iter().map(|l| l.params.params()).sum()
+        let direct = self.t.net.direct.as_ref().map_or(0, |d| d.params());
+        self.t
+            .net
+            .inverse
+            .iter()
+            .map(|l| l.params.params())
+            .sum::<usize>()
+            + direct
     }
 
     /// Completed epochs.
@@ -598,15 +610,23 @@ impl ConvClassifier {
         rng: &mut Pcg64,
     ) -> Result<EpochStats, Error> {
         match algo {
-            // DRL and DDTP are refused when the trainer is built (`ConvTrainer::new`).
+            // `dtp-output` is refused when the trainer is built (`ConvTrainer::new`).
             Algo::Dtp
             | Algo::Drl
             | Algo::FwDtp
             | Algo::DdtpLinear
             | Algo::DdtpRhl
-            | Algo::DtpOutput => self.par.train_epoch(&mut self.t, data, rng),
+            | Algo::DtpOutput => {
+                let passes = self.passes();
+                self.par.train_epoch_with(&mut self.t, data, passes, rng)
+            }
             Algo::Bp => self.par.backprop_epoch(&mut self.t, data, rng),
         }
+    }
+
+    /// The feedback-only passes of the coming epoch.
+    fn passes(&self) -> FeedbackPasses {
+        FeedbackPasses::at(self.feedback.0, self.feedback.1, self.t.epoch)
     }
 
     /// Classification error and loss over every sample of `data` (see [`Model::evaluate`]).
@@ -651,9 +671,13 @@ impl ConvClassifier {
         self.t.local_loss.clone()
     }
 
-    /// Reconstruction loss of each inverse `g_2 …` at the last inverse step.
+    /// Reconstruction loss of each inverse `g_2 …` at the last inverse step (with DDTP, the
+    /// difference reconstruction loss of each `Q_1 …`).
     pub fn inverse_loss(&self) -> Vec<f32> {
-        self.t.inverse_loss.clone()
+        match &self.t.direct_state {
+            Some(s) => s.loss.clone(),
+            None => self.t.inverse_loss.clone(),
+        }
     }
 
     /// Whether every parameter is finite.

@@ -1,6 +1,7 @@
 //! Convolutions from the command line: `dtp train --layers 1x8x8-c8k3s1p1-64-10` learns the
-//! digits, its checkpoint resumes bit for bit and gives the same bits at 1 and 2 threads,
-//! and layouts that cannot be built are refused before training.
+//! digits, its checkpoint resumes bit for bit and gives the same bits at 1 and 2 threads (by
+//! DTP, backprop and DDTP), DDTP saves and reports every feedback map, and layouts that cannot
+//! be built are refused before training.
 
 use std::path::Path;
 
@@ -61,16 +62,28 @@ fn a_convolutional_layout_learns_the_digits() {
     assert!(eval.contains(&shown), "{shown} in {eval}");
 }
 
+/// DDTP's flags on a convolutional net: one map `Q_i` per hidden layer (the convolution's
+/// included), each reporting its loss in the metrics, with Meulemans et al.'s feedback passes.
+const DDTP: [&str; 6] = [
+    "--algo",
+    "ddtp-rhl",
+    "--feedback-pretrain",
+    "1",
+    "--feedback-extra",
+    "1",
+];
+
 /// Two epochs, then two more with `--resume`: the same tensors and records as four at once;
-/// by DTP and by backprop.
+/// by DTP, by backprop and by DDTP-RHL with feedback passes.
 #[test]
 fn a_convolutional_run_resumes_bit_for_bit() {
-    for algo in ["dtp", "bp"] {
+    for flags in [&["--algo", "dtp"][..], &["--algo", "bp"], &DDTP] {
+        let algo = flags[1];
         let tmp = TempDir::new().unwrap();
         let (whole, split) = (tmp.path().join("whole"), tmp.path().join("split"));
-        train(&whole, "4", &["--algo", algo]);
-        train(&split, "2", &["--algo", algo]);
-        train(&split, "4", &["--algo", algo, "--resume"]);
+        train(&whole, "4", flags);
+        train(&split, "2", flags);
+        train(&split, "4", &[flags, &["--resume"]].concat());
         assert!(
             bits(&whole) == bits(&split),
             "{algo}: the resumed run differs"
@@ -80,11 +93,11 @@ fn a_convolutional_run_resumes_bit_for_bit() {
 }
 
 /// Minibatches of 50 in three chunks (`dtp_core::conv::parallel`): `--threads 1`, `2` and
-/// `3` train the same bits and records, by DTP and by backprop; and three chunks are not the
-/// whole minibatch (so the chunks did run: the sums' order differs).
+/// `3` train the same bits and records, by DTP, by backprop and by DDTP-linear; and three
+/// chunks are not the whole minibatch (so the chunks did run: the sums' order differs).
 #[test]
 fn a_convolutional_run_does_not_depend_on_the_thread_count() {
-    for algo in ["dtp", "bp"] {
+    for algo in ["dtp", "bp", "ddtp-linear"] {
         let tmp = TempDir::new().unwrap();
         let run = |name: &str, threads: &str, chunks: &str| {
             let dir = tmp.path().join(name);
@@ -113,6 +126,41 @@ fn a_convolutional_run_does_not_depend_on_the_thread_count() {
         let whole = run("whole", "2", "1");
         assert!(bits(&one) != bits(&whole), "{algo}: 3 chunks = 1 chunk");
     }
+}
+
+/// A DDTP run on a convolutional layout saves `Q_1`, `Q_2` (from the 8×8×8 convolution's
+/// units and the dense layer's) and the random layer, and its metrics report each map's
+/// difference reconstruction loss.
+#[test]
+fn a_convolutional_ddtp_run_saves_and_reports_every_feedback_map() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("run");
+    train(&out, "1", &DDTP);
+    let r = dtp_std::metrics::read(&out).unwrap();
+    let losses = &r[0].inverse_loss;
+    assert_eq!(losses.len(), 2, "{losses:?}");
+    assert!(losses.iter().all(|l| *l > 0.0), "{losses:?}");
+    let c = load(&out);
+    let shapes: Vec<(String, usize, usize)> = c
+        .model
+        .tensors()
+        .into_iter()
+        .filter(|t| t.name.starts_with("net.q") || t.name.starts_with("net.rhl"))
+        .map(|t| (t.name, t.rows, t.cols))
+        .collect();
+    let want = [
+        ("net.q1.weight", 512, 1024),
+        ("net.q1.bias", 512, 1),
+        ("net.q2.weight", 64, 10),
+        ("net.q2.bias", 64, 1),
+        ("net.rhl.weight", 1024, 10),
+        ("net.rhl.bias", 1024, 1),
+    ];
+    let want: Vec<_> = want
+        .iter()
+        .map(|&(n, r, c)| (n.to_string(), r, c))
+        .collect();
+    assert_eq!(shapes, want);
 }
 
 /// The `cifar-conv` preset trains on a generated CIFAR-10 set (the real one is not reachable
@@ -168,17 +216,13 @@ fn convolutional_layouts_that_cannot_be_built_are_refused() {
     let tmp = TempDir::new().unwrap();
     let out = tmp.path().join("run");
     for (layers, extra) in [
-        ("1x8x8-c8k9-10", &[][..]),                // the kernel does not fit
-        ("64-c8k3-10", &[][..]),                   // no image input
-        ("1x8x8-c8k3-32-c4k3-10", &[][..]),        // a convolution after a dense layer
-        ("1x9x9-c8k3-32-10", &[][..]),             // 81 inputs, the digits have 64
-        ("1x8x8-c8k3-32-10", &["--arith", "int"]), // float classifiers only
-        ("1x8x8-c8k3-32-10", &["--algo", "ddtp-linear"]), // DTP, DRL, FW-DTP or backprop
-        ("1x8x8-c8k3-32-10", &["--algo", "ddtp-rhl"]),
-        ("1x8x8-c8k3-32-10", &["--algo", "dtp-output"]),
-        ("1x8x8-c8k3-32-10", &["--feedback-pretrain", "1"]),
-        ("1x8x8-c8k3-32-10", &["--feedback-extra", "1"]),
-        ("1x8x8-c8k3-32-10", &["--units", "discrete"]), // continuous units
+        ("1x8x8-c8k9-10", &[][..]),                      // the kernel does not fit
+        ("64-c8k3-10", &[][..]),                         // no image input
+        ("1x8x8-c8k3-32-c4k3-10", &[][..]),              // a convolution after a dense layer
+        ("1x9x9-c8k3-32-10", &[][..]),                   // 81 inputs, the digits have 64
+        ("1x8x8-c8k3-32-10", &["--arith", "int"]),       // float classifiers only
+        ("1x8x8-c8k3-32-10", &["--algo", "dtp-output"]), // DTP, DRL, FW-DTP, DDTP, backprop
+        ("1x8x8-c8k3-32-10", &["--units", "discrete"]),  // continuous units
     ] {
         let mut args = vec!["train", "--layers", layers, "--out", s(&out), "--quiet"];
         args.extend(extra);

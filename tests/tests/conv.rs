@@ -6,26 +6,19 @@
 
 mod common;
 
+use common::conv_nets::{
+    Random, assert_close, close, close_to, config, fill_random, numeric, random, small_net,
+    small_trainer,
+};
+
 use dtp_core::conv::{ConvNet, ConvShape, ConvTrainer, DMat, Kind, Layer, LayerSpec};
 use dtp_core::{
-    Activation, Batches, Config, Dyn, DynTrainer, Init, LrDecay, OMat, Optimiser, Portable,
-    Schedule, SigmaSchedule, Units,
+    Activation, Batches, Config, Dyn, DynTrainer, Init, OMat, Optimiser, Portable, Schedule,
+    SigmaSchedule,
 };
 use dtp_std::data::{Dataset, digits_split};
 use rand_core::Rng;
 use rand_pcg::Pcg32;
-
-fn random(rows: usize, cols: usize, rng: &mut Pcg32) -> DMat {
-    DMat::from_fn_generic(Dyn(rows), Dyn(cols), |_, _| {
-        (rng.next_u32() >> 8) as f32 / 16_777_216.0 * 2.0 - 1.0
-    })
-}
-
-fn fill_random(values: &mut [f32], scale: f32, rng: &mut Pcg32) {
-    for v in values {
-        *v = scale * ((rng.next_u32() >> 8) as f32 / 16_777_216.0 * 2.0 - 1.0);
-    }
-}
 
 /// Geometries the product tests cover: odd and even kernels, strides 1–3, padding 0–2,
 /// non-square images, several channels.
@@ -151,17 +144,6 @@ fn direct_conv_transpose(s: &ConvShape, v: &DMat, bias: &[f32], h: &DMat) -> Vec
     out.into_iter().map(|v| v as f32).collect()
 }
 
-#[track_caller]
-fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths");
-    for (n, (&g, &w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= tol * (1.0 + w.abs()),
-            "{what}: element {n}: {g} vs {w}"
-        );
-    }
-}
-
 /// The im2col products (`Layer::forward` of a convolution and of a transposed convolution)
 /// give the definitions' numbers, for every geometry of [`SHAPES`].
 #[test]
@@ -240,80 +222,6 @@ fn transposed_convolution_is_the_adjoint() {
             cx.as_slice(),
             1e-5,
         );
-    }
-}
-
-/// Fourth-order central differences of `f` in every element of `values`.
-fn numeric(values: &mut [f32], f: &mut dyn FnMut(&[f32]) -> f64) -> Vec<f32> {
-    let eps = 1e-2f32;
-    (0..values.len())
-        .map(|i| {
-            let v = values[i];
-            let mut at = |d: f32| {
-                values[i] = v + d;
-                f(values)
-            };
-            let (p1, m1, p2, m2) = (at(eps), at(-eps), at(2.0 * eps), at(-2.0 * eps));
-            values[i] = v;
-            ((m2 - 8.0 * m1 + 8.0 * p1 - p2) / (12.0 * f64::from(eps))) as f32
-        })
-        .collect()
-}
-
-#[track_caller]
-fn close(what: &str, analytic: &[f32], numeric: &[f32]) {
-    close_to(what, analytic, numeric, 2e-3);
-}
-
-#[track_caller]
-fn close_to(what: &str, analytic: &[f32], numeric: &[f32], tol: f32) {
-    let norm: f32 = numeric.iter().map(|v| v * v).sum::<f32>().sqrt();
-    assert!(norm > 1e-4, "{what}: gradient too small to test ({norm})");
-    let num: f32 = analytic
-        .iter()
-        .zip(numeric)
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum();
-    let e = num.sqrt() / norm;
-    assert!(e < tol, "{what}: relative error {e:e}");
-}
-
-/// Conv, conv, dense hidden layers: `1×6×6 - c3k3s1p1 - c4k3s2p1 - 12 - 5` (M = 4), so there
-/// are a transposed-convolution inverse (g_2) and a dense one (g_3).
-fn small_net(seed: u64) -> (ConvNet, Pcg32) {
-    let mut net = ConvNet::new(common::conv_nets::SMALL_IMAGE, &common::conv_nets::SMALL).unwrap();
-    let mut rng = Pcg32::new(seed, 2);
-    net.initialise(Init::Orthogonal, &mut rng);
-    (net, rng)
-}
-
-fn small_trainer(seed: u64, config: Config) -> (ConvTrainer, Pcg32) {
-    let (net, mut rng) = small_net(seed);
-    assert!(matches!(net.forward[1].kind, Kind::Conv(_)));
-    assert!(matches!(net.inverse[0].kind, Kind::ConvTranspose(_)));
-    assert!(matches!(net.inverse[1].kind, Kind::Dense));
-    let mut t = ConvTrainer::new(net, 3, config).unwrap();
-    let (x, labels) = t.batch_mut();
-    fill_random(x.as_mut_slice(), 1.0, &mut rng);
-    labels.fill(0.0);
-    for b in 0..3 {
-        labels[((2 * b + 1) % 5, b)] = 1.0;
-    }
-    (t, rng)
-}
-
-fn config() -> Config {
-    Config {
-        units: Units::CONTINUOUS,
-        eta_hat: 0.5,
-        forward: Optimiser::rmsprop(1e-3),
-        inverse: Optimiser::rmsprop(1e-3),
-        sigma: SigmaSchedule::constant(0.3),
-        input_noise: 0.0,
-        schedule: Schedule::Alternating,
-        lr_decay: LrDecay::NONE,
-        feedback: dtp_core::Feedback::Dtp,
-        frozen: dtp_core::LayerSet::NONE,
     }
 }
 
@@ -793,6 +701,10 @@ fn digits_run(c: Config, seed: u64, backprop: bool) -> (f32, f32, bool) {
     net.initialise(Init::Orthogonal, &mut rng);
     let start = net.forward[0].clone();
     let mut t = ConvTrainer::<Portable>::new(net, 10, c).unwrap();
+    if let Some(d) = &mut t.net.direct {
+        // DDTP's feedback weights, made by the trainer, drawn after the forward layers.
+        d.initialise(Init::Orthogonal, &mut rng);
+    }
     let mut batches = Shuffled {
         data: &train,
         order: (0..train.len()).collect(),
@@ -892,6 +804,52 @@ fn conv_drl_learns_the_digits_beyond_its_control() {
     let gap = gaps.iter().sum::<f32>() / gaps.len() as f32;
     println!("mean test gap {gap:.4}");
     assert!(gap >= 0.02, "mean test gap over the control {gap}");
+}
+
+/// DDTP-linear and DDTP-RHL through a convolution learn the digits beyond their `η̂ = 0`
+/// controls (`digits_run`'s net, seeds 1–3): each hidden layer, the convolution's 8×8×8 units
+/// included, takes its target from the output through its own `Q_i` (σ = 0.1; η̂ = 0.5 for
+/// DDTP-linear, 2 for DDTP-RHL, whose targets move less through the random layer).
+///
+/// Measured: DDTP-linear test accuracy 94.9–95.1 % against the control's 90.9–92.7 % (mean gap
+/// 3.0 points), training loss 0.090–0.091 against 0.22–0.25 (ratio 0.36–0.41); DDTP-RHL
+/// 92.7–95.1 % (mean gap 2.2 points), training loss 0.087–0.123 (ratio 0.34–0.50). Bars: mean
+/// gap ≥ 1.5 points, each loss ratio ≤ 0.6.
+#[test]
+fn conv_ddtp_learns_the_digits_beyond_its_control() {
+    for rule in [dtp_core::Feedback::DdtpLinear, dtp_core::Feedback::DdtpRhl] {
+        let c = Config {
+            feedback: rule,
+            sigma: SigmaSchedule::constant(0.1),
+            eta_hat: if rule == dtp_core::Feedback::DdtpRhl {
+                2.0
+            } else {
+                0.5
+            },
+            ..config()
+        };
+        let mut gaps = Vec::new();
+        for seed in [1, 2, 3] {
+            let (ddtp, ddtp_loss, moved) = digits_run(c, seed, false);
+            let (ctl, ctl_loss, _) = digits_run(Config { eta_hat: 0.0, ..c }, seed, false);
+            println!(
+                "{rule:?} seed {seed}: test {ddtp:.4} train loss {ddtp_loss:.4}; η̂ = 0 control \
+                 test {ctl:.4} train loss {ctl_loss:.4}"
+            );
+            assert!(moved, "{rule:?} seed {seed}: the convolution did not learn");
+            assert!(
+                ddtp_loss <= 0.6 * ctl_loss,
+                "{rule:?} seed {seed}: training loss {ddtp_loss} vs {ctl_loss}"
+            );
+            gaps.push(ddtp - ctl);
+        }
+        let gap = gaps.iter().sum::<f32>() / gaps.len() as f32;
+        println!("{rule:?}: mean test gap {gap:.4}");
+        assert!(
+            gap >= 0.015,
+            "{rule:?}: mean test gap over the control {gap}"
+        );
+    }
 }
 
 /// Bartunov et al. 2018's MNIST network, `1x28x28-c32k3s2-c64k3s2-1024-10`, with convolutions
@@ -1094,38 +1052,6 @@ fn conv_trainer_bits_do_not_depend_on_the_thread_count() {
     let (one, two) = (run(1), run(2));
     for ((name, a), (_, b)) in one.iter().zip(&two) {
         assert!(a == b, "{name} differs between 1 and 2 threads");
-    }
-}
-
-/// Minibatches of 12 random samples for [`small_net`] (`1×6×6` inputs, 5 classes), the same
-/// every epoch.
-struct Random {
-    x: Vec<f32>,
-    labels: Vec<usize>,
-}
-
-impl Random {
-    fn new(batches: usize, rng: &mut Pcg32) -> Self {
-        let n = batches * 12;
-        let mut x = vec![0.0; n * 36];
-        fill_random(&mut x, 1.0, rng);
-        let labels = (0..n).map(|_| rng.next_u32() as usize % 5).collect();
-        Random { x, labels }
-    }
-}
-
-impl Batches<Dyn, Dyn, Dyn> for Random {
-    fn batches(&self) -> usize {
-        self.labels.len() / 12
-    }
-    fn fill(&mut self, index: usize, x: &mut OMat<Dyn, Dyn>, t: &mut OMat<Dyn, Dyn>) {
-        t.fill(0.0);
-        for k in 0..12 {
-            let i = index * 12 + k;
-            x.column_mut(k)
-                .copy_from_slice(&self.x[i * 36..(i + 1) * 36]);
-            t[(self.labels[i], k)] = 1.0;
-        }
     }
 }
 

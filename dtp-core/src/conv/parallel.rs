@@ -24,7 +24,7 @@ use rand_core::Rng;
 use rand_pcg::Pcg64;
 
 use super::{ConvNet, ConvTrainer, Params, Work, zero_gradients};
-use crate::config::{Config, Feedback};
+use crate::config::{Config, Feedback, FeedbackPasses};
 use crate::error::Error;
 use crate::kernel::Kernel;
 use crate::parallel::{Task, cut};
@@ -73,6 +73,10 @@ struct Chunk {
     forward: Vec<Params>,
     /// Gradients of `g_2 … g_{M-1}` (`[i − 2]`: `g_i`).
     inverse: Vec<Params>,
+    /// Gradients of DDTP's `Q_1 … Q_{M-1}` (`[i − 1]`: `Q_i`), sized on first use.
+    direct: Vec<Params>,
+    /// This chunk's share of each `Q_i`'s difference reconstruction loss.
+    direct_loss: Vec<f32>,
     /// This chunk's share of each hidden layer's local loss and each inverse's
     /// reconstruction loss.
     local_loss: Vec<f32>,
@@ -106,6 +110,8 @@ impl ConvParallel {
                     ws: Work::new(net, width, batch),
                     forward,
                     inverse,
+                    direct: Vec::new(),
+                    direct_loss: Vec::new(),
                     local_loss: alloc::vec![0.0; trainer.local_loss.len()],
                     inverse_loss: alloc::vec![0.0; trainer.inverse_loss.len()],
                     rng: Pcg64::new(0, 0),
@@ -156,6 +162,23 @@ impl ConvParallel {
         D: Batches<Dyn, Dyn, Dyn> + ?Sized,
         G: Rng + ?Sized,
     {
+        self.train_epoch_with(t, data, FeedbackPasses::NONE, rng)
+    }
+
+    /// [`train_epoch`](Self::train_epoch) with feedback-only passes around the epoch's
+    /// training (as [`ConvTrainer::train_epoch_with`]).
+    pub fn train_epoch_with<K, D, G>(
+        &mut self,
+        t: &mut ConvTrainer<K>,
+        data: &mut D,
+        passes: FeedbackPasses,
+        rng: &mut G,
+    ) -> Result<EpochStats, Error>
+    where
+        K: Kernel,
+        D: Batches<Dyn, Dyn, Dyn> + ?Sized,
+        G: Rng + ?Sized,
+    {
         let sigma = t.sigma();
         let (schedule, trains) = (t.config.schedule, t.config.feedback != Feedback::Fixed);
         let (n, batch) = (data.batches(), t.batch());
@@ -165,7 +188,6 @@ impl ConvParallel {
             data.fill(index, x, labels);
             Ok(())
         };
-        let passes = crate::config::FeedbackPasses::NONE;
         let tally = step::epoch(&mut e, schedule, trains, passes, n, rng, load)?;
         let mut stats = EpochStats::from_pass(&tally, batch);
         stats.sigma = sigma;
@@ -217,11 +239,13 @@ impl ConvParallel {
     /// Sums each layer's chunk gradients in chunk order and applies the optimiser (pieces of
     /// the layers in parallel), then sums the chunks' losses into the trainer's.
     fn update<K: Kernel>(&mut self, t: &mut ConvTrainer<K>, half: Half) -> Result<(), Error> {
+        let direct = t.config.feedback.is_direct();
         let mut grads: Vec<_> = self
             .chunks
             .iter_mut()
             .map(|c| match half {
                 Half::Forward => c.forward.iter_mut(),
+                Half::Inverse if direct => c.direct.iter_mut(),
                 Half::Inverse => c.inverse.iter_mut(),
             })
             .collect();
@@ -253,6 +277,15 @@ impl ConvParallel {
                     }
                 }
             }
+            Half::Inverse if direct => {
+                let opt = t.config.inverse;
+                let d = t.net.direct.as_mut().ok_or(Error::NoFeedbackState)?;
+                let st = t.direct_state.as_mut().ok_or(Error::NoFeedbackState)?;
+                for (k, (q, state)) in d.q.iter_mut().zip(st.state.iter_mut()).enumerate() {
+                    let stages = crate::dtp::INVERSE;
+                    cut(&mut tasks, q, state, next(), opt, k + 1, stages);
+                }
+            }
             Half::Inverse => {
                 let opt = t.config.inverse;
                 let layers = t.net.inverse.iter_mut().zip(t.inverse_state.iter_mut());
@@ -272,9 +305,10 @@ impl ConvParallel {
         }
         let results = self.team.map(&mut tasks, |_, task| task.run());
         results.into_iter().collect::<Result<(), Error>>()?;
-        let losses = match half {
-            Half::Forward => &mut t.local_loss,
-            Half::Inverse => &mut t.inverse_loss,
+        let losses = match (half, t.direct_state.as_mut()) {
+            (Half::Forward, _) => &mut t.local_loss,
+            (Half::Inverse, Some(st)) if direct => &mut st.loss,
+            (Half::Inverse, _) => &mut t.inverse_loss,
         };
         for (k, l) in losses.iter_mut().enumerate() {
             *l = self
@@ -282,6 +316,7 @@ impl ConvParallel {
                 .iter()
                 .map(|c| match half {
                     Half::Forward => c.local_loss[k],
+                    Half::Inverse if direct => c.direct_loss[k],
                     Half::Inverse => c.inverse_loss[k],
                 })
                 .sum();
@@ -353,6 +388,36 @@ impl<K: Kernel> ConvExec<'_, K> {
     }
 }
 
+impl Chunk {
+    /// DDTP's step 4 gradients on this chunk ([`Work::direct_gradients`]), into its own
+    /// buffers (made to the net's `Q_i` shapes on first use).
+    fn direct_gradients<K: Kernel>(
+        &mut self,
+        net: &ConvNet,
+        config: &Config,
+        sigma: f32,
+    ) -> Result<(), Error> {
+        let d = net.direct.as_ref().ok_or(Error::NoFeedbackState)?;
+        let fits = self.direct.len() == d.q.len()
+            && self
+                .direct
+                .iter()
+                .zip(&d.q)
+                .all(|(g, q)| g.w.shape() == q.w.shape());
+        if !fits {
+            let zeros = |q: &Params| Params::zeros_generic(Dyn(q.outputs()), Dyn(q.inputs()));
+            self.direct = d.q.iter().map(zeros).collect();
+            self.direct_loss = alloc::vec![0.0; d.q.len()];
+        }
+        let (ws, grads, losses) = (&mut self.ws, &mut self.direct, &mut self.direct_loss);
+        ws.direct_gradients::<K, _, _>(net, config, sigma, &mut self.rng, |k, loss, g| {
+            g.write::<K>(&mut grads[k]);
+            losses[k] = loss;
+            Ok(())
+        })
+    }
+}
+
 /// A fresh 128-bit seed for the chunks' streams, from the caller's generator.
 fn seed<G: Rng + ?Sized>(rng: &mut G) -> u128 {
     (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())
@@ -379,6 +444,14 @@ impl<K: Kernel> Steps for ConvExec<'_, K> {
             return Ok(());
         }
         let sigma = self.t.sigma();
+        if self.t.config.feedback.is_direct() {
+            self.par
+                .run(&self.t.net, &self.t.config, |net, config, _, c| {
+                    c.direct_gradients::<K>(net, config, sigma)?;
+                    Ok(StepStats::default())
+                })?;
+            return self.par.update(self.t, Half::Inverse);
+        }
         self.par
             .run(&self.t.net, &self.t.config, |net, config, _, c| {
                 for i in 2..net.forward.len() {

@@ -1,8 +1,15 @@
 //! The small convolutional net the conv tests train (`tests/tests/conv.rs`) and check against
 //! PyTorch (`tests/tests/conv_parity.rs`): `1x6x6-c3k3s1p1-c4k3s2p1-12-5`, two tanh
-//! convolutions (6×6 → 6×6×3 → 3×3×4), a dense layer of 12, 5 outputs.
+//! convolutions (6×6 → 6×6×3 → 3×3×4), a dense layer of 12, 5 outputs; with the helpers the
+//! convolutional tests share (random data, finite differences, closeness).
 
 use dtp_core::conv::LayerSpec;
+use dtp_core::conv::{ConvNet, ConvTrainer, DMat, Kind};
+use dtp_core::{
+    Batches, Config, Dyn, Init, LrDecay, OMat, Optimiser, Schedule, SigmaSchedule, Units,
+};
+use rand_core::Rng;
+use rand_pcg::Pcg32;
 
 /// Its input geometry `(C, H, W)`.
 pub const SMALL_IMAGE: (usize, usize, usize) = (1, 6, 6);
@@ -24,3 +31,140 @@ pub const SMALL: [LayerSpec; 4] = [
     LayerSpec::Dense(12),
     LayerSpec::Dense(5),
 ];
+
+/// A `rows × cols` matrix uniform in ±1.
+pub fn random(rows: usize, cols: usize, rng: &mut Pcg32) -> DMat {
+    DMat::from_fn_generic(Dyn(rows), Dyn(cols), |_, _| {
+        (rng.next_u32() >> 8) as f32 / 16_777_216.0 * 2.0 - 1.0
+    })
+}
+
+/// Fills `values` uniformly in ±`scale`.
+pub fn fill_random(values: &mut [f32], scale: f32, rng: &mut Pcg32) {
+    for v in values {
+        *v = scale * ((rng.next_u32() >> 8) as f32 / 16_777_216.0 * 2.0 - 1.0);
+    }
+}
+
+/// Element by element, `|got − want| ≤ tol (1 + |want|)`.
+#[track_caller]
+pub fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (n, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tol * (1.0 + w.abs()),
+            "{what}: element {n}: {g} vs {w}"
+        );
+    }
+}
+
+/// Fourth-order central differences of `f` in every element of `values`.
+pub fn numeric(values: &mut [f32], f: &mut dyn FnMut(&[f32]) -> f64) -> Vec<f32> {
+    let eps = 1e-2f32;
+    (0..values.len())
+        .map(|i| {
+            let v = values[i];
+            let mut at = |d: f32| {
+                values[i] = v + d;
+                f(values)
+            };
+            let (p1, m1, p2, m2) = (at(eps), at(-eps), at(2.0 * eps), at(-2.0 * eps));
+            values[i] = v;
+            ((m2 - 8.0 * m1 + 8.0 * p1 - p2) / (12.0 * f64::from(eps))) as f32
+        })
+        .collect()
+}
+
+/// [`close_to`] at 2·10⁻³.
+#[track_caller]
+pub fn close(what: &str, analytic: &[f32], numeric: &[f32]) {
+    close_to(what, analytic, numeric, 2e-3);
+}
+
+/// The relative error of `analytic` against `numeric` (in the 2-norm) is below `tol`.
+#[track_caller]
+pub fn close_to(what: &str, analytic: &[f32], numeric: &[f32], tol: f32) {
+    let norm: f32 = numeric.iter().map(|v| v * v).sum::<f32>().sqrt();
+    assert!(norm > 1e-4, "{what}: gradient too small to test ({norm})");
+    let num: f32 = analytic
+        .iter()
+        .zip(numeric)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum();
+    let e = num.sqrt() / norm;
+    assert!(e < tol, "{what}: relative error {e:e}");
+}
+
+/// Conv, conv, dense hidden layers: `1×6×6 - c3k3s1p1 - c4k3s2p1 - 12 - 5` (M = 4), so there
+/// are a transposed-convolution inverse (g_2) and a dense one (g_3).
+pub fn small_net(seed: u64) -> (ConvNet, Pcg32) {
+    let mut net = ConvNet::new(SMALL_IMAGE, &SMALL).unwrap();
+    let mut rng = Pcg32::new(seed, 2);
+    net.initialise(Init::Orthogonal, &mut rng);
+    (net, rng)
+}
+
+/// [`small_net`] in a trainer of `config` on a minibatch of 3 random samples.
+pub fn small_trainer(seed: u64, config: Config) -> (ConvTrainer, Pcg32) {
+    let (net, mut rng) = small_net(seed);
+    assert!(matches!(net.forward[1].kind, Kind::Conv(_)));
+    assert!(matches!(net.inverse[0].kind, Kind::ConvTranspose(_)));
+    assert!(matches!(net.inverse[1].kind, Kind::Dense));
+    let mut t = ConvTrainer::new(net, 3, config).unwrap();
+    let (x, labels) = t.batch_mut();
+    fill_random(x.as_mut_slice(), 1.0, &mut rng);
+    labels.fill(0.0);
+    for b in 0..3 {
+        labels[((2 * b + 1) % 5, b)] = 1.0;
+    }
+    (t, rng)
+}
+
+/// DTP with RMSprop, η̂ = 0.5, σ = 0.3, alternating schedule, no input noise.
+pub fn config() -> Config {
+    Config {
+        units: Units::CONTINUOUS,
+        eta_hat: 0.5,
+        forward: Optimiser::rmsprop(1e-3),
+        inverse: Optimiser::rmsprop(1e-3),
+        sigma: SigmaSchedule::constant(0.3),
+        input_noise: 0.0,
+        schedule: Schedule::Alternating,
+        lr_decay: LrDecay::NONE,
+        feedback: dtp_core::Feedback::Dtp,
+        frozen: dtp_core::LayerSet::NONE,
+    }
+}
+
+/// Minibatches of 12 random samples for [`small_net`] (`1×6×6` inputs, 5 classes), the same
+/// every epoch.
+pub struct Random {
+    x: Vec<f32>,
+    labels: Vec<usize>,
+}
+
+impl Random {
+    /// `batches` minibatches drawn from `rng`.
+    pub fn new(batches: usize, rng: &mut Pcg32) -> Self {
+        let n = batches * 12;
+        let mut x = vec![0.0; n * 36];
+        fill_random(&mut x, 1.0, rng);
+        let labels = (0..n).map(|_| rng.next_u32() as usize % 5).collect();
+        Random { x, labels }
+    }
+}
+
+impl Batches<Dyn, Dyn, Dyn> for Random {
+    fn batches(&self) -> usize {
+        self.labels.len() / 12
+    }
+    fn fill(&mut self, index: usize, x: &mut OMat<Dyn, Dyn>, t: &mut OMat<Dyn, Dyn>) {
+        t.fill(0.0);
+        for k in 0..12 {
+            let i = index * 12 + k;
+            x.column_mut(k)
+                .copy_from_slice(&self.x[i * 36..(i + 1) * 36]);
+            t[(self.labels[i], k)] = 1.0;
+        }
+    }
+}
