@@ -1221,18 +1221,10 @@ impl<K: Kernel> ConvTrainer<K> {
     /// optimiser step on every `(Q_i, c_i)`.
     pub fn direct_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
         let st = self.direct_state.as_mut().ok_or(Error::NoFeedbackState)?;
-        let (grads, losses) = (&mut st.grad, &mut st.loss);
-        self.ws.direct_gradients::<K, G, _>(
-            &self.net,
-            &self.config,
-            sigma,
-            rng,
-            |k, loss, g| {
-                g.write::<K>(&mut grads[k]);
-                losses[k] = loss;
-                Ok(())
-            },
-        )?;
+        let sink = direct::store::<K>(&mut st.grad, &mut st.loss);
+        let (net, config) = (&self.net, &self.config);
+        self.ws
+            .direct_gradients::<K, G, _>(net, config, sigma, rng, sink)?;
         let d = self.net.direct.as_mut().ok_or(Error::NoFeedbackState)?;
         let layers = d.q.iter_mut().zip(&st.grad).zip(&mut st.state);
         for (k, ((q, grad), state)) in layers.enumerate() {

@@ -592,3 +592,31 @@ where
     }
     sink(k, inv_var * sum / batch, Outer::two(&sc.g1, ut, &sc.g2, u))
 }
+
+/// Makes `grads` and `losses` one zero buffer per map `Q_i` of `d` (a chunk's, on first use),
+/// unless they already have `d`'s shapes.
+pub(crate) fn fit_buffers(d: &Direct, grads: &mut Vec<DynDense>, losses: &mut Vec<f32>) {
+    let fits = grads.len() == d.q.len()
+        && grads
+            .iter()
+            .zip(&d.q)
+            .all(|(g, q)| g.w.shape() == q.w.shape());
+    if !fits {
+        let zeros = |q: &DynDense| Dense::zeros_generic(Dyn(q.outputs()), Dyn(q.inputs()));
+        *grads = d.q.iter().map(zeros).collect();
+        *losses = alloc::vec![0.0; d.q.len()];
+    }
+}
+
+/// The sink of the feedback gradients that stores each map's gradient in `grads[k]` and its
+/// loss in `losses[k]`.
+pub(crate) fn store<'b, K: Kernel>(
+    grads: &'b mut [DynDense],
+    losses: &'b mut [f32],
+) -> impl FnMut(usize, f32, Outer<'_, Dyn, Dyn, Dyn>) -> Result<(), Error> + 'b {
+    move |k, loss, g| {
+        g.write::<K>(&mut grads[k]);
+        losses[k] = loss;
+        Ok(())
+    }
+}

@@ -238,12 +238,8 @@ where
             .ok_or(Error::NoFeedbackState)?;
         let st = crate::layout::OptSlot::get_mut(&mut self.direct_state)
             .ok_or(Error::NoFeedbackState)?;
-        let (grads, losses) = (&mut st.grad, &mut st.loss);
-        ws.direct_gradients::<K, G, _>(net, &self.config, sigma, rng, |k, loss, g| {
-            g.write::<K>(&mut grads[k]);
-            losses[k] = loss;
-            Ok(())
-        })?;
+        let sink = crate::direct::store::<K>(&mut st.grad, &mut st.loss);
+        ws.direct_gradients::<K, G, _>(net, &self.config, sigma, rng, sink)?;
         let d = net.direct.as_deref_mut().ok_or(Error::NoFeedbackState)?;
         let opt = &self.config.inverse;
         let layers = d.q.iter_mut().zip(&st.grad).zip(&mut st.state);

@@ -7,8 +7,8 @@
 mod common;
 
 use common::conv_nets::{
-    Random, assert_close, close, close_to, config, fill_random, numeric, random, small_net,
-    small_trainer,
+    Random, assert_close, close, close_to, config, fill_random, numeric, one_by_one_twin, random,
+    small_net, small_trainer,
 };
 
 use dtp_core::conv::{ConvNet, ConvShape, ConvTrainer, DMat, Kind, Layer, LayerSpec};
@@ -390,22 +390,8 @@ fn drl_through_one_by_one_convolutions_is_the_dense_drl() {
         feedback: dtp_core::Feedback::Drl,
         ..config()
     };
-    let widths = [64, 32, 24, 16, 10];
     let mut rng = Pcg32::new(3, 9);
-    let mut dense = DynTrainer::<Portable>::with_widths(&widths, 4).unwrap();
-    dense.init(c, Init::Orthogonal, &mut rng).unwrap();
-    let conv1 = |channels| LayerSpec::Conv {
-        channels,
-        kernel: 1,
-        stride: 1,
-        padding: 0,
-    };
-    let specs = [conv1(32), conv1(24), conv1(16), LayerSpec::Dense(10)];
-    let mut net = ConvNet::new((64, 1, 1), &specs).unwrap();
-    net.forward[0].params = dense.net.first.clone();
-    net.forward[1].params = dense.net.hidden[0].clone();
-    net.forward[2].params = dense.net.hidden[1].clone();
-    net.forward[3].params = dense.net.output.clone();
+    let (mut dense, mut net) = one_by_one_twin(c, &mut rng);
     for k in 0..2 {
         // The transposed 1×1 convolution adds its bias after the product, like the dense
         // inverse: give both the same (non-zero) biases.

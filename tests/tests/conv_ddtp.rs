@@ -8,13 +8,14 @@
 
 mod common;
 
-use common::conv_nets::{Random, assert_close, close, config, fill_random, small_net};
+use common::conv_nets::{
+    Random, assert_close, bits, close, config, fill_random, one_by_one_twin, small_net,
+};
+use dtp_core::conv::ConvTrainer;
 use dtp_core::conv::parallel::ConvParallel;
-use dtp_core::conv::{ConvNet, ConvTrainer, LayerSpec};
 use dtp_core::step::{self, Pass};
 use dtp_core::{
-    Config, DynTrainer, Feedback, FeedbackPasses, Init, Optimiser, Portable, Schedule,
-    SigmaSchedule, Tensors,
+    Config, Feedback, FeedbackPasses, Init, Optimiser, Portable, Schedule, SigmaSchedule, Tensors,
 };
 use rand_pcg::Pcg32;
 
@@ -157,22 +158,8 @@ fn ddtp_targets_are_the_activations_when_eta_is_zero() {
 fn ddtp_through_one_by_one_convolutions_is_the_dense_ddtp() {
     for rule in RULES {
         let c = ddtp(rule);
-        let widths = [64, 32, 24, 16, 10];
         let mut rng = Pcg32::new(3, 9);
-        let mut dense = DynTrainer::<Portable>::with_widths(&widths, 4).unwrap();
-        dense.init(c, Init::Orthogonal, &mut rng).unwrap();
-        let conv1 = |channels| LayerSpec::Conv {
-            channels,
-            kernel: 1,
-            stride: 1,
-            padding: 0,
-        };
-        let specs = [conv1(32), conv1(24), conv1(16), LayerSpec::Dense(10)];
-        let mut net = ConvNet::new((64, 1, 1), &specs).unwrap();
-        net.forward[0].params = dense.net.first.clone();
-        net.forward[1].params = dense.net.hidden[0].clone();
-        net.forward[2].params = dense.net.hidden[1].clone();
-        net.forward[3].params = dense.net.output.clone();
+        let (mut dense, net) = one_by_one_twin(c, &mut rng);
         let mut direct = dense.net.direct.as_deref().unwrap().clone();
         for q in &mut direct.q {
             // Non-zero biases, so a bias read wrongly shows.
@@ -346,13 +333,6 @@ fn conv_feedback_passes_are_feedback_only_passes_around_the_epoch() {
         }
         by_hand.train_epoch(&mut data, &mut r2).unwrap();
         feedback_pass(&mut by_hand, &mut data, &mut r2);
-        let bits = |t: &ConvTrainer| {
-            let mut v = Vec::new();
-            Tensors::visit(t, &mut |_, _, values| {
-                v.extend(values.iter().map(|x| x.to_bits()))
-            });
-            v
-        };
         assert!(
             bits(&with) == bits(&by_hand),
             "{rule:?}: passes differ from by hand"
@@ -400,13 +380,6 @@ fn conv_ddtp_resumes_bit_for_bit_through_the_tensor_visitor() {
         let mut rb = rng.clone();
         a.train_epoch(&mut data, &mut rng).unwrap();
         b.train_epoch(&mut data, &mut rb).unwrap();
-        let bits = |t: &ConvTrainer| {
-            let mut v = Vec::new();
-            Tensors::visit(t, &mut |_, _, values| {
-                v.extend(values.iter().map(|x| x.to_bits()))
-            });
-            v
-        };
         assert!(bits(&a) == bits(&b), "{rule:?}: the resumed run differs");
     }
 }

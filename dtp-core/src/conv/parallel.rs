@@ -398,23 +398,10 @@ impl Chunk {
         sigma: f32,
     ) -> Result<(), Error> {
         let d = net.direct.as_ref().ok_or(Error::NoFeedbackState)?;
-        let fits = self.direct.len() == d.q.len()
-            && self
-                .direct
-                .iter()
-                .zip(&d.q)
-                .all(|(g, q)| g.w.shape() == q.w.shape());
-        if !fits {
-            let zeros = |q: &Params| Params::zeros_generic(Dyn(q.outputs()), Dyn(q.inputs()));
-            self.direct = d.q.iter().map(zeros).collect();
-            self.direct_loss = alloc::vec![0.0; d.q.len()];
-        }
-        let (ws, grads, losses) = (&mut self.ws, &mut self.direct, &mut self.direct_loss);
-        ws.direct_gradients::<K, _, _>(net, config, sigma, &mut self.rng, |k, loss, g| {
-            g.write::<K>(&mut grads[k]);
-            losses[k] = loss;
-            Ok(())
-        })
+        crate::direct::fit_buffers(d, &mut self.direct, &mut self.direct_loss);
+        let sink = crate::direct::store::<K>(&mut self.direct, &mut self.direct_loss);
+        self.ws
+            .direct_gradients::<K, _, _>(net, config, sigma, &mut self.rng, sink)
     }
 }
 

@@ -6,7 +6,8 @@
 use dtp_core::conv::LayerSpec;
 use dtp_core::conv::{ConvNet, ConvTrainer, DMat, Kind};
 use dtp_core::{
-    Batches, Config, Dyn, Init, LrDecay, OMat, Optimiser, Schedule, SigmaSchedule, Units,
+    Batches, Config, Dyn, DynTrainer, Init, LrDecay, OMat, Optimiser, Portable, Schedule,
+    SigmaSchedule, Units,
 };
 use rand_core::Rng;
 use rand_pcg::Pcg32;
@@ -167,4 +168,37 @@ impl Batches<Dyn, Dyn, Dyn> for Random {
             t[(self.labels[i], k)] = 1.0;
         }
     }
+}
+
+/// Widths of [`one_by_one_twin`]'s dense network.
+pub const TWIN_WIDTHS: [usize; 5] = [64, 32, 24, 16, 10];
+
+/// The dense trainer of [`TWIN_WIDTHS`] on minibatches of 4, initialised (orthogonal) with
+/// `config` from `rng`, and its twin of 1×1 convolutions, `64x1x1-c32k1-c24k1-c16k1-10`, with
+/// the same forward weights (its inverses and feedback weights are the caller's to set).
+pub fn one_by_one_twin(config: Config, rng: &mut Pcg32) -> (DynTrainer<Portable>, ConvNet) {
+    let mut dense = DynTrainer::<Portable>::with_widths(&TWIN_WIDTHS, 4).unwrap();
+    dense.init(config, Init::Orthogonal, rng).unwrap();
+    let conv1 = |channels| LayerSpec::Conv {
+        channels,
+        kernel: 1,
+        stride: 1,
+        padding: 0,
+    };
+    let specs = [conv1(32), conv1(24), conv1(16), LayerSpec::Dense(10)];
+    let mut net = ConvNet::new((64, 1, 1), &specs).unwrap();
+    net.forward[0].params = dense.net.first.clone();
+    net.forward[1].params = dense.net.hidden[0].clone();
+    net.forward[2].params = dense.net.hidden[1].clone();
+    net.forward[3].params = dense.net.output.clone();
+    (dense, net)
+}
+
+/// Every tensor of a conv trainer, as bits, in the visitor's order.
+pub fn bits(t: &ConvTrainer) -> Vec<u32> {
+    let mut v = Vec::new();
+    dtp_core::Tensors::visit(t, &mut |_, _, values| {
+        v.extend(values.iter().map(|x| x.to_bits()))
+    });
+    v
 }
