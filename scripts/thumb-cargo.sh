@@ -168,6 +168,27 @@ EOF
     exit 2
 fi
 
+# Debian's rustc must meet the workspace's `rust-version` (its MSRV): a machine whose package
+# lists are stale installs an older rustc-web (1.85 on Debian 12 before `apt-get update`),
+# and cargo would refuse every crate with "rustc 1.85.0 is not supported by dtp-core".
+# THUMB_SKIP_VERSION_CHECK=1 skips this check.
+msrv_of() {
+    sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' "$1" | head -n 1
+}
+msrv=$(msrv_of "$repo_root/Cargo.toml")
+have=$("$DEBIAN_RUSTC" --version | sed -n 's/^rustc \([0-9][0-9.]*\).*/\1/p')
+if [[ ${THUMB_SKIP_VERSION_CHECK:-} != 1 && -n $msrv && -n $have ]] &&
+    [[ $(printf '%s\n%s\n' "$msrv" "$have" | sort -V | head -n 1) != "$msrv" ]]; then
+    cat >&2 <<EOF
+thumb-cargo: Debian's rustc is $have, below the workspace's rust-version $msrv
+($repo_root/Cargo.toml). The package lists are probably stale; as root:
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y rustc-web rust-web-src
+(THUMB_SKIP_VERSION_CHECK=1 skips this check.)
+EOF
+    exit 2
+fi
+
 if [[ -n ${CARGO_TARGET_DIR:-} ]]; then
     target_dir=$CARGO_TARGET_DIR/thumb-debian
 else
