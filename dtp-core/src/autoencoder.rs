@@ -32,6 +32,11 @@ pub struct AutoencoderConfig {
     /// [`uniform`] draw of the step is below `p` (one draw per value,
     /// in storage order, before the Gaussian draws), else 1. `0` takes no draws.
     pub mask: f32,
+    /// Tied weights (Vincent et al.'s denoising auto-encoder): the decoder's weights are the
+    /// encoder's transpose, `V = Wᵀ`, kept so after every step; `W` steps on the sum of the
+    /// encoder's and the decoder's gradients (`∂/∂W + (∂/∂V)ᵀ`) with the encoder's optimiser,
+    /// and the decoder's optimiser moves its bias `c` alone.
+    pub tied: bool,
     /// Optimiser of the encoder `(W, b)`.
     pub encoder_opt: Optimiser,
     /// Optimiser of the decoder `(V, c)`.
@@ -45,6 +50,7 @@ impl AutoencoderConfig {
         decoder: Activation::Sigmoid,
         corruption: 0.3,
         mask: 0.0,
+        tied: false,
         encoder_opt: Optimiser::rmsprop(1e-3),
         decoder_opt: Optimiser::rmsprop(1e-3),
     };
@@ -202,6 +208,11 @@ where
         self.config = config;
         fill(init, &mut self.encoder.w, rng);
         fill(init, &mut self.decoder.w, rng);
+        if config.tied {
+            // The decoder's draws are taken all the same, so the encoder's start and the
+            // noise that follows do not depend on `tied`.
+            self.tie_decoder();
+        }
         self.encoder.b.fill(0.0);
         self.decoder.b.fill(0.0);
         self.encoder_state.reset();
@@ -215,10 +226,15 @@ where
     }
 
     /// Replaces the hyper-parameters (validated), keeping weights and optimiser state (e.g.
-    /// after loading a checkpoint into a zeroed auto-encoder).
+    /// after loading a checkpoint into a zeroed auto-encoder); with [tied
+    /// weights](AutoencoderConfig::tied) the decoder's weights are set to `Wᵀ` (a no-op for
+    /// weights that were trained tied).
     pub fn set_config(&mut self, config: AutoencoderConfig) -> Result<(), ConfigError> {
         config.validate()?;
         self.config = config;
+        if config.tied {
+            self.tie_decoder();
+        }
         Ok(())
     }
 
@@ -274,6 +290,10 @@ where
     /// 3. the decoder steps on `(1/B) Σ ‖g(h) − x‖²` with `h` held constant;
     /// 4. the encoder steps on `(1/B) Σ ‖f(x̃) − ĥ‖²` with `ĥ` held constant.
     ///
+    /// With [tied weights](AutoencoderConfig::tied), `W` takes one step on the sum of both
+    /// losses' gradients, the encoder's and the decoder's transposed (each loss's own, with
+    /// the other's terms held constant as above), and `V = Wᵀ` after it.
+    ///
     /// Returns the reconstruction loss before the update.
     pub fn step<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<f32, Error> {
         let c = self.config;
@@ -315,6 +335,25 @@ where
             &mut self.delta_h,
             &mut self.grad_encoder,
         );
+        self.apply_gradients()?;
+        Ok(self.reconstruction_loss)
+    }
+
+    /// Applies both halves' gradients: the decoder's optimiser to `(V, c)`, then the
+    /// encoder's to `(W, b)`; with [tied weights](AutoencoderConfig::tied) the decoder's
+    /// weight gradient is first added, transposed, to the encoder's (and zeroed, so the
+    /// decoder's optimiser moves `c` alone), and `V = Wᵀ` is restored after the update.
+    fn apply_gradients(&mut self) -> Result<(), Error> {
+        let c = self.config;
+        if c.tied {
+            let (ge, gd) = (&mut self.grad_encoder.w, &mut self.grad_decoder.w);
+            for j in 0..ge.ncols() {
+                for i in 0..ge.nrows() {
+                    ge[(i, j)] += gd[(j, i)];
+                }
+            }
+            gd.fill(0.0);
+        }
         crate::dtp::apply(
             &c.decoder_opt,
             &mut self.decoder,
@@ -329,7 +368,15 @@ where
             &mut self.encoder_state,
             1,
         )?;
-        Ok(self.reconstruction_loss)
+        if c.tied {
+            self.tie_decoder();
+        }
+        Ok(())
+    }
+
+    /// `V = Wᵀ`: the decoder's weights made the encoder's transpose.
+    fn tie_decoder(&mut self) {
+        self.encoder.w.transpose_to(&mut self.decoder.w);
     }
 
     /// `x̃ = m ⊙ x + ε` (mask `m` at rate [`AutoencoderConfig::mask`], `ε ~ N(0, σ²)`);
@@ -358,7 +405,9 @@ where
     /// 1. `x̃ = x + ε`; `h = f(x̃)`; `x̂ = g(h)` (the same noise draws as [`Self::step`]);
     /// 2. `ℓ = (1/B) Σ ‖g(f(x̃)) − x‖²`; the decoder's `δ_x = (2/B)(x̂ − x) ⊙ s'(x̂)`;
     /// 3. the encoder's `δ_h = (Vᵀ δ_x) ⊙ s'(h)`: the exact gradient through the decoder;
-    /// 4. both halves step on `ℓ`.
+    /// 4. both halves step on `ℓ`; with [tied weights](AutoencoderConfig::tied) `W` on
+    ///    `∂ℓ/∂W` through both of its uses (the encoder's term plus the decoder's transposed:
+    ///    the exact gradient of `ℓ(W, b, c)` with `V = Wᵀ`), then `V = Wᵀ`.
     ///
     /// [`Self::encoder_loss`] is set to NaN (there is no hidden target). Returns `ℓ` before
     /// the update.
@@ -384,20 +433,7 @@ where
         }
         Dense::gradient_from_delta::<K, B>(&self.noisy, &self.delta_h, &mut self.grad_encoder);
         self.encoder_loss = f32::NAN;
-        crate::dtp::apply(
-            &c.decoder_opt,
-            &mut self.decoder,
-            &self.grad_decoder,
-            &mut self.decoder_state,
-            2,
-        )?;
-        crate::dtp::apply(
-            &c.encoder_opt,
-            &mut self.encoder,
-            &self.grad_encoder,
-            &mut self.encoder_state,
-            1,
-        )?;
+        self.apply_gradients()?;
         Ok(self.reconstruction_loss)
     }
 }

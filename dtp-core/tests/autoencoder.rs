@@ -16,6 +16,7 @@ fn plain_sgd() -> AutoencoderConfig {
         decoder: Activation::Sigmoid,
         corruption: 0.0,
         mask: 0.0,
+        tied: false,
         encoder_opt: Optimiser::sgd(1.0, 0.0),
         decoder_opt: Optimiser::sgd(1.0, 0.0),
     }
@@ -182,4 +183,95 @@ fn masking_zeroes_the_values_whose_draw_is_below_the_rate() {
         };
         assert!(a.set_config(c).is_err(), "mask {bad} accepted");
     }
+}
+
+fn tied() -> AutoencoderConfig {
+    AutoencoderConfig {
+        tied: true,
+        ..plain_sgd()
+    }
+}
+
+/// [`ae`]`(seed)` with tied weights (`V = Wᵀ`), and its untied twin: the same weights (the
+/// untied start's `V` replaced by `Wᵀ`) and input, trained untied.
+fn tied_and_twin(seed: u64) -> (Ae, Ae) {
+    let mut t = Ae::ZERO;
+    t.init(tied(), Init::Orthogonal, &mut rng(seed)).unwrap();
+    let mut r = rng(seed + 1);
+    t.input_mut().iter_mut().for_each(|v| *v = uniform(&mut r));
+    let mut twin = ae(seed);
+    twin.decoder.w = twin.encoder.w.transpose();
+    (t, twin)
+}
+
+/// Tying takes the untied start's draws (the encoder starts where it would untied) and sets
+/// `V = Wᵀ`; `set_config` with `tied` ties loaded weights.
+#[test]
+fn tied_weights_start_as_the_encoders_transpose() {
+    let (t, twin) = tied_and_twin(6);
+    assert_eq!(t.encoder.w, twin.encoder.w);
+    assert_eq!(t.decoder.w, t.encoder.w.transpose());
+    let mut a = ae(6);
+    assert_ne!(a.decoder.w, a.encoder.w.transpose());
+    a.set_config(tied()).unwrap();
+    assert_eq!(a.decoder.w, a.encoder.w.transpose());
+}
+
+/// DTP with tied weights: `W` takes the encoder's local gradient plus the decoder's
+/// transposed (plain SGD at rate 1, so each change is minus the gradient; the untied twin
+/// gives both local gradients from the same weights), the decoder's bias its own, and
+/// `V = Wᵀ` holds after every step.
+#[test]
+fn tied_dtp_step_sums_both_local_gradients() {
+    let (mut t, mut twin) = tied_and_twin(7);
+    let (w0, c0) = (t.encoder.w, t.decoder.b);
+    t.step(&mut rng(3)).unwrap();
+    twin.step(&mut rng(3)).unwrap();
+    let d_enc = twin.encoder.w - w0;
+    let d_dec = twin.decoder.w - w0.transpose();
+    let expected = w0 + d_enc + d_dec.transpose();
+    assert!(
+        d_dec.abs().max() > 1e-4,
+        "the decoder's gradient is not negligible"
+    );
+    assert!((t.encoder.w - expected).abs().max() < 1e-6);
+    assert_eq!(
+        t.decoder.b - c0,
+        twin.decoder.b - c0,
+        "the bias steps on its own"
+    );
+    assert_eq!(t.decoder.w, t.encoder.w.transpose());
+    for s in 0..5 {
+        t.step(&mut rng(10 + s)).unwrap();
+        assert_eq!(t.decoder.w, t.encoder.w.transpose());
+    }
+}
+
+/// Backprop with tied weights follows the exact gradient of
+/// `ℓ(W) = (1/B) Σ ‖s(Wᵀ s(W x + b) + c) − x‖²` through both uses of `W` (σ = 0; finite
+/// differences of that function).
+#[test]
+fn tied_backprop_step_follows_the_loss_through_both_uses_of_w() {
+    let (t, _) = tied_and_twin(8);
+    let mut x = Mat::<6, 3>::zeros();
+    let mut r = rng(9);
+    x.iter_mut().for_each(|v| *v = uniform(&mut r));
+    let (b, c) = (t.encoder.b, t.decoder.b);
+    let loss = |enc: &FixedDense<4, 6>| {
+        let mut h = Mat::<4, 3>::zeros();
+        enc.forward::<Portable, Const<3>>(Activation::Sigmoid, &x, &mut h);
+        let mut dec = FixedDense::<6, 4>::ZERO;
+        dec.w = enc.w.transpose();
+        dec.b = c;
+        sq(&dec, Activation::Sigmoid, &h, &x)
+    };
+    let mut enc = t.encoder.clone();
+    enc.b = b;
+    let numeric = finite_difference(&mut enc, |d| &mut d.w, |d| loss(d));
+    let (mut stepped, _) = tied_and_twin(8);
+    stepped.backprop_step(&mut rng(9)).unwrap();
+    let analytic = t.encoder.w - stepped.encoder.w;
+    assert!(numeric.norm() > 1e-4);
+    assert!(rel_err(analytic.as_slice(), numeric.as_slice()) < 1e-3);
+    assert_eq!(stepped.decoder.w, stepped.encoder.w.transpose());
 }

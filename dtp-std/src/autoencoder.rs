@@ -104,6 +104,7 @@ impl AeSettings {
                 decoder: Activation::Sigmoid,
                 corruption: c.input_noise,
                 mask: hyper.input_mask,
+                tied: hyper.tied_weights,
                 encoder_opt: c.forward,
                 decoder_opt: c.inverse,
             },

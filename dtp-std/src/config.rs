@@ -135,6 +135,12 @@ settings! {
     /// auto-encoder only; 1 = --init as it is).
     #[arg(long, value_name = "S")]
     init_scale: f32 = 1.0;
+    /// Tied weights for the auto-encoder: the decoder's weights are the encoder's transpose
+    /// (Vincent et al.'s denoising auto-encoder), one matrix trained on both halves' gradients
+    /// by the encoder's optimiser (--lr-forward); the decoder's optimiser moves its bias alone.
+    /// `--tied-weights` alone means true (auto-encoder only).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    tied_weights: bool = false;
     /// DTP update schedule: a pass of inverse steps then a pass of forward steps each epoch
     /// (the reference), or both per minibatch.
     #[arg(long, value_parser = core_names::<Schedule>(&["alternating", "interleaved"]))]

@@ -310,6 +310,13 @@ pub fn build(
                 hyper.input_mask, hyper.layers
             ));
         }
+        if hyper.tied_weights {
+            return Err(format!(
+                "--tied-weights ties the auto-encoder's decoder to its encoder; a classifier \
+                 ({}) has no decoder: leave it false",
+                hyper.layers
+            ));
+        }
         if hyper.init_scale != 1.0 {
             return Err(format!(
                 "--init-scale {} applies to the auto-encoder; a classifier ({}) starts from \

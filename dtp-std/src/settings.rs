@@ -37,6 +37,7 @@ macro_rules! replaced_whole {
 }
 
 replaced_whole!(
+    bool,
     f32,
     u32,
     u64,

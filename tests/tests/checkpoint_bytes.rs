@@ -20,7 +20,7 @@ fn parts(bytes: &[u8]) -> (BTreeMap<String, serde_json::Value>, &[u8]) {
 /// Settings added since the fixtures were written, with the value (as JSON) that reproduces
 /// the old runs: a re-saved checkpoint records them (`arith = "float"`, `dtp train --arith`;
 /// `freeze = []`, `dtp train --freeze`; the auto-encoder's `input_mask = 0.0`, `init_scale =
-/// 1.0`); the rest of its settings must be the old ones, key
+/// 1.0`, `tied_weights = false`); the rest of its settings must be the old ones, key
 /// for key.
 const NEW_SETTINGS: &[(&str, &str)] = &[
     ("arith", "\"float\""),
@@ -29,6 +29,7 @@ const NEW_SETTINGS: &[(&str, &str)] = &[
     ("feedback_extra", "0"),
     ("input_mask", "0.0"),
     ("init_scale", "1.0"),
+    ("tied_weights", "false"),
 ];
 
 /// `header` with the settings of [`NEW_SETTINGS`] taken out of its recorded `hyper` (each must

@@ -353,6 +353,34 @@ fn input_mask_is_recorded_resumed_and_used() {
     assert!(!out.exists(), "a refused run left {}", out.display());
 }
 
+/// `--tied-weights`: recorded in the run's settings, taken up again on resume (bit-identical),
+/// used (the decoder's saved weights are the encoder's transpose, bit for bit, and differ from
+/// the untied run's), `--tied-weights false` is the untied run; refused for a classifier.
+#[test]
+fn tied_weights_are_recorded_resumed_and_used() {
+    let dir = TempDir::new().unwrap();
+    let plain = resume_is_bit_identical(dir.path(), &[]);
+    let tied = resume_is_bit_identical(dir.path(), &["--tied-weights"]);
+    let config = fs::read_to_string(tied.join("config.toml")).unwrap();
+    assert!(config.contains("tied_weights = true"), "{config}");
+    let (x, y) = (load(&plain), load(&tied));
+    let (enc, dec) = (&ae(&y.model).ae.encoder.w, &ae(&y.model).ae.decoder.w);
+    assert_eq!(*dec, enc.transpose(), "the saved decoder is not Wᵀ");
+    assert_ne!(ae(&x.model).ae.encoder.w, *enc, "tying changed nothing");
+    let untied = resume_is_bit_identical(dir.path(), &["--tied-weights", "false"]);
+    assert_eq!(
+        ae(&load(&untied).model).ae.encoder.w,
+        ae(&x.model).ae.encoder.w
+    );
+
+    let out = dir.path().join("classifier");
+    let o = dtp(&["train", "--tied-weights", "--out", s(&out), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--tied-weights"), "{err}");
+    assert!(!out.exists(), "a refused run left {}", out.display());
+}
+
 /// The real MNIST directory, or `None` (skip, with a note) when it is absent; under
 /// `CI=true`, where `.ci/run` fetches it, its absence fails the test.
 fn real_mnist() -> Option<std::path::PathBuf> {
