@@ -138,7 +138,7 @@ settings! {
     /// Tied weights for the auto-encoder: the decoder's weights are the encoder's transpose
     /// (Vincent et al.'s denoising auto-encoder), one matrix trained on both halves' gradients
     /// by the encoder's optimiser (--lr-forward); the decoder's optimiser moves its bias alone.
-    /// `--tied-weights` alone means true (auto-encoder only).
+    /// The flag alone means true (auto-encoder only).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     tied_weights: bool = false;
     /// DTP update schedule: a pass of inverse steps then a pass of forward steps each epoch
