@@ -57,7 +57,7 @@ use rand_core::Rng;
 use crate::Activation;
 use crate::config::{Config, Feedback, FeedbackPasses, Init};
 use crate::dense::{Dense, add_column_sums};
-use crate::direct::{self, Direct, DirectState};
+use crate::direct::{self, Direct, DirectState, Maps};
 use crate::error::{ConfigError, Error, Stage, check_finite};
 use crate::gradient::apply_buffer;
 use crate::init::fill;
@@ -825,10 +825,16 @@ impl Work {
         let d = net.direct.as_ref().ok_or(Error::NoFeedbackState)?;
         let mut sc = self.dd.take().unwrap_or_else(direct::Scratch::new);
         self.output_pre_activation::<K>(net, &mut sc);
-        sc.output_target::<K>(d, config.eta_hat, &self.delta_out);
+        sc.output_target::<K, _>(d, config.eta_hat, &self.delta_out);
         let (r, act) = (self.h.len() - 1, d.activation(config.units));
-        let result =
-            direct::hidden_targets::<K, _, _>(d, act, r, &self.h, &mut self.target, &mut sc);
+        let result = direct::hidden_targets::<K, _, _, _, _, _, _>(
+            d,
+            act,
+            r,
+            &self.h,
+            &mut self.target,
+            &mut sc,
+        );
         self.dd = Some(sc);
         result
     }
@@ -874,7 +880,7 @@ impl Work {
         let batch = self.mean_over as f32;
         let m = net.forward.len();
         self.output_pre_activation::<K>(net, sc);
-        sc.random_of_z::<K>(d);
+        sc.random_of_z::<K, _>(d);
         let (mut up, mut next) = (dmat(0, 0), dmat(0, 0));
         for k in 0..self.h.len() {
             let h = &self.h[k];
@@ -891,7 +897,9 @@ impl Work {
             let output = &net.forward[m - 1];
             output.forward_with::<K>(Activation::Linear, &up, sc.zt_mut(), &mut self.scratch);
             check_finite(sc.zt_mut().as_slice(), Stage::InverseGradient, k + 1)?;
-            direct::layer_feedback::<K, _>(d, k, act, &self.h[k], sigma, batch, sc, &mut *sink)?;
+            direct::layer_feedback::<K, _, _, _, _, _>(
+                d, k, act, &self.h[k], sigma, batch, sc, &mut *sink,
+            )?;
         }
         Ok(())
     }
