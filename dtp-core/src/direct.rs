@@ -1,7 +1,8 @@
 //! Direct difference target propagation (DDTP; Meulemans et al. 2020, "A Theoretical
 //! Framework for Target Propagation", NeurIPS, arXiv:2006.14331; their released
-//! `direct_feedback_layers.py` and `direct_feedback_networks.py`), run-time layouts only
-//! (feature `alloc`).
+//! `direct_feedback_layers.py` and `direct_feedback_networks.py`) on the run-time layouts
+//! (feature `alloc`); the arithmetic is [`ddtp`](crate::ddtp)'s, which a fixed layout's
+//! DDTP-linear ([`DirectLinear`](crate::ddtp::DirectLinear)) shares.
 //!
 //! DTP carries the target down layer by layer through the inverses `g_i`. DDTP gives every
 //! hidden layer `i = 1 … M−1` its own feedback map `g_i` straight from the output layer's
@@ -45,10 +46,8 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::ops::{Index, IndexMut};
 
-use nalgebra::allocator::Allocator;
-use nalgebra::{DefaultAllocator, Dim, Dyn};
+use nalgebra::Dyn;
 use rand_core::Rng;
 
 use crate::activation::Activation;
@@ -56,7 +55,7 @@ use crate::config::{Config, Feedback, Init, Units};
 use crate::dense::Dense;
 use crate::error::{Error, Stage, check_finite};
 use crate::kernel::Kernel;
-use crate::layout::{Dynamic, Width};
+use crate::layout::Dynamic;
 use crate::mat::OMat;
 use crate::net::Net;
 use crate::noise::{add_gaussian_to, uniform};
@@ -64,6 +63,9 @@ use crate::optim::DenseState;
 use crate::outer::Outer;
 use crate::tensors::{Name, Tensors, Visit, VisitMut};
 use crate::trainer::Workspace;
+
+use crate::ddtp::fit;
+pub(crate) use crate::ddtp::{Maps, Scratch, hidden_targets, layer_feedback};
 
 /// Width of DDTP-RHL's fixed random hidden feedback layer (their released MNIST setting,
 /// `size_hidden_fb = 1024`).
@@ -152,49 +154,6 @@ impl Direct {
     /// Whether every weight is finite.
     pub fn is_finite(&self) -> bool {
         self.q.iter().all(Dense::is_finite) && self.random.as_ref().is_none_or(Dense::is_finite)
-    }
-}
-
-/// What DDTP's arithmetic reads of a set of feedback maps: `g_i` from the output layer's
-/// pre-activation `z_M` (dimension `O`) to a hidden layer (dimension `H`), in nalgebra's
-/// dimension types, so the same functions serve run-time widths ([`Direct`], every dimension
-/// `Dyn`) and widths fixed at compile time.
-pub(crate) trait Maps<H: Dim, O: Dim>
-where
-    DefaultAllocator: Allocator<H, O> + Allocator<H> + Allocator<O, O> + Allocator<O>,
-{
-    /// The rule these maps are for.
-    fn rule(&self) -> Feedback;
-    /// How many maps `Q_i` there are.
-    fn count(&self) -> usize;
-    /// Map `j` (hidden layer `j + 1 + lowest`; see [`lowest`](Self::lowest)).
-    fn map(&self, j: usize) -> &Dense<H, O>;
-    /// DDTP-RHL's random layer `R, r` ([`RHL_WIDTH`]` × w_M`), or `None`.
-    fn random(&self) -> Option<&Dense<O, O>>;
-
-    /// Whether `Q_{k+1}` reads the random layer (DDTP-RHL below the top hidden layer).
-    fn reads_random(&self, k: usize) -> bool {
-        self.random().is_some() && k + 1 < self.count()
-    }
-
-    /// Which hidden layers get a target from `z_M` (hidden indices `k`, layer `k + 1`, of a
-    /// network whose top hidden index is `r`): every one for DDTP, the top one alone for
-    /// [`Feedback::DtpOutput`]. `map(k − lowest)` is layer `k + 1`'s map.
-    fn lowest(&self, r: usize) -> usize {
-        if self.rule() == Feedback::DtpOutput {
-            r
-        } else {
-            0
-        }
-    }
-
-    /// The activation `s` of every `g_i`: none for DDTP-linear, the inverse activation for
-    /// DDTP-RHL and for the output layer's inverse of [`Feedback::DtpOutput`].
-    fn activation(&self, units: Units) -> Activation {
-        match self.rule() {
-            Feedback::DdtpRhl | Feedback::DtpOutput => units.inverse,
-            _ => Activation::Linear,
-        }
     }
 }
 
@@ -287,31 +246,6 @@ impl Tensors for DirectState {
     }
 }
 
-/// DDTP's scratch buffers (each `rows × B`), kept in a [`Workspace`] once used: `O`-row
-/// buffers for the output side, `H`-row ones for a hidden layer's (run-time widths: every
-/// dimension `Dyn`, the default).
-pub(crate) struct Scratch<H: Dim = Dyn, O: Dim = Dyn, B: Dim = Dyn>
-where
-    DefaultAllocator: Allocator<H, B> + Allocator<O, B>,
-{
-    /// `z_M`.
-    z: OMat<O, B>,
-    /// `ẑ_M` (targets) or `z̃_M` (feedback step).
-    zt: OMat<O, B>,
-    /// `a(z_M)`.
-    a: OMat<O, B>,
-    /// `a(ẑ_M)` or `a(z̃_M)`.
-    at: OMat<O, B>,
-    /// `g_i` of the target or corrupted side, then `δ_a`.
-    g1: OMat<H, B>,
-    /// `g_i(z_M)`, then `δ_h`.
-    g2: OMat<H, B>,
-    /// `h̃_i`.
-    corrupt: OMat<H, B>,
-    /// What the output layer reads of the corrupted top hidden layer.
-    read: OMat<H, B>,
-}
-
 impl Scratch {
     /// The buffers of DDTP's steps on any network (dense or convolutional), empty until used.
     pub(crate) fn new() -> Box<Self> {
@@ -329,34 +263,9 @@ impl Scratch {
     }
 }
 
-/// Makes `m` a `rows × cols` buffer (a no-op for a fixed shape).
-fn fit<R: Width, C: Dim>(m: &mut OMat<R, C>, (rows, cols): (R, C))
-where
-    DefaultAllocator: Allocator<R, C>,
-{
-    R::fit(m, rows, cols);
-}
-
 /// Makes `m` a `rows × cols` buffer of run-time shape.
 fn dfit(m: &mut DynMat, rows: usize, cols: usize) {
     fit(m, (Dyn(rows), Dyn(cols)));
-}
-
-/// The allocator bounds of DDTP's arithmetic on hidden dimension `H`, output dimension `O`
-/// and batch `B`.
-pub(crate) trait DirectAlloc<H: Dim, O: Dim, B: Dim>:
-    Allocator<H, B> + Allocator<O, B> + Allocator<H, O> + Allocator<O, O> + Allocator<H> + Allocator<O>
-{
-}
-
-impl<H: Dim, O: Dim, B: Dim, A> DirectAlloc<H, O, B> for A where
-    A: Allocator<H, B>
-        + Allocator<O, B>
-        + Allocator<H, O>
-        + Allocator<O, O>
-        + Allocator<H>
-        + Allocator<O>
-{
 }
 
 impl Workspace<Dynamic, Dyn> {
@@ -370,13 +279,7 @@ impl Workspace<Dynamic, Dyn> {
     ) -> Result<(), Error> {
         let d = net.direct.as_deref().ok_or(Error::NoFeedbackState)?;
         let mut sc = self.dd.take().unwrap_or_else(Scratch::new);
-        let (b, r, act) = (self.x.ncols(), net.depth(), d.activation(config.units));
-        dfit(&mut sc.z, net.outputs(), b);
-        net.output
-            .forward::<K, Dyn>(Activation::Linear, &self.read[r], &mut sc.z);
-        sc.output_target::<K, _>(d, config.eta_hat, &self.delta_out);
-        let result =
-            hidden_targets::<K, _, _, _, _, _, _>(d, act, r, &self.h, &mut self.target, &mut sc);
+        let result = self.direct_targets_with::<K, _>(net, config, d, &mut sc);
         self.dd = Some(sc);
         result
     }
@@ -406,7 +309,7 @@ impl Workspace<Dynamic, Dyn> {
             self.output_inverse_delta::<K, G>(net, d, config.units, sigma, rng, &mut sc)
                 .and_then(|loss| sink(0, loss, Outer::new(&sc.g1, &sc.zt)))
         } else {
-            self.direct_gradients_in::<K, G, F>(net, d, config, sigma, rng, &mut sc, &mut sink)
+            self.direct_gradients_with::<K, G, _, F>(net, config, d, sigma, rng, &mut sc, &mut sink)
         };
         self.dd = Some(sc);
         result
@@ -451,236 +354,6 @@ impl Workspace<Dynamic, Dyn> {
         }
         Ok(sum / self.mean_over())
     }
-
-    #[allow(clippy::too_many_arguments)]
-    fn direct_gradients_in<K, G, F>(
-        &mut self,
-        net: &Net<Dynamic>,
-        d: &Direct,
-        config: &Config,
-        sigma: f32,
-        rng: &mut G,
-        sc: &mut Scratch,
-        sink: &mut F,
-    ) -> Result<(), Error>
-    where
-        K: Kernel,
-        G: Rng + ?Sized,
-        F: FnMut(usize, f32, Outer<'_, Dyn, Dyn, Dyn>) -> Result<(), Error>,
-    {
-        let units = config.units;
-        let (b, r, act) = (self.x.ncols(), net.depth(), d.activation(units));
-        let n_out = net.outputs();
-        let batch = self.mean_over();
-        // z_M and a(z_M), once for every layer.
-        dfit(&mut sc.z, n_out, b);
-        net.output
-            .forward::<K, Dyn>(Activation::Linear, &self.read[r], &mut sc.z);
-        sc.random_of_z::<K, _>(d);
-        let hidden = &net.hidden;
-        let (q, hidden_act) = (units.between, units.hidden);
-        for k in 0..=r {
-            let layer = k + 1;
-            // 1. h̃_i = h_i + ε.
-            let n = self.h[k].nrows();
-            dfit(&mut sc.corrupt, n, b);
-            add_gaussian_to(sc.corrupt.as_mut_slice(), self.h[k].as_slice(), sigma, rng);
-            // 2. Up to z̃_M through f_{i+1} … f_M (the targets above i as scratch).
-            if k < r {
-                Dyn::fit(&mut self.s3, Dyn(n), Dyn(b));
-                let (s3, up) = (&mut self.s3, &mut self.target[k + 1]);
-                hidden[k].forward_read::<K, G, Dyn>(q, hidden_act, &sc.corrupt, s3, up, rng);
-                for j in k + 2..=r {
-                    let (lower, upper) = self.target.pair_mut(j - 1);
-                    Dyn::fit(&mut self.s3, Dyn(lower.nrows()), Dyn(b));
-                    hidden[j - 1].forward_read::<K, G, Dyn>(
-                        q,
-                        hidden_act,
-                        lower,
-                        &mut self.s3,
-                        upper,
-                        rng,
-                    );
-                }
-            }
-            let top = if k < r { &self.target[r] } else { &sc.corrupt };
-            dfit(&mut sc.read, top.nrows(), b);
-            units
-                .into_output
-                .apply(top.as_slice(), sc.read.as_mut_slice(), rng);
-            dfit(&mut sc.zt, n_out, b);
-            net.output
-                .forward::<K, Dyn>(Activation::Linear, &sc.read, &mut sc.zt);
-            check_finite(sc.zt.as_slice(), Stage::InverseGradient, layer)?;
-            layer_feedback::<K, _, _, _, _, _>(
-                d, k, act, &self.h[k], sigma, batch, sc, &mut *sink,
-            )?;
-        }
-        Ok(())
-    }
-}
-
-impl<H: Width, O: Width, B: Dim> Scratch<H, O, B>
-where
-    DefaultAllocator: DirectAlloc<H, O, B>,
-{
-    /// `z_M` (`w_M × n`), to be written by the network's output layer before
-    /// [`output_target`](Self::output_target) or [`random_of_z`](Self::random_of_z).
-    pub(crate) fn z_mut(&mut self) -> &mut OMat<O, B> {
-        &mut self.z
-    }
-
-    /// `z̃_M`, to be written before [`layer_feedback`].
-    pub(crate) fn zt_mut(&mut self) -> &mut OMat<O, B> {
-        &mut self.zt
-    }
-
-    /// `h̃_i`, to be written before the network carries it up to `z̃_M`.
-    pub(crate) fn corrupt_mut(&mut self) -> &mut OMat<H, B> {
-        &mut self.corrupt
-    }
-
-    /// With `z_M` in `z`: the random layer's `a(z_M)` for DDTP-RHL (nothing for another
-    /// rule).
-    pub(crate) fn random_of_z<K: Kernel, M: Maps<H, O>>(&mut self, d: &M) {
-        if let Some(random) = d.random() {
-            fit(
-                &mut self.a,
-                (random.w.shape_generic().0, self.z.shape_generic().1),
-            );
-            random.forward::<K, B>(Activation::Tanh, &self.z, &mut self.a);
-        }
-    }
-
-    /// With `z_M` in `z`: the output target `ẑ_M = z_M − η̂ ∂L/∂z_M` (`delta_out`) in `zt`,
-    /// and for DDTP-RHL `a(z_M)`, `a(ẑ_M)`.
-    pub(crate) fn output_target<K: Kernel, M: Maps<H, O>>(
-        &mut self,
-        d: &M,
-        eta: f32,
-        delta_out: &OMat<O, B>,
-    ) {
-        fit(&mut self.zt, self.z.shape_generic());
-        for ((t, &z), &g) in self.zt.iter_mut().zip(self.z.iter()).zip(delta_out.iter()) {
-            *t = z - eta * g;
-        }
-        self.random_of_z::<K, M>(d);
-        if let Some(random) = d.random() {
-            fit(
-                &mut self.at,
-                (random.w.shape_generic().0, self.z.shape_generic().1),
-            );
-            random.forward::<K, B>(Activation::Tanh, &self.zt, &mut self.at);
-        }
-    }
-}
-
-/// DDTP's step 3 below the output target, on any network whose hidden activations `h` and
-/// targets `target` are indexed `0..=r` (`r` the top hidden index): `ĥ_k = h_k +
-/// (g_{k+1}(ẑ_M) − g_{k+1}(z_M))` for every hidden layer that reads the output, top first
-/// (needs [`Scratch::output_target`]). Stops at the first non-finite target.
-pub(crate) fn hidden_targets<K, H, O, B, M, Hs, Ts>(
-    d: &M,
-    act: Activation,
-    r: usize,
-    h: &Hs,
-    target: &mut Ts,
-    sc: &mut Scratch<H, O, B>,
-) -> Result<(), Error>
-where
-    K: Kernel,
-    H: Width,
-    O: Width,
-    B: Dim,
-    M: Maps<H, O>,
-    Hs: Index<usize, Output = OMat<H, B>> + ?Sized,
-    Ts: IndexMut<usize, Output = OMat<H, B>> + ?Sized,
-    DefaultAllocator: DirectAlloc<H, O, B>,
-{
-    let lowest = d.lowest(r);
-    for k in (lowest..=r).rev() {
-        let (u, ut) = if d.reads_random(k) {
-            (&sc.a, &sc.at)
-        } else {
-            (&sc.z, &sc.zt)
-        };
-        fit(&mut sc.g1, h[k].shape_generic());
-        fit(&mut sc.g2, h[k].shape_generic());
-        let q = d.map(k - lowest);
-        q.forward::<K, B>(act, ut, &mut sc.g1);
-        q.forward::<K, B>(act, u, &mut sc.g2);
-        for ((t, &h), (&gt, &gh)) in target[k]
-            .iter_mut()
-            .zip(h[k].iter())
-            .zip(sc.g1.iter().zip(sc.g2.iter()))
-        {
-            *t = h + (gt - gh);
-        }
-        check_finite(target[k].as_slice(), Stage::Target, k + 1)?;
-    }
-    Ok(())
-}
-
-/// DDTP's step 4 for hidden layer `k + 1`, on any network, once it has written `h̃_k` in
-/// [`Scratch::corrupt_mut`] and carried it up to `z̃_M` in [`Scratch::zt_mut`] (with `z_M` and
-/// [`Scratch::random_of_z`] done): the difference reconstruction loss
-/// `L = (1/σ²)(1/B) Σ_b ‖h_k + g(z̃_M) − g(z_M) − h̃_k‖²` (`B` = `batch`) and its gradient's
-/// factors handed to `sink(k, L, δ_a u(z̃)ᵀ + δ_h u(z)ᵀ)` (see the [module](self)).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn layer_feedback<K, H, O, B, M, F>(
-    d: &M,
-    k: usize,
-    act: Activation,
-    h: &OMat<H, B>,
-    sigma: f32,
-    batch: f32,
-    sc: &mut Scratch<H, O, B>,
-    sink: F,
-) -> Result<(), Error>
-where
-    K: Kernel,
-    H: Width,
-    O: Width,
-    B: Dim,
-    M: Maps<H, O>,
-    F: FnOnce(usize, f32, Outer<'_, H, O, B>) -> Result<(), Error>,
-    DefaultAllocator: DirectAlloc<H, O, B>,
-{
-    let inv_var = 1.0 / (sigma * sigma);
-    let scale = 2.0 * inv_var / batch;
-    if let Some(random) = d.random().filter(|_| d.reads_random(k)) {
-        fit(
-            &mut sc.at,
-            (random.w.shape_generic().0, h.shape_generic().1),
-        );
-        random.forward::<K, B>(Activation::Tanh, &sc.zt, &mut sc.at);
-    }
-    // g_i(z̃_M) in g1, g_i(z_M) in g2.
-    fit(&mut sc.g1, h.shape_generic());
-    fit(&mut sc.g2, h.shape_generic());
-    let (u, ut) = if d.reads_random(k) {
-        (&sc.a, &sc.at)
-    } else {
-        (&sc.z, &sc.zt)
-    };
-    d.map(k).forward::<K, B>(act, ut, &mut sc.g1);
-    d.map(k).forward::<K, B>(act, u, &mut sc.g2);
-    // e = h + (g(z̃) − g(z)) − h̃; δ_a into g1, δ_h into g2.
-    let mut sum = 0.0f32;
-    for (((da, dh), &h), &c) in sc
-        .g1
-        .iter_mut()
-        .zip(sc.g2.iter_mut())
-        .zip(h.iter())
-        .zip(sc.corrupt.iter())
-    {
-        let (ga, gh) = (*da, *dh);
-        let e = (h + (ga - gh)) - c;
-        sum += e * e;
-        *da = scale * e * act.derivative_from_output(ga);
-        *dh = -scale * e * act.derivative_from_output(gh);
-    }
-    sink(k, inv_var * sum / batch, Outer::two(&sc.g1, ut, &sc.g2, u))
 }
 
 /// Makes `grads` and `losses` one zero buffer per map `Q_i` of `d` (a chunk's, on first use),

@@ -114,6 +114,9 @@ where
     /// }
     /// ```
     pub fn difference_targets<G: Rng + ?Sized>(&mut self, rng: &mut G) -> Result<(), Error> {
+        if let Some(d) = self.inverse_state.direct_linear::<L, B>() {
+            return d.targets::<K>(&mut self.ws, &self.net, &self.config);
+        }
         self.ws
             .difference_targets::<K, G>(&self.net, &self.config, rng)
     }
@@ -229,6 +232,9 @@ where
     #[cfg(feature = "alloc")]
     pub fn direct_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
         use core::any::Any;
+        if let Some(d) = self.inverse_state.direct_linear::<L, B>() {
+            return d.step::<K, G>(&mut self.ws, &self.net, &self.config, sigma, rng);
+        }
         use nalgebra::Dyn;
         let ws = (&mut self.ws as &mut dyn Any)
             .downcast_mut::<Workspace<crate::layout::Dynamic, Dyn>>()
@@ -249,10 +255,15 @@ where
         Ok(())
     }
 
-    /// Step 4 by DDTP: needs a run-time layout (feature `alloc`).
+    /// Step 4 by DDTP: DDTP-linear's maps held in place of the inverse state
+    /// ([`DirectLinear`](crate::ddtp::DirectLinear)), or an error (other DDTP needs a
+    /// run-time layout, feature `alloc`).
     #[cfg(not(feature = "alloc"))]
-    pub fn direct_step<G: Rng + ?Sized>(&mut self, _: f32, _: &mut G) -> Result<(), Error> {
-        Err(Error::NoFeedbackState)
+    pub fn direct_step<G: Rng + ?Sized>(&mut self, sigma: f32, rng: &mut G) -> Result<(), Error> {
+        match self.inverse_state.direct_linear::<L, B>() {
+            Some(d) => d.step::<K, G>(&mut self.ws, &self.net, &self.config, sigma, rng),
+            None => Err(Error::NoFeedbackState),
+        }
     }
 
     /// [`feedback_by`](Self::feedback_by)'s loop over the inverses.

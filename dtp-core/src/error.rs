@@ -143,9 +143,14 @@ pub enum ConfigError {
     FeedbackNotTrainable,
     /// Feedback from the output layer (DDTP: `Feedback::DdtpLinear`, `Feedback::DdtpRhl`; the
     /// output layer's inverse of `Feedback::DtpOutput`) asked of a trainer whose layout is
-    /// fixed at compile time: those feedback weights exist in the run-time layout only
-    /// (`Dynamic`, feature `alloc`).
+    /// fixed at compile time whose feedback state is not DDTP-linear's (`DirectLinear`, the
+    /// `DdtpTrainer`): those feedback weights exist in the run-time layout (`Dynamic`, feature
+    /// `alloc`) and, for DDTP-linear, in a `DirectLinear`.
     DirectNeedsRunTimeLayout,
+    /// A trainer that holds DDTP-linear's maps in place of DTP's inverse state
+    /// (`DdtpTrainer`, `DirectLinear`) given another feedback rule: only
+    /// `Feedback::DdtpLinear` fits it.
+    TrainerIsDdtpLinear,
 }
 
 impl fmt::Display for ConfigError {
@@ -156,7 +161,13 @@ impl fmt::Display for ConfigError {
             ConfigError::DirectNeedsRunTimeLayout => write!(
                 f,
                 "feedback from the output layer (DDTP, DTP with an output inverse) needs a run-time \
-                 layout (a DynTrainer); a fixed layout has no place for its feedback weights"
+                 layout (a DynTrainer), or for DDTP-linear a DdtpTrainer; this trainer has no place \
+                 for its feedback weights"
+            ),
+            ConfigError::TrainerIsDdtpLinear => write!(
+                f,
+                "this trainer holds DDTP-linear's feedback maps in place of DTP's inverse state: \
+                 only DDTP-linear fits it"
             ),
             ConfigError::FeedbackNotTrainable => write!(
                 f,

@@ -181,13 +181,16 @@ impl Layout for Dynamic {
     type Opt<T: 'static> = Option<alloc::boxed::Box<T>>;
 }
 
-/// Every nalgebra allocator bound a network of layout `L` needs, gathered in one trait (so a
+/// Every nalgebra allocator bound a network of layout `L` needs (with DDTP's maps from the
+/// output, `Hidden × Out`, and their `Out × Out` random layer), gathered in one trait (so a
 /// generic function says `where DefaultAllocator: NetAlloc<L>` once). Implemented for
 /// [`DefaultAllocator`] for every layout.
 pub trait NetAlloc<L: Layout>:
     Allocator<L::Hidden, L::In>
     + Allocator<L::Hidden, L::Hidden>
     + Allocator<L::Out, L::Hidden>
+    + Allocator<L::Hidden, L::Out>
+    + Allocator<L::Out, L::Out>
     + Allocator<L::Hidden>
     + Allocator<L::Out>
     + Allocator<L::In>
@@ -198,6 +201,8 @@ impl<L: Layout, A> NetAlloc<L> for A where
     A: Allocator<L::Hidden, L::In>
         + Allocator<L::Hidden, L::Hidden>
         + Allocator<L::Out, L::Hidden>
+        + Allocator<L::Hidden, L::Out>
+        + Allocator<L::Out, L::Out>
         + Allocator<L::Hidden>
         + Allocator<L::Out>
         + Allocator<L::In>

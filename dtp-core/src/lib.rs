@@ -93,6 +93,7 @@ pub mod config;
 pub mod conv;
 pub mod conv_front;
 pub mod conv_shape;
+pub mod ddtp;
 pub mod dense;
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
@@ -172,6 +173,6 @@ pub use tensors::{Name, Tensors};
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use trainer::DynTrainer;
 pub use trainer::{
-    BatchColumns, Batches, EpochStats, FeedbackState, FixedFeedbackTrainer, FixedStore,
-    FixedTrainer, FusedTrainer, NoFeedbackState, StepStats, Trainer,
+    BatchColumns, Batches, DdtpTrainer, EpochStats, FeedbackState, FixedFeedbackTrainer,
+    FixedStore, FixedTrainer, FusedTrainer, NoFeedbackState, StepStats, Trainer,
 };

@@ -33,8 +33,9 @@ where
     /// `g_2 … g_{M-1}`: `inverse[k]` inverts `hidden[k]`.
     pub inverse: L::Seq<Dense<L::Hidden, L::Hidden>>,
     /// DDTP's feedback weights ([`Direct`](crate::direct::Direct)), when the trainer's
-    /// feedback rule is direct (run-time layouts only); `None` otherwise. Not part of the
-    /// weight blob (the firmware runs no DDTP); the trainer's tensors carry it.
+    /// feedback rule is direct (run-time layouts; a fixed layout's DDTP-linear keeps its maps
+    /// in the trainer, [`DirectLinear`](crate::ddtp::DirectLinear)); `None` otherwise. Not
+    /// part of the weight blob; the trainer's tensors carry it.
     #[cfg(feature = "alloc")]
     pub direct: L::Opt<crate::direct::Direct>,
 }

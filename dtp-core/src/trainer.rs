@@ -93,8 +93,27 @@ pub type FixedFeedbackTrainer<
     K = Portable,
 > = Trainer<Fixed<IN, H, OUT, R>, Const<1>, K, crate::gradient::Fused, NoFeedbackState>;
 
+/// A fixed-size trainer of one sample a step trained by DDTP-linear ([`Feedback::DdtpLinear`]
+/// only): the feedback maps `Q_i` from the output to each hidden layer, their optimiser state
+/// and buffers in place of DTP's inverse optimiser state (no allocation; the microcontroller's
+/// DDTP).
+pub type DdtpTrainer<
+    const IN: usize,
+    const H: usize,
+    const OUT: usize,
+    const R: usize,
+    K = Portable,
+> = Trainer<
+    Fixed<IN, H, OUT, R>,
+    Const<1>,
+    K,
+    crate::gradient::Fused,
+    crate::ddtp::DirectLinear<Fixed<IN, H, OUT, R>, Const<1>>,
+>;
+
 /// The optimiser state a trainer keeps for its inverses `g_2 … g_{M-1}`: one [`DenseState`]
-/// each (`[DenseState; R]` or `Vec<DenseState>`, the default), or none ([`NoFeedbackState`]).
+/// each (`[DenseState; R]` or `Vec<DenseState>`, the default), none ([`NoFeedbackState`]), or
+/// DDTP-linear's maps with theirs in place of DTP's ([`DirectLinear`](crate::ddtp::DirectLinear)).
 pub trait FeedbackState<H: Dim>
 where
     DefaultAllocator: Allocator<H, H> + Allocator<H>,
@@ -102,10 +121,23 @@ where
     /// Whether the feedback weights can be trained (otherwise only [`Feedback::Fixed`] is
     /// accepted).
     const TRAINABLE: bool;
+    /// Whether this state holds DDTP-linear's maps ([`DirectLinear`](crate::ddtp::DirectLinear):
+    /// then only [`Feedback::DdtpLinear`] is accepted).
+    const DIRECT: bool = false;
     /// The state of inverse `[k]` (`g_{k+2}`), or `None`.
     fn state_mut(&mut self, k: usize) -> Option<&mut DenseState<H, H>>;
     /// Resets every state to zero.
     fn reset(&mut self);
+    /// DDTP-linear's maps, if this state is a [`DirectLinear`](crate::ddtp::DirectLinear) of
+    /// layout `L` and batch `B` (`None` by default).
+    fn direct_linear<L: Layout<Hidden = H>, B: Dim>(
+        &mut self,
+    ) -> Option<&mut crate::ddtp::DirectLinear<L, B>>
+    where
+        DefaultAllocator: Alloc<L, B> + crate::ddtp::DirectAlloc<L::Hidden, L::Out, B>,
+    {
+        None
+    }
 }
 
 impl<H: Dim, const R: usize> FeedbackState<H> for [DenseState<H, H>; R]
@@ -518,6 +550,11 @@ where
         self.config = config;
         self.shape_direct();
         self.net.initialise(init, rng);
+        // DDTP-linear's maps held in place of the inverse state: drawn after the network, as
+        // the run-time layout's are.
+        if let Some(d) = self.inverse_state.direct_linear::<L, B>() {
+            d.initialise(init, rng);
+        }
         self.forward_state.reset();
         self.inverse_state.reset();
         #[cfg(feature = "alloc")]
@@ -567,7 +604,10 @@ where
         if !V::TRAINABLE && config.feedback != Feedback::Fixed {
             return Err(ConfigError::FeedbackNotTrainable);
         }
-        if config.feedback.reads_output() && !Self::run_time() {
+        if V::DIRECT && config.feedback != Feedback::DdtpLinear {
+            return Err(ConfigError::TrainerIsDdtpLinear);
+        }
+        if config.feedback.reads_output() && !Self::run_time() && !V::DIRECT {
             return Err(ConfigError::DirectNeedsRunTimeLayout);
         }
         Ok(())

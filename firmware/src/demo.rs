@@ -9,7 +9,7 @@
 use crate::digits::{self, CLASSES, PIXELS};
 use crate::source::Shift;
 use dtp_core::bits::{self, Bits};
-use dtp_core::{Config, Feedback, FusedTrainer, Quantiser, Units};
+use dtp_core::{Config, Feedback, Quantiser, Units};
 use dtp_digits::order::{EVAL_SEED, TRAINER_STREAM};
 
 /// Hidden width.
@@ -17,8 +17,12 @@ pub const H: usize = 32;
 /// Words of one packed hidden layer.
 pub const WORDS: usize = bits::words(H);
 /// The trainer: every weight, inverse, both optimiser states and the step buffers.
-#[cfg(not(feature = "fw-dtp"))]
-pub type DigitsTrainer = FusedTrainer<PIXELS, H, CLASSES, 1>;
+#[cfg(not(any(feature = "fw-dtp", feature = "ddtp")))]
+pub type DigitsTrainer = dtp_core::FusedTrainer<PIXELS, H, CLASSES, 1>;
+/// The trainer with DDTP-linear's feedback maps `Q_1, Q_2` (from the output layer to each
+/// hidden layer) and their optimiser state in place of DTP's inverse state.
+#[cfg(feature = "ddtp")]
+pub type DigitsTrainer = dtp_core::DdtpTrainer<PIXELS, H, CLASSES, 1>;
 /// The trainer with fixed feedback weights: no inverse optimiser state either.
 #[cfg(feature = "fw-dtp")]
 pub type DigitsTrainer = dtp_core::FixedFeedbackTrainer<PIXELS, H, CLASSES, 1>;
@@ -41,19 +45,26 @@ pub const SIGN_UNITS: Units = Units::SIGN;
 
 /// The feedback rule of this build: DTP's trained inverse, with the `fw-dtp` feature
 /// fixed-weight DTP (no inverse update), with the `drl` feature the difference reconstruction
-/// loss.
+/// loss, with the `ddtp` feature DDTP-linear (each hidden layer's target straight from the
+/// output through its own trained map).
 pub const FEEDBACK: Feedback = if cfg!(feature = "fw-dtp") {
     Feedback::Fixed
 } else if cfg!(feature = "drl") {
     Feedback::Drl
+} else if cfg!(feature = "ddtp") {
+    Feedback::DdtpLinear
 } else {
     Feedback::Dtp
 };
 
-#[cfg(all(feature = "fw-dtp", feature = "drl"))]
-compile_error!("the features `fw-dtp` and `drl` choose different feedback rules: pick one");
+#[cfg(any(
+    all(feature = "fw-dtp", feature = "drl"),
+    all(feature = "fw-dtp", feature = "ddtp"),
+    all(feature = "drl", feature = "ddtp")
+))]
+compile_error!("the features `fw-dtp`, `drl` and `ddtp` choose different feedback rules: pick one");
 
-/// σ of DRL's corruption with the `drl` feature: the core's [`dtp_core::DRL_SIGMA`]
+/// σ of DRL's corruption with the `drl` feature (and of DDTP's with `ddtp`): the core's [`dtp_core::DRL_SIGMA`]
 /// (Meulemans et al.'s MNIST setting, the `dtp train --algo drl` default), the demos' σ
 /// schedule otherwise unchanged.
 pub const DRL_SIGMA: f32 = dtp_core::DRL_SIGMA;
@@ -73,7 +84,7 @@ pub const fn config(variant: Variant) -> Config {
     };
     let c = Config {
         feedback: FEEDBACK,
-        sigma: if cfg!(feature = "drl") {
+        sigma: if cfg!(any(feature = "drl", feature = "ddtp")) {
             dtp_core::SigmaSchedule {
                 sigma0: DRL_SIGMA,
                 ..c.sigma
@@ -225,10 +236,27 @@ pub fn target_flips(trainer: &DigitsTrainer) -> u32 {
 /// top target `OUT·H`; difference target (`g(ĥ)`, `g(h)`) `2H²`; forward-step gradients
 /// `H·IN + H² + OUT·H`. The optimiser then updates every parameter once (RMSprop: one
 /// square root and one division each).
-pub const STEP_MACS: usize = 2 * (H * PIXELS + H * H + CLASSES * H) + 5 * H * H + CLASSES * H;
+///
+/// With the `ddtp` feature the feedback and target products are DDTP-linear's instead: `z_M`
+/// (`OUT·H`) for the targets and again for the feedback step, the corrupted samples carried up
+/// (`H² + 2·OUT·H`), two map products and a two-term gradient per map (`2 · 4·H·OUT`), the two
+/// targets (`2 · 2·H·OUT`) and the top target (`OUT·H`).
+pub const STEP_MACS: usize = if cfg!(feature = "ddtp") {
+    2 * (H * PIXELS + H * H + CLASSES * H) + H * H + 17 * CLASSES * H
+} else {
+    2 * (H * PIXELS + H * H + CLASSES * H) + 5 * H * H + CLASSES * H
+};
 
-/// Trainable parameters: forward and inverse.
-pub const PARAMS: usize = DigitsNet::FORWARD_PARAMS + DigitsNet::INVERSE_PARAMS;
+/// Trained feedback parameters: DTP's inverse `g_2` (`H·(H + 1)`), or with the `ddtp` feature
+/// DDTP-linear's maps `Q_1, Q_2` (`2·H·(OUT + 1)`; the unused inverse stays in the network).
+pub const FEEDBACK_PARAMS: usize = if cfg!(feature = "ddtp") {
+    2 * H * (CLASSES + 1)
+} else {
+    DigitsNet::INVERSE_PARAMS
+};
+
+/// Trainable parameters: forward and feedback.
+pub const PARAMS: usize = DigitsNet::FORWARD_PARAMS + FEEDBACK_PARAMS;
 
 /// Held-out accuracy (percent) with hidden layer 2 binarised too (`bits::XnorDense`: ±1
 /// weights × ±1 inputs by XNOR/popcount), input and output layers unchanged. Sign units only.

@@ -337,7 +337,7 @@ fn profile_step(
     info!(
         "one DTP step by phase, instructions: forward {=f32} | inverse step (incl. the update of {=usize} inverse params) {=f32} | top + difference targets {=f32} | forward step (incl. the update of {=usize} params) {=f32}",
         f(0),
-        demo::DigitsNet::INVERSE_PARAMS,
+        demo::FEEDBACK_PARAMS,
         f(1),
         f(2),
         demo::DigitsNet::FORWARD_PARAMS,

@@ -5,10 +5,15 @@
 //! digest the firmware logs after training (`firmware/src/run.rs`), which `.ci/run` requires on
 //! all four QEMU boards, is the one in `firmware/weights-digest-seed1.txt`.
 //!
+//! The same for the `ddtp` feature's build (`DdtpTrainer<64, 32, 10, 1>`, DDTP-linear with
+//! σ = `DRL_SIGMA`): `firmware/ddtp-weights-digest-seed1.txt`.
+//!
 //! The table, its format, the split, the order and the digest are `dtp_digits`'s, which the
 //! firmware and its build script use too; the loop mirrors `firmware/src/run.rs` (`train`).
 
-use dtp_core::{Config, Feedback, FusedTrainer, Init};
+use dtp_core::{
+    Config, Const, Feedback, FeedbackState, Fixed, FixedStore, Fused, Init, Portable, Trainer,
+};
 use dtp_digits::digest::fnv1a;
 use dtp_digits::order::{ORDER_STREAM, TRAINER_STREAM, shuffle};
 use dtp_digits::split::{TRAIN, train_index};
@@ -32,13 +37,12 @@ fn device_table() -> Table {
     table
 }
 
-#[test]
-fn the_host_replay_of_learn_digits_ends_with_the_devices_weight_bits() {
+/// `learn_digits` on the host with trainer state `V` and `config`: the FNV-1a digest of every
+/// network weight after training, as the firmware logs it.
+fn replay<V: FeedbackState<Const<32>> + FixedStore>(config: Config) -> String {
     let table = device_table();
     assert_eq!(TRAIN, 1438);
-    let mut config = Config::FIRMWARE_SIGN;
-    config.feedback = Feedback::Dtp;
-    let mut trainer = bytemuck::zeroed_box::<FusedTrainer<64, 32, 10, 1>>();
+    let mut trainer = bytemuck::zeroed_box::<Trainer<Layout, Const<1>, Portable, Fused, V>>();
     let mut rng = Pcg32::new(SEED, TRAINER_STREAM);
     trainer.init(config, Init::Orthogonal, &mut rng).unwrap();
     let mut order_rng = Pcg32::new(SEED, ORDER_STREAM);
@@ -69,10 +73,30 @@ fn the_host_replay_of_learn_digits_ends_with_the_devices_weight_bits() {
         net.inverse[0].w.as_slice(),
         net.inverse[0].b.as_slice(),
     ]);
+    format!("{got:#010x}")
+}
+
+#[test]
+fn the_host_replay_of_learn_digits_ends_with_the_devices_weight_bits() {
+    let mut config = Config::FIRMWARE_SIGN;
+    config.feedback = Feedback::Dtp;
+    let got = replay::<dtp_core::InverseState<Layout>>(config);
     let expected = include_str!("../../firmware/weights-digest-seed1.txt").trim();
+    assert_eq!(got, expected, "host replay of learn_digits, seed 1");
+}
+
+/// The `ddtp` build: `FIRMWARE_FEATURES=ddtp firmware/run-qemu.sh learn_digits` logs this digest.
+#[test]
+fn the_host_replay_of_the_ddtp_build_ends_with_the_devices_weight_bits() {
+    let mut config = Config::FIRMWARE_SIGN;
+    config.feedback = Feedback::DdtpLinear;
+    config.sigma.sigma0 = dtp_core::DRL_SIGMA;
+    let got = replay::<dtp_core::ddtp::DirectLinear<Layout, Const<1>>>(config);
+    let expected = include_str!("../../firmware/ddtp-weights-digest-seed1.txt").trim();
     assert_eq!(
-        format!("{got:#010x}"),
-        expected,
-        "host replay of learn_digits, seed 1"
+        got, expected,
+        "host replay of learn_digits --features ddtp, seed 1"
     );
 }
+
+type Layout = Fixed<64, 32, 10, 1>;
