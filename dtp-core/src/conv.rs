@@ -49,6 +49,8 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub mod parallel;
 
+mod local;
+
 use alloc::vec::Vec;
 
 use nalgebra::{Dyn, U1};
@@ -170,6 +172,14 @@ pub enum Kind {
     /// The transposed convolution of this (forward) geometry, from its `C'·P` outputs back
     /// to its `C·H·W` inputs: `V` is `K × C'`, `c` is `C`.
     ConvTranspose(ConvShape),
+    /// A locally connected layer of this geometry (a convolution without weight sharing):
+    /// `W` is `C' × (P·K)`, position `q`'s weights `W_q` its columns `q·K …`; `b` has a value
+    /// per output unit (`C'·P`). See the `local` module's equations in [`Layer::forward`].
+    Local(ConvShape),
+    /// The transpose of a locally connected layer of this (forward) geometry, from its `C'·P`
+    /// outputs back to its `C·H·W` inputs: `V` is `K × (P·C')` (blocks `V_q`, `K × C'`), `c`
+    /// has a value per input unit (`C·H·W`).
+    LocalTranspose(ConvShape),
 }
 
 /// One layer: an affine map (dense, convolution or transposed convolution) with its
@@ -231,13 +241,33 @@ impl Layer {
         }
     }
 
+    /// A zero locally connected layer of geometry `shape` (see [`Kind::Local`]).
+    pub fn local(shape: ConvShape) -> Self {
+        Layer {
+            kind: Kind::Local(shape),
+            params: local::params(shape),
+        }
+    }
+
+    /// A zero transpose of a locally connected layer of geometry `shape` (see
+    /// [`Kind::LocalTranspose`]).
+    pub fn local_transpose(shape: ConvShape) -> Self {
+        Layer {
+            kind: Kind::LocalTranspose(shape),
+            params: local::transpose_params(shape),
+        }
+    }
+
     /// The learned inverse of this forward layer: a transposed convolution for a
-    /// convolution, a dense layer `outputs → inputs` for a dense layer (zero parameters).
+    /// convolution, the transpose of a locally connected layer for one, a dense layer
+    /// `outputs → inputs` for a dense layer (zero parameters).
     pub fn inverse(&self) -> Self {
         match self.kind {
             Kind::Dense => Layer::dense(self.inputs(), self.outputs()),
             Kind::Conv(shape) => Layer::conv_transpose(shape),
             Kind::ConvTranspose(shape) => Layer::conv(shape),
+            Kind::Local(shape) => Layer::local_transpose(shape),
+            Kind::LocalTranspose(shape) => Layer::local(shape),
         }
     }
 
@@ -245,8 +275,8 @@ impl Layer {
     pub fn inputs(&self) -> usize {
         match self.kind {
             Kind::Dense => self.params.inputs(),
-            Kind::Conv(s) => s.inputs(),
-            Kind::ConvTranspose(s) => s.outputs(),
+            Kind::Conv(s) | Kind::Local(s) => s.inputs(),
+            Kind::ConvTranspose(s) | Kind::LocalTranspose(s) => s.outputs(),
         }
     }
 
@@ -254,16 +284,27 @@ impl Layer {
     pub fn outputs(&self) -> usize {
         match self.kind {
             Kind::Dense => self.params.outputs(),
-            Kind::Conv(s) => s.outputs(),
-            Kind::ConvTranspose(s) => s.inputs(),
+            Kind::Conv(s) | Kind::Local(s) => s.outputs(),
+            Kind::ConvTranspose(s) | Kind::LocalTranspose(s) => s.inputs(),
         }
     }
 
     /// Initialises the weights by `init` (random orthogonal or scaled uniform, on the
-    /// matrix as stored) and zeroes the bias.
+    /// matrix as stored; a locally connected layer's position by position, each `W_q` or
+    /// `V_q` as if it were a layer of its own) and zeroes the bias.
     pub fn initialise<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
-        fill(init, &mut self.params.w, rng);
-        self.params.b.fill(0.0);
+        match self.kind {
+            Kind::Local(s) => {
+                local::initialise(&mut self.params, s.channels_out, s.patch(), init, rng)
+            }
+            Kind::LocalTranspose(s) => {
+                local::initialise(&mut self.params, s.patch(), s.channels_out, init, rng)
+            }
+            _ => {
+                fill(init, &mut self.params.w, rng);
+                self.params.b.fill(0.0);
+            }
+        }
     }
 
     /// `out = s(A x + bias)` for a minibatch `x` (`inputs × B`; `out` resized to
@@ -271,7 +312,10 @@ impl Layer {
     /// - dense: `W x + b` ([`Dense::forward`]);
     /// - convolution: `to_samples(W im2col(x) + b 1ᵀ)`;
     /// - transposed convolution: `col2im(V x_col) + c` (`c` added to every position of its
-    ///   channel).
+    ///   channel);
+    /// - locally connected: `W_q X_q + b` at each position `q` (`X_q` its patches, `b` a value
+    ///   per unit);
+    /// - its transpose: `col2im([V_q x_q]_q) + c` (`c` a value per unit).
     pub fn forward<K: Kernel>(&self, activation: Activation, x: &DMat, out: &mut DMat) {
         let mut scratch = Scratch::default();
         self.forward_with::<K>(activation, x, out, &mut scratch);
@@ -313,6 +357,13 @@ impl Layer {
                 }
                 scratch.give(cols, z);
             }
+            Kind::Local(shape) => {
+                return local::forward::<K>(shape, &self.params, activation, x, out, scratch);
+            }
+            Kind::LocalTranspose(shape) => {
+                let p = &self.params;
+                return local::transpose_forward::<K>(shape, p, activation, x, out, scratch);
+            }
         }
         activation.apply_slice(out.as_mut_slice());
     }
@@ -321,7 +372,9 @@ impl Layer {
     /// pre-activation (`outputs × B`), into `grad` (this layer's shapes):
     /// - dense: `∂/∂W = δ xᵀ`, `∂/∂b = Σ_b δ_b`;
     /// - convolution: `∂/∂W = δ_Z im2col(x)ᵀ`, `∂/∂b = Σ_{b,p} δ_Z` (`δ_Z` = `δ` channel-major);
-    /// - transposed convolution: `∂/∂V = im2col(δ) x_colᵀ`, `∂/∂c_c = Σ_{b,y,x} δ_{c,y,x}`.
+    /// - transposed convolution: `∂/∂V = im2col(δ) x_colᵀ`, `∂/∂c_c = Σ_{b,y,x} δ_{c,y,x}`;
+    /// - locally connected: `∂/∂W_q = δ_q X_qᵀ`, `∂/∂b = Σ_b δ_b`;
+    /// - its transpose: `∂/∂V_q = im2col(δ)_q x_qᵀ`, `∂/∂c = Σ_b δ_b`.
     pub fn gradient_from_delta<K: Kernel>(&self, x: &DMat, delta: &DMat, grad: &mut Params) {
         let mut scratch = Scratch::default();
         self.gradient_with::<K>(x, delta, grad, &mut scratch);
@@ -361,12 +414,17 @@ impl Layer {
                 }
                 scratch.give(cols, z);
             }
+            Kind::Local(shape) => local::gradient::<K>(shape, x, delta, grad, scratch),
+            Kind::LocalTranspose(shape) => {
+                local::transpose_gradient::<K>(shape, x, delta, grad, scratch)
+            }
         }
     }
 
     /// The input gradient `dx = Aᵀ δ` (`inputs × B`, resized) of `Σ δ ⊙ (A x + bias)`:
     /// dense `Wᵀ δ`; convolution `col2im(Wᵀ δ_Z)`; transposed convolution
-    /// `to_samples(Vᵀ im2col(δ))`.
+    /// `to_samples(Vᵀ im2col(δ))`; locally connected `col2im([W_qᵀ δ_q]_q)`; its transpose
+    /// `V_qᵀ im2col(δ)_q` at each position.
     pub fn input_gradient<K: Kernel>(&self, delta: &DMat, dx: &mut DMat) {
         let w = &self.params.w;
         match self.kind {
@@ -388,6 +446,10 @@ impl Layer {
                 K::gemm_tn(&mut z, 1.0, w, &cols, 0.0);
                 shape.to_samples(&z, dx);
             }
+            Kind::Local(shape) => local::input_gradient::<K>(shape, &self.params, delta, dx),
+            Kind::LocalTranspose(shape) => {
+                local::transpose_input_gradient::<K>(shape, &self.params, delta, dx)
+            }
         }
     }
 }
@@ -406,8 +468,45 @@ pub enum LayerSpec {
         /// Zero padding `p`.
         padding: usize,
     },
+    /// A locally connected layer: a convolution's geometry without weight sharing
+    /// (`l{channels}k{kernel}s{stride}p{padding}` in `--layers`; [`Kind::Local`]).
+    Local {
+        /// Output channels `C'` (maps per position).
+        channels: usize,
+        /// Kernel side `k`.
+        kernel: usize,
+        /// Stride `s`.
+        stride: usize,
+        /// Zero padding `p`.
+        padding: usize,
+    },
     /// A dense layer of this many units.
     Dense(usize),
+}
+
+/// A convolution's `(channels, kernel, stride, padding)`.
+type Geometry = (usize, usize, usize, usize);
+
+impl LayerSpec {
+    /// The geometry `(channels, kernel, stride, padding)` and whether the weights are shared,
+    /// for a convolution or a locally connected layer; `Err(units)` for a dense layer.
+    fn geometry(&self) -> Result<(Geometry, bool), usize> {
+        match *self {
+            LayerSpec::Conv {
+                channels,
+                kernel,
+                stride,
+                padding,
+            } => Ok(((channels, kernel, stride, padding), true)),
+            LayerSpec::Local {
+                channels,
+                kernel,
+                stride,
+                padding,
+            } => Ok(((channels, kernel, stride, padding), false)),
+            LayerSpec::Dense(units) => Err(units),
+        }
+    }
 }
 
 /// A network of convolutions followed by dense layers, with the learned inverses DTP needs.
@@ -442,13 +541,16 @@ impl ConvNet {
         let (mut flat, mut dense_seen) = (c * h * w, false);
         let mut forward = Vec::with_capacity(layers.len());
         for spec in layers {
-            match *spec {
-                LayerSpec::Conv {
-                    channels,
-                    kernel,
-                    stride,
-                    padding,
-                } => {
+            match spec.geometry() {
+                Err(units) => {
+                    if units == 0 {
+                        return Err(ConfigError::ZeroWidth);
+                    }
+                    dense_seen = true;
+                    forward.push(Layer::dense(units, flat));
+                    flat = units;
+                }
+                Ok(((channels, kernel, stride, padding), shared)) => {
                     if dense_seen {
                         return Err(ConfigError::OutOfRange {
                             name: "layers",
@@ -468,15 +570,11 @@ impl ConvNet {
                     shape.check()?;
                     (c, h, w) = (channels, shape.out_height(), shape.out_width());
                     flat = shape.outputs();
-                    forward.push(Layer::conv(shape));
-                }
-                LayerSpec::Dense(units) => {
-                    if units == 0 {
-                        return Err(ConfigError::ZeroWidth);
-                    }
-                    dense_seen = true;
-                    forward.push(Layer::dense(units, flat));
-                    flat = units;
+                    forward.push(if shared {
+                        Layer::conv(shape)
+                    } else {
+                        Layer::local(shape)
+                    });
                 }
             }
         }

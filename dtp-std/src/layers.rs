@@ -16,7 +16,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// padding `p{p}` (default 0), before the dense layers: `1x28x28-c32k3s2-c64k3s2-1024-10`
 /// (Bartunov et al. 2018's MNIST net), `1x8x8-c8k3s1p1-64-10` (the 8×8 digits). Each
 /// convolution's inverse is a transposed convolution with its own weights
-/// ([`dtp_core::conv`]); continuous units only.
+/// ([`dtp_core::conv`]); continuous units only. A locally connected layer (a convolution's
+/// geometry without weight sharing: every output position has its own weights) is written
+/// the same way with `l` for `c`: `1x28x28-l32k3s2p1-l64k3s2p1-1024-10` (Bartunov et al.'s
+/// LC net); the two may be mixed.
 ///
 /// Depth: DTP's difference targets `ĥ_{i-1} = h_{i-1} + g_i(ĥ_i) − g_i(h_i)` need two hidden
 /// layers or more (one inverse per hidden layer after the first). With one hidden layer there
@@ -50,9 +53,13 @@ pub struct Layers {
     pub output: Option<usize>,
 }
 
-/// One convolution of a layout: `c{channels}k{kernel}s{stride}p{padding}`.
+/// One convolution of a layout, `c{channels}k{kernel}s{stride}p{padding}`, or one locally
+/// connected layer of that geometry, `l{channels}k{kernel}s{stride}p{padding}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv {
+    /// Whether the weights are per position (a locally connected layer, `l…`) rather than
+    /// shared by every position (a convolution, `c…`).
+    pub local: bool,
     /// Output channels.
     pub channels: usize,
     /// Kernel side.
@@ -64,20 +71,32 @@ pub struct Conv {
 }
 
 impl Conv {
-    /// The core's description of this convolution.
+    /// The core's description of this convolution or locally connected layer.
     pub fn spec(&self) -> LayerSpec {
-        LayerSpec::Conv {
-            channels: self.channels,
-            kernel: self.kernel,
-            stride: self.stride,
-            padding: self.padding,
+        let (channels, kernel, stride, padding) =
+            (self.channels, self.kernel, self.stride, self.padding);
+        if self.local {
+            LayerSpec::Local {
+                channels,
+                kernel,
+                stride,
+                padding,
+            }
+        } else {
+            LayerSpec::Conv {
+                channels,
+                kernel,
+                stride,
+                padding,
+            }
         }
     }
 }
 
 impl fmt::Display for Conv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "c{}k{}", self.channels, self.kernel)?;
+        let letter = if self.local { 'l' } else { 'c' };
+        write!(f, "{letter}{}k{}", self.channels, self.kernel)?;
         if self.stride != 1 {
             write!(f, "s{}", self.stride)?;
         }
@@ -91,18 +110,20 @@ impl fmt::Display for Conv {
 impl FromStr for Conv {
     type Err = String;
 
-    /// `c32k3`, `c32k3s2`, `c8k3s1p1`: the letters in this order, each followed by a whole
-    /// number (`c`, `k` and `s` positive).
+    /// `c32k3`, `c32k3s2`, `c8k3s1p1` (or `l…` for a locally connected layer): the letters in
+    /// this order, each followed by a whole number (`c`/`l`, `k` and `s` positive).
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || {
             format!(
                 "`{s}`: a convolution is c{{channels}}k{{kernel}}[s{{stride}}][p{{padding}}], \
-                 e.g. c32k3s2 or c8k3s1p1"
+                 e.g. c32k3s2 or c8k3s1p1 (l for c: locally connected, e.g. l32k3s2p1)"
             )
         };
+        let local = s.starts_with('l');
+        let first = if local { 'l' } else { 'c' };
         let mut values = [None; 4];
         let mut rest = s;
-        for (slot, letter) in values.iter_mut().zip(['c', 'k', 's', 'p']) {
+        for (slot, letter) in values.iter_mut().zip([first, 'k', 's', 'p']) {
             if let Some(tail) = rest.strip_prefix(letter) {
                 let end = tail
                     .find(|c: char| !c.is_ascii_digit())
@@ -119,6 +140,7 @@ impl FromStr for Conv {
             return Err(bad());
         }
         Ok(Conv {
+            local,
             channels,
             kernel,
             stride,
@@ -240,7 +262,8 @@ impl FromStr for Layers {
         };
         let mut convs = Vec::new();
         let mut first_dense = 1;
-        while first_dense < last && parts[first_dense].starts_with('c') {
+        let is_conv = |p: &str| p.starts_with('c') || p.starts_with('l');
+        while first_dense < last && is_conv(parts[first_dense]) {
             if image.is_none() {
                 return Err(format!(
                     "`{s}`: convolution `{}` needs an image input, channels x height x width \
@@ -264,7 +287,7 @@ impl FromStr for Layers {
                     Ok(0) | Err(_) => {
                         let which = if i == 0 || i == last {
                             "a positive whole number or `auto`"
-                        } else if p.starts_with('c') {
+                        } else if is_conv(p) {
                             "a positive whole number: convolutions come first, after an image \
                              input"
                         } else {
@@ -437,6 +460,37 @@ mod tests {
             "1x8x8-c8k3-auto-10", // auto inside
         ] {
             assert!(bad.parse::<Layers>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parses_prints_and_resolves_locally_connected_layers() {
+        let l: Layers = "1x28x28-l32k3s2p1-c64k3s2p1-1024-10".parse().unwrap();
+        assert_eq!(l.to_string(), "1x28x28-l32k3s2p1-c64k3s2p1-1024-10");
+        assert_eq!(
+            l.resolve(784, 10),
+            vec![784, 32 * 14 * 14, 64 * 7 * 7, 1024, 10]
+        );
+        let (_, specs) = l.conv_specs(10).unwrap();
+        let geometry = |channels| (channels, 3, 2, 1);
+        assert!(
+            matches!(specs[0], LayerSpec::Local { channels, kernel, stride, padding }
+            if (channels, kernel, stride, padding) == geometry(32))
+        );
+        assert!(
+            matches!(specs[1], LayerSpec::Conv { channels, kernel, stride, padding }
+            if (channels, kernel, stride, padding) == geometry(64))
+        );
+        for (bad, part) in [
+            ("64-l8k3-10", "l8k3"),       // needs an image input
+            ("1x8x8-l8-10", "l8"),        // no kernel
+            ("1x8x8-l0k3-10", "l0k3"),    // no channels
+            ("1x8x8-32-l8k3-10", "l8k3"), // after a dense layer
+            ("1x8x8-lc8k3-10", "lc8k3"),  // two kinds
+            ("1x8x8-l8k9-10", "kernel"),  // the kernel does not fit
+        ] {
+            let e = bad.parse::<Layers>().unwrap_err();
+            assert!(e.contains(part), "{bad}: {e}");
         }
     }
 }

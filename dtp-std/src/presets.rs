@@ -104,10 +104,12 @@ fn int_net(dataset: DataKind, widths: &[usize], epochs: u32) -> Hyper {
 }
 
 /// Bartunov et al. 2018's MNIST network as a layout on `C × H × W` images (`image`): two
-/// 3×3 convolutions of stride 2 (32, then 64 channels; padding 1, so 28×28 → 14×14 → 7×7),
-/// a dense hidden layer of 1,024 and the 10-way output.
-fn bartunov(image: (usize, usize, usize)) -> Layers {
+/// 3×3 layers of stride 2 (32, then 64 channels; padding 1, so 28×28 → 14×14 → 7×7),
+/// convolutions or, with `local`, locally connected layers (their "LC" net), a dense hidden
+/// layer of 1,024 and the 10-way output.
+fn bartunov(image: (usize, usize, usize), local: bool) -> Layers {
     let conv = |channels| Conv {
+        local,
         channels,
         kernel: 3,
         stride: 2,
@@ -127,7 +129,7 @@ fn bartunov(image: (usize, usize, usize)) -> Layers {
 fn conv_net(dataset: DataKind, image: (usize, usize, usize), epochs: u32) -> Hyper {
     Hyper {
         epochs,
-        layers: bartunov(image),
+        layers: bartunov(image, false),
         ..net(
             dataset,
             &[1, 1, 1],
@@ -309,6 +311,17 @@ pub static PRESETS: &[Preset] = &[
         name: "fashion-conv",
         about: "mnist-conv's network and settings on Fashion-MNIST, 100 epochs",
         defaults: || conv_net(DataKind::FashionMnist, (1, 28, 28), 100),
+    },
+    Preset {
+        name: "mnist-lc",
+        about: "1x28x28-l32k3s2p1-l64k3s2p1-1024-10 tanh on MNIST (Bartunov et al. 2018's \
+                locally connected network: mnist-conv's geometry without weight sharing, \
+                learned locally connected transposes as inverses), mnist-conv's settings, 100 \
+                epochs",
+        defaults: || Hyper {
+            layers: bartunov((1, 28, 28), true),
+            ..conv_net(DataKind::Mnist, (1, 28, 28), 100)
+        },
     },
     Preset {
         name: "cifar-conv",

@@ -28,8 +28,26 @@ is (C', C*k*k), torch's weight reshaped; a transposed convolution's is
 (C*k*k, C'), the transpose of torch's (C', C, k, k) weight reshaped. Matrices
 in the JSON are lists of rows.
 
+With --local, the same net with both convolutions LOCALLY CONNECTED,
+1x6x6-l3k3s1p1-l4k3s2p1-12-5 (tests/tests/common/conv_nets.rs's SMALL_LOCAL),
+written to tests/fixtures/local_step.json. A locally connected layer is built
+here from torch primitives, independently of dtp_core: patches by F.unfold
+(B, K, P), then z[b, o, q] = sum_r W[q, o, r] patches[b, r, q] + bias[o, q]
+(torch.einsum; W of shape (P, C', K), a bias per output unit (C', P)). Its
+inverse g_2 is the transpose with its own weights: per-position V of shape
+(P, K, C') gives columns (B, K, P) = V_q h_q, summed back into the image by
+F.fold (col2im, overlapping patches added), plus a bias per input unit
+(C, H, W), then tanh. Layouts in the JSON (dtp_core's Kind::Local and
+Kind::LocalTranspose): a local layer's weight is the C' x (P*K) matrix whose
+element (o, q*K + r) is W[q, o, r], its bias the (C', P) values flattened
+(unit o*P + q); the transpose's weight is the K x (P*C') matrix whose element
+(r, q*C' + o) is V[q, r, o], its bias the C*H*W values flattened. The draw
+order of the default case is unchanged (its output is byte-identical to the
+script before --local existed).
+
 Usage:
     python3 tests/parity/conv_step_torch.py --out tests/fixtures/conv_step.json
+    python3 tests/parity/conv_step_torch.py --local --out tests/fixtures/local_step.json
 Needs torch and numpy. CI does not run this; only the committed JSON is used.
 """
 import argparse
@@ -55,10 +73,48 @@ def flat(t):
     return [float(v) for v in t.detach().numpy().reshape(-1)]
 
 
+def local_layer(img, weight, bias, k, s, p):
+    """A locally connected layer's affine map on images (B, C, H, W): patches (B, K, P) by
+    F.unfold, z[b, o, q] = sum_r weight[q, o, r] patches[b, r, q] + bias[o, q]; (B, C', P)."""
+    patches = F.unfold(img, k, padding=p, stride=s)
+    return torch.einsum("qok,bkq->boq", weight, patches) + bias
+
+
+def local_transpose(units, weight, bias, size, k, s, p):
+    """Its transpose on units (B, C', P): columns (B, K, P) = V_q h_q with weight[q] = V_q
+    (K x C'), summed into images of size (H, W) by F.fold (col2im), plus bias (C, H, W)."""
+    columns = torch.einsum("qko,boq->bkq", weight, units)
+    return F.fold(columns, size, k, padding=p, stride=s) + bias
+
+
+def check_local_maps(conv, shape_in, shape_out):
+    """Sanity check of local_layer and local_transpose: with one weight shared by every
+    position (no bias) they must be conv2d and conv_transpose2d. Draws from its own
+    generator (the fixture's draws are unaffected)."""
+    gen = torch.Generator().manual_seed(0)
+    (c, h, w), (c2, h2, w2) = shape_in, shape_out
+    k, s, p = conv["k"], conv["s"], conv["p"]
+    kernel = torch.randn(c2, c, k, k, generator=gen)
+    img = torch.randn(3, c, h, w, generator=gen)
+    shared = kernel.reshape(1, c2, -1).expand(h2 * w2, -1, -1)
+    local = local_layer(img, shared, 0.0, k, s, p).reshape(3, c2, h2, w2)
+    conv_ref = F.conv2d(img, kernel, stride=s, padding=p)
+    assert torch.allclose(local, conv_ref, atol=1e-12), "local forward is not conv2d"
+    units = torch.randn(3, c2, h2 * w2, generator=gen)
+    shared_t = kernel.reshape(c2, -1).T.reshape(1, c * k * k, c2).expand(h2 * w2, -1, -1)
+    back = local_transpose(units, shared_t, 0.0, (h, w), k, s, p)
+    full = (h2 - 1) * s - 2 * p + k
+    ref = F.conv_transpose2d(units.reshape(3, c2, h2, w2), kernel, stride=s, padding=p,
+                             output_padding=h - full)
+    assert torch.allclose(back, ref, atol=1e-12), "local transpose is not conv_transpose2d"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=31)
+    ap.add_argument("--local", action="store_true",
+                    help="locally connected layers for both convolutions")
     args = ap.parse_args()
     rng = np.random.RandomState(args.seed)
 
@@ -70,11 +126,19 @@ def main():
     f = []
     c, h, w = IMAGE
     for conv in CONVS:
-        weight = draw(conv["out"], c, conv["k"], conv["k"])
-        bias = draw(conv["out"], scale=0.1)
-        f.append(dict(kind="conv", w=weight, b=bias, **conv, inp=(c, h, w)))
-        h = (h + 2 * conv["p"] - conv["k"]) // conv["s"] + 1
-        w = (w + 2 * conv["p"] - conv["k"]) // conv["s"] + 1
+        h_out = (h + 2 * conv["p"] - conv["k"]) // conv["s"] + 1
+        w_out = (w + 2 * conv["p"] - conv["k"]) // conv["s"] + 1
+        if args.local:
+            # W[q] (C' x K) per output position q, a bias per output unit (C', P).
+            positions, patch = h_out * w_out, c * conv["k"] * conv["k"]
+            weight = draw(positions, conv["out"], patch)
+            bias = draw(conv["out"], positions, scale=0.1)
+            f.append(dict(kind="local", w=weight, b=bias, **conv, inp=(c, h, w)))
+        else:
+            weight = draw(conv["out"], c, conv["k"], conv["k"])
+            bias = draw(conv["out"], scale=0.1)
+            f.append(dict(kind="conv", w=weight, b=bias, **conv, inp=(c, h, w)))
+        h, w = h_out, w_out
         c = conv["out"]
         shapes.append((c, h, w))
     width = c * h * w
@@ -84,8 +148,13 @@ def main():
     # Inverses g_2 (of the second convolution) and g_3 (of the dense layer).
     c1, c2 = CONVS[0]["out"], CONVS[1]["out"]
     k2 = CONVS[1]["k"]
-    g2_torch = draw(c2, c1, k2, k2)  # conv_transpose2d's (in = C', out = C, k, k)
-    g2_bias = draw(c1, scale=0.1)
+    if args.local:
+        # V[q] (K x C') per position of the second layer, a bias per unit of its input.
+        g2_torch = draw(shapes[2][1] * shapes[2][2], c1 * k2 * k2, c2)
+        g2_bias = draw(*shapes[1], scale=0.1)
+    else:
+        g2_torch = draw(c2, c1, k2, k2)  # conv_transpose2d's (in = C', out = C, k, k)
+        g2_bias = draw(c1, scale=0.1)
     width2 = c2 * shapes[2][1] * shapes[2][2]
     g3_w, g3_b = draw(width2, DENSE[0]), draw(width2, scale=0.1)
 
@@ -101,9 +170,22 @@ def main():
             img = inp.reshape((B,) + layer["inp"])
             z = F.conv2d(img, layer["w"], layer["b"], stride=layer["s"], padding=layer["p"])
             return z.reshape(B, -1)
+        if layer["kind"] == "local":
+            img = inp.reshape((B,) + layer["inp"])
+            z = local_layer(img, layer["w"], layer["b"], layer["k"], layer["s"], layer["p"])
+            return z.reshape(B, -1)
         return inp.reshape(B, -1) @ layer["w"].T + layer["b"]
 
+    def g2_local(hh):
+        conv = CONVS[1]
+        units = hh.reshape(B, shapes[2][0], -1)  # (B, C', P)
+        img = local_transpose(units, g2_torch, g2_bias, shapes[1][1:], conv["k"], conv["s"],
+                              conv["p"])
+        return torch.tanh(img.reshape(B, -1))
+
     def g2(hh):
+        if args.local:
+            return g2_local(hh)
         conv = CONVS[1]
         img = hh.reshape((B,) + shapes[2])
         full = (shapes[2][1] - 1) * conv["s"] - 2 * conv["p"] + conv["k"]
@@ -116,6 +198,9 @@ def main():
         return torch.tanh(hh @ g3_w.T + g3_b)
 
     g = {2: g2, 3: g3}
+
+    if args.local:
+        check_local_maps(CONVS[1], shapes[1], shapes[2])
 
     # Step 1: forward pass.
     hs = []
@@ -158,15 +243,23 @@ def main():
         recon[i] = float(li.detach())
 
     def weight_rows(i, t):
-        """A forward weight (or its gradient) in dtp_core's (out, in) layout."""
+        """A forward weight (or its gradient) in dtp_core's (out, in) layout; a local
+        layer's (P, C', K) as C' x (P*K), element (o, q*K + r) = t[q, o, r]."""
+        if f[i]["kind"] == "local":
+            return rows(t.permute(1, 0, 2).reshape(t.shape[1], -1))
         return rows(t.reshape(t.shape[0], -1))
 
     def g2_rows(t):
-        """g_2's weight (or gradient): (C*k*k, C') = torch's reshaped, transposed."""
+        """g_2's weight (or gradient): (C*k*k, C') = torch's reshaped, transposed; a local
+        transpose's (P, K, C') as K x (P*C'), element (r, q*C' + o) = t[q, r, o]."""
+        if args.local:
+            return rows(t.permute(1, 0, 2).reshape(t.shape[1], -1))
         return rows(t.reshape(t.shape[0], -1).T)
 
+    net = "1x6x6-l3k3s1p1-l4k3s2p1-12-5" if args.local else "1x6x6-c3k3s1p1-c4k3s2p1-12-5"
+
     fixture = {
-        "about": "conv_step_torch.py: one DTP step of 1x6x6-c3k3s1p1-c4k3s2p1-12-5, batch 4",
+        "about": f"conv_step_torch.py: one DTP step of {net}, batch {B}",
         "eta_hat": ETA_HAT,
         "batch": B,
         "x": rows(x.reshape(B, -1).T),

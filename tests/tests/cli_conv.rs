@@ -23,10 +23,14 @@ fn bits(dir: &Path) -> Vec<(String, Vec<u32>)> {
 }
 
 fn train(out: &Path, epochs: &str, extra: &[&str]) -> String {
+    train_layers("1x8x8-c8k3s1p1-64-10", out, epochs, extra)
+}
+
+fn train_layers(layers: &str, out: &Path, epochs: &str, extra: &[&str]) -> String {
     let mut args = vec![
         "train",
         "--layers",
-        "1x8x8-c8k3s1p1-64-10",
+        layers,
         "--epochs",
         epochs,
         "--out",
@@ -60,6 +64,70 @@ fn a_convolutional_layout_learns_the_digits() {
     let eval = ok(&["eval", s(&out)]);
     let shown = format!("{:.2}%", 100.0 * err);
     assert!(eval.contains(&shown), "{shown} in {eval}");
+}
+
+/// Locally connected layers (`l4k3s1p1-l8k3s2p1`: a weight matrix per position) from the
+/// command line: they learn the digits, the checkpoint holds `C' × (P·K)` weights and a bias per
+/// unit (the transpose's: `K × (P·C')`, one per input unit), `dtp info` prints the layout, a resumed
+/// run is the run that never stopped, and three chunks give the same bits at 1 and 2 threads.
+#[test]
+fn a_locally_connected_layout_learns_resumes_and_splits_into_chunks() {
+    let layers = "1x8x8-l4k3s1p1-l8k3s2p1-32-10";
+    let tmp = TempDir::new().unwrap();
+    let dir = |name: &str| tmp.path().join(name);
+    let flags = ["--batch", "50", "--chunks", "3", "--threads", "1"];
+    let line = train_layers(layers, &dir("whole"), "4", &flags);
+    let sum: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir("whole").join("summary.json")).unwrap())
+            .unwrap();
+    let err = sum["test_error"].as_f64().unwrap();
+    // 17.3 % after these 4 epochs of 26 minibatches (chance: 90 %); the learning itself, against
+    // its control, is tested in tests/tests/local.rs.
+    assert!(err < 0.2, "test error {err}: {line}");
+    let c = load(&dir("whole"));
+    let shapes: Vec<(String, Vec<usize>)> = c
+        .model
+        .tensors()
+        .into_iter()
+        .map(|t| (t.name, vec![t.rows, t.cols]))
+        .collect();
+    let shape = |name: &str| {
+        let found = shapes.iter().find(|(n, _)| n == name);
+        found.map(|(_, s)| s.clone()).unwrap_or_default()
+    };
+    // f1: 4 maps at 64 positions of 9-value patches; f2: 8 maps at 16 positions of 4·9.
+    assert_eq!(shape("net.f1.weight"), [4, 64 * 9], "{shapes:?}");
+    assert_eq!(shape("net.f1.bias"), [4 * 64, 1], "{shapes:?}");
+    assert_eq!(shape("net.f2.weight"), [8, 16 * 36], "{shapes:?}");
+    assert_eq!(shape("net.f2.bias"), [8 * 16, 1], "{shapes:?}");
+    // g2, f2's transpose: 36 × (16·8), a bias per unit of f1's 4×8×8 output.
+    assert_eq!(shape("net.g2.weight"), [36, 16 * 8], "{shapes:?}");
+    assert_eq!(shape("net.g2.bias"), [4 * 64, 1], "{shapes:?}");
+    let info = ok(&["info", s(&dir("whole"))]);
+    assert!(
+        info.contains("layers = \"1x8x8-l4k3p1-l8k3s2p1-32-10\""),
+        "{info}"
+    );
+
+    train_layers(layers, &dir("split"), "2", &flags);
+    train_layers(
+        layers,
+        &dir("split"),
+        "4",
+        &[&flags[..], &["--resume"]].concat(),
+    );
+    assert!(
+        bits(&dir("whole")) == bits(&dir("split")),
+        "the resumed run differs"
+    );
+    assert_eq!(
+        timeless_records(&dir("whole")),
+        timeless_records(&dir("split"))
+    );
+
+    let two = ["--batch", "50", "--chunks", "3", "--threads", "2"];
+    train_layers(layers, &dir("two"), "4", &two);
+    assert!(bits(&dir("whole")) == bits(&dir("two")), "2 threads differ");
 }
 
 /// DDTP's flags on a convolutional net: one map `Q_i` per hidden layer (the convolution's
@@ -223,6 +291,9 @@ fn convolutional_layouts_that_cannot_be_built_are_refused() {
         ("1x8x8-c8k3-32-10", &["--arith", "int"]),       // float classifiers only
         ("1x8x8-c8k3-32-10", &["--algo", "dtp-output"]), // DTP, DRL, FW-DTP, DDTP, backprop
         ("1x8x8-c8k3-32-10", &["--units", "discrete"]),  // continuous units
+        ("1x8x8-l8k9-10", &[][..]),                      // locally connected: does not fit
+        ("1x8x8-l8k3-32-10", &["--arith", "int"]),       // float classifiers only
+        ("1x8x8-lc8k3-32-10", &[][..]),                  // not a layer
     ] {
         let mut args = vec!["train", "--layers", layers, "--out", s(&out), "--quiet"];
         args.extend(extra);

@@ -6,60 +6,18 @@
 
 mod common;
 
+use common::conv_digits::{CONV8, digits_run_of};
+
 use common::conv_nets::{
-    Random, assert_close, close, close_to, config, fill_random, numeric, one_by_one_twin, random,
-    small_net, small_trainer,
+    Random, SHAPES, SMALL, SMALL_NETS, assert_close, close, close_to, config, fill_random, numeric,
+    one_by_one_twin, random, small_net, small_net_of, small_trainer, small_trainer_of,
 };
 
 use dtp_core::conv::{ConvNet, ConvShape, ConvTrainer, DMat, Kind, Layer, LayerSpec};
 use dtp_core::{
-    Activation, Batches, Config, Dyn, DynTrainer, Init, OMat, Optimiser, Portable, Schedule,
-    SigmaSchedule,
+    Activation, Batches, Config, DynTrainer, Init, Optimiser, Portable, Schedule, SigmaSchedule,
 };
-use dtp_std::data::{Dataset, digits_split};
-use rand_core::Rng;
 use rand_pcg::Pcg32;
-
-/// Geometries the product tests cover: odd and even kernels, strides 1–3, padding 0–2,
-/// non-square images, several channels.
-const SHAPES: [ConvShape; 4] = [
-    ConvShape {
-        channels_in: 2,
-        height: 5,
-        width: 6,
-        channels_out: 3,
-        kernel: 3,
-        stride: 2,
-        padding: 1,
-    },
-    ConvShape {
-        channels_in: 1,
-        height: 7,
-        width: 7,
-        channels_out: 4,
-        kernel: 3,
-        stride: 1,
-        padding: 0,
-    },
-    ConvShape {
-        channels_in: 3,
-        height: 4,
-        width: 5,
-        channels_out: 2,
-        kernel: 2,
-        stride: 3,
-        padding: 2,
-    },
-    ConvShape {
-        channels_in: 2,
-        height: 6,
-        width: 4,
-        channels_out: 2,
-        kernel: 1,
-        stride: 1,
-        padding: 0,
-    },
-];
 
 /// The convolution written as its definition: `z[b, o, y', x'] = b_o + Σ_{c, ky, kx}
 /// W[o, (c·k + ky)·k + kx] · x[b, c, y'·s + ky − p, x'·s + kx − p]` (zero outside).
@@ -242,7 +200,13 @@ fn local_loss(layer: &Layer, act: Activation, x: &DMat, t: &DMat) -> f64 {
 /// with the inputs `h_{i-1}` and the targets `ĥ_i` held constant.
 #[test]
 fn local_loss_gradients_match_finite_differences() {
-    let (mut t, mut rng) = small_trainer(5, config());
+    for specs in SMALL_NETS {
+        local_loss_gradients_match(specs);
+    }
+}
+
+fn local_loss_gradients_match(specs: &[LayerSpec]) {
+    let (mut t, mut rng) = small_trainer_of(specs, 5, config());
     t.forward_pass(false, &mut rng).unwrap();
     t.top_target().unwrap();
     t.difference_targets().unwrap();
@@ -324,9 +288,11 @@ fn inverse_reconstruction_gradients_match_finite_differences() {
             feedback,
             ..config()
         };
-        let (mut t, mut rng) = small_trainer(6, c);
-        t.forward_pass(false, &mut rng).unwrap();
-        inverse_gradients_match_finite_differences(&mut t);
+        for specs in SMALL_NETS {
+            let (mut t, mut rng) = small_trainer_of(specs, 6, c);
+            t.forward_pass(false, &mut rng).unwrap();
+            inverse_gradients_match_finite_differences(&mut t);
+        }
     }
 }
 
@@ -450,7 +416,13 @@ fn drl_through_one_by_one_convolutions_is_the_dense_drl() {
 /// against finite differences of `L` through the whole network.
 #[test]
 fn backprop_gradient_matches_finite_differences() {
-    let (mut t, mut rng) = small_trainer(7, config());
+    for specs in SMALL_NETS {
+        backprop_gradient_matches(specs);
+    }
+}
+
+fn backprop_gradient_matches(specs: &[LayerSpec]) {
+    let (mut t, mut rng) = small_trainer_of(specs, 7, config());
     t.forward_pass(false, &mut rng).unwrap();
     t.backprop_gradients();
     let analytic = t.grad_forward.clone();
@@ -493,7 +465,14 @@ fn backprop_gradient_matches_finite_differences() {
 /// `h_{i-1} + g_i(ĥ_i) − g_i(h_i)`, computed here from the layers directly.
 #[test]
 fn difference_targets_through_the_transposed_convolution() {
-    let (mut t, mut rng) = small_trainer(
+    for specs in SMALL_NETS {
+        difference_targets_through(specs);
+    }
+}
+
+fn difference_targets_through(specs: &[LayerSpec]) {
+    let (mut t, mut rng) = small_trainer_of(
+        specs,
         8,
         Config {
             eta_hat: 0.0,
@@ -622,91 +601,9 @@ fn one_by_one_convolutions_are_the_dense_network() {
     }
 }
 
-/// Minibatches of a dataset for a run-time-shaped trainer, reshuffled every epoch.
-struct Shuffled<'a> {
-    data: &'a Dataset,
-    order: Vec<usize>,
-    rng: Pcg32,
-}
-
-impl Batches<Dyn, Dyn, Dyn> for Shuffled<'_> {
-    fn batches(&self) -> usize {
-        self.data.len() / 10
-    }
-    fn fill(&mut self, index: usize, x: &mut OMat<Dyn, Dyn>, t: &mut OMat<Dyn, Dyn>) {
-        if index == 0 {
-            for i in (1..self.order.len()).rev() {
-                let j = (self.rng.next_u32() as usize) % (i + 1);
-                self.order.swap(i, j);
-            }
-        }
-        t.fill(0.0);
-        let b = x.ncols();
-        for k in 0..b {
-            let column = &mut x.as_mut_slice()[k * 64..(k + 1) * 64];
-            let label = self.data.sample_into(self.order[index * b + k], column);
-            t[(label as usize, k)] = 1.0;
-        }
-    }
-}
-
-/// Accuracy and mean loss of a forward pass over `data` (whole minibatches of 10).
-fn measure(t: &mut ConvTrainer, data: &Dataset) -> (f32, f32) {
-    let mut rng = Pcg32::new(0, 0);
-    let (mut correct, mut loss) = (0, 0.0);
-    let n = data.len() / 10;
-    for k in 0..n {
-        let (x, labels) = t.batch_mut();
-        labels.fill(0.0);
-        for b in 0..10 {
-            let label = data.sample_into(k * 10 + b, &mut x.as_mut_slice()[b * 64..(b + 1) * 64]);
-            labels[(label as usize, b)] = 1.0;
-        }
-        let s = t.evaluate(&mut rng).unwrap();
-        correct += s.correct;
-        loss += s.loss;
-    }
-    (correct as f32 / (10 * n) as f32, loss / n as f32)
-}
-
-/// 10 epochs of `1x8x8-c8k3s1p1-64-10` on the digits: `(test accuracy, training loss)`.
+/// `1x8x8-c8k3s1p1-64-10` on the digits ([`digits_run_of`]).
 fn digits_run(c: Config, seed: u64, backprop: bool) -> (f32, f32, bool) {
-    let (train, test) = digits_split(0.25, 1).unwrap();
-    let specs = [
-        LayerSpec::Conv {
-            channels: 8,
-            kernel: 3,
-            stride: 1,
-            padding: 1,
-        },
-        LayerSpec::Dense(64),
-        LayerSpec::Dense(10),
-    ];
-    let mut net = ConvNet::new((1, 8, 8), &specs).unwrap();
-    let mut rng = Pcg32::new(seed, 0);
-    net.initialise(Init::Orthogonal, &mut rng);
-    let start = net.forward[0].clone();
-    let mut t = ConvTrainer::<Portable>::new(net, 10, c).unwrap();
-    if let Some(d) = &mut t.net.direct {
-        // DDTP's feedback weights, made by the trainer, drawn after the forward layers.
-        d.initialise(Init::Orthogonal, &mut rng);
-    }
-    let mut batches = Shuffled {
-        data: &train,
-        order: (0..train.len()).collect(),
-        rng: Pcg32::new(seed, 7),
-    };
-    for _ in 0..10 {
-        if backprop {
-            t.backprop_epoch(&mut batches, &mut rng).unwrap();
-        } else {
-            t.train_epoch(&mut batches, &mut rng).unwrap();
-        }
-    }
-    let conv_moved = t.net.forward[0] != start;
-    let (accuracy, _) = measure(&mut t, &test);
-    let (_, train_loss) = measure(&mut t, &train);
-    (accuracy, train_loss, conv_moved)
+    digits_run_of(CONV8, c, seed, backprop)
 }
 
 /// DTP through a convolution learns the 8×8 digits beyond its `η̂ = 0` control (the same
@@ -1058,9 +955,14 @@ enum Run {
 /// Every tensor's bits and every epoch's figures (loss and error bits) after two epochs
 /// of [`small_net`] on minibatches of 12 split into `chunks` chunks run by `threads` threads
 /// (input noise on, so every chunk draws from its stream).
-fn chunked(run: Run, chunks: usize, threads: usize) -> (Bits, Vec<(u32, u32)>) {
+fn chunked(
+    specs: &[LayerSpec],
+    run: Run,
+    chunks: usize,
+    threads: usize,
+) -> (Bits, Vec<(u32, u32)>) {
     use dtp_core::conv::parallel::ConvParallel;
-    let (net, mut rng) = small_net(21);
+    let (net, mut rng) = small_net_of(specs, 21);
     let schedule = match run {
         Run::Dtp(s) => s,
         Run::Drl | Run::Backprop => Schedule::Alternating,
@@ -1105,25 +1007,29 @@ fn chunked(run: Run, chunks: usize, threads: usize) -> (Bits, Vec<(u32, u32)>) {
 /// The chunk-parallel executor: three chunks of a minibatch of 12 give the same bits —
 /// every parameter and optimiser state, the last local and reconstruction losses, every
 /// epoch's loss and count — on 1, 2 and 3 threads, for DTP by either schedule, DTP with
-/// DRL's feedback step, and backprop.
+/// DRL's feedback step, and backprop; convolutions and locally connected layers.
 #[test]
 fn chunked_conv_training_does_not_depend_on_the_thread_count() {
-    for run in [
-        Run::Dtp(Schedule::Alternating),
-        Run::Dtp(Schedule::Interleaved),
-        Run::Drl,
-        Run::Backprop,
-    ] {
-        let one = chunked(run, 3, 1);
+    for (specs, run) in SMALL_NETS.into_iter().flat_map(|s| {
+        [
+            Run::Dtp(Schedule::Alternating),
+            Run::Dtp(Schedule::Interleaved),
+            Run::Drl,
+            Run::Backprop,
+        ]
+        .map(|r| (s, r))
+    }) {
+        let local = matches!(specs[0], LayerSpec::Local { .. });
+        let one = chunked(specs, run, 3, 1);
         for threads in [2, 3] {
-            let other = chunked(run, 3, threads);
+            let other = chunked(specs, run, 3, threads);
             assert!(
                 one.0 == other.0,
-                "{run:?}: tensors differ at {threads} threads"
+                "{run:?} (local {local}): tensors differ at {threads} threads"
             );
             assert_eq!(
                 one.1, other.1,
-                "{run:?}: figures differ at {threads} threads"
+                "{run:?} (local {local}): figures differ at {threads} threads"
             );
         }
     }
@@ -1155,7 +1061,7 @@ fn one_chunk_is_the_whole_minibatch_trainer() {
                 values.iter().map(|v| v.to_bits()).collect(),
             ))
         });
-        let (chunked, _) = chunked(run, 1, 2);
+        let (chunked, _) = chunked(&SMALL, run, 1, 2);
         let chunked: Vec<_> = chunked
             .into_iter()
             .filter(|(n, _)| !n.starts_with("loss"))

@@ -4,13 +4,54 @@
 //! convolutional tests share (random data, finite differences, closeness).
 
 use dtp_core::conv::LayerSpec;
-use dtp_core::conv::{ConvNet, ConvTrainer, DMat, Kind};
+use dtp_core::conv::{ConvNet, ConvShape, ConvTrainer, DMat, Kind};
 use dtp_core::{
     Batches, Config, Dyn, DynTrainer, Init, LrDecay, OMat, Optimiser, Portable, Schedule,
     SigmaSchedule, Units,
 };
 use rand_core::Rng;
 use rand_pcg::Pcg32;
+
+/// Geometries the product tests cover: odd and even kernels, strides 1–3, padding 0–2,
+/// non-square images, several channels.
+pub const SHAPES: [ConvShape; 4] = [
+    ConvShape {
+        channels_in: 2,
+        height: 5,
+        width: 6,
+        channels_out: 3,
+        kernel: 3,
+        stride: 2,
+        padding: 1,
+    },
+    ConvShape {
+        channels_in: 1,
+        height: 7,
+        width: 7,
+        channels_out: 4,
+        kernel: 3,
+        stride: 1,
+        padding: 0,
+    },
+    ConvShape {
+        channels_in: 3,
+        height: 4,
+        width: 5,
+        channels_out: 2,
+        kernel: 2,
+        stride: 3,
+        padding: 2,
+    },
+    ConvShape {
+        channels_in: 2,
+        height: 6,
+        width: 4,
+        channels_out: 2,
+        kernel: 1,
+        stride: 1,
+        padding: 0,
+    },
+];
 
 /// Its input geometry `(C, H, W)`.
 pub const SMALL_IMAGE: (usize, usize, usize) = (1, 6, 6);
@@ -32,6 +73,29 @@ pub const SMALL: [LayerSpec; 4] = [
     LayerSpec::Dense(12),
     LayerSpec::Dense(5),
 ];
+
+/// [`SMALL`] with locally connected layers for its convolutions (the same geometry, no weight
+/// sharing): `1x6x6-l3k3s1p1-l4k3s2p1-12-5`, so `g_2` is a locally connected transpose.
+pub const SMALL_LOCAL: [LayerSpec; 4] = [
+    LayerSpec::Local {
+        channels: 3,
+        kernel: 3,
+        stride: 1,
+        padding: 1,
+    },
+    LayerSpec::Local {
+        channels: 4,
+        kernel: 3,
+        stride: 2,
+        padding: 1,
+    },
+    LayerSpec::Dense(12),
+    LayerSpec::Dense(5),
+];
+
+/// The small nets the generic tests run on: [`SMALL`] (convolutions) and [`SMALL_LOCAL`]
+/// (locally connected layers).
+pub const SMALL_NETS: [&[LayerSpec; 4]; 2] = [&SMALL, &SMALL_LOCAL];
 
 /// A `rows × cols` matrix uniform in ±1.
 pub fn random(rows: usize, cols: usize, rng: &mut Pcg32) -> DMat {
@@ -99,7 +163,12 @@ pub fn close_to(what: &str, analytic: &[f32], numeric: &[f32], tol: f32) {
 /// Conv, conv, dense hidden layers: `1×6×6 - c3k3s1p1 - c4k3s2p1 - 12 - 5` (M = 4), so there
 /// are a transposed-convolution inverse (g_2) and a dense one (g_3).
 pub fn small_net(seed: u64) -> (ConvNet, Pcg32) {
-    let mut net = ConvNet::new(SMALL_IMAGE, &SMALL).unwrap();
+    small_net_of(&SMALL, seed)
+}
+
+/// A net of `specs` on [`SMALL_IMAGE`], orthogonal start from `Pcg32::new(seed, 2)`.
+pub fn small_net_of(specs: &[LayerSpec], seed: u64) -> (ConvNet, Pcg32) {
+    let mut net = ConvNet::new(SMALL_IMAGE, specs).unwrap();
     let mut rng = Pcg32::new(seed, 2);
     net.initialise(Init::Orthogonal, &mut rng);
     (net, rng)
@@ -107,9 +176,19 @@ pub fn small_net(seed: u64) -> (ConvNet, Pcg32) {
 
 /// [`small_net`] in a trainer of `config` on a minibatch of 3 random samples.
 pub fn small_trainer(seed: u64, config: Config) -> (ConvTrainer, Pcg32) {
-    let (net, mut rng) = small_net(seed);
-    assert!(matches!(net.forward[1].kind, Kind::Conv(_)));
-    assert!(matches!(net.inverse[0].kind, Kind::ConvTranspose(_)));
+    small_trainer_of(&SMALL, seed, config)
+}
+
+/// [`small_trainer`] of the net `specs` (one of [`SMALL_NETS`]).
+pub fn small_trainer_of(specs: &[LayerSpec], seed: u64, config: Config) -> (ConvTrainer, Pcg32) {
+    let (net, mut rng) = small_net_of(specs, seed);
+    if matches!(specs[1], LayerSpec::Local { .. }) {
+        assert!(matches!(net.forward[1].kind, Kind::Local(_)));
+        assert!(matches!(net.inverse[0].kind, Kind::LocalTranspose(_)));
+    } else {
+        assert!(matches!(net.forward[1].kind, Kind::Conv(_)));
+        assert!(matches!(net.inverse[0].kind, Kind::ConvTranspose(_)));
+    }
     assert!(matches!(net.inverse[1].kind, Kind::Dense));
     let mut t = ConvTrainer::new(net, 3, config).unwrap();
     let (x, labels) = t.batch_mut();
