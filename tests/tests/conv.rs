@@ -9,8 +9,9 @@ mod common;
 use common::conv_digits::{CONV8, digits_run_of};
 
 use common::conv_nets::{
-    Random, SHAPES, SMALL, SMALL_NETS, assert_close, close, close_to, config, fill_random, numeric,
-    one_by_one_twin, random, small_net, small_net_of, small_trainer, small_trainer_of,
+    Random, SHAPES, SMALL, SMALL_NETS, assert_adjoint, assert_close, close, close_to, config,
+    fill_random, numeric, one_by_one_twin, random, small_net, small_net_of, small_trainer,
+    small_trainer_of,
 };
 
 use dtp_core::conv::{ConvNet, ConvShape, ConvTrainer, DMat, Kind, Layer, LayerSpec};
@@ -141,45 +142,11 @@ fn convolutions_match_their_definitions() {
 fn transposed_convolution_is_the_adjoint() {
     let mut rng = Pcg32::new(4, 1);
     for s in SHAPES {
-        let batch = 2;
         let mut conv = Layer::conv(s);
         fill_random(conv.params.w.as_mut_slice(), 1.0, &mut rng);
         let mut transpose = Layer::conv_transpose(s);
         transpose.params.w = conv.params.w.transpose();
-        let (x, y) = (
-            random(s.inputs(), batch, &mut rng),
-            random(s.outputs(), batch, &mut rng),
-        );
-        let (mut cx, mut ty) = (DMat::zeros(0, 0), DMat::zeros(0, 0));
-        conv.forward::<Portable>(Activation::Linear, &x, &mut cx);
-        transpose.forward::<Portable>(Activation::Linear, &y, &mut ty);
-        let dot = |a: &DMat, b: &DMat| -> f64 {
-            a.iter()
-                .zip(b.iter())
-                .map(|(&a, &b)| f64::from(a) * f64::from(b))
-                .sum()
-        };
-        let (left, right) = (dot(&cx, &y), dot(&x, &ty));
-        assert!(
-            (left - right).abs() < 1e-4 * (1.0 + left.abs()),
-            "{s:?}: {left} vs {right}"
-        );
-        let mut dx = DMat::zeros(0, 0);
-        conv.input_gradient::<Portable>(&y, &mut dx);
-        assert_close(
-            &format!("conv input gradient {s:?}"),
-            dx.as_slice(),
-            ty.as_slice(),
-            1e-5,
-        );
-        let mut dy = DMat::zeros(0, 0);
-        transpose.input_gradient::<Portable>(&x, &mut dy);
-        assert_close(
-            &format!("transpose input gradient {s:?}"),
-            dy.as_slice(),
-            cx.as_slice(),
-            1e-5,
-        );
+        assert_adjoint(&s, &conv, &transpose, &mut rng);
     }
 }
 

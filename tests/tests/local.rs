@@ -12,7 +12,7 @@
 mod common;
 
 use common::conv_digits::{CONV8, digits_run_of};
-use common::conv_nets::{SHAPES, assert_close, config, fill_random, random};
+use common::conv_nets::{SHAPES, assert_adjoint, assert_close, config, fill_random, random};
 use dtp_core::conv::{ConvShape, DMat, Layer, LayerSpec};
 use dtp_core::{Activation, Config, Feedback, Init, Portable, SigmaSchedule};
 use rand_pcg::Pcg32;
@@ -159,52 +159,17 @@ fn transposed_blocks(s: &ConvShape, w: &DMat) -> DMat {
     })
 }
 
-fn dot(a: &DMat, b: &DMat) -> f64 {
-    a.iter()
-        .zip(b.iter())
-        .map(|(&a, &b)| f64::from(a) * f64::from(b))
-        .sum()
-}
-
 /// With `V_q = W_qᵀ` and no bias, the transpose is the adjoint of the locally connected layer:
 /// `⟨f(x), y⟩ = ⟨x, fᵀ(y)⟩`; and `Layer::input_gradient` of either is the other's product.
 #[test]
 fn local_transpose_is_the_adjoint() {
     let mut rng = Pcg32::new(4, 5);
     for s in SHAPES {
-        let batch = 2;
         let mut local = Layer::local(s);
         fill_random(local.params.w.as_mut_slice(), 1.0, &mut rng);
         let mut transpose = Layer::local_transpose(s);
         transpose.params.w = transposed_blocks(&s, &local.params.w);
-        let (x, y) = (
-            random(s.inputs(), batch, &mut rng),
-            random(s.outputs(), batch, &mut rng),
-        );
-        let (mut fx, mut ty) = (DMat::zeros(0, 0), DMat::zeros(0, 0));
-        local.forward::<Portable>(Activation::Linear, &x, &mut fx);
-        transpose.forward::<Portable>(Activation::Linear, &y, &mut ty);
-        let (left, right) = (dot(&fx, &y), dot(&x, &ty));
-        assert!(
-            (left - right).abs() < 1e-4 * (1.0 + left.abs()),
-            "{s:?}: {left} vs {right}"
-        );
-        let mut dx = DMat::zeros(0, 0);
-        local.input_gradient::<Portable>(&y, &mut dx);
-        assert_close(
-            &format!("input gradient {s:?}"),
-            dx.as_slice(),
-            ty.as_slice(),
-            1e-5,
-        );
-        let mut dy = DMat::zeros(0, 0);
-        transpose.input_gradient::<Portable>(&x, &mut dy);
-        assert_close(
-            &format!("transpose input gradient {s:?}"),
-            dy.as_slice(),
-            fx.as_slice(),
-            1e-5,
-        );
+        assert_adjoint(&s, &local, &transpose, &mut rng);
     }
 }
 

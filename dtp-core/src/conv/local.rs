@@ -88,48 +88,57 @@ fn block_of(w: &DMat, q: usize, block: &mut DMat) {
         .copy_from_slice(&w.as_slice()[q * len..(q + 1) * len]);
 }
 
-/// Position `q`'s columns of `cols` (`K × (B·P)`, column `b·P + q`) as `out` (`K × B`).
-fn gather_patches(cols: &DMat, positions: usize, q: usize, out: &mut DMat) {
-    let k = out.nrows();
-    let src = cols.as_slice();
-    for (b, column) in out.as_mut_slice().chunks_exact_mut(k.max(1)).enumerate() {
-        let at = (b * positions + q) * k;
-        column.copy_from_slice(&src[at..at + k]);
-    }
+/// How a minibatch's values of one position are laid out: as patches (`K × (B·P)`, column
+/// `b·P + q`: `im2col`'s) or as units of the samples (`(C'·P) × B`, unit `c·P + q`).
+#[derive(Clone, Copy)]
+enum Side {
+    Patches,
+    Units,
 }
 
-/// `out` (`K × B`) into position `q`'s columns of `cols` (`K × (B·P)`).
-fn scatter_patches(out: &DMat, positions: usize, q: usize, cols: &mut DMat) {
-    let k = out.nrows();
-    let dst = cols.as_mut_slice();
-    for (b, column) in out.as_slice().chunks_exact(k.max(1)).enumerate() {
-        let at = (b * positions + q) * k;
-        dst[at..at + k].copy_from_slice(column);
-    }
-}
-
-/// Position `q`'s units of the samples `y` (`(C'·P) × B`, unit `c·P + q`) as `out` (`C' × B`).
-fn gather_units(y: &DMat, positions: usize, q: usize, out: &mut DMat) {
-    let (c_out, units) = (out.nrows(), y.nrows());
-    let src = y.as_slice();
-    for (b, column) in out
-        .as_mut_slice()
-        .chunks_exact_mut(c_out.max(1))
-        .enumerate()
-    {
-        for (c, v) in column.iter_mut().enumerate() {
-            *v = src[b * units + c * positions + q];
+impl Side {
+    /// Position `q`'s values of `m` (`P` positions) as `out` (`K × B` or `C' × B`).
+    fn gather(self, m: &DMat, positions: usize, q: usize, out: &mut DMat) {
+        let (rows, src) = (out.nrows(), m.as_slice());
+        let columns = out.as_mut_slice().chunks_exact_mut(rows.max(1));
+        match self {
+            Side::Patches => {
+                for (b, column) in columns.enumerate() {
+                    let at = (b * positions + q) * rows;
+                    column.copy_from_slice(&src[at..at + rows]);
+                }
+            }
+            Side::Units => {
+                let units = m.nrows();
+                for (b, column) in columns.enumerate() {
+                    for (c, v) in column.iter_mut().enumerate() {
+                        *v = src[b * units + c * positions + q];
+                    }
+                }
+            }
         }
     }
-}
 
-/// `out` (`C' × B`) into position `q`'s units of the samples `y` (`(C'·P) × B`).
-fn scatter_units(out: &DMat, positions: usize, q: usize, y: &mut DMat) {
-    let (c_out, units) = (out.nrows(), y.nrows());
-    let dst = y.as_mut_slice();
-    for (b, column) in out.as_slice().chunks_exact(c_out.max(1)).enumerate() {
-        for (c, &v) in column.iter().enumerate() {
-            dst[b * units + c * positions + q] = v;
+    /// `out` into position `q`'s values of `m` (the inverse of [`gather`](Self::gather)).
+    fn scatter(self, out: &DMat, positions: usize, q: usize, m: &mut DMat) {
+        let rows = out.nrows();
+        let units = m.nrows();
+        let dst = m.as_mut_slice();
+        let columns = out.as_slice().chunks_exact(rows.max(1));
+        match self {
+            Side::Patches => {
+                for (b, column) in columns.enumerate() {
+                    let at = (b * positions + q) * rows;
+                    dst[at..at + rows].copy_from_slice(column);
+                }
+            }
+            Side::Units => {
+                for (b, column) in columns.enumerate() {
+                    for (c, &v) in column.iter().enumerate() {
+                        dst[b * units + c * positions + q] = v;
+                    }
+                }
+            }
         }
     }
 }
@@ -139,6 +148,64 @@ fn add_bias(y: &mut DMat, bias: &[f32]) {
     for sample in y.as_mut_slice().chunks_exact_mut(bias.len().max(1)) {
         sample.iter_mut().zip(bias).for_each(|(v, &c)| *v += c);
     }
+}
+
+/// At every position `q`, `out_q = A_q x_q` (or `A_qᵀ x_q` when `transposed`): `A_q` the
+/// `rows × cols` block `q` of `w`, `x_q` gathered from `x` (laid out as `from`, `B` samples),
+/// `out_q` scattered into `out` (laid out as `to`, already shaped).
+fn products<K: Kernel>(
+    w: &DMat,
+    (rows, cols): (usize, usize),
+    transposed: bool,
+    positions: usize,
+    (from, x): (Side, &DMat),
+    (to, out): (Side, &mut DMat),
+    batch: usize,
+) {
+    let (inner, outer) = if transposed {
+        (rows, cols)
+    } else {
+        (cols, rows)
+    };
+    let (mut a, mut xq, mut yq) = (dmat(rows, cols), dmat(inner, batch), dmat(outer, batch));
+    for q in 0..positions {
+        block_of(w, q, &mut a);
+        from.gather(x, positions, q, &mut xq);
+        if transposed {
+            K::gemm_tn(&mut yq, 1.0, &a, &xq, 0.0);
+        } else {
+            K::gemm(&mut yq, 1.0, &a, &xq, 0.0);
+        }
+        to.scatter(&yq, positions, q, out);
+    }
+}
+
+/// At every position `q`, block `q` of `grad` (`rows × cols`, contiguous) `= d_q x_qᵀ`: `d_q`
+/// (`rows × B`) gathered from `d` (laid out as `d_side`), `x_q` (`cols × B`) from `x`, `B`
+/// samples.
+fn outer_products<K: Kernel>(
+    grad: &mut DMat,
+    (rows, cols): (usize, usize),
+    positions: usize,
+    (d_side, d): (Side, &DMat),
+    (x_side, x): (Side, &DMat),
+    batch: usize,
+) {
+    let (mut g, mut dq, mut xq) = (dmat(rows, cols), dmat(rows, batch), dmat(cols, batch));
+    let block = rows * cols;
+    for q in 0..positions {
+        d_side.gather(d, positions, q, &mut dq);
+        x_side.gather(x, positions, q, &mut xq);
+        K::gemm_nt(&mut g, 1.0, &dq, &xq, 0.0);
+        grad.as_mut_slice()[q * block..(q + 1) * block].copy_from_slice(g.as_slice());
+    }
+}
+
+/// `grad`'s bias: `Σ_b δ_b`, one value per unit.
+fn bias_gradient(grad: &mut Params, delta: &DMat) {
+    let b = grad.b.as_mut_slice();
+    b.fill(0.0);
+    add_column_sums(b, delta.as_slice());
 }
 
 /// `out = s(z)`, `z[c·P + q] = W_q X_q + b` (the module's equation), on the minibatch `x`
@@ -151,22 +218,16 @@ pub(super) fn forward<K: Kernel>(
     out: &mut DMat,
     scratch: &mut Scratch,
 ) {
-    let (c_out, positions, patch, batch) = (
-        shape.channels_out,
+    let (block, positions, batch) = (
+        (shape.channels_out, shape.patch()),
         shape.positions(),
-        shape.patch(),
         x.ncols(),
     );
     let (mut cols, z) = scratch.take();
     shape.im2col(x, &mut cols);
     resize(out, shape.outputs(), batch);
-    let (mut wq, mut xq, mut zq) = (dmat(c_out, patch), dmat(patch, batch), dmat(c_out, batch));
-    for q in 0..positions {
-        block_of(&params.w, q, &mut wq);
-        gather_patches(&cols, positions, q, &mut xq);
-        K::gemm(&mut zq, 1.0, &wq, &xq, 0.0);
-        scatter_units(&zq, positions, q, out);
-    }
+    let (from, to) = ((Side::Patches, &cols), (Side::Units, &mut *out));
+    products::<K>(&params.w, block, false, positions, from, to, batch);
     add_bias(out, params.b.as_slice());
     activation.apply_slice(out.as_mut_slice());
     scratch.give(cols, z);
@@ -181,25 +242,12 @@ pub(super) fn gradient<K: Kernel>(
     grad: &mut Params,
     scratch: &mut Scratch,
 ) {
-    let (c_out, positions, patch, batch) = (
-        shape.channels_out,
-        shape.positions(),
-        shape.patch(),
-        x.ncols(),
-    );
     let (mut cols, z) = scratch.take();
     shape.im2col(x, &mut cols);
-    let (mut gq, mut xq, mut dq) = (dmat(c_out, patch), dmat(patch, batch), dmat(c_out, batch));
-    let block = c_out * patch;
-    for q in 0..positions {
-        gather_patches(&cols, positions, q, &mut xq);
-        gather_units(delta, positions, q, &mut dq);
-        K::gemm_nt(&mut gq, 1.0, &dq, &xq, 0.0);
-        grad.w.as_mut_slice()[q * block..(q + 1) * block].copy_from_slice(gq.as_slice());
-    }
-    let b = grad.b.as_mut_slice();
-    b.fill(0.0);
-    add_column_sums(b, delta.as_slice());
+    let (d, x) = ((Side::Units, delta), (Side::Patches, &cols));
+    let block = (shape.channels_out, shape.patch());
+    outer_products::<K>(&mut grad.w, block, shape.positions(), d, x, delta.ncols());
+    bias_gradient(grad, delta);
     scratch.give(cols, z);
 }
 
@@ -210,20 +258,11 @@ pub(super) fn input_gradient<K: Kernel>(
     delta: &DMat,
     dx: &mut DMat,
 ) {
-    let (c_out, positions, patch, batch) = (
-        shape.channels_out,
-        shape.positions(),
-        shape.patch(),
-        delta.ncols(),
-    );
-    let mut cols = dmat(patch, batch * positions);
-    let (mut wq, mut dq, mut cq) = (dmat(c_out, patch), dmat(c_out, batch), dmat(patch, batch));
-    for q in 0..positions {
-        block_of(&params.w, q, &mut wq);
-        gather_units(delta, positions, q, &mut dq);
-        K::gemm_tn(&mut cq, 1.0, &wq, &dq, 0.0);
-        scatter_patches(&cq, positions, q, &mut cols);
-    }
+    let (positions, batch) = (shape.positions(), delta.ncols());
+    let mut cols = dmat(shape.patch(), batch * positions);
+    let (from, to) = ((Side::Units, delta), (Side::Patches, &mut cols));
+    let block = (shape.channels_out, shape.patch());
+    products::<K>(&params.w, block, true, positions, from, to, batch);
     shape.col2im(&cols, batch, dx);
 }
 
@@ -237,21 +276,12 @@ pub(super) fn transpose_forward<K: Kernel>(
     out: &mut DMat,
     scratch: &mut Scratch,
 ) {
-    let (c_out, positions, patch, batch) = (
-        shape.channels_out,
-        shape.positions(),
-        shape.patch(),
-        h.ncols(),
-    );
+    let (positions, batch) = (shape.positions(), h.ncols());
     let (mut cols, z) = scratch.take();
-    resize(&mut cols, patch, batch * positions);
-    let (mut vq, mut hq, mut cq) = (dmat(patch, c_out), dmat(c_out, batch), dmat(patch, batch));
-    for q in 0..positions {
-        block_of(&params.w, q, &mut vq);
-        gather_units(h, positions, q, &mut hq);
-        K::gemm(&mut cq, 1.0, &vq, &hq, 0.0);
-        scatter_patches(&cq, positions, q, &mut cols);
-    }
+    resize(&mut cols, shape.patch(), batch * positions);
+    let (from, to) = ((Side::Units, h), (Side::Patches, &mut cols));
+    let block = (shape.patch(), shape.channels_out);
+    products::<K>(&params.w, block, false, positions, from, to, batch);
     shape.col2im(&cols, batch, out);
     add_bias(out, params.b.as_slice());
     activation.apply_slice(out.as_mut_slice());
@@ -267,25 +297,12 @@ pub(super) fn transpose_gradient<K: Kernel>(
     grad: &mut Params,
     scratch: &mut Scratch,
 ) {
-    let (c_out, positions, patch, batch) = (
-        shape.channels_out,
-        shape.positions(),
-        shape.patch(),
-        h.ncols(),
-    );
     let (mut cols, z) = scratch.take();
     shape.im2col(delta, &mut cols);
-    let (mut gq, mut hq, mut dq) = (dmat(patch, c_out), dmat(c_out, batch), dmat(patch, batch));
-    let block = patch * c_out;
-    for q in 0..positions {
-        gather_patches(&cols, positions, q, &mut dq);
-        gather_units(h, positions, q, &mut hq);
-        K::gemm_nt(&mut gq, 1.0, &dq, &hq, 0.0);
-        grad.w.as_mut_slice()[q * block..(q + 1) * block].copy_from_slice(gq.as_slice());
-    }
-    let b = grad.b.as_mut_slice();
-    b.fill(0.0);
-    add_column_sums(b, delta.as_slice());
+    let (d, x) = ((Side::Patches, &cols), (Side::Units, h));
+    let block = (shape.patch(), shape.channels_out);
+    outer_products::<K>(&mut grad.w, block, shape.positions(), d, x, h.ncols());
+    bias_gradient(grad, delta);
     scratch.give(cols, z);
 }
 
@@ -296,20 +313,11 @@ pub(super) fn transpose_input_gradient<K: Kernel>(
     delta: &DMat,
     dh: &mut DMat,
 ) {
-    let (c_out, positions, patch, batch) = (
-        shape.channels_out,
-        shape.positions(),
-        shape.patch(),
-        delta.ncols(),
-    );
+    let (positions, batch) = (shape.positions(), delta.ncols());
     let mut cols = dmat(0, 0);
     shape.im2col(delta, &mut cols);
     resize(dh, shape.outputs(), batch);
-    let (mut vq, mut dq, mut hq) = (dmat(patch, c_out), dmat(patch, batch), dmat(c_out, batch));
-    for q in 0..positions {
-        block_of(&params.w, q, &mut vq);
-        gather_patches(&cols, positions, q, &mut dq);
-        K::gemm_tn(&mut hq, 1.0, &vq, &dq, 0.0);
-        scatter_units(&hq, positions, q, dh);
-    }
+    let (from, to) = ((Side::Patches, &cols), (Side::Units, dh));
+    let block = (shape.patch(), shape.channels_out);
+    products::<K>(&params.w, block, true, positions, from, to, batch);
 }

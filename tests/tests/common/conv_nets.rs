@@ -4,10 +4,10 @@
 //! convolutional tests share (random data, finite differences, closeness).
 
 use dtp_core::conv::LayerSpec;
-use dtp_core::conv::{ConvNet, ConvShape, ConvTrainer, DMat, Kind};
+use dtp_core::conv::{ConvNet, ConvShape, ConvTrainer, DMat, Kind, Layer};
 use dtp_core::{
-    Batches, Config, Dyn, DynTrainer, Init, LrDecay, OMat, Optimiser, Portable, Schedule,
-    SigmaSchedule, Units,
+    Activation, Batches, Config, Dyn, DynTrainer, Init, LrDecay, OMat, Optimiser, Portable,
+    Schedule, SigmaSchedule, Units,
 };
 use rand_core::Rng;
 use rand_pcg::Pcg32;
@@ -121,6 +121,34 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
             "{what}: element {n}: {g} vs {w}"
         );
     }
+}
+
+/// `transpose` is the adjoint of `forward` (linear maps of geometry `s`, no bias): on random
+/// `x`, `y` (batch 2), `⟨f(x), y⟩ = ⟨x, fᵀ(y)⟩`, and each layer's `input_gradient` is the
+/// other's product.
+#[track_caller]
+pub fn assert_adjoint(s: &ConvShape, forward: &Layer, transpose: &Layer, rng: &mut Pcg32) {
+    let (x, y) = (random(s.inputs(), 2, rng), random(s.outputs(), 2, rng));
+    let (mut fx, mut ty) = (DMat::zeros(0, 0), DMat::zeros(0, 0));
+    forward.forward::<Portable>(Activation::Linear, &x, &mut fx);
+    transpose.forward::<Portable>(Activation::Linear, &y, &mut ty);
+    let dot = |a: &DMat, b: &DMat| -> f64 {
+        let products = a.iter().zip(b.iter());
+        products.map(|(&a, &b)| f64::from(a) * f64::from(b)).sum()
+    };
+    let (left, right) = (dot(&fx, &y), dot(&x, &ty));
+    assert!(
+        (left - right).abs() < 1e-4 * (1.0 + left.abs()),
+        "{s:?}: {left} vs {right}"
+    );
+    let mut dx = DMat::zeros(0, 0);
+    forward.input_gradient::<Portable>(&y, &mut dx);
+    let what = format!("input gradient {s:?}");
+    assert_close(&what, dx.as_slice(), ty.as_slice(), 1e-5);
+    let mut dy = DMat::zeros(0, 0);
+    transpose.input_gradient::<Portable>(&x, &mut dy);
+    let what = format!("transpose input gradient {s:?}");
+    assert_close(&what, dy.as_slice(), fx.as_slice(), 1e-5);
 }
 
 /// Fourth-order central differences of `f` in every element of `values`.
