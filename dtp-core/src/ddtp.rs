@@ -128,6 +128,37 @@ impl<H: Width, O: Width, B: Dim> Scratch<H, O, B>
 where
     DefaultAllocator: DirectAlloc<H, O, B>,
 {
+    /// `g_1 = s(Q u(ẑ_M) + c)` and `g_2 = s(Q u(z_M) + c)` (`shape`: the hidden layer's),
+    /// `u` the random layer's output when `through_random` (DDTP-RHL), else the output's
+    /// pre-activation itself.
+    fn map_both<K: Kernel>(
+        &mut self,
+        q: &Dense<H, O>,
+        through_random: bool,
+        act: Activation,
+        shape: (H, B),
+    ) {
+        fit(&mut self.g1, shape);
+        fit(&mut self.g2, shape);
+        let (u, ut) = if through_random {
+            (&self.a, &self.at)
+        } else {
+            (&self.z, &self.zt)
+        };
+        q.forward::<K, B>(act, ut, &mut self.g1);
+        q.forward::<K, B>(act, u, &mut self.g2);
+    }
+
+    /// What the maps read, `(u(z_M), u(ẑ_M))` (or of `z̃_M`): the random layer's outputs when
+    /// `through_random`, else the output's pre-activations.
+    fn map_inputs(&self, through_random: bool) -> (&OMat<O, B>, &OMat<O, B>) {
+        if through_random {
+            (&self.a, &self.at)
+        } else {
+            (&self.z, &self.zt)
+        }
+    }
+
     /// `z_M` (`w_M × n`), to be written by the network's output layer before
     /// [`output_target`](Self::output_target) or [`random_of_z`](Self::random_of_z).
     #[cfg(feature = "alloc")]
@@ -206,16 +237,12 @@ where
 {
     let lowest = d.lowest(r);
     for k in (lowest..=r).rev() {
-        let (u, ut) = if d.reads_random(k) {
-            (&sc.a, &sc.at)
-        } else {
-            (&sc.z, &sc.zt)
-        };
-        fit(&mut sc.g1, h[k].shape_generic());
-        fit(&mut sc.g2, h[k].shape_generic());
-        let q = d.map(k - lowest);
-        q.forward::<K, B>(act, ut, &mut sc.g1);
-        q.forward::<K, B>(act, u, &mut sc.g2);
+        sc.map_both::<K>(
+            d.map(k - lowest),
+            d.reads_random(k),
+            act,
+            h[k].shape_generic(),
+        );
         for ((t, &h), (&gt, &gh)) in target[k]
             .iter_mut()
             .zip(h[k].iter())
@@ -263,15 +290,7 @@ where
         random.forward::<K, B>(Activation::Tanh, &sc.zt, &mut sc.at);
     }
     // g_i(z̃_M) in g1, g_i(z_M) in g2.
-    fit(&mut sc.g1, h.shape_generic());
-    fit(&mut sc.g2, h.shape_generic());
-    let (u, ut) = if d.reads_random(k) {
-        (&sc.a, &sc.at)
-    } else {
-        (&sc.z, &sc.zt)
-    };
-    d.map(k).forward::<K, B>(act, ut, &mut sc.g1);
-    d.map(k).forward::<K, B>(act, u, &mut sc.g2);
+    sc.map_both::<K>(d.map(k), d.reads_random(k), act, h.shape_generic());
     // e = h + (g(z̃) − g(z)) − h̃; δ_a into g1, δ_h into g2.
     let mut sum = 0.0f32;
     for (((da, dh), &h), &c) in sc
@@ -287,6 +306,7 @@ where
         *da = scale * e * act.derivative_from_output(ga);
         *dh = -scale * e * act.derivative_from_output(gh);
     }
+    let (u, ut) = sc.map_inputs(d.reads_random(k));
     sink(k, inv_var * sum / batch, Outer::two(&sc.g1, ut, &sc.g2, u))
 }
 
