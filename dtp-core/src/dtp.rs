@@ -496,8 +496,10 @@ where
         ws.direct_targets::<K>(net, config)
     }
 
-    /// DDTP's step 3: needs a run-time layout (feature `alloc`).
+    /// DDTP's step 3: needs a run-time layout (feature `alloc`). `K` is kept so callers are
+    /// the same with and without the feature.
     #[cfg(not(feature = "alloc"))]
+    #[allow(clippy::extra_unused_type_parameters)]
     fn direct_targets_any<K: Kernel>(&mut self, _: &Net<L>, _: &Config) -> Result<(), Error> {
         Err(Error::NoFeedbackState)
     }
