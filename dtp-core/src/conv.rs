@@ -37,10 +37,19 @@
 //! `δ` on its output (`(C·H·W) × B`): `∂/∂V = im2col(δ) h_colᵀ`, `∂/∂c = Σ_{b,y,x} δ`.
 //! It trains on the same noisy reconstruction loss as a dense inverse.
 //!
+//! # Locally connected layers
+//! [`Kind::Local`] has a convolution's geometry without weight sharing: every output position
+//! `q` has its own weights `W_q` (`C' × K`) and every output unit its own bias, so a position
+//! is one product `W_q X_q` of its `K × B` patches; its learned inverse
+//! ([`Kind::LocalTranspose`]) is the transpose with its own weights `V_q` (`K × C'`) and a bias
+//! per input unit. The equations and the storage are in the `local` submodule's documentation.
+//!
 //! # The network
-//! [`ConvNet`]: forward layers `f_1 … f_M` ([`Layer`]s: convolutions, then dense layers; the
+//! [`ConvNet`]: forward layers `f_1 … f_M` ([`Layer`]s: convolutions or locally connected
+//! layers, then dense layers; the
 //! output layer `f_M` dense), inverses `g_2 … g_{M-1}` (a transposed convolution for a
-//! convolution, a dense layer for a dense one). [`ConvTrainer`] runs DTP's five steps on it
+//! convolution, a locally connected transpose for a locally connected layer, a dense layer for
+//! a dense one). [`ConvTrainer`] runs DTP's five steps on it
 //! with the equations of [`Trainer`](crate::Trainer)'s methods of the same names, and
 //! [`ConvTrainer::backprop_step`] the exact gradient of `L`. Continuous units only (every
 //! quantiser the identity).
