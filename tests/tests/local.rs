@@ -190,7 +190,7 @@ fn sum_blocks(m: &DMat, positions: usize) -> DMat {
 fn shared_weights_make_the_convolution() {
     let mut rng = Pcg32::new(5, 5);
     for s in SHAPES {
-        let (batch, p, k, co) = (3, s.positions(), s.patch(), s.channels_out);
+        let (p, k, co) = (s.positions(), s.patch(), s.channels_out);
         let mut conv = Layer::conv(s);
         fill_random(conv.params.w.as_mut_slice(), 1.0, &mut rng);
         fill_random(conv.params.b.as_mut_slice(), 1.0, &mut rng);
@@ -199,41 +199,7 @@ fn shared_weights_make_the_convolution() {
         for (u, v) in local.params.b.iter_mut().enumerate() {
             *v = conv.params.b[u / p];
         }
-        let (x, delta) = (
-            random(s.inputs(), batch, &mut rng),
-            random(s.outputs(), batch, &mut rng),
-        );
-        let (mut a, mut b) = (DMat::zeros(0, 0), DMat::zeros(0, 0));
-        conv.forward::<Portable>(Activation::Tanh, &x, &mut a);
-        local.forward::<Portable>(Activation::Tanh, &x, &mut b);
-        assert_close(&format!("outputs {s:?}"), b.as_slice(), a.as_slice(), 1e-5);
-        conv.input_gradient::<Portable>(&delta, &mut a);
-        local.input_gradient::<Portable>(&delta, &mut b);
-        assert_close(
-            &format!("input gradients {s:?}"),
-            b.as_slice(),
-            a.as_slice(),
-            1e-5,
-        );
-        let (mut gc, mut gl) = (conv.params.clone(), local.params.clone());
-        conv.gradient_from_delta::<Portable>(&x, &delta, &mut gc);
-        local.gradient_from_delta::<Portable>(&x, &delta, &mut gl);
-        let summed = sum_blocks(&gl.w, p);
-        assert_close(
-            &format!("weight gradients {s:?}"),
-            summed.as_slice(),
-            gc.w.as_slice(),
-            1e-5,
-        );
-        let per_channel: Vec<f32> = (0..co)
-            .map(|o| gl.b.as_slice()[o * p..(o + 1) * p].iter().sum())
-            .collect();
-        assert_close(
-            &format!("bias gradients {s:?}"),
-            &per_channel,
-            gc.b.as_slice(),
-            1e-5,
-        );
+        same_maps(&format!("{s:?}"), &conv, &local, p, p, &mut rng);
 
         // The transposes: V_q = V, c per unit = c per channel.
         let mut tconv = Layer::conv_transpose(s);
@@ -245,46 +211,67 @@ fn shared_weights_make_the_convolution() {
         for (u, v) in tlocal.params.b.iter_mut().enumerate() {
             *v = tconv.params.b[u / plane];
         }
-        let (h, delta) = (
-            random(s.outputs(), batch, &mut rng),
-            random(s.inputs(), batch, &mut rng),
-        );
-        tconv.forward::<Portable>(Activation::Tanh, &h, &mut a);
-        tlocal.forward::<Portable>(Activation::Tanh, &h, &mut b);
-        assert_close(
-            &format!("transpose outputs {s:?}"),
-            b.as_slice(),
-            a.as_slice(),
-            1e-5,
-        );
-        tconv.input_gradient::<Portable>(&delta, &mut a);
-        tlocal.input_gradient::<Portable>(&delta, &mut b);
-        assert_close(
-            &format!("transpose input gradients {s:?}"),
-            b.as_slice(),
-            a.as_slice(),
-            1e-5,
-        );
-        let (mut gc, mut gl) = (tconv.params.clone(), tlocal.params.clone());
-        tconv.gradient_from_delta::<Portable>(&h, &delta, &mut gc);
-        tlocal.gradient_from_delta::<Portable>(&h, &delta, &mut gl);
-        let summed = sum_blocks(&gl.w, p);
-        assert_close(
-            &format!("transpose weight gradients {s:?}"),
-            summed.as_slice(),
-            gc.w.as_slice(),
-            1e-5,
-        );
-        let per_channel: Vec<f32> = (0..s.channels_in)
-            .map(|c| gl.b.as_slice()[c * plane..(c + 1) * plane].iter().sum())
-            .collect();
-        assert_close(
-            &format!("transpose bias gradients {s:?}"),
-            &per_channel,
-            gc.b.as_slice(),
-            1e-5,
+        same_maps(
+            &format!("transpose {s:?}"),
+            &tconv,
+            &tlocal,
+            p,
+            plane,
+            &mut rng,
         );
     }
+}
+
+/// `local`, the unshared twin of `shared` (its `positions` blocks all `shared`'s weights, its
+/// bias `shared`'s repeated over `per_bias` units each), computes the same map: outputs and
+/// input gradients equal on random data (batch 3), its blocks' weight gradients summed equal to
+/// `shared`'s, its bias gradient summed over each run of `per_bias` units equal to `shared`'s.
+#[track_caller]
+fn same_maps(
+    what: &str,
+    shared: &Layer,
+    local: &Layer,
+    positions: usize,
+    per_bias: usize,
+    rng: &mut Pcg32,
+) {
+    let (x, delta) = (
+        random(shared.inputs(), 3, rng),
+        random(shared.outputs(), 3, rng),
+    );
+    let (mut a, mut b) = (DMat::zeros(0, 0), DMat::zeros(0, 0));
+    shared.forward::<Portable>(Activation::Tanh, &x, &mut a);
+    local.forward::<Portable>(Activation::Tanh, &x, &mut b);
+    assert_close(&format!("{what} outputs"), b.as_slice(), a.as_slice(), 1e-5);
+    shared.input_gradient::<Portable>(&delta, &mut a);
+    local.input_gradient::<Portable>(&delta, &mut b);
+    assert_close(
+        &format!("{what} input gradients"),
+        b.as_slice(),
+        a.as_slice(),
+        1e-5,
+    );
+    let (mut gs, mut gl) = (shared.params.clone(), local.params.clone());
+    shared.gradient_from_delta::<Portable>(&x, &delta, &mut gs);
+    local.gradient_from_delta::<Portable>(&x, &delta, &mut gl);
+    let summed = sum_blocks(&gl.w, positions);
+    assert_close(
+        &format!("{what} weight gradients"),
+        summed.as_slice(),
+        gs.w.as_slice(),
+        1e-5,
+    );
+    let per_channel: Vec<f32> =
+        gl.b.as_slice()
+            .chunks(per_bias)
+            .map(|c| c.iter().sum())
+            .collect();
+    assert_close(
+        &format!("{what} bias gradients"),
+        &per_channel,
+        gs.b.as_slice(),
+        1e-5,
+    );
 }
 
 /// The orthogonal start is drawn position by position: every `W_q` (`C' × K`, `C' ≤ K`) has
